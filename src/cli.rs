@@ -1,0 +1,267 @@
+//! The command line: arguments, progress, printing and exit codes.
+//!
+//! # Exit codes
+//!
+//! * 0 — success (including a search that was already finished);
+//! * 1 — a run that failed (an I/O error while writing results, or no
+//!   trial succeeded);
+//! * 2 — bad input or usage: an invalid search file or data file, or a
+//!   results folder that belongs to another search. Nothing is written.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::{self, Direction, Search};
+use crate::journal::{self, Columns, Opened, Row};
+use crate::objective::{self, models, Status};
+use crate::search;
+
+/// Reproducible hyperparameter search: the same search file and data give
+/// the same trials and scores, bit for bit, for any thread count.
+#[derive(Debug, Parser)]
+#[command(name = "hpsearch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a search and print the best trial.
+    ///
+    /// Results go to results/<search file stem>/ (or --out): manifest.toml,
+    /// trials.csv and timings.csv. Running a finished search again prints
+    /// its summary and changes nothing.
+    Run {
+        /// The search file (TOML).
+        file: PathBuf,
+        /// Worker threads (default: all cores). Never changes a result.
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        /// The results folder (default: results/<search file stem>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate a search file and print the resolved search without running it.
+    Check {
+        /// The search file (TOML).
+        file: PathBuf,
+    },
+    /// List the built-in models, their tasks and tunable hyperparameters.
+    Models,
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        message: e.to_string(),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 1,
+        message: e.to_string(),
+    }
+}
+
+/// Run a parsed command line.
+pub fn execute(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run {
+            file,
+            threads,
+            out,
+            quiet,
+        } => run(&file, threads, out, quiet),
+        Command::Check { file } => check(&file),
+        Command::Models => {
+            print!("{}", models_text());
+            Ok(())
+        }
+    }
+}
+
+fn default_out(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "search".into());
+    Path::new("results").join(stem)
+}
+
+fn run(file: &Path, threads: Option<usize>, out: Option<PathBuf>, quiet: bool) -> Result<(), Failure> {
+    let loaded = config::load(file).map_err(usage)?;
+    let search = loaded.search;
+    let threads = match threads {
+        Some(0) => return Err(usage("--threads must be at least 1")),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let dir = out.unwrap_or_else(|| default_out(file));
+    // Everything that can reject the input happens before the folder is
+    // touched: preparing the folds reads and checks the data.
+    let objective = objective::build(&search, loaded.dataset).map_err(usage)?;
+    let columns = Columns::new(&search, objective.n_folds());
+    let budget = search.budget();
+    let mut journal = match journal::open(&dir, &search, &columns) {
+        Ok(Opened::New(j)) => j,
+        Ok(Opened::Finished(rows)) => {
+            eprintln!("{}: already finished; nothing to do.", dir.display());
+            print_summary(&search, &rows, &dir);
+            return Ok(());
+        }
+        Err(e @ journal::JournalError::Refused { .. }) => return Err(usage(e)),
+        Err(e) => return Err(failed(e)),
+    };
+
+    let bar = progress(budget, quiet);
+    let direction = search.direction;
+    let mut best: Option<f64> = None;
+    let mut observe = |o: &search::Outcome| {
+        if o.eval.status == Status::Ok && best.is_none_or(|b| direction.better(o.eval.value, b)) {
+            best = Some(o.eval.value);
+            bar.set_message(format!("best {}", o.eval.value));
+        }
+        bar.inc(1);
+    };
+    search::run(&search, objective.as_ref(), &mut journal, 0, budget, threads, &mut observe)
+        .map_err(failed)?;
+    bar.finish_and_clear();
+    journal.finish().map_err(failed)?;
+
+    let rows = journal::read_rows(&dir.join("trials.csv"), &columns).map_err(failed)?;
+    print_summary(&search, &rows, &dir);
+    if rows.iter().all(|r| r.status != Status::Ok) {
+        return Err(failed("no trial succeeded; see the error column of trials.csv"));
+    }
+    Ok(())
+}
+
+fn progress(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} trials  {msg}  [{elapsed_precise}, eta {eta_precise}]",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The best trial: the best value by the search's direction, the earliest
+/// trial among equals; failed trials never win.
+pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
+    let mut best: Option<&Row> = None;
+    for r in rows {
+        let Some(v) = r.value.filter(|_| r.status == Status::Ok) else {
+            continue;
+        };
+        if best.is_none_or(|b| b.value.is_some_and(|bv| direction.better(v, bv))) {
+            best = Some(r);
+        }
+    }
+    best
+}
+
+fn print_summary(search: &Search, rows: &[Row], dir: &Path) {
+    let failed = rows.iter().filter(|r| r.status != Status::Ok).count();
+    println!(
+        "{} trials ({} failed), {} search, {} {}",
+        rows.len(),
+        failed,
+        search.strategy.name(),
+        search.direction.name(),
+        search.metric_name()
+    );
+    match best_row(search.direction, rows) {
+        Some(b) => {
+            println!(
+                "best trial {}: {} = {}",
+                b.trial,
+                search.metric_name(),
+                b.value.unwrap_or(f64::NAN)
+            );
+            for (k, v) in &b.params {
+                println!("  {k} = {v}");
+            }
+            if !b.folds.is_empty() {
+                let n = b.folds.len() as f64;
+                let mean = b.folds.iter().sum::<f64>() / n;
+                let sd = (b.folds.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n).sqrt();
+                println!("  folds: {} (mean {mean:.6} ± {sd:.6})", join(&b.folds));
+            }
+        }
+        None => println!("no trial succeeded"),
+    }
+    println!("results: {}", dir.join("trials.csv").display());
+}
+
+fn join(xs: &[f64]) -> String {
+    xs.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(", ")
+}
+
+fn check(file: &Path) -> Result<(), Failure> {
+    let loaded = config::load(file).map_err(usage)?;
+    let s = &loaded.search;
+    println!("{}: ok", file.display());
+    println!("root hash: {}", s.root().hex());
+    println!("strategy:  {}", s.strategy.name());
+    match s.space.grid_size() {
+        Ok(n) => println!("grid size: {n}"),
+        Err((name, _)) => println!("grid size: none (`{name}` is continuous)"),
+    }
+    println!("budget:    {} trials", s.budget());
+    if let Some(d) = &s.data {
+        println!("data:      {} (sha256 {})", d.path.display(), d.sha256);
+    }
+    if let Some(ds) = &loaded.dataset {
+        println!("rows:      {}, features: {}", ds.n_rows, ds.feature_names.len());
+    }
+    let resolved = toml::to_string(&s.canonical()).map_err(failed)?;
+    println!("\n# resolved search (what the root hash covers)\n{resolved}");
+    Ok(())
+}
+
+/// The text of `hpsearch models`.
+pub fn models_text() -> String {
+    let mut out = String::new();
+    for m in models::MODELS {
+        let tasks: Vec<&str> = m.tasks.iter().map(|t| t.name()).collect();
+        out.push_str(&format!(
+            "{} ({}{})\n  {}\n",
+            m.name,
+            tasks.join(", "),
+            if m.probabilities { "; probabilities" } else { "" },
+            m.summary
+        ));
+        for p in m.params {
+            out.push_str(&format!(
+                "    {:<22} default {:<10} {}: {}\n",
+                p.name,
+                p.default,
+                p.help,
+                p.accepts()
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

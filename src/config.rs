@@ -1,0 +1,789 @@
+//! The search file: its TOML schema, validation, defaults and canonical
+//! form (the input of the root hash).
+//!
+//! The file is read into plain "wire" structs that reject unknown keys, then
+//! checked rule by rule into a [`Search`]; nothing downstream sees an
+//! unchecked value. Every error names the file, the key path and what was
+//! expected. Loading reads the data file (to hash it and check the target),
+//! but never writes anything.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::metrics::Metric;
+use crate::data::preprocess::{Impute, Scale};
+use crate::data::{self, Dataset, Target};
+use crate::objective::function::Function;
+use crate::objective::models::{self, ModelInfo, Task};
+use crate::seed::RootHash;
+use crate::space::{Domain, ParamWire, Space};
+use crate::strategy::Kind;
+use crate::value::{Params, Value};
+
+/// Format tag of the canonical encoding; part of every root hash.
+const CANONICAL_FORMAT: &str = "hpsearch-search/1";
+
+/// A search file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read the search file: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// TOML syntax, a wrong type or an unknown key; the message carries the
+    /// line and column.
+    #[error("{file}: {message}")]
+    Parse { file: PathBuf, message: String },
+    /// A rule broken at `key` (a path such as `space.alpha`).
+    #[error("{file}: [{key}]: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------- wire --
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWire {
+    search: SearchWire,
+    objective: ObjectiveWire,
+    data: Option<DataWire>,
+    cv: Option<CvWire>,
+    space: Option<BTreeMap<String, ParamWire>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchWire {
+    strategy: String,
+    trials: Option<i64>,
+    seed: Option<i64>,
+    parallel: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectiveWire {
+    model: Option<String>,
+    function: Option<String>,
+    metric: Option<String>,
+    direction: Option<String>,
+    task: Option<String>,
+    params: Option<BTreeMap<String, toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataWire {
+    path: String,
+    target: Option<String>,
+    impute: Option<String>,
+    fill_value: Option<f64>,
+    scale: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CvWire {
+    folds: Option<i64>,
+}
+
+// ------------------------------------------------------------ resolved --
+
+/// Whether lower or higher values are better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Minimize,
+    Maximize,
+}
+
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        }
+    }
+
+    /// Whether `a` is strictly better than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Direction::Minimize => a < b,
+            Direction::Maximize => a > b,
+        }
+    }
+}
+
+/// What a trial evaluates.
+#[derive(Clone, Debug)]
+pub enum ObjectiveSpec {
+    /// A built-in model trained with k-fold cross-validation.
+    Model {
+        model: &'static ModelInfo,
+        task: Task,
+        metric: Metric,
+        /// `[objective.params]`: hyperparameters fixed for every trial.
+        fixed: Params,
+    },
+    /// A built-in benchmark function of `dim` parameters.
+    Function { function: Function, dim: usize },
+}
+
+/// The data file and how to prepare it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSpec {
+    /// Resolved against the search file's folder.
+    pub path: PathBuf,
+    pub target: String,
+    pub impute: Impute,
+    pub fill_value: f64,
+    pub scale: Scale,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// A validated search.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// The search file it came from.
+    pub file: PathBuf,
+    pub strategy: Kind,
+    /// `[search] trials` as written (for grid: an optional cap).
+    pub trials: Option<u64>,
+    /// `[search] seed`, default 0.
+    pub seed: u64,
+    /// `[search] parallel`, the proposal window W, default 1.
+    pub window: u64,
+    pub objective: ObjectiveSpec,
+    pub direction: Direction,
+    /// `[data]`, for model objectives.
+    pub data: Option<DataSpec>,
+    /// `[cv] folds`, default 5, for model objectives.
+    pub folds: Option<usize>,
+    pub space: Space,
+}
+
+/// A search file read and checked, with its data loaded.
+pub struct Loaded {
+    pub search: Search,
+    pub dataset: Option<Dataset>,
+}
+
+impl Search {
+    /// The number of trials to run: `trials`, or for grid the grid size
+    /// capped by `trials`.
+    pub fn budget(&self) -> u64 {
+        let grid = self.space.grid_size().unwrap_or(u64::MAX);
+        match (self.strategy, self.trials) {
+            (Kind::Grid, Some(t)) => t.min(grid),
+            (Kind::Grid, None) => grid,
+            (_, t) => t.unwrap_or(0),
+        }
+    }
+
+    /// The metric name the value column holds.
+    pub fn metric_name(&self) -> &'static str {
+        match &self.objective {
+            ObjectiveSpec::Model { metric, .. } => metric.name(),
+            ObjectiveSpec::Function { .. } => "value",
+        }
+    }
+
+    /// The canonical form: everything that changes results and nothing
+    /// else (no path, no budget, no formatting), with parameters and keys in
+    /// a fixed order and floats in shortest round-trip form.
+    pub fn canonical(&self) -> Canonical<'_> {
+        let (objective, data, cv) = match &self.objective {
+            ObjectiveSpec::Model {
+                model,
+                task,
+                metric,
+                fixed,
+            } => {
+                let d = self.data.as_ref().map(|d| CanonicalData {
+                    sha256: &d.sha256,
+                    target: &d.target,
+                    impute: d.impute,
+                    fill_value: (d.impute == Impute::Constant).then_some(d.fill_value),
+                    scale: d.scale,
+                });
+                (
+                    CanonicalObjective::Model {
+                        model: model.name,
+                        task: *task,
+                        metric: metric.name(),
+                        params: fixed,
+                    },
+                    d,
+                    self.folds.map(|folds| CanonicalCv {
+                        folds,
+                        stratified: *task == Task::Classification,
+                    }),
+                )
+            }
+            ObjectiveSpec::Function { function, dim } => (
+                CanonicalObjective::Function {
+                    function: function.name(),
+                    dim: *dim,
+                },
+                None,
+                None,
+            ),
+        };
+        let strategy = self.strategy.build();
+        Canonical {
+            format: CANONICAL_FORMAT,
+            strategy: self.strategy.name(),
+            seed: self.seed,
+            // Why: grid and random never look at results, so the window
+            // cannot change them and is left out of their hash.
+            window: strategy.uses_history().then_some(self.window),
+            objective,
+            direction: self.direction,
+            data,
+            cv,
+            space: self
+                .space
+                .params
+                .iter()
+                .map(|p| (p.name.as_str(), &p.domain))
+                .collect(),
+        }
+    }
+
+    /// The root hash: SHA-256 of the canonical form as compact JSON.
+    pub fn root(&self) -> RootHash {
+        // Serialising plain structs and BTreeMaps cannot fail.
+        let bytes = serde_json::to_vec(&self.canonical()).unwrap_or_default();
+        RootHash::of(&bytes)
+    }
+}
+
+/// The canonical form of a search (see [`Search::canonical`]).
+#[derive(Debug, Serialize)]
+pub struct Canonical<'a> {
+    pub format: &'static str,
+    pub strategy: &'static str,
+    pub seed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
+    pub direction: Direction,
+    pub objective: CanonicalObjective<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<CanonicalData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv: Option<CanonicalCv>,
+    pub space: BTreeMap<&'a str, &'a Domain>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CanonicalObjective<'a> {
+    Model {
+        model: &'static str,
+        task: Task,
+        metric: &'static str,
+        params: &'a Params,
+    },
+    Function {
+        function: &'static str,
+        dim: usize,
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct CanonicalData<'a> {
+    pub sha256: &'a str,
+    pub target: &'a str,
+    pub impute: Impute,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_value: Option<f64>,
+    pub scale: Scale,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CanonicalCv {
+    pub folds: usize,
+    pub stratified: bool,
+}
+
+// ---------------------------------------------------------- validation --
+
+struct Ctx<'a> {
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: impl fmt::Display, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn one_of(what: &str, got: &str, names: &[&str]) -> String {
+    format!("unknown {what} \"{got}\"; expected one of: {}", names.join(", "))
+}
+
+/// Read, check and resolve a search file, loading its data.
+pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(file, &text)
+}
+
+/// Check and resolve the text of a search file named `file` (relative data
+/// paths are resolved against its folder).
+pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
+    let wire: FileWire = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        file: file.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let cx = Ctx { file };
+
+    // [search]
+    let s = &wire.search;
+    let strategy = Kind::parse(&s.strategy)
+        .ok_or_else(|| cx.err("search.strategy", one_of("strategy", &s.strategy, Kind::NAMES)))?;
+    let trials = match s.trials {
+        None => None,
+        Some(t) if t >= 1 => Some(t as u64),
+        Some(t) => return Err(cx.err("search.trials", format!("must be at least 1 (got {t})"))),
+    };
+    if trials.is_none() && strategy != Kind::Grid {
+        return Err(cx.err(
+            "search.trials",
+            format!("missing: strategy \"{}\" needs a budget, e.g. trials = 100", strategy.name()),
+        ));
+    }
+    let seed = match s.seed {
+        None => 0,
+        Some(v) if v >= 0 => v as u64,
+        Some(v) => return Err(cx.err("search.seed", format!("must be >= 0 (got {v})"))),
+    };
+    let window = match s.parallel {
+        None => 1,
+        Some(w) if w >= 1 => w as u64,
+        Some(w) => return Err(cx.err("search.parallel", format!("must be at least 1 (got {w})"))),
+    };
+
+    // [space]
+    let space_wire = wire.space.unwrap_or_default();
+    if space_wire.is_empty() {
+        return Err(cx.err("space", "no parameters; add at least one under [space]"));
+    }
+    let space = Space::from_wire(&space_wire)
+        .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+    if strategy == Kind::Grid {
+        space
+            .grid_size()
+            .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+    }
+
+    // [objective]
+    let o = &wire.objective;
+    let (objective, direction, data, dataset, folds) = match (&o.model, &o.function) {
+        (Some(_), Some(_)) => {
+            return Err(cx.err("objective", "give either `model` or `function`, not both"))
+        }
+        (None, None) => {
+            return Err(cx.err(
+                "objective",
+                "missing: name a `model` (see `hpsearch models`) or a `function`",
+            ))
+        }
+        (None, Some(name)) => {
+            let function = Function::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+                cx.err("objective.function", one_of("function", name, &names))
+            })?;
+            for (key, present) in [
+                ("objective.metric", o.metric.is_some()),
+                ("objective.task", o.task.is_some()),
+                ("objective.params", o.params.is_some()),
+                ("data", wire.data.is_some()),
+                ("cv", wire.cv.is_some()),
+            ] {
+                if present {
+                    return Err(cx.err(key, "only for model objectives; remove it"));
+                }
+            }
+            let dim = function
+                .check_params(&space.names())
+                .map_err(|m| cx.err("space", format!("function {name}: {m}")))?;
+            let direction = match o.direction.as_deref() {
+                None | Some("minimize") => Direction::Minimize,
+                Some("maximize") => Direction::Maximize,
+                Some(d) => {
+                    return Err(cx.err(
+                        "objective.direction",
+                        one_of("direction", d, &["minimize", "maximize"]),
+                    ))
+                }
+            };
+            (
+                ObjectiveSpec::Function { function, dim },
+                direction,
+                None,
+                None,
+                None,
+            )
+        }
+        (Some(name), None) => {
+            let model = models::info(name).ok_or_else(|| {
+                let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
+                cx.err("objective.model", one_of("model", name, &names))
+            })?;
+            let dw = wire.data.as_ref().ok_or_else(|| {
+                cx.err(
+                    "data",
+                    format!("missing: model {name} needs a [data] table with `path` and `target`"),
+                )
+            })?;
+            let (spec, dataset, task, metric) = resolve_model_data(&cx, model, o, dw)?;
+            check_model_space(&cx, model, &space)?;
+            let fixed = fixed_params(&cx, model, o, &space)?;
+            let direction = match o.direction.as_deref() {
+                None => direction_of(metric),
+                Some(d) => {
+                    let want = direction_of(metric);
+                    if d != want.name() {
+                        return Err(cx.err(
+                            "objective.direction",
+                            format!(
+                                "metric {} is to {}, got \"{d}\"; remove `direction`",
+                                metric.name(),
+                                want.name()
+                            ),
+                        ));
+                    }
+                    want
+                }
+            };
+            let folds = match wire.cv.as_ref().and_then(|c| c.folds) {
+                None => 5,
+                Some(k) if k >= 2 && (k as u64) <= dataset.n_rows as u64 => k as usize,
+                Some(k) => {
+                    return Err(cx.err(
+                        "cv.folds",
+                        format!(
+                            "must be between 2 and the number of rows ({}), got {k}",
+                            dataset.n_rows
+                        ),
+                    ))
+                }
+            };
+            (
+                ObjectiveSpec::Model {
+                    model,
+                    task,
+                    metric,
+                    fixed,
+                },
+                direction,
+                Some(spec),
+                Some(dataset),
+                Some(folds),
+            )
+        }
+    };
+
+    Ok(Loaded {
+        search: Search {
+            file: file.to_path_buf(),
+            strategy,
+            trials,
+            seed,
+            window,
+            objective,
+            direction,
+            data,
+            folds,
+            space,
+        },
+        dataset,
+    })
+}
+
+fn direction_of(metric: Metric) -> Direction {
+    if metric.maximize() {
+        Direction::Maximize
+    } else {
+        Direction::Minimize
+    }
+}
+
+/// Resolve `[data]`, the task and the metric, loading the data file.
+fn resolve_model_data(
+    cx: &Ctx<'_>,
+    model: &'static ModelInfo,
+    o: &ObjectiveWire,
+    dw: &DataWire,
+) -> Result<(DataSpec, Dataset, Task, Metric), ConfigError> {
+    let metric = match &o.metric {
+        None => None,
+        Some(m) => Some(Metric::parse(m).ok_or_else(|| {
+            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            cx.err("objective.metric", one_of("metric", m, &names))
+        })?),
+    };
+    let tasks: Vec<&str> = model.tasks.iter().map(|t| t.name()).collect();
+    let explicit = match o.task.as_deref() {
+        None => None,
+        Some("classification") => Some(Task::Classification),
+        Some("regression") => Some(Task::Regression),
+        Some(t) => {
+            return Err(cx.err(
+                "objective.task",
+                one_of("task", t, &["classification", "regression"]),
+            ))
+        }
+    };
+    if let Some(t) = explicit {
+        if !model.tasks.contains(&t) {
+            return Err(cx.err(
+                "objective.task",
+                format!("model {} does {}, not {}", model.name, tasks.join(" and "), t.name()),
+            ));
+        }
+    }
+    // The task: given, or the model's only one, or the metric's, or
+    // inferred from the target column by the data module.
+    let hint = explicit
+        .or_else(|| (model.tasks.len() == 1).then(|| model.tasks[0]))
+        .or_else(|| metric.map(|m| m.task()));
+
+    let impute = match dw.impute.as_deref().unwrap_or("none") {
+        "none" => Impute::None,
+        "mean" => Impute::Mean,
+        "median" => Impute::Median,
+        "most_frequent" => Impute::MostFrequent,
+        "constant" => Impute::Constant,
+        other => {
+            return Err(cx.err(
+                "data.impute",
+                one_of(
+                    "imputation",
+                    other,
+                    &["none", "mean", "median", "most_frequent", "constant"],
+                ),
+            ))
+        }
+    };
+    if dw.fill_value.is_some() && impute != Impute::Constant {
+        return Err(cx.err("data.fill_value", "only used with impute = \"constant\""));
+    }
+    let scale = match dw.scale.as_deref().unwrap_or("none") {
+        "none" => Scale::None,
+        "standard" => Scale::Standard,
+        "minmax" => Scale::Minmax,
+        other => {
+            return Err(cx.err(
+                "data.scale",
+                one_of("scaling", other, &["none", "standard", "minmax"]),
+            ))
+        }
+    };
+    let target = dw.target.clone().unwrap_or_else(|| "target".to_string());
+    let base = cx.file.parent().unwrap_or(Path::new(""));
+    let path = base.join(&dw.path);
+    let dataset =
+        data::load(&path, &target, hint).map_err(|e| cx.err("data.path", e.to_string()))?;
+    if impute == Impute::None {
+        if let Some((line, column)) = dataset.first_missing() {
+            return Err(cx.err(
+                "data.impute",
+                format!(
+                    "{}: line {line}, column `{column}` is missing a value; set impute = \"median\" (or mean, most_frequent, constant) or fix the file",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let task = match &dataset.target {
+        Target::Classes { .. } => Task::Classification,
+        Target::Values(_) => Task::Regression,
+    };
+    if !model.tasks.contains(&task) {
+        return Err(cx.err(
+            "objective.model",
+            format!(
+                "model {} does {}, but the target `{target}` reads as {}; choose another model or set task",
+                model.name,
+                tasks.join(" and "),
+                task.name()
+            ),
+        ));
+    }
+    let metric = metric.unwrap_or(match task {
+        Task::Classification => Metric::Accuracy,
+        Task::Regression => Metric::R2,
+    });
+    if metric.task() != task {
+        return Err(cx.err(
+            "objective.metric",
+            format!("metric {} is for {}, but this search does {}", metric.name(), metric.task().name(), task.name()),
+        ));
+    }
+    if metric.needs_proba() && !model.probabilities {
+        return Err(cx.err(
+            "objective.metric",
+            format!("metric {} needs class probabilities, which model {} does not give", metric.name(), model.name),
+        ));
+    }
+    if metric == Metric::F1 {
+        if let Target::Classes { labels, .. } = &dataset.target {
+            if labels.len() != 2 {
+                return Err(cx.err(
+                    "objective.metric",
+                    format!("metric f1 is binary, but the target has {} classes; use f1_macro", labels.len()),
+                ));
+            }
+        }
+    }
+    let spec = DataSpec {
+        path,
+        target,
+        impute,
+        fill_value: dw.fill_value.unwrap_or(0.0),
+        scale,
+        sha256: dataset.sha256.clone(),
+    };
+    Ok((spec, dataset, task, metric))
+}
+
+/// Every searched parameter must be a hyperparameter of the model, and every
+/// value it can take must be one the model accepts.
+fn check_model_space(
+    cx: &Ctx<'_>,
+    model: &'static ModelInfo,
+    space: &Space,
+) -> Result<(), ConfigError> {
+    for p in &space.params {
+        let key = format!("space.{}", p.name);
+        let hp = model.param(&p.name).ok_or_else(|| {
+            let names: Vec<&str> = model.params.iter().map(|h| h.name).collect();
+            cx.err(
+                &key,
+                format!(
+                    "model {} has no hyperparameter `{}`; it has: {}",
+                    model.name,
+                    p.name,
+                    names.join(", ")
+                ),
+            )
+        })?;
+        let probes: Vec<Value> = match &p.domain {
+            Domain::Float { low, high, .. } => vec![Value::Float(*low), Value::Float(*high)],
+            Domain::Int { low, high, .. } => vec![Value::Int(*low), Value::Int(*high)],
+            Domain::Categorical { choices } => choices.clone(),
+            Domain::Values { values } => values.clone(),
+        };
+        for v in &probes {
+            hp.check(v).map_err(|m| cx.err(&key, m))?;
+        }
+    }
+    Ok(())
+}
+
+/// `[objective.params]`: fixed hyperparameters, checked like the space.
+fn fixed_params(
+    cx: &Ctx<'_>,
+    model: &'static ModelInfo,
+    o: &ObjectiveWire,
+    space: &Space,
+) -> Result<Params, ConfigError> {
+    let mut out = Params::new();
+    for (name, raw) in o.params.iter().flatten() {
+        let key = format!("objective.params.{name}");
+        let hp = model.param(name).ok_or_else(|| {
+            cx.err(&key, format!("model {} has no hyperparameter `{name}`", model.name))
+        })?;
+        if space.params.iter().any(|p| &p.name == name) {
+            return Err(cx.err(&key, "is also searched in [space]; keep one"));
+        }
+        let v = Value::from_toml(raw)
+            .ok_or_else(|| cx.err(&key, "must be a string, number or boolean"))?;
+        hp.check(&v).map_err(|m| cx.err(&key, m))?;
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_fn(text: &str) -> Result<Search, ConfigError> {
+        parse(Path::new("t.toml"), text).map(|l| l.search)
+    }
+
+    const BASE: &str = r#"
+[search]
+strategy = "random"
+trials = 10
+seed = 3
+
+[objective]
+function = "branin"
+
+[space]
+x0 = { type = "float", low = -5.0, high = 10.0 }
+x1 = { type = "float", low = 0.0, high = 15.0 }
+"#;
+
+    #[test]
+    fn root_ignores_order_comments_and_budget() {
+        let a = parse_fn(BASE).unwrap().root();
+        let reordered = r#"
+# a comment
+[space]
+x1 = { high = 15.0, low = 0.0, type = "float" }   # swapped
+x0 = { type = "float", low = -5, high = 10 }
+
+[objective]
+function = "branin"
+
+[search]
+seed = 3
+trials = 500
+strategy = "random"
+"#;
+        assert_eq!(parse_fn(reordered).unwrap().root(), a);
+        let other_seed = BASE.replace("seed = 3", "seed = 4");
+        assert_ne!(parse_fn(&other_seed).unwrap().root(), a);
+        let other_space = BASE.replace("high = 15.0", "high = 14.0");
+        assert_ne!(parse_fn(&other_space).unwrap().root(), a);
+    }
+
+    #[test]
+    fn unknown_key_rejected_with_line() {
+        let e = parse_fn(&BASE.replace("seed = 3", "seed = 3\nsed = 4")).unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("unknown field `sed`") && m.contains("line"), "{m}");
+    }
+
+    #[test]
+    fn trials_zero_rejected() {
+        let e = parse_fn(&BASE.replace("trials = 10", "trials = 0")).unwrap_err();
+        assert!(e.to_string().contains("[search.trials]: must be at least 1"), "{e}");
+    }
+
+    #[test]
+    fn grid_needs_steps() {
+        let e = parse_fn(&BASE.replace("\"random\"", "\"grid\"")).unwrap_err();
+        assert!(e.to_string().contains("[space.x0]: a grid needs `steps`"), "{e}");
+    }
+}

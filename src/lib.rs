@@ -1,0 +1,29 @@
+//! hpsearch: reproducible hyperparameter search.
+//!
+//! A search file (TOML) names a space, a strategy and an objective; `run`
+//! evaluates trials in parallel and writes a journal that is the same, byte
+//! for byte, whatever the thread count. See `design.md` in the repository
+//! for the contract and the README for the user's view.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`config`] | the TOML schema, validation, defaults, canonical form |
+//! | [`space`] | parameter kinds, sampling, grid enumeration |
+//! | [`seed`] | root hash, seed derivation, named RNG streams |
+//! | [`strategy`] | the `Strategy` trait; grid, random |
+//! | [`objective`] | the `Objective` trait; built-in models, functions |
+//! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
+//! | [`search`] | the coordinator: parallel evaluation, ordered commit |
+//! | [`journal`] | the results folder |
+//! | [`cli`] | arguments, progress, exit codes |
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod journal;
+pub mod objective;
+pub mod search;
+pub mod seed;
+pub mod space;
+pub mod strategy;
+pub mod value;

@@ -1,0 +1,23 @@
+//! Stub: to be written.
+
+use ndarray::ArrayView2;
+
+use super::{FittedModel, HyperParam, ModelError, ModelInfo, Targets, Task};
+use crate::value::Params;
+
+pub const INFO: ModelInfo = ModelInfo {
+    name: "knn",
+    summary: "stub",
+    tasks: &[Task::Classification, Task::Regression],
+    probabilities: false,
+    params: &[HyperParam::new("example", "1", "stub")],
+};
+
+pub fn fit(
+    _x: ArrayView2<'_, f64>,
+    _y: Targets<'_>,
+    _params: &Params,
+    _seed: u64,
+) -> Result<Box<dyn FittedModel>, ModelError> {
+    Err(ModelError::Fit { model: "knn", message: "not implemented".into() })
+}

@@ -1,0 +1,101 @@
+//! Parameter values and parameter maps, shared by every module.
+//!
+//! A trial's parameters are a `BTreeMap`, so iteration is in name order
+//! everywhere: the journal's columns, the canonical hash and the order in
+//! which models read their settings never depend on a hash seed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One parameter value as written in a search file or proposed by a strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// A trial's parameters, ordered by name.
+pub type Params = BTreeMap<String, Value>;
+
+impl Value {
+    /// The value as a float, for ints and floats.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer; a float is accepted only when it is whole.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Convert a TOML value; tables, arrays and dates are not parameter values.
+    pub fn from_toml(v: &toml::Value) -> Option<Value> {
+        match v {
+            toml::Value::Boolean(b) => Some(Value::Bool(*b)),
+            toml::Value::Integer(i) => Some(Value::Int(*i)),
+            toml::Value::Float(f) => Some(Value::Float(*f)),
+            toml::Value::String(s) => Some(Value::Str(s.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Floats print in shortest round-trip form (Rust's `Display` for `f64`):
+/// parsing the text back gives the same bits, which the journal relies on.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_display_round_trips() {
+        for x in [0.1, 1e-5, 1.0 / 3.0, 123456.789, 1e300, -2.5e-300, 7.0] {
+            let s = Value::Float(x).to_string();
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{s}");
+        }
+    }
+
+    #[test]
+    fn whole_floats_read_as_ints() {
+        assert_eq!(Value::Float(3.0).as_i64(), Some(3));
+        assert_eq!(Value::Float(3.5).as_i64(), None);
+        assert_eq!(Value::Str("3".into()).as_i64(), None);
+    }
+}
