@@ -90,7 +90,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         } => run(&file, threads, out, quiet),
         Command::Check { file } => check(&file),
         Command::Models => {
-            print!("{}", models_text());
+            out(&models_text());
             Ok(())
         }
     }
@@ -104,7 +104,12 @@ fn default_out(file: &Path) -> PathBuf {
     Path::new("results").join(stem)
 }
 
-fn run(file: &Path, threads: Option<usize>, out: Option<PathBuf>, quiet: bool) -> Result<(), Failure> {
+fn run(
+    file: &Path,
+    threads: Option<usize>,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<(), Failure> {
     let loaded = config::load(file).map_err(usage)?;
     let search = loaded.search;
     let threads = match threads {
@@ -139,15 +144,25 @@ fn run(file: &Path, threads: Option<usize>, out: Option<PathBuf>, quiet: bool) -
         }
         bar.inc(1);
     };
-    search::run(&search, objective.as_ref(), &mut journal, 0, budget, threads, &mut observe)
-        .map_err(failed)?;
+    search::run(
+        &search,
+        objective.as_ref(),
+        &mut journal,
+        0,
+        budget,
+        threads,
+        &mut observe,
+    )
+    .map_err(failed)?;
     bar.finish_and_clear();
     journal.finish().map_err(failed)?;
 
     let rows = journal::read_rows(&dir.join("trials.csv"), &columns).map_err(failed)?;
     print_summary(&search, &rows, &dir);
     if rows.iter().all(|r| r.status != Status::Ok) {
-        return Err(failed("no trial succeeded; see the error column of trials.csv"));
+        return Err(failed(
+            "no trial succeeded; see the error column of trials.csv",
+        ));
     }
     Ok(())
 }
@@ -181,9 +196,24 @@ pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
     best
 }
 
+/// Print to stdout; a closed pipe (`hpsearch ... | head`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn print_summary(search: &Search, rows: &[Row], dir: &Path) {
+    out(&summary(search, rows, dir));
+}
+
+/// The end-of-run summary: counts, the best trial, its parameters and fold
+/// scores, and where the results are.
+pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
     let failed = rows.iter().filter(|r| r.status != Status::Ok).count();
-    println!(
+    let _ = writeln!(
+        s,
         "{} trials ({} failed), {} search, {} {}",
         rows.len(),
         failed,
@@ -193,50 +223,68 @@ fn print_summary(search: &Search, rows: &[Row], dir: &Path) {
     );
     match best_row(search.direction, rows) {
         Some(b) => {
-            println!(
+            let _ = writeln!(
+                s,
                 "best trial {}: {} = {}",
                 b.trial,
                 search.metric_name(),
                 b.value.unwrap_or(f64::NAN)
             );
             for (k, v) in &b.params {
-                println!("  {k} = {v}");
+                let _ = writeln!(s, "  {k} = {v}");
             }
             if !b.folds.is_empty() {
                 let n = b.folds.len() as f64;
                 let mean = b.folds.iter().sum::<f64>() / n;
                 let sd = (b.folds.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n).sqrt();
-                println!("  folds: {} (mean {mean:.6} ± {sd:.6})", join(&b.folds));
+                let _ = writeln!(s, "  folds: {} (mean {mean:.6} ± {sd:.6})", join(&b.folds));
             }
         }
-        None => println!("no trial succeeded"),
+        None => {
+            let _ = writeln!(s, "no trial succeeded");
+        }
     }
-    println!("results: {}", dir.join("trials.csv").display());
+    let _ = writeln!(s, "results: {}", dir.join("trials.csv").display());
+    s
 }
 
 fn join(xs: &[f64]) -> String {
-    xs.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(", ")
+    xs.iter()
+        .map(|x| format!("{x:.6}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn check(file: &Path) -> Result<(), Failure> {
+    use std::fmt::Write;
     let loaded = config::load(file).map_err(usage)?;
     let s = &loaded.search;
-    println!("{}: ok", file.display());
-    println!("root hash: {}", s.root().hex());
-    println!("strategy:  {}", s.strategy.name());
-    match s.space.grid_size() {
-        Ok(n) => println!("grid size: {n}"),
-        Err((name, _)) => println!("grid size: none (`{name}` is continuous)"),
-    }
-    println!("budget:    {} trials", s.budget());
+    let mut t = String::new();
+    let _ = writeln!(t, "{}: ok", file.display());
+    let _ = writeln!(t, "root hash: {}", s.root().hex());
+    let _ = writeln!(t, "strategy:  {}", s.strategy.name());
+    let _ = match s.space.grid_size() {
+        Ok(n) => writeln!(t, "grid size: {n}"),
+        Err((name, _)) => writeln!(t, "grid size: none (`{name}` is continuous)"),
+    };
+    let _ = writeln!(t, "budget:    {} trials", s.budget());
     if let Some(d) = &s.data {
-        println!("data:      {} (sha256 {})", d.path.display(), d.sha256);
+        let _ = writeln!(t, "data:      {} (sha256 {})", d.path.display(), d.sha256);
     }
     if let Some(ds) = &loaded.dataset {
-        println!("rows:      {}, features: {}", ds.n_rows, ds.feature_names.len());
+        let _ = writeln!(
+            t,
+            "rows:      {}, features: {}",
+            ds.n_rows,
+            ds.feature_names.len()
+        );
     }
     let resolved = toml::to_string(&s.canonical()).map_err(failed)?;
-    println!("\n# resolved search (what the root hash covers)\n{resolved}");
+    let _ = writeln!(
+        t,
+        "\n# resolved search (what the root hash covers)\n{resolved}"
+    );
+    out(&t);
     Ok(())
 }
 
@@ -249,7 +297,11 @@ pub fn models_text() -> String {
             "{} ({}{})\n  {}\n",
             m.name,
             tasks.join(", "),
-            if m.probabilities { "; probabilities" } else { "" },
+            if m.probabilities {
+                "; probabilities"
+            } else {
+                ""
+            },
             m.summary
         ));
         for p in m.params {

@@ -332,7 +332,10 @@ impl Ctx<'_> {
 }
 
 fn one_of(what: &str, got: &str, names: &[&str]) -> String {
-    format!("unknown {what} \"{got}\"; expected one of: {}", names.join(", "))
+    format!(
+        "unknown {what} \"{got}\"; expected one of: {}",
+        names.join(", ")
+    )
 }
 
 /// Read, check and resolve a search file, loading its data.
@@ -355,8 +358,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
 
     // [search]
     let s = &wire.search;
-    let strategy = Kind::parse(&s.strategy)
-        .ok_or_else(|| cx.err("search.strategy", one_of("strategy", &s.strategy, Kind::NAMES)))?;
+    let strategy = Kind::parse(&s.strategy).ok_or_else(|| {
+        cx.err(
+            "search.strategy",
+            one_of("strategy", &s.strategy, Kind::NAMES),
+        )
+    })?;
     let trials = match s.trials {
         None => None,
         Some(t) if t >= 1 => Some(t as u64),
@@ -365,7 +372,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
     if trials.is_none() && strategy != Kind::Grid {
         return Err(cx.err(
             "search.trials",
-            format!("missing: strategy \"{}\" needs a budget, e.g. trials = 100", strategy.name()),
+            format!(
+                "missing: strategy \"{}\" needs a budget, e.g. trials = 100",
+                strategy.name()
+            ),
         ));
     }
     let seed = match s.seed {
@@ -555,7 +565,12 @@ fn resolve_model_data(
         if !model.tasks.contains(&t) {
             return Err(cx.err(
                 "objective.task",
-                format!("model {} does {}, not {}", model.name, tasks.join(" and "), t.name()),
+                format!(
+                    "model {} does {}, not {}",
+                    model.name,
+                    tasks.join(" and "),
+                    t.name()
+                ),
             ));
         }
     }
@@ -634,13 +649,22 @@ fn resolve_model_data(
     if metric.task() != task {
         return Err(cx.err(
             "objective.metric",
-            format!("metric {} is for {}, but this search does {}", metric.name(), metric.task().name(), task.name()),
+            format!(
+                "metric {} is for {}, but this search does {}",
+                metric.name(),
+                metric.task().name(),
+                task.name()
+            ),
         ));
     }
     if metric.needs_proba() && !model.probabilities {
         return Err(cx.err(
             "objective.metric",
-            format!("metric {} needs class probabilities, which model {} does not give", metric.name(), model.name),
+            format!(
+                "metric {} needs class probabilities, which model {} does not give",
+                metric.name(),
+                model.name
+            ),
         ));
     }
     if metric == Metric::F1 {
@@ -648,7 +672,10 @@ fn resolve_model_data(
             if labels.len() != 2 {
                 return Err(cx.err(
                     "objective.metric",
-                    format!("metric f1 is binary, but the target has {} classes; use f1_macro", labels.len()),
+                    format!(
+                        "metric f1 is binary, but the target has {} classes; use f1_macro",
+                        labels.len()
+                    ),
                 ));
             }
         }
@@ -709,7 +736,10 @@ fn fixed_params(
     for (name, raw) in o.params.iter().flatten() {
         let key = format!("objective.params.{name}");
         let hp = model.param(name).ok_or_else(|| {
-            cx.err(&key, format!("model {} has no hyperparameter `{name}`", model.name))
+            cx.err(
+                &key,
+                format!("model {} has no hyperparameter `{name}`", model.name),
+            )
         })?;
         if space.params.iter().any(|p| &p.name == name) {
             return Err(cx.err(&key, "is also searched in [space]; keep one"));
@@ -772,18 +802,28 @@ strategy = "random"
     fn unknown_key_rejected_with_line() {
         let e = parse_fn(&BASE.replace("seed = 3", "seed = 3\nsed = 4")).unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("unknown field `sed`") && m.contains("line"), "{m}");
+        assert!(
+            m.contains("unknown field `sed`") && m.contains("line"),
+            "{m}"
+        );
     }
 
     #[test]
     fn trials_zero_rejected() {
         let e = parse_fn(&BASE.replace("trials = 10", "trials = 0")).unwrap_err();
-        assert!(e.to_string().contains("[search.trials]: must be at least 1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("[search.trials]: must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]
     fn grid_needs_steps() {
         let e = parse_fn(&BASE.replace("\"random\"", "\"grid\"")).unwrap_err();
-        assert!(e.to_string().contains("[space.x0]: a grid needs `steps`"), "{e}");
+        assert!(
+            e.to_string().contains("[space.x0]: a grid needs `steps`"),
+            "{e}"
+        );
     }
 }

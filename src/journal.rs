@@ -125,7 +125,7 @@ impl Columns {
 /// What `open` found.
 pub enum Opened {
     /// A new search: write into this journal from trial 0.
-    New(Journal),
+    New(Box<Journal>),
     /// The same search, already finished: these are its rows.
     Finished(Vec<Row>),
 }
@@ -238,7 +238,7 @@ pub fn open(dir: &Path, search: &Search, columns: &Columns) -> Result<Opened, Jo
         .append(true)
         .open(&timings_path)
         .map_err(io_err(&timings_path))?;
-    Ok(Opened::New(Journal {
+    Ok(Opened::New(Box::new(Journal {
         dir: dir.to_path_buf(),
         trials,
         timings,
@@ -246,7 +246,7 @@ pub fn open(dir: &Path, search: &Search, columns: &Columns) -> Result<Opened, Jo
         columns: columns.clone(),
         buf: Vec::new(),
         timing_buf: Vec::new(),
-    }))
+    })))
 }
 
 impl Journal {
@@ -269,9 +269,8 @@ impl Journal {
         }
         fields.push(c.eval.error.clone().unwrap_or_default());
         self.buf.extend_from_slice(&csv_line(&fields));
-        self.timing_buf.extend_from_slice(
-            format!("{},{:.6},{}\n", c.trial, c.seconds, c.thread).as_bytes(),
-        );
+        self.timing_buf
+            .extend_from_slice(format!("{},{:.6},{}\n", c.trial, c.seconds, c.thread).as_bytes());
     }
 
     /// Write queued rows and flush them to disk.
@@ -363,7 +362,10 @@ pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalErro
     if header.iter().ne(want.iter().map(|s| s.as_str())) {
         return Err(damaged(
             1,
-            format!("header does not match this search (expected {})", want.join(",")),
+            format!(
+                "header does not match this search (expected {})",
+                want.join(",")
+            ),
         ));
     }
     let np = columns.params.len();
@@ -372,14 +374,20 @@ pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalErro
         let line = i as u64 + 2;
         let rec = rec.map_err(|e| damaged(line, e.to_string()))?;
         if rec.len() != want.len() {
-            return Err(damaged(line, format!("{} fields, expected {}", rec.len(), want.len())));
+            return Err(damaged(
+                line,
+                format!("{} fields, expected {}", rec.len(), want.len()),
+            ));
         }
         let field = |k: usize| rec.get(k).unwrap_or("");
         let trial: u64 = field(0)
             .parse()
             .map_err(|_| damaged(line, format!("bad trial number {:?}", field(0))))?;
         if trial != i as u64 {
-            return Err(damaged(line, format!("trial {trial} where {i} was expected")));
+            return Err(damaged(
+                line,
+                format!("trial {trial} where {i} was expected"),
+            ));
         }
         let seed: u64 = field(1)
             .parse()
@@ -487,7 +495,11 @@ mod tests {
         let rows = read_rows(&p, &cols).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].value, Some(1.5));
-        fs::write(&p, "trial,seed,status,value,x,error\n0,5,ok,1.5,2,\n2,6,ok,1,1,\n").unwrap();
+        fs::write(
+            &p,
+            "trial,seed,status,value,x,error\n0,5,ok,1.5,2,\n2,6,ok,1,1,\n",
+        )
+        .unwrap();
         let e = read_rows(&p, &cols).unwrap_err().to_string();
         assert!(e.contains("line 3"), "{e}");
     }

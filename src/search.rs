@@ -73,26 +73,23 @@ pub fn run(
             pool.install(|| {
                 // par_bridge hands trials out in index order as workers
                 // free up, so few finished trials wait for an earlier one.
-                (start..budget)
-                    .par_bridge()
-                    .for_each_with(tx, |tx, trial| {
-                        if stop.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let began = Instant::now();
-                        let seed = root.trial_seed(trial);
-                        let params =
-                            strategy.propose(&search.space, trial, seed, &History::default());
-                        let eval = objective.evaluate(&params, seed);
-                        let _ = tx.send(Outcome {
-                            trial,
-                            seed,
-                            params,
-                            eval,
-                            seconds: began.elapsed().as_secs_f64(),
-                            thread: rayon::current_thread_index().unwrap_or(0),
-                        });
+                (start..budget).par_bridge().for_each_with(tx, |tx, trial| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let began = Instant::now();
+                    let seed = root.trial_seed(trial);
+                    let params = strategy.propose(&search.space, trial, seed, &History::default());
+                    let eval = objective.evaluate(&params, seed);
+                    let _ = tx.send(Outcome {
+                        trial,
+                        seed,
+                        params,
+                        eval,
+                        seconds: began.elapsed().as_secs_f64(),
+                        thread: rayon::current_thread_index().unwrap_or(0),
                     });
+                });
             });
         });
 

@@ -320,7 +320,11 @@ fn explicit_values(values: &[toml::Value], int: bool) -> Result<Domain, String> 
 }
 
 fn float_domain(w: &ParamWire) -> Result<Domain, String> {
-    forbid(w, &["choices"], "with type = \"float\" (use type = \"categorical\")")?;
+    forbid(
+        w,
+        &["choices"],
+        "with type = \"float\" (use type = \"categorical\")",
+    )?;
     if let Some(values) = &w.values {
         forbid(
             w,
@@ -348,7 +352,10 @@ fn float_domain(w: &ParamWire) -> Result<Domain, String> {
                 return Err(format!("step must be positive (got {s})"));
             }
             if log {
-                return Err("step cannot be combined with log = true; use `steps` for log-spaced points".into());
+                return Err(
+                    "step cannot be combined with log = true; use `steps` for log-spaced points"
+                        .into(),
+                );
             }
             if float_step_count(low, high, s) > MAX_POINTS {
                 return Err(format!("step {s} gives more than {MAX_POINTS} points"));
@@ -363,7 +370,9 @@ fn float_domain(w: &ParamWire) -> Result<Domain, String> {
                 return Err("give either `step` or `steps`, not both".into());
             }
             if !(2..=MAX_POINTS as i64).contains(&n) {
-                return Err(format!("steps must be between 2 and {MAX_POINTS} (got {n})"));
+                return Err(format!(
+                    "steps must be between 2 and {MAX_POINTS} (got {n})"
+                ));
             }
             Some(n as u64)
         }
@@ -378,7 +387,11 @@ fn float_domain(w: &ParamWire) -> Result<Domain, String> {
 }
 
 fn int_domain(w: &ParamWire) -> Result<Domain, String> {
-    forbid(w, &["choices"], "with type = \"int\" (use type = \"categorical\")")?;
+    forbid(
+        w,
+        &["choices"],
+        "with type = \"int\" (use type = \"categorical\")",
+    )?;
     forbid(
         w,
         &["steps"],
@@ -531,7 +544,12 @@ mod tests {
     #[test]
     fn grid_over_steps_is_logspace() {
         let p = param("type='float'\nlow=0.001\nhigh=1000.0\nlog=true\nsteps=7").unwrap();
-        let g: Vec<f64> = p.grid().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let g: Vec<f64> = p
+            .grid()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let want = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0];
         for (a, b) in g.iter().zip(want) {
             assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
@@ -548,7 +566,12 @@ mod tests {
     #[test]
     fn int_grid_honours_step() {
         let p = param("type='int'\nlow=2\nhigh=16\nstep=4").unwrap();
-        let g: Vec<i64> = p.grid().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        let g: Vec<i64> = p
+            .grid()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
         assert_eq!(g, vec![2, 6, 10, 14]);
         assert!(p.contains(&Value::Int(10)) && !p.contains(&Value::Int(11)));
     }
@@ -557,7 +580,10 @@ mod tests {
     fn grid_order_last_parameter_fastest() {
         let mut w = BTreeMap::new();
         w.insert("a".to_string(), wire("type='int'\nlow=0\nhigh=1"));
-        w.insert("b".to_string(), wire("type='categorical'\nchoices=['x','y','z']"));
+        w.insert(
+            "b".to_string(),
+            wire("type='categorical'\nchoices=['x','y','z']"),
+        );
         let s = Space::from_wire(&w).unwrap();
         assert_eq!(s.grid_size().unwrap(), 6);
         let p = s.grid_point(1);

@@ -1,10 +1,33 @@
 //! CSV data: loading and hashing, preprocessing fitted inside each fold,
 //! cross-validation folds and metrics.
 //!
-//! STUB INTERFACE: the data helper replaces the bodies; the signatures are
-//! the contract the rest of the crate calls.
+//! This module owns everything between a CSV file on disk and the numbers a
+//! model trains on and is scored by. It never sees strategies, threads, the
+//! results folder or the search file.
+//!
+//! # Reading a CSV file ([`load`])
+//!
+//! - The first line is the header; every column needs a non-empty, unique
+//!   name (names are trimmed of surrounding spaces).
+//! - Every data row has exactly as many fields as the header.
+//! - Cells are trimmed of surrounding spaces before they are read.
+//! - A feature cell is *missing* when, after trimming, it is one of
+//!   [`MISSING_MARKERS`]: the empty string, `NA`, `NaN`, `nan`, `N/A`, `null`
+//!   or `?` (exactly these spellings).
+//! - A feature column is [`Column::Numeric`] when every non-missing cell
+//!   parses as a finite `f64`, otherwise [`Column::Text`].
+//! - Data row `r` (0-based) is always on file line `r + 2` (see
+//!   [`Dataset::line`]): every error names lines as an editor shows them.
+//!   To keep that true, a blank line between rows and a line break inside a
+//!   quoted cell are rejected with an error naming the line (blank lines at
+//!   the end of the file are fine).
+//! - A UTF-8 byte-order mark at the start of the file is ignored; other
+//!   encodings are rejected.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::objective::models::Task;
 
@@ -16,14 +39,29 @@ pub mod preprocess;
 /// the line (1-based, as an editor shows it) and the column.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// The file's content is not usable; `message` says where and what to do.
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// The file could not be read at all.
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
 }
+
+/// Cell texts (after trimming) that mean "missing" in a feature or target
+/// column. Matched exactly, case included.
+pub const MISSING_MARKERS: &[&str] = &["", "NA", "NaN", "nan", "N/A", "null", "?"];
+
+/// Whether a cell is missing: after trimming it is one of [`MISSING_MARKERS`].
+pub fn is_missing(cell: &str) -> bool {
+    MISSING_MARKERS.contains(&cell.trim())
+}
+
+/// At most this many distinct whole-number target values are read as classes
+/// when the task is inferred (see [`load`]).
+pub const MAX_INFERRED_CLASSES: usize = 20;
 
 /// One feature column, as read from the file.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,42 +72,759 @@ pub enum Column {
     Text(Vec<Option<String>>),
 }
 
+impl Column {
+    /// Whether the value in `row` is missing.
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            Column::Numeric(v) => matches!(v.get(row), Some(None)),
+            Column::Text(v) => matches!(v.get(row), Some(None)),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Numeric(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The target column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     /// Class indices into `labels` (sorted, so the order is the file's
     /// content, not the order of first appearance).
     Classes { labels: Vec<String>, y: Vec<usize> },
+    /// Real-valued targets, one per row.
     Values(Vec<f64>),
+}
+
+impl Target {
+    /// The task this target is read for.
+    pub fn task(&self) -> Task {
+        match self {
+            Target::Classes { .. } => Task::Classification,
+            Target::Values(_) => Task::Regression,
+        }
+    }
+
+    /// Number of classes (0 for a regression target).
+    pub fn n_classes(&self) -> usize {
+        match self {
+            Target::Classes { labels, .. } => labels.len(),
+            Target::Values(_) => 0,
+        }
+    }
 }
 
 /// A loaded CSV file.
 #[derive(Clone, Debug)]
 pub struct Dataset {
+    /// The file as given to [`load`].
     pub path: PathBuf,
     /// SHA-256 of the file's bytes, lowercase hex.
     pub sha256: String,
     /// Feature columns in file order (the target column removed).
     pub feature_names: Vec<String>,
+    /// One entry per feature name, same order.
     pub columns: Vec<Column>,
+    /// The target column.
     pub target: Target,
+    /// Number of data rows.
     pub n_rows: usize,
 }
 
 impl Dataset {
-    /// The first missing feature value as (file line, column name).
+    /// The file line (1-based, as an editor shows it) of data row `row`
+    /// (0-based): `row + 2`, the header being line 1. [`load`] guarantees
+    /// this by rejecting blank lines between rows and multi-line cells.
+    pub fn line(&self, row: usize) -> usize {
+        row + 2
+    }
+
+    /// The first missing feature value as (file line, column name),
+    /// scanning rows in order and, within a row, columns in file order.
     pub fn first_missing(&self) -> Option<(usize, String)> {
-        todo!()
+        for row in 0..self.n_rows {
+            for (name, column) in self.feature_names.iter().zip(&self.columns) {
+                if column.is_missing(row) {
+                    return Some((self.line(row), name.clone()));
+                }
+            }
+        }
+        None
+    }
+
+    /// The position of feature column `name`, if there is one.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.feature_names.iter().position(|n| n == name)
     }
 }
 
-/// Load `path` with `target` as the target column; `task` decides how the
-/// target is read (`None`: infer, see the implementation's doc).
-pub fn load(_path: &Path, _target: &str, _task: Option<Task>) -> Result<Dataset, DataError> {
-    todo!()
+/// Load `path` with `target` as the target column.
+///
+/// See the module doc for how cells, missing values and feature columns are
+/// read. A target cell that is one of [`MISSING_MARKERS`] is an error naming
+/// its line (the target is never imputed). `task` decides how the target is
+/// read:
+///
+/// - `Some(Task::Classification)`: each label is the trimmed cell text. The
+///   classes are sorted numerically when every label parses as a finite
+///   number (ties, such as `1` and `1.0`, by text), otherwise by text
+///   (byte order); `y` holds indices into that sorted list. At least two
+///   classes are needed.
+/// - `Some(Task::Regression)`: every target cell must be a finite number.
+/// - `None` (infer): **classification** when any target cell is not a finite
+///   number, or when every value is a whole number and there are at most
+///   [`MAX_INFERRED_CLASSES`] (20) distinct values; **regression**
+///   otherwise. So `0/1/2` labels are classes, `151.0, 75.0, ...` with more
+///   than 20 distinct values is regression, and `0.5, 1.5` is regression.
+///
+/// `sha256` is computed on the same bytes that are parsed.
+pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |message: String| DataError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let sha256 = sha256_hex(&bytes);
+    let table = parse_table(&bytes).map_err(invalid)?;
+
+    let target_index = table
+        .header
+        .iter()
+        .position(|name| name == target.trim())
+        .ok_or_else(|| {
+            invalid(format!(
+                "target column `{target}` is not in the header; the columns are: {}. \
+                 Set the target to one of them",
+                table
+                    .header
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let target_name = table.header[target_index].clone();
+    let n_rows = table.rows.len();
+
+    let mut feature_names = Vec::with_capacity(table.header.len().saturating_sub(1));
+    let mut columns = Vec::with_capacity(table.header.len().saturating_sub(1));
+    for (j, name) in table.header.iter().enumerate() {
+        if j == target_index {
+            continue;
+        }
+        feature_names.push(name.clone());
+        columns.push(read_feature(table.rows.iter().map(|row| row[j].as_str())));
+    }
+
+    // Target cells, with the missing ones rejected by line.
+    let mut cells = Vec::with_capacity(n_rows);
+    for (r, row) in table.rows.iter().enumerate() {
+        let cell = row[target_index].trim();
+        if is_missing(cell) {
+            return Err(invalid(format!(
+                "line {}: column `{target_name}`: the target value is missing ({}); \
+                 every row needs a target: fill it in or delete the row",
+                r + 2,
+                describe_cell(cell)
+            )));
+        }
+        cells.push(cell);
+    }
+    let target = read_target(&cells, &target_name, task).map_err(invalid)?;
+
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        sha256,
+        feature_names,
+        columns,
+        target,
+        n_rows,
+    })
 }
 
 /// SHA-256 of a file's bytes, lowercase hex.
-pub fn sha256_file(_path: &Path) -> Result<String, DataError> {
-    todo!()
+pub fn sha256_file(path: &Path) -> Result<String, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The raw cells of a CSV file: trimmed header names and the data rows.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// Parse the CSV text; errors are messages without the path.
+fn parse_table(bytes: &[u8]) -> Result<Table, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Line numbers are computed here from the bytes: the csv crate's own line
+    // counter points at the end of the previous record (blank lines, CRLF).
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |byte: usize| newlines.partition_point(|&p| p < byte) + 1;
+
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::StringRecord::new();
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| csv_message(&e, &line_of))?;
+        if !more {
+            break;
+        }
+        // The record starts after any blank lines the reader skipped.
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
+        let line = line_of(start);
+        let expected_line = rows.len() + if header.is_some() { 2 } else { 1 };
+        if line != expected_line {
+            return Err(line_shift_message(bytes, start, expected_line));
+        }
+        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        match &header {
+            None => {
+                let names: Vec<String> = fields.iter().map(|f| f.trim().to_owned()).collect();
+                check_header(&names)?;
+                header = Some(names);
+            }
+            Some(names) => {
+                if fields.len() != names.len() {
+                    return Err(format!(
+                        "line {line}: expected {} fields as in the header, found {}; \
+                         every row needs one value per column (leave a cell empty for a \
+                         missing value, quote cells that contain a comma)",
+                        names.len(),
+                        fields.len()
+                    ));
+                }
+                rows.push(fields);
+            }
+        }
+    }
+    let header = header.ok_or_else(|| {
+        "the file is empty: it needs a header row and at least one data row".to_owned()
+    })?;
+    if rows.is_empty() {
+        return Err(
+            "no data rows: the file has a header but no rows below it; add data rows".to_owned(),
+        );
+    }
+    Ok(Table { header, rows })
+}
+
+fn check_header(names: &[String]) -> Result<(), String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (j, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err(format!(
+                "line 1: column {} has no name in the header; name every column \
+                 (a leading unnamed column is often an index written by pandas' \
+                 to_csv: write the file with index=False)",
+                j + 1
+            ));
+        }
+        if let Some(first) = seen.insert(name, j) {
+            return Err(format!(
+                "line 1: column name `{name}` appears twice in the header (columns {} and {}); \
+                 rename one of them",
+                first + 1,
+                j + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Why a record does not start on the line its row number says: either
+/// blank lines come first (the first of them is line `expected`), or the
+/// previous record (starting on line `expected - 1`) spans several lines.
+fn line_shift_message(bytes: &[u8], start: usize, expected: usize) -> String {
+    // Blank lines before the record: the bytes before `start` end in two
+    // line breaks (carriage returns aside), or the file starts with them.
+    let breaks = bytes[..start]
+        .iter()
+        .rev()
+        .take_while(|b| **b == b'\n' || **b == b'\r')
+        .filter(|b| **b == b'\n')
+        .count();
+    if breaks >= 2 || expected == 1 {
+        format!(
+            "line {expected}: blank line; blank lines before or between rows are not allowed \
+             (hpsearch names rows by their line): delete it"
+        )
+    } else {
+        format!(
+            "line {}: a quoted cell in this row contains a line break; cells may not span \
+             lines (hpsearch names rows by their line): remove the line break",
+            expected - 1
+        )
+    }
+}
+
+fn csv_message(e: &csv::Error, line_of: &dyn Fn(usize) -> usize) -> String {
+    let line = e
+        .position()
+        .map(|p| format!("line {}: ", line_of(p.byte() as usize)));
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => format!(
+            "{}the file is not valid UTF-8 text; save it as UTF-8",
+            line.unwrap_or_default()
+        ),
+        _ => format!("{}cannot parse the CSV: {e}", line.unwrap_or_default()),
+    }
+}
+
+fn describe_cell(cell: &str) -> String {
+    if cell.is_empty() {
+        "empty cell".to_owned()
+    } else {
+        format!("`{cell}`")
+    }
+}
+
+/// A finite number, or `None`.
+fn parse_finite(cell: &str) -> Option<f64> {
+    cell.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn read_feature<'a>(cells: impl Iterator<Item = &'a str> + Clone) -> Column {
+    let numeric = cells
+        .clone()
+        .all(|c| is_missing(c) || parse_finite(c.trim()).is_some());
+    if numeric {
+        Column::Numeric(
+            cells
+                .map(|c| {
+                    if is_missing(c) {
+                        None
+                    } else {
+                        parse_finite(c.trim())
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Column::Text(
+            cells
+                .map(|c| (!is_missing(c)).then(|| c.trim().to_owned()))
+                .collect(),
+        )
+    }
+}
+
+/// Read the (trimmed, non-missing) target cells for `task`.
+fn read_target(cells: &[&str], name: &str, task: Option<Task>) -> Result<Target, String> {
+    let numbers: Option<Vec<f64>> = cells.iter().map(|c| parse_finite(c)).collect();
+    let task = match (task, &numbers) {
+        (Some(task), _) => task,
+        (None, None) => Task::Classification,
+        (None, Some(values)) => {
+            let whole = values.iter().all(|v| v.fract() == 0.0);
+            let mut distinct = values.clone();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            if whole && distinct.len() <= MAX_INFERRED_CLASSES {
+                Task::Classification
+            } else {
+                Task::Regression
+            }
+        }
+    };
+    match task {
+        Task::Regression => match numbers {
+            Some(values) => Ok(Target::Values(values)),
+            None => {
+                let (r, cell) = cells
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| parse_finite(c).is_none())
+                    .map(|(r, c)| (r, *c))
+                    .unwrap_or((0, ""));
+                Err(format!(
+                    "line {}: column `{name}`: target `{cell}` is not a number, but the task \
+                     is regression; fix the value, or use a classification metric/model",
+                    r + 2
+                ))
+            }
+        },
+        Task::Classification => classes(cells, name),
+    }
+}
+
+fn classes(cells: &[&str], name: &str) -> Result<Target, String> {
+    let mut labels: Vec<String> = cells.iter().map(|c| (*c).to_owned()).collect();
+    labels.sort();
+    labels.dedup();
+    let numeric: Option<Vec<f64>> = labels.iter().map(|l| parse_finite(l)).collect();
+    if let Some(values) = numeric {
+        // Numeric labels sort by value (2 before 10), ties by text.
+        let mut pairs: Vec<(f64, String)> = values.into_iter().zip(labels).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        labels = pairs.into_iter().map(|(_, l)| l).collect();
+    }
+    if labels.len() < 2 {
+        return Err(format!(
+            "column `{name}`: the target has only one class ({}); classification needs at \
+             least 2 classes: check the target column",
+            labels
+                .first()
+                .map_or_else(String::new, |l| format!("`{l}`"))
+        ));
+    }
+    let index: BTreeMap<&str, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    let y = cells
+        .iter()
+        .map(|c| index.get(c).copied().unwrap_or(0))
+        .collect();
+    Ok(Target::Classes { labels, y })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let path = dir.path().join("d.csv");
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        path
+    }
+
+    fn load_text(text: &str, target: &str, task: Option<Task>) -> Result<Dataset, DataError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, text);
+        load(&path, target, task)
+    }
+
+    fn err_text(text: &str, target: &str, task: Option<Task>) -> String {
+        match load_text(text, target, task) {
+            Err(DataError::Invalid { message, .. }) => message,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_file_is_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.csv");
+        let e = load(&path, "y", None).unwrap_err();
+        assert!(matches!(e, DataError::Io { .. }));
+        assert!(e.to_string().contains("absent.csv"), "{e}");
+        assert!(matches!(sha256_file(&path), Err(DataError::Io { .. })));
+    }
+
+    #[test]
+    fn empty_file_is_rejected() {
+        let m = err_text("", "y", None);
+        assert!(m.contains("empty"), "{m}");
+    }
+
+    #[test]
+    fn header_only_has_no_data_rows() {
+        let m = err_text("a,y\n", "y", None);
+        assert!(m.contains("no data rows"), "{m}");
+    }
+
+    #[test]
+    fn duplicate_column_names_are_rejected() {
+        let m = err_text("a,b,a,y\n1,2,3,0\n", "y", None);
+        assert!(m.contains("`a` appears twice"), "{m}");
+        assert!(m.contains("columns 1 and 3"), "{m}");
+    }
+
+    #[test]
+    fn unnamed_column_is_rejected() {
+        let m = err_text(",a,y\n0,1,0\n", "y", None);
+        assert!(m.contains("column 1 has no name"), "{m}");
+    }
+
+    #[test]
+    fn missing_target_column_lists_columns() {
+        let m = err_text("a,b,label\n1,2,0\n", "target", None);
+        assert!(m.contains("`target` is not in the header"), "{m}");
+        assert!(m.contains("`a`, `b`, `label`"), "{m}");
+    }
+
+    #[test]
+    fn ragged_row_names_line_and_counts() {
+        let m = err_text("a,b,y\n1,2,0\n1,2,1\n3,1\n", "y", None);
+        assert!(m.starts_with("line 4:"), "{m}");
+        assert!(m.contains("expected 3 fields"), "{m}");
+        assert!(m.contains("found 2"), "{m}");
+    }
+
+    #[test]
+    fn missing_target_value_names_line() {
+        let m = err_text("a,y\n1,0\n2,1\n3,NA\n", "y", None);
+        assert!(m.starts_with("line 4: column `y`"), "{m}");
+        let m = err_text("a,y\n1,0\n2,\n", "y", None);
+        assert!(m.starts_with("line 3:"), "{m}");
+        assert!(m.contains("empty cell"), "{m}");
+    }
+
+    #[test]
+    fn non_numeric_regression_target_names_line_and_value() {
+        let m = err_text("a,y\n1,0.5\n2,1.5\n3,high\n", "y", Some(Task::Regression));
+        assert!(m.starts_with("line 4:"), "{m}");
+        assert!(m.contains("`high`"), "{m}");
+        assert!(m.contains("regression"), "{m}");
+    }
+
+    #[test]
+    fn one_class_is_rejected() {
+        let m = err_text("a,y\n1,cat\n2,cat\n", "y", None);
+        assert!(m.contains("only one class (`cat`)"), "{m}");
+        let m = err_text("a,y\n1,3\n2,3\n", "y", Some(Task::Classification));
+        assert!(m.contains("only one class"), "{m}");
+    }
+
+    #[test]
+    fn blank_line_between_rows_is_rejected_with_its_line() {
+        let m = err_text("a,y\n1,0\n\n2,1\n", "y", None);
+        assert!(m.starts_with("line 3: blank line"), "{m}");
+        let m = err_text("a,y\r\n1,0\r\n\r\n2,1\r\n", "y", None);
+        assert!(m.starts_with("line 3: blank line"), "{m}");
+        let m = err_text("\na,y\n1,0\n2,1\n", "y", None);
+        assert!(m.starts_with("line 1: blank line"), "{m}");
+    }
+
+    #[test]
+    fn line_break_inside_quoted_cell_is_rejected() {
+        let m = err_text("a,y\n\"x\ny\",0\n2,1\n", "y", None);
+        assert!(m.starts_with("line 2:"), "{m}");
+        assert!(
+            m.contains("quoted cell in this row contains a line break"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn non_utf8_file_is_rejected_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.csv");
+        std::fs::write(&path, b"a,y\n1,0\ncaf\xe9,1\n").unwrap();
+        let e = load(&path, "y", None).unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("latin1.csv: line 3:"), "{shown}");
+        assert!(shown.contains("not valid UTF-8"), "{shown}");
+    }
+
+    #[test]
+    fn trailing_blank_lines_crlf_and_bom_are_fine() {
+        let ds = load_text("\u{feff}a,y\r\n1,0\r\n2,1\r\n\r\n\n", "y", None).unwrap();
+        assert_eq!(ds.feature_names, vec!["a"]);
+        assert_eq!(ds.n_rows, 2);
+        assert_eq!(ds.columns[0], Column::Numeric(vec![Some(1.0), Some(2.0)]));
+    }
+
+    #[test]
+    fn missing_markers_and_text_features() {
+        let text =
+            "num, color ,y\n1.5, red ,a\nNA,blue,b\n?,,a\n-2e1,null,b\nnan,N/A,a\nNaN,red,b\n";
+        let ds = load_text(text, "y", None).unwrap();
+        assert_eq!(ds.feature_names, vec!["num", "color"]);
+        assert_eq!(
+            ds.columns[0],
+            Column::Numeric(vec![Some(1.5), None, None, Some(-20.0), None, None])
+        );
+        assert_eq!(
+            ds.columns[1],
+            Column::Text(vec![
+                Some("red".into()),
+                Some("blue".into()),
+                None,
+                None,
+                None,
+                Some("red".into())
+            ])
+        );
+        // Row 1 (line 3), column `num` is the first missing value.
+        assert_eq!(ds.first_missing(), Some((3, "num".to_owned())));
+        assert_eq!(ds.line(0), 2);
+    }
+
+    #[test]
+    fn first_missing_scans_rows_then_columns() {
+        let ds = load_text("a,b,y\n1,2,0\n3,,1\n,4,0\n", "y", None).unwrap();
+        assert_eq!(ds.first_missing(), Some((3, "b".to_owned())));
+        let ds = load_text("a,b,y\n1,2,0\n3,4,1\n", "y", None).unwrap();
+        assert_eq!(ds.first_missing(), None);
+    }
+
+    #[test]
+    fn infinite_value_makes_a_text_column() {
+        let ds = load_text("a,y\n1,0\ninf,1\n", "y", None).unwrap();
+        assert!(matches!(ds.columns[0], Column::Text(_)));
+    }
+
+    #[test]
+    fn numeric_class_labels_sort_numerically() {
+        let ds = load_text("a,y\n1,2\n2,10\n3,1\n4,2\n", "y", None).unwrap();
+        assert_eq!(
+            ds.target,
+            Target::Classes {
+                labels: vec!["1".into(), "2".into(), "10".into()],
+                y: vec![1, 2, 0, 1]
+            }
+        );
+    }
+
+    #[test]
+    fn text_class_labels_sort_lexicographically() {
+        let ds = load_text("a,y\n1,dog\n2,cat\n3, bird \n4,cat\n", "y", None).unwrap();
+        assert_eq!(
+            ds.target,
+            Target::Classes {
+                labels: vec!["bird".into(), "cat".into(), "dog".into()],
+                y: vec![2, 1, 0, 1]
+            }
+        );
+    }
+
+    #[test]
+    fn explicit_classification_of_fractional_numbers() {
+        let ds = load_text(
+            "a,y\n1,0.5\n2,1.5\n3,0.5\n",
+            "y",
+            Some(Task::Classification),
+        )
+        .unwrap();
+        assert_eq!(
+            ds.target,
+            Target::Classes {
+                labels: vec!["0.5".into(), "1.5".into()],
+                y: vec![0, 1, 0]
+            }
+        );
+    }
+
+    #[test]
+    fn inference_rule() {
+        // Whole numbers, 2 distinct values: classification.
+        let ds = load_text("a,y\n1,0\n2,1\n3,1\n", "y", None).unwrap();
+        assert_eq!(ds.target.task(), Task::Classification);
+        // A fraction: regression.
+        let ds = load_text("a,y\n1,0\n2,1.5\n3,1\n", "y", None).unwrap();
+        assert_eq!(ds.target, Target::Values(vec![0.0, 1.5, 1.0]));
+        // 20 distinct whole numbers: classification; 21: regression.
+        let mut text = String::from("a,y\n");
+        for i in 0..20 {
+            text.push_str(&format!("{i},{i}\n"));
+        }
+        let ds = load_text(&text, "y", None).unwrap();
+        assert_eq!(ds.target.n_classes(), 20);
+        text.push_str("20,20\n");
+        let ds = load_text(&text, "y", None).unwrap();
+        assert_eq!(ds.target.task(), Task::Regression);
+        // Any non-number: classification.
+        let ds = load_text("a,y\n1,0.5\n2,x\n", "y", None).unwrap();
+        assert_eq!(ds.target.n_classes(), 2);
+        // Whole numbers but regression asked for: values.
+        let ds = load_text("a,y\n1,0\n2,1\n", "y", Some(Task::Regression)).unwrap();
+        assert_eq!(ds.target, Target::Values(vec![0.0, 1.0]));
+    }
+
+    #[test]
+    fn sha256_matches_known_vector() {
+        // SHA-256("abc") from FIPS 180-2.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "abc");
+        assert_eq!(sha256_file(&path).unwrap(), sha256_hex(b"abc"));
+    }
+
+    fn shipped_sums() -> BTreeMap<String, String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        std::fs::read_to_string(dir.join("SHA256SUMS"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                Some((
+                    parts.nth(1)?.to_owned(),
+                    l.split_whitespace().next()?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shipped_datasets_load_with_expected_shapes_and_hashes() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let sums = shipped_sums();
+        let cases = [
+            ("breast_cancer.csv", 569, 30, Some(2)),
+            ("wine.csv", 178, 13, Some(3)),
+            ("diabetes.csv", 442, 10, None),
+            ("digits.csv", 1797, 64, Some(10)),
+            ("iris.csv", 150, 4, Some(3)),
+        ];
+        for (file, rows, features, classes) in cases {
+            let ds = load(&dir.join(file), "target", None).unwrap();
+            assert_eq!(ds.n_rows, rows, "{file}");
+            assert_eq!(ds.feature_names.len(), features, "{file}");
+            assert_eq!(ds.columns.len(), features, "{file}");
+            assert!(ds
+                .columns
+                .iter()
+                .all(|c| matches!(c, Column::Numeric(_)) && c.len() == rows));
+            assert_eq!(ds.first_missing(), None, "{file}");
+            match (classes, &ds.target) {
+                (Some(k), Target::Classes { labels, y }) => {
+                    assert_eq!(labels.len(), k, "{file}");
+                    assert_eq!(y.len(), rows);
+                }
+                (None, Target::Values(v)) => assert_eq!(v.len(), rows),
+                (_, t) => panic!("{file}: unexpected target {t:?}"),
+            }
+            assert_eq!(Some(&ds.sha256), sums.get(file), "{file}");
+        }
+    }
 }

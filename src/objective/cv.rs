@@ -89,17 +89,21 @@ impl CrossValidated {
 
     fn score(&self, truth: &FoldTarget, pred: &Prediction) -> Result<f64, String> {
         match (truth, pred) {
-            (FoldTarget::Classes(y), Prediction::Classes { labels, proba }) => Ok(match self.metric {
-                Metric::Accuracy => metrics::accuracy(y, labels),
-                Metric::BalancedAccuracy => metrics::balanced_accuracy(y, labels, self.n_classes),
-                Metric::F1 => metrics::f1_binary(y, labels),
-                Metric::F1Macro => metrics::f1_macro(y, labels, self.n_classes),
-                Metric::LogLoss => match proba {
-                    Some(p) => metrics::log_loss(y, p.view()),
-                    None => return Err("the model gave no probabilities for log_loss".into()),
-                },
-                m => return Err(format!("metric {} does not fit classification", m.name())),
-            }),
+            (FoldTarget::Classes(y), Prediction::Classes { labels, proba }) => {
+                Ok(match self.metric {
+                    Metric::Accuracy => metrics::accuracy(y, labels),
+                    Metric::BalancedAccuracy => {
+                        metrics::balanced_accuracy(y, labels, self.n_classes)
+                    }
+                    Metric::F1 => metrics::f1_binary(y, labels),
+                    Metric::F1Macro => metrics::f1_macro(y, labels, self.n_classes),
+                    Metric::LogLoss => match proba {
+                        Some(p) => metrics::log_loss(y, p.view()),
+                        None => return Err("the model gave no probabilities for log_loss".into()),
+                    },
+                    m => return Err(format!("metric {} does not fit classification", m.name())),
+                })
+            }
             (FoldTarget::Values(y), Prediction::Values(p)) => Ok(match self.metric {
                 Metric::Rmse => metrics::rmse(y, p),
                 Metric::Mae => metrics::mae(y, p),
@@ -139,11 +143,16 @@ impl Objective for CrossValidated {
                 FoldTarget::Values(v) => Targets::Values(v),
             };
             let training_seed = seed::sub_seed(seed, "training", i as u64);
-            let fitted =
-                match models::fit(self.model.name, fold.x_train.view(), targets, &all, training_seed) {
-                    Ok(m) => m,
-                    Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
-                };
+            let fitted = match models::fit(
+                self.model.name,
+                fold.x_train.view(),
+                targets,
+                &all,
+                training_seed,
+            ) {
+                Ok(m) => m,
+                Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
+            };
             let pred = fitted.predict(fold.x_test.view());
             match self.score(&fold.y_test, &pred) {
                 Ok(s) => scores.push(s),

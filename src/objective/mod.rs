@@ -110,7 +110,9 @@ pub fn build(
 ) -> Result<Box<dyn Objective>, crate::data::DataError> {
     match (&search.objective, dataset) {
         (ObjectiveSpec::Function { function, .. }, _) => Ok(Box::new(FunctionObjective(*function))),
-        (ObjectiveSpec::Model { .. }, Some(ds)) => Ok(Box::new(cv::CrossValidated::new(search, ds)?)),
+        (ObjectiveSpec::Model { .. }, Some(ds)) => {
+            Ok(Box::new(cv::CrossValidated::new(search, ds)?))
+        }
         (ObjectiveSpec::Model { model, .. }, None) => Err(crate::data::DataError::Invalid {
             path: search.file.clone(),
             message: format!("model {} needs data", model.name),

@@ -28,9 +28,7 @@ mod tests {
         let s = contract::space();
         let n = s.grid_size().unwrap();
         assert_eq!(n, 5 * 12 * 2 * 3 * 4);
-        let mut seen: Vec<String> = (0..n)
-            .map(|i| format!("{:?}", s.grid_point(i)))
-            .collect();
+        let mut seen: Vec<String> = (0..n).map(|i| format!("{:?}", s.grid_point(i))).collect();
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len() as u64, n);

@@ -33,7 +33,9 @@ mod tests {
         let s = contract::space();
         let h = History::default();
         let a: Vec<_> = (0..20).map(|i| Random.propose(&s, i, i, &h)).collect();
-        let b: Vec<_> = (0..20).map(|i| Random.propose(&s, i, i + 100, &h)).collect();
+        let b: Vec<_> = (0..20)
+            .map(|i| Random.propose(&s, i, i + 100, &h))
+            .collect();
         assert_ne!(a, b);
     }
 

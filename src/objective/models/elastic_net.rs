@@ -5,8 +5,14 @@ use ndarray::ArrayView2;
 use super::{FittedModel, HyperParam, ModelError, ModelInfo, Targets, Task};
 use crate::value::Params;
 
-pub const RIDGE_INFO: ModelInfo = ModelInfo { name: "ridge", ..INFO };
-pub const LASSO_INFO: ModelInfo = ModelInfo { name: "lasso", ..INFO };
+pub const RIDGE_INFO: ModelInfo = ModelInfo {
+    name: "ridge",
+    ..INFO
+};
+pub const LASSO_INFO: ModelInfo = ModelInfo {
+    name: "lasso",
+    ..INFO
+};
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "elastic_net",
@@ -23,5 +29,8 @@ pub fn fit(
     _seed: u64,
     _l1_ratio: Option<f64>,
 ) -> Result<Box<dyn FittedModel>, ModelError> {
-    Err(ModelError::Fit { model: "elastic_net", message: "not implemented".into() })
+    Err(ModelError::Fit {
+        model: "elastic_net",
+        message: "not implemented".into(),
+    })
 }

@@ -21,7 +21,9 @@ pub mod svm;
 pub mod tree;
 
 /// What a model predicts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     Classification,
@@ -63,7 +65,10 @@ pub enum Prediction {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{model}: {message}")]
-    Fit { model: &'static str, message: String },
+    Fit {
+        model: &'static str,
+        message: String,
+    },
     #[error("{model}: parameter `{name}`: {message}")]
     Param {
         model: &'static str,
@@ -252,7 +257,9 @@ impl Reader<'_> {
     pub fn f64(&self, name: &str, default: f64) -> Result<f64, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| self.err(name, "expected a number")),
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| self.err(name, "expected a number")),
         }
     }
 
@@ -269,7 +276,9 @@ impl Reader<'_> {
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
-            Some(v) => v.as_bool().ok_or_else(|| self.err(name, "expected true or false")),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.err(name, "expected true or false")),
         }
     }
 
@@ -282,7 +291,9 @@ impl Reader<'_> {
     pub fn str<'b>(&'b self, name: &str, default: &'b str) -> Result<&'b str, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
-            Some(v) => v.as_str().ok_or_else(|| self.err(name, "expected a string")),
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| self.err(name, "expected a string")),
         }
     }
 }

@@ -19,5 +19,8 @@ pub fn fit(
     _params: &Params,
     _seed: u64,
 ) -> Result<Box<dyn FittedModel>, ModelError> {
-    Err(ModelError::Fit { model: "naive_bayes", message: "not implemented".into() })
+    Err(ModelError::Fit {
+        model: "naive_bayes",
+        message: "not implemented".into(),
+    })
 }

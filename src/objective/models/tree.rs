@@ -19,5 +19,8 @@ pub fn fit(
     _params: &Params,
     _seed: u64,
 ) -> Result<Box<dyn FittedModel>, ModelError> {
-    Err(ModelError::Fit { model: "tree", message: "not implemented".into() })
+    Err(ModelError::Fit {
+        model: "tree",
+        message: "not implemented".into(),
+    })
 }
