@@ -1,0 +1,103 @@
+//! Helpers for the integration tests: run the real binary in a temporary
+//! folder of its own.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch folder holding search files and copies of the shipped data.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir(dir.path().join("data")).expect("data dir");
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Copy a shipped dataset into `data/`.
+    pub fn data(&self, name: &str) -> PathBuf {
+        let to = self.path().join("data").join(name);
+        fs::copy(repo().join("data").join(name), &to).expect("copy data");
+        to
+    }
+
+    /// Write a file (relative to the sandbox).
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// Run `hpsearch` with `args` in the sandbox.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_hpsearch"))
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("run hpsearch");
+        Run(out)
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.path().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    /// Every file under `rel`, with its bytes, sorted by path.
+    pub fn snapshot(&self, rel: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(&self.path().join(rel), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(p: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    if p.is_dir() {
+        for e in fs::read_dir(p).expect("read_dir") {
+            walk(&e.expect("entry").path(), out);
+        }
+    } else if p.is_file() {
+        out.push((p.to_path_buf(), fs::read(p).expect("read")));
+    }
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Panic with both streams unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
