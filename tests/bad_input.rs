@@ -76,12 +76,18 @@ bad!(
 );
 bad!(
     log_with_nonpositive_low,
-    BRANIN.replace("low = 0.0, high = 15.0 }", "low = 0.0, high = 15.0, log = true }"),
+    BRANIN.replace(
+        "low = 0.0, high = 15.0 }",
+        "low = 0.0, high = 15.0, log = true }"
+    ),
     ["[space.x1]: log = true needs low > 0"]
 );
 bad!(
     empty_choices,
-    IRIS_KNN.replace("[space]", "[space]\nweights = { type = \"categorical\", choices = [] }"),
+    IRIS_KNN.replace(
+        "[space]",
+        "[space]\nweights = { type = \"categorical\", choices = [] }"
+    ),
     ["[space.weights]: `choices` is empty"]
 );
 bad!(
@@ -100,7 +106,10 @@ bad!(
 bad!(
     hyperparameter_the_model_lacks,
     IRIS_KNN.replace("n_neighbors =", "alpha ="),
-    ["[space.alpha]: model knn has no hyperparameter `alpha`", "n_neighbors"]
+    [
+        "[space.alpha]: model knn has no hyperparameter `alpha`",
+        "n_neighbors"
+    ]
 );
 bad!(
     hyperparameter_value_out_of_range,
@@ -177,11 +186,19 @@ bad!(
     |sb: &Sandbox| {
         sb.data("auto_mpg.csv");
     },
-    ["[data.impute]", "line 34", "column `horsepower`", "impute = \"median\""]
+    [
+        "[data.impute]",
+        "line 34",
+        "column `horsepower`",
+        "impute = \"median\""
+    ]
 );
 bad!(
     fill_value_without_constant,
-    IRIS_KNN.replace("target = \"target\"", "target = \"target\"\nfill_value = 0.0"),
+    IRIS_KNN.replace(
+        "target = \"target\"",
+        "target = \"target\"\nfill_value = 0.0"
+    ),
     ["[data.fill_value]", "constant"]
 );
 bad!(
@@ -236,7 +253,10 @@ bad!(
 );
 bad!(
     model_and_function_together,
-    BRANIN.replace("function = \"branin\"", "function = \"branin\"\nmodel = \"knn\""),
+    BRANIN.replace(
+        "function = \"branin\"",
+        "function = \"branin\"\nmodel = \"knn\""
+    ),
     ["[objective]: give either `model` or `function`"]
 );
 bad!(
@@ -247,12 +267,18 @@ bad!(
 bad!(
     unknown_function,
     BRANIN.replace("\"branin\"", "\"brainn\""),
-    ["[objective.function]: unknown function \"brainn\"", "hartmann6"]
+    [
+        "[objective.function]: unknown function \"brainn\"",
+        "hartmann6"
+    ]
 );
 bad!(
     unknown_strategy,
     BRANIN.replace("\"random\"", "\"annealing\""),
-    ["[search.strategy]: unknown strategy \"annealing\"", "grid, random"]
+    [
+        "[search.strategy]: unknown strategy \"annealing\"",
+        "grid, random"
+    ]
 );
 bad!(
     step_and_steps_together,
@@ -262,7 +288,11 @@ bad!(
 bad!(
     int_range_with_float_bounds,
     IRIS_KNN.replace("low = 1, high = 9", "low = 1.5, high = 9"),
-    ["bad.toml", "[space.n_neighbors]", "`low` must be an integer"]
+    [
+        "bad.toml",
+        "[space.n_neighbors]",
+        "`low` must be an integer"
+    ]
 );
 
 #[test]
@@ -270,7 +300,9 @@ fn missing_search_file() {
     let sb = Sandbox::new();
     let r = sb.run(&["run", "nowhere.toml"]);
     r.expect_code(2);
-    assert!(r.stderr().contains("nowhere.toml: cannot read the search file"));
+    assert!(r
+        .stderr()
+        .contains("nowhere.toml: cannot read the search file"));
     assert!(!sb.path().join("results").exists());
 }
 

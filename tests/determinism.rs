@@ -75,7 +75,11 @@ max_depth = { type = "int", low = 2, high = 8 }
     );
     let bytes = same_for_threads(&sb, "forest.toml");
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.lines().next().unwrap().ends_with("fold_0,fold_1,fold_2,error"));
+    assert!(text
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("fold_0,fold_1,fold_2,error"));
     assert_eq!(text.lines().filter(|l| l.contains(",ok,")).count(), 6);
 
     sb.write(
@@ -160,8 +164,15 @@ strategy="random"
     assert_eq!(root_of(&sb, "b.toml"), root);
     // The data file moved: same content, same hash.
     sb.data("breast_cancer.csv");
-    std::fs::rename(sb.path().join("data/breast_cancer.csv"), sb.path().join("moved.csv")).unwrap();
-    sb.write("c.toml", &LOGREG.replace("data/breast_cancer.csv", "moved.csv"));
+    std::fs::rename(
+        sb.path().join("data/breast_cancer.csv"),
+        sb.path().join("moved.csv"),
+    )
+    .unwrap();
+    sb.write(
+        "c.toml",
+        &LOGREG.replace("data/breast_cancer.csv", "moved.csv"),
+    );
     assert_eq!(root_of(&sb, "c.toml"), root);
     sb.data("breast_cancer.csv");
 
@@ -198,8 +209,10 @@ strategy="random"
 fn threads_and_out_are_not_in_the_manifest_hash() {
     let sb = Sandbox::new();
     sb.write("m.toml", MIXED);
-    sb.run(&["run", "m.toml", "-j", "1", "--out", "x", "-q"]).expect_code(0);
-    sb.run(&["run", "m.toml", "-j", "3", "--out", "y", "-q"]).expect_code(0);
+    sb.run(&["run", "m.toml", "-j", "1", "--out", "x", "-q"])
+        .expect_code(0);
+    sb.run(&["run", "m.toml", "-j", "3", "--out", "y", "-q"])
+        .expect_code(0);
     let root = |d: &str| {
         let text = String::from_utf8(sb.read(&format!("{d}/manifest.toml"))).unwrap();
         text.lines()
@@ -208,7 +221,10 @@ fn threads_and_out_are_not_in_the_manifest_hash() {
             .to_string()
     };
     assert_eq!(root("x"), root("y"));
-    assert_eq!(format!("root_hash = \"{}\"", root_of(&sb, "m.toml")), root("x"));
+    assert_eq!(
+        format!("root_hash = \"{}\"", root_of(&sb, "m.toml")),
+        root("x")
+    );
 }
 
 #[test]
@@ -223,9 +239,16 @@ fn finished_search_is_not_touched_again() {
     assert_eq!(before.len(), 3, "manifest.toml, trials.csv, timings.csv");
     let again = sb.run(&["run", "m.toml", "-j", "2"]);
     again.expect_code(0);
-    assert!(again.stderr().contains("already finished"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("already finished"),
+        "{}",
+        again.stderr()
+    );
     assert_eq!(again.stdout(), first.stdout());
-    assert!(sb.snapshot("results") == before, "a finished folder changed");
+    assert!(
+        sb.snapshot("results") == before,
+        "a finished folder changed"
+    );
 }
 
 #[test]
@@ -259,7 +282,11 @@ fn unfinished_search_is_refused_until_resume_exists() {
     std::fs::write(&path, cut).unwrap();
     let r = sb.run(&["run", "m.toml", "-q"]);
     r.expect_code(2);
-    assert!(r.stderr().contains("unfinished (100 of 400"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("unfinished (100 of 400"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]
