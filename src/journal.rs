@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Search;
 use crate::objective::{Evaluation, Status};
-use crate::value::Params;
+use crate::value::{fmt_f64, Params};
 
 /// Version of the results-folder format.
 pub const FORMAT: u32 = 1;
@@ -257,13 +257,13 @@ impl Journal {
             c.seed.to_string(),
             c.eval.status.name().to_string(),
             if c.eval.status == Status::Ok {
-                c.eval.value.to_string()
+                fmt_f64(c.eval.value)
             } else {
                 String::new()
             },
         ];
         fields.extend(c.params.values().map(|v| v.to_string()));
-        fields.extend(c.eval.folds.iter().map(|f| f.to_string()));
+        fields.extend(c.eval.folds.iter().map(|&f| fmt_f64(f)));
         for _ in c.eval.folds.len()..self.columns.n_folds {
             fields.push(String::new());
         }

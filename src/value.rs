@@ -67,14 +67,20 @@ impl Value {
     }
 }
 
-/// Floats print in shortest round-trip form (Rust's `Display` for `f64`):
-/// parsing the text back gives the same bits, which the journal relies on.
+/// A float in shortest round-trip form, with an exponent for very large or
+/// small magnitudes (`1e-12`, `0.1`, `1.0`, as Python's `repr`): parsing
+/// the text back gives the same bits, which the journal relies on.
+pub fn fmt_f64(x: f64) -> String {
+    format!("{x:?}")
+}
+
+/// Floats print as [`fmt_f64`].
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => write!(f, "{x}"),
+            Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s}"),
         }
     }
@@ -90,6 +96,14 @@ mod tests {
             let s = Value::Float(x).to_string();
             assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{s}");
         }
+    }
+
+    #[test]
+    fn float_text_is_short() {
+        assert_eq!(Value::Float(1e-12).to_string(), "1e-12");
+        assert_eq!(Value::Float(0.5).to_string(), "0.5");
+        assert_eq!(Value::Float(2.0).to_string(), "2.0");
+        assert_eq!(fmt_f64(f64::NAN).parse::<f64>().map(f64::is_nan), Ok(true));
     }
 
     #[test]

@@ -26,7 +26,7 @@ act = { type = "categorical", choices = ["relu", "tanh", "sigmoid"] }
 fn same_for_threads(sb: &Sandbox, file: &str) -> Vec<u8> {
     let mut first: Option<Vec<u8>> = None;
     for t in ["1", "2", "8"] {
-        let out = format!("out{t}");
+        let out = format!("{file}-out{t}");
         sb.run(&["run", file, "--threads", t, "--out", &out, "--quiet"])
             .expect_code(0);
         let bytes = sb.read(&format!("{out}/trials.csv"));
@@ -315,5 +315,5 @@ x1 = { type = "float", low = 0.0, high = 15.0, steps = 4 }
             format!("{},{}", f[4], f[5])
         })
         .collect();
-    assert_eq!(pts, ["1,0", "1,5", "1,10", "1,15", "2,0"]);
+    assert_eq!(pts, ["1.0,0.0", "1.0,5.0", "1.0,10.0", "1.0,15.0", "2.0,0.0"]);
 }

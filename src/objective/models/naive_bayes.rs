@@ -1,26 +1,404 @@
-//! Stub: to be written.
+//! `gaussian_nb`: Gaussian naive Bayes, fitted by linfa-bayes, with
+//! scikit-learn's `GaussianNB(var_smoothing)` meaning.
+//!
+//! Each class gets the mean and population variance of every feature over
+//! its rows, plus `var_smoothing · max_j Var(x_j)` (the largest feature
+//! variance over all training rows), and the prior `count / n`, exactly as
+//! scikit-learn computes them (linfa-bayes computes the same).
+//!
+//! Predictions come from linfa's joint log-likelihood
+//! `log prior − ½·Σ_j [log(2π·σ²_j) + (x_j − μ_j)²/σ²_j]`, read class by
+//! class in ascending class order; the probabilities are its softmax,
+//! shifted by the row maximum (linfa's own `predict_proba` exponentiates the
+//! raw log-likelihoods, which underflow to 0/0 far from the data). The label
+//! is the first class of largest log-likelihood (linfa's own `predict`
+//! breaks ties in `HashMap` order, which changes between processes).
+//!
+//! Classes absent from the training rows get probability 0. One class alone
+//! is accepted, as scikit-learn accepts it: every row gets that class.
+//!
+//! # Determinism
+//!
+//! No randomness (the seed is unused), single-threaded; class statistics
+//! depend only on that class's rows, so linfa's internal `HashMap` order
+//! never reaches a number.
 
-use ndarray::ArrayView2;
+use std::collections::HashMap;
 
-use super::{FittedModel, HyperParam, ModelError, ModelInfo, Targets, Task};
+use linfa::prelude::*;
+use linfa_bayes::{GaussianNb, NaiveBayes};
+use ndarray::{Array1, Array2, ArrayView2};
+
+use super::{
+    wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+};
 use crate::value::Params;
 
+const NAME: &str = "gaussian_nb";
+
+/// The registry entry for `gaussian_nb`.
 pub const INFO: ModelInfo = ModelInfo {
-    name: "naive_bayes",
-    summary: "stub",
-    tasks: &[Task::Classification, Task::Regression],
-    probabilities: false,
-    params: &[HyperParam::new("example", "1", "stub")],
+    name: NAME,
+    summary: "Gaussian naive Bayes (per-class feature means and variances), as scikit-learn's \
+              GaussianNB",
+    tasks: &[Task::Classification],
+    probabilities: true,
+    params: &[HyperParam {
+        floats: Some((0.0, f64::MAX)),
+        ..HyperParam::new(
+            "var_smoothing",
+            "1e-9",
+            "share of the largest feature variance added to every variance",
+        )
+    }],
 };
 
+fn fit_error(message: String) -> ModelError {
+    ModelError::Fit {
+        model: NAME,
+        message,
+    }
+}
+
+/// Train a Gaussian naive Bayes model on `x` and class indices `y`.
+///
+/// Errors: regression targets, no rows or no columns, a row count that
+/// differs from `y`, a non-finite feature, a label `>= n_classes`, an
+/// invalid `var_smoothing`, or a zero variance (every feature constant, or
+/// `var_smoothing = 0` with a feature constant within a class). `seed` is
+/// unused.
 pub fn fit(
-    _x: ArrayView2<'_, f64>,
-    _y: Targets<'_>,
-    _params: &Params,
+    x: ArrayView2<'_, f64>,
+    y: Targets<'_>,
+    params: &Params,
     _seed: u64,
 ) -> Result<Box<dyn FittedModel>, ModelError> {
-    Err(ModelError::Fit {
-        model: "naive_bayes",
-        message: "not implemented".into(),
-    })
+    let (labels, n_classes) = match y {
+        Targets::Classes { y, n_classes } => (y, n_classes),
+        Targets::Values(_) => return Err(wrong_task(NAME, &y)),
+    };
+    let r = Reader {
+        model: NAME,
+        params,
+    };
+    let smoothing = r.f64("var_smoothing", 1e-9)?;
+    if !(smoothing >= 0.0 && smoothing.is_finite()) {
+        return Err(ModelError::Param {
+            model: NAME,
+            name: "var_smoothing".into(),
+            message: format!("must be a finite number >= 0 (got {smoothing})"),
+        });
+    }
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 {
+        return Err(fit_error(format!(
+            "needs at least one row and one column (got {n} × {d})"
+        )));
+    }
+    if labels.len() != n {
+        return Err(fit_error(format!("{n} rows but {} targets", labels.len())));
+    }
+    if let Some(&bad) = labels.iter().find(|&&c| c >= n_classes) {
+        return Err(fit_error(format!(
+            "label {bad} out of range for {n_classes} classes"
+        )));
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err(fit_error("features contain NaN or infinity".into()));
+    }
+    let mut present = vec![false; n_classes];
+    for &c in labels {
+        present[c] = true;
+    }
+    let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
+    let data = linfa::Dataset::new(x.to_owned(), Array1::from(labels.to_vec()));
+    let model = GaussianNb::params()
+        .var_smoothing(smoothing)
+        .fit(&data)
+        .map_err(|e| fit_error(e.to_string()))?;
+    let fitted = Fitted {
+        model,
+        classes,
+        n_classes,
+    };
+    // A zero variance makes log-likelihoods NaN or infinite: refuse it
+    // here rather than return NaN probabilities later.
+    if fitted.log_likelihoods(x).iter().any(|v| !v.is_finite()) {
+        return Err(fit_error(
+            "a feature has zero variance within a class; raise var_smoothing".into(),
+        ));
+    }
+    Ok(Box::new(fitted))
+}
+
+/// The fitted model, with the classes seen in training (ascending).
+struct Fitted {
+    model: GaussianNb<f64, usize>,
+    classes: Vec<usize>,
+    n_classes: usize,
+}
+
+impl Fitted {
+    /// Joint log-likelihoods, `rows × classes.len()`, columns in `classes`
+    /// order.
+    fn log_likelihoods(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        let by_class: HashMap<&usize, Array1<f64>> = self.model.joint_log_likelihood(x);
+        let mut out = Array2::zeros((x.nrows(), self.classes.len()));
+        // Read in ascending class order: never in HashMap order.
+        for (j, c) in self.classes.iter().enumerate() {
+            if let Some(col) = by_class.get(c) {
+                out.column_mut(j).assign(col);
+            }
+        }
+        out
+    }
+}
+
+impl FittedModel for Fitted {
+    /// Class indices and probabilities (`rows × n_classes`). `x` must have
+    /// the training width.
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+        let jll = self.log_likelihoods(x);
+        let n = x.nrows();
+        let mut proba = Array2::zeros((n, self.n_classes));
+        let mut labels = Vec::with_capacity(n);
+        for (i, row) in jll.rows().into_iter().enumerate() {
+            let mut best = 0;
+            for j in 1..row.len() {
+                if row[j] > row[best] {
+                    best = j; // first maximum wins ties
+                }
+            }
+            let max = row[best];
+            let mut sum = 0.0;
+            for &v in row.iter() {
+                sum += (v - max).exp();
+            }
+            for (j, &c) in self.classes.iter().enumerate() {
+                proba[[i, c]] = (row[j] - max).exp() / sum;
+            }
+            labels.push(self.classes[best]);
+        }
+        Prediction::Classes {
+            labels,
+            proba: Some(proba),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use ndarray::array;
+    use std::f64::consts::PI;
+
+    fn smoothing(v: f64) -> Params {
+        [("var_smoothing".to_string(), Value::Float(v))]
+            .into_iter()
+            .collect()
+    }
+
+    fn classes(p: Prediction) -> (Vec<usize>, Array2<f64>) {
+        match p {
+            Prediction::Classes {
+                labels,
+                proba: Some(proba),
+            } => (labels, proba),
+            other => panic!("expected classes with probabilities, got {other:?}"),
+        }
+    }
+
+    // Class 0: rows (1,2), (3,4): means (2,3), variances (1,1), prior 2/5.
+    // Class 1: rows (5,0), (7,2), (9,4): means (7,2), variances (8/3, 8/3),
+    // prior 3/5. Over all rows the variances are 8 and 2.24.
+    fn toy() -> (Array2<f64>, [usize; 5]) {
+        (
+            array![[1.0, 2.0], [5.0, 0.0], [3.0, 4.0], [7.0, 2.0], [9.0, 4.0]],
+            [0, 1, 0, 1, 1],
+        )
+    }
+
+    /// log prior + Σ_j log N(x_j; mean_j, var) with one variance for both features.
+    fn log_joint(prior: f64, mean: [f64; 2], var: f64, x: [f64; 2]) -> f64 {
+        let mut v = prior.ln();
+        for j in 0..2 {
+            v -= 0.5 * ((2.0 * PI * var).ln() + (x[j] - mean[j]).powi(2) / var);
+        }
+        v
+    }
+
+    fn check_posterior(var_smoothing: f64, extra: f64) {
+        let (x, y) = toy();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 2,
+        };
+        let m = fit(x.view(), t, &smoothing(var_smoothing), 0).unwrap();
+        let q = [4.0, 3.0];
+        let l0 = log_joint(0.4, [2.0, 3.0], 1.0 + extra, q);
+        let l1 = log_joint(0.6, [7.0, 2.0], 8.0 / 3.0 + extra, q);
+        let p0 = 1.0 / (1.0 + (l1 - l0).exp());
+        let (labels, proba) = classes(m.predict(array![[4.0, 3.0]].view()));
+        assert!(
+            (proba[[0, 0]] - p0).abs() < 1e-12,
+            "{} vs {p0}",
+            proba[[0, 0]]
+        );
+        assert!((proba[[0, 1]] - (1.0 - p0)).abs() < 1e-12);
+        assert_eq!(labels, [usize::from(p0 < 0.5)]);
+    }
+
+    #[test]
+    fn toy_posterior_matches_hand_computed_means_and_variances() {
+        check_posterior(0.0, 0.0);
+    }
+
+    #[test]
+    fn var_smoothing_adds_a_share_of_the_largest_variance() {
+        // The largest feature variance over all rows is 8.
+        check_posterior(0.5, 4.0);
+    }
+
+    #[test]
+    fn far_rows_get_finite_probabilities() {
+        let (x, y) = toy();
+        let m = fit(
+            x.view(),
+            Targets::Classes {
+                y: &y,
+                n_classes: 2,
+            },
+            &Params::new(),
+            0,
+        )
+        .unwrap();
+        let (labels, proba) = classes(m.predict(array![[1e4, 1e4], [-1e4, 3.0]].view()));
+        for row in proba.rows() {
+            assert!(row.iter().all(|p| p.is_finite()));
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+        // The wider class 1 wins far away.
+        assert_eq!(labels, [1, 1]);
+    }
+
+    #[test]
+    fn absent_class_has_zero_probability_and_one_class_is_accepted() {
+        let (x, y) = toy();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 3,
+        };
+        let (_, proba) = classes(
+            fit(x.view(), t, &Params::new(), 0)
+                .unwrap()
+                .predict(x.view()),
+        );
+        assert_eq!(proba.dim(), (5, 3));
+        assert!(proba.column(2).iter().all(|&p| p == 0.0));
+        let t = Targets::Classes {
+            y: &[2; 5],
+            n_classes: 3,
+        };
+        let (labels, proba) = classes(
+            fit(x.view(), t, &Params::new(), 0)
+                .unwrap()
+                .predict(x.view()),
+        );
+        assert_eq!(labels, [2; 5]);
+        assert!(proba.column(2).iter().all(|&p| p == 1.0));
+    }
+
+    #[test]
+    fn zero_variance_is_an_error_not_nan() {
+        // Feature 1 is constant within class 0; without smoothing its variance is 0.
+        let x = array![[1.0, 2.0], [3.0, 2.0], [5.0, 0.0], [7.0, 4.0]];
+        let t = Targets::Classes {
+            y: &[0, 0, 1, 1],
+            n_classes: 2,
+        };
+        assert!(fit(x.view(), t, &smoothing(0.0), 0).is_err());
+        assert!(fit(x.view(), t, &Params::new(), 0).is_ok());
+        // Every feature constant: even smoothing adds nothing.
+        let flat = array![[1.0], [1.0], [1.0], [1.0]];
+        let e = fit(flat.view(), t, &Params::new(), 0).err().unwrap();
+        assert!(e.to_string().contains("zero variance"), "{e}");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let (x, y) = toy();
+        let e = fit(x.view(), Targets::Values(&[0.0; 5]), &Params::new(), 0)
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "gaussian_nb: does not support regression");
+        assert!(fit(
+            x.view(),
+            Targets::Classes {
+                y: &y,
+                n_classes: 1
+            },
+            &Params::new(),
+            0
+        )
+        .is_err());
+        assert!(fit(
+            x.view(),
+            Targets::Classes {
+                y: &y[..4],
+                n_classes: 2
+            },
+            &Params::new(),
+            0
+        )
+        .is_err());
+        assert!(fit(
+            x.view(),
+            Targets::Classes {
+                y: &y,
+                n_classes: 2
+            },
+            &smoothing(-1.0),
+            0
+        )
+        .is_err());
+        let nan = array![[f64::NAN]];
+        assert!(fit(
+            nan.view(),
+            Targets::Classes {
+                y: &[0],
+                n_classes: 1
+            },
+            &Params::new(),
+            0
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn two_fits_are_bit_identical() {
+        let x = Array2::from_shape_fn((60, 3), |(i, j)| {
+            ((i * 7 + j * 13) % 11) as f64 + 0.1 * j as f64
+        });
+        let y: Vec<usize> = (0..60).map(|i| i % 3).collect();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 3,
+        };
+        let (la, a) = classes(
+            fit(x.view(), t, &Params::new(), 1)
+                .unwrap()
+                .predict(x.view()),
+        );
+        let (lb, b) = classes(
+            fit(x.view(), t, &Params::new(), 2)
+                .unwrap()
+                .predict(x.view()),
+        );
+        assert_eq!(la, lb);
+        assert!(a
+            .iter()
+            .zip(b.iter())
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
 }
