@@ -732,31 +732,4 @@ mod tests {
         let acc = accuracy("digits.csv", &params(5, "distance", 1));
         assert!(acc > 0.97, "{acc}");
     }
-
-    /// Timing, not a check: `cargo test --release --lib knn -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn digits_five_fold_timing() {
-        let (x, y) = read_csv("digits.csv");
-        let (yc, n_classes) = classes(&y);
-        let start = std::time::Instant::now();
-        for f in 0..5 {
-            let test: Vec<usize> = (0..y.len()).filter(|i| i % 5 == f).collect();
-            let train: Vec<usize> = (0..y.len()).filter(|i| i % 5 != f).collect();
-            let xtr = x.select(ndarray::Axis(0), &train);
-            let ytr: Vec<usize> = train.iter().map(|&i| yc[i]).collect();
-            let m = fit(
-                xtr.view(),
-                Targets::Classes { y: &ytr, n_classes },
-                &params(5, "distance", 2),
-                0,
-            )
-            .unwrap();
-            let _ = m.predict(x.select(ndarray::Axis(0), &test).view());
-        }
-        println!(
-            "digits 5-fold fit+predict: {:?} per fold",
-            start.elapsed() / 5
-        );
-    }
 }

@@ -1029,84 +1029,6 @@ mod tests {
         }
     }
 
-    /// CPU time of this thread in seconds (Linux schedstat), so that other
-    /// processes on a busy machine do not inflate the timing.
-    fn cpu_seconds() -> f64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| {
-                s.split_whitespace()
-                    .next()
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-            .map_or(0.0, |ns| ns * 1e-9)
-    }
-
-    /// Per-fit CPU time of this solver and of linfa-logistic (alpha = 1/C,
-    /// 1000 iterations, gradient tolerance n·LINFA_TOL, default 1e-4) on the
-    /// breast_cancer grid; best of 5 runs each. Run with
-    /// `cargo test --release --lib logistic::tests::timing -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn timing_against_linfa() {
-        use linfa::prelude::*;
-        let (x, y) = load("breast_cancer.csv");
-        let y: Vec<usize> = y.iter().map(|&v| v as usize).collect();
-        let folds: Vec<_> = (0..5u8)
-            .map(|f| {
-                let (tr, te) = split(BREAST_CANCER_FOLDS, f);
-                let (xtr, _) = standardize(&x, &tr, &te);
-                let ytr: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
-                (xtr, ytr)
-            })
-            .collect();
-        let cs: Vec<f64> = (0..20)
-            .map(|i| 10f64.powf(-3.0 + 6.0 * i as f64 / 19.0))
-            .collect();
-        let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
-        let mut sink = 0.0;
-        // linfa's tolerance is an L2 norm on the unscaled objective: n·tol is
-        // the closest match to tol = 1e-4 here; 1e-4/n is linfa's default.
-        let linfa_tol = std::env::var("LINFA_TOL")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(1e-4);
-        for _ in 0..5 {
-            let start = cpu_seconds();
-            for &c in &cs {
-                for (xtr, ytr) in &folds {
-                    let s = Settings {
-                        c,
-                        max_iter: 1000,
-                        tol: 1e-4,
-                        fit_intercept: true,
-                    };
-                    sink += train(xtr.view(), ytr, 2, s).unwrap().coef[0];
-                }
-            }
-            ours = ours.min((cpu_seconds() - start) / 100.0);
-            let start = cpu_seconds();
-            for &c in &cs {
-                for (xtr, ytr) in &folds {
-                    let ds = linfa::Dataset::new(xtr.clone(), ndarray::Array1::from(ytr.clone()));
-                    let m = linfa_logistic::LogisticRegression::default()
-                        .alpha(1.0 / c)
-                        .max_iterations(1000)
-                        .gradient_tolerance(linfa_tol * ytr.len() as f64)
-                        .fit(&ds)
-                        .unwrap();
-                    sink += m.intercept();
-                }
-            }
-            theirs = theirs.min((cpu_seconds() - start) / 100.0);
-        }
-        eprintln!(
-            "per fit: ours {:.3} ms, linfa (tol {linfa_tol}·n) {:.3} ms ({sink:.1})",
-            ours * 1e3,
-            theirs * 1e3
-        );
-    }
-
     #[test]
     fn breast_cancer_grid_matches_scikit_learn() {
         // scikit-learn 1.9.1: GridSearchCV(StandardScaler + LogisticRegression(
@@ -1122,7 +1044,6 @@ mod tests {
                 (xtr, ytr, xte, yte)
             })
             .collect();
-        let start = cpu_seconds();
         let mut best = 0.0f64;
         for i in 0..20 {
             let c = 10f64.powf(-3.0 + 6.0 * i as f64 / 19.0);
@@ -1139,11 +1060,6 @@ mod tests {
             }
             best = best.max(acc);
         }
-        let per_fit = (cpu_seconds() - start) / 100.0;
-        eprintln!(
-            "breast_cancer grid: best {best:.5}, {:.3} ms CPU per fit+predict",
-            per_fit * 1e3
-        );
         assert!(best >= 0.9807 * 0.99, "best mean accuracy {best}");
     }
 }

@@ -23,6 +23,8 @@
 //! depend only on that class's rows, so linfa's internal `HashMap` order
 //! never reaches a number.
 
+// linfa-bayes returns a HashMap; it is only read by key (never iterated).
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 
 use linfa::prelude::*;
@@ -142,6 +144,7 @@ impl Fitted {
     /// Joint log-likelihoods, `rows × classes.len()`, columns in `classes`
     /// order.
     fn log_likelihoods(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        #[allow(clippy::disallowed_types)]
         let by_class: HashMap<&usize, Array1<f64>> = self.model.joint_log_likelihood(x);
         let mut out = Array2::zeros((x.nrows(), self.classes.len()));
         // Read in ascending class order: never in HashMap order.
