@@ -1,6 +1,8 @@
 //! `elastic_net`, `ridge` and `lasso`: linear regression with an L1/L2
-//! penalty, fitted by linfa-elasticnet's coordinate descent, with
-//! scikit-learn's `ElasticNet` parameter names and meanings.
+//! penalty, fitted by this module's own cyclic coordinate descent, with
+//! scikit-learn's `ElasticNet` parameter names and meanings. This module owns
+//! the solver, the centring for the intercept and the fitted linear model; it
+//! never touches the registry (`mod.rs`).
 //!
 //! # Objective
 //!
@@ -8,39 +10,56 @@
 //! minimise 1/(2n)·‖y − Xw − b‖² + alpha·l1_ratio·‖w‖₁ + 0.5·alpha·(1 − l1_ratio)·‖w‖²
 //! ```
 //!
-//! This is scikit-learn's `ElasticNet` objective, and it is also exactly
-//! linfa-elasticnet's: its `penalty` is `alpha` and its `l1_ratio` is
-//! `l1_ratio` (its coordinate update thresholds at `n·alpha·l1_ratio` and
-//! divides by `‖x_j‖² + n·alpha·(1 − l1_ratio)`, as scikit-learn's does), and
-//! its `tolerance` is scikit-learn's `tol`: the duality gap must fall below
-//! `tol·‖y − ȳ‖²`, checked when the largest weight change of a sweep is below
-//! `tol` times the largest weight. `max_iter` counts sweeps over the features.
+//! This is scikit-learn's `ElasticNet` objective. The solver works on `n`
+//! times it, `½‖r‖² + l1·‖w‖₁ + ½·l2·‖w‖²` with `r = y − Xw`,
+//! `l1 = n·alpha·l1_ratio` and `l2 = n·alpha·(1 − l1_ratio)`, so one
+//! coordinate update is `w_j = S(x_j·(r + x_j·w_j), l1) / (‖x_j‖² + l2)`
+//! (`S` the soft threshold); a column with `‖x_j‖² = 0` keeps weight 0.
+//!
+//! # Stopping rule (scikit-learn's family)
+//!
+//! `max_iter` counts sweeps over the features, always in the order
+//! `0..d`. After a sweep whose largest weight change is at most `tol` times
+//! the largest weight (or where every weight is 0, or on the last allowed
+//! sweep), the duality gap of the `n`-times objective is computed and the
+//! fit stops when it is at most `tol·‖y − ȳ‖²` (`tol·‖y‖²` without an
+//! intercept); the gap is also checked once before the first sweep, so a
+//! penalty that already makes `w = 0` optimal costs no sweep. The gap is
+//! the usual one for `l1 > 0` (the residual scaled into the dual feasible
+//! set), the ridge dual for `l1 = 0 < l2`, and `‖Xᵀr‖²` (the first-order
+//! condition) for plain least squares, as in scikit-learn 1.9.
+//!
+//! # Two solvers, one meaning
+//!
+//! With more rows than features (`n > d`) the solver precomputes the Gram
+//! matrix `G = XᵀX` and `q = Xᵀy` once (`O(n·d²)`) and keeps `Xᵀr = q − G·w`
+//! up to date, so each coordinate update costs `O(d)` instead of `O(n)`.
+//! Otherwise it keeps the residual `r` itself (`O(n)` per update). Both
+//! run the same updates and the same stopping rule; they differ only in
+//! rounding.
 //!
 //! `ridge` and `lasso` are the corners `l1_ratio = 0` and `l1_ratio = 1` with
 //! the *same* `alpha` meaning. Note that scikit-learn's `Ridge(alpha)`
 //! minimises `‖y − Xw‖² + alpha·‖w‖²`, so `ridge` here with `alpha = a`
 //! equals scikit-learn's `Ridge(alpha = n·a)`. `lasso` equals scikit-learn's
-//! `Lasso(alpha)`. linfa accepts `alpha = 0` and `l1_ratio = 0` as they are
+//! `Lasso(alpha)`. `alpha = 0` and `l1_ratio = 0` are accepted as they are
 //! (plain least squares by coordinate descent, and pure ridge): no
 //! substitution is made.
 //!
 //! # Intercept
 //!
-//! linfa's intercept only centres `y` (it is correct only for centred `X`),
-//! so this module centres `X` and `y` itself, fits without an intercept, and
-//! sets `b = ȳ − x̄·w`, as scikit-learn does. A constant column becomes exactly
-//! zero after centring and gets weight 0. Known gap: linfa skips any column
-//! whose squared norm (after centring) is below `f64::EPSILON`, so features
-//! on a scale below about `1e-8` are ignored; standardise such data.
+//! With `fit_intercept` the module centres `X` and `y`, fits without an
+//! intercept, and sets `b = ȳ − x̄·w`, as scikit-learn does. A constant
+//! column becomes exactly zero after centring and gets weight 0.
 //!
 //! # Determinism
 //!
-//! Coordinate descent in feature order, single-threaded, no randomness (the
-//! seed is unused); linfa's ElasticNet was measured bit-identical across
-//! processes and thread counts.
+//! Single-threaded, no randomness (the seed is unused), features always in
+//! order `0..d`, and every sum runs in a fixed order (`dot` below splits a
+//! sum into four fixed lanes, combined in a fixed order), so a fit is bit
+//! identical across runs, processes and thread counts.
 
-use linfa::prelude::*;
-use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder};
+use ndarray::ArrayView2;
 
 use super::{
     wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
@@ -115,7 +134,7 @@ pub const LASSO_INFO: ModelInfo = ModelInfo {
 struct Settings {
     alpha: f64,
     l1_ratio: f64,
-    max_iter: u32,
+    max_iter: usize,
     tol: f64,
     fit_intercept: bool,
 }
@@ -163,8 +182,7 @@ impl Settings {
         Ok(Settings {
             alpha,
             l1_ratio,
-            // linfa counts sweeps in a u32; more than 4e9 sweeps is "no limit".
-            max_iter: u32::try_from(max_iter).unwrap_or(u32::MAX),
+            max_iter,
             tol,
             fit_intercept: r.bool("fit_intercept", true)?,
         })
@@ -224,13 +242,8 @@ fn train(
         return Err(fail("data contain NaN or infinity".into()));
     }
     // Centre X and y ourselves (see the module doc); sums run in row order.
-    // Column-major copy: coordinate descent walks one column at a time,
-    // and contiguous columns make those passes several times faster.
-    let mut xc: Array2<f64> = Array2::zeros((n, d).f());
-    xc.assign(&x);
     let mut x_mean = vec![0.0; d];
     let mut y_mean = 0.0;
-    let mut yc = Array1::from(y.to_vec());
     if s.fit_intercept {
         for row in x.rows() {
             for (m, &v) in x_mean.iter_mut().zip(row.iter()) {
@@ -246,23 +259,26 @@ fn train(
             }
         }
         y_mean = y.iter().sum::<f64>() / n as f64;
-        for mut row in xc.rows_mut() {
-            for (v, &m) in row.iter_mut().zip(&x_mean) {
-                *v -= m;
-            }
-        }
-        yc.mapv_inplace(|v| v - y_mean);
     }
-    let data = linfa::Dataset::new(xc, yc);
-    let fitted = linfa_elasticnet::ElasticNet::params()
-        .penalty(s.alpha)
-        .l1_ratio(s.l1_ratio)
-        .max_iterations(s.max_iter)
-        .tolerance(s.tol)
-        .with_intercept(false)
-        .fit(&data)
-        .map_err(|e| fail(e.to_string()))?;
-    let weights = fitted.hyperplane().to_vec();
+    // Column-major copy: the solvers walk one column at a time.
+    let mut cols = Vec::with_capacity(n * d);
+    for (j, &m) in x_mean.iter().enumerate() {
+        cols.extend(x.column(j).iter().map(|&v| v - m));
+    }
+    let yc: Vec<f64> = y.iter().map(|&v| v - y_mean).collect();
+    let problem = Problem {
+        cols: &cols,
+        y: &yc,
+        l1: n as f64 * s.alpha * s.l1_ratio,
+        l2: n as f64 * s.alpha * (1.0 - s.l1_ratio),
+        max_iter: s.max_iter,
+        tol: s.tol,
+    };
+    let weights = if n > d {
+        problem.solve_gram()
+    } else {
+        problem.solve_residual()
+    };
     if weights.iter().any(|w| !w.is_finite()) {
         return Err(fail(
             "coordinate descent diverged (non-finite weights)".into(),
@@ -276,6 +292,234 @@ fn train(
         intercept: if s.fit_intercept { y_mean - shift } else { 0.0 },
         weights,
     })
+}
+
+/// `a·b` in a fixed order: four interleaved partial sums (lane `k` takes
+/// the indices `≡ k mod 4`, in order), combined as `(s0 + s1) + (s2 + s3)`,
+/// then the tail. Why: the lanes let the CPU overlap the additions, and the
+/// order depends only on the length, so results are reproducible.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut s = [0.0f64; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (p, q) in (&mut ca).zip(&mut cb) {
+        s[0] += p[0] * q[0];
+        s[1] += p[1] * q[1];
+        s[2] += p[2] * q[2];
+        s[3] += p[3] * q[3];
+    }
+    let mut total = (s[0] + s[1]) + (s[2] + s[3]);
+    for (p, q) in ca.remainder().iter().zip(cb.remainder()) {
+        total += p * q;
+    }
+    total
+}
+
+/// `S(z, t) = sign(z)·max(|z| − t, 0)`, the soft threshold.
+fn soft_threshold(z: f64, t: f64) -> f64 {
+    if z > t {
+        z - t
+    } else if z < -t {
+        z + t
+    } else {
+        0.0
+    }
+}
+
+/// One coordinate-descent problem in the `n`-times objective
+/// `½‖y − Xw‖² + l1·‖w‖₁ + ½·l2·‖w‖²` (data already centred when there is an
+/// intercept).
+struct Problem<'a> {
+    /// `X` column-major: column `j` is `cols[j·n..(j + 1)·n]`.
+    cols: &'a [f64],
+    y: &'a [f64],
+    l1: f64,
+    l2: f64,
+    max_iter: usize,
+    tol: f64,
+}
+
+/// The quantities the duality gap needs at the current `w`.
+struct GapInputs<'a> {
+    w: &'a [f64],
+    /// `Xᵀr`.
+    xtr: &'a [f64],
+    /// `‖r‖²`.
+    r_norm2: f64,
+    /// `r·y`.
+    r_dot_y: f64,
+}
+
+impl Problem<'_> {
+    fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    fn column(&self, j: usize) -> &[f64] {
+        let n = self.n();
+        &self.cols[j * n..(j + 1) * n]
+    }
+
+    fn features(&self) -> usize {
+        self.cols.len() / self.n().max(1)
+    }
+
+    /// The gap threshold `tol·‖y‖²`.
+    fn gap_tol(&self, y_norm2: f64) -> f64 {
+        self.tol * y_norm2
+    }
+
+    /// Whether a sweep with these statistics calls for a gap check.
+    fn check_gap(&self, w_max: f64, dw_max: f64, sweep: usize) -> bool {
+        w_max == 0.0 || dw_max / w_max <= self.tol || sweep + 1 == self.max_iter
+    }
+
+    /// Duality gap of the `n`-times objective at `g.w` (see the module doc
+    /// for which dual is used).
+    fn duality_gap(&self, g: &GapInputs<'_>) -> f64 {
+        // coef·norm, written so that an infinite penalty (n·alpha past
+        // f64::MAX) times a zero norm gives 0, not NaN.
+        let times = |coef: f64, norm: f64| if norm > 0.0 { coef * norm } else { 0.0 };
+        let ridge = times(self.l2, dot(g.w, g.w));
+        if self.l1 == 0.0 {
+            let xtr_norm2 = dot(g.xtr, g.xtr);
+            if self.l2 == 0.0 {
+                // Least squares: no dual; the first-order condition Xᵀr = 0.
+                return xtr_norm2;
+            }
+            // Ridge dual D(r) = r·y − ½‖r‖² − ‖Xᵀr‖²/(2·l2).
+            return g.r_norm2 + 0.5 * ridge - g.r_dot_y + xtr_norm2 / (2.0 * self.l2);
+        }
+        // Dual point: r scaled so that ‖Xᵀθ − l2·w‖∞ ≤ l1.
+        let mut dual_norm = 0.0f64;
+        let mut w_l1 = 0.0;
+        for (&c, &w) in g.xtr.iter().zip(g.w) {
+            dual_norm = dual_norm.max((c - self.l2 * w).abs());
+            w_l1 += w.abs();
+        }
+        let scale = if dual_norm > self.l1 {
+            self.l1 / dual_norm
+        } else {
+            1.0
+        };
+        let smooth = g.r_norm2 + ridge;
+        let primal = 0.5 * smooth + times(self.l1, w_l1);
+        let dual = scale * g.r_dot_y - 0.5 * scale * scale * smooth;
+        primal - dual
+    }
+
+    /// Coordinate descent on the Gram matrix (for `n > d`): keeps
+    /// `c = Xᵀr = q − G·w`, so an update costs `O(d)`.
+    fn solve_gram(&self) -> Vec<f64> {
+        let d = self.features();
+        // G's upper triangle by column dot products, mirrored: symmetric by
+        // construction, each entry summed in row order.
+        let mut gram = vec![0.0; d * d];
+        for j in 0..d {
+            for k in j..d {
+                let v = dot(self.column(j), self.column(k));
+                gram[j * d + k] = v;
+                gram[k * d + j] = v;
+            }
+        }
+        let q: Vec<f64> = (0..d).map(|j| dot(self.column(j), self.y)).collect();
+        let y_norm2 = dot(self.y, self.y);
+        let gap_tol = self.gap_tol(y_norm2);
+        let mut w = vec![0.0; d];
+        let mut c = q.clone();
+        let gap = |w: &[f64], c: &[f64]| {
+            // ‖r‖² = ‖y‖² − 2q·w + w·G·w and G·w = q − c.
+            let q_dot_w = dot(&q, w);
+            self.duality_gap(&GapInputs {
+                w,
+                xtr: c,
+                r_norm2: (y_norm2 - q_dot_w - dot(c, w)).max(0.0),
+                r_dot_y: y_norm2 - q_dot_w,
+            })
+        };
+        if gap(&w, &c) <= gap_tol {
+            return w;
+        }
+        for sweep in 0..self.max_iter {
+            let (mut w_max, mut dw_max) = (0.0f64, 0.0f64);
+            for j in 0..d {
+                let row = &gram[j * d..(j + 1) * d];
+                let norm = row[j];
+                if norm == 0.0 {
+                    continue;
+                }
+                let old = w[j];
+                let new = soft_threshold(c[j] + norm * old, self.l1) / (norm + self.l2);
+                if new != old {
+                    let delta = new - old;
+                    for (ck, &gk) in c.iter_mut().zip(row) {
+                        *ck -= delta * gk;
+                    }
+                    w[j] = new;
+                }
+                dw_max = dw_max.max((new - old).abs());
+                w_max = w_max.max(new.abs());
+            }
+            if self.check_gap(w_max, dw_max, sweep) && gap(&w, &c) <= gap_tol {
+                break;
+            }
+        }
+        w
+    }
+
+    /// Coordinate descent on the residual (for `n ≤ d`): keeps `r = y − Xw`,
+    /// so an update costs `O(n)`.
+    fn solve_residual(&self) -> Vec<f64> {
+        let d = self.features();
+        let norms: Vec<f64> = (0..d)
+            .map(|j| dot(self.column(j), self.column(j)))
+            .collect();
+        let y_norm2 = dot(self.y, self.y);
+        let gap_tol = self.gap_tol(y_norm2);
+        let mut w = vec![0.0; d];
+        let mut r = self.y.to_vec();
+        let mut xtr = vec![0.0; d];
+        let mut gap = |w: &[f64], r: &[f64]| {
+            for (j, c) in xtr.iter_mut().enumerate() {
+                *c = dot(self.column(j), r);
+            }
+            self.duality_gap(&GapInputs {
+                w,
+                xtr: &xtr,
+                r_norm2: dot(r, r),
+                r_dot_y: dot(r, self.y),
+            })
+        };
+        if gap(&w, &r) <= gap_tol {
+            return w;
+        }
+        for sweep in 0..self.max_iter {
+            let (mut w_max, mut dw_max) = (0.0f64, 0.0f64);
+            for (j, &norm) in norms.iter().enumerate() {
+                if norm == 0.0 {
+                    continue;
+                }
+                let col = self.column(j);
+                let old = w[j];
+                let new = soft_threshold(dot(col, &r) + norm * old, self.l1) / (norm + self.l2);
+                if new != old {
+                    let delta = new - old;
+                    for (ri, &xi) in r.iter_mut().zip(col) {
+                        *ri -= delta * xi;
+                    }
+                    w[j] = new;
+                }
+                dw_max = dw_max.max((new - old).abs());
+                w_max = w_max.max(new.abs());
+            }
+            if self.check_gap(w_max, dw_max, sweep) && gap(&w, &r) <= gap_tol {
+                break;
+            }
+        }
+        w
+    }
 }
 
 impl FittedModel for Linear {
@@ -301,7 +545,7 @@ impl FittedModel for Linear {
 mod tests {
     use super::*;
     use crate::value::Value;
-    use ndarray::{array, Axis};
+    use ndarray::{array, Array2, Axis};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -487,6 +731,138 @@ mod tests {
                 .predict(x.view()),
         );
         assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    // Two centred features on four rows: x0 = [0, 1, 2, 3] − 1.5 and
+    // x1 = [0, 0, 1, 1] − 0.5, y = [1, 3, 2, 5] − 2.75. Hand-computed:
+    // G = [[5, 2], [2, 1]], q = [5.5, 1.5], ‖y‖² = 8.75.
+    const TWO_COLS: [f64; 8] = [-1.5, -0.5, 0.5, 1.5, -0.5, -0.5, 0.5, 0.5];
+    const TWO_Y: [f64; 4] = [-1.75, 0.25, -0.75, 2.25];
+
+    fn two(max_iter: usize) -> Problem<'static> {
+        Problem {
+            cols: &TWO_COLS,
+            y: &TWO_Y,
+            l1: 0.0,
+            l2: 0.0,
+            max_iter,
+            tol: 1e-12,
+        }
+    }
+
+    fn close(a: &[f64], b: &[f64], eps: f64) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(p, q)| (p - q).abs() < eps)
+    }
+
+    #[test]
+    fn max_iter_counts_sweeps_in_feature_order() {
+        // Least squares from w = 0. Sweep 1: w0 = 5.5/5 = 1.1, then
+        // w1 = (1.5 − 2·1.1)/1 = −0.7. Sweep 2: w0 = (5.5 + 2·0.7)/5 = 1.38,
+        // w1 = 1.5 − 2·1.38 = −1.26. Converged: G·w = q gives [2.5, −3.5].
+        for (max_iter, want) in [(1, [1.1, -0.7]), (2, [1.38, -1.26]), (10_000, [2.5, -3.5])] {
+            let p = two(max_iter);
+            let (gram, residual) = (p.solve_gram(), p.solve_residual());
+            assert!(close(&gram, &want, 1e-9), "{max_iter}: {gram:?}");
+            assert!(close(&residual, &want, 1e-9), "{max_iter}: {residual:?}");
+        }
+    }
+
+    #[test]
+    fn duality_gaps_match_hand_computed_values() {
+        // One feature: the line data centred, G = 5, q = 5.5, ‖y‖² = 8.75.
+        let cols = [-1.5, -0.5, 0.5, 1.5];
+        let y = [-1.75, 0.25, -0.75, 2.25];
+        let problem = |l1: f64, l2: f64| Problem {
+            cols: &cols,
+            y: &y,
+            l1,
+            l2,
+            max_iter: 1,
+            tol: 0.0,
+        };
+        let at_zero = GapInputs {
+            w: &[0.0],
+            xtr: &[5.5],
+            r_norm2: 8.75,
+            r_dot_y: 8.75,
+        };
+        // Least squares: ‖Xᵀr‖² = 5.5².
+        assert!((problem(0.0, 0.0).duality_gap(&at_zero) - 30.25).abs() < 1e-12);
+        // Ridge, l2 = 2: 8.75 + 0 − 8.75 + 5.5²/4.
+        assert!((problem(0.0, 2.0).duality_gap(&at_zero) - 7.5625).abs() < 1e-12);
+        // Lasso, l1 = 2: scale 2/5.5 = 4/11, primal 4.375,
+        // dual 8.75·(4/11 − 8/121) = 315/121.
+        let lasso = problem(2.0, 0.0).duality_gap(&at_zero);
+        assert!((lasso - (4.375 - 315.0 / 121.0)).abs() < 1e-12, "{lasso}");
+        // At the lasso optimum w = (5.5 − 2)/5 = 0.7: Xᵀr = 2, ‖r‖² = 3.5,
+        // r·y = 4.9, primal = dual = 3.15.
+        let at_optimum = GapInputs {
+            w: &[0.7],
+            xtr: &[2.0],
+            r_norm2: 3.5,
+            r_dot_y: 4.9,
+        };
+        assert!(problem(2.0, 0.0).duality_gap(&at_optimum).abs() < 1e-12);
+        // At the ridge optimum w = 5.5/7: Xᵀr = 2·w (= l2·w), and the gap is 0.
+        let w = 5.5 / 7.0;
+        let at_ridge = GapInputs {
+            w: &[w],
+            xtr: &[5.5 - 5.0 * w],
+            r_norm2: 8.75 - 11.0 * w + 5.0 * w * w,
+            r_dot_y: 8.75 - 5.5 * w,
+        };
+        assert!(problem(0.0, 2.0).duality_gap(&at_ridge).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gram_and_residual_solvers_agree_on_real_data() {
+        // Same problem, both solvers (the fit picks Gram here, 60 rows > 10).
+        let (x, y) = load("diabetes.csv");
+        let (n, d) = (60, x.ncols());
+        let mut cols = Vec::new();
+        for j in 0..d {
+            let col: Vec<f64> = (0..n).map(|i| x[[i, j]]).collect();
+            let mean = col.iter().sum::<f64>() / n as f64;
+            cols.extend(col.iter().map(|v| v - mean));
+        }
+        let mean = y[..n].iter().sum::<f64>() / n as f64;
+        let yc: Vec<f64> = y[..n].iter().map(|v| v - mean).collect();
+        for (alpha, l1_ratio) in [(0.01, 0.5), (0.1, 1.0), (0.05, 0.0)] {
+            let p = Problem {
+                cols: &cols,
+                y: &yc,
+                l1: n as f64 * alpha * l1_ratio,
+                l2: n as f64 * alpha * (1.0 - l1_ratio),
+                max_iter: 100_000,
+                tol: 1e-13,
+            };
+            let (gram, residual) = (p.solve_gram(), p.solve_residual());
+            assert!(gram.iter().any(|&w| w != 0.0));
+            // Weights are 1..1000 here; the two differ only in rounding.
+            assert!(close(&gram, &residual, 1e-9), "{gram:?} vs {residual:?}");
+        }
+    }
+
+    #[test]
+    fn wide_data_ridge_matches_hand_computed_solution() {
+        // n = 2 ≤ d = 3 (the residual solver). Centred rows are ±v/2 with
+        // v = [1, 2, −2] and y ±3/2, so w = s·v with s = 3/(‖v‖² + 4·alpha)
+        // = 3/12 at alpha = 0.75; b = ȳ − x̄·w = 1.5 − 0.125 = 1.375.
+        let x = array![[1.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
+        let m = train("t", x.view(), &[3.0, 0.0], tight(0.75, 0.0)).unwrap();
+        assert!(close(&m.weights, &[0.25, 0.5, -0.5], 1e-9), "{m:?}");
+        assert!((m.intercept - 1.375).abs() < 1e-9, "{m:?}");
+    }
+
+    #[test]
+    fn huge_alpha_gives_zero_weights_on_both_solvers() {
+        // n·alpha overflows to infinity: every weight is 0 and b = ȳ.
+        let (x, y) = line();
+        let tall = train("t", x.view(), &y, tight(f64::MAX, 0.5)).unwrap();
+        assert_eq!((tall.weights, tall.intercept), (vec![0.0], 2.75));
+        let wide = array![[1.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
+        let m = train("t", wide.view(), &[3.0, 0.0], tight(f64::MAX, 0.5)).unwrap();
+        assert_eq!((m.weights, m.intercept), (vec![0.0; 3], 1.5));
     }
 
     fn load(name: &str) -> (Array2<f64>, Vec<f64>) {
