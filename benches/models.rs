@@ -9,7 +9,7 @@ use hpsearch::data::preprocess::{Impute, PreprocessSpec, Preprocessor, Scale};
 use hpsearch::data::{self, Target};
 use hpsearch::objective::models::{self, Targets, Task};
 use hpsearch::value::{Params, Value};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 
 fn main() {
     divan::main();
