@@ -60,7 +60,7 @@ fn search_10k_trials(b: divan::Bencher, threads: usize) {
     let cols = Columns::new(&s, 0);
     b.bench_local(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let Ok(Opened::New(mut j)) = journal::open(&dir.path().join("r"), &s, &cols) else {
+        let Ok(Opened::New(mut j)) = journal::open(&dir.path().join("r"), &s, &cols, None) else {
             panic!("journal");
         };
         search::run(&s, obj.as_ref(), &mut j, 0, 10_000, threads, &mut |_| {}).expect("run");

@@ -123,7 +123,7 @@ fn run(
     let objective = objective::build(&search, loaded.dataset).map_err(usage)?;
     let columns = Columns::new(&search, objective.n_folds());
     let budget = search.budget();
-    let mut journal = match journal::open(&dir, &search, &columns) {
+    let mut journal = match journal::open(&dir, &search, &columns, objective.fold_of_rows()) {
         Ok(Opened::New(j)) => j,
         Ok(Opened::Finished(rows)) => {
             eprintln!("{}: already finished; nothing to do.", dir.display());

@@ -21,6 +21,11 @@
 //!   before later rows are written; several rows may share one flush.
 //! * `timings.csv` — `trial,seconds,thread`: wall time per trial and the
 //!   worker that ran it. Real but not reproducible, so kept apart.
+//! * `folds.csv` — for model searches: `row,line,fold`, the held-out fold
+//!   of every data row (`row` counts data rows from 0, `line` is the line
+//!   of the CSV file), written once when the search starts. Every trial is
+//!   scored on these folds; scikit-learn's `PredefinedSplit(fold)`
+//!   reproduces them.
 //!
 //! Nothing here is ever deleted or rewritten in place by a later run.
 
@@ -156,7 +161,12 @@ pub struct Committed<'a> {
 /// already holds this search's whole budget; refuse anything else with a
 /// message saying how to proceed. Nothing is written unless the result is
 /// `Opened::New`.
-pub fn open(dir: &Path, search: &Search, columns: &Columns) -> Result<Opened, JournalError> {
+pub fn open(
+    dir: &Path,
+    search: &Search,
+    columns: &Columns,
+    folds: Option<&[usize]>,
+) -> Result<Opened, JournalError> {
     let manifest_path = dir.join("manifest.toml");
     if manifest_path.exists() {
         let text = fs::read_to_string(&manifest_path).map_err(io_err(&manifest_path))?;
@@ -229,6 +239,13 @@ pub fn open(dir: &Path, search: &Search, columns: &Columns) -> Result<Opened, Jo
     write_atomic(&trials_path, &csv_line(&columns.header()))?;
     let timings_path = dir.join("timings.csv");
     write_atomic(&timings_path, b"trial,seconds,thread\n")?;
+    if let Some(folds) = folds {
+        let mut text = String::from("row,line,fold\n");
+        for (row, fold) in folds.iter().enumerate() {
+            text.push_str(&format!("{row},{},{fold}\n", row + 2));
+        }
+        write_atomic(&dir.join("folds.csv"), text.as_bytes())?;
+    }
     write_manifest(dir, &manifest)?;
     let trials = OpenOptions::new()
         .append(true)

@@ -37,6 +37,7 @@ pub struct CrossValidated {
     fixed: Params,
     n_classes: usize,
     folds: Vec<Prepared>,
+    fold_of_row: Vec<usize>,
 }
 
 impl CrossValidated {
@@ -74,6 +75,12 @@ impl CrossValidated {
             Target::Values(_) => (None, 0),
         };
         let splits = k_fold(ds.n_rows, k, strata, fold_seed);
+        let mut fold_of_row = vec![0; ds.n_rows];
+        for (f, split) in splits.iter().enumerate() {
+            for &r in &split.test {
+                fold_of_row[r] = f;
+            }
+        }
         let folds = splits
             .iter()
             .map(|f| prepare(&ds, f, &spec))
@@ -84,6 +91,7 @@ impl CrossValidated {
             fixed: fixed.clone(),
             n_classes,
             folds,
+            fold_of_row,
         })
     }
 
@@ -166,5 +174,9 @@ impl Objective for CrossValidated {
 
     fn n_folds(&self) -> usize {
         self.folds.len()
+    }
+
+    fn fold_of_rows(&self) -> Option<&[usize]> {
+        Some(&self.fold_of_row)
     }
 }

@@ -85,6 +85,12 @@ pub trait Objective: Send + Sync {
 
     /// The number of per-fold scores each evaluation gives.
     fn n_folds(&self) -> usize;
+
+    /// For cross-validation: the held-out fold of each data row, in row
+    /// order, so the split can be audited or reused by another tool.
+    fn fold_of_rows(&self) -> Option<&[usize]> {
+        None
+    }
 }
 
 /// A built-in benchmark function.
