@@ -78,7 +78,7 @@ fn child_prints_prediction_digests() {
         }
         for &task in m.tasks {
             let files: &[&str] = match task {
-                Task::Classification => &["wine.csv", "breast_cancer.csv"],
+                Task::Classification => &["wine.csv", "breast_cancer.csv", "digits.csv"],
                 Task::Regression => &["diabetes.csv"],
             };
             for f in files {

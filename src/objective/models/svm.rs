@@ -1,26 +1,1780 @@
-//! Stub: to be written.
+//! Support vector classifier with scikit-learn's `SVC` meaning: a C-SVM
+//! solved in the dual by SMO, one binary machine per pair of classes
+//! (one-vs-one), prediction by majority vote.
+//!
+//! This module owns the kernel matrix, the dual solver and the fitted
+//! model; it never sees folds, metrics or files.
+//!
+//! # The problem
+//!
+//! For a pair of classes `(p, q)`, `p < q`, the rows of class `p` get label
+//! `+1` and those of class `q` get `-1`, and the solver minimises
+//! `½ αᵀQα − Σα` subject to `Σ yᵢαᵢ = 0` and `0 ≤ αᵢ ≤ C`, where
+//! `Qᵢⱼ = yᵢyⱼK(xᵢ, xⱼ)`. The decision value of a row `x` is
+//! `Σ yᵢαᵢK(xᵢ, x) + b`; positive votes for `p`, zero or negative for `q`
+//! (as libsvm does). The predicted class has the most votes; a tie goes to
+//! the lowest class index.
+//!
+//! # The solver
+//!
+//! Sequential minimal optimisation with the second-order working-set
+//! selection of Fan, Chen and Lin (2005, "Working set selection using
+//! second order information for training SVM"): the first index is the
+//! most violating one, the second the one with the largest guaranteed
+//! decrease of the objective. It stops when the maximal violation
+//! `max_{I_up} −yG − min_{I_low} −yG` falls below `tol` (scikit-learn's
+//! stopping rule, default 1e-3) or after `max_iter` updates of one binary
+//! problem (default [`DEFAULT_MAX_ITER`]; scikit-learn has no cap by
+//! default); a problem that hits the cap still gives a model (see
+//! [`BinarySvm::converged`]). No shrinking: the whole kernel is in memory,
+//! so an iteration is a few vectorised passes over a few hundred numbers,
+//! and shrinking would not pay for its bookkeeping.
+//!
+//! # Speed
+//!
+//! - The training kernel matrix is computed once per fit, rows ordered by
+//!   class, and every pair reads its two class blocks in place.
+//! - Dot products are summed feature by feature in ascending order, several
+//!   columns at a time in vector registers; for the RBF kernel
+//!   `‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b`, clamped at zero, and `e^x` is our own
+//!   branch-free [`exp_nonpositive`].
+//! - The hot loops are compiled twice, for the baseline CPU and for AVX2,
+//!   and picked at run time; both give the same bits (see `with_avx2!`).
+//!
+//! On digits (1797 × 64, 10 classes), 5-fold CV over an 8 × 8 grid of `C`
+//! and `gamma`, this is about 4× faster than scikit-learn's libsvm on one
+//! core, with the same accuracies (to ±1 row where `tol` lets the two
+//! solvers stop at slightly different points): `scripts/bench_svm.sh`.
+//!
+//! # Determinism
+//!
+//! No randomness at all (the seed is unused): single-threaded, every sum in
+//! a fixed order, every arg-max/arg-min keeps the lowest index on ties,
+//! no libm in the kernel.
 
 use ndarray::ArrayView2;
 
-use super::{FittedModel, HyperParam, ModelError, ModelInfo, Targets, Task};
-use crate::value::Params;
+use super::{wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader};
+use super::{Targets, Task, POSITIVE};
+use crate::value::{Params, Value};
 
+const NAME: &str = "svm";
+
+/// Default cap on SMO updates for one binary (pair) problem.
+pub const DEFAULT_MAX_ITER: usize = 1_000_000;
+
+/// Curvature used when `K(i,i) + K(j,j) − 2K(i,j)` is not positive (as in
+/// Fan et al.), so a step along a flat direction stays finite.
+const TAU: f64 = 1e-12;
+
+/// The registry entry: name, task and tunable hyperparameters.
 pub const INFO: ModelInfo = ModelInfo {
-    name: "svm",
-    summary: "stub",
-    tasks: &[Task::Classification, Task::Regression],
+    name: NAME,
+    summary: "support vector classifier (scikit-learn SVC): SMO dual solver, \
+              RBF or linear kernel, one-vs-one multiclass",
+    tasks: &[Task::Classification],
     probabilities: false,
-    params: &[HyperParam::new("example", "1", "stub")],
+    params: &[
+        HyperParam {
+            floats: Some((POSITIVE, f64::MAX)),
+            ..HyperParam::new(
+                "C",
+                "1.0",
+                "inverse regularisation: the box constraint 0 <= alpha <= C on the dual",
+            )
+        },
+        HyperParam {
+            choices: &["rbf", "linear"],
+            ..HyperParam::new("kernel", "rbf", "kernel: exp(-gamma*|x-x'|^2) or x.x'")
+        },
+        HyperParam {
+            floats: Some((POSITIVE, f64::MAX)),
+            choices: &["scale", "auto"],
+            ..HyperParam::new(
+                "gamma",
+                "scale",
+                "RBF width; \"scale\": 1/(n_features*X.var()), \"auto\": 1/n_features; \
+                 ignored by the linear kernel",
+            )
+        },
+        HyperParam {
+            floats: Some((POSITIVE, f64::MAX)),
+            ..HyperParam::new(
+                "tol",
+                "0.001",
+                "stopping tolerance on the maximal KKT violation",
+            )
+        },
+        HyperParam {
+            ints: Some((1, i64::MAX)),
+            ..HyperParam::new(
+                "max_iter",
+                "1000000",
+                "cap on solver updates per class pair; the model is kept when it is hit",
+            )
+        },
+    ],
 };
 
+/// How `gamma` was given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Gamma {
+    /// A fixed positive value.
+    Value(f64),
+    /// `1 / (n_features * X.var())` over every entry of the training matrix
+    /// (1 when that variance is 0), as scikit-learn's `"scale"`.
+    Scale,
+    /// `1 / n_features`.
+    Auto,
+}
+
+/// Which kernel, before `gamma` is resolved against the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// `exp(-gamma * ‖x − x'‖²)`.
+    Rbf,
+    /// `x · x'`.
+    Linear,
+}
+
+/// A kernel with its parameters resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kernel {
+    /// `exp(-gamma * ‖x − x'‖²)`.
+    Rbf {
+        /// The resolved width.
+        gamma: f64,
+    },
+    /// `x · x'`.
+    Linear,
+}
+
+/// Validated settings of one fit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SvcParams {
+    /// Box constraint (> 0).
+    pub c: f64,
+    /// Kernel kind.
+    pub kernel: KernelKind,
+    /// RBF width.
+    pub gamma: Gamma,
+    /// Stopping tolerance on the maximal violation (> 0).
+    pub tol: f64,
+    /// Cap on SMO updates per binary problem (>= 1).
+    pub max_iter: usize,
+}
+
+impl Default for SvcParams {
+    fn default() -> Self {
+        SvcParams {
+            c: 1.0,
+            kernel: KernelKind::Rbf,
+            gamma: Gamma::Scale,
+            tol: 1e-3,
+            max_iter: DEFAULT_MAX_ITER,
+        }
+    }
+}
+
+fn param_err(name: &str, message: impl Into<String>) -> ModelError {
+    ModelError::Param {
+        model: NAME,
+        name: name.to_string(),
+        message: message.into(),
+    }
+}
+
+fn fit_err(message: impl Into<String>) -> ModelError {
+    ModelError::Fit {
+        model: NAME,
+        message: message.into(),
+    }
+}
+
+impl SvcParams {
+    /// Read and check the settings from a parameter map (defaults from
+    /// [`INFO`]).
+    pub fn from_params(params: &Params) -> Result<Self, ModelError> {
+        let r = Reader {
+            model: NAME,
+            params,
+        };
+        let d = SvcParams::default();
+        let c = r.f64("C", d.c)?;
+        let kernel = match r.str("kernel", "rbf")? {
+            "rbf" => KernelKind::Rbf,
+            "linear" => KernelKind::Linear,
+            other => return Err(param_err("kernel", format!("unknown kernel \"{other}\""))),
+        };
+        let gamma = match r.value("gamma") {
+            None => d.gamma,
+            Some(Value::Str(s)) if s == "scale" => Gamma::Scale,
+            Some(Value::Str(s)) if s == "auto" => Gamma::Auto,
+            Some(v) => match v.as_f64() {
+                Some(g) => Gamma::Value(g),
+                None => {
+                    return Err(param_err(
+                        "gamma",
+                        "expected a positive number, \"scale\" or \"auto\"",
+                    ))
+                }
+            },
+        };
+        let tol = r.f64("tol", d.tol)?;
+        let max_iter = r.usize("max_iter", d.max_iter)?;
+        let p = SvcParams {
+            c,
+            kernel,
+            gamma,
+            tol,
+            max_iter,
+        };
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Every rule on the values, whoever built them.
+    pub fn check(&self) -> Result<(), ModelError> {
+        if !(self.c.is_finite() && self.c > 0.0) {
+            return Err(param_err(
+                "C",
+                format!("must be a finite number > 0 (got {})", self.c),
+            ));
+        }
+        if let Gamma::Value(g) = self.gamma {
+            if !(g.is_finite() && g > 0.0) {
+                return Err(param_err(
+                    "gamma",
+                    format!("must be a finite number > 0 (got {g})"),
+                ));
+            }
+        }
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return Err(param_err(
+                "tol",
+                format!("must be a finite number > 0 (got {})", self.tol),
+            ));
+        }
+        if self.max_iter == 0 {
+            return Err(param_err("max_iter", "must be at least 1 (got 0)"));
+        }
+        Ok(())
+    }
+}
+
+/// Train from a parameter map: the registry's entry point. The seed is
+/// unused (the solver has no randomness).
 pub fn fit(
-    _x: ArrayView2<'_, f64>,
-    _y: Targets<'_>,
-    _params: &Params,
+    x: ArrayView2<'_, f64>,
+    y: Targets<'_>,
+    params: &Params,
     _seed: u64,
 ) -> Result<Box<dyn FittedModel>, ModelError> {
-    Err(ModelError::Fit {
-        model: "svm",
-        message: "not implemented".into(),
-    })
+    let (y, n_classes) = match y {
+        Targets::Classes { y, n_classes } => (y, n_classes),
+        other => return Err(wrong_task(NAME, &other)),
+    };
+    let p = SvcParams::from_params(params)?;
+    Ok(Box::new(Svc::fit(x, y, n_classes, &p)?))
+}
+
+/// One trained binary machine, for the class pair `(positive, negative)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinarySvm {
+    /// The class whose rows were labelled `+1` (the lower index).
+    pub positive: usize,
+    /// The class whose rows were labelled `-1`.
+    pub negative: usize,
+    /// Support vectors: indices into [`Svc::support`], ascending.
+    pub support: Vec<usize>,
+    /// `yᵢαᵢ` of each support vector (scikit-learn's `dual_coef_` entries).
+    pub dual_coef: Vec<f64>,
+    /// The bias `b` (scikit-learn's `intercept_`).
+    pub intercept: f64,
+    /// SMO updates made.
+    pub iterations: usize,
+    /// Whether the violation fell below `tol` before `max_iter`.
+    pub converged: bool,
+}
+
+/// A trained one-vs-one support vector classifier.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Svc {
+    kernel: Kernel,
+    n_features: usize,
+    n_classes: usize,
+    /// Training-row index of each support vector, grouped by class,
+    /// ascending inside a class.
+    support: Vec<usize>,
+    /// Support vectors, features-major.
+    support_t: Columns,
+    /// Their squared norms (for the RBF kernel).
+    support_sq: Vec<f64>,
+    machines: Vec<BinarySvm>,
+}
+
+impl Svc {
+    /// Train on `x` (rows × features) and class indices `y < n_classes`.
+    /// Needs at least two classes present; a class absent from `y` never
+    /// gets a vote.
+    pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        n_classes: usize,
+        params: &SvcParams,
+    ) -> Result<Svc, ModelError> {
+        params.check()?;
+        let (n, d) = x.dim();
+        if n != y.len() {
+            return Err(fit_err(format!("{n} rows but {} targets", y.len())));
+        }
+        if n == 0 || d == 0 {
+            return Err(fit_err(format!("needs rows and features (got {n} × {d})")));
+        }
+        if let Some(&bad) = y.iter().find(|&&c| c >= n_classes) {
+            return Err(fit_err(format!(
+                "class index {bad} out of range for {n_classes} classes"
+            )));
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(fit_err(
+                "features must be finite (impute missing values first)",
+            ));
+        }
+
+        // Rows grouped by class, ascending row index inside a class: each
+        // pair's problem is then two contiguous column ranges of the kernel.
+        let mut counts = vec![0usize; n_classes];
+        for &c in y {
+            counts[c] += 1;
+        }
+        let present: Vec<usize> = (0..n_classes).filter(|&c| counts[c] > 0).collect();
+        if present.len() < 2 {
+            return Err(fit_err("needs at least two classes in the training data"));
+        }
+        let mut start = vec![0usize; n_classes + 1];
+        for c in 0..n_classes {
+            start[c + 1] = start[c] + counts[c];
+        }
+        let mut order = vec![0usize; n];
+        let mut next = start.clone();
+        for (row, &c) in y.iter().enumerate() {
+            order[next[c]] = row;
+            next[c] += 1;
+        }
+
+        let mut xs = Vec::with_capacity(n * d);
+        for &row in &order {
+            xs.extend(x.row(row).iter().copied());
+        }
+        let kernel = match params.kernel {
+            KernelKind::Linear => Kernel::Linear,
+            KernelKind::Rbf => Kernel::Rbf {
+                gamma: match params.gamma {
+                    Gamma::Value(g) => g,
+                    Gamma::Auto => 1.0 / d as f64,
+                    Gamma::Scale => {
+                        let var = variance(&xs);
+                        if var > 0.0 {
+                            1.0 / (d as f64 * var)
+                        } else {
+                            1.0
+                        }
+                    }
+                },
+            },
+        };
+        let sq: Vec<f64> = xs.chunks_exact(d).map(|r| dot(r, r)).collect();
+        // Finite squared norms below MAX/8 bound every dot product and
+        // every ‖a‖² + ‖b‖² − 2a·b, so the kernel needs no check of its own.
+        if sq.iter().any(|&v| !v.is_finite() || v > f64::MAX / 8.0) {
+            return Err(fit_err("feature values too large (scale the features)"));
+        }
+        let k = kernel_matrix(&xs, &sq, n, d, kernel);
+
+        // Solve every pair; `is_sv` marks positions (in class order) used
+        // by any machine, so the support set is their union.
+        let mut is_sv = vec![false; n];
+        let mut raw = Vec::new();
+        for (a, &p) in present.iter().enumerate() {
+            for &q in &present[a + 1..] {
+                let block = PairKernel {
+                    k: &k,
+                    n,
+                    pos: start[p],
+                    n_pos: counts[p],
+                    neg: start[q],
+                    n_neg: counts[q],
+                };
+                let sol = solve(&block, params.c, params.tol, params.max_iter);
+                let mut svs = Vec::new();
+                for (t, &alpha) in sol.alpha.iter().enumerate() {
+                    if alpha > 0.0 {
+                        let pos = block.global(t);
+                        is_sv[pos] = true;
+                        svs.push((pos, if t < block.n_pos { alpha } else { -alpha }));
+                    }
+                }
+                raw.push((p, q, svs, sol));
+            }
+        }
+        drop(k);
+        let mut compact = vec![usize::MAX; n];
+        let mut support = Vec::new();
+        let mut support_x = Vec::new();
+        let mut support_sq = Vec::new();
+        for pos in 0..n {
+            if is_sv[pos] {
+                compact[pos] = support.len();
+                support.push(order[pos]);
+                support_x.extend_from_slice(&xs[pos * d..(pos + 1) * d]);
+                support_sq.push(sq[pos]);
+            }
+        }
+        let machines = raw
+            .into_iter()
+            .map(|(p, q, svs, sol)| BinarySvm {
+                positive: p,
+                negative: q,
+                support: svs.iter().map(|&(pos, _)| compact[pos]).collect(),
+                dual_coef: svs.iter().map(|&(_, c)| c).collect(),
+                intercept: sol.bias,
+                iterations: sol.iterations,
+                converged: sol.converged,
+            })
+            .collect();
+        Ok(Svc {
+            kernel,
+            n_features: d,
+            n_classes,
+            support_t: Columns::new(&support_x, support.len(), d),
+            support,
+            support_sq,
+            machines,
+        })
+    }
+
+    /// The kernel with `gamma` resolved.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Training-row indices of the support vectors (union over all pairs),
+    /// grouped by class, ascending inside a class.
+    pub fn support(&self) -> &[usize] {
+        &self.support
+    }
+
+    /// The binary machines, one per pair of present classes `(p, q)`,
+    /// `p < q`, in lexicographic order.
+    pub fn machines(&self) -> &[BinarySvm] {
+        &self.machines
+    }
+
+    /// Number of features the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Decision values, one row per row of `x`, one column per machine (in
+    /// [`Svc::machines`] order); positive favours the machine's `positive`
+    /// class. `x` should have [`Svc::n_features`] columns: extra columns
+    /// are ignored and missing ones count as zeros (callers check widths;
+    /// this never panics).
+    pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Vec<Vec<f64>> {
+        let n_sv = self.support.len();
+        let mut kx = vec![0.0; n_sv];
+        let mut row = vec![0.0; self.n_features];
+        x.rows()
+            .into_iter()
+            .map(|r| {
+                row.fill(0.0);
+                for (o, &v) in row.iter_mut().zip(r.iter()) {
+                    *o = v;
+                }
+                kernel_row(
+                    &row,
+                    &self.support_t,
+                    &self.support_sq,
+                    self.kernel,
+                    &mut kx,
+                );
+                self.machines.iter().map(|m| m.decision(&kx)).collect()
+            })
+            .collect()
+    }
+}
+
+impl BinarySvm {
+    fn decision(&self, kx: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (&i, &c) in self.support.iter().zip(&self.dual_coef) {
+            s += c * kx[i];
+        }
+        s + self.intercept
+    }
+}
+
+impl FittedModel for Svc {
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+        let mut votes = vec![0usize; self.n_classes];
+        let labels = self
+            .decision_function(x)
+            .iter()
+            .map(|dec| vote(&self.machines, dec, &mut votes))
+            .collect();
+        Prediction::Classes {
+            labels,
+            proba: None,
+        }
+    }
+}
+
+/// One-vs-one majority vote; a tie goes to the lowest class index.
+fn vote(machines: &[BinarySvm], dec: &[f64], votes: &mut [usize]) -> usize {
+    votes.fill(0);
+    for (m, &v) in machines.iter().zip(dec) {
+        // Zero votes for the second class, as libsvm does.
+        let winner = if v > 0.0 { m.positive } else { m.negative };
+        votes[winner] += 1;
+    }
+    let mut best = 0;
+    for (c, &v) in votes.iter().enumerate() {
+        // Strict `>`: the first (lowest) class keeps a tie.
+        if v > votes[best] {
+            best = c;
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------
+// Run-time choice of instruction set
+
+/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
+/// compiled with AVX2 when the CPU has it, and compiled for the baseline
+/// otherwise. Why this cannot change a result: Rust never reassociates or
+/// fuses floating-point operations (no fast-math, no FMA contraction), so
+/// wider registers compute each lane with exactly the same roundings; a test
+/// checks both copies bit for bit. Only the speed differs.
+macro_rules! with_avx2 {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident;) => {
+        $(#[$m])*
+        fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn wide($($arg: $ty),*) -> $ret {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+with_avx2! {
+    /// See [`kernel_matrix_impl`].
+    fn kernel_matrix(xs: &[f64], sq: &[f64], n: usize, d: usize, kernel: Kernel) -> Vec<f64>
+        = kernel_matrix_impl;
+}
+
+with_avx2! {
+    /// See [`solve_impl`].
+    fn solve(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solution = solve_impl;
+}
+
+with_avx2! {
+    /// See [`kernel_row_impl`].
+    fn kernel_row(row: &[f64], svt: &Columns, sv_sq: &[f64], kernel: Kernel, out: &mut [f64]) -> ()
+        = kernel_row_impl;
+}
+
+/// `out[m] = K(row, sv_m)` for the features-major support vectors `svt`:
+/// the same sums as the training kernel, so a training row scored here
+/// sees the bits the solver saw.
+#[inline(always)]
+fn kernel_row_impl(row: &[f64], svt: &Columns, sv_sq: &[f64], kernel: Kernel, out: &mut [f64]) {
+    dots_row(row, svt, 0, out);
+    if let Kernel::Rbf { gamma } = kernel {
+        rbf_in_place(gamma, dot(row, row), sv_sq, out);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Kernel values
+
+/// Dot product summed in index order, the order [`dots_row`] uses too.
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        acc += x * y;
+    }
+    acc
+}
+
+/// Columns whose dot products with a row are accumulated together in
+/// registers; the features-major matrices are padded to a multiple of it.
+const LANES: usize = 16;
+
+/// A row-major `n × d` matrix copied features-major (`d × stride`), each
+/// feature's row padded with zeros to `stride`, a multiple of [`LANES`],
+/// so every aligned block of [`LANES`] columns can be read whole.
+#[derive(Clone, Debug, PartialEq)]
+struct Columns {
+    data: Vec<f64>,
+    stride: usize,
+}
+
+impl Columns {
+    fn new(xs: &[f64], n: usize, d: usize) -> Columns {
+        let stride = n.div_ceil(LANES) * LANES;
+        let mut data = vec![0.0; stride * d];
+        for (i, row) in xs.chunks_exact(d).enumerate() {
+            for (f, &v) in row.iter().enumerate() {
+                data[f * stride + i] = v;
+            }
+        }
+        Columns { data, stride }
+    }
+}
+
+/// `out[t] = row · column (from + t)` for `t < out.len()`. Each entry is
+/// summed over the features in ascending order, the order of [`dot`], so
+/// the blocking never shows in the bits: blocks of [`LANES`] aligned
+/// columns (the ends computed and dropped) only let the compiler keep the
+/// running sums in vector registers. Nothing is reassociated.
+#[inline(always)]
+fn dots_row(row: &[f64], xt: &Columns, from: usize, out: &mut [f64]) {
+    let to = from + out.len();
+    let mut j0 = from - from % LANES;
+    while j0 < to {
+        let mut acc = [0.0f64; LANES];
+        for (f, &v) in row.iter().enumerate() {
+            let col = &xt.data[f * xt.stride + j0..][..LANES];
+            for (a, &c) in acc.iter_mut().zip(col) {
+                *a += v * c;
+            }
+        }
+        let (lo, hi) = (from.max(j0), to.min(j0 + LANES));
+        out[lo - from..hi - from].copy_from_slice(&acc[lo - j0..hi - j0]);
+        j0 += LANES;
+    }
+}
+
+/// [`dots_row`] for two rows at once, sharing the column loads: the same
+/// sums, so the same bits.
+#[inline(always)]
+fn dots_two_rows(rows: (&[f64], &[f64]), xt: &Columns, from: usize, out: (&mut [f64], &mut [f64])) {
+    let to = from + out.0.len();
+    let mut j0 = from - from % LANES;
+    while j0 < to {
+        let mut acc_a = [0.0f64; LANES];
+        let mut acc_b = [0.0f64; LANES];
+        for (f, (&va, &vb)) in rows.0.iter().zip(rows.1).enumerate() {
+            let col = &xt.data[f * xt.stride + j0..][..LANES];
+            for ((a, b), &c) in acc_a.iter_mut().zip(acc_b.iter_mut()).zip(col) {
+                *a += va * c;
+                *b += vb * c;
+            }
+        }
+        let (lo, hi) = (from.max(j0), to.min(j0 + LANES));
+        out.0[lo - from..hi - from].copy_from_slice(&acc_a[lo - j0..hi - j0]);
+        out.1[lo - from..hi - from].copy_from_slice(&acc_b[lo - j0..hi - j0]);
+        j0 += LANES;
+    }
+}
+
+/// Turn dot products `out[j] = a·b_j` into `exp(-gamma ‖a − b_j‖²)`, with
+/// `‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b` clamped at zero (rounding can push it
+/// below).
+#[inline(always)]
+fn rbf_in_place(gamma: f64, aa: f64, bb: &[f64], out: &mut [f64]) {
+    for (o, &b) in out.iter_mut().zip(bb) {
+        let dist = aa + b - 2.0 * *o;
+        let dist = if dist > 0.0 { dist } else { 0.0 };
+        *o = exp_nonpositive(-gamma * dist);
+    }
+}
+
+/// `ln 2` split so that `k · LN2_HI` is exact for every `|k| < 2^20`
+/// (`LN2_HI` has 32 significant bits), with `LN2_LO = ln 2 − LN2_HI`.
+const LN2_HI: f64 = 0.693_147_180_369_123_8;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// `1.5 · 2^52`: adding it rounds a float of magnitude below `2^51` to an
+/// integer, which then sits in the low bits of the sum.
+const ROUNDER: f64 = 6_755_399_441_055_744.0;
+
+/// `e^x` for `x ≤ 0`, with a few ulp of error, in plain arithmetic (no
+/// table, no branch, no libm): `x = k ln2 + r` with `|r| ≤ ln2 / 2`,
+/// `e^r` by its Taylor series to degree 13 (truncation error below
+/// `4e-18`) in Horner form, times `2^k`. Why not `f64::exp`: libm's result
+/// can depend on the C library version and on the CPU (glibc picks an FMA
+/// variant at run time), while this is the same on every IEEE machine; and
+/// a loop of it vectorises.
+#[inline(always)]
+fn exp_nonpositive(x: f64) -> f64 {
+    // Below -745.14 the true value rounds to zero; clamping keeps `k` in
+    // range and the final select gives the zero.
+    let xc = if x > -746.0 { x } else { -746.0 };
+    let t = xc * std::f64::consts::LOG2_E + ROUNDER;
+    let kf = t - ROUNDER;
+    let k = t.to_bits() as i64 - ROUNDER.to_bits() as i64;
+    let r = (xc - kf * LN2_HI) - kf * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    for inv_fact in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + inv_fact;
+    }
+    // 2^k as two normal factors, so results down to the subnormals come out
+    // right (each product by a power of two is exact while normal).
+    let k1 = k / 2;
+    let k2 = k - k1;
+    let s1 = f64::from_bits(((k1 + 1023) as u64) << 52);
+    let s2 = f64::from_bits(((k2 + 1023) as u64) << 52);
+    let v = p * s1 * s2;
+    if x > -745.2 {
+        v
+    } else {
+        0.0
+    }
+}
+
+/// Population variance of all entries, mean first, sums in index order.
+fn variance(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n
+}
+
+/// Columns of the kernel matrix computed per sweep over the rows: their
+/// features (64 features × 128 columns = 64 KiB) stay in cache.
+const COLS: usize = 128;
+
+/// Rows of a block read together while mirroring it.
+const MIRROR: usize = 16;
+
+/// The symmetric `n × n` kernel matrix of the rows of `xs`, row-major,
+/// built in column blocks: the part of each block on or above the
+/// diagonal is computed two rows at a time, then mirrored below in
+/// `MIRROR`-row strips. The RBF diagonal is exactly 1. Every entry is the
+/// ascending-order dot product of its two rows (see [`dots_row`]), and
+/// both products and sums of two terms commute in IEEE arithmetic, so
+/// `K[i][j]` and `K[j][i]` have the same bits however each was reached.
+#[inline(always)]
+fn kernel_matrix_impl(xs: &[f64], sq: &[f64], n: usize, d: usize, kernel: Kernel) -> Vec<f64> {
+    let xt = Columns::new(xs, n, d);
+    let mut k = vec![0.0; n * n];
+    // A plain function, not a closure: it must inline into the AVX2 copy.
+    #[inline(always)]
+    fn finish(kernel: Kernel, sq: &[f64], i: usize, from: usize, seg: &mut [f64]) {
+        if let Kernel::Rbf { gamma } = kernel {
+            rbf_in_place(gamma, sq[i], &sq[from..from + seg.len()], seg);
+            if (from..from + seg.len()).contains(&i) {
+                seg[i - from] = 1.0;
+            }
+        }
+    }
+    for cb in (0..n).step_by(COLS) {
+        let ce = (cb + COLS).min(n);
+        let mut i = 0;
+        while i < ce {
+            let from = cb.max(i);
+            let xi = &xs[i * d..(i + 1) * d];
+            if i + 1 < ce {
+                // Row i+1 also gets column i (its mirror entry, same bits).
+                let (a, b) = k[i * n..(i + 2) * n].split_at_mut(n);
+                let (a, b) = (&mut a[from..ce], &mut b[from..ce]);
+                dots_two_rows(
+                    (xi, &xs[(i + 1) * d..(i + 2) * d]),
+                    &xt,
+                    from,
+                    (&mut *a, &mut *b),
+                );
+                finish(kernel, sq, i, from, a);
+                finish(kernel, sq, i + 1, from, b);
+                i += 2;
+            } else {
+                let a = &mut k[i * n + from..i * n + ce];
+                dots_row(xi, &xt, from, a);
+                finish(kernel, sq, i, from, a);
+                i += 1;
+            }
+        }
+        for ib in (0..ce).step_by(MIRROR) {
+            let ie = (ib + MIRROR).min(ce);
+            for j in cb.max(ib + 1)..ce {
+                for i in ib..ie.min(j) {
+                    k[j * n + i] = k[i * n + j];
+                }
+            }
+        }
+    }
+    k
+}
+
+// ---------------------------------------------------------------------------
+// The dual solver
+
+/// The kernel of one pair's problem, read in place from the class-ordered
+/// matrix: local index `t < n_pos` is column `pos + t` (label +1), the
+/// others are column `neg + t − n_pos` (label −1).
+struct PairKernel<'a> {
+    k: &'a [f64],
+    n: usize,
+    pos: usize,
+    n_pos: usize,
+    neg: usize,
+    n_neg: usize,
+}
+
+impl PairKernel<'_> {
+    fn len(&self) -> usize {
+        self.n_pos + self.n_neg
+    }
+
+    /// Position of local index `t` in the class-ordered matrix.
+    fn global(&self, t: usize) -> usize {
+        if t < self.n_pos {
+            self.pos + t
+        } else {
+            self.neg + t - self.n_pos
+        }
+    }
+
+    /// Row `t` restricted to the problem: its positive and negative parts.
+    fn row(&self, t: usize) -> (&[f64], &[f64]) {
+        let r = &self.k[self.global(t) * self.n..][..self.n];
+        (
+            &r[self.pos..self.pos + self.n_pos],
+            &r[self.neg..self.neg + self.n_neg],
+        )
+    }
+}
+
+/// A solved binary problem.
+#[derive(Clone, Debug)]
+struct Solution {
+    alpha: Vec<f64>,
+    bias: f64,
+    iterations: usize,
+    converged: bool,
+}
+
+/// Lanes of the solver's scans. Each lane keeps its own best, and lanes
+/// are merged by value, then lowest index, which is exactly the answer of a
+/// sequential scan that keeps the lowest index on ties: a minimum or an
+/// arg-max with that tie rule does not depend on the order of the scan.
+/// The lanes only let the compiler use vector compares and blends.
+const SCAN: usize = 4;
+
+/// Second-index search state, carried across the two parts of a row.
+struct Pick {
+    min_low: [f64; SCAN],
+    gain: [f64; SCAN],
+    j: [usize; SCAN],
+}
+
+impl Pick {
+    fn new() -> Pick {
+        Pick {
+            min_low: [f64::INFINITY; SCAN],
+            gain: [0.0; SCAN],
+            j: [usize::MAX; SCAN],
+        }
+    }
+
+    /// The smallest `F` over `I_low`, and the second index, if any.
+    fn merge(&self) -> (f64, Option<usize>) {
+        let mut min_low = f64::INFINITY;
+        let (mut gain, mut j) = (0.0, usize::MAX);
+        for l in 0..SCAN {
+            if self.min_low[l] < min_low {
+                min_low = self.min_low[l];
+            }
+            if self.gain[l] > gain || (self.gain[l] == gain && self.j[l] < j) {
+                (gain, j) = (self.gain[l], self.j[l]);
+            }
+        }
+        (min_low, if gain > 0.0 { Some(j) } else { None })
+    }
+}
+
+/// First-index search state: per lane, the largest `F` over `I_up`.
+struct Top {
+    f: [f64; SCAN],
+    i: [usize; SCAN],
+}
+
+impl Top {
+    fn new() -> Top {
+        Top {
+            f: [f64::NEG_INFINITY; SCAN],
+            i: [usize::MAX; SCAN],
+        }
+    }
+
+    fn merge(&self) -> Option<usize> {
+        let (mut f, mut i) = (f64::NEG_INFINITY, usize::MAX);
+        for l in 0..SCAN {
+            if self.f[l] > f || (self.f[l] == f && self.i[l] < i) {
+                (f, i) = (self.f[l], self.i[l]);
+            }
+        }
+        (f > f64::NEG_INFINITY).then_some(i)
+    }
+}
+
+/// Whether `α` can still move so that `yα` grows (`I_up`) or shrinks
+/// (`I_low`); `POS` says whether the label is +1.
+#[inline(always)]
+fn in_up<const POS: bool>(a: f64, c: f64) -> bool {
+    if POS {
+        a < c
+    } else {
+        a > 0.0
+    }
+}
+
+#[inline(always)]
+fn in_low<const POS: bool>(a: f64, c: f64) -> bool {
+    if POS {
+        a > 0.0
+    } else {
+        a < c
+    }
+}
+
+/// Scan one part for the second index: over `I_low`, the smallest `F`, and
+/// the largest `b²/a` with `b = F_i − F_t > 0`, `a` the curvature (see
+/// [`SCAN`] for the lanes). Written without branches so it vectorises:
+/// every gain is computed, and the ones outside the rule count as zero.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pick_part<const POS: bool>(
+    fi: f64,
+    kii: f64,
+    f: &[f64],
+    alpha: &[f64],
+    diag: &[f64],
+    ki: &[f64],
+    c: f64,
+    offset: usize,
+    pick: &mut Pick,
+) {
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn step<const POS: bool>(
+        l: usize,
+        t: usize,
+        (fi, kii, c): (f64, f64, f64),
+        ft: f64,
+        at: f64,
+        kt: f64,
+        kit: f64,
+        pick: &mut Pick,
+    ) {
+        let low = in_low::<POS>(at, c);
+        let fl = if low { ft } else { f64::INFINITY };
+        pick.min_low[l] = if fl < pick.min_low[l] {
+            fl
+        } else {
+            pick.min_low[l]
+        };
+        let b = fi - ft;
+        let gain = b * b / curvature(kii, kt, kit);
+        let gain = if low && b > 0.0 { gain } else { 0.0 };
+        let better = gain > pick.gain[l];
+        pick.gain[l] = if better { gain } else { pick.gain[l] };
+        pick.j[l] = if better { t } else { pick.j[l] };
+    }
+    let consts = (fi, kii, c);
+    let full = f.len() / SCAN * SCAN;
+    let chunks = f[..full]
+        .chunks_exact(SCAN)
+        .zip(alpha.chunks_exact(SCAN))
+        .zip(diag.chunks_exact(SCAN))
+        .zip(ki.chunks_exact(SCAN));
+    for (n, (((fs, als), ds), ks)) in chunks.enumerate() {
+        for l in 0..SCAN {
+            let t = offset + n * SCAN + l;
+            step::<POS>(l, t, consts, fs[l], als[l], ds[l], ks[l], pick);
+        }
+    }
+    for t in full..f.len() {
+        let l = t - full;
+        step::<POS>(l, offset + t, consts, f[t], alpha[t], diag[t], ki[t], pick);
+    }
+}
+
+/// `F_t −= d_i K_it + d_j K_jt` over one part.
+#[inline(always)]
+fn update_part(f: &mut [f64], ki: &[f64], kj: &[f64], di: f64, dj: f64) {
+    for ((ft, &a), &b) in f.iter_mut().zip(ki).zip(kj) {
+        *ft -= di * a + dj * b;
+    }
+}
+
+/// The largest `F` over `I_up` in one part, lane by lane (see [`SCAN`]).
+#[inline(always)]
+fn max_up_part<const POS: bool>(f: &[f64], alpha: &[f64], c: f64, offset: usize, top: &mut Top) {
+    #[inline(always)]
+    fn step<const POS: bool>(l: usize, t: usize, ft: f64, at: f64, c: f64, top: &mut Top) {
+        let v = if in_up::<POS>(at, c) {
+            ft
+        } else {
+            f64::NEG_INFINITY
+        };
+        let better = v > top.f[l];
+        top.f[l] = if better { v } else { top.f[l] };
+        top.i[l] = if better { t } else { top.i[l] };
+    }
+    let full = f.len() / SCAN * SCAN;
+    let chunks = f[..full].chunks_exact(SCAN).zip(alpha.chunks_exact(SCAN));
+    for (n, (fs, als)) in chunks.enumerate() {
+        for l in 0..SCAN {
+            step::<POS>(l, offset + n * SCAN + l, fs[l], als[l], c, top);
+        }
+    }
+    for t in full..f.len() {
+        step::<POS>(t - full, offset + t, f[t], alpha[t], c, top);
+    }
+}
+
+/// SMO on one binary problem.
+///
+/// Works with `F_t = −y_t G_t` (`G` the gradient of the dual objective),
+/// which starts at `y_t` and changes by `−(Δ(y_iα_i)K_it + Δ(y_jα_j)K_jt)`
+/// after an update of the pair `(i, j)`. `I_up` holds the indices whose
+/// `y_tα_t` can grow, `I_low` those whose `y_tα_t` can shrink; at an optimum
+/// `max_{I_up} F ≤ min_{I_low} F` and the bias lies between the two.
+#[inline(always)]
+fn solve_impl(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solution {
+    let m = block.len();
+    let np = block.n_pos;
+    let diag: Vec<f64> = (0..m)
+        .map(|t| {
+            let g = block.global(t);
+            block.k[g * block.n + g]
+        })
+        .collect();
+    let sign = |t: usize| if t < np { 1.0 } else { -1.0 };
+    let mut alpha = vec![0.0; m];
+    let mut f: Vec<f64> = (0..m).map(sign).collect();
+    // A plain function, not a closure: it must inline into the AVX2 copy.
+    #[inline(always)]
+    fn max_up(f: &[f64], alpha: &[f64], np: usize, c: f64) -> Option<usize> {
+        let mut top = Top::new();
+        max_up_part::<true>(&f[..np], &alpha[..np], c, 0, &mut top);
+        max_up_part::<false>(&f[np..], &alpha[np..], c, np, &mut top);
+        top.merge()
+    }
+    let mut i = max_up(&f, &alpha, np, c);
+    let mut iterations = 0;
+    let mut converged = false;
+    loop {
+        // First index: the maximal violator.
+        let Some(ii) = i else {
+            converged = true;
+            break;
+        };
+        let (fi, kii) = (f[ii], diag[ii]);
+        let (ri_pos, ri_neg) = block.row(ii);
+        let mut pick = Pick::new();
+        pick_part::<true>(
+            fi,
+            kii,
+            &f[..np],
+            &alpha[..np],
+            &diag[..np],
+            ri_pos,
+            c,
+            0,
+            &mut pick,
+        );
+        pick_part::<false>(
+            fi,
+            kii,
+            &f[np..],
+            &alpha[np..],
+            &diag[np..],
+            ri_neg,
+            c,
+            np,
+            &mut pick,
+        );
+        let (min_low, j) = pick.merge();
+        if fi - min_low < tol {
+            converged = true;
+            break;
+        }
+        let Some(jj) = j else {
+            converged = true;
+            break;
+        };
+        if iterations >= max_iter {
+            break;
+        }
+        iterations += 1;
+
+        // Move along d = (y_i at i, −y_j at j), which keeps Σ yα fixed; the
+        // objective falls by s·b − s²a/2, best at s = b/a, clipped to the box.
+        let (ri, rj) = (block.row(ii), block.row(jj));
+        let kij = if jj < np { ri.0[jj] } else { ri.1[jj - np] };
+        let a = curvature(kii, diag[jj], kij);
+        let (yi, yj) = (sign(ii), sign(jj));
+        let mut step = (fi - f[jj]) / a;
+        let cap_i = if yi > 0.0 { c - alpha[ii] } else { alpha[ii] };
+        let cap_j = if yj > 0.0 { alpha[jj] } else { c - alpha[jj] };
+        let (old_i, old_j) = (alpha[ii], alpha[jj]);
+        let (mut hit_i, mut hit_j) = (false, false);
+        if cap_i <= step {
+            step = cap_i;
+            hit_i = true;
+        }
+        if cap_j <= step {
+            step = cap_j;
+            hit_j = true;
+            hit_i = cap_i <= step;
+        }
+        // Land exactly on a bound when the step reaches it, so "at bound"
+        // is an exact test later.
+        alpha[ii] = match (hit_i, yi > 0.0) {
+            (true, true) => c,
+            (true, false) => 0.0,
+            (false, _) => (old_i + yi * step).clamp(0.0, c),
+        };
+        alpha[jj] = match (hit_j, yj > 0.0) {
+            (true, true) => 0.0,
+            (true, false) => c,
+            (false, _) => (old_j - yj * step).clamp(0.0, c),
+        };
+
+        // Gradient update from the actual changes.
+        let di = yi * (alpha[ii] - old_i);
+        let dj = yj * (alpha[jj] - old_j);
+        update_part(&mut f[..np], ri.0, rj.0, di, dj);
+        update_part(&mut f[np..], ri.1, rj.1, di, dj);
+        i = max_up(&f, &alpha, np, c);
+    }
+    let bias = bias(&f, &alpha, np, c);
+    Solution {
+        alpha,
+        bias,
+        iterations,
+        converged,
+    }
+}
+
+#[inline(always)]
+fn curvature(kii: f64, kjj: f64, kij: f64) -> f64 {
+    let a = kii + kjj - 2.0 * kij;
+    if a > 0.0 {
+        a
+    } else {
+        TAU
+    }
+}
+
+/// The bias: the mean of `F` over free vectors (`0 < α < C`), where `F`
+/// equals `b` exactly at an optimum; with none free, the middle of
+/// `[max_{I_up} F, min_{I_low} F]`.
+fn bias(f: &[f64], alpha: &[f64], np: usize, c: f64) -> f64 {
+    let (mut sum, mut free) = (0.0, 0usize);
+    let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+    for (t, (&ft, &at)) in f.iter().zip(alpha).enumerate() {
+        if at > 0.0 && at < c {
+            sum += ft;
+            free += 1;
+        }
+        let (up, low) = if t < np {
+            (in_up::<true>(at, c), in_low::<true>(at, c))
+        } else {
+            (in_up::<false>(at, c), in_low::<false>(at, c))
+        };
+        if up {
+            lo = lo.max(ft);
+        }
+        if low {
+            hi = hi.min(ft);
+        }
+    }
+    if free > 0 {
+        sum / free as f64
+    } else if lo.is_finite() && hi.is_finite() {
+        (lo + hi) / 2.0
+    } else if lo.is_finite() {
+        lo
+    } else if hi.is_finite() {
+        hi
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn svc(x: &Array2<f64>, y: &[usize], n_classes: usize, p: SvcParams) -> Svc {
+        Svc::fit(x.view(), y, n_classes, &p).unwrap()
+    }
+
+    fn labels(m: &dyn FittedModel, x: &Array2<f64>) -> Vec<usize> {
+        match m.predict(x.view()) {
+            Prediction::Classes { labels, proba } => {
+                assert!(proba.is_none());
+                labels
+            }
+            other => panic!("not classes: {other:?}"),
+        }
+    }
+
+    /// A numeric CSV with a header and the class index in the last column.
+    fn load_csv(name: &str) -> (Array2<f64>, Vec<usize>) {
+        let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut rows = Vec::new();
+        let mut y = Vec::new();
+        for line in text.lines().skip(1).filter(|l| !l.is_empty()) {
+            let mut v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
+            y.push(v.pop().unwrap() as usize);
+            rows.push(v);
+        }
+        let d = rows[0].len();
+        let flat: Vec<f64> = rows.into_iter().flatten().collect();
+        (Array2::from_shape_vec((y.len(), d), flat).unwrap(), y)
+    }
+
+    /// Standardise `train` and `test` rows with the training rows' mean and
+    /// population std (std 0 -> 1, as scikit-learn's StandardScaler).
+    fn standardise(x: &Array2<f64>, train: &[usize], test: &[usize]) -> (Array2<f64>, Array2<f64>) {
+        let d = x.ncols();
+        let n = train.len() as f64;
+        let mut mean = vec![0.0; d];
+        for &r in train {
+            for c in 0..d {
+                mean[c] += x[[r, c]];
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut sd = vec![0.0; d];
+        for &r in train {
+            for c in 0..d {
+                sd[c] += (x[[r, c]] - mean[c]).powi(2);
+            }
+        }
+        sd.iter_mut()
+            .for_each(|s| *s = if *s > 0.0 { (*s / n).sqrt() } else { 1.0 });
+        let pick = |rows: &[usize]| {
+            Array2::from_shape_fn((rows.len(), d), |(i, c)| {
+                (x[[rows[i], c]] - mean[c]) / sd[c]
+            })
+        };
+        (pick(train), pick(test))
+    }
+
+    fn accuracy(y: &[usize], pred: &[usize]) -> f64 {
+        let hit = y.iter().zip(pred).filter(|(a, b)| a == b).count();
+        hit as f64 / y.len() as f64
+    }
+
+    fn linear(c: f64, tol: f64) -> SvcParams {
+        SvcParams {
+            c,
+            kernel: KernelKind::Linear,
+            tol,
+            ..SvcParams::default()
+        }
+    }
+
+    #[test]
+    fn separable_2d_boundary_is_the_hand_computed_one() {
+        // Closest points of the two hulls are (0,0) and (2,0): the
+        // max-margin boundary is x1 = 1, f(x) = 1 - x1, alpha = 1/2 each.
+        let x = array![[0.0, 0.0], [-1.0, 1.0], [2.0, 0.0], [3.0, -1.0]];
+        let y = [0, 0, 1, 1];
+        let m = svc(&x, &y, 2, linear(1e3, 1e-9));
+        assert_eq!(labels(&m, &x), y);
+        let bin = &m.machines()[0];
+        assert_eq!((bin.positive, bin.negative), (0, 1));
+        assert!(bin.converged);
+        assert_eq!(m.support(), &[0, 2]);
+        assert_eq!(bin.support, vec![0, 1]);
+        assert!((bin.dual_coef[0] - 0.5).abs() < 1e-9, "{:?}", bin.dual_coef);
+        assert!((bin.dual_coef[1] + 0.5).abs() < 1e-9, "{:?}", bin.dual_coef);
+        assert!((bin.intercept - 1.0).abs() < 1e-9, "{}", bin.intercept);
+        let probe = array![[1.0, 7.0], [0.7, -3.0], [1.25, 0.5]];
+        let dec = m.decision_function(probe.view());
+        for (row, want) in dec.iter().zip([0.0, 0.3, -0.25]) {
+            assert!((row[0] - want).abs() < 1e-9, "{row:?} vs {want}");
+        }
+        // On the boundary the vote goes to the second class, as in libsvm.
+        assert_eq!(labels(&m, &probe), vec![1, 0, 1]);
+    }
+
+    #[test]
+    fn kkt_conditions_hold_at_the_solution() {
+        // Overlapping classes, so the solution has vectors at 0, at C and
+        // free. Checked against a kernel computed directly as exp(-g|a-b|^2).
+        let x = array![
+            [0.0, 0.0],
+            [1.0, 0.2],
+            [0.3, 1.1],
+            [1.4, 1.3],
+            [0.9, 0.8],
+            [2.0, 1.9],
+            [1.1, 0.9],
+            [2.2, 0.4],
+            [0.2, 2.1],
+            [1.8, 2.5]
+        ];
+        let y = [0, 0, 0, 1, 0, 1, 1, 1, 0, 1];
+        let (c, gamma) = (2.0, 0.7);
+        let p = SvcParams {
+            c,
+            gamma: Gamma::Value(gamma),
+            tol: 1e-10,
+            ..SvcParams::default()
+        };
+        let m = svc(&x, &y, 2, p);
+        let bin = &m.machines()[0];
+        assert!(bin.converged);
+        let mut alpha = [0.0; 10];
+        for (&s, &coef) in bin.support.iter().zip(&bin.dual_coef) {
+            alpha[m.support()[s]] = coef.abs();
+            assert_eq!(coef > 0.0, y[m.support()[s]] == 0);
+        }
+        let sign = |r: usize| if y[r] == 0 { 1.0 } else { -1.0 };
+        let balance: f64 = (0..10).map(|r| sign(r) * alpha[r]).sum();
+        assert!(balance.abs() < 1e-12, "sum y alpha = {balance}");
+        let k = |a: usize, b: usize| {
+            let d2: f64 = (0..2).map(|f| (x[[a, f]] - x[[b, f]]).powi(2)).sum();
+            (-gamma * d2).exp()
+        };
+        let (mut at_zero, mut at_c, mut free) = (0, 0, 0);
+        for r in 0..10 {
+            let fr: f64 =
+                (0..10).map(|s| sign(s) * alpha[s] * k(s, r)).sum::<f64>() + bin.intercept;
+            let margin = sign(r) * fr;
+            assert!((0.0..=c).contains(&alpha[r]));
+            if alpha[r] == 0.0 {
+                at_zero += 1;
+                assert!(margin >= 1.0 - 1e-8, "row {r}: alpha 0, margin {margin}");
+            } else if alpha[r] == c {
+                at_c += 1;
+                assert!(margin <= 1.0 + 1e-8, "row {r}: alpha C, margin {margin}");
+            } else {
+                free += 1;
+                assert!(
+                    (margin - 1.0).abs() < 1e-8,
+                    "row {r}: free, margin {margin}"
+                );
+            }
+        }
+        assert!(
+            at_zero > 0 && at_c > 0 && free > 0,
+            "{at_zero} {at_c} {free}"
+        );
+        // The model's own decision values agree with the direct kernel.
+        let dec = m.decision_function(x.view());
+        for (r, row) in dec.iter().enumerate() {
+            let fr: f64 =
+                (0..10).map(|s| sign(s) * alpha[s] * k(s, r)).sum::<f64>() + bin.intercept;
+            assert!((row[0] - fr).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn three_classes_vote_one_vs_one() {
+        let x = array![
+            [0.0, 0.0],
+            [0.5, 0.3],
+            [-0.2, 0.4],
+            [5.0, 0.0],
+            [5.4, 0.5],
+            [4.8, -0.3],
+            [0.0, 5.0],
+            [0.3, 5.5],
+            [-0.4, 4.7]
+        ];
+        let y = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        let m = fit(
+            x.view(),
+            Targets::Classes {
+                y: &y,
+                n_classes: 3,
+            },
+            &Params::new(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(labels(m.as_ref(), &x), y);
+        let probe = array![[0.1, 0.1], [6.0, 1.0], [0.0, 7.0]];
+        assert_eq!(labels(m.as_ref(), &probe), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn machines_come_in_pair_order() {
+        let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+        let y = [2, 2, 0, 0, 1, 1];
+        let m = svc(&x, &y, 3, SvcParams::default());
+        let pairs: Vec<_> = m
+            .machines()
+            .iter()
+            .map(|b| (b.positive, b.negative))
+            .collect();
+        assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn kernel_matrix_matches_direct_sums_across_blocks() {
+        // More rows than one column block, and a remainder of a lane block.
+        let (n, d) = (COLS + 45, 5);
+        let xs: Vec<f64> = (0..n * d)
+            .map(|v| ((v * 37 % 101) as f64 - 50.0) / 25.0)
+            .collect();
+        let sq: Vec<f64> = xs.chunks_exact(d).map(|r| dot(r, r)).collect();
+        let gamma = 0.3;
+        let lin = kernel_matrix(&xs, &sq, n, d, Kernel::Linear);
+        let rbf = kernel_matrix(&xs, &sq, n, d, Kernel::Rbf { gamma });
+        for i in 0..n {
+            for j in 0..n {
+                let (a, b) = (&xs[i * d..(i + 1) * d], &xs[j * d..(j + 1) * d]);
+                let mut ab = 0.0;
+                for f in 0..d {
+                    ab += a[f] * b[f];
+                }
+                // Upper triangle computed, lower mirrored: same bits.
+                let (lo, hi) = (i.min(j), i.max(j));
+                let mut s = 0.0;
+                for f in 0..d {
+                    s += xs[lo * d + f] * xs[hi * d + f];
+                }
+                assert_eq!(lin[i * n + j].to_bits(), s.to_bits(), "({i}, {j})");
+                assert!((lin[i * n + j] - ab).abs() < 1e-12);
+                let d2: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+                let want = (-gamma * d2).exp();
+                assert!((rbf[i * n + j] - want).abs() < 1e-12, "({i}, {j})");
+                assert_eq!(rbf[i * n + j].to_bits(), rbf[j * n + i].to_bits());
+            }
+            assert_eq!(rbf[i * n + i], 1.0);
+        }
+    }
+
+    #[test]
+    fn wide_and_baseline_code_give_the_same_bits() {
+        // `kernel_matrix`/`solve`/`kernel_row` take the AVX2 copy where the
+        // CPU has it; the `_impl` functions called here are the baseline.
+        let (x, y) = load_csv("iris.csv");
+        let (n, d) = x.dim();
+        let xs: Vec<f64> = x.iter().map(|v| v / 3.0).collect();
+        let sq: Vec<f64> = xs.chunks_exact(d).map(|r| dot(r, r)).collect();
+        let kernel = Kernel::Rbf { gamma: 0.4 };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let k = kernel_matrix(&xs, &sq, n, d, kernel);
+        assert_eq!(bits(&k), bits(&kernel_matrix_impl(&xs, &sq, n, d, kernel)));
+        // Classes 1 and 2 of iris (rows 50..150) overlap: a real problem.
+        assert!(y[50..100].iter().all(|&c| c == 1) && y[100..].iter().all(|&c| c == 2));
+        let block = PairKernel {
+            k: &k,
+            n,
+            pos: 50,
+            n_pos: 50,
+            neg: 100,
+            n_neg: 50,
+        };
+        let (a, b) = (
+            solve(&block, 5.0, 1e-6, 100_000),
+            solve_impl(&block, 5.0, 1e-6, 100_000),
+        );
+        assert!(a.iterations > 10 && a.converged);
+        assert_eq!(bits(&a.alpha), bits(&b.alpha));
+        assert_eq!(a.bias.to_bits(), b.bias.to_bits());
+        assert_eq!(a.iterations, b.iterations);
+        let xt = Columns::new(&xs, n, d);
+        let (mut r1, mut r2) = (vec![0.0; n], vec![0.0; n]);
+        kernel_row(&xs[7 * d..8 * d], &xt, &sq, kernel, &mut r1);
+        kernel_row_impl(&xs[7 * d..8 * d], &xt, &sq, kernel, &mut r2);
+        assert_eq!(bits(&r1), bits(&r2));
+        // ... and the prediction kernel equals the training kernel, except
+        // the diagonal, which the training matrix sets to exactly 1.
+        r1[7] = 1.0;
+        assert_eq!(bits(&r1), bits(&k[7 * n..8 * n]));
+    }
+
+    #[test]
+    fn exp_matches_std_within_two_ulp() {
+        let mut worst: f64 = 0.0;
+        for step in 0..200_000 {
+            let x = -(step as f64) * 0.003_725_1;
+            let (mine, std) = (exp_nonpositive(x), x.exp());
+            if std > f64::MIN_POSITIVE {
+                worst = worst.max(((mine - std) / std).abs());
+            } else {
+                assert!((mine - std).abs() <= 2.0 * 4.9e-324, "{x}: {mine} vs {std}");
+            }
+        }
+        assert!(worst <= 2.0 * f64::EPSILON, "worst relative error {worst}");
+        for (x, want) in [
+            (0.0, 1.0),
+            (-0.0, 1.0),
+            (-1.0, (-1.0f64).exp()),
+            (-745.5, 0.0),
+            (-1e300, 0.0),
+        ] {
+            assert_eq!(exp_nonpositive(x), want, "{x}");
+        }
+        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn vote_ties_go_to_the_lowest_class() {
+        let machine = |positive, negative| BinarySvm {
+            positive,
+            negative,
+            support: vec![],
+            dual_coef: vec![],
+            intercept: 0.0,
+            iterations: 0,
+            converged: true,
+        };
+        let ms = [machine(0, 1), machine(0, 2), machine(1, 2)];
+        let mut votes = vec![0; 3];
+        // 1 beats 0, 0 beats 2, 2 beats 1: one vote each.
+        assert_eq!(vote(&ms, &[-1.0, 1.0, -1.0], &mut votes), 0);
+        // 1 beats 0, 2 beats 0, 2 beats 1.
+        assert_eq!(vote(&ms, &[-1.0, -1.0, -1.0], &mut votes), 2);
+        // A zero decision value votes for the second class: 1, 0, 2.
+        assert_eq!(vote(&ms, &[0.0, 1.0, 0.0], &mut votes), 0);
+        assert_eq!(vote(&ms, &[0.0, 0.0, 1.0], &mut votes), 1);
+    }
+
+    #[test]
+    fn absent_class_gets_no_machine() {
+        let x = array![[0.0], [1.0], [4.0], [5.0]];
+        let y = [0, 0, 2, 2];
+        let m = svc(&x, &y, 3, linear(1.0, 1e-3));
+        assert_eq!(m.machines().len(), 1);
+        assert_eq!((m.machines()[0].positive, m.machines()[0].negative), (0, 2));
+        assert_eq!(labels(&m, &x), y);
+    }
+
+    #[test]
+    fn fits_are_bit_identical() {
+        let (x, y) = load_csv("iris.csv");
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let (xs, _) = standardise(&x, &all, &[]);
+        let p = SvcParams {
+            c: 10.0,
+            ..SvcParams::default()
+        };
+        let a = svc(&xs, &y, 3, p);
+        let b = svc(&xs, &y, 3, p);
+        let bits = |m: &Svc| -> Vec<u64> {
+            m.machines()
+                .iter()
+                .flat_map(|b| {
+                    b.dual_coef
+                        .iter()
+                        .chain([&b.intercept])
+                        .map(|v| v.to_bits())
+                })
+                .collect()
+        };
+        assert!(!bits(&a).is_empty());
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(a.support(), b.support());
+        let dec_bits = |m: &Svc| -> Vec<u64> {
+            m.decision_function(xs.view())
+                .iter()
+                .flatten()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(dec_bits(&a), dec_bits(&b));
+        assert_eq!(labels(&a, &xs), labels(&b, &xs));
+    }
+
+    #[test]
+    fn iris_holdout_accuracy_is_above_0_9() {
+        let (x, y) = load_csv("iris.csv");
+        // Every fifth row held out: the file is sorted by class, so each
+        // class gives 10 test rows.
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..x.nrows()).partition(|r| r % 5 != 0);
+        let (xtr, xte) = standardise(&x, &train, &test);
+        let ytr: Vec<usize> = train.iter().map(|&r| y[r]).collect();
+        let yte: Vec<usize> = test.iter().map(|&r| y[r]).collect();
+        let m = fit(
+            xtr.view(),
+            Targets::Classes {
+                y: &ytr,
+                n_classes: 3,
+            },
+            &Params::new(),
+            0,
+        )
+        .unwrap();
+        let acc = accuracy(&yte, &labels(m.as_ref(), &xte));
+        assert!(acc > 0.9, "accuracy {acc}");
+        let lin = params(&[
+            ("kernel", Value::Str("linear".into())),
+            ("C", Value::Float(10.0)),
+        ]);
+        let m = fit(
+            xtr.view(),
+            Targets::Classes {
+                y: &ytr,
+                n_classes: 3,
+            },
+            &lin,
+            0,
+        )
+        .unwrap();
+        let acc = accuracy(&yte, &labels(m.as_ref(), &xte));
+        assert!(acc > 0.9, "linear accuracy {acc}");
+    }
+
+    #[test]
+    fn regression_targets_are_refused() {
+        let x = array![[0.0], [1.0]];
+        let err = fit(x.view(), Targets::Values(&[0.5, 1.5]), &Params::new(), 0)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("does not support regression"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn gamma_scale_and_auto_follow_scikit_learn() {
+        // Entries 0, 0, 2, 2, 1, 3: mean 4/3, population variance 11/9.
+        let x = array![[0.0, 0.0], [2.0, 2.0], [1.0, 3.0]];
+        let y = [0, 1, 1];
+        let m = svc(&x, &y, 2, SvcParams::default());
+        let Kernel::Rbf { gamma } = m.kernel() else {
+            panic!()
+        };
+        assert!((gamma - 1.0 / (2.0 * 11.0 / 9.0)).abs() < 1e-15, "{gamma}");
+        let p = params(&[("gamma", Value::Str("auto".into()))]);
+        let m = Svc::fit(x.view(), &y, 2, &SvcParams::from_params(&p).unwrap()).unwrap();
+        assert_eq!(m.kernel(), Kernel::Rbf { gamma: 0.5 });
+        let p = params(&[("gamma", Value::Int(3))]);
+        assert_eq!(SvcParams::from_params(&p).unwrap().gamma, Gamma::Value(3.0));
+        // Constant features: variance 0 gives gamma 1.
+        let flat = array![[1.0, 1.0], [1.0, 1.0]];
+        let m = svc(&flat, &[0, 1], 2, SvcParams::default());
+        assert_eq!(m.kernel(), Kernel::Rbf { gamma: 1.0 });
+    }
+
+    #[test]
+    fn params_default_to_the_info_defaults() {
+        let p = SvcParams::from_params(&Params::new()).unwrap();
+        assert_eq!(p, SvcParams::default());
+        for hp in INFO.params {
+            let v: Value = match hp.default.parse::<i64>() {
+                Ok(i) => Value::Int(i),
+                Err(_) => match hp.default.parse::<f64>() {
+                    Ok(f) => Value::Float(f),
+                    Err(_) => Value::Str(hp.default.into()),
+                },
+            };
+            hp.check(&v).unwrap();
+            let one = params(&[(hp.name, v)]);
+            assert_eq!(SvcParams::from_params(&one).unwrap(), p, "{}", hp.name);
+        }
+        assert_eq!(INFO.tasks, &[Task::Classification]);
+        let probabilities = INFO.probabilities;
+        assert!(!probabilities);
+    }
+
+    #[test]
+    fn bad_params_are_errors() {
+        let cases = [
+            ("C", Value::Float(0.0)),
+            ("C", Value::Float(f64::NAN)),
+            ("gamma", Value::Float(-1.0)),
+            ("gamma", Value::Str("wide".into())),
+            ("gamma", Value::Bool(true)),
+            ("tol", Value::Float(0.0)),
+            ("max_iter", Value::Int(0)),
+            ("max_iter", Value::Int(-3)),
+            ("kernel", Value::Str("poly".into())),
+        ];
+        for (name, v) in cases {
+            let err = SvcParams::from_params(&params(&[(name, v.clone())])).err();
+            assert!(
+                matches!(&err, Some(ModelError::Param { name: n, .. }) if n == name),
+                "{name} = {v:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_data_are_errors() {
+        let x = array![[0.0], [1.0], [2.0]];
+        let p = SvcParams::default();
+        assert!(Svc::fit(x.view(), &[0, 0, 0], 2, &p).is_err(), "one class");
+        assert!(Svc::fit(x.view(), &[0, 1], 2, &p).is_err(), "length");
+        assert!(
+            Svc::fit(x.view(), &[0, 1, 2], 2, &p).is_err(),
+            "class range"
+        );
+        let nan = array![[0.0], [f64::NAN], [2.0]];
+        assert!(Svc::fit(nan.view(), &[0, 1, 1], 2, &p).is_err(), "nan");
+        let huge = array![[1e200], [-1e200]];
+        assert!(
+            Svc::fit(huge.view(), &[0, 1], 2, &linear(1.0, 1e-3)).is_err(),
+            "overflow"
+        );
+    }
+
+    #[test]
+    fn max_iter_cap_still_gives_a_model() {
+        let (x, y) = load_csv("iris.csv");
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let (xs, _) = standardise(&x, &all, &[]);
+        let p = SvcParams {
+            max_iter: 3,
+            ..SvcParams::default()
+        };
+        let m = svc(&xs, &y, 3, p);
+        assert!(m
+            .machines()
+            .iter()
+            .all(|b| b.iterations == 3 && !b.converged));
+        assert_eq!(labels(&m, &xs).len(), 150);
+        let full = svc(&xs, &y, 3, SvcParams::default());
+        assert!(full
+            .machines()
+            .iter()
+            .all(|b| b.converged && b.iterations > 3));
+    }
 }
