@@ -13,9 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ANCHORS=${ANCHORS:-../shared/anchors}
 VENV=target/bench-venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn" 2>/dev/null; then
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn, numpy; assert numpy.__version__ == '2.4.6'" 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "scikit-learn==1.9.1" numpy threadpoolctl
+  # The versions the peers were measured with (../shared/anchors/requirements.txt).
+  "$VENV/bin/pip" install -q scikit-learn==1.9.1 numpy==2.4.6 scipy==1.17.1 joblib==1.6.0 threadpoolctl==3.8.0
 fi
 cargo build --release -q
 exec "$VENV/bin/python" scripts/bench_sklearn.py --anchors "$ANCHORS" \
