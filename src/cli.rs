@@ -123,20 +123,35 @@ fn run(
     let objective = objective::build(&search, loaded.dataset).map_err(usage)?;
     let columns = Columns::new(&search, objective.n_folds());
     let budget = search.budget();
-    let mut journal = match journal::open(&dir, &search, &columns, objective.fold_of_rows()) {
-        Ok(Opened::New(j)) => j,
+    let opened = journal::open(&dir, &search, &columns, objective.fold_of_rows());
+    let (mut journal, recorded) = match opened {
+        Ok(Opened::New(j)) => (*j, Vec::new()),
+        Ok(Opened::Unfinished(mut u)) => {
+            let rows = std::mem::take(&mut u.rows);
+            search::check_recorded(&search, &rows).map_err(usage)?;
+            eprintln!(
+                "{}: resuming at trial {} of {budget}",
+                dir.display(),
+                rows.len()
+            );
+            (u.resume(budget).map_err(failed)?, rows)
+        }
         Ok(Opened::Finished(rows)) => {
             eprintln!("{}: already finished; nothing to do.", dir.display());
             print_summary(&search, &rows, &dir);
             return Ok(());
         }
-        Err(e @ journal::JournalError::Refused { .. }) => return Err(usage(e)),
-        Err(e) => return Err(failed(e)),
+        Err(e @ journal::JournalError::Io { .. }) => return Err(failed(e)),
+        Err(e) => return Err(usage(e)),
     };
 
     let bar = progress(budget, quiet);
+    bar.set_position(recorded.len() as u64);
     let direction = search.direction;
-    let mut best: Option<f64> = None;
+    let mut best: Option<f64> = best_row(direction, &recorded).and_then(|r| r.value);
+    if let Some(b) = best {
+        bar.set_message(format!("best {b}"));
+    }
     let mut observe = |o: &search::Outcome| {
         if o.eval.status == Status::Ok && best.is_none_or(|b| direction.better(o.eval.value, b)) {
             best = Some(o.eval.value);
@@ -144,11 +159,12 @@ fn run(
         }
         bar.inc(1);
     };
+    let start = recorded.len() as u64;
     search::run(
         &search,
         objective.as_ref(),
         &mut journal,
-        0,
+        start,
         budget,
         threads,
         &mut observe,
@@ -157,7 +173,8 @@ fn run(
     bar.finish_and_clear();
     journal.finish().map_err(failed)?;
 
-    let rows = journal::read_rows(&dir.join("trials.csv"), &columns).map_err(failed)?;
+    let rows = journal::read_rows(&dir.join("trials.csv"), &columns, &search.root().hex())
+        .map_err(failed)?;
     print_summary(&search, &rows, &dir);
     if rows.iter().all(|r| r.status != Status::Ok) {
         return Err(failed(

@@ -16,9 +16,14 @@
 //!   `status` is `ok` or `failed`; `value` is the objective value (the mean
 //!   of the fold scores for a model; empty when failed); floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
-//!   `error` says why a trial failed (empty otherwise). Rows are written in
-//!   trial order whatever the thread count, and flushed to disk (fsync)
-//!   before later rows are written; several rows may share one flush.
+//!   `error` says why a trial failed (empty otherwise); `check` is 16 hex
+//!   digits of SHA-256 over the previous row's check (the root hash for the
+//!   first row) and this row's fields joined by 0x1f, a chain that makes a
+//!   changed, deleted or inserted row an error naming its line. Rows are
+//!   written in trial order whatever the thread count, and flushed to disk
+//!   (fsync) before later rows are written; several rows may share one
+//!   flush. A torn last line (no newline) is a row a crash cut short: it
+//!   was never committed, and resuming drops it.
 //! * `timings.csv` — `trial,seconds,thread`: wall time per trial and the
 //!   worker that ran it. Real but not reproducible, so kept apart.
 //! * `folds.csv` — for model searches: `row,line,fold`, the held-out fold
@@ -27,7 +32,11 @@
 //!   scored on these folds; scikit-learn's `PredefinedSplit(fold)`
 //!   reproduces them.
 //!
-//! Nothing here is ever deleted or rewritten in place by a later run.
+//! * `lock` — empty; `hpsearch run` holds an OS lock on it while writing,
+//!   which the kernel releases when the process ends, however it ends.
+//!
+//! Nothing here is ever deleted or rewritten in place by a later run; a
+//! file hpsearch did not write is refused.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -37,7 +46,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Search;
 use crate::objective::{Evaluation, Status};
+use crate::seed::hex;
 use crate::value::{fmt_f64, Params};
+use sha2::{Digest, Sha256};
 
 /// Version of the results-folder format.
 pub const FORMAT: u32 = 1;
@@ -123,6 +134,7 @@ impl Columns {
         h.extend(self.params.iter().cloned());
         h.extend((0..self.n_folds).map(|k| format!("fold_{k}")));
         h.push("error".into());
+        h.push("check".into());
         h
     }
 }
@@ -131,17 +143,35 @@ impl Columns {
 pub enum Opened {
     /// A new search: write into this journal from trial 0.
     New(Box<Journal>),
+    /// The same search, interrupted: check its rows, then [`Unfinished::resume`].
+    Unfinished(Box<Unfinished>),
     /// The same search, already finished: these are its rows.
     Finished(Vec<Row>),
+}
+
+/// An interrupted search, locked for this process but not yet written to.
+pub struct Unfinished {
+    dir: PathBuf,
+    lock: File,
+    manifest: Manifest,
+    columns: Columns,
+    /// The committed rows, in trial order.
+    pub rows: Vec<Row>,
+    trials_len: u64,
+    chain: String,
 }
 
 /// An open results folder, appending rows.
 pub struct Journal {
     dir: PathBuf,
+    /// Held (OS lock) while the journal is open; a crash releases it.
+    _lock: File,
     trials: File,
     timings: File,
     manifest: Manifest,
     columns: Columns,
+    /// The `check` of the last row written (the root hash before any row).
+    chain: String,
     buf: Vec<u8>,
     timing_buf: Vec<u8>,
 }
@@ -157,10 +187,24 @@ pub struct Committed<'a> {
     pub thread: usize,
 }
 
+/// Names hpsearch writes in a results folder (`.tmp` files are the
+/// temporaries of [`write_atomic`]); anything else is refused.
+const OWN_FILES: &[&str] = &[
+    "manifest.toml",
+    "trials.csv",
+    "timings.csv",
+    "folds.csv",
+    "lock",
+    "manifest.tmp",
+    "trials.tmp",
+    "timings.tmp",
+    "folds.tmp",
+];
+
 /// Open `dir` for `search`: create it when new; report it finished when it
-/// already holds this search's whole budget; refuse anything else with a
-/// message saying how to proceed. Nothing is written unless the result is
-/// `Opened::New`.
+/// already holds this search's whole budget, or unfinished (locked, nothing
+/// written yet) when it holds less; refuse anything else with a message
+/// saying how to proceed.
 pub fn open(
     dir: &Path,
     search: &Search,
@@ -168,39 +212,154 @@ pub fn open(
     folds: Option<&[usize]>,
 ) -> Result<Opened, JournalError> {
     let manifest_path = dir.join("manifest.toml");
-    if manifest_path.exists() {
-        let text = fs::read_to_string(&manifest_path).map_err(io_err(&manifest_path))?;
-        let old: Manifest = toml::from_str(&text).map_err(|e| JournalError::Damaged {
-            path: manifest_path.clone(),
-            message: format!("not a readable hpsearch manifest: {e}"),
-        })?;
-        let root = search.root().hex();
-        if old.root_hash != root {
-            return Err(JournalError::Refused {
-                path: dir.to_path_buf(),
-                message: format!(
-                    "holds a different search (root hash {} here, {} for {}): the space, data or settings changed. \
-                     Run with --out DIR to write elsewhere, or move the folder away to start over",
-                    short(&old.root_hash),
-                    short(&root),
-                    search.file.display()
-                ),
-            });
-        }
-        let rows = read_rows(&dir.join("trials.csv"), columns)?;
-        let budget = search.budget();
-        if rows.len() as u64 >= budget {
-            return Ok(Opened::Finished(rows));
-        }
+    if !manifest_path.exists() {
+        return create(dir, search, columns, folds).map(|j| Opened::New(Box::new(j)));
+    }
+    let text = fs::read_to_string(&manifest_path).map_err(io_err(&manifest_path))?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| JournalError::Damaged {
+        path: manifest_path.clone(),
+        message: format!("not a readable hpsearch manifest: {e}"),
+    })?;
+    let root = search.root().hex();
+    if manifest.root_hash != root {
         return Err(JournalError::Refused {
             path: dir.to_path_buf(),
             message: format!(
-                "this search is unfinished ({} of {budget} trials recorded); this version of hpsearch cannot resume it yet. \
-                 Run with --out DIR to start a fresh copy",
-                rows.len()
+                "holds a different search (root hash {} here, {} for {}): the space, data or settings changed. \
+                 Run with --out DIR to write elsewhere, or move the folder away to start over",
+                short(&manifest.root_hash),
+                short(&root),
+                search.file.display()
             ),
         });
     }
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let name = entry.map_err(io_err(dir))?.file_name();
+        let name = name.to_string_lossy();
+        if !OWN_FILES.contains(&name.as_ref()) {
+            return Err(JournalError::Damaged {
+                path: dir.join(name.as_ref()),
+                message: "is not a file hpsearch writes; move it out of the results folder".into(),
+            });
+        }
+    }
+    if let Some(folds) = folds {
+        let path = dir.join("folds.csv");
+        let on_disk = fs::read(&path).map_err(io_err(&path))?;
+        if on_disk != folds_text(folds).as_bytes() {
+            return Err(JournalError::Damaged {
+                path,
+                message: "does not match the folds this search cuts from its seed and data".into(),
+            });
+        }
+    }
+    let log = read_log(&dir.join("trials.csv"), columns, &root)?;
+    let budget = search.budget();
+    let n = log.rows.len() as u64;
+    if n == budget {
+        return Ok(Opened::Finished(log.rows));
+    }
+    if n > budget {
+        return Err(JournalError::Refused {
+            path: dir.to_path_buf(),
+            message: format!(
+                "already holds {n} trials, more than this search's budget of {budget}; \
+                 raise `trials` to at least {n} to extend it, or use --out DIR"
+            ),
+        });
+    }
+    let lock = take_lock(dir)?;
+    Ok(Opened::Unfinished(Box::new(Unfinished {
+        dir: dir.to_path_buf(),
+        lock,
+        manifest,
+        columns: columns.clone(),
+        rows: log.rows,
+        trials_len: log.complete_len,
+        chain: log.chain,
+    })))
+}
+
+impl Unfinished {
+    /// Continue the search with `budget` trials: drop a torn last line (a
+    /// row a crash cut short, never committed), record the budget in the
+    /// manifest and open the journal for appending.
+    pub fn resume(self, budget: u64) -> Result<Journal, JournalError> {
+        let trials_path = self.dir.join("trials.csv");
+        let trials = OpenOptions::new()
+            .append(true)
+            .open(&trials_path)
+            .map_err(io_err(&trials_path))?;
+        trials
+            .set_len(self.trials_len)
+            .map_err(io_err(&trials_path))?;
+        let timings_path = self.dir.join("timings.csv");
+        let timing_bytes = fs::read(&timings_path).map_err(io_err(&timings_path))?;
+        let timings = OpenOptions::new()
+            .append(true)
+            .open(&timings_path)
+            .map_err(io_err(&timings_path))?;
+        let whole = timing_bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        timings
+            .set_len(whole as u64)
+            .map_err(io_err(&timings_path))?;
+        let mut manifest = self.manifest;
+        manifest.budget = budget;
+        manifest.finished = None;
+        write_manifest(&self.dir, &manifest)?;
+        Ok(Journal {
+            dir: self.dir,
+            _lock: self.lock,
+            trials,
+            timings,
+            manifest,
+            columns: self.columns,
+            chain: self.chain,
+            buf: Vec::new(),
+            timing_buf: Vec::new(),
+        })
+    }
+}
+
+/// Take the folder's lock: an OS file lock, so a crashed run never leaves
+/// it stuck.
+fn take_lock(dir: &Path) -> Result<File, JournalError> {
+    let path = dir.join("lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(JournalError::Refused {
+            path: dir.to_path_buf(),
+            message: "another hpsearch process is writing this folder; wait for it to end (or stop it) and run again".into(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(JournalError::Io { path, source: e }),
+    }
+}
+
+fn folds_text(folds: &[usize]) -> String {
+    let mut text = String::from("row,line,fold\n");
+    for (row, fold) in folds.iter().enumerate() {
+        text.push_str(&format!("{row},{},{fold}\n", row + 2));
+    }
+    text
+}
+
+/// Start a new results folder.
+fn create(
+    dir: &Path,
+    search: &Search,
+    columns: &Columns,
+    folds: Option<&[usize]>,
+) -> Result<Journal, JournalError> {
+    let manifest_path = dir.join("manifest.toml");
     if dir.exists() {
         let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
         if entries.next().is_some() {
@@ -211,10 +370,12 @@ pub fn open(
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let lock = take_lock(dir)?;
+    let root = search.root().hex();
     let manifest = Manifest {
         format: FORMAT,
         hpsearch_version: env!("CARGO_PKG_VERSION").to_string(),
-        root_hash: search.root().hex(),
+        root_hash: root.clone(),
         search_file: search.file.display().to_string(),
         budget: search.budget(),
         started: utc_now(),
@@ -233,18 +394,14 @@ pub fn open(
             message: format!("cannot encode the resolved search: {e}"),
         })?,
     };
-    // The header files first, the manifest last: a folder with a manifest
-    // always has both CSV files.
+    // The data files first, the manifest last: a folder with a manifest
+    // always has its CSV files.
     let trials_path = dir.join("trials.csv");
     write_atomic(&trials_path, &csv_line(&columns.header()))?;
     let timings_path = dir.join("timings.csv");
     write_atomic(&timings_path, b"trial,seconds,thread\n")?;
     if let Some(folds) = folds {
-        let mut text = String::from("row,line,fold\n");
-        for (row, fold) in folds.iter().enumerate() {
-            text.push_str(&format!("{row},{},{fold}\n", row + 2));
-        }
-        write_atomic(&dir.join("folds.csv"), text.as_bytes())?;
+        write_atomic(&dir.join("folds.csv"), folds_text(folds).as_bytes())?;
     }
     write_manifest(dir, &manifest)?;
     let trials = OpenOptions::new()
@@ -255,15 +412,17 @@ pub fn open(
         .append(true)
         .open(&timings_path)
         .map_err(io_err(&timings_path))?;
-    Ok(Opened::New(Box::new(Journal {
+    Ok(Journal {
         dir: dir.to_path_buf(),
+        _lock: lock,
         trials,
         timings,
         manifest,
         columns: columns.clone(),
+        chain: root,
         buf: Vec::new(),
         timing_buf: Vec::new(),
-    })))
+    })
 }
 
 impl Journal {
@@ -285,6 +444,9 @@ impl Journal {
             fields.push(String::new());
         }
         fields.push(c.eval.error.clone().unwrap_or_default());
+        let check = chain_next(&self.chain, &fields);
+        fields.push(check.clone());
+        self.chain = check;
         self.buf.extend_from_slice(&csv_line(&fields));
         self.timing_buf
             .extend_from_slice(format!("{},{:.6},{}\n", c.trial, c.seconds, c.thread).as_bytes());
@@ -355,9 +517,37 @@ fn csv_line(fields: &[String]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-/// Read `trials.csv`: check the header, parse every complete row, and drop
-/// a torn last line (one without its newline), which only a crash leaves.
-pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalError> {
+/// The `check` of a row: the first 16 hex digits of SHA-256 over the
+/// previous row's check (the root hash for the first row) and this row's
+/// fields. A chain: a changed, deleted or inserted row breaks it from there.
+fn chain_next(prev: &str, fields: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    for f in fields {
+        h.update([0x1f]);
+        h.update(f.as_bytes());
+    }
+    hex(&h.finalize()[..8])
+}
+
+/// `trials.csv` as read back.
+struct Log {
+    rows: Vec<Row>,
+    /// Bytes up to the end of the last complete line.
+    complete_len: u64,
+    /// The last row's check (the root hash when there is none).
+    chain: String,
+}
+
+/// Read `trials.csv` of the search with root hash `root`.
+pub fn read_rows(path: &Path, columns: &Columns, root: &str) -> Result<Vec<Row>, JournalError> {
+    read_log(path, columns, root).map(|l| l.rows)
+}
+
+/// Read `trials.csv`: check the header, parse and verify every complete
+/// row against its check, and leave out a torn last line (one without its
+/// newline), which only a crash leaves.
+fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     let complete = match bytes.iter().rposition(|&b| b == b'\n') {
         Some(i) => &bytes[..=i],
@@ -387,6 +577,7 @@ pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalErro
     }
     let np = columns.params.len();
     let mut rows = Vec::new();
+    let mut chain = root.to_string();
     for (i, rec) in records.enumerate() {
         let line = i as u64 + 2;
         let rec = rec.map_err(|e| damaged(line, e.to_string()))?;
@@ -397,6 +588,15 @@ pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalErro
             ));
         }
         let field = |k: usize| rec.get(k).unwrap_or("");
+        let fields: Vec<String> = (0..want.len() - 1).map(|k| field(k).to_string()).collect();
+        let check = chain_next(&chain, &fields);
+        if check != field(want.len() - 1) {
+            return Err(damaged(
+                line,
+                "the row does not match its check: it, or a row before it, was changed or deleted after it was written".into(),
+            ));
+        }
+        chain = check;
         let trial: u64 = field(0)
             .parse()
             .map_err(|_| damaged(line, format!("bad trial number {:?}", field(0))))?;
@@ -439,10 +639,14 @@ pub fn read_rows(path: &Path, columns: &Columns) -> Result<Vec<Row>, JournalErro
             value,
             params,
             folds,
-            error: field(want.len() - 1).to_string(),
+            error: field(want.len() - 2).to_string(),
         });
     }
-    Ok(rows)
+    Ok(Log {
+        rows,
+        complete_len: complete.len() as u64,
+        chain,
+    })
 }
 
 fn short(hash: &str) -> &str {
@@ -501,23 +705,37 @@ mod tests {
     }
 
     #[test]
-    fn torn_last_line_is_dropped() {
+    fn torn_last_line_is_dropped_and_damage_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("trials.csv");
         let cols = Columns {
             params: vec!["x".into()],
             n_folds: 0,
         };
-        fs::write(&p, "trial,seed,status,value,x,error\n0,5,ok,1.5,2,\n1,6,o").unwrap();
-        let rows = read_rows(&p, &cols).unwrap();
+        let row = |prev: &str, f: &[&str]| {
+            let fields: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+            let c = chain_next(prev, &fields);
+            (format!("{},{c}\n", f.join(",")), c)
+        };
+        let (r0, c0) = row("root", &["0", "5", "ok", "1.5", "2", ""]);
+        let (r1, _) = row(&c0, &["1", "6", "ok", "1", "1", ""]);
+        let head = "trial,seed,status,value,x,error,check\n";
+        fs::write(&p, format!("{head}{r0}{}", &r1[..9])).unwrap();
+        let rows = read_rows(&p, &cols, "root").unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].value, Some(1.5));
-        fs::write(
-            &p,
-            "trial,seed,status,value,x,error\n0,5,ok,1.5,2,\n2,6,ok,1,1,\n",
-        )
-        .unwrap();
-        let e = read_rows(&p, &cols).unwrap_err().to_string();
-        assert!(e.contains("line 3"), "{e}");
+        fs::write(&p, format!("{head}{r0}{r1}")).unwrap();
+        assert_eq!(read_rows(&p, &cols, "root").unwrap().len(), 2);
+        // Another root: the first row's check fails.
+        let e = read_rows(&p, &cols, "other").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        // A changed value.
+        fs::write(&p, format!("{head}{}{r1}", r0.replace("1.5", "1.6"))).unwrap();
+        let e = read_rows(&p, &cols, "root").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("check"), "{e}");
+        // A deleted row.
+        fs::write(&p, format!("{head}{r1}")).unwrap();
+        let e = read_rows(&p, &cols, "root").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 }

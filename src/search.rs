@@ -16,7 +16,7 @@ use std::time::Instant;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 use crate::config::Search;
-use crate::journal::{Committed, Journal, JournalError};
+use crate::journal::{Committed, Journal, JournalError, Row};
 use crate::objective::{Evaluation, Objective};
 use crate::strategy::History;
 use crate::value::Params;
@@ -40,6 +40,47 @@ pub enum SearchError {
     Pool { threads: usize, message: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A recorded trial is not what this search proposes.
+    #[error(
+        "trials.csv line {line}: trial {trial} {message}; the journal and this search disagree \
+         (was trials.csv edited, or written by another version of hpsearch?)"
+    )]
+    Drift {
+        trial: u64,
+        line: u64,
+        message: String,
+    },
+}
+
+/// Recompute the seed and proposal of every recorded trial and compare them
+/// with the journal: the guard against silent drift before a resume.
+pub fn check_recorded(search: &Search, rows: &[Row]) -> Result<(), SearchError> {
+    let strategy = search.strategy.build();
+    let root = search.root();
+    for r in rows {
+        let drift = |message: String| SearchError::Drift {
+            trial: r.trial,
+            line: r.trial + 2,
+            message,
+        };
+        let seed = root.trial_seed(r.trial);
+        if seed != r.seed {
+            return Err(drift(format!(
+                "has seed {} where {seed} was expected",
+                r.seed
+            )));
+        }
+        let params = strategy.propose(&search.space, r.trial, seed, &History::default());
+        for (name, text) in &r.params {
+            let want = params.get(name).map(|v| v.to_string()).unwrap_or_default();
+            if &want != text {
+                return Err(drift(format!(
+                    "has {name} = {text} where this search proposes {want}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Run trials `start .. budget` of `search` on `threads` workers, appending
@@ -137,4 +178,52 @@ fn commit_in_order(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objective::Status;
+    use std::path::Path;
+
+    #[test]
+    fn drift_names_the_first_differing_trial() {
+        let text = r#"
+[search]
+strategy = "random"
+trials = 5
+[objective]
+function = "branin"
+[space]
+x0 = { type = "float", low = -5.0, high = 10.0 }
+x1 = { type = "float", low = 0.0, high = 15.0 }
+"#;
+        let s = crate::config::parse(Path::new("t.toml"), text)
+            .unwrap()
+            .search;
+        let root = s.root();
+        let strategy = s.strategy.build();
+        let mut rows: Vec<Row> = (0..3)
+            .map(|i| {
+                let seed = root.trial_seed(i);
+                let p = strategy.propose(&s.space, i, seed, &History::default());
+                Row {
+                    trial: i,
+                    seed,
+                    status: Status::Ok,
+                    value: Some(1.0),
+                    params: p.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+                    folds: Vec::new(),
+                    error: String::new(),
+                }
+            })
+            .collect();
+        assert!(check_recorded(&s, &rows).is_ok());
+        rows[1].params[0].1 = "0.5".into();
+        let e = check_recorded(&s, &rows).unwrap_err().to_string();
+        assert!(e.contains("line 3: trial 1 has x0 = 0.5"), "{e}");
+        rows[1].seed += 1;
+        let e = check_recorded(&s, &rows).unwrap_err().to_string();
+        assert!(e.contains("trial 1 has seed"), "{e}");
+    }
 }

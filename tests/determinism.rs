@@ -45,7 +45,7 @@ fn function_search_is_identical_for_1_2_8_threads() {
     let bytes = same_for_threads(&sb, "mixed.toml");
     let text = String::from_utf8(bytes).unwrap();
     assert_eq!(text.lines().count(), 401);
-    assert!(text.starts_with("trial,seed,status,value,act,lr,n,x1,x2,error\n"));
+    assert!(text.starts_with("trial,seed,status,value,act,lr,n,x1,x2,error,check\n"));
 }
 
 #[test]
@@ -79,7 +79,7 @@ max_depth = { type = "int", low = 2, high = 8 }
         .lines()
         .next()
         .unwrap()
-        .ends_with("fold_0,fold_1,fold_2,error"));
+        .ends_with("fold_0,fold_1,fold_2,error,check"));
     assert_eq!(text.lines().filter(|l| l.contains(",ok,")).count(), 6);
     // The folds every trial was scored on, one line per data row.
     let folds = String::from_utf8(sb.read("forest.toml-out1/folds.csv")).unwrap();
@@ -247,7 +247,11 @@ fn finished_search_is_not_touched_again() {
     assert!(first.stdout().contains("best trial"));
     assert!(first.stdout().contains("results/m/trials.csv"));
     let before = sb.snapshot("results");
-    assert_eq!(before.len(), 3, "manifest.toml, trials.csv, timings.csv");
+    assert_eq!(
+        before.len(),
+        4,
+        "manifest.toml, trials.csv, timings.csv, lock"
+    );
     let again = sb.run(&["run", "m.toml", "-j", "2"]);
     again.expect_code(0);
     assert!(
@@ -283,21 +287,22 @@ fn other_search_in_the_folder_is_refused() {
 }
 
 #[test]
-fn unfinished_search_is_refused_until_resume_exists() {
+fn unfinished_search_resumes_to_the_same_journal() {
     let sb = Sandbox::new();
     sb.write("m.toml", MIXED);
     sb.run(&["run", "m.toml", "-q"]).expect_code(0);
-    let path = sb.path().join("results/m/trials.csv");
-    let text = String::from_utf8(sb.read("results/m/trials.csv")).unwrap();
+    let whole = sb.read("results/m/trials.csv");
+    let text = String::from_utf8(whole.clone()).unwrap();
     let cut: String = text.lines().take(101).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&path, cut).unwrap();
-    let r = sb.run(&["run", "m.toml", "-q"]);
-    r.expect_code(2);
+    std::fs::write(sb.path().join("results/m/trials.csv"), cut).unwrap();
+    let r = sb.run(&["run", "m.toml", "-q", "-j", "1"]);
+    r.expect_code(0);
     assert!(
-        r.stderr().contains("unfinished (100 of 400"),
+        r.stderr().contains("resuming at trial 100 of 400"),
         "{}",
         r.stderr()
     );
+    assert!(sb.read("results/m/trials.csv") == whole);
 }
 
 #[test]
