@@ -54,6 +54,22 @@ pub enum Command {
         /// The search file (TOML).
         file: PathBuf,
     },
+    /// Retrain a recorded trial and compare its scores with the journal, bit for bit.
+    ///
+    /// Needs only the results folder and the data file (the manifest's path,
+    /// or --data). Exit 0 when every score is identical, 1 with the first
+    /// difference, 2 when the data changed or the folder cannot be read.
+    Replay {
+        /// The results folder.
+        dir: PathBuf,
+        /// The trial to replay (default: the best).
+        #[arg(long)]
+        trial: Option<u64>,
+        /// The data file, if it moved since the search ran (it must have the
+        /// same SHA-256).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// List the built-in models, their tasks and tunable hyperparameters.
     Models,
 }
@@ -89,6 +105,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             quiet,
         } => run(&file, threads, out, quiet),
         Command::Check { file } => check(&file),
+        Command::Replay { dir, trial, data } => replay(&dir, trial, data.as_deref()),
         Command::Models => {
             out(&models_text());
             Ok(())
@@ -182,6 +199,28 @@ fn run(
         ));
     }
     Ok(())
+}
+
+fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
+    let rec = crate::replay::open(dir, data).map_err(usage)?;
+    let metric = rec.search.metric_name();
+    let r = crate::replay::replay(rec, trial).map_err(usage)?;
+    match r.difference {
+        None => {
+            out(&format!(
+                "trial {}: replayed; {} = {} and {} fold scores identical to the journal, bit for bit\n",
+                r.trial,
+                metric,
+                crate::value::fmt_f64(r.evaluation.value),
+                r.evaluation.folds.len()
+            ));
+            Ok(())
+        }
+        Some(d) => Err(failed(format!(
+            "trial {}: the replay differs from the journal: {d}",
+            r.trial
+        ))),
+    }
 }
 
 fn progress(total: u64, quiet: bool) -> ProgressBar {

@@ -169,6 +169,8 @@ pub struct Search {
     /// `[cv] folds`, default 5, for model objectives.
     pub folds: Option<usize>,
     pub space: Space,
+    /// The search file's text, kept in the results folder for replay.
+    pub text: String,
 }
 
 /// A search file read and checked, with its data loaded.
@@ -319,6 +321,9 @@ pub struct CanonicalCv {
 
 struct Ctx<'a> {
     file: &'a Path,
+    /// Where the data file is, when the caller knows better than the
+    /// search file (replaying from a results folder).
+    data_path: Option<&'a Path>,
 }
 
 impl Ctx<'_> {
@@ -350,11 +355,21 @@ pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
 /// Check and resolve the text of a search file named `file` (relative data
 /// paths are resolved against its folder).
 pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
+    parse_with_data(file, text, None)
+}
+
+/// [`parse`], with the data file at `data_path` instead of the path the
+/// search file gives (for replaying a search from its results folder).
+pub fn parse_with_data(
+    file: &Path,
+    text: &str,
+    data_path: Option<&Path>,
+) -> Result<Loaded, ConfigError> {
     let wire: FileWire = toml::from_str(text).map_err(|e| ConfigError::Parse {
         file: file.to_path_buf(),
         message: e.to_string().trim_end().to_string(),
     })?;
-    let cx = Ctx { file };
+    let cx = Ctx { file, data_path };
 
     // [search]
     let s = &wire.search;
@@ -522,6 +537,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
             data,
             folds,
             space,
+            text: text.to_string(),
         },
         dataset,
     })
@@ -613,7 +629,15 @@ fn resolve_model_data(
     };
     let target = dw.target.clone().unwrap_or_else(|| "target".to_string());
     let base = cx.file.parent().unwrap_or(Path::new(""));
-    let path = base.join(&dw.path);
+    // Absolute when the file exists, so the manifest points at it from any
+    // working directory.
+    let path = match cx.data_path {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = base.join(&dw.path);
+            std::fs::canonicalize(&p).unwrap_or(p)
+        }
+    };
     let dataset =
         data::load(&path, &target, hint).map_err(|e| cx.err("data.path", e.to_string()))?;
     if impute == Impute::None {

@@ -32,6 +32,8 @@
 //!   scored on these folds; scikit-learn's `PredefinedSplit(fold)`
 //!   reproduces them.
 //!
+//! * `search.toml` — the search file as it was when the search started, so
+//!   `hpsearch replay` needs nothing but this folder and the data.
 //! * `lock` — empty; `hpsearch run` holds an OS lock on it while writing,
 //!   which the kernel releases when the process ends, however it ends.
 //!
@@ -194,11 +196,13 @@ const OWN_FILES: &[&str] = &[
     "trials.csv",
     "timings.csv",
     "folds.csv",
+    "search.toml",
     "lock",
     "manifest.tmp",
     "trials.tmp",
     "timings.tmp",
     "folds.tmp",
+    "search.tmp",
 ];
 
 /// Open `dir` for `search`: create it when new; report it finished when it
@@ -215,11 +219,7 @@ pub fn open(
     if !manifest_path.exists() {
         return create(dir, search, columns, folds).map(|j| Opened::New(Box::new(j)));
     }
-    let text = fs::read_to_string(&manifest_path).map_err(io_err(&manifest_path))?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| JournalError::Damaged {
-        path: manifest_path.clone(),
-        message: format!("not a readable hpsearch manifest: {e}"),
-    })?;
+    let manifest = read_manifest(dir)?;
     let root = search.root().hex();
     if manifest.root_hash != root {
         return Err(JournalError::Refused {
@@ -324,6 +324,28 @@ impl Unfinished {
     }
 }
 
+/// Read a results folder's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, JournalError> {
+    let path = dir.join("manifest.toml");
+    let text = fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            JournalError::Refused {
+                path: dir.to_path_buf(),
+                message: "is not an hpsearch results folder (no manifest.toml)".into(),
+            }
+        } else {
+            JournalError::Io {
+                path: path.clone(),
+                source: e,
+            }
+        }
+    })?;
+    toml::from_str(&text).map_err(|e| JournalError::Damaged {
+        path,
+        message: format!("not a readable hpsearch manifest: {e}"),
+    })
+}
+
 /// Take the folder's lock: an OS file lock, so a crashed run never leaves
 /// it stuck.
 fn take_lock(dir: &Path) -> Result<File, JournalError> {
@@ -403,6 +425,7 @@ fn create(
     if let Some(folds) = folds {
         write_atomic(&dir.join("folds.csv"), folds_text(folds).as_bytes())?;
     }
+    write_atomic(&dir.join("search.toml"), search.text.as_bytes())?;
     write_manifest(dir, &manifest)?;
     let trials = OpenOptions::new()
         .append(true)

@@ -14,7 +14,8 @@
 //! | [`objective`] | the `Objective` trait; built-in models, functions |
 //! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
 //! | [`search`] | the coordinator: parallel evaluation, ordered commit |
-//! | [`journal`] | the results folder |
+//! | [`journal`] | the results folder: write, read, validate, resume |
+//! | [`replay`] | replay (and, next, export and predict) |
 //! | [`cli`] | arguments, progress, exit codes |
 
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod data;
 pub mod journal;
 pub mod objective;
+pub mod replay;
 pub mod search;
 pub mod seed;
 pub mod space;

@@ -161,7 +161,10 @@ impl Objective for CrossValidated {
                 Ok(m) => m,
                 Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
             };
-            let pred = fitted.predict(fold.x_test.view());
+            let pred = match fitted.predict(fold.x_test.view()) {
+                Ok(p) => p,
+                Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
+            };
             match self.score(&fold.y_test, &pred) {
                 Ok(s) => scores.push(s),
                 Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),

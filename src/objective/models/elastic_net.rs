@@ -61,8 +61,11 @@
 
 use ndarray::ArrayView2;
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+    check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader,
+    Targets, Task,
 };
 use crate::value::Params;
 
@@ -201,33 +204,88 @@ pub fn fit(
     params: &Params,
     _seed: u64,
     l1_ratio: Option<f64>,
-) -> Result<Box<dyn FittedModel>, ModelError> {
-    let model = match l1_ratio {
-        Some(0.0) => RIDGE_INFO.name,
-        Some(1.0) => LASSO_INFO.name,
-        _ => INFO.name,
+) -> Result<Fitted, ModelError> {
+    let variant = match l1_ratio {
+        Some(0.0) => Variant::Ridge,
+        Some(1.0) => Variant::Lasso,
+        _ => Variant::ElasticNet,
     };
+    let model = variant.name();
     let y = match y {
         Targets::Values(y) => y,
         Targets::Classes { .. } => return Err(wrong_task(model, &y)),
     };
     let settings = Settings::read(model, params, l1_ratio)?;
-    Ok(Box::new(train(model, x, y, settings)?))
+    Ok(Fitted::ElasticNet(train(variant, x, y, settings)?))
 }
 
-/// A fitted linear model `x·w + b`.
-#[derive(Clone, Debug)]
-struct Linear {
+/// Which registry name a linear model was trained under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// `elastic_net`: `l1_ratio` tuned.
+    ElasticNet,
+    /// `ridge`: `l1_ratio = 0`.
+    Ridge,
+    /// `lasso`: `l1_ratio = 1`.
+    Lasso,
+}
+
+impl Variant {
+    /// The registry name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::ElasticNet => INFO.name,
+            Variant::Ridge => RIDGE_INFO.name,
+            Variant::Lasso => LASSO_INFO.name,
+        }
+    }
+}
+
+/// A fitted linear model `x·w + b` (elastic net, ridge or lasso).
+/// Serialisable; a deserialised model must have finite numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LinearWire")]
+pub struct Linear {
+    variant: Variant,
+    /// One weight per training column.
     weights: Vec<f64>,
     intercept: f64,
 }
 
+/// The unchecked form a model is read into.
+#[derive(Deserialize)]
+struct LinearWire {
+    variant: Variant,
+    weights: Vec<f64>,
+    intercept: f64,
+}
+
+impl TryFrom<LinearWire> for Linear {
+    type Error = String;
+    fn try_from(w: LinearWire) -> Result<Self, String> {
+        if w.weights
+            .iter()
+            .chain([&w.intercept])
+            .any(|v| !v.is_finite())
+        {
+            return Err("weights and intercept must be finite".into());
+        }
+        Ok(Linear {
+            variant: w.variant,
+            weights: w.weights,
+            intercept: w.intercept,
+        })
+    }
+}
+
 fn train(
-    model: &'static str,
+    variant: Variant,
     x: ArrayView2<'_, f64>,
     y: &[f64],
     s: Settings,
 ) -> Result<Linear, ModelError> {
+    let model = variant.name();
     let fail = |message: String| ModelError::Fit { model, message };
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
@@ -289,6 +347,7 @@ fn train(
         shift += m * w;
     }
     Ok(Linear {
+        variant,
         intercept: if s.fit_intercept { y_mean - shift } else { 0.0 },
         weights,
     })
@@ -522,10 +581,21 @@ impl Problem<'_> {
     }
 }
 
-impl FittedModel for Linear {
-    /// `x·w + b` for every row; `x` must have the training width (extra
-    /// columns are ignored).
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+impl Linear {
+    /// Which of elastic net, ridge and lasso this is.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// The number of feature columns the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// `x·w + b` for every row. Errors when `x` does not have the training
+    /// width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        check_width(self.variant.name(), self.weights.len(), &x)?;
         let values = x
             .rows()
             .into_iter()
@@ -537,7 +607,7 @@ impl FittedModel for Linear {
                 acc
             })
             .collect();
-        Prediction::Values(values)
+        Ok(Prediction::Values(values))
     }
 }
 
@@ -556,8 +626,8 @@ mod tests {
             .collect()
     }
 
-    fn values(p: Prediction) -> Vec<f64> {
-        match p {
+    fn values(p: Result<Prediction, ModelError>) -> Vec<f64> {
+        match p.unwrap() {
             Prediction::Values(v) => v,
             other => panic!("expected values, got {other:?}"),
         }
@@ -582,7 +652,7 @@ mod tests {
 
     fn check_line(alpha: f64, l1_ratio: f64, w: f64) {
         let (x, y) = line();
-        let m = train("t", x.view(), &y, tight(alpha, l1_ratio)).unwrap();
+        let m = train(Variant::ElasticNet, x.view(), &y, tight(alpha, l1_ratio)).unwrap();
         assert!(
             (m.weights[0] - w).abs() < 1e-9,
             "alpha {alpha} l1 {l1_ratio}: {m:?}"
@@ -599,6 +669,43 @@ mod tests {
     }
 
     #[test]
+    fn predicting_another_width_is_an_error_naming_the_model() {
+        let (x, y) = line();
+        for (l1, name) in [
+            (Some(0.0), "ridge"),
+            (Some(1.0), "lasso"),
+            (None, "elastic_net"),
+        ] {
+            let m = fit(x.view(), Targets::Values(&y), &Params::new(), 0, l1).unwrap();
+            assert_eq!(m.n_features(), 1);
+            let e = m.predict(Array2::zeros((3, 2)).view()).err().unwrap();
+            assert_eq!(
+                e.to_string(),
+                format!("{name}: trained on 1 feature columns, asked to predict rows of 2")
+            );
+            assert!(m.predict(Array2::zeros((3, 0)).view()).is_err());
+            let Fitted::ElasticNet(lin) = &m else {
+                panic!("{m:?}")
+            };
+            assert_eq!(lin.variant().name(), name);
+        }
+    }
+
+    #[test]
+    fn a_model_file_reads_back_and_a_damaged_one_is_refused() {
+        let (x, y) = line();
+        let m = train(Variant::Ridge, x.view(), &y, tight(0.5, 0.0)).unwrap();
+        let mut v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["variant"], "ridge");
+        assert_eq!(serde_json::from_value::<Linear>(v.clone()).unwrap(), m);
+        let mut bad = v.clone();
+        bad["variant"] = "ridge_regression".into();
+        assert!(serde_json::from_value::<Linear>(bad).is_err());
+        v["weights"] = serde_json::json!([null]);
+        assert!(serde_json::from_value::<Linear>(v).is_err());
+    }
+
+    #[test]
     fn without_intercept_the_line_passes_through_the_origin() {
         // Σx² = 14, Σx·y = 22: w = 22 / (14 + n·alpha) with alpha = 0.5, ridge.
         let (x, y) = line();
@@ -606,7 +713,7 @@ mod tests {
             fit_intercept: false,
             ..tight(0.5, 0.0)
         };
-        let m = train("t", x.view(), &y, s).unwrap();
+        let m = train(Variant::ElasticNet, x.view(), &y, s).unwrap();
         assert!((m.weights[0] - 22.0 / 16.0).abs() < 1e-9, "{m:?}");
         assert_eq!(m.intercept, 0.0);
     }
@@ -632,7 +739,7 @@ mod tests {
     #[test]
     fn lasso_with_large_alpha_predicts_the_mean() {
         let (x, y) = line();
-        let m = train("t", x.view(), &y, tight(10.0, 1.0)).unwrap();
+        let m = train(Variant::ElasticNet, x.view(), &y, tight(10.0, 1.0)).unwrap();
         assert_eq!(m.weights, [0.0]);
         let pred = values(
             fit(
@@ -652,7 +759,7 @@ mod tests {
     fn constant_column_gets_zero_weight() {
         let x = array![[0.0, 0.1], [1.0, 0.1], [2.0, 0.1], [3.0, 0.1]];
         let y = [1.0, 3.0, 2.0, 5.0];
-        let m = train("t", x.view(), &y, tight(0.5, 0.5)).unwrap();
+        let m = train(Variant::ElasticNet, x.view(), &y, tight(0.5, 0.5)).unwrap();
         assert_eq!(m.weights[1], 0.0);
         assert!((m.weights[0] - 0.75).abs() < 1e-9);
     }
@@ -849,7 +956,7 @@ mod tests {
         // v = [1, 2, −2] and y ±3/2, so w = s·v with s = 3/(‖v‖² + 4·alpha)
         // = 3/12 at alpha = 0.75; b = ȳ − x̄·w = 1.5 − 0.125 = 1.375.
         let x = array![[1.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
-        let m = train("t", x.view(), &[3.0, 0.0], tight(0.75, 0.0)).unwrap();
+        let m = train(Variant::ElasticNet, x.view(), &[3.0, 0.0], tight(0.75, 0.0)).unwrap();
         assert!(close(&m.weights, &[0.25, 0.5, -0.5], 1e-9), "{m:?}");
         assert!((m.intercept - 1.375).abs() < 1e-9, "{m:?}");
     }
@@ -858,10 +965,16 @@ mod tests {
     fn huge_alpha_gives_zero_weights_on_both_solvers() {
         // n·alpha overflows to infinity: every weight is 0 and b = ȳ.
         let (x, y) = line();
-        let tall = train("t", x.view(), &y, tight(f64::MAX, 0.5)).unwrap();
+        let tall = train(Variant::ElasticNet, x.view(), &y, tight(f64::MAX, 0.5)).unwrap();
         assert_eq!((tall.weights, tall.intercept), (vec![0.0], 2.75));
         let wide = array![[1.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
-        let m = train("t", wide.view(), &[3.0, 0.0], tight(f64::MAX, 0.5)).unwrap();
+        let m = train(
+            Variant::ElasticNet,
+            wide.view(),
+            &[3.0, 0.0],
+            tight(f64::MAX, 0.5),
+        )
+        .unwrap();
         assert_eq!((m.weights, m.intercept), (vec![0.0; 3], 1.5));
     }
 

@@ -31,7 +31,8 @@ use super::tree::{
     MAX_DEPTH, MIN_IMPURITY_DECREASE, MIN_SAMPLES_LEAF, MIN_SAMPLES_SPLIT,
 };
 use super::{
-    FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task, POSITIVE,
+    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+    POSITIVE,
 };
 use crate::value::Params;
 
@@ -84,7 +85,7 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let reader = Reader {
         model: MODEL,
         params,
@@ -94,7 +95,7 @@ pub fn fit(
         Targets::Values(_) => Task::Regression,
     };
     let p = ForestParams::from_reader(&reader, task)?;
-    Ok(Box::new(RandomForest::fit_labels(
+    Ok(Fitted::RandomForest(RandomForest::fit_labels(
         x,
         Labels::from_targets(y),
         &p,
@@ -292,18 +293,28 @@ impl RandomForest {
         &self.trees
     }
 
+    /// The number of feature columns the forest was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
     fn check_width(&self, x: &ArrayView2<'_, f64>) -> Result<(), ModelError> {
-        if x.ncols() != self.n_features {
-            return Err(ModelError::Fit {
-                model: MODEL,
-                message: format!(
-                    "trained on {} features, asked to predict {}",
-                    self.n_features,
-                    x.ncols()
-                ),
-            });
-        }
-        Ok(())
+        check_width(MODEL, self.n_features, x)
+    }
+
+    /// Class indices and probabilities (the mean of the trees'), or values
+    /// (the mean of the trees'). Errors when `x` does not have the training
+    /// width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        self.check_width(&x)?;
+        let mean = self.mean_unchecked(x);
+        Ok(match self.task {
+            Task::Classification => Prediction::Classes {
+                labels: argmax_rows(&mean),
+                proba: Some(mean),
+            },
+            Task::Regression => Prediction::Values(mean.column(0).to_vec()),
+        })
     }
 
     /// Class probabilities, rows × classes: the mean of the trees'
@@ -344,20 +355,6 @@ impl RandomForest {
         let n = self.trees.len() as f64;
         sum.mapv_inplace(|s| s / n);
         sum
-    }
-}
-
-impl FittedModel for RandomForest {
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        // As for a single tree: a width mismatch reads NaN, not panics.
-        let mean = self.mean_unchecked(x);
-        match self.task {
-            Task::Classification => Prediction::Classes {
-                labels: argmax_rows(&mean),
-                proba: Some(mean),
-            },
-            Task::Regression => Prediction::Values(mean.column(0).to_vec()),
-        }
     }
 }
 
@@ -486,7 +483,7 @@ mod tests {
         let mut map = Params::new();
         map.insert("n_estimators".into(), Value::Int(5));
         let m = fit(x.view(), Targets::Values(&[1.0, 1.0, 5.0, 7.0]), &map, 0).unwrap();
-        assert!(matches!(m.predict(x.view()), Prediction::Values(v) if v.len() == 4));
+        assert!(matches!(m.predict(x.view()).unwrap(), Prediction::Values(v) if v.len() == 4));
         let m = fit(
             x.view(),
             Targets::Classes {
@@ -498,8 +495,15 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(m.predict(x.view()), Prediction::Classes { proba: Some(p), .. } if p.dim() == (4, 2))
+            matches!(m.predict(x.view()).unwrap(), Prediction::Classes { proba: Some(p), .. } if p.dim() == (4, 2))
         );
+        assert_eq!(m.n_features(), 1);
+        let e = m.predict(array![[1.0, 2.0]].view()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "random_forest: trained on 1 feature columns, asked to predict rows of 2"
+        );
+        assert!(m.predict(Array2::zeros((1, 0)).view()).is_err());
         let nan = array![[1.0], [f64::NAN]];
         assert!(fit(nan.view(), Targets::Values(&[1.0, 2.0]), &map, 0).is_err());
         map.insert("criterion".into(), Value::Str("squared_error".into()));

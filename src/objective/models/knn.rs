@@ -18,8 +18,11 @@
 use std::cmp::Ordering;
 
 use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
 
-use super::{FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task};
+use super::{
+    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+};
 use crate::value::Params;
 
 const NAME: &str = "knn";
@@ -55,29 +58,47 @@ pub const INFO: ModelInfo = ModelInfo {
 };
 
 /// How neighbours are weighted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Weights {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weights {
+    /// Every neighbour counts once.
     Uniform,
+    /// Weight `1/d`; exact matches alone when any.
     Distance,
 }
 
 /// The distance between rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Metric {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// `p = 1`.
     Manhattan,
+    /// `p = 2`.
     Euclidean,
 }
 
 /// Training targets, owned.
-#[derive(Clone, Debug)]
-enum Stored {
-    Classes { y: Vec<usize>, n_classes: usize },
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    /// Class indices below `n_classes`.
+    Classes {
+        /// One class index per training row.
+        y: Vec<usize>,
+        /// Columns of the probability matrix.
+        n_classes: usize,
+    },
+    /// One value per training row.
     Values(Vec<f64>),
 }
 
 /// A fitted k-nearest-neighbours model: the training rows and targets.
-#[derive(Clone, Debug)]
-struct Knn {
+/// Serialisable; a deserialised model is checked (shapes, `k`, class
+/// indices, finite rows) before it exists, so prediction cannot index out
+/// of bounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "KnnWire")]
+pub struct Knn {
     /// Training rows, row-major, `n_rows * n_features`.
     x: Vec<f64>,
     n_features: usize,
@@ -85,6 +106,56 @@ struct Knn {
     k: usize,
     weights: Weights,
     metric: Metric,
+}
+
+/// The unchecked form a model is read into.
+#[derive(Deserialize)]
+struct KnnWire {
+    x: Vec<f64>,
+    n_features: usize,
+    y: Stored,
+    k: usize,
+    weights: Weights,
+    metric: Metric,
+}
+
+impl TryFrom<KnnWire> for Knn {
+    type Error = String;
+    fn try_from(w: KnnWire) -> Result<Self, String> {
+        let m = Knn {
+            x: w.x,
+            n_features: w.n_features,
+            y: w.y,
+            k: w.k,
+            weights: w.weights,
+            metric: w.metric,
+        };
+        let n_rows = m.y_len();
+        if n_rows.checked_mul(m.n_features) != Some(m.x.len()) {
+            return Err(format!(
+                "{} stored numbers do not make {n_rows} rows of {} features",
+                m.x.len(),
+                m.n_features
+            ));
+        }
+        if m.k == 0 || m.k > n_rows {
+            return Err(format!("k = {} with {n_rows} training rows", m.k));
+        }
+        if m.x.iter().any(|v| !v.is_finite()) {
+            return Err("training rows must be finite".into());
+        }
+        match &m.y {
+            Stored::Classes { y, n_classes } => {
+                if let Some(bad) = y.iter().find(|&&c| c >= *n_classes) {
+                    return Err(format!(
+                        "class index {bad} out of range for {n_classes} classes"
+                    ));
+                }
+            }
+            Stored::Values(_) => {}
+        }
+        Ok(m)
+    }
 }
 
 /// Train (store) a k-nearest-neighbours model. Errors: no training rows,
@@ -96,7 +167,7 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     _seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let read = Reader {
         model: NAME,
         params,
@@ -169,7 +240,7 @@ pub fn fit(
             Stored::Values(v.to_vec())
         }
     };
-    Ok(Box::new(Knn {
+    Ok(Fitted::Knn(Knn {
         // Row-major copy (iter() walks in logical order whatever the layout).
         x: x.iter().copied().collect(),
         n_features: x.ncols(),
@@ -248,13 +319,19 @@ impl Knn {
     }
 }
 
-impl FittedModel for Knn {
-    /// Predict each row of `x` (which must have the training columns).
-    /// Classification: per-class sums of the neighbours' weights, divided by
-    /// their total, are the probabilities; the label is the most probable
-    /// class, the lowest index on ties. Regression: the (weighted) mean of
-    /// the neighbours' targets.
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+impl Knn {
+    /// The number of feature columns the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Predict each row of `x`; errors when `x` does not have the training
+    /// width. Classification: per-class sums of the neighbours' weights,
+    /// divided by their total, are the probabilities; the label is the most
+    /// probable class, the lowest index on ties. Regression: the (weighted)
+    /// mean of the neighbours' targets.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        check_width(NAME, self.n_features, &x)?;
         let n = x.nrows();
         let mut q = Vec::with_capacity(self.n_features);
         let mut dist = Vec::with_capacity(self.y_len());
@@ -290,10 +367,10 @@ impl FittedModel for Knn {
                     }
                     labels.push(best);
                 }
-                Prediction::Classes {
+                Ok(Prediction::Classes {
                     labels,
                     proba: Some(proba),
-                }
+                })
             }
             Stored::Values(y) => {
                 let mut out = Vec::with_capacity(n);
@@ -312,7 +389,7 @@ impl FittedModel for Knn {
                     // (a non-finite query row): the prediction is then NaN.
                     out.push(num / den);
                 }
-                Prediction::Values(out)
+                Ok(Prediction::Values(out))
             }
         }
     }
@@ -338,6 +415,54 @@ mod tests {
         Array2::from_shape_vec((xs.len(), 1), xs.to_vec()).unwrap()
     }
 
+    #[test]
+    fn predicting_another_width_is_an_error() {
+        let x = column(&[0.0, 1.0, 2.0]);
+        let m = fit(
+            x.view(),
+            Targets::Values(&[1.0, 2.0, 3.0]),
+            &params(2, "uniform", 2),
+            0,
+        )
+        .unwrap();
+        assert_eq!(m.n_features(), 1);
+        let e = m.predict(Array2::zeros((2, 2)).view()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "knn: trained on 1 feature columns, asked to predict rows of 2"
+        );
+        assert!(m.predict(Array2::zeros((2, 0)).view()).is_err());
+    }
+
+    #[test]
+    fn a_damaged_model_file_is_refused() {
+        let x = column(&[0.0, 1.0, 2.0]);
+        let t = Targets::Classes {
+            y: &[0, 1, 1],
+            n_classes: 2,
+        };
+        let Fitted::Knn(m) = fit(x.view(), t, &params(2, "distance", 1), 0).unwrap() else {
+            panic!()
+        };
+        let good = serde_json::to_value(&m).unwrap();
+        assert_eq!(serde_json::from_value::<Knn>(good.clone()).unwrap(), m);
+        let cases = [
+            ("x", serde_json::json!([0.0, 1.0])),
+            ("k", serde_json::json!(4)),
+            ("k", serde_json::json!(0)),
+            (
+                "y",
+                serde_json::json!({"classes": {"y": [0, 2, 1], "n_classes": 2}}),
+            ),
+            ("n_features", serde_json::json!(2)),
+        ];
+        for (field, bad) in cases {
+            let mut v = good.clone();
+            v[field] = bad;
+            assert!(serde_json::from_value::<Knn>(v).is_err(), "{field}");
+        }
+    }
+
     fn classify(
         train: &[f64],
         y: &[usize],
@@ -347,7 +472,7 @@ mod tests {
     ) -> (Vec<usize>, Array2<f64>) {
         let x = column(train);
         let m = fit(x.view(), Targets::Classes { y, n_classes }, p, 0).unwrap();
-        match m.predict(column(query).view()) {
+        match m.predict(column(query).view()).unwrap() {
             Prediction::Classes {
                 labels,
                 proba: Some(proba),
@@ -358,7 +483,7 @@ mod tests {
 
     fn regress(train: &[f64], y: &[f64], p: &Params, query: &[f64]) -> Vec<f64> {
         let m = fit(column(train).view(), Targets::Values(y), p, 0).unwrap();
-        match m.predict(column(query).view()) {
+        match m.predict(column(query).view()).unwrap() {
             Prediction::Values(v) => v,
             other => panic!("unexpected {other:?}"),
         }
@@ -406,7 +531,7 @@ mod tests {
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         let (ytr, n_classes) = classes(&ytr);
         let m = fit(xtr.view(), Targets::Classes { y: &ytr, n_classes }, p, 0).unwrap();
-        let Prediction::Classes { labels, proba } = m.predict(xte.view()) else {
+        let Prediction::Classes { labels, proba } = m.predict(xte.view()).unwrap() else {
             panic!("not classes")
         };
         let proba = proba.unwrap();
@@ -572,7 +697,7 @@ mod tests {
                 0,
             )
             .unwrap();
-            let Prediction::Classes { labels, .. } = m.predict(q.view()) else {
+            let Prediction::Classes { labels, .. } = m.predict(q.view()).unwrap() else {
                 panic!()
             };
             assert_eq!(labels, vec![want], "p = {p}");
@@ -647,7 +772,7 @@ mod tests {
         let p = params(7, "distance", 2);
         let run = |xtr: ArrayView2<'_, f64>, xte: ArrayView2<'_, f64>| -> Vec<u64> {
             let m = fit(xtr, Targets::Values(&ytr), &p, 0).unwrap();
-            let Prediction::Values(v) = m.predict(xte) else {
+            let Prediction::Values(v) = m.predict(xte).unwrap() else {
                 panic!()
             };
             v.iter().map(|f| f.to_bits()).collect()
@@ -662,7 +787,7 @@ mod tests {
         assert_eq!(run(xtr_f.view(), xte_f.view()), a);
         // The seed changes nothing.
         let m = fit(xtr.view(), Targets::Values(&ytr), &p, 99).unwrap();
-        let Prediction::Values(v) = m.predict(xte.view()) else {
+        let Prediction::Values(v) = m.predict(xte.view()).unwrap() else {
             panic!()
         };
         assert_eq!(v.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), a);
@@ -692,7 +817,7 @@ mod tests {
         let (xtr, ytr, xte, _) = holdout(&x, &y);
         for (w, p, first, sum) in cases {
             let m = fit(xtr.view(), Targets::Values(&ytr), &params(5, w, p), 0).unwrap();
-            let Prediction::Values(v) = m.predict(xte.view()) else {
+            let Prediction::Values(v) = m.predict(xte.view()).unwrap() else {
                 panic!()
             };
             for (got, want) in v.iter().zip(first) {

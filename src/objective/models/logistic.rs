@@ -51,9 +51,11 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
-    POSITIVE,
+    check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader,
+    Targets, Task, POSITIVE,
 };
 use crate::value::Params;
 
@@ -158,20 +160,24 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     _seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let (labels, n_classes) = match y {
         Targets::Classes { y, n_classes } => (y, n_classes),
         Targets::Values(_) => return Err(wrong_task(NAME, &y)),
     };
     let settings = Settings::read(params)?;
     let model = train(x, labels, n_classes, settings)?;
-    Ok(Box::new(model))
+    Ok(Fitted::LogisticRegression(model))
 }
 
-/// The fitted model: `coef` is `d × k` row-major (`k = 1` for two classes,
-/// else one column per present class), `intercept` has `k` entries.
-#[derive(Clone, Debug)]
-struct Logistic {
+/// A fitted logistic regression: `coef` is `d × k` row-major (`k = 1` for
+/// two classes, else one column per present class), `intercept` has `k`
+/// entries. Serialisable; a deserialised model is checked (shapes, class
+/// indices, finite numbers) before it exists, so prediction cannot index
+/// out of bounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LogisticWire")]
+pub struct Logistic {
     n_features: usize,
     /// Output columns of `predict`'s probability matrix.
     n_classes: usize,
@@ -179,6 +185,52 @@ struct Logistic {
     classes: Vec<usize>,
     coef: Vec<f64>,
     intercept: Vec<f64>,
+}
+
+/// The unchecked form a model is read into.
+#[derive(Deserialize)]
+struct LogisticWire {
+    n_features: usize,
+    n_classes: usize,
+    classes: Vec<usize>,
+    coef: Vec<f64>,
+    intercept: Vec<f64>,
+}
+
+impl TryFrom<LogisticWire> for Logistic {
+    type Error = String;
+    fn try_from(w: LogisticWire) -> Result<Self, String> {
+        let k = w.intercept.len();
+        let want_classes = if k == 1 { 2 } else { k };
+        if k == 0 || w.classes.len() != want_classes {
+            return Err(format!(
+                "{} intercepts do not fit {} classes",
+                k,
+                w.classes.len()
+            ));
+        }
+        if w.classes.windows(2).any(|p| p[0] >= p[1]) || w.classes.iter().any(|&c| c >= w.n_classes)
+        {
+            return Err(format!("classes must ascend and be below {}", w.n_classes));
+        }
+        if w.n_features.checked_mul(k) != Some(w.coef.len()) {
+            return Err(format!(
+                "{} coefficients do not fit {} features × {k} outputs",
+                w.coef.len(),
+                w.n_features
+            ));
+        }
+        if w.coef.iter().chain(&w.intercept).any(|v| !v.is_finite()) {
+            return Err("coefficients must be finite".into());
+        }
+        Ok(Logistic {
+            n_features: w.n_features,
+            n_classes: w.n_classes,
+            classes: w.classes,
+            coef: w.coef,
+            intercept: w.intercept,
+        })
+    }
 }
 
 fn train(
@@ -549,10 +601,16 @@ impl Logistic {
     }
 }
 
-impl FittedModel for Logistic {
-    /// Class indices and probabilities (`rows × n_classes`). `x` must have
-    /// the training width; extra columns are ignored.
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+impl Logistic {
+    /// The number of feature columns the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Class indices and probabilities (`rows × n_classes`). Errors when
+    /// `x` does not have the training width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        check_width(NAME, self.n_features, &x)?;
         let n = x.nrows();
         let k = self.intercept.len();
         let mut proba = Array2::zeros((n, self.n_classes));
@@ -595,10 +653,10 @@ impl FittedModel for Logistic {
                 labels.push(self.classes[best]);
             }
         }
-        Prediction::Classes {
+        Ok(Prediction::Classes {
             labels,
             proba: Some(proba),
-        }
+        })
     }
 }
 
@@ -624,8 +682,8 @@ mod tests {
             .collect()
     }
 
-    fn classes(p: Prediction) -> (Vec<usize>, Array2<f64>) {
-        match p {
+    fn classes(p: Result<Prediction, ModelError>) -> (Vec<usize>, Array2<f64>) {
+        match p.unwrap() {
             Prediction::Classes {
                 labels,
                 proba: Some(proba),
@@ -722,6 +780,46 @@ mod tests {
             assert!((row.sum() - 1.0).abs() < 1e-12);
         }
         assert!(proba[[0, 0]] > 0.5 && proba[[5, 1]] > 0.5);
+    }
+
+    #[test]
+    fn predicting_another_width_is_an_error() {
+        let y = [0, 0, 1, 1, 0, 1, 0, 1];
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 2,
+        };
+        let m = fit(toy_x().view(), t, &Params::new(), 0).unwrap();
+        assert_eq!(m.n_features(), 2);
+        for width in [1, 3] {
+            let e = m.predict(Array2::zeros((2, width)).view()).err().unwrap();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "logistic_regression: trained on 2 feature columns, asked to predict rows of {width}"
+                )
+            );
+        }
+        assert!(m.predict(Array2::zeros((0, 2)).view()).is_ok());
+    }
+
+    #[test]
+    fn a_damaged_model_file_is_refused() {
+        let y = [0, 0, 1, 1, 0, 1, 0, 1];
+        let m = train(toy_x().view(), &y, 2, settings(0.5)).unwrap();
+        let good = serde_json::to_value(&m).unwrap();
+        let back: Logistic = serde_json::from_value(good.clone()).unwrap();
+        assert_eq!(back, m);
+        for (field, bad) in [
+            ("coef", serde_json::json!([1.0])),
+            ("classes", serde_json::json!([1, 0])),
+            ("classes", serde_json::json!([0, 2])),
+            ("intercept", serde_json::json!([])),
+        ] {
+            let mut v = good.clone();
+            v[field] = bad;
+            assert!(serde_json::from_value::<Logistic>(v).is_err(), "{field}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! This module never sees folds, metrics, strategies or files.
 
 use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
 
 use crate::value::{Params, Value};
 
@@ -75,11 +76,86 @@ pub enum ModelError {
         name: String,
         message: String,
     },
+    /// A fitted model asked to predict rows it cannot read.
+    #[error("{model}: {message}")]
+    Predict {
+        model: &'static str,
+        message: String,
+    },
 }
 
-/// A trained model.
-pub trait FittedModel: Send {
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction;
+/// A trained built-in model: what [`fit`] returns, and what a model file
+/// holds. Serialised with a `"kind"` field naming the variant; every float
+/// is written so that it reads back to the same bits, and a model read
+/// back predicts exactly what the original predicts. Deserialising checks
+/// each model's internal consistency, so a hand-edited file is an error,
+/// not a panic at prediction time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fitted {
+    /// `logistic_regression`.
+    LogisticRegression(logistic::Logistic),
+    /// `elastic_net`, `ridge` or `lasso` (the struct says which).
+    ElasticNet(elastic_net::Linear),
+    /// `decision_tree`.
+    DecisionTree(tree::DecisionTree),
+    /// `random_forest`.
+    RandomForest(forest::RandomForest),
+    /// `svm`.
+    Svm(svm::Svc),
+    /// `knn`.
+    Knn(knn::Knn),
+    /// `gaussian_nb`.
+    GaussianNb(naive_bayes::GaussianNb),
+}
+
+impl Fitted {
+    /// Predict every row of `x`. Errors (never panics) when `x` does not
+    /// have the training width, [`Fitted::n_features`] columns.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        match self {
+            Fitted::LogisticRegression(m) => m.predict(x),
+            Fitted::ElasticNet(m) => m.predict(x),
+            Fitted::DecisionTree(m) => m.predict(x),
+            Fitted::RandomForest(m) => m.predict(x),
+            Fitted::Svm(m) => m.predict(x),
+            Fitted::Knn(m) => m.predict(x),
+            Fitted::GaussianNb(m) => m.predict(x),
+        }
+    }
+
+    /// The number of feature columns the model was trained on.
+    pub fn n_features(&self) -> usize {
+        match self {
+            Fitted::LogisticRegression(m) => m.n_features(),
+            Fitted::ElasticNet(m) => m.n_features(),
+            Fitted::DecisionTree(m) => m.n_features(),
+            Fitted::RandomForest(m) => m.n_features(),
+            Fitted::Svm(m) => m.n_features(),
+            Fitted::Knn(m) => m.n_features(),
+            Fitted::GaussianNb(m) => m.n_features(),
+        }
+    }
+}
+
+/// The error unless `x` has `n_features` columns: every model's first
+/// check in `predict`.
+pub fn check_width(
+    model: &'static str,
+    n_features: usize,
+    x: &ArrayView2<'_, f64>,
+) -> Result<(), ModelError> {
+    if x.ncols() == n_features {
+        Ok(())
+    } else {
+        Err(ModelError::Predict {
+            model,
+            message: format!(
+                "trained on {n_features} feature columns, asked to predict rows of {}",
+                x.ncols()
+            ),
+        })
+    }
 }
 
 /// One tunable hyperparameter: its scikit-learn name, what it accepts and
@@ -221,7 +297,7 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     match model {
         "logistic_regression" => logistic::fit(x, y, params, seed),
         "elastic_net" => elastic_net::fit(x, y, params, seed, None),

@@ -1,38 +1,37 @@
-//! `gaussian_nb`: Gaussian naive Bayes, fitted by linfa-bayes, with
-//! scikit-learn's `GaussianNB(var_smoothing)` meaning.
+//! `gaussian_nb`: Gaussian naive Bayes with scikit-learn's
+//! `GaussianNB(var_smoothing)` meaning, fitted and evaluated here.
 //!
 //! Each class gets the mean and population variance of every feature over
 //! its rows, plus `var_smoothing · max_j Var(x_j)` (the largest feature
 //! variance over all training rows), and the prior `count / n`, exactly as
-//! scikit-learn computes them (linfa-bayes computes the same).
+//! scikit-learn computes them. The fitted [`GaussianNb`] holds these numbers
+//! itself, so it serialises into a model file.
 //!
-//! Predictions come from linfa's joint log-likelihood
-//! `log prior − ½·Σ_j [log(2π·σ²_j) + (x_j − μ_j)²/σ²_j]`, read class by
-//! class in ascending class order; the probabilities are its softmax,
-//! shifted by the row maximum (linfa's own `predict_proba` exponentiates the
-//! raw log-likelihoods, which underflow to 0/0 far from the data). The label
-//! is the first class of largest log-likelihood (linfa's own `predict`
-//! breaks ties in `HashMap` order, which changes between processes).
+//! Predictions come from the joint log-likelihood
+//! `log prior − ½·Σ_j [log(2π·σ²_j) + (x_j − μ_j)²/σ²_j]`, class by class
+//! in ascending class order; the probabilities are its softmax, shifted by
+//! the row maximum (so that rows far from the data do not underflow to
+//! 0/0). The label is the first class of largest log-likelihood.
 //!
 //! Classes absent from the training rows get probability 0. One class alone
 //! is accepted, as scikit-learn accepts it: every row gets that class.
 //!
-//! # Determinism
+//! # Determinism and bits
 //!
-//! No randomness (the seed is unused), single-threaded; class statistics
-//! depend only on that class's rows, so linfa's internal `HashMap` order
-//! never reaches a number.
+//! No randomness (the seed is unused), single-threaded. Every number is
+//! computed with the same ndarray operations, in the same order and on
+//! arrays of the same layout, as linfa-bayes 0.8.1 (which this model used
+//! before), so a fit predicts the same bits as it did: means by
+//! `mean_axis`, variances by `var_axis` (Welford, ddof 0), the
+//! normalising term by `Array1::sum`, the per-row sum by `sum_axis` over
+//! the features.
 
-// linfa-bayes returns a HashMap; it is only read by key (never iterated).
-#[allow(clippy::disallowed_types)]
-use std::collections::HashMap;
-
-use linfa::prelude::*;
-use linfa_bayes::{GaussianNb, NaiveBayes};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
 
 use super::{
-    wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+    check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader,
+    Targets, Task,
 };
 use crate::value::Params;
 
@@ -74,7 +73,7 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     _seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let (labels, n_classes) = match y {
         Targets::Classes { y, n_classes } => (y, n_classes),
         Targets::Values(_) => return Err(wrong_task(NAME, &y)),
@@ -108,20 +107,47 @@ pub fn fit(
     if x.iter().any(|v| !v.is_finite()) {
         return Err(fit_error("features contain NaN or infinity".into()));
     }
-    let mut present = vec![false; n_classes];
-    for &c in labels {
-        present[c] = true;
+    // The largest feature variance over all rows; `var_axis` works element
+    // by element, so the layout of `x` does not change its bits.
+    let mut largest = f64::NEG_INFINITY;
+    for &v in x.var_axis(Axis(0), 0.0).iter() {
+        if v.is_nan() {
+            return Err(fit_error("a feature variance is NaN".into()));
+        }
+        largest = largest.max(v);
     }
-    let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
-    let data = linfa::Dataset::new(x.to_owned(), Array1::from(labels.to_vec()));
-    let model = GaussianNb::params()
-        .var_smoothing(smoothing)
-        .fit(&data)
-        .map_err(|e| fit_error(e.to_string()))?;
-    let fitted = Fitted {
-        model,
-        classes,
+    let epsilon = smoothing * largest;
+    let mut classes = Vec::new();
+    let mut priors = Vec::new();
+    let mut means = Vec::with_capacity(n_classes * d);
+    let mut variances = Vec::with_capacity(n_classes * d);
+    for c in 0..n_classes {
+        let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == c).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        // A fresh row-major copy of the class's rows: its layout, and so
+        // the order of `mean_axis`'s sums, never depends on `x`'s.
+        let mut xc = Array2::<f64>::zeros((rows.len(), d));
+        for (i, &r) in rows.iter().enumerate() {
+            xc.row_mut(i).assign(&x.row(r));
+        }
+        let Some(mean) = xc.mean_axis(Axis(0)) else {
+            continue;
+        };
+        let var = xc.var_axis(Axis(0), 0.0);
+        classes.push(c);
+        priors.push(rows.len() as f64 / n as f64);
+        means.extend(mean.iter().copied());
+        variances.extend(var.iter().map(|v| v + epsilon));
+    }
+    let fitted = GaussianNb {
+        n_features: d,
         n_classes,
+        classes,
+        priors,
+        means,
+        variances,
     };
     // A zero variance makes log-likelihoods NaN or infinite: refuse it
     // here rather than return NaN probabilities later.
@@ -130,37 +156,107 @@ pub fn fit(
             "a feature has zero variance within a class; raise var_smoothing".into(),
         ));
     }
-    Ok(Box::new(fitted))
+    Ok(Fitted::GaussianNb(fitted))
 }
 
-/// The fitted model, with the classes seen in training (ascending).
-struct Fitted {
-    model: GaussianNb<f64, usize>,
-    classes: Vec<usize>,
+/// A fitted Gaussian naive Bayes model. Serialisable; a deserialised model
+/// is checked (shapes, class indices, positive finite variances, priors in
+/// (0, 1]) before it exists, so prediction cannot index out of bounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "GaussianNbWire")]
+pub struct GaussianNb {
+    n_features: usize,
+    /// Columns of the probability matrix.
     n_classes: usize,
+    /// The classes seen in training, ascending.
+    classes: Vec<usize>,
+    /// `count / n` of each class in `classes`.
+    priors: Vec<f64>,
+    /// Per-class feature means, `classes.len() × n_features`, row-major.
+    means: Vec<f64>,
+    /// Per-class feature variances with the smoothing added, same shape.
+    variances: Vec<f64>,
 }
 
-impl Fitted {
+/// The unchecked form a model is read into.
+#[derive(Deserialize)]
+struct GaussianNbWire {
+    n_features: usize,
+    n_classes: usize,
+    classes: Vec<usize>,
+    priors: Vec<f64>,
+    means: Vec<f64>,
+    variances: Vec<f64>,
+}
+
+impl TryFrom<GaussianNbWire> for GaussianNb {
+    type Error = String;
+    fn try_from(w: GaussianNbWire) -> Result<Self, String> {
+        let k = w.classes.len();
+        if k == 0 || w.classes.windows(2).any(|p| p[0] >= p[1]) {
+            return Err("classes must be at least one, ascending".into());
+        }
+        if w.classes.iter().any(|&c| c >= w.n_classes) {
+            return Err(format!("classes must be below {}", w.n_classes));
+        }
+        let cells = k.checked_mul(w.n_features);
+        if w.priors.len() != k || cells != Some(w.means.len()) || cells != Some(w.variances.len()) {
+            return Err(format!(
+                "priors, means and variances do not fit {k} classes × {} features",
+                w.n_features
+            ));
+        }
+        if w.priors.iter().any(|p| !(*p > 0.0 && *p <= 1.0))
+            || w.means.iter().any(|m| !m.is_finite())
+            || w.variances.iter().any(|v| !(v.is_finite() && *v > 0.0))
+        {
+            return Err("priors must be in (0, 1], means finite, variances > 0".into());
+        }
+        Ok(GaussianNb {
+            n_features: w.n_features,
+            n_classes: w.n_classes,
+            classes: w.classes,
+            priors: w.priors,
+            means: w.means,
+            variances: w.variances,
+        })
+    }
+}
+
+impl GaussianNb {
+    /// The number of feature columns the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
     /// Joint log-likelihoods, `rows × classes.len()`, columns in `classes`
-    /// order.
+    /// order. `x` must have the training width.
     fn log_likelihoods(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
-        #[allow(clippy::disallowed_types)]
-        let by_class: HashMap<&usize, Array1<f64>> = self.model.joint_log_likelihood(x);
+        let d = self.n_features;
         let mut out = Array2::zeros((x.nrows(), self.classes.len()));
-        // Read in ascending class order: never in HashMap order.
-        for (j, c) in self.classes.iter().enumerate() {
-            if let Some(col) = by_class.get(c) {
-                out.column_mut(j).assign(col);
+        for (j, prior) in self.priors.iter().enumerate() {
+            let mean = Array1::from(self.means[j * d..(j + 1) * d].to_vec());
+            let var = Array1::from(self.variances[j * d..(j + 1) * d].to_vec());
+            // −½·Σ_j log(2π·σ²_j), summed by `Array1::sum`.
+            let log_norm = -0.5
+                * var
+                    .mapv(|v| 2.0 * std::f64::consts::PI * v)
+                    .mapv(f64::ln)
+                    .sum();
+            // Σ_j (x_j − μ_j)²/σ²_j per row, summed by `sum_axis`.
+            let dist = ((x.to_owned() - &mean).mapv(|v| v.powi(2)) / &var).sum_axis(Axis(1));
+            let log_prior = prior.ln();
+            for (o, s) in out.column_mut(j).iter_mut().zip(dist.iter()) {
+                *o = (log_norm - s * 0.5) + log_prior;
             }
         }
         out
     }
-}
 
-impl FittedModel for Fitted {
-    /// Class indices and probabilities (`rows × n_classes`). `x` must have
-    /// the training width.
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+    /// Class indices and probabilities (`rows × n_classes`). Errors when
+    /// `x` does not have the training width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        check_width(NAME, self.n_features, &x)?;
         let jll = self.log_likelihoods(x);
         let n = x.nrows();
         let mut proba = Array2::zeros((n, self.n_classes));
@@ -182,10 +278,10 @@ impl FittedModel for Fitted {
             }
             labels.push(self.classes[best]);
         }
-        Prediction::Classes {
+        Ok(Prediction::Classes {
             labels,
             proba: Some(proba),
-        }
+        })
     }
 }
 
@@ -202,8 +298,8 @@ mod tests {
             .collect()
     }
 
-    fn classes(p: Prediction) -> (Vec<usize>, Array2<f64>) {
-        match p {
+    fn classes(p: Result<Prediction, ModelError>) -> (Vec<usize>, Array2<f64>) {
+        match p.unwrap() {
             Prediction::Classes {
                 labels,
                 proba: Some(proba),
@@ -261,6 +357,73 @@ mod tests {
     fn var_smoothing_adds_a_share_of_the_largest_variance() {
         // The largest feature variance over all rows is 8.
         check_posterior(0.5, 4.0);
+    }
+
+    #[test]
+    fn the_model_holds_hand_computed_parameters() {
+        let (x, y) = toy();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 3,
+        };
+        let Fitted::GaussianNb(m) = fit(x.view(), t, &smoothing(0.5), 0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.n_features(), 2);
+        assert_eq!(m.classes, [0, 1]);
+        assert_eq!(m.priors, [0.4, 0.6]);
+        assert_eq!(m.means, [2.0, 3.0, 7.0, 2.0]);
+        // Within-class variances plus 0.5 · 8 (the largest overall variance).
+        let want = [5.0, 5.0, 8.0 / 3.0 + 4.0, 8.0 / 3.0 + 4.0];
+        for (v, w) in m.variances.iter().zip(want) {
+            assert!((v - w).abs() < 1e-12, "{v} vs {w}");
+        }
+    }
+
+    #[test]
+    fn predicting_another_width_is_an_error() {
+        let (x, y) = toy();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 2,
+        };
+        let m = fit(x.view(), t, &Params::new(), 0).unwrap();
+        let e = m.predict(array![[1.0]].view()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "gaussian_nb: trained on 2 feature columns, asked to predict rows of 1"
+        );
+        assert!(m.predict(Array2::zeros((1, 3)).view()).is_err());
+    }
+
+    #[test]
+    fn a_damaged_model_file_is_refused() {
+        let (x, y) = toy();
+        let t = Targets::Classes {
+            y: &y,
+            n_classes: 2,
+        };
+        let Fitted::GaussianNb(m) = fit(x.view(), t, &Params::new(), 0).unwrap() else {
+            panic!()
+        };
+        let good = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            serde_json::from_value::<GaussianNb>(good.clone()).unwrap(),
+            m
+        );
+        let cases = [
+            ("variances", serde_json::json!([1.0, 1.0, 0.0, 1.0])),
+            ("variances", serde_json::json!([1.0, 1.0, 1.0])),
+            ("means", serde_json::json!([1.0])),
+            ("priors", serde_json::json!([0.4, 0.0])),
+            ("classes", serde_json::json!([1, 0])),
+            ("n_classes", serde_json::json!(1)),
+        ];
+        for (field, bad) in cases {
+            let mut v = good.clone();
+            v[field] = bad;
+            assert!(serde_json::from_value::<GaussianNb>(v).is_err(), "{field}");
+        }
     }
 
     #[test]

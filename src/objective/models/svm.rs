@@ -53,8 +53,10 @@
 //! no libm in the kernel.
 
 use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
 
-use super::{wrong_task, FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader};
+use super::Reader;
+use super::{check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction};
 use super::{Targets, Task, POSITIVE};
 use crate::value::{Params, Value};
 
@@ -138,7 +140,8 @@ pub enum KernelKind {
 }
 
 /// A kernel with its parameters resolved.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kernel {
     /// `exp(-gamma * ‖x − x'‖²)`.
     Rbf {
@@ -269,17 +272,17 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     _seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let (y, n_classes) = match y {
         Targets::Classes { y, n_classes } => (y, n_classes),
         other => return Err(wrong_task(NAME, &other)),
     };
     let p = SvcParams::from_params(params)?;
-    Ok(Box::new(Svc::fit(x, y, n_classes, &p)?))
+    Ok(Fitted::Svm(Svc::fit(x, y, n_classes, &p)?))
 }
 
 /// One trained binary machine, for the class pair `(positive, negative)`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BinarySvm {
     /// The class whose rows were labelled `+1` (the lower index).
     pub positive: usize,
@@ -297,8 +300,13 @@ pub struct BinarySvm {
     pub converged: bool,
 }
 
-/// A trained one-vs-one support vector classifier.
-#[derive(Clone, Debug, PartialEq)]
+/// A trained one-vs-one support vector classifier. Serialisable: the file
+/// holds the support vectors row by row (the features-major copy and the
+/// squared norms are rebuilt on reading, with the bits training computed),
+/// and a deserialised model is checked (shapes, indices, finite numbers)
+/// before it exists, so prediction cannot index out of bounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "SvcWire", try_from = "SvcWire")]
 pub struct Svc {
     kernel: Kernel,
     n_features: usize,
@@ -311,6 +319,102 @@ pub struct Svc {
     /// Their squared norms (for the RBF kernel).
     support_sq: Vec<f64>,
     machines: Vec<BinarySvm>,
+}
+
+/// The stored form of an [`Svc`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SvcWire {
+    kernel: Kernel,
+    n_features: usize,
+    n_classes: usize,
+    /// Training-row index of each support vector (informative only).
+    support: Vec<usize>,
+    /// The support vectors, row-major, `support.len() × n_features`.
+    support_vectors: Vec<f64>,
+    machines: Vec<BinarySvm>,
+}
+
+impl From<Svc> for SvcWire {
+    fn from(m: Svc) -> SvcWire {
+        let (n_sv, d) = (m.support.len(), m.n_features);
+        let mut support_vectors = Vec::with_capacity(n_sv * d);
+        for i in 0..n_sv {
+            for f in 0..d {
+                support_vectors.push(m.support_t.data[f * m.support_t.stride + i]);
+            }
+        }
+        SvcWire {
+            kernel: m.kernel,
+            n_features: d,
+            n_classes: m.n_classes,
+            support: m.support,
+            support_vectors,
+            machines: m.machines,
+        }
+    }
+}
+
+impl TryFrom<SvcWire> for Svc {
+    type Error = String;
+    fn try_from(w: SvcWire) -> Result<Svc, String> {
+        let (n_sv, d) = (w.support.len(), w.n_features);
+        if d == 0 {
+            return Err("an SVM needs at least one feature".into());
+        }
+        if n_sv.checked_mul(d) != Some(w.support_vectors.len()) {
+            return Err(format!(
+                "{} stored numbers do not make {n_sv} support vectors of {d} features",
+                w.support_vectors.len()
+            ));
+        }
+        if w.support_vectors.iter().any(|v| !v.is_finite()) {
+            return Err("support vectors must be finite".into());
+        }
+        if let Kernel::Rbf { gamma } = w.kernel {
+            if !(gamma.is_finite() && gamma > 0.0) {
+                return Err(format!("gamma must be finite and > 0 (got {gamma})"));
+            }
+        }
+        if w.machines.is_empty() {
+            return Err("an SVM needs at least one binary machine".into());
+        }
+        for (i, m) in w.machines.iter().enumerate() {
+            if m.positive >= m.negative || m.negative >= w.n_classes {
+                return Err(format!(
+                    "machine {i}: classes ({}, {}) out of order or range",
+                    m.positive, m.negative
+                ));
+            }
+            if m.support.len() != m.dual_coef.len() || m.support.iter().any(|&s| s >= n_sv) {
+                return Err(format!("machine {i}: bad support vector indices"));
+            }
+            if m.dual_coef
+                .iter()
+                .chain([&m.intercept])
+                .any(|v| !v.is_finite())
+            {
+                return Err(format!("machine {i}: coefficients must be finite"));
+            }
+        }
+        // The same `dot` as training: the same bits.
+        let sq: Vec<f64> = w
+            .support_vectors
+            .chunks_exact(d)
+            .map(|r| dot(r, r))
+            .collect();
+        if sq.iter().any(|&v| !v.is_finite() || v > f64::MAX / 8.0) {
+            return Err("support vector values too large".into());
+        }
+        Ok(Svc {
+            kernel: w.kernel,
+            n_features: d,
+            n_classes: w.n_classes,
+            support_t: Columns::new(&w.support_vectors, n_sv, d),
+            support: w.support,
+            support_sq: sq,
+            machines: w.machines,
+        })
+    }
 }
 
 impl Svc {
@@ -515,18 +619,21 @@ impl BinarySvm {
     }
 }
 
-impl FittedModel for Svc {
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+impl Svc {
+    /// Class indices by one-vs-one vote (no probabilities). Errors when
+    /// `x` does not have the training width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        check_width(NAME, self.n_features, &x)?;
         let mut votes = vec![0usize; self.n_classes];
         let labels = self
             .decision_function(x)
             .iter()
             .map(|dec| vote(&self.machines, dec, &mut votes))
             .collect();
-        Prediction::Classes {
+        Ok(Prediction::Classes {
             labels,
             proba: None,
-        }
+        })
     }
 }
 
@@ -1246,8 +1353,25 @@ mod tests {
         Svc::fit(x.view(), y, n_classes, &p).unwrap()
     }
 
-    fn labels(m: &dyn FittedModel, x: &Array2<f64>) -> Vec<usize> {
-        match m.predict(x.view()) {
+    /// Both the model and its registry wrapper predict.
+    trait Predicts {
+        fn run(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError>;
+    }
+
+    impl Predicts for Svc {
+        fn run(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+            self.predict(x)
+        }
+    }
+
+    impl Predicts for Fitted {
+        fn run(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+            self.predict(x)
+        }
+    }
+
+    fn labels(m: &impl Predicts, x: &Array2<f64>) -> Vec<usize> {
+        match m.run(x.view()).unwrap() {
             Prediction::Classes { labels, proba } => {
                 assert!(proba.is_none());
                 labels
@@ -1435,9 +1559,56 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(labels(m.as_ref(), &x), y);
+        assert_eq!(labels(&m, &x), y);
         let probe = array![[0.1, 0.1], [6.0, 1.0], [0.0, 7.0]];
-        assert_eq!(labels(m.as_ref(), &probe), vec![0, 1, 2]);
+        assert_eq!(labels(&m, &probe), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn predicting_another_width_is_an_error() {
+        let x = array![[0.0, 0.0], [0.0, 1.0], [3.0, 3.0], [3.0, 4.0]];
+        let m = svc(&x, &[0, 0, 1, 1], 2, SvcParams::default());
+        assert_eq!(m.n_features(), 2);
+        let e = m.predict(array![[1.0]].view()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "svm: trained on 2 feature columns, asked to predict rows of 1"
+        );
+        assert!(m.predict(Array2::zeros((1, 3)).view()).is_err());
+    }
+
+    #[test]
+    fn a_model_file_holds_the_support_vectors_row_by_row() {
+        let (x, y) = load_csv("iris.csv");
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let (xs, _) = standardise(&x, &all, &[]);
+        let m = svc(&xs, &y, 3, SvcParams::default());
+        let v = serde_json::to_value(&m).unwrap();
+        let n_sv = m.support().len();
+        let stored = v["support_vectors"].as_array().unwrap();
+        assert_eq!(stored.len(), n_sv * 4);
+        // Support vector 0 is training row support()[0], standardised.
+        let row0 = m.support()[0];
+        for f in 0..4 {
+            assert_eq!(stored[f].as_f64().unwrap(), xs[[row0, f]]);
+        }
+        let back: Svc = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back, m);
+        let cases = [
+            ("support_vectors", serde_json::json!([1.0])),
+            ("n_features", serde_json::json!(0)),
+            ("n_classes", serde_json::json!(2)),
+            ("machines", serde_json::json!([])),
+            ("kernel", serde_json::json!({"rbf": {"gamma": -1.0}})),
+        ];
+        for (field, bad) in cases {
+            let mut w = v.clone();
+            w[field] = bad;
+            assert!(serde_json::from_value::<Svc>(w).is_err(), "{field}");
+        }
+        let mut w = v.clone();
+        w["machines"][0]["support"][0] = n_sv.into();
+        assert!(serde_json::from_value::<Svc>(w).is_err());
     }
 
     #[test]
@@ -1641,7 +1812,7 @@ mod tests {
             0,
         )
         .unwrap();
-        let acc = accuracy(&yte, &labels(m.as_ref(), &xte));
+        let acc = accuracy(&yte, &labels(&m, &xte));
         assert!(acc > 0.9, "accuracy {acc}");
         let lin = params(&[
             ("kernel", Value::Str("linear".into())),
@@ -1657,7 +1828,7 @@ mod tests {
             0,
         )
         .unwrap();
-        let acc = accuracy(&yte, &labels(m.as_ref(), &xte));
+        let acc = accuracy(&yte, &labels(&m, &xte));
         assert!(acc > 0.9, "linear accuracy {acc}");
     }
 

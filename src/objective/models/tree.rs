@@ -35,7 +35,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    FittedModel, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task, POSITIVE,
+    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
+    POSITIVE,
 };
 use crate::value::{Params, Value};
 
@@ -134,7 +135,7 @@ pub fn fit(
     y: Targets<'_>,
     params: &Params,
     seed: u64,
-) -> Result<Box<dyn FittedModel>, ModelError> {
+) -> Result<Fitted, ModelError> {
     let reader = Reader {
         model: MODEL,
         params,
@@ -149,7 +150,7 @@ pub fn fit(
             DecisionTree::fit_regressor(x, y, &p, seed)?
         }
     };
-    Ok(Box::new(tree))
+    Ok(Fitted::DecisionTree(tree))
 }
 
 /// How a split's quality is measured.
@@ -557,17 +558,24 @@ impl DecisionTree {
     }
 
     fn check_width(&self, x: &ArrayView2<'_, f64>) -> Result<(), ModelError> {
-        if x.ncols() != self.n_features {
-            return Err(ModelError::Fit {
-                model: MODEL,
-                message: format!(
-                    "trained on {} features, asked to predict {}",
-                    self.n_features,
-                    x.ncols()
-                ),
-            });
-        }
-        Ok(())
+        check_width(MODEL, self.n_features, x)
+    }
+
+    /// Class indices and probabilities (the training class proportions in
+    /// each row's leaf), or values. Errors when `x` does not have the
+    /// training width.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction, ModelError> {
+        self.check_width(&x)?;
+        Ok(match self.task {
+            Task::Classification => {
+                let proba = self.proba_unchecked(x);
+                Prediction::Classes {
+                    labels: argmax_rows(&proba),
+                    proba: Some(proba),
+                }
+            }
+            Task::Regression => Prediction::Values(self.values_unchecked(x)),
+        })
     }
 
     /// The leaf a row falls into. A feature missing from a short row reads
@@ -657,23 +665,6 @@ pub(crate) fn argmax_rows(proba: &Array2<f64>) -> Vec<usize> {
             best
         })
         .collect()
-}
-
-impl FittedModel for DecisionTree {
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
-        // A tree built by `fit` is valid; a width mismatch (which the
-        // caller rules out by checking column names) reads NaN, not panics.
-        match self.task {
-            Task::Classification => {
-                let proba = self.proba_unchecked(x);
-                Prediction::Classes {
-                    labels: argmax_rows(&proba),
-                    proba: Some(proba),
-                }
-            }
-            Task::Regression => Prediction::Values(self.values_unchecked(x)),
-        }
-    }
 }
 
 /// A uniform integer in `0..n` (`n >= 1`) by Lemire's multiply-and-reject.
@@ -1514,7 +1505,7 @@ pub(crate) mod tests {
             ]
         );
         // x <= threshold goes left.
-        let p = tree.predict(array![[6.5], [6.6]].view());
+        let p = tree.predict(array![[6.5], [6.6]].view()).unwrap();
         assert_eq!(
             p,
             Prediction::Classes {
@@ -1870,13 +1861,20 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert!(
-            matches!(m.predict(x.view()), Prediction::Classes { labels, .. } if labels == [0, 0, 1, 1])
+            matches!(m.predict(x.view()).unwrap(), Prediction::Classes { labels, .. } if labels == [0, 0, 1, 1])
         );
         let m = fit(x.view(), Targets::Values(&[1.0, 1.0, 5.0, 7.0]), &map, 0).unwrap();
         assert_eq!(
-            m.predict(x.view()),
+            m.predict(x.view()).unwrap(),
             Prediction::Values(vec![1.0, 1.0, 6.0, 6.0])
         );
+        assert_eq!(m.n_features(), 1);
+        let e = m.predict(Array2::zeros((4, 2)).view()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "decision_tree: trained on 1 feature columns, asked to predict rows of 2"
+        );
+        assert!(m.predict(Array2::zeros((4, 0)).view()).is_err());
         map.insert("criterion".into(), Value::Str("gini".into()));
         assert!(fit(x.view(), Targets::Values(&[1.0, 1.0, 5.0, 7.0]), &map, 0).is_err());
     }
