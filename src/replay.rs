@@ -1,5 +1,6 @@
-//! Replay: retrain a recorded trial from its results folder and compare
-//! every score with the journal, bit for bit.
+//! Replay, export and predict: retrain a recorded trial from its results
+//! folder and compare every score with the journal, bit for bit; refit a
+//! trial on all the data into a self-describing artifact; predict with it.
 //!
 //! A results folder holds all it takes: `search.toml` (the search file as
 //! it was), `manifest.toml` (root hash, data files and their SHA-256) and
@@ -8,12 +9,17 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, ConfigError, Search};
-use crate::data::{self, Dataset};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{self, ConfigError, ObjectiveSpec, Search};
+use crate::data::preprocess::{PreprocessSpec, Preprocessor};
+use crate::data::{self, Dataset, Target};
 use crate::journal::{self, Columns, JournalError, Manifest, Row};
+use crate::objective::models::{self, Fitted, ModelError, Prediction, Targets, Task};
 use crate::objective::{self, Evaluation, Status};
 use crate::search::{self, SearchError};
-use crate::value::fmt_f64;
+use crate::seed;
+use crate::value::{fmt_f64, Params};
 
 /// Why a replay (or an export) could not run.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +58,8 @@ pub enum ReplayError {
     Drift(#[from] SearchError),
     #[error("{0}")]
     Data(#[from] data::DataError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 }
 
 /// A results folder, with its search rebuilt and its data loaded.
@@ -217,4 +225,259 @@ fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
         }
     }
     None
+}
+
+// ------------------------------------------------------------ export --
+
+/// Version of the model artifact format; `predict` refuses newer ones.
+pub const ARTIFACT_FORMAT: u32 = 1;
+
+/// A model exported for production: everything needed to predict, and to
+/// know where it came from.
+///
+/// # Format
+///
+/// One JSON object (written by `hpsearch export`, read by `hpsearch
+/// predict`), fields in this order: `format` (1), `hpsearch_version`,
+/// `root_hash` of the search, `data_sha256` of the training file, `trial`
+/// and its `seed`, `refit_seed` (= `sub_seed(seed, "refit", 0)`, the seed
+/// the refit on all rows trained with), `model`, `task`, `metric`,
+/// `cv_score` (the trial's cross-validated value: what the model is
+/// expected to score) and `fold_scores`, `params` (every hyperparameter
+/// set, searched or fixed; defaults are the model's), `target`, `classes`
+/// (class labels in the order of the probability columns; absent for
+/// regression), `features` (the input columns it reads, by name),
+/// `preprocessing` (imputation, scaling and one-hot levels fitted on all
+/// rows) and `fitted` (the model, tagged by `kind`). Floats are written in
+/// shortest round-trip form, so reading the file gives the same bits.
+/// Nothing in it depends on the clock: exporting twice gives the same bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub format: u32,
+    pub hpsearch_version: String,
+    pub root_hash: String,
+    pub data_sha256: String,
+    pub trial: u64,
+    pub seed: u64,
+    pub refit_seed: u64,
+    pub model: String,
+    pub task: Task,
+    pub metric: String,
+    pub cv_score: f64,
+    pub fold_scores: Vec<f64>,
+    pub params: Params,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    pub features: Vec<String>,
+    pub preprocessing: Preprocessor,
+    pub fitted: Fitted,
+}
+
+/// Why an export or a prediction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("{dir}: export is for model searches; this one optimises a function")]
+    NotAModel { dir: PathBuf },
+    #[error("trial {trial} failed in the search; export a trial that succeeded")]
+    FailedTrial { trial: u64 },
+    #[error("refit on all rows: {0}")]
+    Fit(#[from] ModelError),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error(
+        "{path}: artifact format {found}, but this hpsearch ({ours}) reads format {ARTIFACT_FORMAT} and older; \
+         use a newer hpsearch"
+    )]
+    Newer {
+        path: PathBuf,
+        found: u64,
+        ours: &'static str,
+    },
+    #[error("{path}: {message}")]
+    Columns { path: PathBuf, message: String },
+}
+
+/// Refit trial `trial` (default: the best) on every row with its
+/// parameters and seed, as scikit-learn's `refit=True` does.
+pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError> {
+    let row = rec.pick(trial)?.clone();
+    let ObjectiveSpec::Model {
+        model,
+        task,
+        metric,
+        fixed,
+    } = &rec.search.objective
+    else {
+        return Err(ArtifactError::NotAModel { dir: rec.dir }.into());
+    };
+    if row.status != Status::Ok {
+        return Err(ArtifactError::FailedTrial { trial: row.trial }.into());
+    }
+    search::check_recorded(&rec.search, std::slice::from_ref(&row))?;
+    let (Some(ds), Some(d)) = (&rec.dataset, &rec.search.data) else {
+        return Err(ArtifactError::NotAModel { dir: rec.dir }.into());
+    };
+    let searched = rec.search.strategy.build().propose(
+        &rec.search.space,
+        row.trial,
+        row.seed,
+        &crate::strategy::History::default(),
+    );
+    let mut params = fixed.clone();
+    params.extend(searched);
+    let spec = PreprocessSpec {
+        impute: d.impute,
+        fill_value: d.fill_value,
+        scale: d.scale,
+    };
+    let rows: Vec<usize> = (0..ds.n_rows).collect();
+    let pre = Preprocessor::fit(ds, &rows, &spec)?;
+    let x = pre.transform(ds, &rows)?;
+    let refit_seed = seed::sub_seed(row.seed, "refit", 0);
+    let (targets, classes) = match &ds.target {
+        Target::Classes { labels, y } => (
+            Targets::Classes {
+                y,
+                n_classes: labels.len(),
+            },
+            Some(labels.clone()),
+        ),
+        Target::Values(v) => (Targets::Values(v), None),
+    };
+    let fitted = models::fit(model.name, x.view(), targets, &params, refit_seed)
+        .map_err(ArtifactError::Fit)?;
+    Ok(Artifact {
+        format: ARTIFACT_FORMAT,
+        hpsearch_version: env!("CARGO_PKG_VERSION").to_string(),
+        root_hash: rec.manifest.root_hash.clone(),
+        data_sha256: d.sha256.clone(),
+        trial: row.trial,
+        seed: row.seed,
+        refit_seed,
+        model: model.name.to_string(),
+        task: *task,
+        metric: metric.name().to_string(),
+        cv_score: row.value.unwrap_or(f64::NAN),
+        fold_scores: row.folds.clone(),
+        params,
+        target: d.target.clone(),
+        classes,
+        features: ds.feature_names.clone(),
+        preprocessing: pre,
+        fitted,
+    })
+}
+
+impl Artifact {
+    /// The JSON text (pretty, fields in a fixed order).
+    pub fn to_json(&self) -> String {
+        // Serialising plain data cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Write to `path` (temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<(), ReplayError> {
+        journal::write_atomic(path, self.to_json().as_bytes())?;
+        Ok(())
+    }
+
+    /// Read an artifact, refusing a newer format before anything else.
+    pub fn read(path: &Path) -> Result<Artifact, ReplayError> {
+        let file_err = |message: String| ArtifactError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| file_err(format!("cannot read the model: {e}")))?;
+        let raw: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| file_err(format!("not a model artifact (invalid JSON: {e})")))?;
+        let found = raw
+            .get("format")
+            .and_then(|f| f.as_u64())
+            .ok_or_else(|| file_err("not a model artifact (no `format`)".into()))?;
+        if found > ARTIFACT_FORMAT as u64 {
+            return Err(ArtifactError::Newer {
+                path: path.to_path_buf(),
+                found,
+                ours: env!("CARGO_PKG_VERSION"),
+            }
+            .into());
+        }
+        serde_json::from_value(raw)
+            .map_err(|e| file_err(format!("not a valid model artifact: {e}")).into())
+    }
+
+    /// Predict the rows of `ds`, whose columns are matched by name: every
+    /// feature the model reads must be there; the target column may be
+    /// (it is ignored); any other column is an error.
+    pub fn predict(&self, ds: &Dataset) -> Result<Prediction, ReplayError> {
+        let cols_err = |message: String| ArtifactError::Columns {
+            path: ds.path.clone(),
+            message,
+        };
+        let missing: Vec<&str> = self
+            .features
+            .iter()
+            .filter(|f| !ds.feature_names.contains(f))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(cols_err(format!(
+                "missing column(s) the model reads: {}",
+                missing.join(", ")
+            ))
+            .into());
+        }
+        let extra: Vec<&str> = ds
+            .feature_names
+            .iter()
+            .filter(|f| !self.features.contains(f) && **f != self.target)
+            .map(String::as_str)
+            .collect();
+        if !extra.is_empty() {
+            return Err(cols_err(format!(
+                "column(s) the model does not know: {}; the model reads {}",
+                extra.join(", "),
+                self.features.join(", ")
+            ))
+            .into());
+        }
+        let rows: Vec<usize> = (0..ds.n_rows).collect();
+        let x = self.preprocessing.transform(ds, &rows)?;
+        Ok(self.fitted.predict(x.view()).map_err(ArtifactError::Fit)?)
+    }
+
+    /// Predictions as CSV: `prediction` (the class label, or the value),
+    /// then `proba_<label>` per class where the model gives probabilities;
+    /// floats in shortest round-trip form.
+    pub fn predictions_csv(&self, pred: &Prediction) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let labels = self.classes.clone().unwrap_or_default();
+        match pred {
+            Prediction::Classes { labels: idx, proba } => {
+                let mut head = vec!["prediction".to_string()];
+                if proba.is_some() {
+                    head.extend(labels.iter().map(|l| format!("proba_{l}")));
+                }
+                let _ = w.write_record(&head);
+                for (r, &k) in idx.iter().enumerate() {
+                    let mut rec = vec![labels.get(k).cloned().unwrap_or_default()];
+                    if let Some(p) = proba {
+                        rec.extend(p.row(r).iter().map(|&v| fmt_f64(v)));
+                    }
+                    let _ = w.write_record(&rec);
+                }
+            }
+            Prediction::Values(v) => {
+                let _ = w.write_record(["prediction"]);
+                for &x in v {
+                    let _ = w.write_record([fmt_f64(x)]);
+                }
+            }
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
 }

@@ -13,6 +13,9 @@ fn every_command_has_help() {
         vec!["run", "--help"],
         vec!["check", "--help"],
         vec!["models", "--help"],
+        vec!["replay", "--help"],
+        vec!["export", "--help"],
+        vec!["predict", "--help"],
     ] {
         let r = sb.run(&args);
         r.expect_code(0);

@@ -247,7 +247,11 @@ fn finished_search_is_not_touched_again() {
     assert!(first.stdout().contains("best trial"));
     assert!(first.stdout().contains("results/m/trials.csv"));
     let before = sb.snapshot("results");
-    assert_eq!(before.len(), 5, "manifest, trials, timings, search.toml, lock");
+    assert_eq!(
+        before.len(),
+        5,
+        "manifest, trials, timings, search.toml, lock"
+    );
     let again = sb.run(&["run", "m.toml", "-j", "2"]);
     again.expect_code(0);
     assert!(

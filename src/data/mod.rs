@@ -254,6 +254,30 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
     })
 }
 
+/// Load a file of feature columns only (rows to predict): every column is a
+/// feature, read as [`load`] reads features; the target is empty.
+pub fn load_features(path: &Path) -> Result<Dataset, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table = parse_table(&bytes).map_err(|message| DataError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let columns = (0..table.header.len())
+        .map(|j| read_feature(table.rows.iter().map(|row| row[j].as_str())))
+        .collect();
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        sha256: sha256_hex(&bytes),
+        n_rows: table.rows.len(),
+        feature_names: table.header,
+        columns,
+        target: Target::Values(Vec::new()),
+    })
+}
+
 /// SHA-256 of a file's bytes, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
