@@ -614,6 +614,7 @@ impl Linear {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objective::models::testdata::load;
     use crate::value::Value;
     use ndarray::{array, Array2, Axis};
     use rand::{Rng, SeedableRng};
@@ -976,18 +977,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!((m.weights, m.intercept), (vec![0.0; 3], 1.5));
-    }
-
-    fn load(name: &str) -> (Array2<f64>, Vec<f64>) {
-        let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let mut rdr = csv::Reader::from_path(path).unwrap();
-        let rows: Vec<Vec<f64>> = rdr
-            .records()
-            .map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect())
-            .collect();
-        let d = rows[0].len() - 1;
-        let x = Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j]);
-        (x, rows.iter().map(|r| r[d]).collect())
     }
 
     /// scikit-learn's `KFold(5, shuffle=True, random_state=0)` test fold of

@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn probabilities_are_the_mean_of_the_trees() {
-        let (x, y) = load("wine");
+        let (x, y) = load("wine.csv");
         let y = classes(&y);
         let forest =
             RandomForest::fit_classifier(x.view(), &y, 3, &params(Task::Classification, 7), 3)
@@ -452,7 +452,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_bits_other_seed_other_forest() {
-        let (x, y) = load("breast_cancer");
+        let (x, y) = load("breast_cancer.csv");
         let y = classes(&y);
         let p = params(Task::Classification, 10);
         let fit = |seed| RandomForest::fit_classifier(x.view(), &y, 2, &p, seed).unwrap();
@@ -541,7 +541,7 @@ mod tests {
     /// scikit-learn 1.9.1's RandomForestClassifier(n_estimators=100) over
     /// random_state 0..9 (`scripts/check_trees_vs_sklearn.py`).
     fn check_against_sklearn(name: &str, sk: (f64, f64, f64)) {
-        let (x, y) = load(name);
+        let (x, y) = load(&format!("{name}.csv"));
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         let n_classes = classes(&y).iter().max().unwrap() + 1;
         let p = params(Task::Classification, 100);
@@ -585,7 +585,7 @@ mod tests {
 
     #[test]
     fn diabetes_forest_r2_matches_scikit_learn() {
-        let (x, y) = load("diabetes");
+        let (x, y) = load("diabetes.csv");
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         let p = params(Task::Regression, 100);
         let f = RandomForest::fit_regressor(xtr.view(), &ytr, &p, 0).unwrap();

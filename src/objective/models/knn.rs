@@ -398,6 +398,7 @@ impl Knn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objective::models::testdata::{holdout, load};
     use crate::value::Value;
     use ndarray::Array2;
 
@@ -489,37 +490,6 @@ mod tests {
         }
     }
 
-    /// Rows of a CSV file in data/, features and the last column apart.
-    fn read_csv(name: &str) -> (Array2<f64>, Vec<f64>) {
-        let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let mut rdr = csv::Reader::from_path(path).unwrap();
-        let mut feats = Vec::new();
-        let mut target = Vec::new();
-        let mut n_cols = 0;
-        for rec in rdr.records() {
-            let rec = rec.unwrap();
-            let vals: Vec<f64> = rec.iter().map(|s| s.parse().unwrap()).collect();
-            n_cols = vals.len() - 1;
-            feats.extend_from_slice(&vals[..n_cols]);
-            target.push(vals[n_cols]);
-        }
-        let x = Array2::from_shape_vec((target.len(), n_cols), feats).unwrap();
-        (x, target)
-    }
-
-    /// Train on rows with `i % 5 != 0`, test on the others (the split the
-    /// scikit-learn reference numbers below were computed with).
-    fn holdout(x: &Array2<f64>, y: &[f64]) -> (Array2<f64>, Vec<f64>, Array2<f64>, Vec<f64>) {
-        let test: Vec<usize> = (0..y.len()).filter(|i| i % 5 == 0).collect();
-        let train: Vec<usize> = (0..y.len()).filter(|i| i % 5 != 0).collect();
-        (
-            x.select(ndarray::Axis(0), &train),
-            train.iter().map(|&i| y[i]).collect(),
-            x.select(ndarray::Axis(0), &test),
-            test.iter().map(|&i| y[i]).collect(),
-        )
-    }
-
     fn classes(y: &[f64]) -> (Vec<usize>, usize) {
         let c: Vec<usize> = y.iter().map(|&v| v as usize).collect();
         let n = c.iter().max().unwrap() + 1;
@@ -527,7 +497,7 @@ mod tests {
     }
 
     fn accuracy(name: &str, p: &Params) -> f64 {
-        let (x, y) = read_csv(name);
+        let (x, y) = load(name);
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         let (ytr, n_classes) = classes(&ytr);
         let m = fit(xtr.view(), Targets::Classes { y: &ytr, n_classes }, p, 0).unwrap();
@@ -767,7 +737,7 @@ mod tests {
 
     #[test]
     fn predictions_are_bit_identical_and_layout_free() {
-        let (x, y) = read_csv("diabetes.csv");
+        let (x, y) = load("diabetes.csv");
         let (xtr, ytr, xte, _) = holdout(&x, &y);
         let p = params(7, "distance", 2);
         let run = |xtr: ArrayView2<'_, f64>, xte: ArrayView2<'_, f64>| -> Vec<u64> {
@@ -813,7 +783,7 @@ mod tests {
                 13545.071694087777,
             ),
         ];
-        let (x, y) = read_csv("diabetes.csv");
+        let (x, y) = load("diabetes.csv");
         let (xtr, ytr, xte, _) = holdout(&x, &y);
         for (w, p, first, sum) in cases {
             let m = fit(xtr.view(), Targets::Values(&ytr), &params(5, w, p), 0).unwrap();

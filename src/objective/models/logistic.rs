@@ -663,6 +663,7 @@ impl Logistic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objective::models::testdata::load;
     use crate::value::Value;
     use ndarray::{array, Array2};
 
@@ -690,24 +691,6 @@ mod tests {
             } => (labels, proba),
             other => panic!("expected classes with probabilities, got {other:?}"),
         }
-    }
-
-    /// A CSV with a header and the target in the last column.
-    fn load(name: &str) -> (Array2<f64>, Vec<f64>) {
-        let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let mut rdr = csv::Reader::from_path(path).unwrap();
-        let mut rows = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.unwrap();
-            rows.push(
-                rec.iter()
-                    .map(|v| v.parse::<f64>().unwrap())
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let d = rows[0].len() - 1;
-        let x = Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j]);
-        (x, rows.iter().map(|r| r[d]).collect())
     }
 
     /// Rows of `fold` (test) and the rest (train) from a fold string.

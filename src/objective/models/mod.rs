@@ -385,3 +385,36 @@ pub fn wrong_task(model: &'static str, y: &Targets<'_>) -> ModelError {
         message: format!("does not support {got}"),
     }
 }
+
+/// Shipped datasets for the models' unit tests.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use ndarray::Array2;
+
+    /// `data/<file>`: every column but the last is a feature, the last the
+    /// target.
+    pub fn load(file: &str) -> (Array2<f64>, Vec<f64>) {
+        let path = format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut rdr = csv::Reader::from_path(path).unwrap();
+        let rows: Vec<Vec<f64>> = rdr
+            .records()
+            .map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect())
+            .collect();
+        let d = rows[0].len() - 1;
+        let x = Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j]);
+        (x, rows.iter().map(|r| r[d]).collect())
+    }
+
+    /// Train on rows with `i % 5 != 0`, test on the others (the split the
+    /// scikit-learn reference numbers in the tests were computed with).
+    pub fn holdout(x: &Array2<f64>, y: &[f64]) -> (Array2<f64>, Vec<f64>, Array2<f64>, Vec<f64>) {
+        let test: Vec<usize> = (0..y.len()).filter(|i| i % 5 == 0).collect();
+        let train: Vec<usize> = (0..y.len()).filter(|i| i % 5 != 0).collect();
+        (
+            x.select(ndarray::Axis(0), &train),
+            train.iter().map(|&i| y[i]).collect(),
+            x.select(ndarray::Axis(0), &test),
+            test.iter().map(|&i| y[i]).collect(),
+        )
+    }
+}

@@ -1340,6 +1340,13 @@ fn bias(f: &[f64], alpha: &[f64], np: usize, c: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objective::models::testdata;
+
+    /// A shipped dataset with class indices as targets.
+    fn load_csv(file: &str) -> (Array2<f64>, Vec<usize>) {
+        let (x, y) = testdata::load(file);
+        (x, y.iter().map(|&v| v as usize).collect())
+    }
     use ndarray::{array, Array2};
 
     fn params(pairs: &[(&str, Value)]) -> Params {
@@ -1378,22 +1385,6 @@ mod tests {
             }
             other => panic!("not classes: {other:?}"),
         }
-    }
-
-    /// A numeric CSV with a header and the class index in the last column.
-    fn load_csv(name: &str) -> (Array2<f64>, Vec<usize>) {
-        let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut rows = Vec::new();
-        let mut y = Vec::new();
-        for line in text.lines().skip(1).filter(|l| !l.is_empty()) {
-            let mut v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-            y.push(v.pop().unwrap() as usize);
-            rows.push(v);
-        }
-        let d = rows[0].len();
-        let flat: Vec<f64> = rows.into_iter().flatten().collect();
-        (Array2::from_shape_vec((y.len(), d), flat).unwrap(), y)
     }
 
     /// Standardise `train` and `test` rows with the training rows' mean and

@@ -1407,43 +1407,9 @@ fn midpoint(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    pub(crate) use crate::objective::models::testdata::{holdout, load};
     use ndarray::{array, Array2};
     use std::collections::BTreeMap;
-
-    /// Read `data/<name>.csv`: every column but the last is a feature, the
-    /// last (`target`) the target.
-    pub(crate) fn load(name: &str) -> (Array2<f64>, Vec<f64>) {
-        let path = format!("{}/data/{name}.csv", env!("CARGO_MANIFEST_DIR"));
-        let mut reader = csv::Reader::from_path(&path).unwrap();
-        let headers = reader.headers().unwrap().clone();
-        assert_eq!(headers.iter().next_back(), Some("target"));
-        let mut rows = Vec::new();
-        for rec in reader.records() {
-            let rec = rec.unwrap();
-            let row: Vec<f64> = rec.iter().map(|s| s.parse().unwrap()).collect();
-            rows.push(row);
-        }
-        let d = headers.len() - 1;
-        let x = Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j]);
-        let y = rows.iter().map(|r| r[d]).collect();
-        (x, y)
-    }
-
-    /// The split of `scripts/check_trees_vs_sklearn.py`: rows whose index is
-    /// a multiple of 5 are the test set.
-    pub(crate) fn holdout(
-        x: &Array2<f64>,
-        y: &[f64],
-    ) -> (Array2<f64>, Vec<f64>, Array2<f64>, Vec<f64>) {
-        let test: Vec<usize> = (0..y.len()).filter(|i| i % 5 == 0).collect();
-        let train: Vec<usize> = (0..y.len()).filter(|i| i % 5 != 0).collect();
-        (
-            x.select(ndarray::Axis(0), &train),
-            train.iter().map(|i| y[*i]).collect(),
-            x.select(ndarray::Axis(0), &test),
-            test.iter().map(|i| y[*i]).collect(),
-        )
-    }
 
     pub(crate) fn classes(y: &[f64]) -> Vec<usize> {
         y.iter().map(|v| *v as usize).collect()
@@ -1679,7 +1645,7 @@ pub(crate) mod tests {
 
     #[test]
     fn same_seed_same_bits_other_seed_other_tree() {
-        let (x, y) = load("breast_cancer");
+        let (x, y) = load("breast_cancer.csv");
         let y = classes(&y);
         let mut p = params();
         p.max_features = MaxFeatures::Sqrt;
@@ -1881,7 +1847,7 @@ pub(crate) mod tests {
 
     #[test]
     fn serde_round_trip_and_malformed_trees_are_refused() {
-        let (x, y) = load("wine");
+        let (x, y) = load("wine.csv");
         let tree = DecisionTree::fit_classifier(x.view(), &classes(&y), 3, &params(), 0).unwrap();
         let json = serde_json::to_string(&tree).unwrap();
         let back: DecisionTree = serde_json::from_str(&json).unwrap();
@@ -1908,7 +1874,7 @@ pub(crate) mod tests {
     /// from `scripts/check_trees_vs_sklearn.py` (mean [min, max] over
     /// random_state 0..9): ours must lie within 3 points of that range.
     fn check_against_sklearn(name: &str, max_depth: Option<usize>, sk: (f64, f64, f64)) -> f64 {
-        let (x, y) = load(name);
+        let (x, y) = load(&format!("{name}.csv"));
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         let n_classes = classes(&y).iter().max().unwrap() + 1;
         let mut p = params();
@@ -1945,7 +1911,7 @@ pub(crate) mod tests {
     #[test]
     fn diabetes_r2_matches_scikit_learn() {
         // scikit-learn's regression trees here do not depend on random_state.
-        let (x, y) = load("diabetes");
+        let (x, y) = load("diabetes.csv");
         let (xtr, ytr, xte, yte) = holdout(&x, &y);
         for (depth, sk) in [(3, 0.2869), (5, 0.0344)] {
             let mut p = reg_params();
@@ -1959,7 +1925,7 @@ pub(crate) mod tests {
 
     #[test]
     fn both_row_sorts_agree() {
-        let (x, _) = load("digits");
+        let (x, _) = load("digits.csv");
         let (mut a, mut b, mut tmp) = (Vec::new(), Vec::new(), Vec::new());
         for f in [0, 10, 20, 36] {
             // Many ties: digits' pixels take 17 values.
