@@ -10,7 +10,7 @@ use hpsearch::journal::{self, Columns, Opened};
 use hpsearch::objective;
 use hpsearch::search;
 use hpsearch::seed::RootHash;
-use hpsearch::strategy::{History, Kind};
+use hpsearch::strategy::{History, Spec, Trial};
 
 fn main() {
     divan::main();
@@ -43,11 +43,17 @@ fn trial_seed(b: divan::Bencher) {
 #[divan::bench]
 fn random_proposal_mixed(b: divan::Bencher) {
     let loaded = config::parse(Path::new("bench.toml"), MIXED).expect("config");
-    let strategy = Kind::Random.build();
+    let strategy = Spec::Random.build();
     let mut i = 0u64;
     b.bench_local(|| {
         i += 1;
-        strategy.propose(&loaded.search.space, i, i, &History::default())
+        let t = Trial {
+            space: &loaded.search.space,
+            index: i,
+            seed: i,
+            search_seed: 0,
+        };
+        strategy.propose(&t, &History::default())
     });
 }
 
@@ -63,6 +69,15 @@ fn search_10k_trials(b: divan::Bencher, threads: usize) {
         let Ok(Opened::New(mut j)) = journal::open(&dir.path().join("r"), &s, &cols, None) else {
             panic!("journal");
         };
-        search::run(&s, obj.as_ref(), &mut j, 0, 10_000, threads, &mut |_| {}).expect("run");
+        search::run(
+            &s,
+            obj.as_ref(),
+            &mut j,
+            Default::default(),
+            10_000,
+            threads,
+            &mut |_| {},
+        )
+        .expect("run");
     });
 }

@@ -181,17 +181,17 @@ fn run(
     let columns = Columns::new(&search, objective.n_folds());
     let budget = search.budget();
     let opened = journal::open(&dir, &search, &columns, objective.fold_of_rows());
-    let (mut journal, recorded) = match opened {
-        Ok(Opened::New(j)) => (*j, Vec::new()),
+    let (mut journal, recorded, state) = match opened {
+        Ok(Opened::New(j)) => (*j, Vec::new(), search::State::default()),
         Ok(Opened::Unfinished(mut u)) => {
             let rows = std::mem::take(&mut u.rows);
-            search::check_recorded(&search, &rows).map_err(usage)?;
+            let state = search::recorded_state(&search, &rows).map_err(usage)?;
             eprintln!(
                 "{}: resuming at trial {} of {budget}",
                 dir.display(),
                 rows.len()
             );
-            (u.resume(budget).map_err(failed)?, rows)
+            (u.resume(budget).map_err(failed)?, rows, state)
         }
         Ok(Opened::Finished(rows)) => {
             eprintln!("{}: already finished; nothing to do.", dir.display());
@@ -216,12 +216,11 @@ fn run(
         }
         bar.inc(1);
     };
-    let start = recorded.len() as u64;
     search::run(
         &search,
         objective.as_ref(),
         &mut journal,
-        start,
+        state,
         budget,
         threads,
         &mut observe,

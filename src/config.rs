@@ -20,7 +20,7 @@ use crate::objective::function::Function;
 use crate::objective::models::{self, ModelInfo, Task};
 use crate::seed::RootHash;
 use crate::space::{Domain, ParamWire, Space};
-use crate::strategy::Kind;
+use crate::strategy::Spec;
 use crate::value::{Params, Value};
 
 /// Format tag of the canonical encoding; part of every root hash.
@@ -66,6 +66,8 @@ struct SearchWire {
     trials: Option<i64>,
     seed: Option<i64>,
     parallel: Option<i64>,
+    tpe: Option<toml::Value>,
+    gp: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,12 +157,14 @@ pub struct DataSpec {
 pub struct Search {
     /// The search file it came from.
     pub file: PathBuf,
-    pub strategy: Kind,
+    pub strategy: Spec,
     /// `[search] trials` as written (for grid: an optional cap).
     pub trials: Option<u64>,
     /// `[search] seed`, default 0.
     pub seed: u64,
-    /// `[search] parallel`, the proposal window W, default 1.
+    /// `[search] parallel`, the proposal window W (default 4): how many
+    /// trials a model-based strategy keeps in flight. 1 is strictly
+    /// sequential.
     pub window: u64,
     pub objective: ObjectiveSpec,
     pub direction: Direction,
@@ -184,9 +188,9 @@ impl Search {
     /// capped by `trials`.
     pub fn budget(&self) -> u64 {
         let grid = self.space.grid_size().unwrap_or(u64::MAX);
-        match (self.strategy, self.trials) {
-            (Kind::Grid, Some(t)) => t.min(grid),
-            (Kind::Grid, None) => grid,
+        match (&self.strategy, self.trials) {
+            (Spec::Grid, Some(t)) => t.min(grid),
+            (Spec::Grid, None) => grid,
             (_, t) => t.unwrap_or(0),
         }
     }
@@ -243,7 +247,7 @@ impl Search {
         let strategy = self.strategy.build();
         Canonical {
             format: CANONICAL_FORMAT,
-            strategy: self.strategy.name(),
+            strategy: &self.strategy,
             seed: self.seed,
             // Why: grid and random never look at results, so the window
             // cannot change them and is left out of their hash.
@@ -273,7 +277,8 @@ impl Search {
 #[derive(Debug, Serialize)]
 pub struct Canonical<'a> {
     pub format: &'static str,
-    pub strategy: &'static str,
+    /// The name, or a table of the name and its settings.
+    pub strategy: &'a Spec,
     pub seed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<u64>,
@@ -373,18 +378,14 @@ pub fn parse_with_data(
 
     // [search]
     let s = &wire.search;
-    let strategy = Kind::parse(&s.strategy).ok_or_else(|| {
-        cx.err(
-            "search.strategy",
-            one_of("strategy", &s.strategy, Kind::NAMES),
-        )
-    })?;
+    let strategy = Spec::parse(&s.strategy, s.tpe.as_ref(), s.gp.as_ref())
+        .map_err(|(key, msg)| cx.err(key, msg))?;
     let trials = match s.trials {
         None => None,
         Some(t) if t >= 1 => Some(t as u64),
         Some(t) => return Err(cx.err("search.trials", format!("must be at least 1 (got {t})"))),
     };
-    if trials.is_none() && strategy != Kind::Grid {
+    if trials.is_none() && strategy != Spec::Grid {
         return Err(cx.err(
             "search.trials",
             format!(
@@ -399,7 +400,7 @@ pub fn parse_with_data(
         Some(v) => return Err(cx.err("search.seed", format!("must be >= 0 (got {v})"))),
     };
     let window = match s.parallel {
-        None => 1,
+        None => 4,
         Some(w) if w >= 1 => w as u64,
         Some(w) => return Err(cx.err("search.parallel", format!("must be at least 1 (got {w})"))),
     };
@@ -411,7 +412,7 @@ pub fn parse_with_data(
     }
     let space = Space::from_wire(&space_wire)
         .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
-    if strategy == Kind::Grid {
+    if strategy == Spec::Grid {
         space
             .grid_size()
             .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;

@@ -139,6 +139,14 @@ fn check_data(path: &Path, recorded: &str) -> Result<(), ReplayError> {
 }
 
 impl Recorded {
+    /// The parameters of `row`, recomputed (with the history each earlier
+    /// proposal had) and checked against the journal.
+    pub fn params_of(&self, row: &Row) -> Result<Params, ReplayError> {
+        let upto = &self.rows[..=(row.trial as usize).min(self.rows.len() - 1)];
+        let mut state = search::recorded_state(&self.search, upto)?;
+        Ok(state.proposals.pop().unwrap_or_default())
+    }
+
     /// Trial `trial`, or the best one (the earliest among equals).
     pub fn pick(&self, trial: Option<u64>) -> Result<&Row, ReplayError> {
         match trial {
@@ -172,14 +180,7 @@ pub struct Replayed {
 /// its status, value and every fold score with the journal.
 pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError> {
     let row = rec.pick(trial)?.clone();
-    search::check_recorded(&rec.search, std::slice::from_ref(&row))?;
-    let strategy = rec.search.strategy.build();
-    let params = strategy.propose(
-        &rec.search.space,
-        row.trial,
-        row.seed,
-        &crate::strategy::History::default(),
-    );
+    let params = rec.params_of(&row)?;
     let obj = objective::build(&rec.search, rec.dataset)?;
     let eval = obj.evaluate(&params, row.seed);
     let difference = compare(&row, &eval);
@@ -314,16 +315,10 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     if row.status != Status::Ok {
         return Err(ArtifactError::FailedTrial { trial: row.trial }.into());
     }
-    search::check_recorded(&rec.search, std::slice::from_ref(&row))?;
+    let searched = rec.params_of(&row)?;
     let (Some(ds), Some(d)) = (&rec.dataset, &rec.search.data) else {
         return Err(ArtifactError::NotAModel { dir: rec.dir }.into());
     };
-    let searched = rec.search.strategy.build().propose(
-        &rec.search.space,
-        row.trial,
-        row.seed,
-        &crate::strategy::History::default(),
-    );
     let mut params = fixed.clone();
     params.extend(searched);
     let spec = PreprocessSpec {

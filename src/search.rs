@@ -1,24 +1,25 @@
-//! The coordinator: proposes trials, evaluates them in parallel on a Rayon
-//! pool and commits them to the journal in trial order.
+//! The coordinator: proposes trials in index order, evaluates them in
+//! parallel on a Rayon pool and commits them to the journal in trial order.
 //!
-//! Why the result cannot depend on the thread count: each proposal is a
-//! function of the space, the trial index and its seed (grid and random
-//! look at no results); each evaluation is a pure function of the
-//! parameters, the seed and the data; and finished trials wait in memory
-//! until every earlier trial is committed, so rows reach `trials.csv` in
-//! index order. Threads only decide how many trials run at once.
+//! Why the result cannot depend on the thread count: proposal `i` is made
+//! on the coordinator thread, in index order, from exactly the history the
+//! window allows (design.md, Determinism 3: the results of trials
+//! `0 ..= i-W` and the parameters of trials `i-W+1 .. i-1`), and trial `i`
+//! is only proposed once trials `0 ..= i-W` are committed; each evaluation
+//! is a pure function of the parameters, the seed and the data; and
+//! finished trials wait in memory until every earlier trial is committed,
+//! so rows reach `trials.csv` in index order. Threads only decide how many
+//! of the allowed trials run at once. Grid, random and Sobol look at no
+//! results, so the window does not hold them back.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use rayon::iter::{ParallelBridge, ParallelIterator};
-
-use crate::config::Search;
+use crate::config::{Direction, Search};
 use crate::journal::{Committed, Journal, JournalError, Row};
-use crate::objective::{Evaluation, Objective};
-use crate::strategy::History;
+use crate::objective::{Evaluation, Objective, Status};
+use crate::strategy::{History, Observation, Strategy, Trial};
 use crate::value::Params;
 
 /// A finished trial.
@@ -52,11 +53,74 @@ pub enum SearchError {
     },
 }
 
-/// Recompute the seed and proposal of every recorded trial and compare them
-/// with the journal: the guard against silent drift before a resume.
-pub fn check_recorded(search: &Search, rows: &[Row]) -> Result<(), SearchError> {
+/// What a strategy learns from a finished trial: its parameters and its
+/// value turned into a loss (lower is better); failed trials have none.
+pub fn observation(
+    direction: Direction,
+    params: Params,
+    status: Status,
+    value: f64,
+) -> Observation {
+    let loss = (status == Status::Ok && value.is_finite()).then_some(match direction {
+        Direction::Minimize => value,
+        Direction::Maximize => -value,
+    });
+    Observation { params, loss }
+}
+
+/// The number of results proposal `i` may see with window `w`: trials
+/// `0 ..= i-w`, none when `i < w`.
+pub fn visible(i: u64, w: u64) -> usize {
+    (i + 1).saturating_sub(w) as usize
+}
+
+/// The proposals and observations of a search so far, in trial order.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub proposals: Vec<Params>,
+    pub observed: Vec<Observation>,
+}
+
+/// Propose trial `i = state.proposals.len()` from what the window allows.
+fn propose_next(
+    search: &Search,
+    strategy: &dyn Strategy,
+    state: &State,
+    search_seed: u64,
+    seed: u64,
+) -> Params {
+    let i = state.proposals.len() as u64;
+    let seen = if strategy.uses_history() {
+        visible(i, search.window).min(state.observed.len())
+    } else {
+        0
+    };
+    let trial = Trial {
+        space: &search.space,
+        index: i,
+        seed,
+        search_seed,
+    };
+    let history = if strategy.uses_history() {
+        History {
+            observed: &state.observed[..seen],
+            pending: &state.proposals[seen..],
+        }
+    } else {
+        History::default()
+    };
+    strategy.propose(&trial, &history)
+}
+
+/// Recompute the seed and proposal of every recorded trial, in order and
+/// with the history each one had, and compare them with the journal: the
+/// guard against silent drift before a resume. Returns the state to go on
+/// from.
+pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchError> {
     let strategy = search.strategy.build();
     let root = search.root();
+    let search_seed = root.search_seed();
+    let mut state = State::default();
     for r in rows {
         let drift = |message: String| SearchError::Drift {
             trial: r.trial,
@@ -70,7 +134,7 @@ pub fn check_recorded(search: &Search, rows: &[Row]) -> Result<(), SearchError> 
                 r.seed
             )));
         }
-        let params = strategy.propose(&search.space, r.trial, seed, &History::default());
+        let params = propose_next(search, strategy.as_ref(), &state, search_seed, seed);
         for (name, text) in &r.params {
             let want = params.get(name).map(|v| v.to_string()).unwrap_or_default();
             if &want != text {
@@ -79,18 +143,26 @@ pub fn check_recorded(search: &Search, rows: &[Row]) -> Result<(), SearchError> 
                 )));
             }
         }
+        let value = r.value.unwrap_or(f64::NAN);
+        state.observed.push(observation(
+            search.direction,
+            params.clone(),
+            r.status,
+            value,
+        ));
+        state.proposals.push(params);
     }
-    Ok(())
+    Ok(state)
 }
 
-/// Run trials `start .. budget` of `search` on `threads` workers, appending
-/// each to `journal` in order; `observe` sees every committed trial (for
-/// progress) and cannot change a result.
+/// Run trials `state.proposals.len() .. budget` of `search` on `threads`
+/// workers, appending each to `journal` in order; `observe` sees every
+/// committed trial (for progress) and cannot change a result.
 pub fn run(
     search: &Search,
     objective: &dyn Objective,
     journal: &mut Journal,
-    start: u64,
+    mut state: State,
     budget: u64,
     threads: usize,
     observe: &mut dyn FnMut(&Outcome),
@@ -103,27 +175,59 @@ pub fn run(
             message: e.to_string(),
         })?;
     let strategy = search.strategy.build();
+    let uses_history = strategy.uses_history();
     let root = search.root();
-    let stop = AtomicBool::new(false);
+    let search_seed = root.search_seed();
+    // How many trials may be out at once: the window for a strategy that
+    // learns (the proposal rule enforces it anyway); for one that does not,
+    // enough that the workers keep busy while the coordinator flushes a
+    // batch (so batches grow when flushing is slow), but bounded in memory.
+    let max_out = if uses_history {
+        search.window as usize
+    } else {
+        threads * 1024
+    };
     let (tx, rx) = mpsc::channel::<Outcome>();
+    let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
+    let mut committed = state.observed.len() as u64;
+    let mut out = 0usize;
 
-    std::thread::scope(|scope| {
-        let stop = &stop;
-        let strategy = &strategy;
-        scope.spawn(move || {
-            pool.install(|| {
-                // par_bridge hands trials out in index order as workers
-                // free up, so few finished trials wait for an earlier one.
-                (start..budget).par_bridge().for_each_with(tx, |tx, trial| {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
+    let mut next = state.proposals.len() as u64;
+    let strategy = strategy.as_ref();
+    pool.in_place_scope(|scope| {
+        loop {
+            // Propose and launch every trial the window allows.
+            while next < budget && out < max_out {
+                let i = next;
+                if uses_history && visible(i, search.window) > committed as usize {
+                    break;
+                }
+                let seed = root.trial_seed(i);
+                // A strategy that learns proposes here, in index order, from
+                // the window's history; one that does not proposes in the
+                // worker (its proposals depend on nothing but the index).
+                let known = uses_history.then(|| {
+                    let p = propose_next(search, strategy, &state, search_seed, seed);
+                    state.proposals.push(p.clone());
+                    p
+                });
+                next += 1;
+                out += 1;
+                let tx = tx.clone();
+                scope.spawn(move |_| {
                     let began = Instant::now();
-                    let seed = root.trial_seed(trial);
-                    let params = strategy.propose(&search.space, trial, seed, &History::default());
+                    let params = known.unwrap_or_else(|| {
+                        let t = Trial {
+                            space: &search.space,
+                            index: i,
+                            seed,
+                            search_seed,
+                        };
+                        strategy.propose(&t, &History::default())
+                    });
                     let eval = objective.evaluate(&params, seed);
                     let _ = tx.send(Outcome {
-                        trial,
+                        trial: i,
                         seed,
                         params,
                         eval,
@@ -131,55 +235,50 @@ pub fn run(
                         thread: rayon::current_thread_index().unwrap_or(0),
                     });
                 });
-            });
-        });
-
-        let result = commit_in_order(&rx, journal, start, observe);
-        if result.is_err() {
-            stop.store(true, Ordering::Relaxed);
-            // Drain so the workers are not blocked; their results are lost
-            // with the failed journal anyway.
-            for _ in rx.iter() {}
+            }
+            if committed >= budget {
+                return Ok(());
+            }
+            // Wait for a result, take whatever else is ready, commit in order.
+            let Ok(first) = rx.recv() else {
+                return Ok(());
+            };
+            out -= 1;
+            waiting.insert(first.trial, first);
+            while let Ok(more) = rx.try_recv() {
+                out -= 1;
+                waiting.insert(more.trial, more);
+            }
+            let mut done = Vec::new();
+            while let Some(o) = waiting.remove(&committed) {
+                journal.append(&Committed {
+                    trial: o.trial,
+                    seed: o.seed,
+                    params: &o.params,
+                    eval: &o.eval,
+                    seconds: o.seconds,
+                    thread: o.thread,
+                });
+                if uses_history {
+                    state.observed.push(observation(
+                        search.direction,
+                        o.params.clone(),
+                        o.eval.status,
+                        o.eval.value,
+                    ));
+                }
+                committed += 1;
+                done.push(o);
+            }
+            // One flush for the lot; on error the scope still waits for
+            // the trials in flight, whose results are then dropped.
+            journal.sync()?;
+            for o in &done {
+                observe(o);
+            }
         }
-        result
     })
 }
-
-fn commit_in_order(
-    rx: &mpsc::Receiver<Outcome>,
-    journal: &mut Journal,
-    start: u64,
-    observe: &mut dyn FnMut(&Outcome),
-) -> Result<(), SearchError> {
-    let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
-    let mut next = start;
-    while let Ok(first) = rx.recv() {
-        waiting.insert(first.trial, first);
-        // Take whatever else is ready, so one flush covers them all.
-        while let Ok(more) = rx.try_recv() {
-            waiting.insert(more.trial, more);
-        }
-        let mut committed = Vec::new();
-        while let Some(o) = waiting.remove(&next) {
-            journal.append(&Committed {
-                trial: o.trial,
-                seed: o.seed,
-                params: &o.params,
-                eval: &o.eval,
-                seconds: o.seconds,
-                thread: o.thread,
-            });
-            committed.push(o);
-            next += 1;
-        }
-        journal.sync()?;
-        for o in &committed {
-            observe(o);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +305,13 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
         let mut rows: Vec<Row> = (0..3)
             .map(|i| {
                 let seed = root.trial_seed(i);
-                let p = strategy.propose(&s.space, i, seed, &History::default());
+                let t = Trial {
+                    space: &s.space,
+                    index: i,
+                    seed,
+                    search_seed: root.search_seed(),
+                };
+                let p = strategy.propose(&t, &History::default());
                 Row {
                     trial: i,
                     seed,
@@ -218,12 +323,12 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
                 }
             })
             .collect();
-        assert!(check_recorded(&s, &rows).is_ok());
+        assert_eq!(recorded_state(&s, &rows).unwrap().proposals.len(), 3);
         rows[1].params[0].1 = "0.5".into();
-        let e = check_recorded(&s, &rows).unwrap_err().to_string();
+        let e = recorded_state(&s, &rows).unwrap_err().to_string();
         assert!(e.contains("line 3: trial 1 has x0 = 0.5"), "{e}");
         rows[1].seed += 1;
-        let e = check_recorded(&s, &rows).unwrap_err().to_string();
+        let e = recorded_state(&s, &rows).unwrap_err().to_string();
         assert!(e.contains("trial 1 has seed"), "{e}");
     }
 }

@@ -5,6 +5,9 @@
 //!
 //! * **Root hash** = SHA-256 of the canonical JSON of the resolved search
 //!   (see `config::Search::canonical`), written as 64 lowercase hex digits.
+//! * **Search seed** = the first 8 bytes, little-endian, of
+//!   `SHA-256("hpsearch/search/v1" || 0x00 || root)`: for search-wide
+//!   sequences such as the scrambled Sobol design.
 //! * **Trial seed** `seed_i` = the first 8 bytes, little-endian, of
 //!   `SHA-256("hpsearch/trial/v1" || 0x00 || root (32 bytes) || i as u64 LE)`.
 //! * **Named stream** `stream(seed, name)` = a `Xoshiro256PlusPlus` whose
@@ -47,6 +50,15 @@ impl RootHash {
             *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
         }
         Some(RootHash(out))
+    }
+
+    /// A seed for the whole search (not one trial): for sequences addressed
+    /// by trial index, such as the scrambling of a Sobol design.
+    pub fn search_seed(&self) -> u64 {
+        let mut h = Sha256::new();
+        h.update(b"hpsearch/search/v1\0");
+        h.update(self.0);
+        first_u64(&h.finalize())
     }
 
     /// The seed of trial `index`.
@@ -121,6 +133,7 @@ mod tests {
         let root = RootHash::of(b"{}");
         let got: Vec<u64> = (0..3).map(|i| root.trial_seed(i)).collect();
         assert_eq!(got, PINNED_TRIAL_SEEDS);
+        assert_eq!(root.search_seed(), 5183087706835281785);
     }
 
     #[test]

@@ -196,6 +196,40 @@ impl Param {
         }
     }
 
+    /// The inverse of [`Param::from_unit`]: where `v` sits in [0, 1]. A
+    /// discrete value maps to the middle of its cell, `(k + 0.5) / n`; a
+    /// value outside the parameter maps to 0.5.
+    pub fn to_unit(&self, v: &Value) -> f64 {
+        if let Domain::Int {
+            low,
+            high,
+            log: true,
+            step: 1,
+        } = self.domain
+        {
+            let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
+            return v
+                .as_f64()
+                .map_or(0.5, |x| ((x.ln() - a) / (b - a)).clamp(0.0, 1.0));
+        }
+        if let Some(n) = self.n_points() {
+            return (0..n)
+                .find(|&k| self.point(k) == *v)
+                .map_or(0.5, |k| (k as f64 + 0.5) / n as f64);
+        }
+        match (&self.domain, v.as_f64()) {
+            (Domain::Float { low, high, log, .. }, Some(x)) => {
+                let u = if *log {
+                    (x.ln() - low.ln()) / (high.ln() - low.ln())
+                } else {
+                    (x - low) / (high - low)
+                };
+                u.clamp(0.0, 1.0)
+            }
+            _ => 0.5,
+        }
+    }
+
     /// Whether `v` is a value of this parameter (on its grid or step).
     pub fn contains(&self, v: &Value) -> bool {
         match &self.domain {
@@ -505,6 +539,14 @@ impl Space {
         out
     }
 
+    /// The unit-cube coordinates of `params`, one per parameter in name order.
+    pub fn to_unit(&self, params: &Params) -> Vec<f64> {
+        self.params
+            .iter()
+            .map(|p| params.get(&p.name).map_or(0.5, |v| p.to_unit(v)))
+            .collect()
+    }
+
     /// Values for a vector of unit-interval numbers, one per parameter in
     /// name order.
     pub fn from_unit(&self, u: &[f64]) -> Params {
@@ -629,6 +671,28 @@ mod tests {
             }
             assert!(p.contains(&p.from_unit(1.0 - f64::EPSILON)));
         }
+    }
+
+    #[test]
+    fn to_unit_inverts_from_unit() {
+        let ps = [
+            param("type='float'\nlow=1e-4\nhigh=10.0\nlog=true").unwrap(),
+            param("type='float'\nlow=-1.0\nhigh=2.0").unwrap(),
+            param("type='float'\nlow=-1.0\nhigh=2.0\nstep=0.5").unwrap(),
+            param("type='int'\nlow=1\nhigh=100\nlog=true").unwrap(),
+            param("type='int'\nlow=-3\nhigh=9\nstep=3").unwrap(),
+            param("type='categorical'\nchoices=['a', 1, true]").unwrap(),
+        ];
+        for p in &ps {
+            for k in 0..200 {
+                let v = p.from_unit(k as f64 / 200.0);
+                let back = p.from_unit(p.to_unit(&v));
+                assert_eq!(back, v, "{:?}", p.domain);
+            }
+        }
+        let cat = &ps[5];
+        assert_eq!(cat.to_unit(&Value::Int(1)), 0.5);
+        assert!((ps[1].to_unit(&Value::Float(0.5)) - 0.5).abs() < 1e-15);
     }
 
     #[test]

@@ -1,36 +1,53 @@
 //! Grid search: trial `i` is grid point `i` of `Space::grid_point`
 //! (parameters in name order, the last varying fastest).
 
-use super::{History, Strategy};
-use crate::space::Space;
+use super::{History, Strategy, Trial};
 use crate::value::Params;
 
 /// Exhaustive search over the cartesian product of every parameter's grid.
 pub struct Grid;
 
 impl Strategy for Grid {
-    fn propose(&self, space: &Space, index: u64, _seed: u64, _h: &History<'_>) -> Params {
-        space.grid_point(index)
+    fn propose(&self, t: &Trial<'_>, _h: &History<'_>) -> Params {
+        t.space.grid_point(t.index)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{contract, Kind};
-
-    #[test]
-    fn contract() {
-        contract::check(Kind::Grid);
-    }
+    use super::super::{contract, Spec};
+    use crate::space::Space;
+    use crate::value::Value;
 
     #[test]
     fn enumerates_every_point_once() {
         let s = contract::space();
-        let n = s.grid_size().unwrap();
-        assert_eq!(n, 5 * 12 * 2 * 3 * 4);
-        let mut seen: Vec<String> = (0..n).map(|i| format!("{:?}", s.grid_point(i))).collect();
+        // The contract space has continuous parameters: use its grid part.
+        let grid: Space = Space {
+            params: s.params.into_iter().filter(|p| p.grid().is_ok()).collect(),
+        };
+        let n = grid.grid_size().unwrap();
+        assert_eq!(n, 5 * 12 * 2 * 3 * 4 * 1000);
+        let mut seen: Vec<String> = (0..2000)
+            .map(|i| format!("{:?}", grid.grid_point(i * 997)))
+            .collect();
         seen.sort();
         seen.dedup();
-        assert_eq!(seen.len() as u64, n);
+        assert_eq!(seen.len(), 2000);
+        let last = grid.grid_point(n - 1);
+        assert_eq!(last["a"], Value::Float(10.0));
+        assert_eq!(last["g"], Value::Int(1000));
+    }
+
+    #[test]
+    fn same_proposals_whatever_the_history() {
+        let s = contract::space();
+        let grid: Space = Space {
+            params: s.params.into_iter().filter(|p| p.grid().is_ok()).collect(),
+        };
+        let a = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 1, 1);
+        let b = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 4, 2);
+        assert_eq!(a, b);
+        assert_eq!(a[7], grid.grid_point(7));
     }
 }

@@ -1,16 +1,19 @@
 //! Strategies: what to try next. A strategy sees the space, the trial's
-//! index and seed, and the history the proposal window allows — never
+//! index and seeds, and the history the proposal window allows — never
 //! threads, files or the clock — and keeps no state between calls, so every
 //! proposal can be recomputed from the journal.
 
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::space::Space;
 use crate::value::Params;
 
+pub mod gp;
 pub mod grid;
 pub mod random;
+pub mod sobol;
+pub mod tpe;
 
 /// A finished trial as a strategy sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,14 +28,30 @@ pub struct Observation {
 /// trials `0 ..= i-W` and the parameters of trials `i-W+1 .. i-1`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct History<'a> {
+    /// Trials `0 ..= i-W`, in trial order.
     pub observed: &'a [Observation],
+    /// The parameters of trials `i-W+1 .. i-1`, in trial order: running or
+    /// finished, but their results are not to be used.
     pub pending: &'a [Params],
+}
+
+/// The trial being proposed.
+#[derive(Clone, Copy, Debug)]
+pub struct Trial<'a> {
+    pub space: &'a Space,
+    /// The trial's index `i`.
+    pub index: u64,
+    /// The trial's own seed (`RootHash::trial_seed(i)`).
+    pub seed: u64,
+    /// The search-wide seed (`RootHash::search_seed()`), for sequences
+    /// addressed by index.
+    pub search_seed: u64,
 }
 
 /// A way of choosing trials.
 pub trait Strategy: Send + Sync {
-    /// The parameters of trial `index`, whose seed is `seed`.
-    fn propose(&self, space: &Space, index: u64, seed: u64, history: &History<'_>) -> Params;
+    /// The parameters of trial `t.index`.
+    fn propose(&self, t: &Trial<'_>, history: &History<'_>) -> Params;
 
     /// Whether proposals depend on results (and so on the window).
     fn uses_history(&self) -> bool {
@@ -40,38 +59,95 @@ pub trait Strategy: Send + Sync {
     }
 }
 
-/// The strategies a search file can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A strategy as a search file names it, with its settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum Spec {
     Grid,
     Random,
+    Sobol,
+    Tpe(tpe::TpeSettings),
+    Gp(gp::GpSettings),
 }
 
-impl Kind {
-    pub const NAMES: &'static [&'static str] = &["grid", "random"];
+impl Spec {
+    pub const NAMES: &'static [&'static str] = &["grid", "random", "sobol", "tpe", "gp"];
 
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "grid" => Some(Kind::Grid),
-            "random" => Some(Kind::Random),
-            _ => None,
+    /// The strategy `name` with its settings table (`[search.tpe]`,
+    /// `[search.gp]`); the error is (key, message).
+    pub fn parse(
+        name: &str,
+        tpe: Option<&toml::Value>,
+        gp: Option<&toml::Value>,
+    ) -> Result<Spec, (String, String)> {
+        let settings_for = |other: &str, v: Option<&toml::Value>| match v {
+            Some(_) => Err((
+                format!("search.{other}"),
+                format!("settings for strategy \"{other}\", but the strategy is \"{name}\""),
+            )),
+            None => Ok(()),
+        };
+        match name {
+            "grid" | "random" | "sobol" => {
+                settings_for("tpe", tpe)?;
+                settings_for("gp", gp)?;
+                Ok(match name {
+                    "grid" => Spec::Grid,
+                    "random" => Spec::Random,
+                    _ => Spec::Sobol,
+                })
+            }
+            "tpe" => {
+                settings_for("gp", gp)?;
+                let s = tpe::TpeSettings::from_toml(tpe).map_err(|m| ("search.tpe".into(), m))?;
+                Ok(Spec::Tpe(s))
+            }
+            "gp" => {
+                settings_for("tpe", tpe)?;
+                let s = gp::GpSettings::from_toml(gp).map_err(|m| ("search.gp".into(), m))?;
+                Ok(Spec::Gp(s))
+            }
+            other => Err((
+                "search.strategy".into(),
+                format!(
+                    "unknown strategy \"{other}\"; expected one of: {}",
+                    Spec::NAMES.join(", ")
+                ),
+            )),
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
-            Kind::Grid => "grid",
-            Kind::Random => "random",
+            Spec::Grid => "grid",
+            Spec::Random => "random",
+            Spec::Sobol => "sobol",
+            Spec::Tpe(_) => "tpe",
+            Spec::Gp(_) => "gp",
         }
     }
 
     /// The strategy object.
-    pub fn build(self) -> Box<dyn Strategy> {
+    pub fn build(&self) -> Box<dyn Strategy> {
         match self {
-            Kind::Grid => Box::new(grid::Grid),
-            Kind::Random => Box::new(random::Random),
+            Spec::Grid => Box::new(grid::Grid),
+            Spec::Random => Box::new(random::Random),
+            Spec::Sobol => Box::new(sobol::Sobol),
+            Spec::Tpe(s) => Box::new(tpe::Tpe::new(s.clone())),
+            Spec::Gp(s) => Box::new(gp::Gp::new(s.clone())),
         }
+    }
+}
+
+/// Read a settings table into `T`, rejecting unknown keys; an absent
+/// table gives the defaults.
+pub(crate) fn settings_from_toml<T>(v: Option<&toml::Value>) -> Result<T, String>
+where
+    T: Default + serde::de::DeserializeOwned,
+{
+    match v {
+        None => Ok(T::default()),
+        Some(v) => v.clone().try_into::<T>().map_err(|e| e.to_string()),
     }
 }
 
@@ -87,7 +163,6 @@ pub(crate) mod contract {
     //! The contract every strategy meets.
     use super::*;
     use crate::space::ParamWire;
-    use crate::value::Value;
     use std::collections::BTreeMap;
 
     pub fn space() -> Space {
@@ -97,39 +172,71 @@ pub(crate) mod contract {
             c = { type = "categorical", choices = ["rbf", "linear"] }
             d = { type = "float", values = [0.1, 1.0, 10.0] }
             e = { type = "int", low = 0, high = 30, step = 10 }
+            f = { type = "float", low = -2.0, high = 3.0 }
+            g = { type = "int", low = 1, high = 1000, log = true }
         "#;
         let w: BTreeMap<String, ParamWire> = toml::from_str(src).unwrap();
         Space::from_wire(&w).unwrap()
     }
 
-    pub fn check(kind: Kind) {
-        let s = space();
-        let strat = kind.build();
-        let h = History::default();
-        let seeds: Vec<u64> = (0..40).map(|i| 1000 + i * 7919).collect();
-        let a: Vec<Params> = (0..40)
-            .map(|i| strat.propose(&s, i, seeds[i as usize], &h))
-            .collect();
-        // Same inputs, same proposals.
-        let b: Vec<Params> = (0..40)
-            .map(|i| strat.propose(&s, i, seeds[i as usize], &h))
-            .collect();
-        assert_eq!(a, b);
-        // Every proposal inside the space and on its grid.
-        for p in &a {
-            assert_eq!(p.len(), s.params.len());
-            for q in &s.params {
-                assert!(q.contains(&p[&q.name]), "{} {:?}", q.name, p[&q.name]);
-            }
+    /// A toy loss on the contract space, so model-based strategies have
+    /// results to learn from.
+    fn loss(s: &Space, p: &Params) -> f64 {
+        s.to_unit(p).iter().map(|u| (u - 0.3) * (u - 0.3)).sum()
+    }
+
+    /// Proposals 0..n with window `w`, search seed `search_seed`.
+    pub fn run(
+        strategy: &dyn Strategy,
+        s: &Space,
+        n: u64,
+        w: usize,
+        search_seed: u64,
+    ) -> Vec<Params> {
+        let mut props: Vec<Params> = Vec::new();
+        let mut obs: Vec<Observation> = Vec::new();
+        for i in 0..n {
+            let seen = (i as usize + 1).saturating_sub(w);
+            let t = Trial {
+                space: s,
+                index: i,
+                seed: search_seed.wrapping_mul(31).wrapping_add(i * 7919),
+                search_seed,
+            };
+            let h = History {
+                observed: &obs[..seen],
+                pending: &props[seen..],
+            };
+            let p = strategy.propose(&t, &h);
+            // Failed trials happen: every seventh is one.
+            let l = (i % 7 != 3).then(|| loss(s, &p));
+            obs.push(Observation {
+                params: p.clone(),
+                loss: l,
+            });
+            props.push(p);
         }
-        // Not all the same.
-        assert!(a.iter().any(|p| p != &a[0]));
-        // Order of evaluation does not matter (no hidden state).
-        let rev: Vec<Params> = (0..40)
-            .rev()
-            .map(|i| strat.propose(&s, i, seeds[i as usize], &h))
-            .collect();
-        assert!(rev.into_iter().rev().eq(a.into_iter()));
-        let _ = Value::Int(0);
+        props
+    }
+
+    pub fn check(spec: Spec) {
+        let s = space();
+        let strat = spec.build();
+        let n = 40;
+        for w in [1, 4] {
+            let a = run(strat.as_ref(), &s, n, w, 11);
+            // Same inputs, same proposals (and a fresh object: no hidden state).
+            assert_eq!(a, run(spec.build().as_ref(), &s, n, w, 11));
+            // Another seed, other proposals.
+            assert_ne!(a, run(strat.as_ref(), &s, n, w, 12));
+            // Every proposal inside the space and on its grid.
+            for p in &a {
+                assert_eq!(p.len(), s.params.len());
+                for q in &s.params {
+                    assert!(q.contains(&p[&q.name]), "{} {:?}", q.name, p[&q.name]);
+                }
+            }
+            assert!(a.iter().any(|p| p != &a[0]));
+        }
     }
 }

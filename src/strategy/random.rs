@@ -2,41 +2,30 @@
 //! order) from its own `proposal` stream, so trial `i` is the same whatever
 //! the budget, the thread count or the trials before it.
 
-use super::{unit, History, Strategy};
+use super::{unit, History, Strategy, Trial};
 use crate::seed;
-use crate::space::Space;
 use crate::value::Params;
 
 /// Independent uniform (or log-uniform) draws.
 pub struct Random;
 
 impl Strategy for Random {
-    fn propose(&self, space: &Space, _index: u64, seed: u64, _h: &History<'_>) -> Params {
-        let mut rng = seed::stream(seed, "proposal");
-        let u: Vec<f64> = space.params.iter().map(|_| unit(&mut rng)).collect();
-        space.from_unit(&u)
+    fn propose(&self, t: &Trial<'_>, _h: &History<'_>) -> Params {
+        let mut rng = seed::stream(t.seed, "proposal");
+        let u: Vec<f64> = t.space.params.iter().map(|_| unit(&mut rng)).collect();
+        t.space.from_unit(&u)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{contract, Kind};
+    use super::super::{contract, Spec};
     use super::*;
+    use crate::space::Space;
 
     #[test]
     fn contract() {
-        contract::check(Kind::Random);
-    }
-
-    #[test]
-    fn other_seed_other_proposal() {
-        let s = contract::space();
-        let h = History::default();
-        let a: Vec<_> = (0..20).map(|i| Random.propose(&s, i, i, &h)).collect();
-        let b: Vec<_> = (0..20)
-            .map(|i| Random.propose(&s, i, i + 100, &h))
-            .collect();
-        assert_ne!(a, b);
+        contract::check(Spec::Random);
     }
 
     #[test]
@@ -47,7 +36,15 @@ mod tests {
         let s = Space::from_wire(&w).unwrap();
         let h = History::default();
         let below = (0..4000)
-            .filter(|&i| Random.propose(&s, i, i, &h)["x"].as_f64().unwrap() < 1e-2)
+            .filter(|&i| {
+                let t = Trial {
+                    space: &s,
+                    index: i,
+                    seed: i,
+                    search_seed: 0,
+                };
+                Random.propose(&t, &h)["x"].as_f64().unwrap() < 1e-2
+            })
             .count();
         assert!((1800..2200).contains(&below), "{below}");
     }
