@@ -155,6 +155,47 @@ pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchErro
     Ok(state)
 }
 
+/// A trial of [`simulate`].
+#[derive(Clone, Debug)]
+pub struct Simulated {
+    pub params: Params,
+    pub eval: Evaluation,
+    /// Wall time the proposal took (a measurement only).
+    pub propose_seconds: f64,
+}
+
+/// Run `budget` trials of `search` on the calling thread, without a
+/// journal, and return them in order. Proposals follow exactly the window
+/// rule `run` uses (`propose_next`), so a simulation gives the trials a real
+/// run would: this is what the strategy benchmarks measure.
+pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<Simulated> {
+    let strategy = search.strategy.build();
+    let root = search.root();
+    let search_seed = root.search_seed();
+    let mut state = State::default();
+    let mut out = Vec::with_capacity(budget as usize);
+    for i in 0..budget {
+        let seed = root.trial_seed(i);
+        let began = Instant::now();
+        let params = propose_next(search, strategy.as_ref(), &state, search_seed, seed);
+        let propose_seconds = began.elapsed().as_secs_f64();
+        let eval = objective.evaluate(&params, seed);
+        state.observed.push(observation(
+            search.direction,
+            params.clone(),
+            eval.status,
+            eval.value,
+        ));
+        state.proposals.push(params.clone());
+        out.push(Simulated {
+            params,
+            eval,
+            propose_seconds,
+        });
+    }
+    out
+}
+
 /// Run trials `state.proposals.len() .. budget` of `search` on `threads`
 /// workers, appending each to `journal` in order; `observe` sees every
 /// committed trial (for progress) and cannot change a result.

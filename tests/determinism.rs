@@ -336,3 +336,21 @@ x1 = { type = "float", low = 0.0, high = 15.0, steps = 4 }
         ["1.0,0.0", "1.0,5.0", "1.0,10.0", "1.0,15.0", "2.0,0.0"]
     );
 }
+
+/// Model-based strategies with a window of 4: the proposals depend on
+/// results, yet the journal is the same for any thread count.
+#[test]
+fn tpe_and_gp_are_identical_for_1_2_8_threads_with_window_4() {
+    let sb = Sandbox::new();
+    for strategy in ["tpe", "gp"] {
+        let text = MIXED
+            .replace("\"random\"", &format!("\"{strategy}\"\nparallel = 4"))
+            .replace("trials = 400", "trials = 40");
+        let file = format!("{strategy}.toml");
+        sb.write(&file, &text);
+        let bytes = same_for_threads(&sb, &file);
+        assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 41);
+        let manifest = String::from_utf8(sb.read(&format!("{file}-out1/manifest.toml"))).unwrap();
+        assert!(manifest.contains("window = 4"), "{manifest}");
+    }
+}

@@ -256,3 +256,14 @@ fn a_second_writer_is_refused() {
     r.expect_code(0);
     assert!(r.stderr().contains("resuming at trial"), "{}", r.stderr());
 }
+
+#[test]
+fn killed_tpe_search_resumes_to_the_same_journal() {
+    let sb = Sandbox::new();
+    let text = func_search(600).replace("\"random\"", "\"tpe\"\nparallel = 3");
+    sb.write("t.toml", &text);
+    sb.run(&["run", "t.toml", "--out", "straight", "-q", "-j", "2"])
+        .expect_code(0);
+    kill_resume(&sb, "t.toml", "killed", &[60, 150, 300]);
+    assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
+}

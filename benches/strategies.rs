@@ -1,0 +1,231 @@
+//! Strategy quality and proposal cost on the built-in functions, beside
+//! the peers' numbers (../shared/anchors/quality.csv, overhead.md).
+//!
+//! ```sh
+//! cargo bench --bench strategies -- quality [--seeds 15] [--windows 1,4,8]
+//!     [--strategies random,sobol,tpe,gp] [--functions branin,mixed] [--anchors DIR]
+//! cargo bench --bench strategies -- overhead      # ms per proposal, hartmann6
+//! ```
+//!
+//! Quality: each (function, strategy, window, seed) is a 100-trial search
+//! run through `search::simulate` (the real window rule), the function on
+//! the anchors' domain and dimension; simple regret = best value − f*, at
+//! 50 trials (the prefix) and 100, reported as median [Q1, Q3] over seeds.
+//! Runs go in parallel over the cores; each run is single-threaded, so the
+//! numbers do not depend on that.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hpsearch::config;
+use hpsearch::objective::function::{Domain, Function};
+use hpsearch::objective::{FunctionObjective, Status};
+use hpsearch::search::{self, Simulated};
+use rayon::prelude::*;
+
+/// The anchors' name for each function.
+fn anchor_name(f: Function) -> &'static str {
+    match f {
+        Function::Branin => "branin",
+        Function::Hartmann6 => "hartmann6",
+        Function::Rosenbrock => "rosenbrock4",
+        Function::Ackley => "ackley5",
+        Function::Levy => "levy10",
+        Function::StyblinskiTang => "stybtang8",
+        Function::Mixed => "mixed5",
+    }
+}
+
+fn search_text(f: Function, strategy: &str, window: u64, seed: u64, budget: u64) -> String {
+    let mut t = format!(
+        "[search]\nstrategy = \"{strategy}\"\ntrials = {budget}\nseed = {seed}\nparallel = {window}\n\
+         [objective]\nfunction = \"{}\"\n[space]\n",
+        f.name()
+    );
+    for (name, d) in f.default_domain(f.default_dim()) {
+        let line = match d {
+            Domain::Float { low, high, log } => {
+                format!("{name} = {{ type = \"float\", low = {low:?}, high = {high:?}, log = {log} }}\n")
+            }
+            Domain::Int { low, high } => {
+                format!("{name} = {{ type = \"int\", low = {low}, high = {high} }}\n")
+            }
+            Domain::Categorical(c) => {
+                let c: Vec<String> = c.iter().map(|s| format!("\"{s}\"")).collect();
+                format!("{name} = {{ type = \"categorical\", choices = [{}] }}\n", c.join(", "))
+            }
+        };
+        t.push_str(&line);
+    }
+    t
+}
+
+fn run(f: Function, strategy: &str, window: u64, seed: u64, budget: u64) -> Vec<Simulated> {
+    let text = search_text(f, strategy, window, seed, budget);
+    let loaded = config::parse(Path::new("bench.toml"), &text).expect("bench search");
+    search::simulate(&loaded.search, &FunctionObjective(f), budget)
+}
+
+fn regret(trials: &[Simulated], f: Function) -> f64 {
+    let best = trials
+        .iter()
+        .filter(|t| t.eval.status == Status::Ok)
+        .map(|t| t.eval.value)
+        .fold(f64::INFINITY, f64::min);
+    best - f.minimum(f.default_dim())
+}
+
+/// Median and quartiles with linear interpolation (numpy's default).
+fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let x = p * (v.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (x - lo as f64)
+    };
+    (q(0.5), q(0.25), q(0.75))
+}
+
+fn fmt(x: f64) -> String {
+    if x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e4) {
+        format!("{x:.2e}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// Anchor medians: (function, method, budget) -> median regret.
+fn anchors(dir: &Path) -> BTreeMap<(String, String, u64), f64> {
+    let mut by: BTreeMap<(String, String, u64), Vec<f64>> = BTreeMap::new();
+    if let Ok(mut rdr) = csv::Reader::from_path(dir.join("quality.csv")) {
+        for rec in rdr.records().flatten() {
+            let (Some(f), Some(m), Some(b), Some(r)) = (rec.get(0), rec.get(1), rec.get(2), rec.get(5)) else {
+                continue;
+            };
+            if let (Ok(b), Ok(r)) = (b.parse::<u64>(), r.parse::<f64>()) {
+                by.entry((f.to_string(), m.to_string(), b)).or_default().push(r);
+            }
+        }
+    }
+    by.into_iter().map(|(k, v)| (k, quartiles(v).0)).collect()
+}
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn quality(args: &[String]) {
+    let seeds: u64 = arg(args, "--seeds", "15").parse().expect("--seeds");
+    let windows: Vec<u64> = arg(args, "--windows", "1")
+        .split(',')
+        .map(|w| w.parse().expect("--windows"))
+        .collect();
+    let strategies: Vec<String> = arg(args, "--strategies", "random,sobol,tpe,gp")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let functions: Vec<Function> = arg(
+        args,
+        "--functions",
+        "branin,hartmann6,rosenbrock,ackley,levy,styblinski_tang,mixed",
+    )
+    .split(',')
+    .map(|n| Function::parse(n).expect("--functions"))
+    .collect();
+    let anchor = anchors(Path::new(&arg(args, "--anchors", "../shared/anchors")));
+
+    let mut jobs = Vec::new();
+    for &f in &functions {
+        for s in &strategies {
+            for &w in &windows {
+                for seed in 0..seeds {
+                    jobs.push((f, s.clone(), w, seed));
+                }
+            }
+        }
+    }
+    let results: Vec<(f64, f64, f64)> = jobs
+        .par_iter()
+        .map(|(f, s, w, seed)| {
+            let trials = run(*f, s, *w, *seed, 100);
+            let ms = trials.iter().map(|t| t.propose_seconds).sum::<f64>() * 1e3 / 100.0;
+            (regret(&trials[..50], *f), regret(&trials, *f), ms)
+        })
+        .collect();
+
+    println!("Simple regret, median [Q1, Q3] over {seeds} seeds; anchors: Optuna 5 medians from quality.csv.\n");
+    for budget in [50usize, 100] {
+        println!("## Budget {budget}\n");
+        println!("| function | W | strategy | hpsearch | ms/proposal | Optuna random | Optuna TPE | Optuna GP |");
+        println!("|---|---|---|---|---|---|---|---|");
+        let mut k = 0;
+        for &f in &functions {
+            for s in &strategies {
+                for &w in &windows {
+                    let rs: Vec<&(f64, f64, f64)> = results[k..k + seeds as usize].iter().collect();
+                    k += seeds as usize;
+                    let v: Vec<f64> = rs.iter().map(|r| if budget == 50 { r.0 } else { r.1 }).collect();
+                    let (m, q1, q3) = quartiles(v);
+                    let ms = quartiles(rs.iter().map(|r| r.2).collect()).0;
+                    let a = |method: &str| {
+                        anchor
+                            .get(&(anchor_name(f).to_string(), method.to_string(), budget as u64))
+                            .map_or("-".to_string(), |x| fmt(*x))
+                    };
+                    println!(
+                        "| {} | {w} | {s} | {} [{}, {}] | {ms:.3} | {} | {} | {} |",
+                        anchor_name(f),
+                        fmt(m),
+                        fmt(q1),
+                        fmt(q3),
+                        a("random"),
+                        a("tpe"),
+                        a("gp")
+                    );
+                }
+            }
+        }
+        println!();
+    }
+}
+
+/// Milliseconds per proposal on hartmann6 over trial windows, median of
+/// `--repeats` seeds: tpe to 1,000 trials, gp to 300.
+fn overhead(args: &[String]) {
+    let repeats: u64 = arg(args, "--repeats", "3").parse().expect("--repeats");
+    for (strategy, budget, windows) in [
+        ("tpe", 1000u64, vec![(0usize, 100usize), (400, 500), (900, 1000)]),
+        ("gp", 300, vec![(40, 60), (90, 110), (180, 200), (280, 300)]),
+        ("random", 1000, vec![(900, 1000)]),
+    ] {
+        let runs: Vec<Vec<Simulated>> = (0..repeats)
+            .map(|seed| run(Function::Hartmann6, strategy, 1, seed, budget))
+            .collect();
+        let cells: Vec<String> = windows
+            .iter()
+            .map(|&(a, b)| {
+                let per: Vec<f64> = runs
+                    .iter()
+                    .map(|r| quartiles(r[a..b].iter().map(|t| t.propose_seconds * 1e3).collect()).0)
+                    .collect();
+                format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
+            })
+            .collect();
+        println!("| {strategy} | {budget} | {} |", cells.join(" | "));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "overhead") {
+        overhead(&args);
+    } else if args.iter().any(|a| a == "quality") {
+        quality(&args);
+    } else {
+        eprintln!("usage: cargo bench --bench strategies -- quality|overhead [options]");
+    }
+}
