@@ -15,7 +15,9 @@
 //!   || seed as u64 LE)`. Trial `i` draws its proposal from
 //!   `stream(seed_i, "proposal")` and trains from `sub_seed(seed_i,
 //!   "training", fold)`; cross-validation folds come from `sub_seed(user
-//!   seed, "folds", 0)` so every trial is scored on the same folds.
+//!   seed, "folds", 0)` so every trial is scored on the same folds. The
+//!   Sobol design is scrambled with `sub_seed(search seed, "sobol/owen",
+//!   dimension)` (see `strategy::sobol`).
 //!
 //! SHA-256 (not a fast mixer) because the derivation must never change and
 //! must give unrelated streams for neighbouring indices; its cost is noise
