@@ -52,7 +52,10 @@ fn search_text(f: Function, strategy: &str, window: u64, seed: u64, budget: u64)
             }
             Domain::Categorical(c) => {
                 let c: Vec<String> = c.iter().map(|s| format!("\"{s}\"")).collect();
-                format!("{name} = {{ type = \"categorical\", choices = [{}] }}\n", c.join(", "))
+                format!(
+                    "{name} = {{ type = \"categorical\", choices = [{}] }}\n",
+                    c.join(", ")
+                )
             }
         };
         t.push_str(&line);
@@ -99,11 +102,15 @@ fn anchors(dir: &Path) -> BTreeMap<(String, String, u64), f64> {
     let mut by: BTreeMap<(String, String, u64), Vec<f64>> = BTreeMap::new();
     if let Ok(mut rdr) = csv::Reader::from_path(dir.join("quality.csv")) {
         for rec in rdr.records().flatten() {
-            let (Some(f), Some(m), Some(b), Some(r)) = (rec.get(0), rec.get(1), rec.get(2), rec.get(5)) else {
+            let (Some(f), Some(m), Some(b), Some(r)) =
+                (rec.get(0), rec.get(1), rec.get(2), rec.get(5))
+            else {
                 continue;
             };
             if let (Ok(b), Ok(r)) = (b.parse::<u64>(), r.parse::<f64>()) {
-                by.entry((f.to_string(), m.to_string(), b)).or_default().push(r);
+                by.entry((f.to_string(), m.to_string(), b))
+                    .or_default()
+                    .push(r);
             }
         }
     }
@@ -168,12 +175,19 @@ fn quality(args: &[String]) {
                 for &w in &windows {
                     let rs: Vec<&(f64, f64, f64)> = results[k..k + seeds as usize].iter().collect();
                     k += seeds as usize;
-                    let v: Vec<f64> = rs.iter().map(|r| if budget == 50 { r.0 } else { r.1 }).collect();
+                    let v: Vec<f64> = rs
+                        .iter()
+                        .map(|r| if budget == 50 { r.0 } else { r.1 })
+                        .collect();
                     let (m, q1, q3) = quartiles(v);
                     let ms = quartiles(rs.iter().map(|r| r.2).collect()).0;
                     let a = |method: &str| {
                         anchor
-                            .get(&(anchor_name(f).to_string(), method.to_string(), budget as u64))
+                            .get(&(
+                                anchor_name(f).to_string(),
+                                method.to_string(),
+                                budget as u64,
+                            ))
                             .map_or("-".to_string(), |x| fmt(*x))
                     };
                     println!(
@@ -198,7 +212,11 @@ fn quality(args: &[String]) {
 fn overhead(args: &[String]) {
     let repeats: u64 = arg(args, "--repeats", "3").parse().expect("--repeats");
     for (strategy, budget, windows) in [
-        ("tpe", 1000u64, vec![(0usize, 100usize), (400, 500), (900, 1000)]),
+        (
+            "tpe",
+            1000u64,
+            vec![(0usize, 100usize), (400, 500), (900, 1000)],
+        ),
         ("gp", 300, vec![(40, 60), (90, 110), (180, 200), (280, 300)]),
         ("random", 1000, vec![(900, 1000)]),
     ] {

@@ -382,17 +382,29 @@ fn create(
     folds: Option<&[usize]>,
 ) -> Result<Journal, JournalError> {
     let manifest_path = dir.join("manifest.toml");
+    // A folder without a manifest is new, or one whose creation a crash cut
+    // short (only our own files, no row committed: the manifest is written
+    // last); anything else is not ours.
     if dir.exists() {
-        let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
-        if entries.next().is_some() {
-            return Err(JournalError::Refused {
-                path: dir.to_path_buf(),
-                message: "exists and is not an hpsearch results folder (no manifest.toml); choose another --out".into(),
-            });
+        for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+            let name = entry.map_err(io_err(dir))?.file_name();
+            if !OWN_FILES.contains(&name.to_string_lossy().as_ref()) {
+                return Err(JournalError::Refused {
+                    path: dir.to_path_buf(),
+                    message: "exists and is not an hpsearch results folder (no manifest.toml); choose another --out".into(),
+                });
+            }
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let lock = take_lock(dir)?;
+    if manifest_path.exists() {
+        // Another process finished creating it while we looked.
+        return Err(JournalError::Refused {
+            path: dir.to_path_buf(),
+            message: "was just created by another hpsearch process; run again".into(),
+        });
+    }
     let root = search.root().hex();
     let manifest = Manifest {
         format: FORMAT,

@@ -267,3 +267,18 @@ fn killed_tpe_search_resumes_to_the_same_journal() {
     kill_resume(&sb, "t.toml", "killed", &[60, 150, 300]);
     assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
 }
+
+#[test]
+fn a_creation_cut_short_starts_over() {
+    // Killed after the lock and the CSV headers, before the manifest: no
+    // trial was committed, and the next run starts the search afresh.
+    let sb = Sandbox::new();
+    sb.write("f.toml", &func_search(30));
+    sb.run(&["run", "f.toml", "--out", "straight", "-q"])
+        .expect_code(0);
+    sb.write("results/f/lock", "");
+    sb.write("results/f/trials.csv", "trial,seed");
+    sb.write("results/f/timings.tmp", "trial,seconds,thread\n");
+    sb.run(&["run", "f.toml", "-q"]).expect_code(0);
+    assert!(sb.read("results/f/trials.csv") == sb.read("straight/trials.csv"));
+}
