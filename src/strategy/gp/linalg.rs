@@ -1,0 +1,209 @@
+//! Dense linear algebra for the Gaussian process: a Cholesky factorisation
+//! with jitter escalation, triangular solves and the inverse of a factored
+//! matrix. Matrices are flat row-major `n × n` slices.
+//!
+//! Determinism: every sum runs in a fixed order. [`dot`] keeps eight
+//! partial sums (lanes `k mod 8`, so the compiler can use vector
+//! registers) and adds them in a fixed tree, then the tail in index order, so a result is the same bits on every
+//! run and machine (Rust never fuses or reorders float operations).
+
+/// `Σ a_k b_k` over the shorter length, in the fixed order described above.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0f64; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..8 {
+            s[k] += x[k] * y[k];
+        }
+    }
+    let mut total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        total += x * y;
+    }
+    total
+}
+
+/// A lower-triangular factor `L` with `L Lᵀ = A + jitter · I`.
+#[derive(Clone, Debug)]
+pub struct Cholesky {
+    /// The order of the matrix.
+    pub n: usize,
+    /// `L`, row-major; entries above the diagonal are zero.
+    pub l: Vec<f64>,
+    /// What was added to the diagonal to make the factorisation succeed
+    /// (0 when `A` itself was positive definite enough).
+    pub jitter: f64,
+}
+
+/// The largest jitter tried, relative to the mean diagonal of the matrix.
+const JITTER_CAP_REL: f64 = 1e-2;
+
+impl Cholesky {
+    /// Factor the symmetric matrix `a` (only its lower triangle is read).
+    /// Tries `a` as given, then `a + j I` for `j = jitter, 10 jitter, …`
+    /// while `j` stays below 1e-2 × the mean diagonal; `None` if every try
+    /// fails, or if `a` holds a non-finite number. Never panics.
+    pub fn factor(a: &[f64], n: usize, jitter: f64) -> Option<Cholesky> {
+        if a.len() != n * n || a.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mean_diag = (0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64;
+        let cap = (JITTER_CAP_REL * mean_diag).max(jitter);
+        let mut l = vec![0.0; n * n];
+        if try_factor(a, n, 0.0, &mut l) {
+            return Some(Cholesky { n, l, jitter: 0.0 });
+        }
+        let mut j = jitter;
+        while j > 0.0 && j <= cap {
+            if try_factor(a, n, j, &mut l) {
+                return Some(Cholesky { n, l, jitter: j });
+            }
+            j *= 10.0;
+        }
+        None
+    }
+
+    /// `Σ log L_ii` = half the log-determinant of the factored matrix.
+    pub fn half_log_det(&self) -> f64 {
+        (0..self.n).map(|i| self.l[i * self.n + i].ln()).sum()
+    }
+
+    /// Solve `L x = b`.
+    pub fn solve_lower(&self, b: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let mut x = vec![0.0; n];
+        for i in 0..n {
+            let row = &self.l[i * n..i * n + i];
+            x[i] = (b[i] - dot(row, &x[..i])) / self.l[i * n + i];
+        }
+        x
+    }
+
+    /// Solve `Lᵀ x = b`.
+    pub fn solve_upper(&self, b: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let mut x = b.to_vec();
+        // Column-oriented back substitution: x_i is final once the rows
+        // below have subtracted their parts, always in the order n-1 .. 0.
+        for i in (0..n).rev() {
+            x[i] /= self.l[i * n + i];
+            let xi = x[i];
+            let row = &self.l[i * n..i * n + i];
+            for (xk, lik) in x[..i].iter_mut().zip(row) {
+                *xk -= lik * xi;
+            }
+        }
+        x
+    }
+
+    /// Solve `(L Lᵀ) x = b`.
+    pub fn solve(&self, b: &[f64]) -> Vec<f64> {
+        self.solve_upper(&self.solve_lower(b))
+    }
+
+    /// The inverse of `L Lᵀ`, full and symmetric, row-major.
+    pub fn inverse(&self) -> Vec<f64> {
+        let n = self.n;
+        // u holds L⁻¹ transposed: row j of u is column j of L⁻¹, nonzero
+        // from index j on, so both products below read contiguous slices.
+        let mut u = vec![0.0; n * n];
+        for j in 0..n {
+            u[j * n + j] = 1.0 / self.l[j * n + j];
+            for i in j + 1..n {
+                let s = dot(&self.l[i * n + j..i * n + i], &u[j * n + j..j * n + i]);
+                u[j * n + i] = -s / self.l[i * n + i];
+            }
+        }
+        let mut w = vec![0.0; n * n];
+        for i in 0..n {
+            for j in i..n {
+                let v = dot(&u[i * n + j..i * n + n], &u[j * n + j..j * n + n]);
+                w[i * n + j] = v;
+                w[j * n + i] = v;
+            }
+        }
+        w
+    }
+}
+
+/// One attempt at `L Lᵀ = a + j I` into `l`; false if a pivot is not
+/// positive.
+fn try_factor(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool {
+    l.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..n {
+        for k in 0..=i {
+            let s = dot(&l[i * n..i * n + k], &l[k * n..k * n + k]);
+            if k == i {
+                let d = a[i * n + i] + j - s;
+                // NaN fails `d > 0.0` too.
+                if d.is_nan() || d <= 0.0 || !d.is_finite() {
+                    return false;
+                }
+                l[i * n + i] = d.sqrt();
+            } else {
+                l[i * n + k] = (a[i * n + k] - s) / l[k * n + k];
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_of_a_hand_checked_3x3() {
+        // A = L Lᵀ with L = [[2,0,0],[1,3,0],[-1,2,1]].
+        let a = [4.0, 2.0, -2.0, 2.0, 10.0, 5.0, -2.0, 5.0, 6.0];
+        let c = Cholesky::factor(&a, 3, 1e-6).unwrap();
+        assert_eq!(c.jitter, 0.0);
+        let want = [2.0, 0.0, 0.0, 1.0, 3.0, 0.0, -1.0, 2.0, 1.0];
+        for (g, w) in c.l.iter().zip(want) {
+            assert!((g - w).abs() < 1e-14, "{:?}", c.l);
+        }
+        assert!((c.half_log_det() - 6f64.ln()).abs() < 1e-14);
+        // A x = b with x = (1, -1, 2): b = (-2, 2, 5).
+        let x = c.solve(&[-2.0, 2.0, 5.0]);
+        for (g, w) in x.iter().zip([1.0, -1.0, 2.0]) {
+            assert!((g - w).abs() < 1e-13, "{x:?}");
+        }
+        let inv = c.inverse();
+        for i in 0..3 {
+            for j in 0..3 {
+                let p: f64 = (0..3).map(|k| a[i * 3 + k] * inv[k * 3 + j]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((p - want).abs() < 1e-13);
+            }
+        }
+    }
+
+    #[test]
+    fn singular_matrix_gets_jitter() {
+        // Rank one: [[1,1],[1,1]] needs jitter; the first that works is 1e-6.
+        let a = [1.0, 1.0, 1.0, 1.0];
+        let c = Cholesky::factor(&a, 2, 1e-6).unwrap();
+        assert!(c.jitter >= 1e-6 && c.jitter <= 1e-2, "{}", c.jitter);
+        assert!(c.l.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn hopeless_matrix_is_refused_without_panic() {
+        // Indefinite beyond any small jitter, and a NaN.
+        assert!(Cholesky::factor(&[1.0, 2.0, 2.0, 1.0], 2, 1e-6).is_none());
+        assert!(Cholesky::factor(&[f64::NAN, 0.0, 0.0, 1.0], 2, 1e-6).is_none());
+    }
+
+    #[test]
+    fn dot_matches_a_plain_sum() {
+        let a: Vec<f64> = (0..11).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..11).map(|i| 1.0 + i as f64).collect();
+        assert_eq!(
+            dot(&a, &b),
+            (0..11).map(|i| (i * (i + 1)) as f64).sum::<f64>()
+        );
+    }
+}

@@ -1,0 +1,614 @@
+//! Gaussian-process Bayesian optimisation (`strategy = "gp"`): a Matérn 5/2
+//! GP fitted to the finished trials, proposing the point that maximises log
+//! expected improvement. It owns its settings, the input encoding, the
+//! model fit and the acquisition search; it never sees threads, files or
+//! the clock, and keeps nothing between proposals.
+//!
+//! # How a proposal is made
+//!
+//! 1. **Start-up.** While fewer than `n_startup` trials have succeeded, trial
+//!    `i` is point `i` of the search's Sobol design
+//!    (`sobol::point(i, dim, search_seed)`).
+//! 2. **Data.** Successful trials only: a failed trial (loss `None`, or a
+//!    non-finite loss) is left out of the model — it says nothing about the
+//!    value there, and the design does not penalise the region. Inputs are
+//!    encoded in the unit cube ([`Space::to_unit`], so log-scaled
+//!    parameters are modelled on the log scale): one column per numeric
+//!    parameter; a categorical parameter with `k` choices is one-hot, `k`
+//!    columns, each with its own lengthscale. Integer, stepped and
+//!    explicit-value parameters are treated as continuous (their cell
+//!    centre `(k + 0.5)/n`) and a candidate is rounded by
+//!    [`Space::from_unit`]. Losses are standardised to mean 0, standard
+//!    deviation 1 (1 when all are equal).
+//! 3. **Fit.** Kernel hyperparameters (see [`model`]) maximise the log
+//!    marginal likelihood plus weak priors, by L-BFGS with exact gradients
+//!    from `n_restarts` starts: the defaults (all lengthscales 1, signal 1,
+//!    noise 1e-3), then random ones from the stream
+//!    `seed::stream(trial_seed, "gp")`. The best value wins; ties go to
+//!    the earlier start.
+//! 4. **Pending trials** (running, or finished but outside the window) are
+//!    added to the data with a made-up loss: the posterior mean there
+//!    (`pending = "kriging_believer"`) or the best loss so far
+//!    (`"constant_liar"`); the hyperparameters are not refitted. One
+//!    Cholesky factor of this kernel matrix serves the whole acquisition
+//!    search.
+//! 5. **Acquisition.** Log expected improvement over the best observed
+//!    standardised loss, computed without underflow (see [`special`]). It
+//!    is evaluated at `n_sweep` random points (snapped to the grid and to
+//!    one-hot categories); L-BFGS then climbs from the best
+//!    `n_acq_starts − 2` of them and from the 2 best observed points, over
+//!    the numeric columns only, in a lengthscale-scaled box (leaving the
+//!    box costs a quadratic penalty; the result is clamped) — categories
+//!    stay fixed during a climb, since between one-hot corners the model
+//!    means nothing. Each climb's end is snapped to a valid point, then
+//!    every choice of each categorical is tried in turn (strictly better
+//!    wins) and, if a category changed, it climbs once more. Start points
+//!    themselves are candidates too; the best snapped candidate wins (ties:
+//!    the earlier one).
+//!
+//! # Fallback
+//!
+//! If the kernel matrix cannot be factored even with jitter escalation
+//! (`jitter`, ×10 up to 1e-2 of its diagonal), or no hyperparameter start
+//! gives a finite likelihood, or the acquisition is not finite anywhere,
+//! the proposal is the trial's Sobol point, exactly as in start-up. A
+//! proposal is never NaN and never panics.
+//!
+//! # Determinism
+//!
+//! All randomness comes from `seed::stream(trial_seed, "gp")`, drawn in a
+//! fixed order (hyperparameter starts, then the sweep); every sum runs in a
+//! fixed order; the work is single-threaded and iteration counts are
+//! capped, not timed.
+
+use serde::{Deserialize, Serialize};
+
+use super::{unit, History, Strategy, Trial};
+use crate::seed;
+use crate::space::{Domain, Space};
+use crate::value::Params;
+
+pub mod linalg;
+pub mod model;
+pub mod special;
+
+use linalg::{dot, Cholesky};
+use model::{fit_objective, matern52, minimise, Data, Kernel, ETA_LIMIT, MIN_NOISE};
+
+/// How trials whose results the window hides are put into the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pending {
+    /// Each pending point gets the posterior mean there as its loss.
+    #[default]
+    KrigingBeliever,
+    /// Each pending point gets the best (lowest) observed loss.
+    ConstantLiar,
+}
+
+/// `[search.gp]` settings. The field names are part of the root hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GpSettings {
+    /// Successful trials taken from the Sobol design before the model is
+    /// used. Default 10; at least 1.
+    pub n_startup: u64,
+    /// Starts of the kernel-hyperparameter fit: the default
+    /// hyperparameters, then random ones. Default 4; 1 to 64.
+    pub n_restarts: u64,
+    /// L-BFGS iterations of the hyperparameter fit: every start runs
+    /// `fit_iters / 4`, then the best continues for the rest. Default 40;
+    /// 1 to 10000.
+    pub fit_iters: u64,
+    /// Most points the hyperparameter fit uses: beyond it, an evenly spaced
+    /// subset in trial order (the posterior still uses every point).
+    /// Bounds the O(n³) fit. Default 128; 8 to 100000.
+    pub fit_points: u64,
+    /// Random points at which the acquisition is evaluated to choose the
+    /// starts of its local search. Default 512; 1 to 100000.
+    pub n_sweep: u64,
+    /// Starts of the acquisition's L-BFGS: the 2 best observed points and
+    /// the best sweep points for the rest (only sweep points when 1).
+    /// Default 10; 1 to 256.
+    pub n_acq_starts: u64,
+    /// L-BFGS iterations per acquisition start. Default 30; 1 to 10000.
+    pub acq_iters: u64,
+    /// First jitter added to the kernel diagonal when its Cholesky
+    /// factorisation fails (then ×10 up to 1e-2 of the diagonal).
+    /// Default 1e-6; in (0, 1e-2].
+    pub jitter: f64,
+    /// How pending trials enter the model: `"kriging_believer"` (default)
+    /// or `"constant_liar"`.
+    pub pending: Pending,
+}
+
+impl Default for GpSettings {
+    fn default() -> Self {
+        GpSettings {
+            n_startup: 10,
+            n_restarts: 4,
+            fit_iters: 40,
+            fit_points: 128,
+            n_sweep: 512,
+            n_acq_starts: 10,
+            acq_iters: 30,
+            jitter: 1e-6,
+            pending: Pending::KrigingBeliever,
+        }
+    }
+}
+
+impl GpSettings {
+    /// Read `[search.gp]` (absent: defaults) and check every range.
+    pub fn from_toml(v: Option<&toml::Value>) -> Result<Self, String> {
+        let s: GpSettings = super::settings_from_toml(v)?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Check every range; the error names the key and the value.
+    pub fn check(&self) -> Result<(), String> {
+        let range = |key: &str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{key} must be between {lo} and {hi} (got {v})"))
+            }
+        };
+        range("n_startup", self.n_startup, 1, 1_000_000)?;
+        range("n_restarts", self.n_restarts, 1, 64)?;
+        range("fit_iters", self.fit_iters, 1, 10_000)?;
+        range("fit_points", self.fit_points, 8, 100_000)?;
+        range("n_sweep", self.n_sweep, 1, 100_000)?;
+        range("n_acq_starts", self.n_acq_starts, 1, 256)?;
+        range("acq_iters", self.acq_iters, 1, 10_000)?;
+        if !(self.jitter > 0.0 && self.jitter <= 1e-2) {
+            return Err(format!("jitter must be in (0, 1e-2] (got {})", self.jitter));
+        }
+        Ok(())
+    }
+}
+
+/// Gaussian-process search with log expected improvement.
+pub struct Gp {
+    /// Checked settings.
+    pub settings: GpSettings,
+}
+
+impl Gp {
+    /// A strategy with `settings` (already checked by
+    /// [`GpSettings::from_toml`]).
+    pub fn new(settings: GpSettings) -> Self {
+        Gp { settings }
+    }
+}
+
+impl Strategy for Gp {
+    fn propose(&self, t: &Trial<'_>, history: &History<'_>) -> Params {
+        let dim = t.space.params.len();
+        let u = self
+            .model_point(t, history)
+            .unwrap_or_else(|| super::sobol::point(t.index, dim, t.search_seed));
+        t.space.from_unit(&u)
+    }
+
+    fn uses_history(&self) -> bool {
+        true
+    }
+}
+
+/// One input column block: a numeric parameter (one column) or a one-hot
+/// categorical (`k` columns).
+#[derive(Clone, Copy, Debug)]
+enum Block {
+    Numeric { col: usize },
+    OneHot { col: usize, k: usize },
+}
+
+/// The map between parameters and model columns.
+struct Encoding {
+    blocks: Vec<Block>,
+    dim: usize,
+}
+
+impl Encoding {
+    fn new(space: &Space) -> Encoding {
+        let mut blocks = Vec::with_capacity(space.params.len());
+        let mut col = 0;
+        for p in &space.params {
+            match &p.domain {
+                Domain::Categorical { choices } if choices.len() > 1 => {
+                    blocks.push(Block::OneHot {
+                        col,
+                        k: choices.len(),
+                    });
+                    col += choices.len();
+                }
+                _ => {
+                    blocks.push(Block::Numeric { col });
+                    col += 1;
+                }
+            }
+        }
+        Encoding { blocks, dim: col }
+    }
+
+    /// Model columns from unit coordinates (one per parameter).
+    fn encode_unit(&self, u: &[f64]) -> Vec<f64> {
+        let mut x = vec![0.0; self.dim];
+        for (b, &ui) in self.blocks.iter().zip(u) {
+            match *b {
+                Block::Numeric { col } => x[col] = ui,
+                Block::OneHot { col, k } => {
+                    let c = ((ui * k as f64) as usize).min(k - 1);
+                    x[col + c] = 1.0;
+                }
+            }
+        }
+        x
+    }
+
+    /// Unit coordinates from model columns: numeric columns clamped into
+    /// [0, 1], one-hot blocks decoded by argmax (the first on ties) to the
+    /// middle of the choice's cell.
+    fn decode(&self, x: &[f64]) -> Vec<f64> {
+        self.blocks
+            .iter()
+            .map(|b| match *b {
+                Block::Numeric { col } => x[col].clamp(0.0, 1.0),
+                Block::OneHot { col, k } => {
+                    let mut best = 0;
+                    for c in 1..k {
+                        if x[col + c] > x[col + best] {
+                            best = c;
+                        }
+                    }
+                    (best as f64 + 0.5) / k as f64
+                }
+            })
+            .collect()
+    }
+
+    /// Columns of a point the space can take: `x` decoded, turned into
+    /// values and encoded again (ints rounded, categories one-hot).
+    fn snap(&self, space: &Space, x: &[f64]) -> Vec<f64> {
+        self.encode_unit(&space.to_unit(&space.from_unit(&self.decode(x))))
+    }
+
+    fn encode(&self, space: &Space, p: &Params) -> Vec<f64> {
+        self.encode_unit(&space.to_unit(p))
+    }
+}
+
+/// The posterior given fitted hyperparameters: one Cholesky factor and
+/// `α = K⁻¹ y`, reused for every acquisition evaluation of a proposal.
+struct Posterior {
+    kern: Kernel,
+    x: Vec<f64>,
+    d: usize,
+    chol: Cholesky,
+    alpha: Vec<f64>,
+    /// The best (lowest) observed standardised loss.
+    f0: f64,
+}
+
+/// Latent variances below this are treated as this (points on top of an
+/// observation).
+const VAR_FLOOR: f64 = 1e-12;
+/// Penalty weight for leaving the unit box during the acquisition search.
+const BOX_PENALTY: f64 = 100.0;
+/// Observed points used as acquisition starts (when `n_acq_starts` ≥ 2).
+const N_BEST_STARTS: usize = 2;
+
+impl Posterior {
+    fn new(kern: Kernel, x: Vec<f64>, y: &[f64], f0: f64, jitter: f64) -> Option<Posterior> {
+        let d = kern.theta.len();
+        let n = y.len();
+        let k = kern.matrix(&x, n);
+        let chol = Cholesky::factor(&k, n, jitter)?;
+        let alpha = chol.solve(y);
+        if alpha.iter().any(|a| !a.is_finite()) {
+            return None;
+        }
+        Some(Posterior {
+            kern,
+            x,
+            d,
+            chol,
+            alpha,
+            f0,
+        })
+    }
+
+    fn n(&self) -> usize {
+        self.alpha.len()
+    }
+
+    fn mean(&self, z: &[f64]) -> f64 {
+        let kv: Vec<f64> = (0..self.n())
+            .map(|i| self.kern.cov(z, &self.x[i * self.d..(i + 1) * self.d]))
+            .collect();
+        dot(&kv, &self.alpha)
+    }
+
+    /// Log expected improvement (of lowering the loss below `f0`) at `z`,
+    /// with its gradient when asked.
+    fn log_ei(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
+        let (n, d) = (self.n(), self.d);
+        let s = self.kern.scale;
+        let mut kv = vec![0.0; n];
+        let mut dk = vec![0.0; n];
+        for i in 0..n {
+            let (m, dm) = matern52(self.kern.r2(z, &self.x[i * d..(i + 1) * d]));
+            kv[i] = s * m;
+            dk[i] = s * dm;
+        }
+        let mu = dot(&kv, &self.alpha);
+        let v = self.chol.solve_lower(&kv);
+        let raw_var = s - dot(&v, &v);
+        let var = raw_var.max(VAR_FLOOR);
+        let sigma = var.sqrt();
+        let zz = (self.f0 - mu) / sigma;
+        let (lh, dlh) = special::log_h(zz);
+        let val = sigma.ln() + lh;
+        if !want_grad {
+            return (val, Vec::new());
+        }
+        // dk_i/dz_j = s m52'(r²_i) 2 θ_j (z_j − x_ij).
+        let beta = if raw_var > VAR_FLOOR {
+            self.chol.solve_upper(&v)
+        } else {
+            vec![0.0; n]
+        };
+        let mut dmu = vec![0.0; d];
+        let mut dvar = vec![0.0; d];
+        for i in 0..n {
+            let xi = &self.x[i * d..(i + 1) * d];
+            let (a, b) = (self.alpha[i] * dk[i], -2.0 * beta[i] * dk[i]);
+            for j in 0..d {
+                let g = 2.0 * self.kern.theta[j] * (z[j] - xi[j]);
+                dmu[j] += a * g;
+                dvar[j] += b * g;
+            }
+        }
+        let grad = (0..d)
+            .map(|j| {
+                let dsigma = dvar[j] / (2.0 * sigma);
+                let dz = (-dmu[j] - zz * dsigma) / sigma;
+                dsigma / sigma + dlh * dz
+            })
+            .collect();
+        (val, grad)
+    }
+}
+
+impl Gp {
+    /// The model's proposal in unit coordinates, or `None` to fall back to
+    /// the Sobol design.
+    fn model_point(&self, t: &Trial<'_>, history: &History<'_>) -> Option<Vec<f64>> {
+        let st = &self.settings;
+        let space = t.space;
+        let ok: Vec<(&Params, f64)> = history
+            .observed
+            .iter()
+            .filter_map(|o| o.loss.filter(|l| l.is_finite()).map(|l| (&o.params, l)))
+            .collect();
+        if (ok.len() as u64) < st.n_startup || space.params.is_empty() {
+            return None;
+        }
+        let enc = Encoding::new(space);
+        let d = enc.dim;
+        let n = ok.len();
+        let mut x = Vec::with_capacity(n * d);
+        for (p, _) in &ok {
+            x.extend(enc.encode(space, p));
+        }
+        let y = standardise(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
+        let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);
+
+        let mut rng = seed::stream(t.seed, "gp");
+        // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
+        let m = n.min(st.fit_points as usize);
+        let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+        let data = Data {
+            x: &xs,
+            y: &ys,
+            n: m,
+            d,
+            jitter: st.jitter,
+        };
+        // Hyperparameter starts, drawn before anything else.
+        let mut starts = Vec::with_capacity(st.n_restarts as usize);
+        let mut first = vec![0.0; d + 2];
+        first[d + 1] = (1e-3f64).ln();
+        starts.push(first);
+        for _ in 1..st.n_restarts {
+            let mut e: Vec<f64> = (0..d).map(|_| -2.0 + 6.0 * unit(&mut rng)).collect();
+            e.push(-1.0 + 2.0 * unit(&mut rng));
+            e.push(-12.0 + 8.0 * unit(&mut rng));
+            starts.push(e);
+        }
+        // Screen every start briefly, then polish the best (ties: the
+        // earlier start) with the remaining iterations.
+        let screen = (st.fit_iters / 4).max(1);
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for s0 in starts {
+            let r = minimise(|e| fit_objective(&data, e), s0, screen, 1e-4);
+            if let Some((v, e)) = r {
+                if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
+                    best = Some((v, e));
+                }
+            }
+        }
+        let (v0, e0) = best?;
+        let best = match minimise(
+            |e| fit_objective(&data, e),
+            e0.clone(),
+            st.fit_iters - screen + 1,
+            1e-4,
+        ) {
+            Some((v, e)) if v < v0 => (v, e),
+            _ => (v0, e0),
+        };
+        let (_, eta) = (
+            best.0,
+            best.1
+                .iter()
+                .map(|v| v.clamp(-ETA_LIMIT, ETA_LIMIT))
+                .collect::<Vec<f64>>(),
+        );
+        let kern = Kernel::from_raw(&eta);
+        debug_assert!(kern.noise >= MIN_NOISE);
+
+        let post = Posterior::new(kern.clone(), x.clone(), &y, f0, st.jitter)?;
+        let post = if history.pending.is_empty() {
+            post
+        } else {
+            let mut xa = x;
+            let mut ya = y.clone();
+            for p in history.pending {
+                let z = enc.encode(space, p);
+                ya.push(match st.pending {
+                    Pending::KrigingBeliever => post.mean(&z),
+                    Pending::ConstantLiar => f0,
+                });
+                xa.extend(z);
+            }
+            Posterior::new(kern, xa, &ya, f0, st.jitter)?
+        };
+
+        // Sweep: random valid points, scored without gradients.
+        let np = space.params.len();
+        let mut sweep: Vec<(f64, Vec<f64>)> = Vec::with_capacity(st.n_sweep as usize);
+        for _ in 0..st.n_sweep {
+            let u: Vec<f64> = (0..np).map(|_| unit(&mut rng)).collect();
+            let z = enc.snap(space, &enc.encode_unit(&u));
+            let v = post.log_ei(&z, false).0;
+            sweep.push((v, z));
+        }
+        // Stable sort: equal values keep sweep order.
+        sweep.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let n_acq = st.n_acq_starts as usize;
+        let n_best = if n_acq >= 2 { N_BEST_STARTS.min(n) } else { 0 };
+        let mut cands: Vec<Vec<f64>> = sweep
+            .iter()
+            .take(n_acq - n_best)
+            .map(|(_, z)| z.clone())
+            .collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| ok[a].1.total_cmp(&ok[b].1));
+        for &i in order.iter().take(n_best) {
+            cands.push(post.x[i * d..(i + 1) * d].to_vec());
+        }
+
+        // Local search over the numeric columns only, in w = x √θ (unit
+        // lengthscales), box [0, √θ]; one-hot columns stay at the start's
+        // categories (between categories the model means nothing), which
+        // are then tried one parameter at a time.
+        let free: Vec<usize> = enc
+            .blocks
+            .iter()
+            .filter_map(|b| match *b {
+                Block::Numeric { col } => Some(col),
+                Block::OneHot { .. } => None,
+            })
+            .collect();
+        let sq: Vec<f64> = free.iter().map(|&c| post.kern.theta[c].sqrt()).collect();
+        let climb = |base: &[f64]| -> Vec<f64> {
+            let neg_acq = |w: &[f64]| -> Option<(f64, Vec<f64>)> {
+                let mut z = base.to_vec();
+                let mut outs = Vec::with_capacity(free.len());
+                for ((&c, wi), s) in free.iter().zip(w).zip(&sq) {
+                    let xr = wi / s;
+                    z[c] = xr.clamp(0.0, 1.0);
+                    outs.push(xr - z[c]);
+                }
+                let (v, g) = post.log_ei(&z, true);
+                let mut pen = 0.0;
+                let mut grad = Vec::with_capacity(free.len());
+                for ((&c, out), s) in free.iter().zip(&outs).zip(&sq) {
+                    pen += out * out;
+                    let gin = if *out == 0.0 { -g[c] } else { 0.0 };
+                    grad.push((gin + 2.0 * BOX_PENALTY * out) / s);
+                }
+                let f = -v + BOX_PENALTY * pen;
+                (f.is_finite() && grad.iter().all(|v| v.is_finite())).then_some((f, grad))
+            };
+            let w0: Vec<f64> = free.iter().zip(&sq).map(|(&c, s)| base[c] * s).collect();
+            let mut z = base.to_vec();
+            if free.is_empty() {
+                return z;
+            }
+            if let Some((_, w)) = minimise(neg_acq, w0, st.acq_iters, 1e-6) {
+                for ((&c, wi), s) in free.iter().zip(&w).zip(&sq) {
+                    z[c] = (wi / s).clamp(0.0, 1.0);
+                }
+            }
+            enc.snap(space, &z)
+        };
+        // Each categorical at every choice, in order; strictly better wins.
+        let polish = |mut z: Vec<f64>, mut v: f64| -> (f64, Vec<f64>) {
+            for b in &enc.blocks {
+                if let Block::OneHot { col, k } = *b {
+                    for c in 0..k {
+                        let mut t = z.clone();
+                        t[col..col + k].iter_mut().for_each(|e| *e = 0.0);
+                        t[col + c] = 1.0;
+                        let tv = post.log_ei(&t, false).0;
+                        if tv > v {
+                            v = tv;
+                            z = t;
+                        }
+                    }
+                }
+            }
+            (v, z)
+        };
+        let mut best_pt: Option<(f64, Vec<f64>)> = None;
+        let mut consider = |v: f64, z: Vec<f64>| {
+            if v.is_finite() && best_pt.as_ref().is_none_or(|(bv, _)| v > *bv) {
+                best_pt = Some((v, z));
+            }
+        };
+        for c in cands {
+            let c = enc.snap(space, &c);
+            let v0 = post.log_ei(&c, false).0;
+            consider(v0, c.clone());
+            let z = climb(&c);
+            let v = post.log_ei(&z, false).0;
+            let (pv, pz) = polish(z.clone(), v);
+            if pz != z {
+                // A category changed: climb once more from there.
+                let z2 = climb(&pz);
+                let v2 = post.log_ei(&z2, false).0;
+                consider(pv, pz);
+                consider(v2, z2);
+            } else {
+                consider(v, z);
+            }
+        }
+        let (_best_v, best_z) = best_pt?;
+        Some(enc.decode(&best_z))
+    }
+}
+
+/// `(v − mean) / sd`, with sd taken as 1 when the values are all equal.
+fn standardise(v: &[f64]) -> Vec<f64> {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    let sd = if var > 0.0 && var.is_finite() {
+        var.sqrt()
+    } else {
+        1.0
+    };
+    v.iter().map(|x| (x - mean) / sd).collect()
+}
+
+#[cfg(test)]
+mod tests;
