@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::{self, Direction, Search};
+use crate::config::{self, Search};
 use crate::journal::{self, Columns, Opened, Row};
 use crate::objective::{self, models, Status};
 use crate::search;
@@ -205,7 +205,7 @@ fn run(
     let bar = progress(budget, quiet);
     bar.set_position(recorded.len() as u64);
     let direction = search.direction;
-    let mut best: Option<f64> = best_row(direction, &recorded).and_then(|r| r.value);
+    let mut best: Option<f64> = journal::best_row(direction, &recorded).and_then(|r| r.value);
     if let Some(b) = best {
         bar.set_message(format!("best {b}"));
     }
@@ -306,21 +306,6 @@ fn progress(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// The best trial: the best value by the search's direction, the earliest
-/// trial among equals; failed trials never win.
-pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
-    let mut best: Option<&Row> = None;
-    for r in rows {
-        let Some(v) = r.value.filter(|_| r.status == Status::Ok) else {
-            continue;
-        };
-        if best.is_none_or(|b| b.value.is_some_and(|bv| direction.better(v, bv))) {
-            best = Some(r);
-        }
-    }
-    best
-}
-
 /// Print to stdout; a closed pipe (`hpsearch ... | head`) is not an error.
 fn out(text: &str) {
     use std::io::Write;
@@ -346,7 +331,7 @@ pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
         search.direction.name(),
         search.metric_name()
     );
-    match best_row(search.direction, rows) {
+    match journal::best_row(search.direction, rows) {
         Some(b) => {
             let _ = writeln!(
                 s,

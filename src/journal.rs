@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Search;
+use crate::config::{Direction, Search};
 use crate::objective::{Evaluation, Status};
 use crate::seed::hex;
 use crate::value::{fmt_f64, Params};
@@ -550,6 +550,21 @@ fn csv_line(fields: &[String]) -> Vec<u8> {
     // Writing to a Vec cannot fail.
     let _ = w.write_record(fields);
     w.into_inner().unwrap_or_default()
+}
+
+/// The best trial: the best value by the search's direction, the earliest
+/// trial among equals; failed trials never win.
+pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
+    let mut best: Option<&Row> = None;
+    for r in rows {
+        let Some(v) = r.value.filter(|_| r.status == Status::Ok) else {
+            continue;
+        };
+        if best.is_none_or(|b| b.value.is_some_and(|bv| direction.better(v, bv))) {
+            best = Some(r);
+        }
+    }
+    best
 }
 
 /// The `check` of a row: the first 16 hex digits of SHA-256 over the

@@ -10,12 +10,12 @@
 //! | [`config`] | the TOML schema, validation, defaults, canonical form |
 //! | [`space`] | parameter kinds, sampling, grid enumeration |
 //! | [`seed`] | root hash, seed derivation, named RNG streams |
-//! | [`strategy`] | the `Strategy` trait; grid, random |
+//! | [`strategy`] | the `Strategy` trait; grid, random, sobol, tpe, gp |
 //! | [`objective`] | the `Objective` trait; built-in models, functions |
 //! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
 //! | [`search`] | the coordinator: parallel evaluation, ordered commit |
 //! | [`journal`] | the results folder: write, read, validate, resume |
-//! | [`replay`] | replay (and, next, export and predict) |
+//! | [`replay`] | replay, export, predict, the artifact format |
 //! | [`cli`] | arguments, progress, exit codes |
 
 pub mod cli;

@@ -158,7 +158,7 @@ impl Recorded {
                     trial: t,
                     n: self.rows.len(),
                 }),
-            None => crate::cli::best_row(self.search.direction, &self.rows).ok_or_else(|| {
+            None => journal::best_row(self.search.direction, &self.rows).ok_or_else(|| {
                 ReplayError::NoTrials {
                     dir: self.dir.clone(),
                 }

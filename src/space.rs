@@ -212,7 +212,37 @@ impl Param {
                 .as_f64()
                 .map_or(0.5, |x| ((x.ln() - a) / (b - a)).clamp(0.0, 1.0));
         }
+        if let Domain::Categorical { choices: list } | Domain::Values { values: list } =
+            &self.domain
+        {
+            let n = list.len() as f64;
+            return list
+                .iter()
+                .position(|c| c == v)
+                .map_or(0.5, |k| (k as f64 + 0.5) / n);
+        }
         if let Some(n) = self.n_points() {
+            // The cell computed directly (strategies call this for every
+            // observed trial), checked with `point`; a search otherwise.
+            let guess = match (&self.domain, v) {
+                (Domain::Int { low, step, .. }, Value::Int(i)) => {
+                    Some((*i as i128 - *low as i128) / *step as i128)
+                }
+                (
+                    Domain::Float {
+                        low,
+                        step: Some(st),
+                        ..
+                    },
+                    Value::Float(x),
+                ) => Some(((x - low) / st).round() as i128),
+                _ => None,
+            };
+            if let Some(k) = guess.filter(|k| (0..n as i128).contains(k)) {
+                if self.point(k as u64) == *v {
+                    return (k as f64 + 0.5) / n as f64;
+                }
+            }
             return (0..n)
                 .find(|&k| self.point(k) == *v)
                 .map_or(0.5, |k| (k as f64 + 0.5) / n as f64);

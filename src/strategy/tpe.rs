@@ -363,7 +363,7 @@ fn coordinates(space: &Space, kinds: &[Kind], p: &Params) -> Vec<f64> {
         .map(|(q, k)| {
             while values.next_if(|(name, _)| **name < q.name).is_some() {}
             let u = match values.next_if(|(name, _)| **name == q.name) {
-                Some((_, v)) => unit_of(q, v),
+                Some((_, v)) => q.to_unit(v),
                 None => 0.5,
             };
             match k {
@@ -372,50 +372,6 @@ fn coordinates(space: &Space, kinds: &[Kind], p: &Params) -> Vec<f64> {
             }
         })
         .collect()
-}
-
-/// [`Param::to_unit`], in O(1) for int ranges and float steps: the cell
-/// is computed and checked with `from_unit` instead of searched for (the
-/// search is linear in the number of points), and without building
-/// values for lists. Same bits either way.
-fn unit_of(q: &Param, v: &Value) -> f64 {
-    if let Domain::Categorical { choices: list } | Domain::Values { values: list } = &q.domain {
-        // Compared by reference: `to_unit` builds each point to compare.
-        let n = list.len() as f64;
-        return list
-            .iter()
-            .position(|c| c == v)
-            .map_or(0.5, |k| (k as f64 + 0.5) / n);
-    }
-    if let Some(n) = q.n_points() {
-        let guess = match (&q.domain, v) {
-            (
-                Domain::Int {
-                    low,
-                    step,
-                    log: false,
-                    ..
-                },
-                Value::Int(i),
-            ) => Some((*i as i128 - *low as i128) / *step as i128),
-            (
-                Domain::Float {
-                    low,
-                    step: Some(st),
-                    ..
-                },
-                Value::Float(x),
-            ) => Some(((x - low) / st).round() as i128),
-            _ => None,
-        };
-        if let Some(k) = guess.filter(|k| (0..n as i128).contains(k)) {
-            let u = (k as f64 + 0.5) / n as f64;
-            if q.from_unit(u) == *v {
-                return u;
-            }
-        }
-    }
-    q.to_unit(v)
 }
 
 /// One kernel's factor for one parameter.
