@@ -7,6 +7,10 @@
 //!   trial succeeded);
 //! * 2 — bad input or usage: an invalid search file or data file, or a
 //!   results folder that belongs to another search. Nothing is written.
+//! * 130 — `run` stopped by Ctrl-C (or SIGTERM); run it again to resume.
+//!
+//! A command search that stops after `max_failures` failed trials in a row
+//! exits 1.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -202,6 +206,12 @@ fn run(
         Err(e) => return Err(usage(e)),
     };
 
+    // Ctrl-C stops cleanly (see `interrupt`); without the handler it
+    // would still leave a folder that resumes, but kill running programs
+    // only by chance.
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: {e}");
+    }
     let bar = progress(budget, quiet);
     bar.set_position(recorded.len() as u64);
     let direction = search.direction;
@@ -225,7 +235,16 @@ fn run(
         threads,
         &mut observe,
     )
-    .map_err(failed)?;
+    .map_err(|e| {
+        bar.finish_and_clear();
+        match e {
+            search::SearchError::Interrupted { .. } => Failure {
+                code: crate::interrupt::EXIT_INTERRUPTED,
+                message: format!("{}: {e}", dir.display()),
+            },
+            e => failed(format!("{}: {e}", dir.display())),
+        }
+    })?;
     bar.finish_and_clear();
     journal.finish().map_err(failed)?;
 
@@ -242,16 +261,19 @@ fn run(
 
 fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
     let rec = crate::replay::open(dir, data).map_err(usage)?;
-    let metric = rec.search.metric_name();
+    let metric = rec.search.metric_name().to_string();
     let r = crate::replay::replay(rec, trial).map_err(usage)?;
     match r.difference {
         None => {
+            let folds = match r.evaluation.folds.len() {
+                0 => String::new(),
+                n => format!(" and {n} fold scores"),
+            };
             out(&format!(
-                "trial {}: replayed; {} = {} and {} fold scores identical to the journal, bit for bit\n",
+                "trial {}: replayed; {} = {}{folds} identical to the journal, bit for bit\n",
                 r.trial,
                 metric,
                 crate::value::fmt_f64(r.evaluation.value),
-                r.evaluation.folds.len()
             ));
             Ok(())
         }
@@ -321,10 +343,15 @@ fn print_summary(search: &Search, rows: &[Row], dir: &Path) {
 pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let failed = rows.iter().filter(|r| r.status != Status::Ok).count();
+    let failed = rows.iter().filter(|r| r.status == Status::Failed).count();
+    let timeouts = rows.iter().filter(|r| r.status == Status::Timeout).count();
+    let timeouts = match timeouts {
+        0 => String::new(),
+        n => format!(", {n} timed out"),
+    };
     let _ = writeln!(
         s,
-        "{} trials ({} failed), {} search, {} {}",
+        "{} trials ({} failed{timeouts}), {} search, {} {}",
         rows.len(),
         failed,
         search.strategy.name(),

@@ -75,6 +75,12 @@ struct SearchWire {
 struct ObjectiveWire {
     model: Option<String>,
     function: Option<String>,
+    command: Option<Vec<String>>,
+    args: Option<bool>,
+    timeout: Option<f64>,
+    max_failures: Option<i64>,
+    inputs: Option<Vec<String>>,
+    columns: Option<Vec<String>>,
     metric: Option<String>,
     direction: Option<String>,
     task: Option<String>,
@@ -137,7 +143,50 @@ pub enum ObjectiveSpec {
     },
     /// A built-in benchmark function of `dim` parameters.
     Function { function: Function, dim: usize },
+    /// Any program, run once per trial (see `objective::command`).
+    Command(Box<CommandSpec>),
 }
+
+/// `[objective] command = [...]` and its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandSpec {
+    /// The command as written: the program, then its arguments.
+    pub argv: Vec<String>,
+    /// The program to start: a path (made absolute) or a name on `PATH`.
+    pub program: PathBuf,
+    /// Where the program runs: the search file's folder, absolute.
+    pub cwd: PathBuf,
+    /// Whether the parameters are appended as `--name=value` (`args`,
+    /// default true).
+    pub args: bool,
+    /// `timeout`, seconds; none by default.
+    pub timeout: Option<f64>,
+    /// `max_failures`: stop after this many failed trials in a row (in
+    /// trial order, counted within one `hpsearch run`); 0 never stops.
+    /// Default 10. Not part of the root hash: it stops a search, it never
+    /// changes a trial.
+    pub max_failures: u64,
+    /// `columns`: result keys given their own column in `trials.csv`.
+    pub columns: Vec<String>,
+    /// `metric`: the name of what `value` measures (default "value").
+    pub metric: String,
+    /// `inputs`: files and folders whose content is part of the search.
+    pub inputs: Vec<Input>,
+}
+
+/// One entry of `[objective] inputs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    /// As written in the search file (relative to its folder).
+    pub name: String,
+    /// Resolved.
+    pub path: PathBuf,
+    /// The content hash (`data::inputs::hash_input`).
+    pub sha256: String,
+}
+
+/// Default of `[objective] max_failures`.
+pub const DEFAULT_MAX_FAILURES: u64 = 10;
 
 /// The data file and how to prepare it.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,10 +245,19 @@ impl Search {
     }
 
     /// The metric name the value column holds.
-    pub fn metric_name(&self) -> &'static str {
+    pub fn metric_name(&self) -> &str {
         match &self.objective {
             ObjectiveSpec::Model { metric, .. } => metric.name(),
             ObjectiveSpec::Function { .. } => "value",
+            ObjectiveSpec::Command(c) => &c.metric,
+        }
+    }
+
+    /// The command objective's settings, if that is the objective.
+    pub fn command(&self) -> Option<&CommandSpec> {
+        match &self.objective {
+            ObjectiveSpec::Command(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -239,6 +297,22 @@ impl Search {
                 CanonicalObjective::Function {
                     function: function.name(),
                     dim: *dim,
+                },
+                None,
+                None,
+            ),
+            ObjectiveSpec::Command(c) => (
+                CanonicalObjective::Command {
+                    command: &c.argv,
+                    args: c.args,
+                    timeout: c.timeout,
+                    metric: &c.metric,
+                    columns: &c.columns,
+                    inputs: c
+                        .inputs
+                        .iter()
+                        .map(|i| (i.name.as_str(), i.sha256.as_str()))
+                        .collect(),
                 },
                 None,
                 None,
@@ -303,6 +377,16 @@ pub enum CanonicalObjective<'a> {
     Function {
         function: &'static str,
         dim: usize,
+    },
+    Command {
+        command: &'a [String],
+        args: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timeout: Option<f64>,
+        metric: &'a str,
+        columns: &'a [String],
+        /// Each input as written, with its content hash.
+        inputs: BTreeMap<&'a str, &'a str>,
     },
 }
 
@@ -420,14 +504,57 @@ pub fn parse_with_data(
 
     // [objective]
     let o = &wire.objective;
+    let given = [o.model.is_some(), o.function.is_some(), o.command.is_some()];
+    if given.iter().filter(|&&g| g).count() > 1 {
+        return Err(cx.err(
+            "objective",
+            "give one of `model`, `function` or `command`, not several",
+        ));
+    }
+    if o.command.is_none() {
+        for (key, present) in [
+            ("objective.args", o.args.is_some()),
+            ("objective.timeout", o.timeout.is_some()),
+            ("objective.max_failures", o.max_failures.is_some()),
+            ("objective.inputs", o.inputs.is_some()),
+            ("objective.columns", o.columns.is_some()),
+        ] {
+            if present {
+                return Err(cx.err(key, "only for command objectives; remove it"));
+            }
+        }
+    }
     let (objective, direction, data, dataset, folds) = match (&o.model, &o.function) {
+        (None, None) if o.command.is_some() => {
+            if let Some(key) = [("data", wire.data.is_some()), ("cv", wire.cv.is_some())]
+                .iter()
+                .find_map(|(k, p)| p.then_some(*k))
+            {
+                return Err(cx.err(
+                    key,
+                    "only for model objectives; a command reads its own data (list it under `inputs`)",
+                ));
+            }
+            let (spec, direction) = resolve_command(&cx, o, &space)?;
+            (
+                ObjectiveSpec::Command(Box::new(spec)),
+                direction,
+                None,
+                None,
+                None,
+            )
+        }
+        // Caught above with the other combinations; kept for the match.
         (Some(_), Some(_)) => {
-            return Err(cx.err("objective", "give either `model` or `function`, not both"))
+            return Err(cx.err(
+                "objective",
+                "give one of `model`, `function` or `command`, not several",
+            ))
         }
         (None, None) => {
             return Err(cx.err(
                 "objective",
-                "missing: name a `model` (see `hpsearch models`) or a `function`",
+                "missing: name a `model` (see `hpsearch models`), a `function` or a `command`",
             ))
         }
         (None, Some(name)) => {
@@ -542,6 +669,163 @@ pub fn parse_with_data(
         },
         dataset,
     })
+}
+
+/// Resolve `[objective] command = [...]` and its settings.
+fn resolve_command(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+    space: &Space,
+) -> Result<(CommandSpec, Direction), ConfigError> {
+    let argv = o.command.clone().unwrap_or_default();
+    let Some(first) = argv.first() else {
+        return Err(cx.err(
+            "objective.command",
+            "is empty; give the program and its arguments, e.g. [\"python3\", \"train.py\"]",
+        ));
+    };
+    for key in ["objective.task", "objective.params"] {
+        let present = match key {
+            "objective.task" => o.task.is_some(),
+            _ => o.params.is_some(),
+        };
+        if present {
+            return Err(cx.err(key, "only for model objectives; remove it"));
+        }
+    }
+    let base = cx.file.parent().unwrap_or(Path::new(""));
+    let cwd = std::path::absolute(if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    })
+    .map_err(|e| {
+        cx.err(
+            "objective.command",
+            format!("cannot resolve the search file's folder: {e}"),
+        )
+    })?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let program = crate::objective::command::resolve_program(first, &cwd).ok_or_else(|| {
+        if first.contains('/') {
+            cx.err(
+                "objective.command",
+                format!(
+                    "program `{first}` not found (looked for {}); paths are relative to the search file's folder",
+                    cwd.join(first).display()
+                ),
+            )
+        } else {
+            cx.err(
+                "objective.command",
+                format!("program `{first}` is not an executable on PATH; give its path, or install it"),
+            )
+        }
+    })?;
+    let direction = match o.direction.as_deref() {
+        Some("minimize") => Direction::Minimize,
+        Some("maximize") => Direction::Maximize,
+        Some(d) => {
+            return Err(cx.err(
+                "objective.direction",
+                one_of("direction", d, &["minimize", "maximize"]),
+            ))
+        }
+        None => {
+            return Err(cx.err(
+                "objective.direction",
+                "missing: say whether the program's value is to be minimized or maximized, e.g. direction = \"maximize\"",
+            ))
+        }
+    };
+    let timeout = match o.timeout {
+        None => None,
+        Some(t) if t.is_finite() && t > 0.0 => Some(t),
+        Some(t) => {
+            return Err(cx.err(
+                "objective.timeout",
+                format!("must be a positive number of seconds (got {t})"),
+            ))
+        }
+    };
+    let max_failures = match o.max_failures {
+        None => DEFAULT_MAX_FAILURES,
+        Some(m) if m >= 0 => m as u64,
+        Some(m) => {
+            return Err(cx.err(
+                "objective.max_failures",
+                format!("must be >= 0 (0: never stop); got {m}"),
+            ))
+        }
+    };
+    let metric = o.metric.clone().unwrap_or_else(|| "value".to_string());
+    if metric.trim().is_empty() {
+        return Err(cx.err("objective.metric", "must not be empty"));
+    }
+    // Parameters reach the program as HPSEARCH_PARAM_<NAME>: names that
+    // differ only in case would share a variable.
+    let mut upper: BTreeMap<String, &str> = BTreeMap::new();
+    for name in space.names() {
+        if let Some(other) = upper.insert(name.to_ascii_uppercase(), name) {
+            return Err(cx.err(
+                format!("space.{name}"),
+                format!("`{name}` and `{other}` differ only in case, so they would share the environment variable {}; rename one", crate::objective::command::env_name(name)),
+            ));
+        }
+    }
+    let mut columns: Vec<String> = Vec::new();
+    for c in o.columns.clone().unwrap_or_default() {
+        let key = format!("objective.columns.{c}");
+        crate::space::check_name(&c)
+            .map_err(|m| cx.err(&key, m.replace("parameter name", "column name")))?;
+        if c == crate::objective::command::EXTRA_COLUMN {
+            return Err(cx.err(
+                &key,
+                "`extra` is the column of the keys not listed here; remove it",
+            ));
+        }
+        if space.names().contains(&c.as_str()) {
+            return Err(cx.err(
+                &key,
+                format!("`{c}` is also a parameter; a column needs its own name"),
+            ));
+        }
+        if columns.contains(&c) {
+            return Err(cx.err(&key, "listed twice"));
+        }
+        columns.push(c);
+    }
+    let mut inputs: Vec<Input> = Vec::new();
+    for name in o.inputs.clone().unwrap_or_default() {
+        let key = format!("objective.inputs.{name}");
+        if inputs.iter().any(|i| i.name == name) {
+            return Err(cx.err(&key, "listed twice"));
+        }
+        let path = cwd.join(&name);
+        let sha256 = crate::data::inputs::hash_input(&path).map_err(|m| {
+            cx.err(
+                &key,
+                format!(
+                    "cannot hash the input ({m}); paths are relative to the search file's folder"
+                ),
+            )
+        })?;
+        inputs.push(Input { name, path, sha256 });
+    }
+    Ok((
+        CommandSpec {
+            argv,
+            program,
+            cwd,
+            args: o.args.unwrap_or(true),
+            timeout,
+            max_failures,
+            columns,
+            metric,
+            inputs,
+        },
+        direction,
+    ))
 }
 
 fn direction_of(metric: Metric) -> Direction {

@@ -7,14 +7,17 @@
 //! * `manifest.toml` — written once when the search starts and replaced
 //!   (write to a temporary file, then rename) when it ends:
 //!   `format` (1), `hpsearch_version`, `root_hash` (64 hex digits),
-//!   `search_file`, `budget`, `started` / `finished` (UTC, RFC 3339),
-//!   `host`, `[[data]]` entries (`path`, `sha256`) and `[search]`, the
+//!   `search_file` (absolute), `budget`, `started` / `finished` (UTC, RFC 3339),
+//!   `host`, `[[data]]` entries (`path`, `sha256`), for a command its
+//!   `[[inputs]]` (`path` as written, content hash) and `[search]`, the
 //!   resolved search in canonical form (defaults filled in) — exactly what
 //!   the root hash is computed from.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
-//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,error`.
-//!   `status` is `ok` or `failed`; `value` is the objective value (the mean
-//!   of the fold scores for a model; empty when failed); floats are written
+//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,]error,check`.
+//!   `status` is `ok`, `failed` or (a command past its time-out)
+//!   `timeout`; `value` is the objective value (the mean of the fold scores
+//!   for a model; empty when not ok); a command objective adds its declared
+//!   result `columns` and `extra` (its other result keys as JSON); floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
 //!   `error` says why a trial failed (empty otherwise); `check` is 16 hex
 //!   digits of SHA-256 over the previous row's check (the root hash for the
@@ -34,6 +37,10 @@
 //!
 //! * `search.toml` — the search file as it was when the search started, so
 //!   `hpsearch replay` needs nothing but this folder and the data.
+//! * `trials/<index>/` — for a command objective, each trial's own folder:
+//!   its working files, `params.json`, and the tails of its output
+//!   (`stdout.log`, `stderr.log`). A trial that never committed has its
+//!   folder emptied when it reruns.
 //! * `lock` — empty; `hpsearch run` holds an OS lock on it while writing,
 //!   which the kernel releases when the process ends, however it ends.
 //!
@@ -89,10 +96,13 @@ pub struct Manifest {
     pub host: String,
     #[serde(default)]
     pub data: Vec<DataEntry>,
+    /// A command objective's inputs (`path` as written in the search file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<DataEntry>,
     pub search: toml::Value,
 }
 
-/// A data file a search read.
+/// A data file (or input) a search read, with its content hash.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DataEntry {
     pub path: String,
@@ -110,6 +120,8 @@ pub struct Row {
     /// Parameter values as written, in column order.
     pub params: Vec<(String, String)>,
     pub folds: Vec<f64>,
+    /// The extra columns (a command's result keys), as written.
+    pub extra: Vec<String>,
     pub error: String,
 }
 
@@ -118,13 +130,24 @@ pub struct Row {
 pub struct Columns {
     pub params: Vec<String>,
     pub n_folds: usize,
+    /// Columns after the fold scores (see `Objective::extra_columns`).
+    pub extra: Vec<String>,
 }
 
 impl Columns {
     pub fn new(search: &Search, n_folds: usize) -> Columns {
+        let extra = match search.command() {
+            Some(c) => {
+                let mut e = c.columns.clone();
+                e.push(crate::objective::command::EXTRA_COLUMN.to_string());
+                e
+            }
+            None => Vec::new(),
+        };
         Columns {
             params: search.space.names().iter().map(|s| s.to_string()).collect(),
             n_folds,
+            extra,
         }
     }
 
@@ -135,6 +158,7 @@ impl Columns {
             .collect();
         h.extend(self.params.iter().cloned());
         h.extend((0..self.n_folds).map(|k| format!("fold_{k}")));
+        h.extend(self.extra.iter().cloned());
         h.push("error".into());
         h.push("check".into());
         h
@@ -189,6 +213,25 @@ pub struct Committed<'a> {
     pub thread: usize,
 }
 
+/// The folder of the trials' own folders (`trials/<index>/`), for
+/// objectives that need one (a command's working files and output tails).
+pub const TRIALS_DIR: &str = "trials";
+
+/// Make a fresh, empty folder for trial `index` of the results folder
+/// `dir` and return its absolute path. A folder left there by a trial that never
+/// committed (a crash, Ctrl-C) is emptied first: a rerun starts as the
+/// first run did.
+pub fn fresh_trial_dir(dir: &Path, index: u64) -> Result<PathBuf, JournalError> {
+    // Absolute: the program runs in another folder than hpsearch.
+    let path = std::path::absolute(dir.join(TRIALS_DIR).join(index.to_string()))
+        .map_err(io_err(dir))?;
+    if path.exists() {
+        fs::remove_dir_all(&path).map_err(io_err(&path))?;
+    }
+    fs::create_dir_all(&path).map_err(io_err(&path))?;
+    Ok(path)
+}
+
 /// Names hpsearch writes in a results folder (`.tmp` files are the
 /// temporaries of [`write_atomic`]); anything else is refused.
 const OWN_FILES: &[&str] = &[
@@ -198,6 +241,7 @@ const OWN_FILES: &[&str] = &[
     "folds.csv",
     "search.toml",
     "lock",
+    TRIALS_DIR,
     "manifest.tmp",
     "trials.tmp",
     "timings.tmp",
@@ -225,11 +269,12 @@ pub fn open(
         return Err(JournalError::Refused {
             path: dir.to_path_buf(),
             message: format!(
-                "holds a different search (root hash {} here, {} for {}): the space, data or settings changed. \
+                "holds a different search (root hash {} here, {} for {}): {}. \
                  Run with --out DIR to write elsewhere, or move the folder away to start over",
                 short(&manifest.root_hash),
                 short(&root),
-                search.file.display()
+                search.file.display(),
+                what_changed(&manifest, search)
             ),
         });
     }
@@ -346,6 +391,34 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, JournalError> {
     })
 }
 
+/// Why a search's root hash differs from a folder's: the inputs that
+/// changed, when a command's inputs did, else the general reasons.
+fn what_changed(manifest: &Manifest, search: &Search) -> String {
+    let now = search.command().map(|c| c.inputs.as_slice()).unwrap_or(&[]);
+    let changed: Vec<String> = manifest
+        .inputs
+        .iter()
+        .filter_map(|was| {
+            let is = now.iter().find(|i| i.name == was.path);
+            match is {
+                Some(i) if i.sha256 == was.sha256 => None,
+                Some(i) => Some(format!(
+                    "input {} changed (sha256 {} then, {} now)",
+                    was.path,
+                    short(&was.sha256),
+                    short(&i.sha256)
+                )),
+                None => Some(format!("input {} is no longer listed", was.path)),
+            }
+        })
+        .collect();
+    if changed.is_empty() {
+        "the space, data, inputs or settings changed".into()
+    } else {
+        changed.join("; ")
+    }
+}
+
 /// Take the folder's lock: an OS file lock, so a crashed run never leaves
 /// it stuck.
 fn take_lock(dir: &Path) -> Result<File, JournalError> {
@@ -410,7 +483,10 @@ fn create(
         format: FORMAT,
         hpsearch_version: env!("CARGO_PKG_VERSION").to_string(),
         root_hash: root.clone(),
-        search_file: search.file.display().to_string(),
+        search_file: std::path::absolute(&search.file)
+            .unwrap_or_else(|_| search.file.clone())
+            .display()
+            .to_string(),
         budget: search.budget(),
         started: utc_now(),
         finished: None,
@@ -423,6 +499,18 @@ fn create(
                 sha256: d.sha256.clone(),
             })
             .collect(),
+        inputs: search
+            .command()
+            .map(|c| {
+                c.inputs
+                    .iter()
+                    .map(|i| DataEntry {
+                        path: i.name.clone(),
+                        sha256: i.sha256.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         search: toml::Value::try_from(search.canonical()).map_err(|e| JournalError::Damaged {
             path: manifest_path.clone(),
             message: format!("cannot encode the resolved search: {e}"),
@@ -461,6 +549,11 @@ fn create(
 }
 
 impl Journal {
+    /// The results folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Queue a trial's row; it reaches the disk at the next [`Journal::sync`].
     pub fn append(&mut self, c: &Committed<'_>) {
         let mut fields = vec![
@@ -477,6 +570,9 @@ impl Journal {
         fields.extend(c.eval.folds.iter().map(|&f| fmt_f64(f)));
         for _ in c.eval.folds.len()..self.columns.n_folds {
             fields.push(String::new());
+        }
+        for k in 0..self.columns.extra.len() {
+            fields.push(c.eval.extra.get(k).cloned().unwrap_or_default());
         }
         fields.push(c.eval.error.clone().unwrap_or_default());
         let check = chain_next(&self.chain, &fields);
@@ -662,7 +758,7 @@ fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalEr
         let status = Status::parse(field(2))
             .ok_or_else(|| damaged(line, format!("bad status {:?}", field(2))))?;
         let value = match (status, field(3)) {
-            (Status::Failed, "") => None,
+            (Status::Failed | Status::Timeout, "") => None,
             (_, v) => Some(
                 v.parse::<f64>()
                     .map_err(|_| damaged(line, format!("bad value {v:?}")))?,
@@ -689,6 +785,9 @@ fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalEr
             value,
             params,
             folds,
+            extra: (0..columns.extra.len())
+                .map(|k| field(4 + np + columns.n_folds + k).to_string())
+                .collect(),
             error: field(want.len() - 2).to_string(),
         });
     }
@@ -761,6 +860,7 @@ mod tests {
         let cols = Columns {
             params: vec!["x".into()],
             n_folds: 0,
+            extra: Vec::new(),
         };
         let row = |prev: &str, f: &[&str]| {
             let fields: Vec<String> = f.iter().map(|s| s.to_string()).collect();

@@ -11,16 +11,18 @@
 //! | [`space`] | parameter kinds, sampling, grid enumeration |
 //! | [`seed`] | root hash, seed derivation, named RNG streams |
 //! | [`strategy`] | the `Strategy` trait; grid, random, sobol, tpe, gp |
-//! | [`objective`] | the `Objective` trait; built-in models, functions |
+//! | [`objective`] | the `Objective` trait; built-in models, functions, commands |
 //! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
 //! | [`search`] | the coordinator: parallel evaluation, ordered commit |
 //! | [`journal`] | the results folder: write, read, validate, resume |
 //! | [`replay`] | replay, export, predict, the artifact format |
+//! | [`interrupt`] | Ctrl-C: the stop flag and the running process groups |
 //! | [`cli`] | arguments, progress, exit codes |
 
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod interrupt;
 pub mod journal;
 pub mod objective;
 pub mod replay;

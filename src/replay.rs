@@ -26,6 +26,18 @@ use crate::value::{fmt_f64, Params};
 pub enum ReplayError {
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A command objective's input is not what the search ran on.
+    #[error(
+        "input {name} changed since the search ran: the manifest has {recorded}, it now hashes to {now}; \
+         restore it (the search's results only hold for the inputs it ran on)"
+    )]
+    InputChanged {
+        name: String,
+        recorded: String,
+        now: String,
+    },
+    #[error("{dir}: cannot make a folder for the replayed trial: {message}")]
+    Workdir { dir: PathBuf, message: String },
     #[error("{dir}/search.toml: {source}")]
     Config { dir: PathBuf, source: ConfigError },
     #[error(
@@ -92,6 +104,22 @@ pub fn open(dir: &Path, data: Option<&Path>) -> Result<Recorded, ReplayError> {
         }
         (_, None) => None,
     };
+    // A command's inputs: named when they changed, before the root hash
+    // (which covers them) can only say that something did.
+    let base = Path::new(&manifest.search_file)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    for input in &manifest.inputs {
+        let now = data::inputs::hash_input(&base.join(&input.path)).unwrap_or_else(|e| e);
+        if now != input.sha256 {
+            return Err(ReplayError::InputChanged {
+                name: input.path.clone(),
+                recorded: input.sha256.clone(),
+                now,
+            });
+        }
+    }
     let loaded = config::parse_with_data(
         Path::new(&manifest.search_file),
         &text,
@@ -178,11 +206,39 @@ pub struct Replayed {
 
 /// Retrain `trial` (default: the best) with its recorded seed and compare
 /// its status, value and every fold score with the journal.
+///
+/// A command objective runs its program again, in a temporary folder
+/// (removed afterwards) instead of `trials/<index>/`, so a replay never
+/// writes into the results folder.
 pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError> {
     let row = rec.pick(trial)?.clone();
     let params = rec.params_of(&row)?;
     let obj = objective::build(&rec.search, rec.dataset)?;
-    let eval = obj.evaluate(&params, row.seed);
+    let scratch = obj.needs_workdir().then(|| {
+        std::env::temp_dir().join(format!(
+            "hpsearch-replay-{}-{}",
+            std::process::id(),
+            row.trial
+        ))
+    });
+    if let Some(d) = &scratch {
+        let made = std::fs::remove_dir_all(d)
+            .or(Ok::<(), std::io::Error>(()))
+            .and_then(|_| std::fs::create_dir_all(d));
+        made.map_err(|e| ReplayError::Workdir {
+            dir: d.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    let info = objective::TrialInfo {
+        index: row.trial,
+        seed: row.seed,
+        workdir: scratch.as_deref(),
+    };
+    let eval = obj.evaluate(&params, &info);
+    if let Some(d) = &scratch {
+        let _ = std::fs::remove_dir_all(d);
+    }
     let difference = compare(&row, &eval);
     Ok(Replayed {
         trial: row.trial,
@@ -222,6 +278,14 @@ fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
                 "fold_{k}: journal {}, replay {}",
                 fmt_f64(*a),
                 fmt_f64(*b)
+            ));
+        }
+    }
+    for (k, (a, b)) in row.extra.iter().zip(&eval.extra).enumerate() {
+        if a != b {
+            return Some(format!(
+                "extra column {}: journal {a:?}, replay {b:?}",
+                k + 1
             ));
         }
     }
@@ -278,7 +342,10 @@ pub struct Artifact {
 /// Why an export or a prediction failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("{dir}: export is for model searches; this one optimises a function")]
+    #[error(
+        "{dir}: export is for searches over a built-in model; this one optimises a function or runs a command \
+         (a command's trial keeps its own files in trials/<index>/)"
+    )]
     NotAModel { dir: PathBuf },
     #[error("trial {trial} failed in the search; export a trial that succeeded")]
     FailedTrial { trial: u64 },

@@ -17,8 +17,10 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use crate::config::{Direction, Search};
+use crate::interrupt;
+use crate::journal;
 use crate::journal::{Committed, Journal, JournalError, Row};
-use crate::objective::{Evaluation, Objective, Status};
+use crate::objective::{Evaluation, Objective, Status, TrialInfo};
 use crate::strategy::{History, Observation, Strategy, Trial};
 use crate::value::Params;
 
@@ -41,6 +43,17 @@ pub enum SearchError {
     Pool { threads: usize, message: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// `[objective] max_failures` trials in a row did not succeed.
+    #[error(
+        "stopped after {n} failed trials in a row (max_failures = {n}); the last, trial {trial}: {error}. \
+         Fix the cause and run again to resume, or raise [objective] max_failures (0 never stops)"
+    )]
+    TooManyFailures { n: u64, trial: u64, error: String },
+    /// Ctrl-C (or SIGTERM): running trials were killed and dropped.
+    #[error(
+        "interrupted: {committed} trials are in the journal; run the same command again to resume"
+    )]
+    Interrupted { committed: u64 },
     /// A recorded trial is not what this search proposes.
     #[error(
         "trials.csv line {line}: trial {trial} {message}; the journal and this search disagree \
@@ -179,7 +192,12 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
         let began = Instant::now();
         let params = propose_next(search, strategy.as_ref(), &state, search_seed, seed);
         let propose_seconds = began.elapsed().as_secs_f64();
-        let eval = objective.evaluate(&params, seed);
+        let info = TrialInfo {
+            index: i,
+            seed,
+            workdir: None,
+        };
+        let eval = objective.evaluate(&params, &info);
         state.observed.push(observation(
             search.direction,
             params.clone(),
@@ -199,6 +217,13 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
 /// Run trials `state.proposals.len() .. budget` of `search` on `threads`
 /// workers, appending each to `journal` in order; `observe` sees every
 /// committed trial (for progress) and cannot change a result.
+///
+/// Two things stop a search early, each after the trials in flight end
+/// (and are committed, in order, when they finished on their own): a stop
+/// request ([`interrupt`]; command trials are killed and not committed,
+/// nor anything after them), and `max_failures` trials in a row that did
+/// not succeed (counted in trial order within this call). Either way the
+/// journal holds a prefix of the straight run's trials and resumes.
 pub fn run(
     search: &Search,
     objective: &dyn Objective,
@@ -223,11 +248,17 @@ pub fn run(
     // learns (the proposal rule enforces it anyway); for one that does not,
     // enough that the workers keep busy while the coordinator flushes a
     // batch (so batches grow when flushing is slow), but bounded in memory.
-    let max_out = if uses_history {
+    let mut max_out = if uses_history {
         search.window as usize
     } else {
         threads * 1024
     };
+    if objective.needs_workdir() {
+        // A program per trial: no queue beyond the workers, so a stop
+        // (Ctrl-C, max_failures) leaves nothing waiting to start. This
+        // only delays proposals; it never changes one.
+        max_out = max_out.min(threads.max(1));
+    }
     let (tx, rx) = mpsc::channel::<Outcome>();
     let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
     let mut committed = state.observed.len() as u64;
@@ -235,10 +266,18 @@ pub fn run(
 
     let mut next = state.proposals.len() as u64;
     let strategy = strategy.as_ref();
+    let workdirs = objective
+        .needs_workdir()
+        .then(|| journal.dir().to_path_buf());
+    let max_failures = search.command().map(|c| c.max_failures).filter(|&m| m > 0);
+    let mut in_a_row = 0u64;
+    let mut stop: Option<SearchError> = None;
+    // Set when a killed trial cannot be committed: nothing after it can be.
+    let mut blocked = false;
     pool.in_place_scope(|scope| {
         loop {
             // Propose and launch every trial the window allows.
-            while next < budget && out < max_out {
+            while stop.is_none() && !interrupt::requested() && next < budget && out < max_out {
                 let i = next;
                 if uses_history && visible(i, search.window) > committed as usize {
                     break;
@@ -255,6 +294,7 @@ pub fn run(
                 next += 1;
                 out += 1;
                 let tx = tx.clone();
+                let workdirs = workdirs.as_deref();
                 scope.spawn(move |_| {
                     let began = Instant::now();
                     let params = known.unwrap_or_else(|| {
@@ -266,7 +306,18 @@ pub fn run(
                         };
                         strategy.propose(&t, &History::default())
                     });
-                    let eval = objective.evaluate(&params, seed);
+                    let eval = match workdirs.map(|d| journal::fresh_trial_dir(d, i)) {
+                        Some(Err(e)) => Evaluation::failed(e.to_string(), Vec::new()),
+                        made => {
+                            let dir = made.and_then(Result::ok);
+                            let info = TrialInfo {
+                                index: i,
+                                seed,
+                                workdir: dir.as_deref(),
+                            };
+                            objective.evaluate(&params, &info)
+                        }
+                    };
                     let _ = tx.send(Outcome {
                         trial: i,
                         seed,
@@ -280,6 +331,13 @@ pub fn run(
             if committed >= budget {
                 return Ok(());
             }
+            if out == 0 {
+                // Nothing in flight and nothing more may start: stopped.
+                if let Some(e) = stop.take() {
+                    return Err(e);
+                }
+                return Err(SearchError::Interrupted { committed });
+            }
             // Wait for a result, take whatever else is ready, commit in order.
             let Ok(first) = rx.recv() else {
                 return Ok(());
@@ -291,7 +349,14 @@ pub fn run(
                 waiting.insert(more.trial, more);
             }
             let mut done = Vec::new();
-            while let Some(o) = waiting.remove(&committed) {
+            while !blocked {
+                let Some(o) = waiting.remove(&committed) else {
+                    break;
+                };
+                if o.eval.status == Status::Interrupted {
+                    blocked = true;
+                    break;
+                }
                 journal.append(&Committed {
                     trial: o.trial,
                     seed: o.seed,
@@ -309,6 +374,18 @@ pub fn run(
                     ));
                 }
                 committed += 1;
+                if o.eval.status == Status::Ok {
+                    in_a_row = 0;
+                } else {
+                    in_a_row += 1;
+                    if stop.is_none() && max_failures.is_some_and(|m| in_a_row >= m) {
+                        stop = Some(SearchError::TooManyFailures {
+                            n: in_a_row,
+                            trial: o.trial,
+                            error: o.eval.error.clone().unwrap_or_default(),
+                        });
+                    }
+                }
                 done.push(o);
             }
             // One flush for the lot; on error the scope still waits for
@@ -360,6 +437,7 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
                     value: Some(1.0),
                     params: p.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
                     folds: Vec::new(),
+                    extra: Vec::new(),
                     error: String::new(),
                 }
             })

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::value::{Params, Value};
 
 /// Column names the journal uses itself; a parameter may not take them.
-pub const RESERVED: &[&str] = &["trial", "seed", "status", "value", "error"];
+pub const RESERVED: &[&str] = &[
+    "trial", "seed", "status", "value", "error", "check", "extra",
+];
 
 /// The set of values one parameter may take.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -305,7 +307,7 @@ fn float_step_count(low: f64, high: f64, step: f64) -> u64 {
     ((high - low) / step + 1e-9).floor() as u64 + 1
 }
 
-fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let ok_start = chars
         .next()

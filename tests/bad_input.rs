@@ -257,7 +257,7 @@ bad!(
         "function = \"branin\"",
         "function = \"branin\"\nmodel = \"knn\""
     ),
-    ["[objective]: give either `model` or `function`"]
+    ["[objective]: give one of `model`, `function` or `command`, not several"]
 );
 bad!(
     function_with_wrong_parameters,
@@ -316,3 +316,89 @@ fn usage_errors_exit_2() {
     r.expect_code(2);
     assert!(!sb.path().join("results").exists());
 }
+
+// ------------------------------------------------------ command objectives --
+
+const CMD: &str = r#"
+[search]
+strategy = "random"
+trials = 3
+
+[objective]
+command = ["python3", "train.py"]
+direction = "minimize"
+
+[space]
+x = { type = "float", low = 0.0, high = 1.0 }
+"#;
+
+fn cmd_with(line: &str) -> String {
+    CMD.replace("direction = ", &format!("{line}\ndirection = "))
+}
+
+bad!(
+    command_empty,
+    CMD.replace(r#"["python3", "train.py"]"#, "[]"),
+    ["bad.toml: [objective.command]: is empty"]
+);
+bad!(
+    command_program_missing,
+    CMD.replace("python3", "./nope.sh"),
+    [
+        "[objective.command]: program `./nope.sh` not found",
+        "relative to the search file's folder"
+    ]
+);
+bad!(
+    command_not_on_path,
+    CMD.replace("python3", "no-such-program-xyz"),
+    ["program `no-such-program-xyz` is not an executable on PATH"]
+);
+bad!(
+    command_without_direction,
+    CMD.replace("direction = \"minimize\"\n", ""),
+    ["[objective.direction]: missing", "maximize"]
+);
+bad!(
+    command_bad_timeout,
+    cmd_with("timeout = -1.0"),
+    ["[objective.timeout]: must be a positive number of seconds (got -1)"]
+);
+bad!(
+    command_negative_max_failures,
+    cmd_with("max_failures = -2"),
+    ["[objective.max_failures]: must be >= 0"]
+);
+bad!(
+    command_with_data,
+    format!("{CMD}\n[data]\npath = \"data/iris.csv\"\n"),
+    ["[data]: only for model objectives", "inputs"]
+);
+bad!(
+    command_missing_input,
+    cmd_with(r#"inputs = ["missing.py"]"#),
+    [
+        "[objective.inputs.missing.py]: cannot hash the input",
+        "missing.py"
+    ]
+);
+bad!(
+    command_column_is_a_parameter,
+    cmd_with(r#"columns = ["x"]"#),
+    ["[objective.columns.x]: `x` is also a parameter"]
+);
+bad!(
+    command_params_differ_only_in_case,
+    format!("{CMD}X = {{ type = \"int\", low = 1, high = 3 }}\n"),
+    ["differ only in case", "HPSEARCH_PARAM_X"]
+);
+bad!(
+    command_and_model,
+    cmd_with(r#"model = "knn""#),
+    ["[objective]: give one of `model`, `function` or `command`"]
+);
+bad!(
+    timeout_on_a_model,
+    IRIS_KNN.replace("model = \"knn\"", "model = \"knn\"\ntimeout = 5.0"),
+    ["[objective.timeout]: only for command objectives; remove it"]
+);

@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::objective::models::Task;
 
 pub mod folds;
+pub mod inputs;
 pub mod metrics;
 pub mod preprocess;
 

@@ -8,7 +8,7 @@
 use ndarray::Array2;
 
 use super::models::{self, ModelInfo, Prediction, Targets};
-use super::{Evaluation, Objective};
+use super::{Evaluation, Objective, TrialInfo};
 use crate::config::{ObjectiveSpec, Search};
 use crate::data::folds::{k_fold, Fold};
 use crate::data::metrics::{self, Metric};
@@ -138,7 +138,8 @@ fn prepare(ds: &Dataset, f: &Fold, spec: &PreprocessSpec) -> Result<Prepared, Da
 }
 
 impl Objective for CrossValidated {
-    fn evaluate(&self, params: &Params, seed: u64) -> Evaluation {
+    fn evaluate(&self, params: &Params, trial: &TrialInfo<'_>) -> Evaluation {
+        let seed = trial.seed;
         let mut all = self.fixed.clone();
         all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut scores = Vec::with_capacity(self.folds.len());

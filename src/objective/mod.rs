@@ -3,10 +3,13 @@
 //! sees the strategy, threads or files, and a failure is a status, not a
 //! crash.
 
+use std::path::Path;
+
 use crate::config::{ObjectiveSpec, Search};
 use crate::data::Dataset;
 use crate::value::Params;
 
+pub mod command;
 pub mod cv;
 pub mod function;
 pub mod models;
@@ -16,6 +19,12 @@ pub mod models;
 pub enum Status {
     Ok,
     Failed,
+    /// A command trial killed at its `timeout`. The one status that
+    /// depends on the machine rather than on the trial's inputs.
+    Timeout,
+    /// A command trial killed because the search was stopped (Ctrl-C).
+    /// Never written to the journal: the trial reruns on resume.
+    Interrupted,
 }
 
 impl Status {
@@ -23,13 +32,17 @@ impl Status {
         match self {
             Status::Ok => "ok",
             Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Interrupted => "interrupted",
         }
     }
 
+    /// A status as `trials.csv` writes it (`interrupted` never is).
     pub fn parse(s: &str) -> Option<Status> {
         match s {
             "ok" => Some(Status::Ok),
             "failed" => Some(Status::Failed),
+            "timeout" => Some(Status::Timeout),
             _ => None,
         }
     }
@@ -46,6 +59,9 @@ pub struct Evaluation {
     pub folds: Vec<f64>,
     /// Why the trial failed.
     pub error: Option<String>,
+    /// Values of the objective's extra columns (see
+    /// [`Objective::extra_columns`]), in that order; empty when it has none.
+    pub extra: Vec<String>,
 }
 
 impl Evaluation {
@@ -57,6 +73,7 @@ impl Evaluation {
                 value,
                 folds,
                 error: None,
+                extra: Vec::new(),
             }
         } else {
             Evaluation {
@@ -64,6 +81,7 @@ impl Evaluation {
                 value: f64::NAN,
                 folds,
                 error: Some(format!("the value is not finite ({value})")),
+                extra: Vec::new(),
             }
         }
     }
@@ -74,14 +92,27 @@ impl Evaluation {
             value: f64::NAN,
             folds,
             error: Some(error),
+            extra: Vec::new(),
         }
     }
 }
 
+/// The trial an evaluation is for.
+#[derive(Clone, Copy, Debug)]
+pub struct TrialInfo<'a> {
+    /// The trial index.
+    pub index: u64,
+    /// The trial's seed (design.md, Determinism 2).
+    pub seed: u64,
+    /// A fresh, empty folder for the trial's own files, for objectives
+    /// that ask for one ([`Objective::needs_workdir`]).
+    pub workdir: Option<&'a Path>,
+}
+
 /// Something a trial can evaluate.
 pub trait Objective: Send + Sync {
-    /// Evaluate `params` with the trial's `seed`.
-    fn evaluate(&self, params: &Params, seed: u64) -> Evaluation;
+    /// Evaluate `params` as trial `trial` (its index, seed and folder).
+    fn evaluate(&self, params: &Params, trial: &TrialInfo<'_>) -> Evaluation;
 
     /// The number of per-fold scores each evaluation gives.
     fn n_folds(&self) -> usize;
@@ -91,13 +122,24 @@ pub trait Objective: Send + Sync {
     fn fold_of_rows(&self) -> Option<&[usize]> {
         None
     }
+
+    /// Whether each trial needs its own working folder.
+    fn needs_workdir(&self) -> bool {
+        false
+    }
+
+    /// Names of the extra columns each evaluation fills (after the fold
+    /// scores in `trials.csv`).
+    fn extra_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A built-in benchmark function.
 pub struct FunctionObjective(pub function::Function);
 
 impl Objective for FunctionObjective {
-    fn evaluate(&self, params: &Params, _seed: u64) -> Evaluation {
+    fn evaluate(&self, params: &Params, _trial: &TrialInfo<'_>) -> Evaluation {
         match self.0.evaluate(params) {
             Ok(v) => Evaluation::ok(v, Vec::new()),
             Err(e) => Evaluation::failed(e, Vec::new()),
@@ -116,6 +158,9 @@ pub fn build(
 ) -> Result<Box<dyn Objective>, crate::data::DataError> {
     match (&search.objective, dataset) {
         (ObjectiveSpec::Function { function, .. }, _) => Ok(Box::new(FunctionObjective(*function))),
+        (ObjectiveSpec::Command(spec), _) => {
+            Ok(Box::new(command::CommandObjective::new((**spec).clone())))
+        }
         (ObjectiveSpec::Model { .. }, Some(ds)) => {
             Ok(Box::new(cv::CrossValidated::new(search, ds)?))
         }
