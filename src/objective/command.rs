@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{Evaluation, Objective, Status, TrialInfo};
@@ -51,7 +52,7 @@ const TAIL_BYTES: usize = 64 * 1024;
 const ERROR_LINES: usize = 5;
 /// The longest stdout line considered as a result; longer ones are output.
 const MAX_LINE: usize = 1 << 20;
-/// How often a waiting trial looks at its deadline and at Ctrl-C.
+/// How often a waiting trial looks at Ctrl-C.
 const POLL: Duration = Duration::from_millis(50);
 
 /// The name of the column holding the result keys not given a column.
@@ -133,12 +134,12 @@ fn run(
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
 
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
     let group = child.id();
     interrupt::register(group);
-    let ended = supervise(&mut child, group, spec.timeout);
+    let ended = supervise(child, group, spec.timeout);
     interrupt::unregister(group);
     let (status, out, err) = ended?;
 
@@ -158,8 +159,12 @@ enum Ended {
 
 /// Wait for `child` while reading its output, enforcing the timeout and
 /// Ctrl-C; then kill whatever is left in its group and collect the output.
+///
+/// Why a waiting thread rather than polling: a blocking `wait` returns the
+/// moment the program exits, however loaded the machine, so a quick
+/// program costs little more than starting it.
 fn supervise(
-    child: &mut Child,
+    mut child: Child,
     group: u32,
     timeout: Option<f64>,
 ) -> Result<(Ended, Stream, Stream), String> {
@@ -167,52 +172,46 @@ fn supervise(
     let stderr = child.stderr.take();
     let out_reader = std::thread::spawn(move || stdout.map(|s| read_stream(s, true)));
     let err_reader = std::thread::spawn(move || stderr.map(|s| read_stream(s, false)));
-    let began = Instant::now();
-    let deadline = timeout.map(|t| began + Duration::from_secs_f64(t));
-    let ended = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ended::Exited(status),
-            Ok(None) => {}
-            Err(e) => {
-                interrupt::kill_group(group);
-                let _ = child.wait();
-                return Err(format!("cannot wait for the program: {e}"));
-            }
+    let (tx, rx) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let mut killed: Option<Ended> = None;
+    loop {
+        let slice = match deadline {
+            Some(d) if killed.is_none() => d.saturating_duration_since(Instant::now()).min(POLL),
+            _ => POLL,
+        };
+        match rx.recv_timeout(slice) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if killed.is_some() {
+            continue;
         }
         if interrupt::requested() {
             interrupt::kill_group(group);
-            let _ = child.wait();
-            break Ended::Interrupted;
-        }
-        if let (Some(d), Some(t)) = (deadline, timeout) {
+            killed = Some(Ended::Interrupted);
+        } else if let (Some(d), Some(t)) = (deadline, timeout) {
             if Instant::now() >= d {
                 interrupt::kill_group(group);
-                let _ = child.wait();
-                break Ended::TimedOut(t);
+                killed = Some(Ended::TimedOut(t));
             }
         }
-        wait_a_little(child, deadline);
-    };
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| "the thread waiting for the program failed".to_string())?
+        .map_err(|e| format!("cannot wait for the program: {e}"))?;
     // Whatever the program started and left behind dies with it; this
     // also closes the pipes those processes held, so the readers finish.
     interrupt::kill_group(group);
     let out = out_reader.join().ok().flatten().unwrap_or_default();
     let err = err_reader.join().ok().flatten().unwrap_or_default();
-    Ok((ended, out, err))
-}
-
-/// Sleep until the child may have exited: short sleeps at first, so a
-/// quick program costs little, growing to [`POLL`].
-fn wait_a_little(child: &mut Child, deadline: Option<Instant>) {
-    let mut nap = Duration::from_micros(50);
-    let until = Instant::now() + POLL;
-    while Instant::now() < until && deadline.is_none_or(|d| Instant::now() < d) {
-        std::thread::sleep(nap);
-        if matches!(child.try_wait(), Ok(Some(_))) || interrupt::requested() {
-            return;
-        }
-        nap = (nap * 2).min(Duration::from_millis(10));
-    }
+    Ok((killed.unwrap_or(Ended::Exited(status)), out, err))
 }
 
 /// What was read from one output stream.
