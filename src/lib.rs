@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod inspect;
 pub mod journal;
 pub mod objective;
 pub mod replay;
