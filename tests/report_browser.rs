@@ -123,6 +123,9 @@ const PROBE: &str = r#"<script>
 })();
 </script>"#;
 
+/// The browser window's width, in CSS pixels (= screenshot pixels).
+const WIDTH: u32 = 1280;
+
 /// One plot as the browser laid it out.
 #[derive(Debug)]
 struct Probe {
@@ -138,9 +141,11 @@ struct Probe {
 }
 
 fn parse_probe(dom: &str) -> (Vec<Probe>, u32, u32) {
-    let start = dom.find("PROBE-BEGIN").expect("the probe did not run");
+    // The probe's output, not the script's own text (which is in the DOM
+    // too, before it): the output is the last of each marker.
+    let start = dom.rfind("PROBE-BEGIN\n").expect("the probe did not run");
     let body = &dom[start..];
-    let end = body.find("PROBE-END").expect("probe end");
+    let end = body.rfind("PROBE-END ").expect("probe end");
     let size: Vec<u32> = body[end + 9..]
         .split_whitespace()
         .take(2)
@@ -178,13 +183,22 @@ fn render(report: &Path) -> Vec<Probe> {
     let html = std::fs::read_to_string(report).unwrap();
     let probed = dir.path().join("probed.html");
     std::fs::write(&probed, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
-    let dom = browse(&probed, &["--virtual-time-budget=5000", "--dump-dom"]);
-    let (mut probes, width, height) = parse_probe(&dom);
+    // Both runs lay the page out at the same width, so the boxes the
+    // probe measured are where the screenshot has the plots.
+    let dom = browse(
+        &probed,
+        &[
+            &format!("--window-size={WIDTH},1000"),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+    );
+    let (mut probes, _width, height) = parse_probe(&dom);
     let shot = dir.path().join("shot.png");
     browse(
         report,
         &[
-            &format!("--window-size={},{}", width.max(800), height.max(600)),
+            &format!("--window-size={WIDTH},{}", height.max(600)),
             &format!("--screenshot={}", shot.display()),
         ],
     );

@@ -348,9 +348,10 @@ pub enum Axis {
     Choices(Vec<String>),
 }
 
-/// The axis of a parameter: numeric domains on their range (log when the
-/// domain is log), categorical choices (and non-numeric value lists) by
-/// position.
+/// The axis of a parameter: float and int ranges on their range (log when
+/// the domain is log); categorical choices and explicit value lists by
+/// position, evenly spaced (a list is a handful of hand-picked points, often
+/// log-spaced, which a linear axis would crowd together).
 pub fn axis_of(p: &Param) -> Axis {
     match &p.domain {
         Domain::Float { low, high, log, .. } => Axis::Numeric {
@@ -363,16 +364,6 @@ pub fn axis_of(p: &Param) -> Axis {
             high: *high as f64,
             log: *log,
         },
-        Domain::Values { values } if values.iter().all(|v| v.as_f64().is_some()) => {
-            let xs: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
-            let low = xs.iter().copied().fold(f64::INFINITY, f64::min);
-            let high = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            Axis::Numeric {
-                low,
-                high,
-                log: false,
-            }
-        }
         Domain::Values { values: list } | Domain::Categorical { choices: list } => {
             Axis::Choices(list.iter().map(|v| v.to_string()).collect())
         }

@@ -159,8 +159,8 @@ where
             .y_desc(ydesc)
             .x_label_formatter(&|v| format!("{}", v.round() as i64))
             .y_label_formatter(&tick)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
             .max_light_lines(1)
             .draw()
             .map_err(err)?;
@@ -200,7 +200,7 @@ where
             .position(corner)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 13))
+            .label_font((FONT, 15))
             .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
@@ -234,12 +234,32 @@ pub fn parallel(f: &Folder) -> Result<String, PlotError> {
             .margin_bottom(10)
             .build_cartesian_2d(-0.15..(m as f64 - 0.85), -0.16..1.08)
             .map_err(err)?;
+        // Worst first, so the best lines are drawn last, on top.
+        for r in ranked.iter().rev() {
+            let Some(v) = r.value else { continue };
+            let g = goodness(v);
+            let mut pts: Vec<(f64, f64)> = f
+                .unit_of(r)
+                .into_iter()
+                .enumerate()
+                .map(|(k, u)| (k as f64, u))
+                .collect();
+            pts.push(((m - 1) as f64, (v - lo) / span));
+            let c = ramp(g);
+            let width = if r.trial == ranked[0].trial { 3 } else { 1 };
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    pts,
+                    c.mix(0.8).stroke_width(width),
+                )))
+                .map_err(err)?;
+        }
         let grey = BLACK.mix(0.55);
         let label = |s: String, x: f64, y: f64, pos: Pos| {
             Text::new(
                 s,
                 (x, y),
-                TextStyle::from((FONT, 12)).pos(pos).color(&BLACK),
+                TextStyle::from((FONT, 14)).pos(pos).color(&BLACK),
             )
         };
         let below = Pos::new(HPos::Center, VPos::Top);
@@ -262,30 +282,11 @@ pub fn parallel(f: &Folder) -> Result<String, PlotError> {
                 .draw_series(std::iter::once(Text::new(
                     name,
                     (x, -0.06),
-                    TextStyle::from((FONT, 13)).pos(below).color(&BLACK),
+                    TextStyle::from((FONT, 15)).pos(below).color(&BLACK),
                 )))
                 .map_err(err)?;
-            let ticks: Vec<(f64, String)> = match f.params.get(k).map(axis_of) {
-                Some(Axis::Choices(names)) => {
-                    let n = names.len() as f64;
-                    names
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, s)| ((i as f64 + 0.5) / n, s))
-                        .collect()
-                }
-                Some(Axis::Numeric { low, high, log }) => {
-                    let mid = if log {
-                        (low * high).sqrt()
-                    } else {
-                        0.5 * (low + high)
-                    };
-                    vec![
-                        (0.0, fmt_sig(low, 3)),
-                        (0.5, fmt_sig(mid, 3)),
-                        (1.0, fmt_sig(high, 3)),
-                    ]
-                }
+            let ticks: Vec<(f64, String)> = match f.params.get(k) {
+                Some(p) => unit_ticks(p),
                 None => vec![(0.0, fmt_sig(lo, 4)), (1.0, fmt_sig(hi, 4))],
             };
             for (y, s) in ticks {
@@ -298,29 +299,52 @@ pub fn parallel(f: &Folder) -> Result<String, PlotError> {
                     .map_err(err)?;
             }
         }
-        // Worst first, so the best lines are drawn last, on top.
-        for r in ranked.iter().rev() {
-            let Some(v) = r.value else { continue };
-            let g = goodness(v);
-            let mut pts: Vec<(f64, f64)> = f
-                .unit_of(r)
-                .into_iter()
-                .enumerate()
-                .map(|(k, u)| (k as f64, u))
-                .collect();
-            pts.push(((m - 1) as f64, (v - lo) / span));
-            let c = ramp(g);
-            let width = if r.trial == ranked[0].trial { 3 } else { 1 };
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    pts,
-                    c.mix(0.8).stroke_width(width),
-                )))
-                .map_err(err)?;
-        }
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Tick marks of a parameter's parallel-coordinates axis: positions in
+/// the unit cube (as [`crate::space::Param::to_unit`] places values) and
+/// labels. Every value of a small domain (six or fewer), five spread over
+/// a larger grid, else the low end, the middle (geometric on a log scale)
+/// and the high end.
+fn unit_ticks(p: &crate::space::Param) -> Vec<(f64, String)> {
+    use crate::space::Domain;
+    use crate::value::Value;
+    let values: Vec<Value> = match p.n_points().filter(|&n| n <= 10_000).map(|_| p.grid()) {
+        Some(Ok(g)) if g.len() <= 6 => g,
+        Some(Ok(g)) => (0..5).map(|i| g[i * (g.len() - 1) / 4].clone()).collect(),
+        _ => match &p.domain {
+            Domain::Float { low, high, log, .. } => {
+                let mid = if *log {
+                    (low * high).sqrt()
+                } else {
+                    0.5 * (low + high)
+                };
+                vec![Value::Float(*low), Value::Float(mid), Value::Float(*high)]
+            }
+            Domain::Int { low, high, log, .. } => {
+                let mid = if *log {
+                    ((*low as f64) * (*high as f64)).sqrt().round() as i64
+                } else {
+                    low + (high - low) / 2
+                };
+                vec![Value::Int(*low), Value::Int(mid), Value::Int(*high)]
+            }
+            _ => Vec::new(),
+        },
+    };
+    values
+        .iter()
+        .map(|v| {
+            let label = match v {
+                Value::Float(x) => fmt_sig(*x, 3),
+                other => other.to_string(),
+            };
+            (p.to_unit(v), label)
+        })
+        .collect()
 }
 
 /// A slice plot: the value of every successful trial against parameter
@@ -457,8 +481,8 @@ where
             .y_label_formatter(&tick)
             .x_labels(6)
             .y_labels(6)
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
             .max_light_lines(1);
         if let Some(n) = &labels.names {
             // Ticks only at the choices.
@@ -531,8 +555,8 @@ pub fn folds(f: &Folder) -> Result<String, PlotError> {
             .x_labels(2 * n + 1)
             .disable_x_mesh()
             .max_light_lines(1)
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         let c = PALETTE[0];
@@ -605,8 +629,8 @@ pub fn importance(names: &[String], values: &[f64]) -> Result<String, PlotError>
             .y_labels(2 * n + 1)
             .disable_y_mesh()
             .max_light_lines(1)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 13))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         for (i, &k) in order.iter().enumerate() {
@@ -622,7 +646,7 @@ pub fn importance(names: &[String], values: &[f64]) -> Result<String, PlotError>
                 .draw_series(std::iter::once(Text::new(
                     fmt_sig(values[k], 3),
                     (v + 0.01, y),
-                    TextStyle::from((FONT, 12))
+                    TextStyle::from((FONT, 14))
                         .pos(Pos::new(HPos::Left, VPos::Center))
                         .color(&BLACK),
                 )))

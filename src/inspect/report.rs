@@ -50,9 +50,9 @@ pub fn importances(f: &Folder) -> Option<Vec<f64>> {
 }
 
 fn figure(out: &mut String, kind: &str, search: &str, svg: &str, caption: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<figure class=\"plot\" data-plot=\"{kind}\" data-search=\"{}\">{svg}<figcaption>{caption}</figcaption></figure>\n",
+        "<figure class=\"plot\" data-plot=\"{kind}\" data-search=\"{}\">{svg}<figcaption>{caption}</figcaption></figure>",
         esc(search)
     );
 }
