@@ -48,7 +48,9 @@ p = { type = "int", values = [1, 2] }
 
 fn chromium() -> PathBuf {
     if let Ok(p) = std::env::var("CHROMIUM") {
-        return PathBuf::from(p);
+        if Path::new(&p).exists() {
+            return PathBuf::from(p);
+        }
     }
     for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
         if Path::new(p).exists() {
