@@ -109,6 +109,49 @@ pub enum Command {
     },
     /// List the built-in models, their tasks and tunable hyperparameters.
     Models,
+    /// Show a search at a glance: strategy, budget, trials done and failed,
+    /// root hash, data files and their hashes, start and end, the best trial
+    /// with its fold scores, and the top trials.
+    Show {
+        /// The results folder.
+        dir: PathBuf,
+        /// How many of the best trials to list (0: all).
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// text, json, or csv (one row per top trial, the search's facts on
+        /// every row; pandas reads it directly).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// One line per search in a folder of results: name, strategy, trials
+    /// done of the budget, best value, status, last change (the newest file
+    /// modification time), the most recent first.
+    List {
+        /// The folder holding results folders (default: results).
+        dir: Option<PathBuf>,
+    },
+    /// Compare searches side by side: what differs in the resolved
+    /// searches, best value and parameters, and the best so far at 10, 25,
+    /// 50 and 100 % of the budget.
+    Compare {
+        /// Two or more results folders.
+        #[arg(num_args = 2.., required = true)]
+        dirs: Vec<PathBuf>,
+        /// text or json (csv is not offered here).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write one self-contained HTML report (SVG plots, no network) for one
+    /// or more searches: history, parallel coordinates, slices, fold spread
+    /// and parameter importance (fANOVA).
+    Report {
+        /// One or more results folders.
+        #[arg(num_args = 1.., required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the HTML file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// A failure with its exit code.
@@ -154,6 +197,10 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             out(&models_text());
             Ok(())
         }
+        Command::Show { dir, top, format } => show(&dir, top, format),
+        Command::List { dir } => list(dir.as_deref()),
+        Command::Compare { dirs, format } => compare(&dirs, format),
+        Command::Report { dirs, out } => report(&dirs, &out),
     }
 }
 
@@ -453,4 +500,78 @@ pub fn models_text() -> String {
         out.push('\n');
     }
     out
+}
+
+// ------------------------------------------------- show, list, compare, report --
+
+/// Output format of `show` and `compare`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+fn inspect_err(e: crate::inspect::InspectError) -> Failure {
+    if e.is_bad_input() {
+        usage(e)
+    } else {
+        failed(e)
+    }
+}
+
+fn show(dir: &Path, top: usize, format: Format) -> Result<(), Failure> {
+    use crate::inspect::{self, show};
+    let f = inspect::open(dir).map_err(inspect_err)?;
+    let s = show::summary(&f, top);
+    out(&match format {
+        Format::Text => show::to_text(&s),
+        Format::Json => show::to_json(&s),
+        Format::Csv => show::to_csv(&s),
+    });
+    Ok(())
+}
+
+fn list(dir: Option<&Path>) -> Result<(), Failure> {
+    use crate::inspect::list;
+    let dir = dir.unwrap_or(Path::new("results"));
+    let entries = list::list(dir).map_err(inspect_err)?;
+    if entries.is_empty() {
+        eprintln!("{}: no results folders here", dir.display());
+        return Ok(());
+    }
+    out(&list::to_text(&entries));
+    Ok(())
+}
+
+fn compare(dirs: &[PathBuf], format: Format) -> Result<(), Failure> {
+    use crate::inspect::{self, compare};
+    let folders = dirs
+        .iter()
+        .map(|d| inspect::open(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(inspect_err)?;
+    let c = compare::compare(&folders);
+    match format {
+        Format::Text => out(&compare::to_text(&c)),
+        Format::Json => out(&compare::to_json(&c)),
+        Format::Csv => {
+            return Err(usage(
+                "compare: --format csv is not offered; use text or json",
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn report(dirs: &[PathBuf], dest: &Path) -> Result<(), Failure> {
+    use crate::inspect::{self, report};
+    let folders = dirs
+        .iter()
+        .map(|d| inspect::open(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(inspect_err)?;
+    report::write(&folders, dest).map_err(inspect_err)?;
+    eprintln!("report: {}", dest.display());
+    Ok(())
 }

@@ -223,8 +223,8 @@ pub const TRIALS_DIR: &str = "trials";
 /// first run did.
 pub fn fresh_trial_dir(dir: &Path, index: u64) -> Result<PathBuf, JournalError> {
     // Absolute: the program runs in another folder than hpsearch.
-    let path = std::path::absolute(dir.join(TRIALS_DIR).join(index.to_string()))
-        .map_err(io_err(dir))?;
+    let path =
+        std::path::absolute(dir.join(TRIALS_DIR).join(index.to_string())).map_err(io_err(dir))?;
     if path.exists() {
         fs::remove_dir_all(&path).map_err(io_err(&path))?;
     }

@@ -22,6 +22,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod inspect;
 pub mod interrupt;
 pub mod journal;
 pub mod objective;

@@ -261,6 +261,15 @@ fn a_program_deterministic_in_its_seed_gives_identical_journals_for_1_2_8_thread
     sb.run(&["replay", "r2", "--trial", "7"]).expect_code(0);
     // Replay writes nothing into the folder.
     assert!(!sb.path().join("r2/trials/24").exists());
+    // `show` reads a command search's journal, extra columns and all.
+    let r = sb.run(&["show", "r2"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains("command `python3 prog.py`"),
+        "{}",
+        r.stdout()
+    );
+    assert!(r.stdout().contains("24 of 24 done"), "{}", r.stdout());
 }
 
 #[test]

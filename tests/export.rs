@@ -233,7 +233,8 @@ fn newer_artifacts_and_function_searches_are_refused() {
     let r = sb.run(&["export", "results/f", "--out", "f.json"]);
     r.expect_code(2);
     assert!(
-        r.stderr().contains("export is for searches over a built-in model"),
+        r.stderr()
+            .contains("export is for searches over a built-in model"),
         "{}",
         r.stderr()
     );

@@ -1,0 +1,257 @@
+//! `hpsearch compare`: several searches side by side — what differs in
+//! their resolved searches, their best values and parameters, and how fast
+//! each reached its best.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{flatten, fmt_sig, Folder};
+use crate::value::Value;
+
+/// The fractions of the budget at which best-so-far values are reported.
+pub const CHECKPOINTS: [u64; 4] = [10, 25, 50, 100];
+
+/// One search's column in a comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Column {
+    /// The folder as given.
+    pub dir: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// What the value column holds, and whether lower or higher is better.
+    pub metric: String,
+    /// `minimize` or `maximize`.
+    pub direction: String,
+    /// The root hash.
+    pub root_hash: String,
+    /// Trials recorded.
+    pub done: usize,
+    /// The budget.
+    pub budget: u64,
+    /// Recorded trials that did not succeed.
+    pub failed: usize,
+    /// The best trial and its value.
+    pub best_trial: Option<u64>,
+    /// The best value.
+    pub best_value: Option<f64>,
+    /// The best trial's parameters, by name.
+    pub best_params: BTreeMap<String, Value>,
+    /// The best value among the first `ceil(p% of the budget)` trials, for
+    /// each `p` in [`CHECKPOINTS`]; `None` when the search has not got
+    /// that far or no trial had succeeded by then.
+    pub best_at: Vec<(u64, Option<f64>)>,
+}
+
+/// Several searches side by side.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// One per search, in the order given.
+    pub columns: Vec<Column>,
+    /// Keys of the resolved searches (`manifest.toml [search]`, dotted)
+    /// whose values differ, with each search's value (`None`: absent).
+    pub differences: Vec<(String, Vec<Option<String>>)>,
+}
+
+/// The number of trials that make `p` percent of `budget`, rounded up, at
+/// least 1.
+pub fn checkpoint(budget: u64, p: u64) -> u64 {
+    (budget * p).div_ceil(100).max(1)
+}
+
+fn column(f: &Folder) -> Column {
+    let best = f.best();
+    let so_far = f.best_so_far();
+    let best_at = CHECKPOINTS
+        .iter()
+        .map(|&p| {
+            let n = checkpoint(f.budget(), p) as usize;
+            (p, so_far.get(n - 1).copied().flatten())
+        })
+        .collect();
+    Column {
+        dir: f.dir.display().to_string(),
+        strategy: f.strategy.clone(),
+        metric: f.metric.clone(),
+        direction: f.direction.name().to_string(),
+        root_hash: f.manifest.root_hash.clone(),
+        done: f.rows.len(),
+        budget: f.budget(),
+        failed: f.n_failed(),
+        best_trial: best.map(|r| r.trial),
+        best_value: best.and_then(|r| r.value),
+        best_params: best
+            .map(|r| {
+                (0..f.params.len())
+                    .filter_map(|k| Some((f.params[k].name.clone(), f.value_of(r, k)?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        best_at,
+    }
+}
+
+/// Compare `folders`, in the order given.
+pub fn compare(folders: &[Folder]) -> Comparison {
+    let flat: Vec<BTreeMap<String, String>> = folders
+        .iter()
+        .map(|f| {
+            let mut m = BTreeMap::new();
+            flatten("", &f.manifest.search, &mut m);
+            m
+        })
+        .collect();
+    let keys: BTreeSet<&String> = flat.iter().flat_map(|m| m.keys()).collect();
+    let differences = keys
+        .into_iter()
+        .filter_map(|k| {
+            let vals: Vec<Option<String>> = flat.iter().map(|m| m.get(k).cloned()).collect();
+            vals.iter()
+                .any(|v| *v != vals[0])
+                .then(|| (k.clone(), vals))
+        })
+        .collect();
+    Comparison {
+        columns: folders.iter().map(column).collect(),
+        differences,
+    }
+}
+
+/// The comparison as JSON.
+pub fn to_json(c: &Comparison) -> String {
+    let mut t = serde_json::to_string_pretty(c).unwrap_or_default();
+    t.push('\n');
+    t
+}
+
+/// The comparison as a side-by-side table.
+pub fn to_text(c: &Comparison) -> String {
+    let num = |x: Option<f64>| x.map_or("-".to_string(), |v| fmt_sig(v, 6));
+    let mut head = vec![String::new()];
+    head.extend(c.columns.iter().map(|k| k.dir.clone()));
+    let mut rows = vec![head];
+    let mut line = |label: &str, f: &dyn Fn(&Column) -> String| {
+        let mut r = vec![label.to_string()];
+        r.extend(c.columns.iter().map(f));
+        rows.push(r);
+    };
+    line("strategy", &|k| k.strategy.clone());
+    line("objective", &|k| format!("{} {}", k.direction, k.metric));
+    line("root hash", &|k| {
+        k.root_hash.get(..12).unwrap_or("").to_string()
+    });
+    line("trials", &|k| {
+        format!("{}/{} ({} failed)", k.done, k.budget, k.failed)
+    });
+    line("best value", &|k| num(k.best_value));
+    line("best trial", &|k| {
+        k.best_trial.map_or("-".into(), |t| t.to_string())
+    });
+    line("best reached", &|k| match k.best_trial {
+        Some(t) if k.budget > 0 => format!("{}% of budget", ((t + 1) * 100).div_ceil(k.budget)),
+        _ => "-".into(),
+    });
+    for (i, &p) in CHECKPOINTS.iter().enumerate() {
+        line(&format!("best at {p}%"), &|k| {
+            num(k.best_at.get(i).and_then(|b| b.1))
+        });
+    }
+    let names: BTreeSet<&String> = c
+        .columns
+        .iter()
+        .flat_map(|k| k.best_params.keys())
+        .collect();
+    for n in names {
+        line(&format!("best {n}"), &|k| match k.best_params.get(n) {
+            Some(Value::Float(f)) => fmt_sig(*f, 6),
+            Some(v) => v.to_string(),
+            None => "-".into(),
+        });
+    }
+    let mut t = super::show::columns(&rows);
+    t.push('\n');
+    if c.differences.is_empty() {
+        t.push_str("resolved searches: identical\n");
+    } else {
+        t.push_str("resolved searches differ in:\n");
+        let mut rows = Vec::new();
+        for (k, vals) in &c.differences {
+            let mut r = vec![format!("  {k}")];
+            r.extend(vals.iter().map(|v| v.clone().unwrap_or_else(|| "-".into())));
+            rows.push(r);
+        }
+        t.push_str(&super::show::columns(&rows));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::tests::{write_folder, BRANIN_SEARCH};
+
+    #[test]
+    fn checkpoints_round_up() {
+        assert_eq!(checkpoint(20, 10), 2);
+        assert_eq!(checkpoint(30, 25), 8);
+        assert_eq!(checkpoint(3, 10), 1);
+        assert_eq!(checkpoint(60, 100), 60);
+    }
+
+    #[test]
+    fn differences_and_best_so_far() {
+        let d = tempfile::tempdir().unwrap();
+        let r = |v: &str| -> Vec<String> { vec!["ok".into(), v.into(), "a".into(), "1.0".into()] };
+        write_folder(
+            &d.path().join("a"),
+            BRANIN_SEARCH,
+            &["c", "x"],
+            &[r("4.0"), r("3.0"), r("2.0"), r("1.0")],
+            true,
+        );
+        let other = BRANIN_SEARCH
+            .replace("seed = 0", "seed = 7")
+            .replace("high = 10.0", "high = 20.0");
+        write_folder(
+            &d.path().join("b"),
+            &other,
+            &["c", "x"],
+            &[r("0.5"), r("3.0")],
+            false,
+        );
+        let fs = [
+            crate::inspect::open(&d.path().join("a")).unwrap(),
+            crate::inspect::open(&d.path().join("b")).unwrap(),
+        ];
+        let c = compare(&fs);
+        let keys: Vec<&str> = c.differences.iter().map(|d| d.0.as_str()).collect();
+        assert_eq!(keys, ["seed", "space.x.high"]);
+        assert_eq!(
+            c.differences[0].1,
+            vec![Some("0".to_string()), Some("7".to_string())]
+        );
+        // Budget 4: 10% and 25% -> 1 trial, 50% -> 2, 100% -> 4.
+        assert_eq!(
+            c.columns[0].best_at,
+            vec![
+                (10, Some(4.0)),
+                (25, Some(4.0)),
+                (50, Some(3.0)),
+                (100, Some(1.0))
+            ]
+        );
+        // Two of four trials recorded: 100% not reached.
+        assert_eq!(c.columns[1].best_at[3], (100, None));
+        assert_eq!(c.columns[1].best_at[2], (50, Some(0.5)));
+        let text = to_text(&c);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("best reached"))
+            .unwrap();
+        assert!(
+            line.contains(" 100% of budget ") && line.ends_with(" 25% of budget"),
+            "{text}"
+        );
+        assert!(text.contains("\n  seed          0     7\n"), "{text}");
+    }
+}

@@ -1,0 +1,694 @@
+//! The report's plots, drawn with plotters' SVG backend: optimisation
+//! history, parallel coordinates, one slice per parameter, fold spread of
+//! the top trials and parameter importance.
+//!
+//! Each function returns one `<svg>` element as text. Data are drawn in
+//! colours (never grey, black or white) and axes, grids and labels in
+//! greys, so a checker can tell a plot with data from empty axes by colour
+//! alone (tests/report_browser.rs does, in a real browser). The output is
+//! a pure function of the input: no clock, no random numbers (the jitter
+//! of categorical points comes from the trial number).
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{axis_of, axis_position, fmt_sig, ok_value, Axis, Folder};
+use crate::config::Direction;
+
+/// A plotting failure (plotters' error as text).
+pub type PlotError = String;
+
+/// Colours of successive searches (no two channels equal, so never grey).
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// The colour of the best trial's marks.
+const BEST: RGBColor = RGBColor(214, 39, 40);
+
+const FONT: &str = "sans-serif";
+
+fn err<E: std::fmt::Debug>(e: E) -> PlotError {
+    format!("cannot draw the plot: {e:?}")
+}
+
+/// A colour from dark purple (0) through teal to yellow (1), a perceptually
+/// ordered ramp in the spirit of viridis.
+pub fn ramp(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A range around `lo..hi` with a margin, never empty.
+fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
+    if log {
+        let (a, b) = (lo.ln(), hi.ln());
+        let m = ((b - a) * 0.05).max(0.05);
+        return ((a - m).exp(), (b + m).exp());
+    }
+    let m = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    (lo - m, hi + m)
+}
+
+fn min_max(xs: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    xs.filter(|x| x.is_finite()).fold(None, |acc, x| match acc {
+        None => Some((x, x)),
+        Some((a, b)) => Some((a.min(x), b.max(x))),
+    })
+}
+
+/// Whether values spread over enough orders of magnitude (all positive) to
+/// be drawn on a log axis.
+fn wants_log(lo: f64, hi: f64) -> bool {
+    lo > 0.0 && hi / lo >= 100.0
+}
+
+fn tick(v: &f64) -> String {
+    fmt_sig(*v, 3)
+}
+
+/// One search's points and best-so-far line in the history plot.
+pub struct History<'a> {
+    /// Legend name.
+    pub name: String,
+    /// The search.
+    pub folder: &'a Folder,
+}
+
+/// Optimisation history: every successful trial's value against its trial
+/// number, and the best value so far as a step line, one colour a search.
+/// The value axis is logarithmic when every value is positive and they
+/// span two orders of magnitude or more.
+pub fn history(series: &[History<'_>], metric: &str) -> Result<String, PlotError> {
+    let all = series
+        .iter()
+        .flat_map(|s| s.folder.rows.iter().filter_map(ok_value));
+    let (lo, hi) = min_max(all).ok_or("no successful trial")?;
+    let n = series
+        .iter()
+        .map(|s| s.folder.rows.len())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let x = RangedCoordf64::from(-0.5..n - 0.5);
+    if wants_log(lo, hi) {
+        let (a, b) = padded(lo, hi, true);
+        history_on(series, metric, x, (a..b).log_scale(), true)
+    } else {
+        let (a, b) = padded(lo, hi, false);
+        history_on(series, metric, x, RangedCoordf64::from(a..b), false)
+    }
+}
+
+fn history_on<Y>(
+    series: &[History<'_>],
+    metric: &str,
+    x: RangedCoordf64,
+    y: Y,
+    log: bool,
+) -> Result<String, PlotError>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x, y)
+            .map_err(err)?;
+        let ydesc = if log {
+            format!("{metric} (log scale)")
+        } else {
+            metric.to_string()
+        };
+        chart
+            .configure_mesh()
+            .x_desc("trial")
+            .y_desc(ydesc)
+            .x_label_formatter(&|v| format!("{}", v.round() as i64))
+            .y_label_formatter(&tick)
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .max_light_lines(1)
+            .draw()
+            .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            let pts: Vec<(f64, f64)> = s
+                .folder
+                .rows
+                .iter()
+                .filter_map(|r| Some((r.trial as f64, ok_value(r)?)))
+                .collect();
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.mix(0.45).filled())))
+                .map_err(err)?;
+            let mut step: Vec<(f64, f64)> = Vec::new();
+            for (t, b) in s.folder.best_so_far().iter().enumerate() {
+                let Some(b) = *b else { continue };
+                if let Some(&(_, prev)) = step.last() {
+                    step.push((t as f64, prev));
+                }
+                step.push((t as f64, b));
+            }
+            chart
+                .draw_series(LineSeries::new(step, c.stroke_width(2)))
+                .map_err(err)?
+                .label(format!("{} (best so far)", s.name))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        let corner = match series.first().map(|s| s.folder.direction) {
+            Some(Direction::Maximize) => SeriesLabelPosition::LowerRight,
+            _ => SeriesLabelPosition::UpperRight,
+        };
+        chart
+            .configure_series_labels()
+            .position(corner)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Parallel coordinates: one vertical axis per parameter and one for the
+/// value; each successful trial a line across them, coloured by how good
+/// its value is (yellow best, purple worst) and drawn worst first so the
+/// best lie on top. Parameters sit at their unit-cube position (log
+/// parameters on a log scale, choices at the middle of their cells).
+pub fn parallel(f: &Folder) -> Result<String, PlotError> {
+    let ranked = f.ranked();
+    let (lo, hi) = min_max(ranked.iter().filter_map(|r| r.value)).ok_or("no successful trial")?;
+    let m = f.params.len() + 1;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let goodness = |v: f64| match f.direction {
+        Direction::Maximize => (v - lo) / span,
+        Direction::Minimize => (hi - v) / span,
+    };
+    let width = (180 * m as u32).clamp(600, 1100);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin_left(40)
+            .margin_right(40)
+            .margin_top(24)
+            .margin_bottom(10)
+            .build_cartesian_2d(-0.15..(m as f64 - 0.85), -0.16..1.08)
+            .map_err(err)?;
+        // Worst first, so the best lines are drawn last, on top.
+        for r in ranked.iter().rev() {
+            let Some(v) = r.value else { continue };
+            let g = goodness(v);
+            let mut pts: Vec<(f64, f64)> = f
+                .unit_of(r)
+                .into_iter()
+                .enumerate()
+                .map(|(k, u)| (k as f64, u))
+                .collect();
+            pts.push(((m - 1) as f64, (v - lo) / span));
+            let c = ramp(g);
+            let width = if r.trial == ranked[0].trial { 3 } else { 1 };
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    pts,
+                    c.mix(0.8).stroke_width(width),
+                )))
+                .map_err(err)?;
+        }
+        let grey = BLACK.mix(0.55);
+        let label = |s: String, x: f64, y: f64, pos: Pos| {
+            Text::new(
+                s,
+                (x, y),
+                TextStyle::from((FONT, 14)).pos(pos).color(&BLACK),
+            )
+        };
+        let below = Pos::new(HPos::Center, VPos::Top);
+        let right = Pos::new(HPos::Left, VPos::Center);
+        for k in 0..m {
+            let x = k as f64;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, 1.0)],
+                    grey.stroke_width(1),
+                )))
+                .map_err(err)?;
+            let name = f
+                .params
+                .get(k)
+                .map_or(format!("{} ({})", f.metric, f.direction.name()), |p| {
+                    p.name.clone()
+                });
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    name,
+                    (x, -0.06),
+                    TextStyle::from((FONT, 15)).pos(below).color(&BLACK),
+                )))
+                .map_err(err)?;
+            let ticks: Vec<(f64, String)> = match f.params.get(k) {
+                Some(p) => unit_ticks(p),
+                None => vec![(0.0, fmt_sig(lo, 4)), (1.0, fmt_sig(hi, 4))],
+            };
+            for (y, s) in ticks {
+                chart
+                    .draw_series([
+                        PathElement::new(vec![(x - 0.02, y), (x, y)], grey.stroke_width(1))
+                            .into_dyn(),
+                        label(s, x + 0.03, y, right).into_dyn(),
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Tick marks of a parameter's parallel-coordinates axis: positions in
+/// the unit cube (as [`crate::space::Param::to_unit`] places values) and
+/// labels. Every value of a small domain (six or fewer), five spread over
+/// a larger grid, else the low end, the middle (geometric on a log scale)
+/// and the high end.
+fn unit_ticks(p: &crate::space::Param) -> Vec<(f64, String)> {
+    use crate::space::Domain;
+    use crate::value::Value;
+    let values: Vec<Value> = match p.n_points().filter(|&n| n <= 10_000).map(|_| p.grid()) {
+        Some(Ok(g)) if g.len() <= 6 => g,
+        Some(Ok(g)) => (0..5).map(|i| g[i * (g.len() - 1) / 4].clone()).collect(),
+        _ => match &p.domain {
+            Domain::Float { low, high, log, .. } => {
+                let mid = if *log {
+                    (low * high).sqrt()
+                } else {
+                    0.5 * (low + high)
+                };
+                vec![Value::Float(*low), Value::Float(mid), Value::Float(*high)]
+            }
+            Domain::Int { low, high, log, .. } => {
+                let mid = if *log {
+                    ((*low as f64) * (*high as f64)).sqrt().round() as i64
+                } else {
+                    low + (high - low) / 2
+                };
+                vec![Value::Int(*low), Value::Int(mid), Value::Int(*high)]
+            }
+            _ => Vec::new(),
+        },
+    };
+    values
+        .iter()
+        .map(|v| {
+            let label = match v {
+                Value::Float(x) => fmt_sig(*x, 3),
+                other => other.to_string(),
+            };
+            (p.to_unit(v), label)
+        })
+        .collect()
+}
+
+/// A slice plot: the value of every successful trial against parameter
+/// `k`, coloured by trial number (purple early, yellow late), the best
+/// trial marked in red. Log parameters get a log axis; choices sit at
+/// their positions with a small deterministic jitter.
+pub fn slice(f: &Folder, k: usize) -> Result<String, PlotError> {
+    let p = f.params.get(k).ok_or("no such parameter")?;
+    let axis = axis_of(p);
+    let n = f.rows.len().max(2) as f64;
+    let best = f.best().map(|r| r.trial);
+    let pts: Vec<(f64, f64, RGBColor, bool)> = f
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let v = ok_value(r)?;
+            let x = axis_position(&axis, &f.value_of(r, k)?)?;
+            let x = match axis {
+                // Golden-ratio jitter by trial number: spread, reproducible.
+                Axis::Choices(_) => {
+                    x + ((r.trial as f64 * 0.618_033_988_749_895).fract() - 0.5) * 0.3
+                }
+                Axis::Numeric { .. } => x,
+            };
+            Some((
+                x,
+                v,
+                ramp(r.trial as f64 / (n - 1.0)),
+                Some(r.trial) == best,
+            ))
+        })
+        .collect();
+    let (ylo, yhi) = min_max(pts.iter().map(|p| p.1)).ok_or("no successful trial")?;
+    let ylog = wants_log(ylo, yhi);
+    let (ya, yb) = padded(ylo, yhi, ylog);
+    let (xa, xb, xlog) = match &axis {
+        Axis::Choices(names) => (-0.5, names.len() as f64 - 0.5, false),
+        Axis::Numeric { low, high, log } => {
+            let (lo, hi) =
+                min_max(pts.iter().map(|p| p.0).chain([*low, *high])).unwrap_or((*low, *high));
+            let log = *log && lo > 0.0;
+            let (a, b) = padded(lo, hi, log);
+            (a, b, log)
+        }
+    };
+    let names = match &axis {
+        Axis::Choices(names) => Some(names.clone()),
+        Axis::Numeric { .. } => None,
+    };
+    let xdesc = if xlog {
+        format!("{} (log scale)", p.name)
+    } else {
+        p.name.clone()
+    };
+    let ydesc = if ylog {
+        format!("{} (log)", f.metric)
+    } else {
+        f.metric.clone()
+    };
+    let labels = SliceLabels {
+        xdesc,
+        ydesc,
+        names,
+    };
+    match (xlog, ylog) {
+        (true, true) => slice_on(&pts, &labels, (xa..xb).log_scale(), (ya..yb).log_scale()),
+        (true, false) => slice_on(
+            &pts,
+            &labels,
+            (xa..xb).log_scale(),
+            RangedCoordf64::from(ya..yb),
+        ),
+        (false, true) => slice_on(
+            &pts,
+            &labels,
+            RangedCoordf64::from(xa..xb),
+            (ya..yb).log_scale(),
+        ),
+        (false, false) => slice_on(
+            &pts,
+            &labels,
+            RangedCoordf64::from(xa..xb),
+            RangedCoordf64::from(ya..yb),
+        ),
+    }
+}
+
+struct SliceLabels {
+    xdesc: String,
+    ydesc: String,
+    /// Choice names, for a categorical axis.
+    names: Option<Vec<String>>,
+}
+
+fn slice_on<X, Y>(
+    pts: &[(f64, f64, RGBColor, bool)],
+    labels: &SliceLabels,
+    x: X,
+    y: Y,
+) -> Result<String, PlotError>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (440, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .margin_right(18)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x, y)
+            .map_err(err)?;
+        let names = labels.names.clone();
+        let xfmt = move |v: &f64| match &names {
+            Some(names) => {
+                let k = v.round();
+                if (v - k).abs() < 1e-6 && k >= 0.0 {
+                    names.get(k as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+            None => fmt_sig(*v, 3),
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(labels.xdesc.as_str())
+            .y_desc(labels.ydesc.as_str())
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&tick)
+            .x_labels(6)
+            .y_labels(6)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .max_light_lines(1);
+        if let Some(n) = &labels.names {
+            // Ticks only at the choices.
+            mesh.x_labels(n.len() * 2 + 1).disable_x_mesh();
+        }
+        mesh.draw().map_err(err)?;
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|p| !p.3)
+                    .map(|&(x, y, c, _)| Circle::new((x, y), 3, c.filled())),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|p| p.3)
+                    .map(|&(x, y, _, _)| Circle::new((x, y), 6, BEST.stroke_width(2))),
+            )
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// How many top trials the fold plot shows.
+pub const FOLD_TRIALS: usize = 10;
+
+/// Per-fold scores of the best trials (best on the left): each fold's score
+/// a dot, the range a vertical line, the mean a short horizontal bar.
+pub fn folds(f: &Folder) -> Result<String, PlotError> {
+    let top: Vec<_> = f
+        .ranked()
+        .into_iter()
+        .filter(|r| !r.folds.is_empty())
+        .take(FOLD_TRIALS)
+        .collect();
+    let (lo, hi) =
+        min_max(top.iter().flat_map(|r| r.folds.iter().copied())).ok_or("no fold scores")?;
+    let (a, b) = padded(lo, hi, false);
+    let n = top.len();
+    let trials: Vec<u64> = top.iter().map(|r| r.trial).collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(72)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), a..b)
+            .map_err(err)?;
+        let xfmt = |v: &f64| {
+            let k = v.round();
+            if (v - k).abs() < 1e-6 && k >= 0.0 {
+                trials
+                    .get(k as usize)
+                    .map(|t| format!("#{t}"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc("trial (best first)")
+            .y_desc(format!("{} per fold", f.metric))
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&tick)
+            .x_labels(2 * n + 1)
+            .disable_x_mesh()
+            .max_light_lines(1)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        let c = PALETTE[0];
+        for (i, r) in top.iter().enumerate() {
+            let x = i as f64;
+            let (mn, mx) = min_max(r.folds.iter().copied()).unwrap_or((0.0, 0.0));
+            let mean = super::fold_stats(&r.folds).map_or(0.0, |s| s.0);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, mn), (x, mx)],
+                    c.stroke_width(1),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(r.folds.iter().enumerate().map(|(j, &s)| {
+                    // Folds side by side within the trial's slot.
+                    let dx = (j as f64 + 0.5) / r.folds.len() as f64 * 0.4 - 0.2;
+                    Circle::new((x + dx, s), 3, c.filled())
+                }))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x - 0.3, mean), (x + 0.3, mean)],
+                    BEST.stroke_width(2),
+                )))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Parameter importance as horizontal bars, most important on top, with
+/// the value printed beside each bar.
+pub fn importance(names: &[String], values: &[f64]) -> Result<String, PlotError> {
+    if names.is_empty() || names.len() != values.len() {
+        return Err("no importance to draw".into());
+    }
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    // Most important first; equal values by name order (stable sort).
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    let n = names.len();
+    let height = (70 + 36 * n as u32).max(160);
+    let label_w = names.iter().map(|s| s.chars().count()).max().unwrap_or(4) as u32 * 8 + 16;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (700, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(60)
+            .x_label_area_size(40)
+            .y_label_area_size(label_w.clamp(60, 240))
+            .build_cartesian_2d(0.0..1.0, -0.5..(n as f64 - 0.5))
+            .map_err(err)?;
+        // Row i from the top holds order[i]: y = n - 1 - i.
+        let yfmt = |v: &f64| {
+            let k = v.round();
+            if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < n {
+                names[order[n - 1 - k as usize]].clone()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc("importance (fANOVA, fraction of explained variance)")
+            .y_label_formatter(&yfmt)
+            .x_label_formatter(&|v| fmt_sig(*v, 2))
+            .y_labels(2 * n + 1)
+            .disable_y_mesh()
+            .max_light_lines(1)
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        for (i, &k) in order.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            let v = values[k].clamp(0.0, 1.0);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y - 0.32), (v.max(0.002), y + 0.32)],
+                    PALETTE[0].filled(),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    fmt_sig(values[k], 3),
+                    (v + 0.01, y),
+                    TextStyle::from((FONT, 14))
+                        .pos(Pos::new(HPos::Left, VPos::Center))
+                        .color(&BLACK),
+                )))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramp_ends_and_never_grey() {
+        assert_eq!(ramp(0.0), RGBColor(68, 1, 84));
+        assert_eq!(ramp(1.0), RGBColor(253, 231, 37));
+        for i in 0..=100 {
+            let RGBColor(r, g, b) = ramp(i as f64 / 100.0);
+            assert!(!(r == g && g == b), "{i}");
+        }
+        assert_eq!(ramp(f64::NAN), ramp(0.0));
+    }
+
+    #[test]
+    fn log_axis_only_for_wide_positive_ranges() {
+        assert!(wants_log(0.5, 300.0));
+        assert!(!wants_log(0.5, 30.0));
+        assert!(!wants_log(-1.0, 300.0));
+    }
+
+    #[test]
+    fn importance_bars_sorted_with_values() {
+        let svg = importance(&["a".into(), "b".into()], &[0.25, 0.75]).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        let (pa, pb) = (
+            svg.find("\n0.25\n</text>").unwrap(),
+            svg.find("\n0.75\n</text>").unwrap(),
+        );
+        // b is drawn first (top row), then a.
+        assert!(pb < pa);
+        assert!(importance(&[], &[]).is_err());
+    }
+}

@@ -1,0 +1,315 @@
+//! The HTML report in a real browser: headless Chromium opens it and every
+//! plot must have rendered with data.
+//!
+//! Two independent checks per plot (`<figure class="plot">`):
+//!
+//! 1. DOM: a copy of the report gets a probe script that, once Chromium has
+//!    laid the page out, writes each plot's box and the number of drawn
+//!    shapes with a non-grey colour (data marks: plots draw data in colour,
+//!    axes and labels in greys) into the page; `--dump-dom` gives it back.
+//! 2. Pixels: a screenshot of the whole page; inside each plot's box there
+//!    must be coloured pixels.
+//!
+//! A plot with axes but no data fails both (`an_empty_plot_fails_the_check`
+//! proves it). Chromium: Debian's `chromium` package (`.ci/run` installs
+//! it); set `CHROMIUM` to use another binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::Sandbox;
+
+/// A quick model search with a log parameter, a categorical one and folds.
+const IRIS_KNN: &str = r#"
+[search]
+strategy = "random"
+trials = 24
+seed = SEED
+
+[objective]
+model = "knn"
+metric = "accuracy"
+
+[data]
+path = "data/iris.csv"
+target = "target"
+scale = "standard"
+
+[cv]
+folds = 3
+
+[space]
+n_neighbors = { type = "int", low = 1, high = 40, log = true }
+weights = { type = "categorical", choices = ["uniform", "distance"] }
+p = { type = "int", values = [1, 2] }
+"#;
+
+fn chromium() -> PathBuf {
+    if let Ok(p) = std::env::var("CHROMIUM") {
+        if Path::new(&p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!(
+        "headless Chromium is needed to check the report in a browser, and none was found \
+         (looked for $CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser). \
+         Install it: `apt-get update && apt-get install -y chromium` (Debian; .ci/run does this)"
+    );
+}
+
+/// Run Chromium headless on `page` with `args`; its stdout.
+fn browse(page: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("start chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Counts, for every plot, the visible shapes drawn in a colour (not grey,
+/// black or white), and the plot's box in page coordinates.
+const PROBE: &str = r#"<script>
+(function () {
+  function coloured(c) {
+    var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)/.exec(c || "");
+    if (!m) return false;
+    if (m[4] !== undefined && parseFloat(m[4]) === 0) return false;
+    return !(m[1] === m[2] && m[2] === m[3]);
+  }
+  var lines = [];
+  document.querySelectorAll("figure.plot").forEach(function (f) {
+    var svg = f.querySelector("svg");
+    var r = svg ? svg.getBoundingClientRect() : { left: 0, top: 0, width: 0, height: 0 };
+    var marks = 0;
+    if (svg) svg.querySelectorAll("circle,rect,path,polyline,polygon,line,ellipse").forEach(function (e) {
+      var b = e.getBBox();
+      var s = getComputedStyle(e);
+      if (b.width + b.height <= 0 || parseFloat(s.opacity) === 0 || s.visibility === "hidden") return;
+      if (coloured(s.fill) || coloured(s.stroke)) marks++;
+    });
+    lines.push([f.dataset.plot, f.dataset.search, Math.round(r.left + window.scrollX),
+      Math.round(r.top + window.scrollY), Math.round(r.width), Math.round(r.height), marks].join("|"));
+  });
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = "PROBE-BEGIN\n" + lines.join("\n") + "\nPROBE-END " +
+    document.documentElement.scrollWidth + " " + document.documentElement.scrollHeight + "\n";
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// The browser window's width, in CSS pixels (= screenshot pixels).
+const WIDTH: u32 = 1280;
+
+/// One plot as the browser laid it out.
+#[derive(Debug)]
+struct Probe {
+    kind: String,
+    search: String,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    marks: u32,
+    /// Coloured pixels inside its box on the screenshot.
+    pixels: u32,
+}
+
+fn parse_probe(dom: &str) -> (Vec<Probe>, u32, u32) {
+    // The probe's output, not the script's own text (which is in the DOM
+    // too, before it): the output is the last of each marker.
+    let start = dom.rfind("PROBE-BEGIN\n").expect("the probe did not run");
+    let body = &dom[start..];
+    let end = body.rfind("PROBE-END ").expect("probe end");
+    let size: Vec<u32> = body[end + 9..]
+        .split_whitespace()
+        .take(2)
+        .map(|s| {
+            s.trim_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let probes = body[11..end]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap().max(0.0) as u32;
+            Probe {
+                kind: f[0].to_string(),
+                search: f[1].to_string(),
+                x: n(2),
+                y: n(3),
+                w: n(4),
+                h: n(5),
+                marks: n(6),
+                pixels: 0,
+            }
+        })
+        .collect();
+    (probes, size[0], size[1])
+}
+
+/// Open `report` in Chromium: lay it out with the probe, then screenshot
+/// the whole page and count coloured pixels in each plot's box.
+fn render(report: &Path) -> Vec<Probe> {
+    let dir = tempfile::tempdir().unwrap();
+    let html = std::fs::read_to_string(report).unwrap();
+    let probed = dir.path().join("probed.html");
+    std::fs::write(&probed, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    // Both runs lay the page out at the same width, so the boxes the
+    // probe measured are where the screenshot has the plots.
+    let dom = browse(
+        &probed,
+        &[
+            &format!("--window-size={WIDTH},1000"),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+    );
+    let (mut probes, _width, height) = parse_probe(&dom);
+    let shot = dir.path().join("shot.png");
+    browse(
+        report,
+        &[
+            &format!("--window-size={WIDTH},{}", height.max(600)),
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    if let Ok(keep) = std::env::var("HPSEARCH_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (iw, ih) = (info.width, info.height);
+    for p in &mut probes {
+        let mut n = 0;
+        for y in p.y..(p.y + p.h).min(ih) {
+            for x in p.x..(p.x + p.w).min(iw) {
+                let i = (y as usize * iw as usize + x as usize) * channels;
+                let (r, g, b) = (buf[i] as i32, buf[i + 1] as i32, buf[i + 2] as i32);
+                if r.max(g).max(b) - r.min(g).min(b) > 40 {
+                    n += 1;
+                }
+            }
+        }
+        p.pixels = n;
+    }
+    probes
+}
+
+/// Every plot rendered, with a visible size, data marks and coloured
+/// pixels; the error names each plot that did not.
+fn check(probes: &[Probe]) -> Result<(), String> {
+    let bad: Vec<String> = probes
+        .iter()
+        .filter(|p| p.w < 100 || p.h < 100 || p.marks == 0 || p.pixels < 20)
+        .map(|p| {
+            format!(
+                "{} plot of {} is empty or not rendered: {p:?}",
+                p.kind, p.search
+            )
+        })
+        .collect();
+    if probes.is_empty() {
+        return Err("no plot at all".into());
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("\n"))
+    }
+}
+
+fn report_of_two_searches() -> (Sandbox, PathBuf) {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    for (name, seed) in [("a", "0"), ("b", "1")] {
+        sb.write(&format!("{name}.toml"), &IRIS_KNN.replace("SEED", seed));
+        sb.run(&[
+            "run",
+            &format!("{name}.toml"),
+            "-q",
+            "--out",
+            &format!("results/{name}"),
+        ])
+        .expect_code(0);
+    }
+    sb.run(&["report", "results/a", "results/b", "--out", "report.html"])
+        .expect_code(0);
+    let p = sb.path().join("report.html");
+    (sb, p)
+}
+
+#[test]
+fn every_plot_renders_with_data_in_chromium() {
+    let (_sb, report) = report_of_two_searches();
+    let probes = render(&report);
+    let kinds: Vec<&str> = probes.iter().map(|p| p.kind.as_str()).collect();
+    // history, then per search: importance, parallel, 3 slices, folds.
+    assert_eq!(probes.len(), 1 + 2 * 6, "{kinds:?}");
+    for k in ["history", "importance", "parallel", "slice", "folds"] {
+        assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
+    }
+    if let Err(e) = check(&probes) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn an_empty_plot_fails_the_check() {
+    let (sb, report) = report_of_two_searches();
+    // Axes and a frame in greys, no data: what an empty plot looks like.
+    let empty = "<figure class=\"plot\" data-plot=\"slice\" data-search=\"empty\">\
+        <svg width=\"400\" height=\"300\" viewBox=\"0 0 400 300\" xmlns=\"http://www.w3.org/2000/svg\">\
+        <rect x=\"0\" y=\"0\" width=\"400\" height=\"300\" fill=\"#FFFFFF\"/>\
+        <line x1=\"40\" y1=\"260\" x2=\"380\" y2=\"260\" stroke=\"#000000\"/>\
+        <line x1=\"40\" y1=\"20\" x2=\"40\" y2=\"260\" stroke=\"#000000\"/>\
+        <text x=\"200\" y=\"290\">x</text></svg></figure>";
+    let html = std::fs::read_to_string(&report).unwrap();
+    let broken = sb.path().join("broken.html");
+    std::fs::write(
+        &broken,
+        html.replace(
+            "<h2>Optimisation history</h2>",
+            &format!("<h2>Optimisation history</h2>{empty}"),
+        ),
+    )
+    .unwrap();
+    let probes = render(&broken);
+    let e = check(&probes).expect_err("an empty plot passed the check");
+    assert!(e.contains("slice plot of empty"), "{e}");
+    // Only the empty one is reported.
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
