@@ -476,13 +476,7 @@ impl Mixture {
                     };
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
-                    let sigmas = if s.multivariate {
-                        let d = kinds.len() as f64;
-                        let sg = 0.2 * (m.max(1) as f64).powf(-1.0 / (d + 4.0));
-                        vec![sg; m]
-                    } else {
-                        neighbour_sigmas(&locs, s.consider_endpoints)
-                    };
+                    let sigmas = neighbour_sigmas(&locs, s.consider_endpoints);
                     let pairs = locs
                         .iter()
                         .zip(&sigmas)
@@ -700,26 +694,22 @@ fn best_candidate(
 fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let m = locs.len();
     // Sorted by (value, index): a total, deterministic order.
-    let mut order: Vec<usize> = (0..=m).collect();
-    let at = |i: usize| if i < m { locs[i] } else { 0.5 };
-    order.sort_by(|&a, &b| at(a).total_cmp(&at(b)).then(a.cmp(&b)));
-    let mut ext = Vec::with_capacity(m + 3);
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| locs[a].total_cmp(&locs[b]).then(a.cmp(&b)));
+    let mut ext = Vec::with_capacity(m + 2);
     ext.push(0.0);
-    ext.extend(order.iter().map(|&i| at(i)));
+    ext.extend(order.iter().map(|&i| locs[i]));
     ext.push(1.0);
     let mut sorted: Vec<f64> = (1..ext.len() - 1)
         .map(|i| (ext[i] - ext[i - 1]).max(ext[i + 1] - ext[i]))
         .collect();
-    if !endpoints && ext.len() >= 4 {
-        let last = sorted.len() - 1;
+    if !endpoints && m >= 2 {
         sorted[0] = ext[2] - ext[1];
-        sorted[last] = ext[ext.len() - 2] - ext[ext.len() - 3];
+        sorted[m - 1] = ext[m] - ext[m - 1];
     }
     let mut out = vec![0.0; m];
     for (r, &i) in order.iter().enumerate() {
-        if i < m {
-            out[i] = sorted[r];
-        }
+        out[i] = sorted[r];
     }
     out
 }
