@@ -256,7 +256,85 @@ fn overhead(args: &[String]) {
             })
             .collect();
         println!("| {strategy} | {budget} | {} |", cells.join(" | "));
+        // The same proposals again, timed by this thread's CPU time, which
+        // other load on a shared machine inflates far less than wall time.
+        let cpu: Vec<String> = windows
+            .iter()
+            .map(|&(a, b)| {
+                let per: Vec<f64> = runs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(seed, r)| cpu_ms(strategy, seed as u64, budget, r, a, b))
+                    .collect();
+                if per.is_empty() {
+                    format!("t{}-{}: -", a + 1, b)
+                } else {
+                    format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
+                }
+            })
+            .collect();
+        println!(
+            "| {strategy} (CPU, mean) | {budget} | {} |",
+            cpu.join(" | ")
+        );
     }
+}
+
+/// This thread's CPU time in nanoseconds (Linux `schedstat`), if readable.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Mean CPU milliseconds per proposal over proposals `a..b` of the
+/// sequential run `trials` (W = 1), each proposed again (three times, as
+/// the kernel updates the counter only every few milliseconds) from the
+/// same history.
+fn cpu_ms(
+    strategy: &str,
+    seed: u64,
+    budget: u64,
+    trials: &[Simulated],
+    a: usize,
+    b: usize,
+) -> Option<f64> {
+    use hpsearch::strategy::{History, Trial};
+    let text = search_text(Function::Hartmann6, strategy, 1, seed, budget);
+    let loaded = config::parse(Path::new("bench.toml"), &text).ok()?;
+    let search = &loaded.search;
+    let st = search.strategy.build();
+    let root = search.root();
+    let observed: Vec<_> = trials
+        .iter()
+        .map(|t| {
+            search::observation(
+                search.direction,
+                t.params.clone(),
+                t.eval.status,
+                t.eval.value,
+            )
+        })
+        .collect();
+    const ROUNDS: usize = 3;
+    let t0 = thread_cpu_ns()?;
+    for _ in 0..ROUNDS {
+        for i in a..b {
+            let trial = Trial {
+                space: &search.space,
+                index: i as u64,
+                seed: root.trial_seed(i as u64),
+                search_seed: root.search_seed(),
+            };
+            let history = History {
+                observed: &observed[..i],
+                pending: &[],
+            };
+            let p = st.propose(&trial, &history);
+            assert_eq!(p, trials[i].params, "proposal {i} is not reproduced");
+        }
+    }
+    let t1 = thread_cpu_ns()?;
+    Some((t1 - t0) as f64 * 1e-6 / (ROUNDS * (b - a)) as f64)
 }
 
 fn main() {
