@@ -353,16 +353,8 @@ impl Cells {
     }
 }
 
-/// A trial's coordinates: unit coordinates for numeric parameters, the
-/// choice's index for categorical ones.
-#[cfg(test)]
-fn coordinates(space: &Space, kinds: &[Kind], p: &Params) -> Vec<f64> {
-    let mut out = Vec::with_capacity(kinds.len());
-    push_coordinates(space, kinds, p, &mut out);
-    out
-}
-
-/// Append a trial's [`coordinates`] to `out`.
+/// Append a trial's coordinates to `out`: unit coordinates for numeric
+/// parameters, the choice's index for categorical ones.
 fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &mut Vec<f64>) {
     // Both the space and `Params` are sorted by name: walk them together
     // instead of looking each name up; in the usual case (the same names)
