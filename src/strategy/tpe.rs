@@ -27,12 +27,15 @@
 //!    1 (Optuna's `default_weights`); the prior weighs `prior_weight`; all
 //!    are normalised.
 //!    * Continuous parameters: a Gaussian truncated to [0, 1] at the trial's
-//!      point. Bandwidth, multivariate: `0.2 * max(m, 1)^(-1/(d + 4))` (a
-//!      Scott-like rule; `m` trials in the group, `d` parameters);
-//!      univariate: the larger gap to the neighbouring points (the prior's
-//!      0.5 included, the ends 0 and 1 too when `consider_endpoints`). Both
-//!      are clipped to `[1 / min(100, m + 2), 1]` (Optuna's "magic clip").
-//!      The prior kernel is centred at 0.5 with bandwidth 1.
+//!      point. Bandwidth, in both modes (as Optuna 5, which dropped the
+//!      older Scott-like rule for the multivariate sampler): per parameter,
+//!      the larger gap to the neighbouring points of the group (the prior
+//!      is not one of them); the outermost points use their inner gap, or
+//!      the gap to 0 and 1 as well when `consider_endpoints` (a lone
+//!      point always does). Clipped to `[1 / min(100, m + 2), 1]` (Optuna's
+//!      "magic clip", `m` trials in the group). The prior kernel is centred
+//!      at 0.5 with bandwidth 1. The densities equal Optuna 5.0.0's
+//!      `_ParzenEstimator` to 1e-12 (a test checks it on a fixed history).
 //!    * Discrete numeric parameters (int ranges, `step`, `steps`, monotone
 //!      `values`): the same Gaussians, scored by the mass they put on the
 //!      value's cell of the unit interval, sampled continuously and snapped
@@ -50,7 +53,9 @@
 //!
 //! All randomness comes from `seed::stream(trial seed, "tpe")`, drawn in a
 //! fixed order (candidate by candidate, parameter by parameter in name
-//! order); groups are kept in trial order and every sum runs in that order.
+//! order); groups are kept in trial order and every sum runs in that order
+//! (scoring is vectorised across kernels, never across the terms of one
+//! kernel's sum, so the result is the same on any thread count).
 //! Normal draws are Box–Muller and `erfc` is written out here, so no
 //! library's algorithm choice can change a proposal.
 
