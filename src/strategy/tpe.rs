@@ -88,8 +88,8 @@ pub struct TpeSettings {
     pub prior_weight: f64,
     /// Model all parameters jointly (true, the default) or each on its own.
     pub multivariate: bool,
-    /// Univariate bandwidths only: let the gap to 0 and 1 widen the kernels
-    /// of the outermost points. Default false.
+    /// Let the gap to 0 and 1 widen the kernels of the outermost points
+    /// (both modes; Optuna's `consider_endpoints`). Default false.
     pub consider_endpoints: bool,
     /// Treat the trials still running (the window's pending trials) as bad
     /// ones, so that parallel proposals avoid each other. Default true.
