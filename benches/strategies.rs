@@ -4,7 +4,9 @@
 //! ```sh
 //! cargo bench --bench strategies -- quality [--seeds 15] [--windows 1,4,8]
 //!     [--strategies random,sobol,tpe,gp] [--functions branin,mixed] [--anchors DIR]
-//! cargo bench --bench strategies -- overhead      # ms per proposal, hartmann6
+//!     [--first-seed 0] [--tpe 'n_candidates = 48, gamma = 0.15']
+//! cargo bench --bench strategies -- overhead [--repeats 3] [--strategies tpe,gp,random]
+//!     # ms per proposal, hartmann6
 //! ```
 //!
 //! Quality: each (function, strategy, window, seed) is a 100-trial search
@@ -36,9 +38,19 @@ fn anchor_name(f: Function) -> &'static str {
     }
 }
 
+/// `--tpe`: settings for `[search.tpe]` (an inline table's body), to
+/// compare settings without editing a file; empty means the defaults.
+static TPE_SETTINGS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn search_text(f: Function, strategy: &str, window: u64, seed: u64, budget: u64) -> String {
+    let tpe = TPE_SETTINGS.get().map_or("", String::as_str);
+    let tpe = if strategy == "tpe" && !tpe.is_empty() {
+        format!("tpe = {{ {tpe} }}\n")
+    } else {
+        String::new()
+    };
     let mut t = format!(
-        "[search]\nstrategy = \"{strategy}\"\ntrials = {budget}\nseed = {seed}\nparallel = {window}\n\
+        "[search]\nstrategy = \"{strategy}\"\ntrials = {budget}\nseed = {seed}\nparallel = {window}\n{tpe}\
          [objective]\nfunction = \"{}\"\n[space]\n",
         f.name()
     );
@@ -127,6 +139,11 @@ fn arg(args: &[String], name: &str, default: &str) -> String {
 
 fn quality(args: &[String]) {
     let seeds: u64 = arg(args, "--seeds", "15").parse().expect("--seeds");
+    // Seeds first_seed .. first_seed + seeds: another block of seeds shows
+    // how much a median moves from seed noise alone.
+    let first_seed: u64 = arg(args, "--first-seed", "0")
+        .parse()
+        .expect("--first-seed");
     let windows: Vec<u64> = arg(args, "--windows", "1")
         .split(',')
         .map(|w| w.parse().expect("--windows"))
@@ -149,7 +166,7 @@ fn quality(args: &[String]) {
     for &f in &functions {
         for s in &strategies {
             for &w in &windows {
-                for seed in 0..seeds {
+                for seed in first_seed..first_seed + seeds {
                     jobs.push((f, s.clone(), w, seed));
                 }
             }
@@ -164,7 +181,7 @@ fn quality(args: &[String]) {
         })
         .collect();
 
-    println!("Simple regret, median [Q1, Q3] over {seeds} seeds; anchors: Optuna 5 medians from quality.csv.\n");
+    println!("Simple regret, median [Q1, Q3] over {seeds} seeds from {first_seed}; anchors: Optuna 5 medians from quality.csv.\n");
     for budget in [50usize, 100] {
         println!("## Budget {budget}\n");
         println!("| function | W | strategy | hpsearch | ms/proposal | Optuna random | Optuna TPE | Optuna GP |");
@@ -211,6 +228,8 @@ fn quality(args: &[String]) {
 /// `--repeats` seeds: tpe to 1,000 trials, gp to 300.
 fn overhead(args: &[String]) {
     let repeats: u64 = arg(args, "--repeats", "3").parse().expect("--repeats");
+    let only = arg(args, "--strategies", "tpe,gp,random");
+    let only: Vec<&str> = only.split(',').collect();
     for (strategy, budget, windows) in [
         (
             "tpe",
@@ -220,6 +239,9 @@ fn overhead(args: &[String]) {
         ("gp", 300, vec![(40, 60), (90, 110), (180, 200), (280, 300)]),
         ("random", 1000, vec![(900, 1000)]),
     ] {
+        if !only.contains(&strategy) {
+            continue;
+        }
         let runs: Vec<Vec<Simulated>> = (0..repeats)
             .map(|seed| run(Function::Hartmann6, strategy, 1, seed, budget))
             .collect();
@@ -234,11 +256,90 @@ fn overhead(args: &[String]) {
             })
             .collect();
         println!("| {strategy} | {budget} | {} |", cells.join(" | "));
+        // The same proposals again, timed by this thread's CPU time, which
+        // other load on a shared machine inflates far less than wall time.
+        let cpu: Vec<String> = windows
+            .iter()
+            .map(|&(a, b)| {
+                let per: Vec<f64> = runs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(seed, r)| cpu_ms(strategy, seed as u64, budget, r, a, b))
+                    .collect();
+                if per.is_empty() {
+                    format!("t{}-{}: -", a + 1, b)
+                } else {
+                    format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
+                }
+            })
+            .collect();
+        println!(
+            "| {strategy} (CPU, mean) | {budget} | {} |",
+            cpu.join(" | ")
+        );
     }
+}
+
+/// This thread's CPU time in nanoseconds (Linux `schedstat`), if readable.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Mean CPU milliseconds per proposal over proposals `a..b` of the
+/// sequential run `trials` (W = 1), each proposed again (three times, as
+/// the kernel updates the counter only every few milliseconds) from the
+/// same history.
+fn cpu_ms(
+    strategy: &str,
+    seed: u64,
+    budget: u64,
+    trials: &[Simulated],
+    a: usize,
+    b: usize,
+) -> Option<f64> {
+    use hpsearch::strategy::{History, Trial};
+    let text = search_text(Function::Hartmann6, strategy, 1, seed, budget);
+    let loaded = config::parse(Path::new("bench.toml"), &text).ok()?;
+    let search = &loaded.search;
+    let st = search.strategy.build();
+    let root = search.root();
+    let observed: Vec<_> = trials
+        .iter()
+        .map(|t| {
+            search::observation(
+                search.direction,
+                t.params.clone(),
+                t.eval.status,
+                t.eval.value,
+            )
+        })
+        .collect();
+    const ROUNDS: usize = 3;
+    let t0 = thread_cpu_ns()?;
+    for _ in 0..ROUNDS {
+        for i in a..b {
+            let trial = Trial {
+                space: &search.space,
+                index: i as u64,
+                seed: root.trial_seed(i as u64),
+                search_seed: root.search_seed(),
+            };
+            let history = History {
+                observed: &observed[..i],
+                pending: &[],
+            };
+            let p = st.propose(&trial, &history);
+            assert_eq!(p, trials[i].params, "proposal {i} is not reproduced");
+        }
+    }
+    let t1 = thread_cpu_ns()?;
+    Some((t1 - t0) as f64 * 1e-6 / (ROUNDS * (b - a)) as f64)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let _ = TPE_SETTINGS.set(arg(&args, "--tpe", ""));
     if args.iter().any(|a| a == "overhead") {
         overhead(&args);
     } else if args.iter().any(|a| a == "quality") {

@@ -27,12 +27,15 @@
 //!    1 (Optuna's `default_weights`); the prior weighs `prior_weight`; all
 //!    are normalised.
 //!    * Continuous parameters: a Gaussian truncated to [0, 1] at the trial's
-//!      point. Bandwidth, multivariate: `0.2 * max(m, 1)^(-1/(d + 4))` (a
-//!      Scott-like rule; `m` trials in the group, `d` parameters);
-//!      univariate: the larger gap to the neighbouring points (the prior's
-//!      0.5 included, the ends 0 and 1 too when `consider_endpoints`). Both
-//!      are clipped to `[1 / min(100, m + 2), 1]` (Optuna's "magic clip").
-//!      The prior kernel is centred at 0.5 with bandwidth 1.
+//!      point. Bandwidth, in both modes (as Optuna 5, which dropped the
+//!      older Scott-like rule for the multivariate sampler): per parameter,
+//!      the larger gap to the neighbouring points of the group (the prior
+//!      is not one of them); the outermost points use their inner gap, or
+//!      the gap to 0 and 1 as well when `consider_endpoints` (a lone
+//!      point always does). Clipped to `[1 / min(100, m + 2), 1]` (Optuna's
+//!      "magic clip", `m` trials in the group). The prior kernel is centred
+//!      at 0.5 with bandwidth 1. The densities equal Optuna 5.0.0's
+//!      `_ParzenEstimator` to 1e-12 (a test checks it on a fixed history).
 //!    * Discrete numeric parameters (int ranges, `step`, `steps`, monotone
 //!      `values`): the same Gaussians, scored by the mass they put on the
 //!      value's cell of the unit interval, sampled continuously and snapped
@@ -50,7 +53,9 @@
 //!
 //! All randomness comes from `seed::stream(trial seed, "tpe")`, drawn in a
 //! fixed order (candidate by candidate, parameter by parameter in name
-//! order); groups are kept in trial order and every sum runs in that order.
+//! order); groups are kept in trial order and every sum runs in that order
+//! (scoring is vectorised across kernels, never across the terms of one
+//! kernel's sum, so the result is the same on any thread count).
 //! Normal draws are Box–Muller and `erfc` is written out here, so no
 //! library's algorithm choice can change a proposal.
 
@@ -83,8 +88,8 @@ pub struct TpeSettings {
     pub prior_weight: f64,
     /// Model all parameters jointly (true, the default) or each on its own.
     pub multivariate: bool,
-    /// Univariate bandwidths only: let the gap to 0 and 1 widen the kernels
-    /// of the outermost points. Default false.
+    /// Let the gap to 0 and 1 widen the kernels of the outermost points
+    /// (both modes; Optuna's `consider_endpoints`). Default false.
     pub consider_endpoints: bool,
     /// Treat the trials still running (the window's pending trials) as bad
     /// ones, so that parallel proposals avoid each other. Default true.
@@ -175,19 +180,21 @@ impl Strategy for Tpe {
         let s = &self.settings;
         let kinds: Vec<Kind> = space.params.iter().map(Kind::of).collect();
         let groups = split(history.observed, history.pending, s);
-        let coords = |idx: &[usize]| -> Vec<Vec<f64>> {
-            idx.iter()
-                .map(|&i| {
-                    let p = match history.observed.get(i) {
-                        Some(o) => &o.params,
-                        None => &history.pending[i - history.observed.len()],
-                    };
-                    coordinates(space, &kinds, p)
-                })
-                .collect()
+        let row = |i: usize| match history.observed.get(i) {
+            Some(o) => &o.params,
+            None => &history.pending[i - history.observed.len()],
         };
-        let good = coords(&groups.good);
-        let bad = coords(&groups.bad);
+        // One flat buffer a group (no allocation a trial), read as rows.
+        let coords = |idx: &[usize]| -> Vec<f64> {
+            let mut out = Vec::with_capacity(idx.len() * d);
+            for &i in idx {
+                push_coordinates(space, &kinds, row(i), &mut out);
+            }
+            out
+        };
+        let (good, bad) = (coords(&groups.good), coords(&groups.bad));
+        let good: Vec<&[f64]> = good.chunks_exact(d).collect();
+        let bad: Vec<&[f64]> = bad.chunks_exact(d).collect();
         let mut rng = seed::stream(t.seed, "tpe");
         let n_cand = s.n_candidates as usize;
         let mut u = vec![0.5; d];
@@ -238,7 +245,8 @@ fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Group
         .map(|(i, o)| (o.loss.unwrap_or(f64::INFINITY), i))
         .collect();
     // Total order on (loss, index): equal losses rank by trial index.
-    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Unique keys: an unstable sort gives the one sorted order.
+    ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let n_good = s.n_good(ranked.len());
     let mut is_good = vec![false; observed.len()];
     for &(_, i) in &ranked[..n_good] {
@@ -350,42 +358,65 @@ impl Cells {
     }
 }
 
-/// A trial's coordinates: unit coordinates for numeric parameters, the
-/// choice's index for categorical ones.
-fn coordinates(space: &Space, kinds: &[Kind], p: &Params) -> Vec<f64> {
+/// Append a trial's coordinates to `out`: unit coordinates for numeric
+/// parameters, the choice's index for categorical ones.
+fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &mut Vec<f64>) {
     // Both the space and `Params` are sorted by name: walk them together
-    // instead of looking each name up.
+    // instead of looking each name up; in the usual case (the same names)
+    // that is one short comparison a parameter.
     let mut values = p.iter().peekable();
-    space
-        .params
-        .iter()
-        .zip(kinds)
-        .map(|(q, k)| {
-            while values.next_if(|(name, _)| **name < q.name).is_some() {}
-            let u = match values.next_if(|(name, _)| **name == q.name) {
-                Some((_, v)) => q.to_unit(v),
-                None => 0.5,
-            };
-            match k {
-                Kind::Categorical(n) => ((u * *n as f64) as usize).min(n - 1) as f64,
-                _ => u,
+    for (q, k) in space.params.iter().zip(kinds) {
+        let v = match values.next_if(|(name, _)| same_name(name, &q.name)) {
+            Some((_, v)) => Some(v),
+            None => {
+                while values.next_if(|(name, _)| **name < q.name).is_some() {}
+                values.next_if(|(name, _)| **name == q.name).map(|(_, v)| v)
             }
-        })
-        .collect()
+        };
+        let u = v.map_or(0.5, |v| q.to_unit(v));
+        out.push(match k {
+            Kind::Categorical(n) => ((u * *n as f64) as usize).min(n - 1) as f64,
+            _ => u,
+        });
+    }
 }
 
-/// One kernel's factor for one parameter.
-#[derive(Clone, Copy, Debug)]
-struct Comp {
-    /// Numeric: the centre. Categorical: the choice, -1 for the prior.
-    loc: f64,
-    /// Numeric: the bandwidth. Categorical: log probability of `loc`.
-    scale: f64,
-    /// Numeric: `1 / scale`. Categorical: log probability of another choice.
-    aux: f64,
+/// `a == b`, inlined: parameter names are short, and a library call per
+/// comparison cost more than the comparison (thousands a proposal).
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
-/// A mixture of product kernels over the parameters `dims`.
+/// One parameter of a mixture: every kernel's factor for it.
+enum Factor {
+    /// A continuous or discrete numeric parameter: truncated Gaussians.
+    Numeric {
+        /// Per kernel: centre, bandwidth and its inverse.
+        loc: Vec<f64>,
+        scale: Vec<f64>,
+        inv: Vec<f64>,
+        /// Discrete only: the distinct `(centre, bandwidth)` pairs, sorted,
+        /// so a cell's mass is computed once per pair rather than once per
+        /// kernel (an int parameter has few distinct centres); and each
+        /// kernel's index into them. Empty for a continuous parameter.
+        uniq: Vec<(f64, f64)>,
+        uid: Vec<u32>,
+    },
+    /// Unordered choices: each trial's kernel has log probability `hit` on
+    /// its choice and `miss` on the others; the prior kernel (`u32::MAX`)
+    /// has `uniform` everywhere.
+    Categorical {
+        choice: Vec<u32>,
+        hit: f64,
+        miss: f64,
+        uniform: f64,
+    },
+}
+
+/// A mixture of product kernels over the parameters `dims`, stored
+/// parameter-major (one vector per parameter and quantity) so that scoring
+/// a candidate is a few straight passes over contiguous arrays.
 struct Mixture {
     dims: Vec<usize>,
     n_kernels: usize,
@@ -393,17 +424,8 @@ struct Mixture {
     cum_w: Vec<f64>,
     /// Per kernel: log weight minus the per-parameter normalisers.
     konst: Vec<f64>,
-    /// `n_kernels × dims.len()`, kernel-major.
-    comp: Vec<Comp>,
-    /// Per discrete parameter (by position in `dims`): the distinct
-    /// `(centre, bandwidth)` pairs of its kernels, sorted, so a cell's mass
-    /// is computed once per pair rather than once per kernel (an int
-    /// parameter has few distinct centres). Empty for other parameters.
-    uniq: Vec<Vec<(f64, f64)>>,
-    /// Where each discrete parameter's masses start in the scratch vector.
-    uniq_start: Vec<usize>,
-    /// `n_kernels × dims.len()`: each kernel's index into `uniq`.
-    uid: Vec<u32>,
+    /// One per entry of `dims`.
+    factors: Vec<Factor>,
     /// Positions in `dims` of the continuous, discrete and categorical
     /// parameters.
     cont: Vec<usize>,
@@ -418,13 +440,30 @@ const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 #[derive(Default)]
 struct Scratch {
     terms: Vec<f64>,
+    quad: Vec<f64>,
     masses: Vec<f64>,
+}
+
+/// A key whose unsigned order is `f64::total_cmp`'s order, so sorts can
+/// compare plain integers.
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
 }
 
 impl Mixture {
     /// The mixture of `points` (coordinates of every parameter, in trial
     /// order) restricted to `dims`, plus the prior kernel (last).
-    fn new(points: &[Vec<f64>], dims: &[usize], kinds: &[Kind], s: &TpeSettings) -> Mixture {
+    fn new<P: AsRef<[f64]>>(
+        points: &[P],
+        dims: &[usize],
+        kinds: &[Kind],
+        s: &TpeSettings,
+    ) -> Mixture {
         let m = points.len();
         let nk = m + 1;
         let mut w = trial_weights(m);
@@ -437,99 +476,74 @@ impl Mixture {
             cum_w.push(acc);
         }
         let mut konst: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
-        let nd = dims.len();
-        let mut comp = vec![
-            Comp {
-                loc: 0.0,
-                scale: 1.0,
-                aux: 1.0
-            };
-            nk * nd
-        ];
-        let mut uniq = vec![Vec::new(); nd];
-        let mut uniq_start = vec![0; nd];
-        let mut uid = vec![0u32; nk * nd];
-        let mut n_uniq = 0;
         let min_sigma = 1.0 / (m as f64 + 2.0).min(100.0);
         // Per kernel: the product over continuous parameters of bandwidth
         // times truncation mass (each at least 0.01 * 0.34, so no underflow).
         let mut norm = vec![1.0; nk];
-        for (jd, &j) in dims.iter().enumerate() {
-            let locs: Vec<f64> = points.iter().map(|p| p[j]).collect();
+        let mut factors = Vec::with_capacity(dims.len());
+        for &j in dims {
+            let locs: Vec<f64> = points.iter().map(|p| p.as_ref()[j]).collect();
             match kinds[j] {
                 Kind::Categorical(nc) => {
                     let pw = s.prior_weight / nk as f64;
-                    let norm = 1.0 + nc as f64 * pw;
-                    let (hit, miss) = (((1.0 + pw) / norm).ln(), (pw / norm).ln());
-                    for (k, &loc) in locs.iter().enumerate() {
-                        comp[k * nd + jd] = Comp {
-                            loc,
-                            scale: hit,
-                            aux: miss,
-                        };
-                    }
-                    let uniform = -(nc as f64).ln();
-                    comp[m * nd + jd] = Comp {
-                        loc: -1.0,
-                        scale: uniform,
-                        aux: uniform,
-                    };
+                    let z = 1.0 + nc as f64 * pw;
+                    let mut choice: Vec<u32> = locs.iter().map(|&c| c as u32).collect();
+                    choice.push(u32::MAX);
+                    factors.push(Factor::Categorical {
+                        choice,
+                        hit: ((1.0 + pw) / z).ln(),
+                        miss: (pw / z).ln(),
+                        uniform: -(nc as f64).ln(),
+                    });
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
-                    let sigmas = if s.multivariate {
-                        let d = kinds.len() as f64;
-                        let sg = 0.2 * (m.max(1) as f64).powf(-1.0 / (d + 4.0));
-                        vec![sg; m]
-                    } else {
-                        neighbour_sigmas(&locs, s.consider_endpoints)
-                    };
-                    let pairs = locs
-                        .iter()
-                        .zip(&sigmas)
-                        .map(|(&loc, &sg)| (loc, sg.clamp(min_sigma, 1.0)))
-                        .chain(std::iter::once((0.5, 1.0)));
-                    for (k, (loc, sigma)) in pairs.enumerate() {
-                        comp[k * nd + jd] = Comp {
-                            loc,
-                            scale: sigma,
-                            aux: 1.0 / sigma,
-                        };
+                    let mut scale = neighbour_sigmas(&locs, s.consider_endpoints);
+                    for sg in &mut scale {
+                        *sg = sg.clamp(min_sigma, 1.0);
                     }
+                    let mut loc = locs;
+                    // The prior kernel: centre 0.5, bandwidth 1.
+                    loc.push(0.5);
+                    scale.push(1.0);
+                    let inv: Vec<f64> = scale.iter().map(|sg| 1.0 / sg).collect();
+                    let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
-                        // One log per kernel at the end, not one per parameter.
                         for (k, z) in norm.iter_mut().enumerate() {
-                            let Comp { loc, scale, .. } = comp[k * nd + jd];
-                            *z *= scale * mass(-loc / scale, (1.0 - loc) / scale);
+                            let (l, sg) = (loc[k], scale[k]);
+                            *z *= sg * mass(-l / sg, (1.0 - l) / sg);
                             konst[k] -= LN_SQRT_2PI;
                         }
                     } else {
-                        // Distinct pairs in a total order; ties by kernel.
-                        let mut order: Vec<usize> = (0..nk).collect();
-                        let key = |k: usize| (comp[k * nd + jd].loc, comp[k * nd + jd].scale);
-                        order.sort_by(|&a, &b| {
-                            let (ka, kb) = (key(a), key(b));
-                            ka.0.total_cmp(&kb.0)
-                                .then(ka.1.total_cmp(&kb.1))
-                                .then(a.cmp(&b))
-                        });
-                        let mut pairs: Vec<(f64, f64)> = Vec::new();
-                        for &k in &order {
-                            if pairs.last() != Some(&key(k)) {
-                                pairs.push(key(k));
-                            }
-                            uid[k * nd + jd] = (pairs.len() - 1) as u32;
-                        }
-                        let norms: Vec<f64> = pairs
-                            .iter()
-                            .map(|&(loc, sg)| log_mass(-loc / sg, (1.0 - loc) / sg))
+                        // Distinct pairs in a total order; keys are unique
+                        // with the kernel index, so an unstable sort is
+                        // deterministic.
+                        let mut order: Vec<(u64, u64, u32)> = (0..nk)
+                            .map(|k| (total_key(loc[k]), total_key(scale[k]), k as u32))
                             .collect();
-                        for (k, c) in konst.iter_mut().enumerate() {
-                            *c -= norms[uid[k * nd + jd] as usize];
+                        order.sort_unstable();
+                        uid = vec![0u32; nk];
+                        for &(_, _, k) in &order {
+                            let pair = (loc[k as usize], scale[k as usize]);
+                            if uniq.last() != Some(&pair) {
+                                uniq.push(pair);
+                            }
+                            uid[k as usize] = (uniq.len() - 1) as u32;
                         }
-                        uniq_start[jd] = n_uniq;
-                        n_uniq += pairs.len();
-                        uniq[jd] = pairs;
+                        let norms: Vec<f64> = uniq
+                            .iter()
+                            .map(|&(l, sg)| log_mass(-l / sg, (1.0 - l) / sg))
+                            .collect();
+                        for (c, &u) in konst.iter_mut().zip(&uid) {
+                            *c -= norms[u as usize];
+                        }
                     }
+                    factors.push(Factor::Numeric {
+                        loc,
+                        scale,
+                        inv,
+                        uniq,
+                        uid,
+                    });
                 }
             }
         }
@@ -537,7 +551,9 @@ impl Mixture {
             *c -= z.ln();
         }
         let of_kind = |want: fn(&Kind) -> bool| -> Vec<usize> {
-            (0..nd).filter(|&jd| want(&kinds[dims[jd]])).collect()
+            (0..dims.len())
+                .filter(|&jd| want(&kinds[dims[jd]]))
+                .collect()
         };
         Mixture {
             cont: of_kind(|k| *k == Kind::Continuous),
@@ -547,10 +563,7 @@ impl Mixture {
             n_kernels: nk,
             cum_w,
             konst,
-            comp,
-            uniq,
-            uniq_start,
-            uid,
+            factors,
         }
     }
 
@@ -561,83 +574,101 @@ impl Mixture {
             .cum_w
             .partition_point(|&c| c <= r)
             .min(self.n_kernels - 1);
-        let nd = self.dims.len();
         self.dims
             .iter()
-            .enumerate()
-            .map(|(jd, &j)| {
-                let c = self.comp[k * nd + jd];
-                match &kinds[j] {
-                    Kind::Categorical(nc) => {
-                        let v = categorical_draw(c, *nc, unit(rng));
-                        Cand {
-                            x: v as f64,
-                            lo: 0.0,
-                            hi: 0.0,
-                        }
-                    }
-                    Kind::Continuous => Cand {
-                        x: trunc_normal(c.loc, c.scale, rng),
+            .zip(&self.factors)
+            .map(|(&j, f)| match (f, &kinds[j]) {
+                (
+                    Factor::Categorical {
+                        choice, hit, miss, ..
+                    },
+                    Kind::Categorical(nc),
+                ) => {
+                    let v = categorical_draw(choice[k], *hit, *miss, *nc, unit(rng));
+                    Cand {
+                        x: v as f64,
                         lo: 0.0,
                         hi: 0.0,
-                    },
-                    Kind::Discrete(cells) => {
-                        let x = trunc_normal(c.loc, c.scale, rng);
-                        let (lo, hi) = cells.cell(x);
-                        Cand { x, lo, hi }
                     }
                 }
+                (Factor::Numeric { loc, scale, .. }, kind) => {
+                    let x = trunc_normal(loc[k], scale[k], rng);
+                    let (lo, hi) = match kind {
+                        Kind::Discrete(cells) => cells.cell(x),
+                        _ => (0.0, 0.0),
+                    };
+                    Cand { x, lo, hi }
+                }
+                // A factor is built from its parameter's kind.
+                (Factor::Categorical { .. }, _) => Cand {
+                    x: 0.0,
+                    lo: 0.0,
+                    hi: 0.0,
+                },
             })
             .collect()
     }
 
     /// `log p(x)` for a point over `self.dims`.
     fn log_pdf(&self, x: &[Cand], sc: &mut Scratch) -> f64 {
-        let nd = self.dims.len();
-        sc.masses.clear();
-        for (pairs, xj) in self.uniq.iter().zip(x) {
-            sc.masses.extend(
-                pairs
-                    .iter()
-                    .map(|&(loc, sg)| log_mass((xj.lo - loc) / sg, (xj.hi - loc) / sg)),
-            );
+        let nk = self.n_kernels;
+        // Squared standardised distances, parameter by parameter: each
+        // pass is a straight loop over contiguous arrays (vectorised), and
+        // every kernel still sums its parameters in the same order.
+        sc.quad.clear();
+        sc.quad.resize(nk, 0.0);
+        for &jd in &self.cont {
+            if let Factor::Numeric { loc, inv, .. } = &self.factors[jd] {
+                let xj = x[jd].x;
+                for ((q, &l), &iv) in sc.quad.iter_mut().zip(loc).zip(inv) {
+                    let z = (xj - l) * iv;
+                    *q += z * z;
+                }
+            }
         }
         sc.terms.clear();
-        let mut max = f64::NEG_INFINITY;
-        for (k, &konst) in self.konst.iter().enumerate() {
-            let comps = &self.comp[k * nd..(k + 1) * nd];
-            let mut quad = 0.0;
-            if self.cont.len() == nd {
-                // All continuous (the common case): a plain zip, no indices.
-                for (c, xj) in comps.iter().zip(x) {
-                    let z = (xj.x - c.loc) * c.aux;
-                    quad += z * z;
-                }
-            } else {
-                for &jd in &self.cont {
-                    let c = comps[jd];
-                    let z = (x[jd].x - c.loc) * c.aux;
-                    quad += z * z;
+        sc.terms
+            .extend(self.konst.iter().zip(&sc.quad).map(|(&c, &q)| c - 0.5 * q));
+        for &jd in &self.disc {
+            if let Factor::Numeric { uniq, uid, .. } = &self.factors[jd] {
+                let xj = x[jd];
+                sc.masses.clear();
+                sc.masses.extend(
+                    uniq.iter()
+                        .map(|&(l, sg)| log_mass((xj.lo - l) / sg, (xj.hi - l) / sg)),
+                );
+                for (t, &u) in sc.terms.iter_mut().zip(uid) {
+                    *t += sc.masses[u as usize];
                 }
             }
-            let mut s = konst - 0.5 * quad;
-            for &jd in &self.disc {
-                s += sc.masses[self.uniq_start[jd] + self.uid[k * nd + jd] as usize];
-            }
-            for &jd in &self.cat {
-                let c = comps[jd];
-                s += if x[jd].x == c.loc { c.scale } else { c.aux };
-            }
-            if s > max {
-                max = s;
-            }
-            sc.terms.push(s);
         }
+        for &jd in &self.cat {
+            if let Factor::Categorical {
+                choice,
+                hit,
+                miss,
+                uniform,
+            } = &self.factors[jd]
+            {
+                let v = x[jd].x as u32;
+                for (t, &c) in sc.terms.iter_mut().zip(choice) {
+                    *t += if c == v {
+                        *hit
+                    } else if c == u32::MAX {
+                        *uniform
+                    } else {
+                        *miss
+                    };
+                }
+            }
+        }
+        let max = sc.terms.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         if max == f64::NEG_INFINITY {
             return max;
         }
         // Kernels more than e^-40 below the largest cannot move the sum
-        // (1e-17 each, in double precision): skip their exp.
+        // (1e-17 each, in double precision): skip their exp. The sum runs
+        // in kernel order.
         let floor = max - 40.0;
         let sum: f64 = sc
             .terms
@@ -700,36 +731,45 @@ fn best_candidate(
 fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let m = locs.len();
     // Sorted by (value, index): a total, deterministic order.
-    let mut order: Vec<usize> = (0..=m).collect();
-    let at = |i: usize| if i < m { locs[i] } else { 0.5 };
-    order.sort_by(|&a, &b| at(a).total_cmp(&at(b)).then(a.cmp(&b)));
-    let mut ext = Vec::with_capacity(m + 3);
+    // The keys are unique, so an unstable sort is as deterministic.
+    let mut order: Vec<(u64, usize)> = locs
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (total_key(x), i))
+        .collect();
+    order.sort_unstable();
+    let mut ext = Vec::with_capacity(m + 2);
     ext.push(0.0);
-    ext.extend(order.iter().map(|&i| at(i)));
+    ext.extend(order.iter().map(|&(_, i)| locs[i]));
     ext.push(1.0);
     let mut sorted: Vec<f64> = (1..ext.len() - 1)
         .map(|i| (ext[i] - ext[i - 1]).max(ext[i + 1] - ext[i]))
         .collect();
-    if !endpoints && ext.len() >= 4 {
-        let last = sorted.len() - 1;
+    if !endpoints && m >= 2 {
         sorted[0] = ext[2] - ext[1];
-        sorted[last] = ext[ext.len() - 2] - ext[ext.len() - 3];
+        sorted[m - 1] = ext[m] - ext[m - 1];
     }
     let mut out = vec![0.0; m];
-    for (r, &i) in order.iter().enumerate() {
-        if i < m {
-            out[i] = sorted[r];
-        }
+    for (&(_, i), &sg) in order.iter().zip(&sorted) {
+        out[i] = sg;
     }
     out
 }
 
-/// A draw from a categorical kernel given a uniform `r`.
-fn categorical_draw(c: Comp, nc: usize, r: f64) -> usize {
-    let (hit, miss) = (c.scale.exp(), c.aux.exp());
+/// A draw from a categorical kernel given a uniform `r`: the kernel of a
+/// trial on `choice` (or the uniform prior kernel, `u32::MAX`).
+fn categorical_draw(choice: u32, hit: f64, miss: f64, nc: usize, r: f64) -> usize {
+    let (hit, miss) = (hit.exp(), miss.exp());
+    let uniform = (-(nc as f64).ln()).exp();
     let mut acc = 0.0;
     for v in 0..nc {
-        acc += if v as f64 == c.loc { hit } else { miss };
+        acc += if choice == u32::MAX {
+            uniform
+        } else if v as u32 == choice {
+            hit
+        } else {
+            miss
+        };
         if r < acc {
             return v;
         }
@@ -1223,36 +1263,52 @@ mod tests {
     }
 
     #[test]
-    fn multivariate_bandwidth_is_scott_like() {
-        // 100 points in 6 dimensions: 0.2 * 100^(-1/10) = 0.12619146889603865.
-        let kinds = vec![Kind::Continuous; 6];
-        let pts: Vec<Vec<f64>> = (0..100).map(|i| vec![i as f64 / 100.0; 6]).collect();
-        let m = Mixture::new(&pts, &[0, 1, 2, 3, 4, 5], &kinds, &TpeSettings::default());
-        assert_eq!(m.n_kernels, 101);
-        assert!((m.comp[0].scale - 0.126_191_468_896_038_66).abs() < 1e-15);
-        // The prior kernel: centre 0.5, bandwidth 1.
-        assert_eq!((m.comp[600].loc, m.comp[600].scale), (0.5, 1.0));
-        // Three points: 0.2 * 3^(-1/10) = 0.1791 < 1/min(100, 5): clipped to 0.2.
-        let m = Mixture::new(
-            &pts[..3],
-            &[0, 1, 2, 3, 4, 5],
-            &kinds,
-            &TpeSettings::default(),
-        );
-        assert_eq!(m.comp[0].scale, 0.2);
+    fn multivariate_bandwidths_are_neighbour_gaps_with_a_magic_clip() {
+        // Optuna 5: per parameter, the larger gap to the neighbouring
+        // points, clipped to [1 / min(100, m + 2), 1]; the prior kernel is
+        // centred at 0.5 with bandwidth 1.
+        let kinds = vec![Kind::Continuous; 2];
+        let pts = vec![vec![0.1, 0.5], vec![0.5, 0.52], vec![0.9, 0.6]];
+        let m = Mixture::new(&pts, &[0, 1], &kinds, &TpeSettings::default());
+        assert_eq!(m.n_kernels, 4);
+        let scales = |jd: usize| match &m.factors[jd] {
+            Factor::Numeric { loc, scale, .. } => (loc.clone(), scale.clone()),
+            Factor::Categorical { .. } => panic!("numeric"),
+        };
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-15);
+        // x0: gaps 0.4 and 0.4; the ends use their inner gap.
+        let (loc, sc) = scales(0);
+        assert_eq!(loc, vec![0.1, 0.5, 0.9, 0.5]);
+        assert!(close(&sc, &[0.4, 0.4, 0.4, 1.0]), "{sc:?}");
+        // x1: gaps 0.02 and 0.08, clipped up to 1 / 5.
+        let (_, sc) = scales(1);
+        assert!(close(&sc, &[0.2, 0.2, 0.2, 1.0]), "{sc:?}");
+        // 200 points: the clip is 1 / 100.
+        let many: Vec<Vec<f64>> = (0..200).map(|i| vec![i as f64 / 200.0, 0.5]).collect();
+        let m = Mixture::new(&many, &[0, 1], &kinds, &TpeSettings::default());
+        let Factor::Numeric { scale, .. } = &m.factors[0] else {
+            panic!("numeric")
+        };
+        assert!(close(&scale[..200], &[0.01; 200]), "{:?}", &scale[..3]);
     }
 
     #[test]
     fn univariate_bandwidth_uses_neighbour_gaps() {
-        // Sorted with the prior: 0.3, 0.35, 0.5, 0.9; gaps with the ends
-        // 0 and 1 give 0.3, 0.15, -, 0.4; without the ends the outermost
-        // use the inner gap: 0.05 and 0.4.
+        // Sorted: 0.3, 0.35, 0.9 (the prior's 0.5 is not a neighbour).
+        // With the ends 0 and 1 the gaps give 0.3, 0.55, 0.55; without,
+        // the outermost use their inner gap: 0.05 and 0.55.
         let locs = [0.9, 0.3, 0.35];
         let no_ends = neighbour_sigmas(&locs, false);
         let ends = neighbour_sigmas(&locs, true);
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-15);
-        assert!(close(&no_ends, &[0.4, 0.05, 0.15]), "{no_ends:?}");
-        assert!(close(&ends, &[0.4, 0.3, 0.15]), "{ends:?}");
+        assert!(close(&no_ends, &[0.55, 0.05, 0.55]), "{no_ends:?}");
+        assert!(close(&ends, &[0.55, 0.3, 0.55]), "{ends:?}");
+        // One point: the larger gap to the ends, endpoints or not.
+        assert!(close(&neighbour_sigmas(&[0.2], false), &[0.8]));
+        // Ties: the earlier trial takes the gap below, the later the gap
+        // above.
+        let tied = neighbour_sigmas(&[0.5, 0.2, 0.5, 0.6], false);
+        assert!(close(&tied, &[0.3, 0.3, 0.1, 0.1]), "{tied:?}");
         // Then clipped at 1 / min(100, 3 + 2) = 0.2.
         let s = TpeSettings {
             multivariate: false,
@@ -1260,8 +1316,10 @@ mod tests {
         };
         let pts: Vec<Vec<f64>> = locs.iter().map(|&x| vec![x]).collect();
         let m = Mixture::new(&pts, &[0], &[Kind::Continuous], &s);
-        let got: Vec<f64> = m.comp.iter().map(|c| c.scale).collect();
-        assert!(close(&got, &[0.4, 0.2, 0.2, 1.0]), "{got:?}");
+        let Factor::Numeric { scale, .. } = &m.factors[0] else {
+            panic!("numeric")
+        };
+        assert!(close(scale, &[0.55, 0.2, 0.55, 1.0]), "{scale:?}");
     }
 
     #[test]
@@ -1271,9 +1329,19 @@ mod tests {
         // 1/6 elsewhere; the prior kernel is uniform.
         let pts = vec![vec![0.0], vec![2.0]];
         let m = Mixture::new(&pts, &[0], &[Kind::Categorical(3)], &TpeSettings::default());
-        assert!((m.comp[0].scale.exp() - 2.0 / 3.0).abs() < 1e-15);
-        assert!((m.comp[0].aux.exp() - 1.0 / 6.0).abs() < 1e-15);
-        assert!((m.comp[2].scale.exp() - 1.0 / 3.0).abs() < 1e-15);
+        let Factor::Categorical {
+            choice,
+            hit,
+            miss,
+            uniform,
+        } = &m.factors[0]
+        else {
+            panic!("categorical")
+        };
+        assert_eq!(choice, &[0, 2, u32::MAX]);
+        assert!((hit.exp() - 2.0 / 3.0).abs() < 1e-15);
+        assert!((miss.exp() - 1.0 / 6.0).abs() < 1e-15);
+        assert!((uniform.exp() - 1.0 / 3.0).abs() < 1e-15);
         // p(choice 1) = 1/3 (1/6 + 1/6 + 1/3) = 2/9.
         let mut buf = Scratch::default();
         let x = [Cand {
@@ -1543,5 +1611,274 @@ mod tests {
             ..TpeSettings::default()
         };
         assert_eq!(split(&observed, &[], &s).good, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn densities_equal_optunas_parzen_estimator() {
+        // Reference: Optuna 5.0.0's `_ParzenEstimator` (prior weight 1,
+        // magic clip, no endpoints, `default_weights`) for 20 points of a
+        // 6-dimensional unit cube split by `default_gamma` (2 good), at 3
+        // query points: `l.log_pdf` and `g.log_pdf`.
+        let pts: Vec<Vec<f64>> = vec![
+            vec![
+                0.5507979025745755,
+                0.7081478226181048,
+                0.2909047389129443,
+                0.510827605197663,
+                0.8929469543476547,
+                0.8962930889334381,
+            ],
+            vec![
+                0.12558531046383625,
+                0.20724287813818676,
+                0.05146720330082988,
+                0.44080984365063647,
+                0.029876210878566956,
+                0.4568332243947111,
+            ],
+            vec![
+                0.6491440476147607,
+                0.2784872826479753,
+                0.6762549019801313,
+                0.5908628174163508,
+                0.023981882377165364,
+                0.558854087990882,
+            ],
+            vec![
+                0.2592524469074654,
+                0.41510119701006964,
+                0.28352508177131874,
+                0.6931379183129963,
+                0.4404537176707395,
+                0.15686773847496327,
+            ],
+            vec![
+                0.5446490180318447,
+                0.780314764511367,
+                0.30636353237617975,
+                0.2219578839321814,
+                0.38797125755564876,
+                0.9363836498604304,
+            ],
+            vec![
+                0.9759954224729338,
+                0.6723836759128137,
+                0.9028341085383981,
+                0.8457508712931793,
+                0.37799404132888914,
+                0.09221700887172424,
+            ],
+            vec![
+                0.6534109025235362,
+                0.5578407623884509,
+                0.3615647630625781,
+                0.22505450483983191,
+                0.4065199163762486,
+                0.46894024869916906,
+            ],
+            vec![
+                0.26923557825106126,
+                0.2917927742254326,
+                0.45768639932297794,
+                0.8605339129469265,
+                0.5862529044678214,
+                0.2834878624322098,
+            ],
+            vec![
+                0.2779775066236013,
+                0.4546220755219468,
+                0.20541034460498753,
+                0.20137871104307314,
+                0.5140350598174419,
+                0.08722936878080467,
+            ],
+            vec![
+                0.4835855323515865,
+                0.3621762123878334,
+                0.7076866218156711,
+                0.7467462231020046,
+                0.6910929218557643,
+                0.6891804137549141,
+            ],
+            vec![
+                0.3736001241489283,
+                0.6681348047352675,
+                0.3398486639568179,
+                0.572793869868875,
+                0.3258071580648745,
+                0.44514504926353204,
+            ],
+            vec![
+                0.061528930829939266,
+                0.24267542218433813,
+                0.9716026061735676,
+                0.23058420435507399,
+                0.6914775109473302,
+                0.6504768582137396,
+            ],
+            vec![
+                0.7239391394374821,
+                0.4750886106344313,
+                0.5966637746018628,
+                0.06696942393282634,
+                0.07256213782223342,
+                0.19897602629707833,
+            ],
+            vec![
+                0.15186099700854105,
+                0.10010434458144468,
+                0.12929386460885417,
+                0.5532777318076535,
+                0.18781482492387824,
+                0.9521012430312082,
+            ],
+            vec![
+                0.6816117788074266,
+                0.5410196733597712,
+                0.7071806008078977,
+                0.2638866709525134,
+                0.9267256842537278,
+                0.8391930577999707,
+            ],
+            vec![
+                0.7263194984280372,
+                0.48023995608541004,
+                0.8421031858766468,
+                0.7447523234243593,
+                0.6603259063996125,
+                0.9139752670059378,
+            ],
+            vec![
+                0.6336655637875748,
+                0.3659405848526094,
+                0.5528445731504456,
+                0.19638057670013687,
+                0.19207229639360313,
+                0.7256696239328209,
+            ],
+            vec![
+                0.7849367034311311,
+                0.9720983636837658,
+                0.8509714170415017,
+                0.5435943265958227,
+                0.08979086952306481,
+                0.4888732446161128,
+            ],
+            vec![
+                0.9279363475621256,
+                0.7876181995034763,
+                0.48509422605408814,
+                0.4552793614808863,
+                0.21798576840935358,
+                0.17721338080182358,
+            ],
+            vec![
+                0.07362366921935759,
+                0.8923931875870925,
+                0.6401766168990589,
+                0.14333231747132136,
+                0.4141269197162073,
+                0.04910892439787362,
+            ],
+        ];
+        let ys: Vec<f64> = vec![
+            -0.005099741697397528,
+            -0.38350529924121535,
+            -0.1833335908307163,
+            -0.3171385390557706,
+            -0.26379838587728727,
+            -0.004376000590302188,
+            -0.6013130491900517,
+            -0.057869790207195584,
+            -0.2004522642588728,
+            -0.05496913122913062,
+            -0.558000796174431,
+            -0.15205275415308864,
+            -0.049366121330286415,
+            -0.5475937968317395,
+            -0.013540615191660551,
+            -0.08819142818879447,
+            -1.1839637108187924,
+            -0.029636626257438785,
+            -0.034752222486681215,
+            -0.09953268541994703,
+        ];
+        let qs: Vec<Vec<f64>> = vec![
+            vec![
+                0.20937334952236364,
+                0.7307081241290383,
+                0.6511227704415994,
+                0.4789782973769777,
+                0.27478050549563926,
+                0.6522231250661847,
+            ],
+            vec![
+                0.9564495113173804,
+                0.4355205561751928,
+                0.07013250508767022,
+                0.05773148782296755,
+                0.08287101879755743,
+                0.9597071872532211,
+            ],
+            vec![
+                0.5407608361864938,
+                0.8374624326697224,
+                0.17003354423713468,
+                0.26034507272891516,
+                0.6919775118728427,
+                0.8955703281419836,
+            ],
+        ];
+        let want_l: Vec<f64> = vec![
+            0.14062358839606415,
+            -0.22741358989433103,
+            -0.1802476915568858,
+        ];
+        let want_g: Vec<f64> = vec![
+            -1.8996576399227652,
+            -3.1876814462580314,
+            -2.9296399377388687,
+        ];
+        let kinds = vec![Kind::Continuous; 6];
+        let dims: Vec<usize> = (0..6).collect();
+        let s = TpeSettings::default();
+        let observed: Vec<Observation> = pts
+            .iter()
+            .zip(&ys)
+            .map(|(p, &y)| Observation {
+                params: (0..6)
+                    .map(|i| (format!("x{i}"), Value::Float(p[i])))
+                    .collect(),
+                loss: Some(y),
+            })
+            .collect();
+        let groups = split(&observed, &[], &s);
+        assert_eq!(groups.good, vec![6, 16]);
+        let rows =
+            |idx: &[usize]| -> Vec<Vec<f64>> { idx.iter().map(|&i| pts[i].clone()).collect() };
+        let l = Mixture::new(&rows(&groups.good), &dims, &kinds, &s);
+        let g = Mixture::new(&rows(&groups.bad), &dims, &kinds, &s);
+        let mut sc = Scratch::default();
+        for (i, q) in qs.iter().enumerate() {
+            let c: Vec<Cand> = q
+                .iter()
+                .map(|&x| Cand {
+                    x,
+                    lo: 0.0,
+                    hi: 0.0,
+                })
+                .collect();
+            let (a, b) = (l.log_pdf(&c, &mut sc), g.log_pdf(&c, &mut sc));
+            assert!(
+                (a - want_l[i]).abs() < 1e-12,
+                "l at {i}: {a} vs {}",
+                want_l[i]
+            );
+            assert!(
+                (b - want_g[i]).abs() < 1e-12,
+                "g at {i}: {b} vs {}",
+                want_g[i]
+            );
+        }
     }
 }
