@@ -16,6 +16,7 @@
 //! | [`search`] | the coordinator: parallel evaluation, ordered commit |
 //! | [`journal`] | the results folder: write, read, validate, resume |
 //! | [`replay`] | replay, export, predict, the artifact format |
+//! | [`inspect`] | show, list, compare and the HTML report (read-only) |
 //! | [`interrupt`] | Ctrl-C: the stop flag and the running process groups |
 //! | [`cli`] | arguments, progress, exit codes |
 
