@@ -61,6 +61,8 @@
 //! fixed order; the work is single-threaded and iteration counts are
 //! capped, not timed.
 
+use std::sync::Mutex;
+
 use serde::{Deserialize, Serialize};
 
 use super::{unit, History, Strategy, Trial};
@@ -73,7 +75,7 @@ pub mod model;
 pub mod special;
 
 use linalg::{dot, Cholesky};
-use model::{fit_objective, matern52, minimise, Data, Kernel, ETA_LIMIT, MIN_NOISE};
+use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
 
 /// How trials whose results the window hides are put into the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,11 +129,11 @@ impl Default for GpSettings {
         GpSettings {
             n_startup: 10,
             n_restarts: 4,
-            fit_iters: 40,
+            fit_iters: 12,
             fit_points: 128,
-            n_sweep: 512,
-            n_acq_starts: 10,
-            acq_iters: 30,
+            n_sweep: 256,
+            n_acq_starts: 6,
+            acq_iters: 20,
             jitter: 1e-6,
             pending: Pending::KrigingBeliever,
         }
@@ -173,13 +175,34 @@ impl GpSettings {
 pub struct Gp {
     /// Checked settings.
     pub settings: GpSettings,
+    /// Memoised hyperparameter fits (see "The fit chain" above): a cache
+    /// only, never a source of results, so a fresh object proposes the
+    /// same points.
+    cache: Mutex<FitCache>,
+}
+
+/// The fit chain last computed: the successful trials it was built on and
+/// the fitted log hyperparameters for every prefix of them.
+#[derive(Default)]
+struct FitCache {
+    search_seed: u64,
+    d: usize,
+    /// Encoded rows (`d` columns) of the successful trials, in trial order.
+    x: Vec<f64>,
+    /// Their losses.
+    loss: Vec<f64>,
+    /// `etas[j]`: the fit to the first `n_startup + j` of them.
+    etas: Vec<Vec<f64>>,
 }
 
 impl Gp {
     /// A strategy with `settings` (already checked by
     /// [`GpSettings::from_toml`]).
     pub fn new(settings: GpSettings) -> Self {
-        Gp { settings }
+        Gp {
+            settings,
+            cache: Mutex::new(FitCache::default()),
+        }
     }
 }
 
@@ -272,7 +295,15 @@ impl Encoding {
     /// Columns of a point the space can take: `x` decoded, turned into
     /// values and encoded again (ints rounded, categories one-hot).
     fn snap(&self, space: &Space, x: &[f64]) -> Vec<f64> {
-        self.encode_unit(&space.to_unit(&space.from_unit(&self.decode(x))))
+        // Parameter by parameter, as `Space::to_unit(Space::from_unit(u))`
+        // would do it, without building the name-keyed map.
+        let u: Vec<f64> = space
+            .params
+            .iter()
+            .zip(self.decode(x))
+            .map(|(p, ui)| p.to_unit(&p.from_unit(ui)))
+            .collect();
+        self.encode_unit(&u)
     }
 
     fn encode(&self, space: &Space, p: &Params) -> Vec<f64> {
@@ -299,6 +330,9 @@ const VAR_FLOOR: f64 = 1e-12;
 const BOX_PENALTY: f64 = 100.0;
 /// Observed points used as acquisition starts (when `n_acq_starts` ≥ 2).
 const N_BEST_STARTS: usize = 2;
+/// Sweep points scored together (one block of the batched solve stays in
+/// the L1/L2 cache).
+const SWEEP_BLOCK: usize = 32;
 
 impl Posterior {
     fn new(kern: Kernel, x: Vec<f64>, y: &[f64], f0: f64, jitter: f64) -> Option<Posterior> {
@@ -329,6 +363,58 @@ impl Posterior {
             .map(|i| self.kern.cov(z, &self.x[i * self.d..(i + 1) * self.d]))
             .collect();
         dot(&kv, &self.alpha)
+    }
+
+    /// Log expected improvement at every row of `zs` (`d` columns each),
+    /// without gradients: the formula of [`Posterior::log_ei`], with the
+    /// variances of all points from one forward substitution whose inner
+    /// loop runs across the points (so the compiler can vectorise it).
+    /// Sums run over the training points in index order, as in `log_ei`,
+    /// but the triangular solve subtracts term by term, so the last bits
+    /// may differ from `log_ei`'s; the sweep only ranks starts with it.
+    fn log_ei_many(&self, zs: &[f64]) -> Vec<f64> {
+        let (n, d) = (self.n(), self.d);
+        let count = zs.len() / d;
+        let s = self.kern.scale;
+        // Row i of `v`: k(x_i, z_c) for every point c; then L⁻¹ of that.
+        let mut v = vec![0.0; n * count];
+        for (i, row) in v.chunks_exact_mut(count.max(1)).enumerate().take(n) {
+            let xi = &self.x[i * d..(i + 1) * d];
+            for (r, z) in row.iter_mut().zip(zs.chunks_exact(d)) {
+                *r = s * matern52(self.kern.r2(z, xi)).0;
+            }
+        }
+        let mut mu = vec![0.0; count];
+        for (row, a) in v.chunks_exact(count.max(1)).zip(&self.alpha) {
+            for (m, k) in mu.iter_mut().zip(row) {
+                *m += a * k;
+            }
+        }
+        let l = &self.chol.l;
+        for i in 0..n {
+            let (done, rest) = v.split_at_mut(i * count);
+            let row = &mut rest[..count];
+            for (vk, &lik) in done.chunks_exact(count.max(1)).zip(&l[i * n..i * n + i]) {
+                for (r, q) in row.iter_mut().zip(vk) {
+                    *r -= lik * q;
+                }
+            }
+            let lii = l[i * n + i];
+            row.iter_mut().for_each(|r| *r /= lii);
+        }
+        let mut q = vec![0.0; count];
+        for row in v.chunks_exact(count.max(1)) {
+            for (qq, r) in q.iter_mut().zip(row) {
+                *qq += r * r;
+            }
+        }
+        mu.iter()
+            .zip(&q)
+            .map(|(m, qq)| {
+                let sigma = (s - qq).max(VAR_FLOOR).sqrt();
+                sigma.ln() + special::log_h((self.f0 - m) / sigma).0
+            })
+            .collect()
     }
 
     /// Log expected improvement (of lowering the loss below `f0`) at `z`,
@@ -406,64 +492,10 @@ impl Gp {
         let y = standardise(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
         let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);
 
-        let mut rng = seed::stream(t.seed, "gp");
-        // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
-        let m = n.min(st.fit_points as usize);
-        let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
-        let xs: Vec<f64> = rows
-            .iter()
-            .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
-            .collect();
-        let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
-        let data = Data {
-            x: &xs,
-            y: &ys,
-            n: m,
-            d,
-            jitter: st.jitter,
-        };
-        // Hyperparameter starts, drawn before anything else.
-        let mut starts = Vec::with_capacity(st.n_restarts as usize);
-        let mut first = vec![0.0; d + 2];
-        first[d + 1] = (1e-3f64).ln();
-        starts.push(first);
-        for _ in 1..st.n_restarts {
-            let mut e: Vec<f64> = (0..d).map(|_| -2.0 + 6.0 * unit(&mut rng)).collect();
-            e.push(-1.0 + 2.0 * unit(&mut rng));
-            e.push(-12.0 + 8.0 * unit(&mut rng));
-            starts.push(e);
-        }
-        // Screen every start briefly, then polish the best (ties: the
-        // earlier start) with the remaining iterations.
-        let screen = (st.fit_iters / 4).max(1);
-        let mut best: Option<(f64, Vec<f64>)> = None;
-        for s0 in starts {
-            let r = minimise(|e| fit_objective(&data, e), s0, screen, 1e-4);
-            if let Some((v, e)) = r {
-                if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
-                    best = Some((v, e));
-                }
-            }
-        }
-        let (v0, e0) = best?;
-        let best = match minimise(
-            |e| fit_objective(&data, e),
-            e0.clone(),
-            st.fit_iters - screen + 1,
-            1e-4,
-        ) {
-            Some((v, e)) if v < v0 => (v, e),
-            _ => (v0, e0),
-        };
-        let (_, eta) = (
-            best.0,
-            best.1
-                .iter()
-                .map(|v| v.clamp(-ETA_LIMIT, ETA_LIMIT))
-                .collect::<Vec<f64>>(),
-        );
-        let kern = Kernel::from_raw(&eta);
+        let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
+        let kern = Kernel::from_raw(&self.fitted(&x, &losses, d, t.search_seed));
         debug_assert!(kern.noise >= MIN_NOISE);
+        let mut rng = seed::stream(t.seed, "gp");
 
         let post = Posterior::new(kern.clone(), x.clone(), &y, f0, st.jitter)?;
         let post = if history.pending.is_empty() {
@@ -482,14 +514,21 @@ impl Gp {
             Posterior::new(kern, xa, &ya, f0, st.jitter)?
         };
 
-        // Sweep: random valid points, scored without gradients.
+        // Sweep: random valid points, scored without gradients, in blocks
+        // (one triangular solve a block).
         let np = space.params.len();
-        let mut sweep: Vec<(f64, Vec<f64>)> = Vec::with_capacity(st.n_sweep as usize);
-        for _ in 0..st.n_sweep {
+        let n_sweep = st.n_sweep as usize;
+        let mut zs: Vec<f64> = Vec::with_capacity(n_sweep * d);
+        for _ in 0..n_sweep {
             let u: Vec<f64> = (0..np).map(|_| unit(&mut rng)).collect();
-            let z = enc.snap(space, &enc.encode_unit(&u));
-            let v = post.log_ei(&z, false).0;
-            sweep.push((v, z));
+            zs.extend(enc.snap(space, &enc.encode_unit(&u)));
+        }
+        let mut sweep: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n_sweep);
+        for block in zs.chunks(SWEEP_BLOCK * d) {
+            let vals = post.log_ei_many(block);
+            for (v, z) in vals.into_iter().zip(block.chunks_exact(d)) {
+                sweep.push((v, z.to_vec()));
+            }
         }
         // Stable sort: equal values keep sweep order.
         sweep.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -520,7 +559,12 @@ impl Gp {
             .collect();
         let sq: Vec<f64> = free.iter().map(|&c| post.kern.theta[c].sqrt()).collect();
         let climb = |base: &[f64]| -> Vec<f64> {
-            let neg_acq = |w: &[f64]| -> Option<(f64, Vec<f64>)> {
+            let mut z = base.to_vec();
+            if free.is_empty() {
+                return z;
+            }
+            // −log EI plus the box penalty, in w = x √θ, divided by `scale`.
+            let neg_acq = |w: &[f64], scale: f64| -> Option<(f64, Vec<f64>)> {
                 let mut z = base.to_vec();
                 let mut outs = Vec::with_capacity(free.len());
                 for ((&c, wi), s) in free.iter().zip(w).zip(&sq) {
@@ -534,17 +578,25 @@ impl Gp {
                 for ((&c, out), s) in free.iter().zip(&outs).zip(&sq) {
                     pen += out * out;
                     let gin = if *out == 0.0 { -g[c] } else { 0.0 };
-                    grad.push((gin + 2.0 * BOX_PENALTY * out) / s);
+                    grad.push((gin + 2.0 * BOX_PENALTY * out) / s * scale);
                 }
-                let f = -v + BOX_PENALTY * pen;
+                let f = (-v + BOX_PENALTY * pen) * scale;
                 (f.is_finite() && grad.iter().all(|v| v.is_finite())).then_some((f, grad))
             };
             let w0: Vec<f64> = free.iter().zip(&sq).map(|(&c, s)| base[c] * s).collect();
-            let mut z = base.to_vec();
-            if free.is_empty() {
-                return z;
-            }
-            if let Some((_, w)) = minimise(neg_acq, w0, st.acq_iters, 1e-6) {
+            // Scale so the first (steepest-descent) step of L-BFGS is at
+            // most one lengthscale long.
+            let scale = match neg_acq(&w0, 1.0) {
+                Some((_, g)) => 1.0 / g.iter().map(|v| v * v).sum::<f64>().sqrt().max(1.0),
+                None => return enc.snap(space, &z),
+            };
+            if let Some((_, w)) = minimise(
+                |w| neg_acq(w, scale),
+                w0,
+                st.acq_iters,
+                1e-6,
+                LineSearch::Backtracking,
+            ) {
                 for ((&c, wi), s) in free.iter().zip(&w).zip(&sq) {
                     z[c] = (wi / s).clamp(0.0, 1.0);
                 }
@@ -595,6 +647,131 @@ impl Gp {
         let (_best_v, best_z) = best_pt?;
         Some(enc.decode(&best_z))
     }
+}
+
+impl Gp {
+    /// The fitted log hyperparameters for all `n` successful trials: the
+    /// last link of the fit chain, taken from the cache as far as the
+    /// cached trials agree (bit for bit) with these.
+    fn fitted(&self, x: &[f64], loss: &[f64], d: usize, search_seed: u64) -> Vec<f64> {
+        let n = loss.len();
+        let m0 = (self.settings.n_startup as usize).clamp(1, n.max(1));
+        // A poisoned lock (a panic elsewhere while it was held) only loses
+        // the cache: the results never depend on it.
+        let mut guard = self.cache.lock().ok();
+        let mut etas = match guard.as_deref_mut() {
+            Some(c) if c.search_seed == search_seed && c.d == d && d > 0 => {
+                let same = c
+                    .loss
+                    .iter()
+                    .zip(loss)
+                    .zip(c.x.chunks_exact(d).zip(x.chunks_exact(d)))
+                    .take_while(|((a, b), (ra, rb))| {
+                        a.to_bits() == b.to_bits()
+                            && ra
+                                .iter()
+                                .zip(rb.iter())
+                                .all(|(p, q)| p.to_bits() == q.to_bits())
+                    })
+                    .count();
+                let mut e = std::mem::take(&mut c.etas);
+                e.truncate((same + 1).saturating_sub(m0));
+                e
+            }
+            _ => Vec::new(),
+        };
+        for m in m0 + etas.len()..=n {
+            let e = self.fit_link(&x[..m * d], &loss[..m], d, search_seed, etas.last());
+            etas.push(e);
+        }
+        let last = etas.last().cloned().unwrap_or_else(|| default_eta(d));
+        if let Some(c) = guard.as_deref_mut() {
+            *c = FitCache {
+                search_seed,
+                d,
+                x: x.to_vec(),
+                loss: loss.to_vec(),
+                etas,
+            };
+        }
+        last
+    }
+
+    /// One link of the fit chain: the hyperparameters for the `m` trials
+    /// in `x`/`loss`, by L-BFGS from the previous link when there is one
+    /// (what the fit converged to with one trial fewer), otherwise — and
+    /// if that fails — from `n_restarts` starts: the defaults, then random
+    /// ones from the stream `seed::stream(search_seed, "gp-fit")`; the
+    /// lowest value wins, ties to the earlier start.
+    fn fit_link(
+        &self,
+        x: &[f64],
+        loss: &[f64],
+        d: usize,
+        search_seed: u64,
+        prev: Option<&Vec<f64>>,
+    ) -> Vec<f64> {
+        let st = &self.settings;
+        let n = loss.len();
+        let y = standardise(loss);
+        // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
+        let m = n.min(st.fit_points as usize).max(1);
+        let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+        let data = Data {
+            x: &xs,
+            y: &ys,
+            n: m,
+            d,
+            jitter: st.jitter,
+        };
+        let f = |e: &[f64]| fit_objective(&data, e);
+        let clamp = |e: Vec<f64>| -> Vec<f64> {
+            e.into_iter()
+                .map(|v| v.clamp(-ETA_LIMIT, ETA_LIMIT))
+                .collect()
+        };
+        if let Some(p) = prev {
+            if let Some((_, e)) =
+                minimise(f, p.clone(), st.fit_iters, FIT_TOL, LineSearch::MoreThuente)
+            {
+                return clamp(e);
+            }
+        }
+        let mut rng = seed::stream(search_seed, "gp-fit");
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for k in 0..st.n_restarts {
+            let s0 = if k == 0 {
+                default_eta(d)
+            } else {
+                let mut e: Vec<f64> = (0..d).map(|_| -2.0 + 6.0 * unit(&mut rng)).collect();
+                e.push(-1.0 + 2.0 * unit(&mut rng));
+                e.push(-12.0 + 8.0 * unit(&mut rng));
+                e
+            };
+            if let Some((v, e)) = minimise(f, s0, st.fit_iters, FIT_TOL, LineSearch::MoreThuente) {
+                if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
+                    best = Some((v, e));
+                }
+            }
+        }
+        best.map_or_else(|| default_eta(d), |(_, e)| clamp(e))
+    }
+}
+
+/// Gradient-norm tolerance of the hyperparameter fit (on the objective
+/// divided by the number of points).
+const FIT_TOL: f64 = 1e-4;
+
+/// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
+fn default_eta(d: usize) -> Vec<f64> {
+    let mut e = vec![0.0; d + 2];
+    e[d + 1] = (1e-3f64).ln();
+    e
 }
 
 /// `(v − mean) / sd`, with sd taken as 1 when the values are all equal.

@@ -90,7 +90,7 @@ fn settings_serialise_with_stable_names() {
     let j = serde_json::to_string(&GpSettings::default()).unwrap();
     assert_eq!(
         j,
-        r#"{"n_startup":10,"n_restarts":4,"fit_iters":40,"fit_points":128,"n_sweep":512,"n_acq_starts":10,"acq_iters":30,"jitter":1e-6,"pending":"kriging_believer"}"#
+        r#"{"n_startup":10,"n_restarts":4,"fit_iters":12,"fit_points":128,"n_sweep":256,"n_acq_starts":6,"acq_iters":20,"jitter":1e-6,"pending":"kriging_believer"}"#
     );
 }
 
