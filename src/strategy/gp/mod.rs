@@ -2,7 +2,8 @@
 //! GP fitted to the finished trials, proposing the point that maximises log
 //! expected improvement. It owns its settings, the input encoding, the
 //! model fit and the acquisition search; it never sees threads, files or
-//! the clock, and keeps nothing between proposals.
+//! the clock. Between proposals it keeps only a cache of its fit chain,
+//! which never changes a result (step 3 below).
 //!
 //! # How a proposal is made
 //!
@@ -20,12 +21,20 @@
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
 //!    [`Space::from_unit`]. Losses are standardised to mean 0, standard
 //!    deviation 1 (1 when all are equal).
-//! 3. **Fit.** Kernel hyperparameters (see [`model`]) maximise the log
-//!    marginal likelihood plus weak priors, by L-BFGS with exact gradients
-//!    from `n_restarts` starts: the defaults (all lengthscales 1, signal 1,
-//!    noise 1e-3), then random ones from the stream
-//!    `seed::stream(trial_seed, "gp")`. The best value wins; ties go to
-//!    the earlier start.
+//! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
+//!    maximise the log marginal likelihood plus weak priors, by argmin's
+//!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
+//!    successful trials (losses standardised among those `m`), is defined
+//!    recursively: `fit(n_startup)` runs `n_restarts` starts (the defaults —
+//!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
+//!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
+//!    to the earlier start); `fit(m)` runs at most `fit_iters` iterations
+//!    from `fit(m − 1)` (the cold starts again only if that fails). So a
+//!    proposal's hyperparameters are a pure function of the history and
+//!    the search seed. The object memoises the chain (keyed by the exact
+//!    bits of the trials), so a search pays one short warm-started fit a
+//!    trial; a fresh object (a resume) rebuilds the same chain from the
+//!    start and gets the same bits.
 //! 4. **Pending trials** (running, or finished but outside the window) are
 //!    added to the data with a made-up loss: the posterior mean there
 //!    (`pending = "kriging_believer"`) or the best loss so far
@@ -35,16 +44,19 @@
 //! 5. **Acquisition.** Log expected improvement over the best observed
 //!    standardised loss, computed without underflow (see [`special`]). It
 //!    is evaluated at `n_sweep` random points (snapped to the grid and to
-//!    one-hot categories); L-BFGS then climbs from the best
-//!    `n_acq_starts − 2` of them and from the 2 best observed points, over
-//!    the numeric columns only, in a lengthscale-scaled box (leaving the
-//!    box costs a quadratic penalty; the result is clamped) — categories
-//!    stay fixed during a climb, since between one-hot corners the model
-//!    means nothing. Each climb's end is snapped to a valid point, then
-//!    every choice of each categorical is tried in turn (strictly better
-//!    wins) and, if a category changed, it climbs once more. Start points
-//!    themselves are candidates too; the best snapped candidate wins (ties:
-//!    the earlier one).
+//!    one-hot categories; their variances come from one batched
+//!    triangular solve per block of 32 points); L-BFGS (backtracking
+//!    Armijo line search, objective scaled so the first step is at most
+//!    one lengthscale) then climbs from the best `n_acq_starts − 2` of
+//!    them and from the 2 best observed points, over the numeric columns
+//!    only, in a lengthscale-scaled box (leaving the box costs a quadratic
+//!    penalty; the result is clamped) — categories stay fixed during a
+//!    climb, since between one-hot corners the model means nothing. Each
+//!    climb's end is snapped to a valid point, then every choice of each
+//!    categorical is tried in turn (strictly better wins) and, if a
+//!    category changed, it climbs once more. Start points themselves are
+//!    candidates too; the best snapped candidate wins (ties: the earlier
+//!    one).
 //!
 //! # Fallback
 //!
@@ -56,10 +68,12 @@
 //!
 //! # Determinism
 //!
-//! All randomness comes from `seed::stream(trial_seed, "gp")`, drawn in a
-//! fixed order (hyperparameter starts, then the sweep); every sum runs in a
+//! The sweep draws from `seed::stream(trial_seed, "gp")`, the chain's cold
+//! starts from `seed::stream(search_seed, "gp-fit")`; every sum runs in a
 //! fixed order; the work is single-threaded and iteration counts are
-//! capped, not timed.
+//! capped, not timed. The memoised chain is a cache only: it is used just
+//! as far as its trials equal the history's bit for bit, and what it
+//! holds is exactly what recomputation would give.
 
 use std::sync::Mutex;
 
@@ -95,25 +109,26 @@ pub struct GpSettings {
     /// Successful trials taken from the Sobol design before the model is
     /// used. Default 10; at least 1.
     pub n_startup: u64,
-    /// Starts of the kernel-hyperparameter fit: the default
+    /// Starts of the cold kernel-hyperparameter fit at the head of the fit
+    /// chain (and wherever a warm start fails): the default
     /// hyperparameters, then random ones. Default 4; 1 to 64.
     pub n_restarts: u64,
-    /// L-BFGS iterations of the hyperparameter fit: every start runs
-    /// `fit_iters / 4`, then the best continues for the rest. Default 40;
-    /// 1 to 10000.
+    /// Most L-BFGS iterations of one hyperparameter fit: of each cold
+    /// start, and of each warm start from the previous link of the chain.
+    /// Default 12; 1 to 10000.
     pub fit_iters: u64,
     /// Most points the hyperparameter fit uses: beyond it, an evenly spaced
     /// subset in trial order (the posterior still uses every point).
     /// Bounds the O(n³) fit. Default 128; 8 to 100000.
     pub fit_points: u64,
     /// Random points at which the acquisition is evaluated to choose the
-    /// starts of its local search. Default 512; 1 to 100000.
+    /// starts of its local search. Default 256; 1 to 100000.
     pub n_sweep: u64,
     /// Starts of the acquisition's L-BFGS: the 2 best observed points and
     /// the best sweep points for the rest (only sweep points when 1).
-    /// Default 10; 1 to 256.
+    /// Default 6; 1 to 256.
     pub n_acq_starts: u64,
-    /// L-BFGS iterations per acquisition start. Default 30; 1 to 10000.
+    /// L-BFGS iterations per acquisition start. Default 20; 1 to 10000.
     pub acq_iters: u64,
     /// First jitter added to the kernel diagonal when its Cholesky
     /// factorisation fails (then ×10 up to 1e-2 of the diagonal).
@@ -175,7 +190,7 @@ impl GpSettings {
 pub struct Gp {
     /// Checked settings.
     pub settings: GpSettings,
-    /// Memoised hyperparameter fits (see "The fit chain" above): a cache
+    /// Memoised hyperparameter fits (see "Fit: the fit chain" in the module docs): a cache
     /// only, never a source of results, so a fresh object proposes the
     /// same points.
     cache: Mutex<FitCache>,
