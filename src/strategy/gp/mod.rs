@@ -2,7 +2,8 @@
 //! GP fitted to the finished trials, proposing the point that maximises log
 //! expected improvement. It owns its settings, the input encoding, the
 //! model fit and the acquisition search; it never sees threads, files or
-//! the clock, and keeps nothing between proposals.
+//! the clock. Between proposals it keeps only a cache of its fit chain,
+//! which never changes a result (step 3 below).
 //!
 //! # How a proposal is made
 //!
@@ -20,12 +21,20 @@
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
 //!    [`Space::from_unit`]. Losses are standardised to mean 0, standard
 //!    deviation 1 (1 when all are equal).
-//! 3. **Fit.** Kernel hyperparameters (see [`model`]) maximise the log
-//!    marginal likelihood plus weak priors, by L-BFGS with exact gradients
-//!    from `n_restarts` starts: the defaults (all lengthscales 1, signal 1,
-//!    noise 1e-3), then random ones from the stream
-//!    `seed::stream(trial_seed, "gp")`. The best value wins; ties go to
-//!    the earlier start.
+//! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
+//!    maximise the log marginal likelihood plus weak priors, by argmin's
+//!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
+//!    successful trials (losses standardised among those `m`), is defined
+//!    recursively: `fit(n_startup)` runs `n_restarts` starts (the defaults —
+//!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
+//!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
+//!    to the earlier start); `fit(m)` runs at most `fit_iters` iterations
+//!    from `fit(m − 1)` (the cold starts again only if that fails). So a
+//!    proposal's hyperparameters are a pure function of the history and
+//!    the search seed. The object memoises the chain (keyed by the exact
+//!    bits of the trials), so a search pays one short warm-started fit a
+//!    trial; a fresh object (a resume) rebuilds the same chain from the
+//!    start and gets the same bits.
 //! 4. **Pending trials** (running, or finished but outside the window) are
 //!    added to the data with a made-up loss: the posterior mean there
 //!    (`pending = "kriging_believer"`) or the best loss so far
@@ -35,16 +44,19 @@
 //! 5. **Acquisition.** Log expected improvement over the best observed
 //!    standardised loss, computed without underflow (see [`special`]). It
 //!    is evaluated at `n_sweep` random points (snapped to the grid and to
-//!    one-hot categories); L-BFGS then climbs from the best
-//!    `n_acq_starts − 2` of them and from the 2 best observed points, over
-//!    the numeric columns only, in a lengthscale-scaled box (leaving the
-//!    box costs a quadratic penalty; the result is clamped) — categories
-//!    stay fixed during a climb, since between one-hot corners the model
-//!    means nothing. Each climb's end is snapped to a valid point, then
-//!    every choice of each categorical is tried in turn (strictly better
-//!    wins) and, if a category changed, it climbs once more. Start points
-//!    themselves are candidates too; the best snapped candidate wins (ties:
-//!    the earlier one).
+//!    one-hot categories; their variances come from one batched
+//!    triangular solve per block of 32 points); L-BFGS (backtracking
+//!    Armijo line search, objective scaled so the first step is at most
+//!    one lengthscale) then climbs from the best `n_acq_starts − 2` of
+//!    them and from the 2 best observed points, over the numeric columns
+//!    only, in a lengthscale-scaled box (leaving the box costs a quadratic
+//!    penalty; the result is clamped) — categories stay fixed during a
+//!    climb, since between one-hot corners the model means nothing. Each
+//!    climb's end is snapped to a valid point, then every choice of each
+//!    categorical is tried in turn (strictly better wins) and, if a
+//!    category changed, it climbs once more. Start points themselves are
+//!    candidates too; the best snapped candidate wins (ties: the earlier
+//!    one).
 //!
 //! # Fallback
 //!
@@ -56,10 +68,14 @@
 //!
 //! # Determinism
 //!
-//! All randomness comes from `seed::stream(trial_seed, "gp")`, drawn in a
-//! fixed order (hyperparameter starts, then the sweep); every sum runs in a
+//! The sweep draws from `seed::stream(trial_seed, "gp")`, the chain's cold
+//! starts from `seed::stream(search_seed, "gp-fit")`; every sum runs in a
 //! fixed order; the work is single-threaded and iteration counts are
-//! capped, not timed.
+//! capped, not timed. The memoised chain is a cache only: it is used just
+//! as far as its trials equal the history's bit for bit, and what it
+//! holds is exactly what recomputation would give.
+
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +89,7 @@ pub mod model;
 pub mod special;
 
 use linalg::{dot, Cholesky};
-use model::{fit_objective, matern52, minimise, Data, Kernel, ETA_LIMIT, MIN_NOISE};
+use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
 
 /// How trials whose results the window hides are put into the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,25 +109,26 @@ pub struct GpSettings {
     /// Successful trials taken from the Sobol design before the model is
     /// used. Default 10; at least 1.
     pub n_startup: u64,
-    /// Starts of the kernel-hyperparameter fit: the default
+    /// Starts of the cold kernel-hyperparameter fit at the head of the fit
+    /// chain (and wherever a warm start fails): the default
     /// hyperparameters, then random ones. Default 4; 1 to 64.
     pub n_restarts: u64,
-    /// L-BFGS iterations of the hyperparameter fit: every start runs
-    /// `fit_iters / 4`, then the best continues for the rest. Default 40;
-    /// 1 to 10000.
+    /// Most L-BFGS iterations of one hyperparameter fit: of each cold
+    /// start, and of each warm start from the previous link of the chain.
+    /// Default 12; 1 to 10000.
     pub fit_iters: u64,
     /// Most points the hyperparameter fit uses: beyond it, an evenly spaced
     /// subset in trial order (the posterior still uses every point).
     /// Bounds the O(n³) fit. Default 128; 8 to 100000.
     pub fit_points: u64,
     /// Random points at which the acquisition is evaluated to choose the
-    /// starts of its local search. Default 512; 1 to 100000.
+    /// starts of its local search. Default 256; 1 to 100000.
     pub n_sweep: u64,
     /// Starts of the acquisition's L-BFGS: the 2 best observed points and
     /// the best sweep points for the rest (only sweep points when 1).
-    /// Default 10; 1 to 256.
+    /// Default 6; 1 to 256.
     pub n_acq_starts: u64,
-    /// L-BFGS iterations per acquisition start. Default 30; 1 to 10000.
+    /// L-BFGS iterations per acquisition start. Default 20; 1 to 10000.
     pub acq_iters: u64,
     /// First jitter added to the kernel diagonal when its Cholesky
     /// factorisation fails (then ×10 up to 1e-2 of the diagonal).
@@ -127,11 +144,11 @@ impl Default for GpSettings {
         GpSettings {
             n_startup: 10,
             n_restarts: 4,
-            fit_iters: 40,
+            fit_iters: 12,
             fit_points: 128,
-            n_sweep: 512,
-            n_acq_starts: 10,
-            acq_iters: 30,
+            n_sweep: 256,
+            n_acq_starts: 6,
+            acq_iters: 20,
             jitter: 1e-6,
             pending: Pending::KrigingBeliever,
         }
@@ -173,13 +190,34 @@ impl GpSettings {
 pub struct Gp {
     /// Checked settings.
     pub settings: GpSettings,
+    /// Memoised hyperparameter fits (see "Fit: the fit chain" in the module docs): a cache
+    /// only, never a source of results, so a fresh object proposes the
+    /// same points.
+    cache: Mutex<FitCache>,
+}
+
+/// The fit chain last computed: the successful trials it was built on and
+/// the fitted log hyperparameters for every prefix of them.
+#[derive(Default)]
+struct FitCache {
+    search_seed: u64,
+    d: usize,
+    /// Encoded rows (`d` columns) of the successful trials, in trial order.
+    x: Vec<f64>,
+    /// Their losses.
+    loss: Vec<f64>,
+    /// `etas[j]`: the fit to the first `n_startup + j` of them.
+    etas: Vec<Vec<f64>>,
 }
 
 impl Gp {
     /// A strategy with `settings` (already checked by
     /// [`GpSettings::from_toml`]).
     pub fn new(settings: GpSettings) -> Self {
-        Gp { settings }
+        Gp {
+            settings,
+            cache: Mutex::new(FitCache::default()),
+        }
     }
 }
 
@@ -272,7 +310,15 @@ impl Encoding {
     /// Columns of a point the space can take: `x` decoded, turned into
     /// values and encoded again (ints rounded, categories one-hot).
     fn snap(&self, space: &Space, x: &[f64]) -> Vec<f64> {
-        self.encode_unit(&space.to_unit(&space.from_unit(&self.decode(x))))
+        // Parameter by parameter, as `Space::to_unit(Space::from_unit(u))`
+        // would do it, without building the name-keyed map.
+        let u: Vec<f64> = space
+            .params
+            .iter()
+            .zip(self.decode(x))
+            .map(|(p, ui)| p.to_unit(&p.from_unit(ui)))
+            .collect();
+        self.encode_unit(&u)
     }
 
     fn encode(&self, space: &Space, p: &Params) -> Vec<f64> {
@@ -299,6 +345,9 @@ const VAR_FLOOR: f64 = 1e-12;
 const BOX_PENALTY: f64 = 100.0;
 /// Observed points used as acquisition starts (when `n_acq_starts` ≥ 2).
 const N_BEST_STARTS: usize = 2;
+/// Sweep points scored together (one block of the batched solve stays in
+/// the L1/L2 cache).
+const SWEEP_BLOCK: usize = 32;
 
 impl Posterior {
     fn new(kern: Kernel, x: Vec<f64>, y: &[f64], f0: f64, jitter: f64) -> Option<Posterior> {
@@ -329,6 +378,58 @@ impl Posterior {
             .map(|i| self.kern.cov(z, &self.x[i * self.d..(i + 1) * self.d]))
             .collect();
         dot(&kv, &self.alpha)
+    }
+
+    /// Log expected improvement at every row of `zs` (`d` columns each),
+    /// without gradients: the formula of [`Posterior::log_ei`], with the
+    /// variances of all points from one forward substitution whose inner
+    /// loop runs across the points (so the compiler can vectorise it).
+    /// Sums run over the training points in index order, as in `log_ei`,
+    /// but the triangular solve subtracts term by term, so the last bits
+    /// may differ from `log_ei`'s; the sweep only ranks starts with it.
+    fn log_ei_many(&self, zs: &[f64]) -> Vec<f64> {
+        let (n, d) = (self.n(), self.d);
+        let count = zs.len() / d;
+        let s = self.kern.scale;
+        // Row i of `v`: k(x_i, z_c) for every point c; then L⁻¹ of that.
+        let mut v = vec![0.0; n * count];
+        for (i, row) in v.chunks_exact_mut(count.max(1)).enumerate().take(n) {
+            let xi = &self.x[i * d..(i + 1) * d];
+            for (r, z) in row.iter_mut().zip(zs.chunks_exact(d)) {
+                *r = s * matern52(self.kern.r2(z, xi)).0;
+            }
+        }
+        let mut mu = vec![0.0; count];
+        for (row, a) in v.chunks_exact(count.max(1)).zip(&self.alpha) {
+            for (m, k) in mu.iter_mut().zip(row) {
+                *m += a * k;
+            }
+        }
+        let l = &self.chol.l;
+        for i in 0..n {
+            let (done, rest) = v.split_at_mut(i * count);
+            let row = &mut rest[..count];
+            for (vk, &lik) in done.chunks_exact(count.max(1)).zip(&l[i * n..i * n + i]) {
+                for (r, q) in row.iter_mut().zip(vk) {
+                    *r -= lik * q;
+                }
+            }
+            let lii = l[i * n + i];
+            row.iter_mut().for_each(|r| *r /= lii);
+        }
+        let mut q = vec![0.0; count];
+        for row in v.chunks_exact(count.max(1)) {
+            for (qq, r) in q.iter_mut().zip(row) {
+                *qq += r * r;
+            }
+        }
+        mu.iter()
+            .zip(&q)
+            .map(|(m, qq)| {
+                let sigma = (s - qq).max(VAR_FLOOR).sqrt();
+                sigma.ln() + special::log_h((self.f0 - m) / sigma).0
+            })
+            .collect()
     }
 
     /// Log expected improvement (of lowering the loss below `f0`) at `z`,
@@ -406,64 +507,10 @@ impl Gp {
         let y = standardise(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
         let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);
 
-        let mut rng = seed::stream(t.seed, "gp");
-        // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
-        let m = n.min(st.fit_points as usize);
-        let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
-        let xs: Vec<f64> = rows
-            .iter()
-            .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
-            .collect();
-        let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
-        let data = Data {
-            x: &xs,
-            y: &ys,
-            n: m,
-            d,
-            jitter: st.jitter,
-        };
-        // Hyperparameter starts, drawn before anything else.
-        let mut starts = Vec::with_capacity(st.n_restarts as usize);
-        let mut first = vec![0.0; d + 2];
-        first[d + 1] = (1e-3f64).ln();
-        starts.push(first);
-        for _ in 1..st.n_restarts {
-            let mut e: Vec<f64> = (0..d).map(|_| -2.0 + 6.0 * unit(&mut rng)).collect();
-            e.push(-1.0 + 2.0 * unit(&mut rng));
-            e.push(-12.0 + 8.0 * unit(&mut rng));
-            starts.push(e);
-        }
-        // Screen every start briefly, then polish the best (ties: the
-        // earlier start) with the remaining iterations.
-        let screen = (st.fit_iters / 4).max(1);
-        let mut best: Option<(f64, Vec<f64>)> = None;
-        for s0 in starts {
-            let r = minimise(|e| fit_objective(&data, e), s0, screen, 1e-4);
-            if let Some((v, e)) = r {
-                if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
-                    best = Some((v, e));
-                }
-            }
-        }
-        let (v0, e0) = best?;
-        let best = match minimise(
-            |e| fit_objective(&data, e),
-            e0.clone(),
-            st.fit_iters - screen + 1,
-            1e-4,
-        ) {
-            Some((v, e)) if v < v0 => (v, e),
-            _ => (v0, e0),
-        };
-        let (_, eta) = (
-            best.0,
-            best.1
-                .iter()
-                .map(|v| v.clamp(-ETA_LIMIT, ETA_LIMIT))
-                .collect::<Vec<f64>>(),
-        );
-        let kern = Kernel::from_raw(&eta);
+        let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
+        let kern = Kernel::from_raw(&self.fitted(&x, &losses, d, t.search_seed));
         debug_assert!(kern.noise >= MIN_NOISE);
+        let mut rng = seed::stream(t.seed, "gp");
 
         let post = Posterior::new(kern.clone(), x.clone(), &y, f0, st.jitter)?;
         let post = if history.pending.is_empty() {
@@ -482,14 +529,21 @@ impl Gp {
             Posterior::new(kern, xa, &ya, f0, st.jitter)?
         };
 
-        // Sweep: random valid points, scored without gradients.
+        // Sweep: random valid points, scored without gradients, in blocks
+        // (one triangular solve a block).
         let np = space.params.len();
-        let mut sweep: Vec<(f64, Vec<f64>)> = Vec::with_capacity(st.n_sweep as usize);
-        for _ in 0..st.n_sweep {
+        let n_sweep = st.n_sweep as usize;
+        let mut zs: Vec<f64> = Vec::with_capacity(n_sweep * d);
+        for _ in 0..n_sweep {
             let u: Vec<f64> = (0..np).map(|_| unit(&mut rng)).collect();
-            let z = enc.snap(space, &enc.encode_unit(&u));
-            let v = post.log_ei(&z, false).0;
-            sweep.push((v, z));
+            zs.extend(enc.snap(space, &enc.encode_unit(&u)));
+        }
+        let mut sweep: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n_sweep);
+        for block in zs.chunks(SWEEP_BLOCK * d) {
+            let vals = post.log_ei_many(block);
+            for (v, z) in vals.into_iter().zip(block.chunks_exact(d)) {
+                sweep.push((v, z.to_vec()));
+            }
         }
         // Stable sort: equal values keep sweep order.
         sweep.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -520,7 +574,12 @@ impl Gp {
             .collect();
         let sq: Vec<f64> = free.iter().map(|&c| post.kern.theta[c].sqrt()).collect();
         let climb = |base: &[f64]| -> Vec<f64> {
-            let neg_acq = |w: &[f64]| -> Option<(f64, Vec<f64>)> {
+            let mut z = base.to_vec();
+            if free.is_empty() {
+                return z;
+            }
+            // −log EI plus the box penalty, in w = x √θ, divided by `scale`.
+            let neg_acq = |w: &[f64], scale: f64| -> Option<(f64, Vec<f64>)> {
                 let mut z = base.to_vec();
                 let mut outs = Vec::with_capacity(free.len());
                 for ((&c, wi), s) in free.iter().zip(w).zip(&sq) {
@@ -534,17 +593,25 @@ impl Gp {
                 for ((&c, out), s) in free.iter().zip(&outs).zip(&sq) {
                     pen += out * out;
                     let gin = if *out == 0.0 { -g[c] } else { 0.0 };
-                    grad.push((gin + 2.0 * BOX_PENALTY * out) / s);
+                    grad.push((gin + 2.0 * BOX_PENALTY * out) / s * scale);
                 }
-                let f = -v + BOX_PENALTY * pen;
+                let f = (-v + BOX_PENALTY * pen) * scale;
                 (f.is_finite() && grad.iter().all(|v| v.is_finite())).then_some((f, grad))
             };
             let w0: Vec<f64> = free.iter().zip(&sq).map(|(&c, s)| base[c] * s).collect();
-            let mut z = base.to_vec();
-            if free.is_empty() {
-                return z;
-            }
-            if let Some((_, w)) = minimise(neg_acq, w0, st.acq_iters, 1e-6) {
+            // Scale so the first (steepest-descent) step of L-BFGS is at
+            // most one lengthscale long.
+            let scale = match neg_acq(&w0, 1.0) {
+                Some((_, g)) => 1.0 / g.iter().map(|v| v * v).sum::<f64>().sqrt().max(1.0),
+                None => return enc.snap(space, &z),
+            };
+            if let Some((_, w)) = minimise(
+                |w| neg_acq(w, scale),
+                w0,
+                st.acq_iters,
+                1e-6,
+                LineSearch::Backtracking,
+            ) {
                 for ((&c, wi), s) in free.iter().zip(&w).zip(&sq) {
                     z[c] = (wi / s).clamp(0.0, 1.0);
                 }
@@ -595,6 +662,131 @@ impl Gp {
         let (_best_v, best_z) = best_pt?;
         Some(enc.decode(&best_z))
     }
+}
+
+impl Gp {
+    /// The fitted log hyperparameters for all `n` successful trials: the
+    /// last link of the fit chain, taken from the cache as far as the
+    /// cached trials agree (bit for bit) with these.
+    fn fitted(&self, x: &[f64], loss: &[f64], d: usize, search_seed: u64) -> Vec<f64> {
+        let n = loss.len();
+        let m0 = (self.settings.n_startup as usize).clamp(1, n.max(1));
+        // A poisoned lock (a panic elsewhere while it was held) only loses
+        // the cache: the results never depend on it.
+        let mut guard = self.cache.lock().ok();
+        let mut etas = match guard.as_deref_mut() {
+            Some(c) if c.search_seed == search_seed && c.d == d && d > 0 => {
+                let same = c
+                    .loss
+                    .iter()
+                    .zip(loss)
+                    .zip(c.x.chunks_exact(d).zip(x.chunks_exact(d)))
+                    .take_while(|((a, b), (ra, rb))| {
+                        a.to_bits() == b.to_bits()
+                            && ra
+                                .iter()
+                                .zip(rb.iter())
+                                .all(|(p, q)| p.to_bits() == q.to_bits())
+                    })
+                    .count();
+                let mut e = std::mem::take(&mut c.etas);
+                e.truncate((same + 1).saturating_sub(m0));
+                e
+            }
+            _ => Vec::new(),
+        };
+        for m in m0 + etas.len()..=n {
+            let e = self.fit_link(&x[..m * d], &loss[..m], d, search_seed, etas.last());
+            etas.push(e);
+        }
+        let last = etas.last().cloned().unwrap_or_else(|| default_eta(d));
+        if let Some(c) = guard.as_deref_mut() {
+            *c = FitCache {
+                search_seed,
+                d,
+                x: x.to_vec(),
+                loss: loss.to_vec(),
+                etas,
+            };
+        }
+        last
+    }
+
+    /// One link of the fit chain: the hyperparameters for the `m` trials
+    /// in `x`/`loss`, by L-BFGS from the previous link when there is one
+    /// (what the fit converged to with one trial fewer), otherwise — and
+    /// if that fails — from `n_restarts` starts: the defaults, then random
+    /// ones from the stream `seed::stream(search_seed, "gp-fit")`; the
+    /// lowest value wins, ties to the earlier start.
+    fn fit_link(
+        &self,
+        x: &[f64],
+        loss: &[f64],
+        d: usize,
+        search_seed: u64,
+        prev: Option<&Vec<f64>>,
+    ) -> Vec<f64> {
+        let st = &self.settings;
+        let n = loss.len();
+        let y = standardise(loss);
+        // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
+        let m = n.min(st.fit_points as usize).max(1);
+        let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+        let data = Data {
+            x: &xs,
+            y: &ys,
+            n: m,
+            d,
+            jitter: st.jitter,
+        };
+        let f = |e: &[f64]| fit_objective(&data, e);
+        let clamp = |e: Vec<f64>| -> Vec<f64> {
+            e.into_iter()
+                .map(|v| v.clamp(-ETA_LIMIT, ETA_LIMIT))
+                .collect()
+        };
+        if let Some(p) = prev {
+            if let Some((_, e)) =
+                minimise(f, p.clone(), st.fit_iters, FIT_TOL, LineSearch::MoreThuente)
+            {
+                return clamp(e);
+            }
+        }
+        let mut rng = seed::stream(search_seed, "gp-fit");
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for k in 0..st.n_restarts {
+            let s0 = if k == 0 {
+                default_eta(d)
+            } else {
+                let mut e: Vec<f64> = (0..d).map(|_| -2.0 + 6.0 * unit(&mut rng)).collect();
+                e.push(-1.0 + 2.0 * unit(&mut rng));
+                e.push(-12.0 + 8.0 * unit(&mut rng));
+                e
+            };
+            if let Some((v, e)) = minimise(f, s0, st.fit_iters, FIT_TOL, LineSearch::MoreThuente) {
+                if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
+                    best = Some((v, e));
+                }
+            }
+        }
+        best.map_or_else(|| default_eta(d), |(_, e)| clamp(e))
+    }
+}
+
+/// Gradient-norm tolerance of the hyperparameter fit (on the objective
+/// divided by the number of points).
+const FIT_TOL: f64 = 1e-4;
+
+/// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
+fn default_eta(d: usize) -> Vec<f64> {
+    let mut e = vec![0.0; d + 2];
+    e[d + 1] = (1e-3f64).ln();
+    e
 }
 
 /// `(v − mean) / sd`, with sd taken as 1 when the values are all equal.

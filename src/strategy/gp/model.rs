@@ -13,7 +13,8 @@
 use std::cell::RefCell;
 
 use argmin::core::{CostFunction, Error, Executor, Gradient};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::linesearch::condition::ArmijoCondition;
+use argmin::solver::linesearch::{BacktrackingLineSearch, MoreThuenteLineSearch};
 use argmin::solver::quasinewton::LBFGS;
 
 use super::linalg::{dot, Cholesky};
@@ -110,47 +111,77 @@ pub fn neg_log_posterior(data: &Data<'_>, eta: &[f64]) -> Option<(f64, Vec<f64>)
         return None;
     }
     let kern = Kernel::from_raw(eta);
-    // Matérn values and derivatives, kept for the gradient.
+    let (theta, s) = (&kern.theta, kern.scale);
+    // Inputs column by column, so the loops over j below run along
+    // contiguous memory (and vectorise); every sum over k still runs in
+    // k order, as in `Kernel::r2`.
+    let mut xt = vec![0.0; n * d];
+    for i in 0..n {
+        for k in 0..d {
+            xt[k * n + i] = data.x[i * d + k];
+        }
+    }
+    // Lower triangles of K + σ²_n I and of the Matérn derivatives, kept
+    // for the gradient.
     let mut kmat = vec![0.0; n * n];
     let mut dm = vec![0.0; n * n];
+    let mut r2 = vec![0.0; n];
     for i in 0..n {
-        let xi = &data.x[i * d..(i + 1) * d];
-        for j in 0..i {
-            let (m, dmdr2) = matern52(kern.r2(xi, &data.x[j * d..(j + 1) * d]));
-            kmat[i * n + j] = kern.scale * m;
-            kmat[j * n + i] = kern.scale * m;
-            dm[i * n + j] = dmdr2;
+        let r2 = &mut r2[..i];
+        r2.iter_mut().for_each(|r| *r = 0.0);
+        for k in 0..d {
+            let (t, col) = (theta[k], &xt[k * n..k * n + i]);
+            let xik = xt[k * n + i];
+            for (r, xj) in r2.iter_mut().zip(col) {
+                let diff = xik - xj;
+                *r += t * diff * diff;
+            }
         }
-        kmat[i * n + i] = kern.scale + kern.noise;
+        let (krow, dmrow) = (&mut kmat[i * n..i * n + i], &mut dm[i * n..i * n + i]);
+        for ((kv, dv), &r) in krow.iter_mut().zip(dmrow.iter_mut()).zip(r2.iter()) {
+            let (m, dmdr2) = matern52(r);
+            *kv = s * m;
+            *dv = dmdr2;
+        }
+        kmat[i * n + i] = s + kern.noise;
     }
     let chol = Cholesky::factor(&kmat, n, data.jitter)?;
     let alpha = chol.solve(data.y);
     let lml = -0.5 * dot(data.y, &alpha)
         - chol.half_log_det()
         - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-    let theta = &kern.theta;
     let prior = -theta.iter().map(|t| 0.1 / t + 0.1 * t).sum::<f64>()
         + (kern.scale.ln() - kern.scale)
         + (0.1 * kern.noise.ln() - 30.0 * kern.noise);
     // dLML/dη = ½ tr((ααᵀ − K⁻¹) ∂K/∂η); G = ααᵀ − K⁻¹ is symmetric, so
-    // off-diagonal pairs count twice.
+    // off-diagonal pairs count twice. Row i: c_j = G_ij s m'(r²_ij), then
+    // Σ_j c_j (x_ik − x_jk)² per column k (lanes as in `dot`).
     let w = chol.inverse();
     let mut acc = vec![0.0; d];
     let mut g_scale = 0.0;
     let mut diag = 0.0;
+    let mut c = vec![0.0; n];
     for i in 0..n {
-        let xi = &data.x[i * d..(i + 1) * d];
-        for j in 0..i {
-            let g = alpha[i] * alpha[j] - w[i * n + j];
-            g_scale += g * kmat[i * n + j];
-            let c = g * kern.scale * dm[i * n + j];
-            let xj = &data.x[j * d..(j + 1) * d];
-            for k in 0..d {
-                let diff = xi[k] - xj[k];
-                acc[k] += c * diff * diff;
-            }
+        let c = &mut c[..i];
+        let (wrow, krow, dmrow) = (
+            &w[i * n..i * n + i],
+            &kmat[i * n..i * n + i],
+            &dm[i * n..i * n + i],
+        );
+        let ai = alpha[i];
+        let mut gk = 0.0;
+        for ((((cj, &wj), &kj), &dj), &aj) in
+            c.iter_mut().zip(wrow).zip(krow).zip(dmrow).zip(&alpha[..i])
+        {
+            let g = ai * aj - wj;
+            gk += g * kj;
+            *cj = g * s * dj;
         }
-        diag += alpha[i] * alpha[i] - w[i * n + i];
+        g_scale += gk;
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a += weighted_sq(c, &xt[k * n..k * n + i], xt[k * n + i]);
+        }
+        diag += ai * ai - w[i * n + i];
     }
     let mut grad = Vec::with_capacity(d + 2);
     for k in 0..d {
@@ -168,6 +199,28 @@ pub fn neg_log_posterior(data: &Data<'_>, eta: &[f64]) -> Option<(f64, Vec<f64>)
         return None;
     }
     Some((value, grad))
+}
+
+/// `Σ_j c_j (x − v_j)²` with eight partial sums (lanes `j mod 8`) added in
+/// a fixed tree, then the tail in order: the same bits on every run.
+fn weighted_sq(c: &[f64], v: &[f64], x: f64) -> f64 {
+    let n = c.len().min(v.len());
+    let (c, v) = (&c[..n], &v[..n]);
+    let mut s = [0.0f64; 8];
+    let mut cc = c.chunks_exact(8);
+    let mut cv = v.chunks_exact(8);
+    for (a, b) in (&mut cc).zip(&mut cv) {
+        for k in 0..8 {
+            let diff = x - b[k];
+            s[k] += a[k] * diff * diff;
+        }
+    }
+    let mut total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (a, b) in cc.remainder().iter().zip(cv.remainder()) {
+        let diff = x - b;
+        total += a * diff * diff;
+    }
+    total
 }
 
 /// Bound on every log-space hyperparameter during the fit: beyond it the
@@ -260,26 +313,63 @@ impl<F: Fn(&[f64]) -> Option<(f64, Vec<f64>)>> Gradient for &Tracked<F> {
     }
 }
 
-/// Minimise `f` from `x0` with L-BFGS (memory 7, Moré–Thuente line search)
-/// for at most `max_iters` iterations; the best point evaluated, or `None`
-/// if `f` was undefined even at `x0`. A solver error (a failed line
+/// The line search inside [`minimise`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineSearch {
+    /// Moré–Thuente (strong Wolfe conditions): good curvature pairs, a few
+    /// evaluations a step. Used for the hyperparameter fit.
+    MoreThuente,
+    /// Backtracking from the full step, halving, until the Armijo
+    /// condition holds: usually one evaluation a step. Used for the
+    /// acquisition, whose objective is scaled so the first step is at most
+    /// one lengthscale.
+    Backtracking,
+}
+
+/// Minimise `f` from `x0` with argmin's L-BFGS (memory 7, line search
+/// `ls`) for at most `max_iters` iterations; the best point evaluated, or
+/// `None` if `f` was undefined even at `x0`. A solver error (a failed line
 /// search) ends the run but keeps its best point.
-pub fn minimise<F>(f: F, x0: Vec<f64>, max_iters: u64, tol_grad: f64) -> Option<(f64, Vec<f64>)>
+pub fn minimise<F>(
+    f: F,
+    x0: Vec<f64>,
+    max_iters: u64,
+    tol_grad: f64,
+    ls: LineSearch,
+) -> Option<(f64, Vec<f64>)>
 where
     F: Fn(&[f64]) -> Option<(f64, Vec<f64>)>,
 {
     let tracked = Tracked::new(f);
     tracked.eval(&x0).ok()?;
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-        .with_tolerance_grad(tol_grad)
-        .ok()?
-        .with_tolerance_cost(1e-12)
-        .ok()?;
     // Errors are not fatal: the tracked best stands.
-    let _ = Executor::new(&tracked, solver)
-        .configure(|s| s.param(x0).max_iters(max_iters))
-        .timer(false)
-        .run();
+    match ls {
+        LineSearch::MoreThuente => {
+            let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+                .with_tolerance_grad(tol_grad)
+                .ok()?
+                .with_tolerance_cost(1e-12)
+                .ok()?;
+            let _ = Executor::new(&tracked, solver)
+                .configure(|s| s.param(x0).max_iters(max_iters))
+                .timer(false)
+                .run();
+        }
+        LineSearch::Backtracking => {
+            let search = BacktrackingLineSearch::new(ArmijoCondition::new(1e-4).ok()?)
+                .rho(0.5)
+                .ok()?;
+            let solver = LBFGS::new(search, 7)
+                .with_tolerance_grad(tol_grad)
+                .ok()?
+                .with_tolerance_cost(1e-12)
+                .ok()?;
+            let _ = Executor::new(&tracked, solver)
+                .configure(|s| s.param(x0).max_iters(max_iters))
+                .timer(false)
+                .run();
+        }
+    }
     tracked.best()
 }
 
@@ -352,7 +442,14 @@ mod tests {
         };
         let x0 = vec![0.0, 0.0, 0.0, -7.0];
         let f0 = neg_log_posterior(&data, &x0).unwrap().0;
-        let (f, eta) = minimise(|e| neg_log_posterior(&data, e), x0, 100, 1e-6).unwrap();
+        let (f, eta) = minimise(
+            |e| neg_log_posterior(&data, e),
+            x0,
+            100,
+            1e-6,
+            LineSearch::MoreThuente,
+        )
+        .unwrap();
         assert!(f < f0 - 0.1, "{f} {f0}");
         let (_, g) = neg_log_posterior(&data, &eta).unwrap();
         assert!(g.iter().map(|v| v * v).sum::<f64>().sqrt() < 1e-2, "{g:?}");
