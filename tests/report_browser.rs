@@ -21,31 +21,6 @@ use std::process::Command;
 
 use common::Sandbox;
 
-/// A quick model search with a log parameter, a categorical one and folds.
-const IRIS_KNN: &str = r#"
-[search]
-strategy = "random"
-trials = 24
-seed = SEED
-
-[objective]
-model = "knn"
-metric = "accuracy"
-
-[data]
-path = "data/iris.csv"
-target = "target"
-scale = "standard"
-
-[cv]
-folds = 3
-
-[space]
-n_neighbors = { type = "int", low = 1, high = 40, log = true }
-weights = { type = "categorical", choices = ["uniform", "distance"] }
-p = { type = "int", values = [1, 2] }
-"#;
-
 fn chromium() -> PathBuf {
     if let Ok(p) = std::env::var("CHROMIUM") {
         if Path::new(&p).exists() {
@@ -253,19 +228,7 @@ fn check(probes: &[Probe]) -> Result<(), String> {
 }
 
 fn report_of_two_searches() -> (Sandbox, PathBuf) {
-    let sb = Sandbox::new();
-    sb.data("iris.csv");
-    for (name, seed) in [("a", "0"), ("b", "1")] {
-        sb.write(&format!("{name}.toml"), &IRIS_KNN.replace("SEED", seed));
-        sb.run(&[
-            "run",
-            &format!("{name}.toml"),
-            "-q",
-            "--out",
-            &format!("results/{name}"),
-        ])
-        .expect_code(0);
-    }
+    let sb = common::two_searches();
     sb.run(&["report", "results/a", "results/b", "--out", "report.html"])
         .expect_code(0);
     let p = sb.path().join("report.html");

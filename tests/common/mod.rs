@@ -77,6 +77,49 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A quick model search with a log parameter, a categorical one and folds.
+pub const IRIS_KNN: &str = r#"
+[search]
+strategy = "random"
+trials = 24
+seed = SEED
+
+[objective]
+model = "knn"
+metric = "accuracy"
+
+[data]
+path = "data/iris.csv"
+target = "target"
+scale = "standard"
+
+[cv]
+folds = 3
+
+[space]
+n_neighbors = { type = "int", low = 1, high = 40, log = true }
+weights = { type = "categorical", choices = ["uniform", "distance"] }
+p = { type = "int", values = [1, 2] }
+"#;
+
+/// Two finished searches, `results/a` (seed 0) and `results/b` (seed 1).
+pub fn two_searches() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    for (name, seed) in [("a", "0"), ("b", "1")] {
+        sb.write(&format!("{name}.toml"), &IRIS_KNN.replace("SEED", seed));
+        sb.run(&[
+            "run",
+            &format!("{name}.toml"),
+            "-q",
+            "--out",
+            &format!("results/{name}"),
+        ])
+        .expect_code(0);
+    }
+    sb
+}
+
 pub struct Run(pub Output);
 
 impl Run {
