@@ -309,7 +309,18 @@ fn run(
 fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
     let rec = crate::replay::open(dir, data).map_err(usage)?;
     let metric = rec.search.metric_name().to_string();
+    // A command trial runs in its own process group: Ctrl-C must kill it
+    // rather than leave it running.
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: {e}");
+    }
     let r = crate::replay::replay(rec, trial).map_err(usage)?;
+    if r.evaluation.status == Status::Interrupted {
+        return Err(Failure {
+            code: crate::interrupt::EXIT_INTERRUPTED,
+            message: format!("trial {}: replay interrupted", r.trial),
+        });
+    }
     match r.difference {
         None => {
             let folds = match r.evaluation.folds.len() {
