@@ -610,6 +610,7 @@ impl Gp {
                 w0,
                 st.acq_iters,
                 1e-6,
+                ACQ_TOL_COST * scale,
                 LineSearch::Backtracking,
             ) {
                 for ((&c, wi), s) in free.iter().zip(&w).zip(&sq) {
@@ -751,9 +752,14 @@ impl Gp {
                 .collect()
         };
         if let Some(p) = prev {
-            if let Some((_, e)) =
-                minimise(f, p.clone(), st.fit_iters, FIT_TOL, LineSearch::MoreThuente)
-            {
+            if let Some((_, e)) = minimise(
+                f,
+                p.clone(),
+                st.fit_iters,
+                FIT_TOL,
+                WARM_TOL_COST,
+                LineSearch::MoreThuente,
+            ) {
                 return clamp(e);
             }
         }
@@ -768,7 +774,9 @@ impl Gp {
                 e.push(-12.0 + 8.0 * unit(&mut rng));
                 e
             };
-            if let Some((v, e)) = minimise(f, s0, st.fit_iters, FIT_TOL, LineSearch::MoreThuente) {
+            if let Some((v, e)) =
+                minimise(f, s0, st.fit_iters, FIT_TOL, 1e-12, LineSearch::MoreThuente)
+            {
                 if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
                     best = Some((v, e));
                 }
@@ -781,6 +789,15 @@ impl Gp {
 /// Gradient-norm tolerance of the hyperparameter fit (on the objective
 /// divided by the number of points).
 const FIT_TOL: f64 = 1e-4;
+/// A warm-started link of the fit chain stops once an iteration lowers
+/// the objective (divided by the number of points) by less than this:
+/// the previous link is already close, and the last digits of the
+/// hyperparameters do not move a proposal.
+const WARM_TOL_COST: f64 = 1e-5;
+/// An acquisition climb stops once an iteration raises log EI by less
+/// than this (EI by about 0.1%); most climbs used to run to `acq_iters`
+/// making only such steps.
+const ACQ_TOL_COST: f64 = 1e-3;
 
 /// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
 fn default_eta(d: usize) -> Vec<f64> {
