@@ -29,7 +29,9 @@
 //!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
 //!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
 //!    to the earlier start); `fit(m)` runs at most `fit_iters` iterations
-//!    from `fit(m − 1)` (the cold starts again only if that fails). So a
+//!    from `fit(m − 1)`, stopping early once an iteration lowers the
+//!    per-point objective by less than 1e-5 (the cold starts again only
+//!    if that fails). So a
 //!    proposal's hyperparameters are a pure function of the history and
 //!    the search seed. The object memoises the chain (keyed by the exact
 //!    bits of the trials), so a search pays one short warm-started fit a
@@ -47,7 +49,8 @@
 //!    one-hot categories; their variances come from one batched
 //!    triangular solve per block of 32 points); L-BFGS (backtracking
 //!    Armijo line search, objective scaled so the first step is at most
-//!    one lengthscale) then climbs from the best `n_acq_starts − 2` of
+//!    one lengthscale; a climb stops once an iteration raises log EI by
+//!    less than 1e-3) then climbs from the best `n_acq_starts − 2` of
 //!    them and from the 2 best observed points, over the numeric columns
 //!    only, in a lengthscale-scaled box (leaving the box costs a quadratic
 //!    penalty; the result is clamped) — categories stay fixed during a
