@@ -73,30 +73,12 @@ impl Cholesky {
 
     /// Solve `L x = b`.
     pub fn solve_lower(&self, b: &[f64]) -> Vec<f64> {
-        let n = self.n;
-        let mut x = vec![0.0; n];
-        for i in 0..n {
-            let row = &self.l[i * n..i * n + i];
-            x[i] = (b[i] - dot(row, &x[..i])) / self.l[i * n + i];
-        }
-        x
+        solve_lower(&self.l, self.n, b)
     }
 
     /// Solve `Lᵀ x = b`.
     pub fn solve_upper(&self, b: &[f64]) -> Vec<f64> {
-        let n = self.n;
-        let mut x = b.to_vec();
-        // Column-oriented back substitution: x_i is final once the rows
-        // below have subtracted their parts, always in the order n-1 .. 0.
-        for i in (0..n).rev() {
-            x[i] /= self.l[i * n + i];
-            let xi = x[i];
-            let row = &self.l[i * n..i * n + i];
-            for (xk, lik) in x[..i].iter_mut().zip(row) {
-                *xk -= lik * xi;
-            }
-        }
-        x
+        solve_upper(&self.l, self.n, b)
     }
 
     /// Solve `(L Lᵀ) x = b`.
@@ -126,6 +108,106 @@ impl Cholesky {
             }
         }
         w
+    }
+}
+
+/// Solve `L x = b` for the lower triangle `L` of the row-major `l`.
+pub fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    let mut x = vec![0.0; n];
+    for i in 0..n {
+        let row = &l[i * n..i * n + i];
+        x[i] = (b[i] - dot(row, &x[..i])) / l[i * n + i];
+    }
+    x
+}
+
+/// Solve `Lᵀ x = b` for the lower triangle `L` of the row-major `l`.
+pub fn solve_upper(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    let mut x = b.to_vec();
+    // Column-oriented back substitution: x_i is final once the rows
+    // below have subtracted their parts, always in the order n-1 .. 0.
+    for i in (0..n).rev() {
+        x[i] /= l[i * n + i];
+        let xi = x[i];
+        let row = &l[i * n..i * n + i];
+        for (xk, lik) in x[..i].iter_mut().zip(row) {
+            *xk -= lik * xi;
+        }
+    }
+    x
+}
+
+/// The jitters [`Cholesky::factor`] tries after the matrix as given, for a
+/// matrix whose mean diagonal is `mean_diag`: `jitter`, `10 jitter`, …
+/// while at most `max(1e-2 mean_diag, jitter)`.
+pub fn jitter_ladder(jitter: f64, mean_diag: f64) -> impl Iterator<Item = f64> {
+    let cap = (JITTER_CAP_REL * mean_diag).max(jitter);
+    std::iter::successors(Some(jitter), |j| Some(j * 10.0))
+        .take_while(move |&j| j > 0.0 && j <= cap)
+}
+
+/// Factor `a + j I` in place: on success the lower triangle of `a` holds
+/// `L` (the strict upper triangle is neither read nor written); false if a
+/// pivot is not positive, and then `a`'s lower triangle is partly
+/// overwritten. Same arithmetic, in the same order, as [`Cholesky::factor`].
+pub fn factor_in_place(a: &mut [f64], n: usize, j: f64) -> bool {
+    for i in 0..n {
+        for k in 0..=i {
+            let (head, row) = a.split_at_mut(i * n);
+            let row = &mut row[..n];
+            let s = if k == i {
+                dot(&row[..k], &row[..k])
+            } else {
+                dot(&row[..k], &head[k * n..k * n + k])
+            };
+            if k == i {
+                let d = row[i] + j - s;
+                if d.is_nan() || d <= 0.0 || !d.is_finite() {
+                    return false;
+                }
+                row[i] = d.sqrt();
+            } else {
+                row[k] = (row[k] - s) / head[k * n + k];
+            }
+        }
+    }
+    true
+}
+
+/// Replace the lower-triangular factor `L` in `a`'s lower triangle by the
+/// lower triangle of `(L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹`, in place, with one scratch row
+/// of `n`. First `L⁻¹` row by row (row i is `−Σ_{k<i} L_ik (L⁻¹)_k / L_ii`
+/// plus `1/L_ii` on the diagonal), then row i of the product as
+/// `Σ_{k≥i} (L⁻¹)_ki (L⁻¹)_k[..=i]`; every sum runs in increasing `k`.
+pub fn inverse_in_place(a: &mut [f64], n: usize) {
+    let mut t = vec![0.0; n];
+    for i in 0..n {
+        let t = &mut t[..i];
+        t.iter_mut().for_each(|v| *v = 0.0);
+        let (head, row) = a.split_at_mut(i * n);
+        for k in 0..i {
+            let lik = row[k];
+            for (tv, u) in t.iter_mut().zip(&head[k * n..k * n + k + 1]) {
+                *tv += lik * u;
+            }
+        }
+        let lii = row[i];
+        for (r, tv) in row[..i].iter_mut().zip(t.iter()) {
+            *r = -tv / lii;
+        }
+        row[i] = 1.0 / lii;
+    }
+    for i in 0..n {
+        let t = &mut t[..=i];
+        t.iter_mut().for_each(|v| *v = 0.0);
+        for k in i..n {
+            let row = &a[k * n..k * n + i + 1];
+            let uki = row[i];
+            for (tv, u) in t.iter_mut().zip(row) {
+                *tv += uki * u;
+            }
+        }
+        a[i * n..i * n + i + 1].copy_from_slice(t);
     }
 }
 
@@ -179,6 +261,34 @@ mod tests {
                 assert!((p - want).abs() < 1e-13);
             }
         }
+    }
+
+    #[test]
+    fn in_place_factor_and_inverse_match_the_hand_checked_3x3() {
+        // The same A as above; the strict upper triangle holds junk that
+        // must be neither read nor changed.
+        let mut a = [4.0, 9.0, 9.0, 2.0, 10.0, 9.0, -2.0, 5.0, 6.0];
+        assert!(factor_in_place(&mut a, 3, 0.0));
+        let want = [2.0, 9.0, 9.0, 1.0, 3.0, 9.0, -1.0, 2.0, 1.0];
+        assert_eq!(a, want);
+        // L x = b, Lᵀ x = b: A x = (-2, 2, 5) has x = (1, -1, 2).
+        let x = solve_upper(&a, 3, &solve_lower(&a, 3, &[-2.0, 2.0, 5.0]));
+        for (g, w) in x.iter().zip([1.0, -1.0, 2.0]) {
+            assert!((g - w).abs() < 1e-13, "{x:?}");
+        }
+        inverse_in_place(&mut a, 3);
+        // A⁻¹ = adj(A)/det(A), det = 36: lower triangle
+        // [35, -22, 20, 30, -24, 36] / 36.
+        let want = [35.0, -22.0, 20.0, 30.0, -24.0, 36.0];
+        let got = [a[0], a[3], a[4], a[6], a[7], a[8]];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w / 36.0).abs() < 1e-14, "{a:?}");
+        }
+        assert_eq!([a[1], a[2], a[5]], [9.0, 9.0, 9.0]);
+        // An indefinite matrix is refused; the ladder is 1e-6 .. 1e-2.
+        assert!(!factor_in_place(&mut [1.0, 0.0, 2.0, 1.0], 2, 0.0));
+        let ladder: Vec<f64> = jitter_ladder(1e-6, 1.0).collect();
+        assert_eq!(ladder.len(), 5);
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
 //!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
 //!    to the earlier start); `fit(m)` runs at most `fit_iters` iterations
-//!    from `fit(m − 1)` (the cold starts again only if that fails). So a
+//!    from `fit(m − 1)`, stopping early once an iteration lowers the
+//!    per-point objective by less than 1e-5 (the cold starts again only
+//!    if that fails). So a
 //!    proposal's hyperparameters are a pure function of the history and
 //!    the search seed. The object memoises the chain (keyed by the exact
 //!    bits of the trials), so a search pays one short warm-started fit a
@@ -47,7 +49,8 @@
 //!    one-hot categories; their variances come from one batched
 //!    triangular solve per block of 32 points); L-BFGS (backtracking
 //!    Armijo line search, objective scaled so the first step is at most
-//!    one lengthscale) then climbs from the best `n_acq_starts − 2` of
+//!    one lengthscale; a climb stops once an iteration raises log EI by
+//!    less than 1e-3) then climbs from the best `n_acq_starts − 2` of
 //!    them and from the 2 best observed points, over the numeric columns
 //!    only, in a lengthscale-scaled box (leaving the box costs a quadratic
 //!    penalty; the result is clamped) — categories stay fixed during a
@@ -610,6 +613,7 @@ impl Gp {
                 w0,
                 st.acq_iters,
                 1e-6,
+                ACQ_TOL_COST * scale,
                 LineSearch::Backtracking,
             ) {
                 for ((&c, wi), s) in free.iter().zip(&w).zip(&sq) {
@@ -751,9 +755,14 @@ impl Gp {
                 .collect()
         };
         if let Some(p) = prev {
-            if let Some((_, e)) =
-                minimise(f, p.clone(), st.fit_iters, FIT_TOL, LineSearch::MoreThuente)
-            {
+            if let Some((_, e)) = minimise(
+                f,
+                p.clone(),
+                st.fit_iters,
+                FIT_TOL,
+                WARM_TOL_COST,
+                LineSearch::MoreThuente,
+            ) {
                 return clamp(e);
             }
         }
@@ -768,7 +777,9 @@ impl Gp {
                 e.push(-12.0 + 8.0 * unit(&mut rng));
                 e
             };
-            if let Some((v, e)) = minimise(f, s0, st.fit_iters, FIT_TOL, LineSearch::MoreThuente) {
+            if let Some((v, e)) =
+                minimise(f, s0, st.fit_iters, FIT_TOL, 1e-12, LineSearch::MoreThuente)
+            {
                 if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
                     best = Some((v, e));
                 }
@@ -781,6 +792,15 @@ impl Gp {
 /// Gradient-norm tolerance of the hyperparameter fit (on the objective
 /// divided by the number of points).
 const FIT_TOL: f64 = 1e-4;
+/// A warm-started link of the fit chain stops once an iteration lowers
+/// the objective (divided by the number of points) by less than this:
+/// the previous link is already close, and the last digits of the
+/// hyperparameters do not move a proposal.
+const WARM_TOL_COST: f64 = 1e-5;
+/// An acquisition climb stops once an iteration raises log EI by less
+/// than this (EI by about 0.1%); most climbs used to run to `acq_iters`
+/// making only such steps.
+const ACQ_TOL_COST: f64 = 1e-3;
 
 /// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
 fn default_eta(d: usize) -> Vec<f64> {

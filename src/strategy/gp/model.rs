@@ -17,7 +17,9 @@ use argmin::solver::linesearch::condition::ArmijoCondition;
 use argmin::solver::linesearch::{BacktrackingLineSearch, MoreThuenteLineSearch};
 use argmin::solver::quasinewton::LBFGS;
 
-use super::linalg::{dot, Cholesky};
+use super::linalg::{
+    dot, factor_in_place, inverse_in_place, jitter_ladder, solve_lower, solve_upper,
+};
 
 /// The noise-variance floor σ²_min (outputs are standardised).
 pub const MIN_NOISE: f64 = 1e-6;
@@ -105,6 +107,11 @@ pub struct Data<'a> {
 /// The negative log posterior `−(log marginal likelihood + log prior)` at
 /// `eta` and its exact gradient; `None` when the kernel matrix cannot be
 /// factored even with jitter.
+///
+/// Two `n × n` buffers: one holds `K + σ²_n I`, then (in place) its
+/// Cholesky factor, then the lower triangle of `K⁻¹`; the other the Matérn
+/// derivatives. Only lower triangles are touched, so at a few hundred
+/// points both stay in the L2 cache.
 pub fn neg_log_posterior(data: &Data<'_>, eta: &[f64]) -> Option<(f64, Vec<f64>)> {
     let (n, d) = (data.n, data.d);
     if eta.len() != d + 2 || eta.iter().any(|v| !v.is_finite()) {
@@ -121,67 +128,79 @@ pub fn neg_log_posterior(data: &Data<'_>, eta: &[f64]) -> Option<(f64, Vec<f64>)
             xt[k * n + i] = data.x[i * d + k];
         }
     }
-    // Lower triangles of K + σ²_n I and of the Matérn derivatives, kept
-    // for the gradient.
-    let mut kmat = vec![0.0; n * n];
+    // Lower triangles of K + σ²_n I (into `a`) and of the Matérn
+    // derivatives (into `dm`, kept for the gradient).
+    let mut a = vec![0.0; n * n];
     let mut dm = vec![0.0; n * n];
     let mut r2 = vec![0.0; n];
-    for i in 0..n {
-        let r2 = &mut r2[..i];
-        r2.iter_mut().for_each(|r| *r = 0.0);
-        for k in 0..d {
-            let (t, col) = (theta[k], &xt[k * n..k * n + i]);
-            let xik = xt[k * n + i];
-            for (r, xj) in r2.iter_mut().zip(col) {
-                let diff = xik - xj;
-                *r += t * diff * diff;
+    let fill = |a: &mut [f64], dm: &mut [f64], r2: &mut [f64]| {
+        for i in 0..n {
+            let r2 = &mut r2[..i];
+            r2.iter_mut().for_each(|r| *r = 0.0);
+            for k in 0..d {
+                let (t, col) = (theta[k], &xt[k * n..k * n + i]);
+                let xik = xt[k * n + i];
+                for (r, xj) in r2.iter_mut().zip(col) {
+                    let diff = xik - xj;
+                    *r += t * diff * diff;
+                }
+            }
+            let (krow, dmrow) = (&mut a[i * n..i * n + i], &mut dm[i * n..i * n + i]);
+            for ((kv, dv), &r) in krow.iter_mut().zip(dmrow.iter_mut()).zip(r2.iter()) {
+                let (m, dmdr2) = matern52(r);
+                *kv = s * m;
+                *dv = dmdr2;
+            }
+            a[i * n + i] = s + kern.noise;
+        }
+    };
+    fill(&mut a, &mut dm, &mut r2);
+    if a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // As `Cholesky::factor`: as given, then growing jitter; a failed try
+    // has overwritten `a`, so it is filled again.
+    let mut jitter = None;
+    if factor_in_place(&mut a, n, 0.0) {
+        jitter = Some(0.0);
+    } else {
+        for j in jitter_ladder(data.jitter, s + kern.noise) {
+            fill(&mut a, &mut dm, &mut r2);
+            if factor_in_place(&mut a, n, j) {
+                jitter = Some(j);
+                break;
             }
         }
-        let (krow, dmrow) = (&mut kmat[i * n..i * n + i], &mut dm[i * n..i * n + i]);
-        for ((kv, dv), &r) in krow.iter_mut().zip(dmrow.iter_mut()).zip(r2.iter()) {
-            let (m, dmdr2) = matern52(r);
-            *kv = s * m;
-            *dv = dmdr2;
-        }
-        kmat[i * n + i] = s + kern.noise;
     }
-    let chol = Cholesky::factor(&kmat, n, data.jitter)?;
-    let alpha = chol.solve(data.y);
-    let lml = -0.5 * dot(data.y, &alpha)
-        - chol.half_log_det()
-        - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+    let jitter = jitter?;
+    let alpha = solve_upper(&a, n, &solve_lower(&a, n, data.y));
+    let y_alpha = dot(data.y, &alpha);
+    let half_log_det: f64 = (0..n).map(|i| a[i * n + i].ln()).sum();
+    let lml = -0.5 * y_alpha - half_log_det - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
     let prior = -theta.iter().map(|t| 0.1 / t + 0.1 * t).sum::<f64>()
         + (kern.scale.ln() - kern.scale)
         + (0.1 * kern.noise.ln() - 30.0 * kern.noise);
     // dLML/dη = ½ tr((ααᵀ − K⁻¹) ∂K/∂η); G = ααᵀ − K⁻¹ is symmetric, so
     // off-diagonal pairs count twice. Row i: c_j = G_ij s m'(r²_ij), then
     // Σ_j c_j (x_ik − x_jk)² per column k (lanes as in `dot`).
-    let w = chol.inverse();
+    inverse_in_place(&mut a, n);
+    let w = &a;
     let mut acc = vec![0.0; d];
-    let mut g_scale = 0.0;
     let mut diag = 0.0;
+    let mut trace = 0.0;
     let mut c = vec![0.0; n];
     for i in 0..n {
         let c = &mut c[..i];
-        let (wrow, krow, dmrow) = (
-            &w[i * n..i * n + i],
-            &kmat[i * n..i * n + i],
-            &dm[i * n..i * n + i],
-        );
+        let (wrow, dmrow) = (&w[i * n..i * n + i], &dm[i * n..i * n + i]);
         let ai = alpha[i];
-        let mut gk = 0.0;
-        for ((((cj, &wj), &kj), &dj), &aj) in
-            c.iter_mut().zip(wrow).zip(krow).zip(dmrow).zip(&alpha[..i])
-        {
-            let g = ai * aj - wj;
-            gk += g * kj;
-            *cj = g * s * dj;
+        for (((cj, &wj), &dj), &aj) in c.iter_mut().zip(wrow).zip(dmrow).zip(&alpha[..i]) {
+            *cj = (ai * aj - wj) * s * dj;
         }
-        g_scale += gk;
         for (k, a) in acc.iter_mut().enumerate() {
             *a += weighted_sq(c, &xt[k * n..k * n + i], xt[k * n + i]);
         }
         diag += ai * ai - w[i * n + i];
+        trace += w[i * n + i];
     }
     let mut grad = Vec::with_capacity(d + 2);
     for k in 0..d {
@@ -189,7 +208,11 @@ pub fn neg_log_posterior(data: &Data<'_>, eta: &[f64]) -> Option<(f64, Vec<f64>)
         let dprior = 0.1 / theta[k] - 0.1 * theta[k];
         grad.push(-(dlml + dprior));
     }
-    let dlml_s = g_scale + 0.5 * diag * kern.scale;
+    // ∂K/∂ln s is the noise-free K = (K + c I) − c I with c = σ²_n +
+    // jitter, and (K + c I) α = y, so ½ tr(G ∂K/∂ln s) = ½ (yᵀα − c αᵀα
+    // − n + c tr K⁻¹): no copy of K is needed.
+    let cdiag = kern.noise + jitter;
+    let dlml_s = 0.5 * (y_alpha - cdiag * dot(&alpha, &alpha) - n as f64 + cdiag * trace);
     grad.push(-(dlml_s + 1.0 - kern.scale));
     let raw_noise = kern.noise - MIN_NOISE;
     let dlml_n = 0.5 * diag * raw_noise;
@@ -327,7 +350,9 @@ pub enum LineSearch {
 }
 
 /// Minimise `f` from `x0` with argmin's L-BFGS (memory 7, line search
-/// `ls`) for at most `max_iters` iterations; the best point evaluated, or
+/// `ls`) for at most `max_iters` iterations, stopping early when the
+/// gradient norm falls below `tol_grad` or an iteration changes the value
+/// by less than `tol_cost`; the best point evaluated, or
 /// `None` if `f` was undefined even at `x0`. A solver error (a failed line
 /// search) ends the run but keeps its best point.
 pub fn minimise<F>(
@@ -335,6 +360,7 @@ pub fn minimise<F>(
     x0: Vec<f64>,
     max_iters: u64,
     tol_grad: f64,
+    tol_cost: f64,
     ls: LineSearch,
 ) -> Option<(f64, Vec<f64>)>
 where
@@ -348,7 +374,7 @@ where
             let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
                 .with_tolerance_grad(tol_grad)
                 .ok()?
-                .with_tolerance_cost(1e-12)
+                .with_tolerance_cost(tol_cost)
                 .ok()?;
             let _ = Executor::new(&tracked, solver)
                 .configure(|s| s.param(x0).max_iters(max_iters))
@@ -362,7 +388,7 @@ where
             let solver = LBFGS::new(search, 7)
                 .with_tolerance_grad(tol_grad)
                 .ok()?
-                .with_tolerance_cost(1e-12)
+                .with_tolerance_cost(tol_cost)
                 .ok()?;
             let _ = Executor::new(&tracked, solver)
                 .configure(|s| s.param(x0).max_iters(max_iters))
@@ -447,6 +473,7 @@ mod tests {
             x0,
             100,
             1e-6,
+            1e-12,
             LineSearch::MoreThuente,
         )
         .unwrap();
