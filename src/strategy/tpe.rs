@@ -1881,4 +1881,68 @@ mod tests {
             );
         }
     }
+
+    /// FNV-1a over every proposal's names and value bits.
+    fn proposals_hash(runs: &[(Params, Option<f64>)]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for (p, _) in runs {
+            for (name, v) in p {
+                eat(name.as_bytes());
+                match v {
+                    Value::Bool(b) => eat(&[*b as u8]),
+                    Value::Int(i) => eat(&i.to_le_bytes()),
+                    Value::Float(x) => eat(&x.to_bits().to_le_bytes()),
+                    Value::Str(s) => eat(s.as_bytes()),
+                }
+            }
+        }
+        h
+    }
+
+    /// Pins 300 proposals on hartmann6 and mixed5, sequential (W = 1) and
+    /// windowed (W = 4), multivariate and univariate: a speed-up of the
+    /// proposal code must not change a single bit of them. The hashes were
+    /// taken before the allocation-free rework of the proposal path.
+    #[test]
+    fn proposals_are_pinned() {
+        let cases = [
+            (HARTMANN6, Function::Hartmann6, true),
+            (MIXED, Function::Mixed, true),
+            (HARTMANN6, Function::Hartmann6, false),
+            (MIXED, Function::Mixed, false),
+        ];
+        let mut got = Vec::new();
+        for (src, f, multivariate) in cases {
+            let s = space(src);
+            let st = Tpe::new(TpeSettings {
+                multivariate,
+                ..TpeSettings::default()
+            });
+            let eval = |p: &Params| f.evaluate(p).ok();
+            for w in [1, 4] {
+                let n = if multivariate { 300 } else { 150 };
+                got.push(format!(
+                    "{:016x}",
+                    proposals_hash(&run(&st, &s, &eval, n, w, 7))
+                ));
+            }
+        }
+        let want = [
+            "8f2893b294765e11",
+            "15e7e711326f6ad2",
+            "3903c3ef391e1fe6",
+            "65502ecb8b439e7a",
+            "40a57a892c98e711",
+            "7590c0c3ebd77e71",
+            "a257b18bc2ee18d2",
+            "670ed9cd44085094",
+        ];
+        assert_eq!(got, want);
+    }
 }
