@@ -2071,4 +2071,61 @@ mod tests {
         ];
         assert_eq!(got, want);
     }
+
+    #[test]
+    fn bucket_sort_gives_the_sorted_order() {
+        // Clustered points (one bucket holds most), ties (broken by
+        // index), both zeros, the ends, and a small and an out-of-range
+        // input (the plain sort).
+        let mut x: Vec<f64> = (0..300)
+            .map(|i| 0.4 + ((i * 37) % 101) as f64 * 1e-5)
+            .collect();
+        x.extend([0.0, -0.0, 1.0, 0.4, 0.4, 0.7, 0.0, 0.25]);
+        x.extend((0..50).map(|i| ((i * 13) % 50) as f64 / 49.0));
+        let plain = |x: &[f64]| {
+            let mut k: Vec<(u64, u32)> = x
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (total_key(v), i as u32))
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(sorted_keys(&x), plain(&x));
+        let ranks: Vec<u32> = sorted_keys(&[0.3, -0.0, 0.0, 0.3])
+            .iter()
+            .map(|k| k.1)
+            .collect();
+        assert_eq!(ranks, vec![1, 2, 0, 3]);
+        let mut wide = x.clone();
+        wide.push(1.5);
+        assert_eq!(sorted_keys(&wide), plain(&wide));
+    }
+
+    #[test]
+    fn coordinates_equal_param_to_unit() {
+        let s = space(
+            "a = { type = 'float', low = -3.0, high = 7.0 }\n\
+             b = { type = 'float', low = 1e-3, high = 10.0, log = true }\n\
+             c = { type = 'int', low = 1, high = 9 }",
+        );
+        let kinds: Vec<Kind> = s.params.iter().map(Kind::of).collect();
+        for x in [-3.0, -2.9999, 0.1, 1.0 / 3.0, 6.9, 7.0, 8.0, -4.0] {
+            let p: Params = [
+                ("a".to_string(), Value::Float(x)),
+                ("b".to_string(), Value::Float(x.abs() + 1e-3)),
+                ("c".to_string(), Value::Int(x.abs() as i64 + 1)),
+            ]
+            .into_iter()
+            .collect();
+            let mut out = Vec::new();
+            push_coordinates(&s, &kinds, &p, &mut out);
+            let want = s.to_unit(&p);
+            assert_eq!(
+                out.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
+                "at {x}"
+            );
+        }
+    }
 }
