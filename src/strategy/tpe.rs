@@ -238,19 +238,23 @@ struct Groups {
 
 /// Step 2 of the module doc.
 fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Groups {
-    let mut ranked: Vec<(f64, usize)> = observed
+    // Total order on (loss, index): equal losses rank by trial index.
+    let mut ranked: Vec<(u64, usize)> = observed
         .iter()
         .enumerate()
         .filter(|(_, o)| has_loss(o))
-        .map(|(i, o)| (o.loss.unwrap_or(f64::INFINITY), i))
+        .map(|(i, o)| (total_key(o.loss.unwrap_or(f64::INFINITY)), i))
         .collect();
-    // Total order on (loss, index): equal losses rank by trial index.
-    // Unique keys: an unstable sort gives the one sorted order.
-    ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let n_good = s.n_good(ranked.len());
     let mut is_good = vec![false; observed.len()];
-    for &(_, i) in &ranked[..n_good] {
-        is_good[i] = true;
+    if n_good > 0 {
+        // Only the set of the `n_good` first keys matters, not their
+        // order; the keys are unique, so that set is the same whatever
+        // algorithm picks it, and a selection is cheaper than a sort.
+        ranked.select_nth_unstable(n_good - 1);
+        for &(_, i) in &ranked[..n_good] {
+            is_good[i] = true;
+        }
     }
     let good: Vec<usize> = (0..observed.len()).filter(|&i| is_good[i]).collect();
     let mut bad: Vec<usize> = (0..observed.len()).filter(|&i| !is_good[i]).collect();
@@ -373,7 +377,24 @@ fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &mut Vec<f64
                 values.next_if(|(name, _)| **name == q.name).map(|(_, v)| v)
             }
         };
-        let u = v.map_or(0.5, |v| q.to_unit(v));
+        let u = match (v, &q.domain) {
+            // `Param::to_unit` for a plain float range, without its checks
+            // for the other domains (one call per trial and parameter on
+            // every proposal): the same operations in the same order, so
+            // the same bits (a test compares them).
+            (
+                Some(Value::Float(x)),
+                Domain::Float {
+                    low,
+                    high,
+                    log: false,
+                    step: None,
+                    steps: None,
+                },
+            ) => ((x - low) / (high - low)).clamp(0.0, 1.0),
+            (Some(v), _) => q.to_unit(v),
+            (None, _) => 0.5,
+        };
         out.push(match k {
             Kind::Categorical(n) => ((u * *n as f64) as usize).min(n - 1) as f64,
             _ => u,
@@ -431,6 +452,10 @@ struct Mixture {
     cont: Vec<usize>,
     disc: Vec<usize>,
     cat: Vec<usize>,
+    /// The continuous parameters' centres and inverse bandwidths, in the
+    /// order of `cont`, each `n_kernels` long, back to back.
+    cont_loc: Vec<f64>,
+    cont_inv: Vec<f64>,
 }
 
 /// `ln sqrt(2 pi)`.
@@ -440,7 +465,7 @@ const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 #[derive(Default)]
 struct Scratch {
     terms: Vec<f64>,
-    quad: Vec<f64>,
+    xs: Vec<f64>,
     masses: Vec<f64>,
 }
 
@@ -505,12 +530,27 @@ impl Mixture {
                     // The prior kernel: centre 0.5, bandwidth 1.
                     loc.push(0.5);
                     scale.push(1.0);
-                    let inv: Vec<f64> = scale.iter().map(|sg| 1.0 / sg).collect();
+                    // Most kernels of a large group sit at the clip, and
+                    // share its inverse (the same division, done once).
+                    let inv_min = 1.0 / min_sigma;
+                    let inv: Vec<f64> = scale
+                        .iter()
+                        .map(|&sg| if sg == min_sigma { inv_min } else { 1.0 / sg })
+                        .collect();
                     let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
                         for (k, z) in norm.iter_mut().enumerate() {
                             let (l, sg) = (loc[k], scale[k]);
-                            *z *= sg * mass(-l / sg, (1.0 - l) / sg);
+                            // Both ends more than TAIL_END bandwidths away
+                            // (with a margin far above the divisions'
+                            // rounding): `mass` would return exactly
+                            // 1 - 0 - 0, so skip its two divisions.
+                            let m = if l > TAIL_SAFE * sg && 1.0 - l > TAIL_SAFE * sg {
+                                1.0
+                            } else {
+                                mass(-l / sg, (1.0 - l) / sg)
+                            };
+                            *z *= sg * m;
                             konst[k] -= LN_SQRT_2PI;
                         }
                     } else {
@@ -555,8 +595,18 @@ impl Mixture {
                 .filter(|&jd| want(&kinds[dims[jd]]))
                 .collect()
         };
+        let cont = of_kind(|k| *k == Kind::Continuous);
+        let (mut cont_loc, mut cont_inv) = (Vec::new(), Vec::new());
+        for &jd in &cont {
+            if let Factor::Numeric { loc, inv, .. } = &factors[jd] {
+                cont_loc.extend_from_slice(loc);
+                cont_inv.extend_from_slice(inv);
+            }
+        }
         Mixture {
-            cont: of_kind(|k| *k == Kind::Continuous),
+            cont,
+            cont_loc,
+            cont_inv,
             disc: of_kind(|k| matches!(k, Kind::Discrete(_))),
             cat: of_kind(|k| matches!(k, Kind::Categorical(_))),
             dims: dims.to_vec(),
@@ -615,20 +665,46 @@ impl Mixture {
         // Squared standardised distances, parameter by parameter: each
         // pass is a straight loop over contiguous arrays (vectorised), and
         // every kernel still sums its parameters in the same order.
-        sc.quad.clear();
-        sc.quad.resize(nk, 0.0);
-        for &jd in &self.cont {
-            if let Factor::Numeric { loc, inv, .. } = &self.factors[jd] {
-                let xj = x[jd].x;
-                for ((q, &l), &iv) in sc.quad.iter_mut().zip(loc).zip(inv) {
-                    let z = (xj - l) * iv;
-                    *q += z * z;
+        // Kernels in blocks of eight, every continuous parameter in turn
+        // on the block (in parameter order, so each kernel's sum is the
+        // same as one pass a parameter): the partial sums stay in
+        // registers instead of a buffer that every pass reads and writes.
+        const B: usize = 8;
+        sc.xs.clear();
+        sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
+        let xs = &sc.xs;
+        sc.terms.clear();
+        let full = nk - nk % B;
+        for start in (0..full).step_by(B) {
+            let mut q = [0.0f64; B];
+            for (c, &xj) in xs.iter().enumerate() {
+                let base = c * nk + start;
+                let loc: &[f64; B] = self.cont_loc[base..base + B]
+                    .try_into()
+                    .unwrap_or(&[0.0; B]);
+                let inv: &[f64; B] = self.cont_inv[base..base + B]
+                    .try_into()
+                    .unwrap_or(&[0.0; B]);
+                for i in 0..B {
+                    let z = (xj - loc[i]) * inv[i];
+                    q[i] += z * z;
                 }
             }
+            sc.terms.extend(
+                self.konst[start..start + B]
+                    .iter()
+                    .zip(&q)
+                    .map(|(&c, &q)| c - 0.5 * q),
+            );
         }
-        sc.terms.clear();
-        sc.terms
-            .extend(self.konst.iter().zip(&sc.quad).map(|(&c, &q)| c - 0.5 * q));
+        for k in full..nk {
+            let mut q = 0.0;
+            for (c, &xj) in xs.iter().enumerate() {
+                let z = (xj - self.cont_loc[c * nk + k]) * self.cont_inv[c * nk + k];
+                q += z * z;
+            }
+            sc.terms.push(self.konst[k] - 0.5 * q);
+        }
         for &jd in &self.disc {
             if let Factor::Numeric { uniq, uid, .. } = &self.factors[jd] {
                 let xj = x[jd];
@@ -662,7 +738,19 @@ impl Mixture {
                 }
             }
         }
-        let max = sc.terms.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        // The largest term, by four independent running maxima (the max
+        // of a set does not depend on the order it is taken in).
+        let mut m4 = [f64::NEG_INFINITY; 4];
+        let chunks = sc.terms.chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for i in 0..4 {
+                m4[i] = m4[i].max(c[i]);
+            }
+        }
+        let max = rest
+            .iter()
+            .fold(m4[0].max(m4[1]).max(m4[2].max(m4[3])), |a, &b| a.max(b));
         if max == f64::NEG_INFINITY {
             return max;
         }
@@ -730,17 +818,10 @@ fn best_candidate(
 /// when `endpoints` (otherwise the outermost points use their inner gap).
 fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let m = locs.len();
-    // Sorted by (value, index): a total, deterministic order.
-    // The keys are unique, so an unstable sort is as deterministic.
-    let mut order: Vec<(u64, usize)> = locs
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| (total_key(x), i))
-        .collect();
-    order.sort_unstable();
+    let order = sorted_keys(locs);
     let mut ext = Vec::with_capacity(m + 2);
     ext.push(0.0);
-    ext.extend(order.iter().map(|&(_, i)| locs[i]));
+    ext.extend(order.iter().map(|&(_, i)| locs[i as usize]));
     ext.push(1.0);
     let mut sorted: Vec<f64> = (1..ext.len() - 1)
         .map(|i| (ext[i] - ext[i - 1]).max(ext[i + 1] - ext[i]))
@@ -751,9 +832,51 @@ fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     }
     let mut out = vec![0.0; m];
     for (&(_, i), &sg) in order.iter().zip(&sorted) {
-        out[i] = sg;
+        out[i as usize] = sg;
     }
     out
+}
+
+/// `(total_key(x[i]), i)` for every `i`, sorted: the points in a total,
+/// deterministic order (by value, ties by index). The pairs are unique, so
+/// every correct sort gives this one order; which algorithm runs only
+/// changes the time.
+fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
+    let m = x.len();
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(m);
+    if m < 64 || !x.iter().all(|v| (0.0..=1.0).contains(v)) {
+        keyed.extend(x.iter().enumerate().map(|(i, &v)| (total_key(v), i as u32)));
+        keyed.sort_unstable();
+        return keyed;
+    }
+    // Unit coordinates (the usual case): a bucket sort, `m` equal buckets
+    // of [0, 1], then a sort inside each (a handful of points, unless
+    // they cluster). The bucket is monotone in the value (-0 and +0 share
+    // bucket 0), so buckets in order, each sorted, are the sorted order.
+    let bucket = |v: f64| ((v * m as f64) as usize).min(m - 1);
+    let mut end = vec![0u32; m + 1];
+    for &v in x {
+        end[bucket(v) + 1] += 1;
+    }
+    for b in 1..=m {
+        end[b] += end[b - 1];
+    }
+    keyed.resize(m, (0, 0));
+    for (i, &v) in x.iter().enumerate() {
+        let b = bucket(v);
+        keyed[end[b] as usize] = (total_key(v), i as u32);
+        end[b] += 1;
+    }
+    // Now `end[b]` is where bucket `b` ends (and `b + 1` starts).
+    let mut start = 0;
+    for &e in &end[..m] {
+        let e = e as usize;
+        if e - start > 1 {
+            keyed[start..e].sort_unstable();
+        }
+        start = e;
+    }
+    keyed
 }
 
 /// A draw from a categorical kernel given a uniform `r`: the kernel of a
@@ -821,6 +944,9 @@ fn mass(a: f64, b: f64) -> f64 {
 
 /// Where [`upper_tail`] stops: `1 - Phi(8.5)` is below 1e-17.
 const TAIL_END: f64 = 8.5;
+/// A little above [`TAIL_END`]: `x > TAIL_SAFE * sg` (x, sg >= 0) implies
+/// that the rounded `x / sg` is above `TAIL_END`.
+const TAIL_SAFE: f64 = 8.500_001;
 
 /// `1 - Phi(z)` for `z >= 0` to about 1e-17 absolute, taken as 0 beyond
 /// 8.5: in `mass` the interval then covers `[0, 8.5]`, so its mass is at
@@ -1878,6 +2004,127 @@ mod tests {
                 (b - want_g[i]).abs() < 1e-12,
                 "g at {i}: {b} vs {}",
                 want_g[i]
+            );
+        }
+    }
+
+    /// FNV-1a over every proposal's names and value bits.
+    fn proposals_hash(runs: &[(Params, Option<f64>)]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for (p, _) in runs {
+            for (name, v) in p {
+                eat(name.as_bytes());
+                match v {
+                    Value::Bool(b) => eat(&[*b as u8]),
+                    Value::Int(i) => eat(&i.to_le_bytes()),
+                    Value::Float(x) => eat(&x.to_bits().to_le_bytes()),
+                    Value::Str(s) => eat(s.as_bytes()),
+                }
+            }
+        }
+        h
+    }
+
+    /// Pins 300 proposals on hartmann6 and mixed5, sequential (W = 1) and
+    /// windowed (W = 4), multivariate and univariate: a speed-up of the
+    /// proposal code must not change a single bit of them. The hashes were
+    /// taken before the allocation-free rework of the proposal path.
+    #[test]
+    fn proposals_are_pinned() {
+        let cases = [
+            (HARTMANN6, Function::Hartmann6, true),
+            (MIXED, Function::Mixed, true),
+            (HARTMANN6, Function::Hartmann6, false),
+            (MIXED, Function::Mixed, false),
+        ];
+        let mut got = Vec::new();
+        for (src, f, multivariate) in cases {
+            let s = space(src);
+            let st = Tpe::new(TpeSettings {
+                multivariate,
+                ..TpeSettings::default()
+            });
+            let eval = |p: &Params| f.evaluate(p).ok();
+            for w in [1, 4] {
+                let n = if multivariate { 300 } else { 150 };
+                got.push(format!(
+                    "{:016x}",
+                    proposals_hash(&run(&st, &s, &eval, n, w, 7))
+                ));
+            }
+        }
+        let want = [
+            "8f2893b294765e11",
+            "15e7e711326f6ad2",
+            "3903c3ef391e1fe6",
+            "65502ecb8b439e7a",
+            "40a57a892c98e711",
+            "7590c0c3ebd77e71",
+            "a257b18bc2ee18d2",
+            "670ed9cd44085094",
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn bucket_sort_gives_the_sorted_order() {
+        // Clustered points (one bucket holds most), ties (broken by
+        // index), both zeros, the ends, and a small and an out-of-range
+        // input (the plain sort).
+        let mut x: Vec<f64> = (0..300)
+            .map(|i| 0.4 + ((i * 37) % 101) as f64 * 1e-5)
+            .collect();
+        x.extend([0.0, -0.0, 1.0, 0.4, 0.4, 0.7, 0.0, 0.25]);
+        x.extend((0..50).map(|i| ((i * 13) % 50) as f64 / 49.0));
+        let plain = |x: &[f64]| {
+            let mut k: Vec<(u64, u32)> = x
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (total_key(v), i as u32))
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(sorted_keys(&x), plain(&x));
+        let ranks: Vec<u32> = sorted_keys(&[0.3, -0.0, 0.0, 0.3])
+            .iter()
+            .map(|k| k.1)
+            .collect();
+        assert_eq!(ranks, vec![1, 2, 0, 3]);
+        let mut wide = x.clone();
+        wide.push(1.5);
+        assert_eq!(sorted_keys(&wide), plain(&wide));
+    }
+
+    #[test]
+    fn coordinates_equal_param_to_unit() {
+        let s = space(
+            "a = { type = 'float', low = -3.0, high = 7.0 }\n\
+             b = { type = 'float', low = 1e-3, high = 10.0, log = true }\n\
+             c = { type = 'int', low = 1, high = 9 }",
+        );
+        let kinds: Vec<Kind> = s.params.iter().map(Kind::of).collect();
+        for x in [-3.0, -2.9999, 0.1, 1.0 / 3.0, 6.9, 7.0, 8.0, -4.0] {
+            let p: Params = [
+                ("a".to_string(), Value::Float(x)),
+                ("b".to_string(), Value::Float(x.abs() + 1e-3)),
+                ("c".to_string(), Value::Int(x.abs() as i64 + 1)),
+            ]
+            .into_iter()
+            .collect();
+            let mut out = Vec::new();
+            push_coordinates(&s, &kinds, &p, &mut out);
+            let want = s.to_unit(&p);
+            assert_eq!(
+                out.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
+                "at {x}"
             );
         }
     }
