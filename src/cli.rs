@@ -39,7 +39,8 @@ pub enum Command {
     ///
     /// Results go to results/<search file stem>/ (or --out): manifest.toml,
     /// trials.csv and timings.csv. Running a finished search again prints
-    /// its summary and changes nothing.
+    /// its summary and changes nothing; an unfinished one resumes. Ctrl-C
+    /// stops cleanly (exit 130): run the same command again to resume.
     Run {
         /// The search file (TOML).
         file: PathBuf,
