@@ -254,12 +254,7 @@ fn run(
         Err(e) => return Err(usage(e)),
     };
 
-    // Ctrl-C stops cleanly (see `interrupt`); without the handler it
-    // would still leave a folder that resumes, but kill running programs
-    // only by chance.
-    if let Err(e) = crate::interrupt::install() {
-        eprintln!("warning: {e}");
-    }
+    stop_on_ctrl_c();
     let bar = progress(budget, quiet);
     bar.set_position(recorded.len() as u64);
     let direction = search.direction;
@@ -307,14 +302,18 @@ fn run(
     Ok(())
 }
 
-fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
-    let rec = crate::replay::open(dir, data).map_err(usage)?;
-    let metric = rec.search.metric_name().to_string();
-    // A command trial runs in its own process group: Ctrl-C must kill it
-    // rather than leave it running.
+/// Install the Ctrl-C handler (see `interrupt`): command trials run in
+/// their own process groups, so without it Ctrl-C would leave them running.
+fn stop_on_ctrl_c() {
     if let Err(e) = crate::interrupt::install() {
         eprintln!("warning: {e}");
     }
+}
+
+fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
+    let rec = crate::replay::open(dir, data).map_err(usage)?;
+    let metric = rec.search.metric_name().to_string();
+    stop_on_ctrl_c();
     let r = crate::replay::replay(rec, trial).map_err(usage)?;
     if r.evaluation.status == Status::Interrupted {
         return Err(Failure {

@@ -684,11 +684,10 @@ fn resolve_command(
             "is empty; give the program and its arguments, e.g. [\"python3\", \"train.py\"]",
         ));
     };
-    for key in ["objective.task", "objective.params"] {
-        let present = match key {
-            "objective.task" => o.task.is_some(),
-            _ => o.params.is_some(),
-        };
+    for (key, present) in [
+        ("objective.task", o.task.is_some()),
+        ("objective.params", o.params.is_some()),
+    ] {
         if present {
             return Err(cx.err(key, "only for model objectives; remove it"));
         }

@@ -130,20 +130,16 @@ pub struct Row {
 pub struct Columns {
     pub params: Vec<String>,
     pub n_folds: usize,
-    /// Columns after the fold scores (see `Objective::extra_columns`).
+    /// Columns after the fold scores (a command's result columns).
     pub extra: Vec<String>,
 }
 
 impl Columns {
     pub fn new(search: &Search, n_folds: usize) -> Columns {
-        let extra = match search.command() {
-            Some(c) => {
-                let mut e = c.columns.clone();
-                e.push(crate::objective::command::EXTRA_COLUMN.to_string());
-                e
-            }
-            None => Vec::new(),
-        };
+        let extra = search
+            .command()
+            .map(|c| crate::objective::command::result_columns(&c.columns))
+            .unwrap_or_default();
         Columns {
             params: search.space.names().iter().map(|s| s.to_string()).collect(),
             n_folds,

@@ -36,8 +36,6 @@ pub enum ReplayError {
         recorded: String,
         now: String,
     },
-    #[error("{dir}: cannot make a folder for the replayed trial: {message}")]
-    Workdir { dir: PathBuf, message: String },
     #[error("{dir}/search.toml: {source}")]
     Config { dir: PathBuf, source: ConfigError },
     #[error(
@@ -214,30 +212,21 @@ pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError
     let row = rec.pick(trial)?.clone();
     let params = rec.params_of(&row)?;
     let obj = objective::build(&rec.search, rec.dataset)?;
-    let scratch = obj.needs_workdir().then(|| {
-        std::env::temp_dir().join(format!(
-            "hpsearch-replay-{}-{}",
-            std::process::id(),
-            row.trial
-        ))
-    });
-    if let Some(d) = &scratch {
-        let made = std::fs::remove_dir_all(d)
-            .or(Ok::<(), std::io::Error>(()))
-            .and_then(|_| std::fs::create_dir_all(d));
-        made.map_err(|e| ReplayError::Workdir {
-            dir: d.clone(),
-            message: e.to_string(),
-        })?;
-    }
+    // The same fresh folder `run` makes, under a temporary root.
+    let root = std::env::temp_dir().join(format!("hpsearch-replay-{}", std::process::id()));
+    let workdir = if obj.needs_workdir() {
+        Some(journal::fresh_trial_dir(&root, row.trial)?)
+    } else {
+        None
+    };
     let info = objective::TrialInfo {
         index: row.trial,
         seed: row.seed,
-        workdir: scratch.as_deref(),
+        workdir: workdir.as_deref(),
     };
     let eval = obj.evaluate(&params, &info);
-    if let Some(d) = &scratch {
-        let _ = std::fs::remove_dir_all(d);
+    if workdir.is_some() {
+        let _ = std::fs::remove_dir_all(&root);
     }
     let difference = compare(&row, &eval);
     Ok(Replayed {

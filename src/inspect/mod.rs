@@ -215,9 +215,7 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
     };
     // A command's result columns, then `extra` (journal.rs, the format).
     let extra = if get("kind").as_deref() == Some("command") {
-        let mut e = strings("columns");
-        e.push(crate::objective::command::EXTRA_COLUMN.to_string());
-        e
+        crate::objective::command::result_columns(&strings("columns"))
     } else {
         Vec::new()
     };

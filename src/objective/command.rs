@@ -87,12 +87,14 @@ impl Objective for CommandObjective {
     fn needs_workdir(&self) -> bool {
         true
     }
+}
 
-    fn extra_columns(&self) -> Vec<String> {
-        let mut c = self.spec.columns.clone();
-        c.push(EXTRA_COLUMN.to_string());
-        c
-    }
+/// The `trials.csv` columns a command's results fill after the fold
+/// scores: the declared `columns`, then [`EXTRA_COLUMN`].
+pub fn result_columns(declared: &[String]) -> Vec<String> {
+    let mut c = declared.to_vec();
+    c.push(EXTRA_COLUMN.to_string());
+    c
 }
 
 /// The environment variable that carries parameter `name`.

@@ -59,8 +59,8 @@ pub struct Evaluation {
     pub folds: Vec<f64>,
     /// Why the trial failed.
     pub error: Option<String>,
-    /// Values of the objective's extra columns (see
-    /// [`Objective::extra_columns`]), in that order; empty when it has none.
+    /// Values of a command's result columns (see
+    /// [`command::result_columns`]), in that order; empty for the others.
     pub extra: Vec<String>,
 }
 
@@ -126,12 +126,6 @@ pub trait Objective: Send + Sync {
     /// Whether each trial needs its own working folder.
     fn needs_workdir(&self) -> bool {
         false
-    }
-
-    /// Names of the extra columns each evaluation fills (after the fold
-    /// scores in `trials.csv`).
-    fn extra_columns(&self) -> Vec<String> {
-        Vec::new()
     }
 }
 
