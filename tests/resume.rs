@@ -268,6 +268,20 @@ fn killed_tpe_search_resumes_to_the_same_journal() {
     assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
 }
 
+/// The GP memoises its hyperparameter fits across proposals; a resumed
+/// process starts with an empty memo and must rebuild the same fits.
+#[test]
+fn killed_gp_search_resumes_to_the_same_journal() {
+    let sb = Sandbox::new();
+    let text = func_search(150).replace("\"random\"", "\"gp\"\nparallel = 3");
+    sb.write("g.toml", &text);
+    sb.run(&["run", "g.toml", "--out", "straight", "-q", "-j", "2"])
+        .expect_code(0);
+    let n = kill_resume(&sb, "g.toml", "killed", &[150, 400, 700]);
+    assert!(n >= 1, "no kill landed before the search ended");
+    assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
+}
+
 #[test]
 fn a_creation_cut_short_starts_over() {
     // Killed after the lock and the CSV headers, before the manifest: no
