@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench strategies -- quality [--seeds 15] [--windows 1,4,8]
 //!     [--strategies random,sobol,tpe,gp] [--functions branin,mixed] [--anchors DIR]
-//!     [--first-seed 0] [--tpe 'n_candidates = 48, gamma = 0.15']
+//!     [--first-seed 0] [--tpe 'n_candidates = 48, gamma = 0.15'] [--csv runs.csv]
 //! cargo bench --bench strategies -- overhead [--repeats 3] [--strategies tpe,gp,random]
 //!     # ms per proposal, hartmann6
 //! ```
@@ -180,6 +180,24 @@ fn quality(args: &[String]) {
             (regret(&trials[..50], *f), regret(&trials, *f), ms)
         })
         .collect();
+
+    // `--csv PATH`: one row a run and budget, in the anchors' quality.csv
+    // columns (method = hpsearch_<strategy>_w<W>), for
+    // scripts/compare_quality.py's tests against a peer's runs.
+    let csv_path = arg(args, "--csv", "");
+    if !csv_path.is_empty() {
+        let mut out = String::from("function,method,budget,seed,best,regret,wall_s\n");
+        for ((f, s, w, seed), r) in jobs.iter().zip(&results) {
+            for (budget, regret) in [(50, r.0), (100, r.1)] {
+                let best = regret + f.minimum(f.default_dim());
+                out.push_str(&format!(
+                    "{},hpsearch_{s}_w{w},{budget},{seed},{best:?},{regret:?},\n",
+                    anchor_name(*f)
+                ));
+            }
+        }
+        std::fs::write(&csv_path, out).expect("--csv: cannot write the file");
+    }
 
     println!("Simple regret, median [Q1, Q3] over {seeds} seeds from {first_seed}; anchors: Optuna 5 medians from quality.csv.\n");
     for budget in [50usize, 100] {

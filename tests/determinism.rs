@@ -23,9 +23,21 @@ n = { type = "int", low = 1, high = 32 }
 act = { type = "categorical", choices = ["relu", "tanh", "sigmoid"] }
 "#;
 
+/// The thread counts compared: 1, 2 and 8, or the comma-separated list in
+/// `HPSEARCH_TEST_THREADS` (e.g. `1,2,8,16` on a machine with 16 cores).
+fn thread_counts() -> Vec<String> {
+    match std::env::var("HPSEARCH_TEST_THREADS") {
+        Ok(list) if !list.trim().is_empty() => {
+            list.split(',').map(|t| t.trim().to_string()).collect()
+        }
+        _ => ["1", "2", "8"].map(String::from).to_vec(),
+    }
+}
+
 fn same_for_threads(sb: &Sandbox, file: &str) -> Vec<u8> {
     let mut first: Option<Vec<u8>> = None;
-    for t in ["1", "2", "8"] {
+    for t in thread_counts() {
+        let t = t.as_str();
         let out = format!("{file}-out{t}");
         sb.run(&["run", file, "--threads", t, "--out", &out, "--quiet"])
             .expect_code(0);
