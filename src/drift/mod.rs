@@ -796,7 +796,7 @@ fn categorical_checks(
     };
     let mut unseen: Vec<(String, u64)> = x.unseen.iter().map(|(k, v)| (k.clone(), *v)).collect();
     // Most frequent first, ties by level (the sort is stable on a sorted list).
-    unseen.sort_by(|a, b| b.1.cmp(&a.1));
+    unseen.sort_by_key(|u| std::cmp::Reverse(u.1));
     unseen.truncate(UNSEEN_SHOWN);
     let seen_levels = x.seen.iter().filter(|&&c| c > 0).count() as u64;
     ColumnReport {
