@@ -126,8 +126,9 @@ pub enum Command {
     /// column: PSI (10 equal-mass bins), KS (numeric) or chi-square
     /// (categorical), the change of the missing fraction and the share of
     /// values outside the training range (or of unseen levels). A check
-    /// warns when its effect reaches the warn level and p < 0.01, and
-    /// alerts at the alert level with p < 0.001: PSI 0.1 / 0.25, KS D and
+    /// warns when its effect reaches the warn level and p < 0.05/K, and
+    /// alerts at the alert level with p < 0.01/K (K: the number of checks,
+    /// 4 per column and 4 for the predictions): PSI 0.1 / 0.25, KS D and
     /// Cramér's V 0.05 / 0.1, |missing Δ| 0.02 / 0.05, outside share
     /// 1 % / 5 % (docs/drift.md). The table is sorted by severity, then PSI.
     /// Columns follow predict's rules. Exit 0 when nothing alerts, 3 when
