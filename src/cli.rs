@@ -7,6 +7,8 @@
 //!   trial succeeded);
 //! * 2 — bad input or usage: an invalid search file or data file, or a
 //!   results folder that belongs to another search. Nothing is written.
+//! * 3 — `drift` (or `predict --check-drift`) found drift at the alert
+//!   level; the report (and the predictions) are still written.
 //! * 130 — `run` stopped by Ctrl-C (or SIGTERM); run it again to resume.
 //!
 //! A command search that stops after `max_failures` failed trials in a row
@@ -99,6 +101,12 @@ pub enum Command {
     /// must be there, the target column may be and is ignored, any other
     /// column is an error. Writes `prediction` and, for classifiers with
     /// probabilities, `proba_<class>` columns.
+    ///
+    /// With --check-drift, the rows are first checked for drift as `hpsearch
+    /// drift` does, and the report is written as JSON beside the
+    /// predictions (`--out preds.csv` gives `preds.drift.json`; --out is
+    /// then required). The predictions are written even when drift alerts;
+    /// the exit code is 3 then.
     Predict {
         /// The model artifact written by `hpsearch export`.
         model: PathBuf,
@@ -107,6 +115,32 @@ pub enum Command {
         /// Write the predictions here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Check the rows for drift first; write the report beside --out.
+        #[arg(long)]
+        check_drift: bool,
+    },
+    /// Check new data for drift against the training-data profile an
+    /// exported model carries, column by column and for its predictions.
+    ///
+    /// Streams the CSV file (memory does not grow with its rows). Per
+    /// column: PSI (10 equal-mass bins), KS (numeric) or chi-square
+    /// (categorical), the change of the missing fraction and the share of
+    /// values outside the training range (or of unseen levels). A check
+    /// warns when its effect reaches the warn level and p < 0.05/K, and
+    /// alerts at the alert level with p < 0.01/K (K: the number of checks,
+    /// 4 per column and 4 for the predictions): PSI 0.1 / 0.25, KS D and
+    /// Cramér's V 0.05 / 0.1, |missing Δ| 0.02 / 0.05, outside share
+    /// 1 % / 5 % (docs/drift.md). The table is sorted by severity, then PSI.
+    /// Columns follow predict's rules. Exit 0 when nothing alerts, 3 when
+    /// something does, 2 on bad input (nothing checked).
+    Drift {
+        /// The model artifact written by `hpsearch export` (format 2 or later).
+        model: PathBuf,
+        /// The new rows (CSV with a header).
+        data: PathBuf,
+        /// text or json (csv is not offered here).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// List the built-in models, their tasks and tunable hyperparameters.
     Models,
@@ -193,7 +227,17 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             out,
             data,
         } => export(&dir, trial, &out, data.as_deref()),
-        Command::Predict { model, data, out } => predict(&model, &data, out.as_deref()),
+        Command::Predict {
+            model,
+            data,
+            out,
+            check_drift,
+        } => predict(&model, &data, out.as_deref(), check_drift),
+        Command::Drift {
+            model,
+            data,
+            format,
+        } => drift(&model, &data, format),
         Command::Models => {
             out(&models_text());
             Ok(())
@@ -358,19 +402,92 @@ fn export(dir: &Path, trial: Option<u64>, out: &Path, data: Option<&Path>) -> Re
     Ok(())
 }
 
-fn predict(model: &Path, data: &Path, out_path: Option<&Path>) -> Result<(), Failure> {
+fn predict(
+    model: &Path,
+    data: &Path,
+    out_path: Option<&Path>,
+    check_drift: bool,
+) -> Result<(), Failure> {
     let a = crate::replay::Artifact::read(model).map_err(usage)?;
+    // The drift check runs first; any error stops before anything is written.
+    let report = match (check_drift, out_path) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(usage(
+                "predict --check-drift writes its report beside the predictions: give --out \
+                 (for example --out preds.csv writes preds.drift.json)",
+            ))
+        }
+        (true, Some(p)) => Some((
+            drift_report_path(p),
+            crate::drift::check(&a, model, data).map_err(usage)?,
+        )),
+    };
     let ds = crate::data::load_features(data).map_err(usage)?;
     let pred = a.predict(&ds).map_err(usage)?;
     let text = a.predictions_csv(&pred);
     match out_path {
-        Some(p) => journal::write_atomic(p, text.as_bytes()).map_err(failed),
-        None => {
-            out(&text);
-            Ok(())
-        }
+        Some(p) => journal::write_atomic(p, text.as_bytes()).map_err(failed)?,
+        None => out(&text),
     }
+    if let Some((path, report)) = report {
+        journal::write_atomic(&path, report.to_json().as_bytes()).map_err(failed)?;
+        eprintln!(
+            "drift: {} ({} alert, {} warn): {}",
+            report.severity.name(),
+            report.alerts,
+            report.warnings,
+            path.display()
+        );
+        return drift_outcome(&report);
+    }
+    Ok(())
 }
+
+/// Where `predict --check-drift --out P` writes its report: `P` with its
+/// extension replaced by `drift.json` (`preds.csv` → `preds.drift.json`).
+pub fn drift_report_path(out: &Path) -> PathBuf {
+    out.with_extension("drift.json")
+}
+
+fn drift(model: &Path, data: &Path, format: Format) -> Result<(), Failure> {
+    if format == Format::Csv {
+        return Err(usage(
+            "drift: --format csv is not offered; use text or json",
+        ));
+    }
+    let a = crate::replay::Artifact::read(model).map_err(usage)?;
+    let report = crate::drift::check(&a, model, data).map_err(usage)?;
+    out(&match format {
+        Format::Json => report.to_json(),
+        _ => report.to_text(model, data),
+    });
+    drift_outcome(&report)
+}
+
+/// Exit 3 when a column alerts (the report was already written).
+fn drift_outcome(report: &crate::drift::Report) -> Result<(), Failure> {
+    if report.severity < crate::drift::Severity::Alert {
+        return Ok(());
+    }
+    let names: Vec<&str> = report
+        .columns
+        .iter()
+        .filter(|c| c.severity == crate::drift::Severity::Alert)
+        .map(|c| c.column.as_str())
+        .collect();
+    Err(Failure {
+        code: EXIT_DRIFT,
+        message: format!(
+            "drift alert in {} column(s): {}",
+            names.len(),
+            names.join(", ")
+        ),
+    })
+}
+
+/// The exit code of a drift check that alerts.
+pub const EXIT_DRIFT: i32 = 3;
 
 fn progress(total: u64, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {

@@ -23,6 +23,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod drift;
 pub mod inspect;
 pub mod interrupt;
 pub mod journal;

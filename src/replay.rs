@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, ConfigError, ObjectiveSpec, Search};
 use crate::data::preprocess::{PreprocessSpec, Preprocessor};
 use crate::data::{self, Dataset, Target};
+use crate::drift::profile::Profile;
 use crate::journal::{self, Columns, JournalError, Manifest, Row};
 use crate::objective::models::{self, Fitted, ModelError, Prediction, Targets, Task};
 use crate::objective::{self, Evaluation, Status};
@@ -284,7 +285,9 @@ fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
 // ------------------------------------------------------------ export --
 
 /// Version of the model artifact format; `predict` refuses newer ones.
-pub const ARTIFACT_FORMAT: u32 = 1;
+/// Format 2 added `profile` (the drift reference); format 1 artifacts
+/// still predict, but `drift` asks for a re-export.
+pub const ARTIFACT_FORMAT: u32 = 2;
 
 /// A model exported for production: everything needed to predict, and to
 /// know where it came from.
@@ -292,7 +295,7 @@ pub const ARTIFACT_FORMAT: u32 = 1;
 /// # Format
 ///
 /// One JSON object (written by `hpsearch export`, read by `hpsearch
-/// predict`), fields in this order: `format` (1), `hpsearch_version`,
+/// predict`), fields in this order: `format` (2), `hpsearch_version`,
 /// `root_hash` of the search, `data_sha256` of the training file, `trial`
 /// and its `seed`, `refit_seed` (= `sub_seed(seed, "refit", 0)`, the seed
 /// the refit on all rows trained with), `model`, `task`, `metric`,
@@ -302,7 +305,9 @@ pub const ARTIFACT_FORMAT: u32 = 1;
 /// (class labels in the order of the probability columns; absent for
 /// regression), `features` (the input columns it reads, by name),
 /// `preprocessing` (imputation, scaling and one-hot levels fitted on all
-/// rows) and `fitted` (the model, tagged by `kind`). Floats are written in
+/// rows), `fitted` (the model, tagged by `kind`) and `profile` (the
+/// training data's reference profile for drift checks, documented on
+/// `hpsearch::drift::profile`; absent in format 1). Floats are written in
 /// shortest round-trip form, so reading the file gives the same bits.
 /// Nothing in it depends on the clock: exporting twice gives the same bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -326,6 +331,9 @@ pub struct Artifact {
     pub features: Vec<String>,
     pub preprocessing: Preprocessor,
     pub fitted: Fitted,
+    /// The training data's profile, for `hpsearch drift` (format 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
 }
 
 /// Why an export or a prediction failed.
@@ -398,6 +406,10 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     };
     let fitted = models::fit(model.name, x.view(), targets, &params, refit_seed)
         .map_err(ArtifactError::Fit)?;
+    // The drift reference: raw training columns, and the refitted model's
+    // predictions on the training rows.
+    let train_pred = fitted.predict(x.view()).map_err(ArtifactError::Fit)?;
+    let profile = Profile::build(ds, &train_pred, classes.as_deref());
     Ok(Artifact {
         format: ARTIFACT_FORMAT,
         hpsearch_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -417,6 +429,7 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
         features: ds.feature_names.clone(),
         preprocessing: pre,
         fitted,
+        profile: Some(profile),
     })
 }
 

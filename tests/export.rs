@@ -212,13 +212,23 @@ fn newer_artifacts_and_function_searches_are_refused() {
     sb.run(&["export", "results/svm", "--out", "m.json"])
         .expect_code(0);
     let text = String::from_utf8(sb.read("m.json")).unwrap();
+    let ours = replay::ARTIFACT_FORMAT;
     sb.write(
         "new.json",
-        &text.replacen("\"format\": 1", "\"format\": 2", 1),
+        &text.replacen(
+            &format!("\"format\": {ours}"),
+            &format!("\"format\": {}", ours + 1),
+            1,
+        ),
     );
     let r = sb.run(&["predict", "new.json", "data/iris.csv"]);
     r.expect_code(2);
-    assert!(r.stderr().contains("artifact format 2"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains(&format!("artifact format {}", ours + 1)),
+        "{}",
+        r.stderr()
+    );
     assert!(r.stderr().contains("newer hpsearch"), "{}", r.stderr());
     sb.write("junk.json", "{\"hello\": 1}");
     sb.run(&["predict", "junk.json", "data/iris.csv"])

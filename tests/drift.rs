@@ -1,0 +1,344 @@
+//! `hpsearch drift` and `hpsearch predict --check-drift` on shipped data,
+//! through the real binary: the training file itself does not alert
+//! (exit 0), shifted copies do (exit 3), the report is the same bytes on
+//! every run, and predict writes the report beside its predictions.
+
+mod common;
+
+use common::Sandbox;
+use hpsearch::replay::Artifact;
+
+const MPG: &str = r#"
+[search]
+strategy = "random"
+trials = 3
+[objective]
+model = "elastic_net"
+[data]
+path = "data/auto_mpg.csv"
+target = "mpg"
+impute = "median"
+scale = "standard"
+[cv]
+folds = 3
+[space]
+alpha = { type = "float", low = 0.001, high = 1.0, log = true }
+"#;
+
+/// auto_mpg (regression on mpg; `origin` is text, `horsepower` has
+/// missing cells), searched and exported to `m.json`.
+fn exported() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.data("auto_mpg.csv");
+    sb.write("mpg.toml", MPG);
+    sb.run(&["run", "mpg.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/mpg", "--out", "m.json"])
+        .expect_code(0);
+    sb
+}
+
+/// auto_mpg's rows, each a vector of cells (the file has no quoted cells).
+fn rows(sb: &Sandbox) -> Vec<Vec<String>> {
+    String::from_utf8(sb.read("data/auto_mpg.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// Write `rows` with `edit(row index, row)` applied to each data row.
+fn write_edited(
+    sb: &Sandbox,
+    name: &str,
+    rows: &[Vec<String>],
+    edit: impl Fn(usize, &mut Vec<String>),
+) {
+    let mut text = rows[0].join(",") + "\n";
+    for (i, r) in rows[1..].iter().enumerate() {
+        let mut r = r.clone();
+        edit(i, &mut r);
+        text.push_str(&(r.join(",") + "\n"));
+    }
+    sb.write(name, &text);
+}
+
+fn column_json<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == name && c["role"] == "feature")
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn training_data_passes_and_the_report_is_repeatable() {
+    let sb = exported();
+    let a = Artifact::read(&sb.path().join("m.json")).unwrap();
+    let profile = a
+        .profile
+        .as_ref()
+        .expect("format 2 artifacts carry a profile");
+    assert_eq!(profile.rows, 398);
+    assert_eq!(profile.features.len(), 7);
+    let r = sb.run(&["drift", "m.json", "data/auto_mpg.csv"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains("result: OK (0 alert, 0 warn, 8 ok)"),
+        "{}",
+        r.stdout()
+    );
+    let j1 = sb.run(&["drift", "m.json", "data/auto_mpg.csv", "--format", "json"]);
+    j1.expect_code(0);
+    let j2 = sb.run(&["drift", "m.json", "data/auto_mpg.csv", "--format", "json"]);
+    assert_eq!(j1.stdout(), j2.stdout(), "two runs, different reports");
+    let report: serde_json::Value = serde_json::from_str(&j1.stdout()).unwrap();
+    assert_eq!(report["severity"], "ok");
+    assert_eq!(report["rows"], 398);
+    assert_eq!(report["tests"], 32);
+    // The training data against its own profile: no difference at all.
+    let weight = column_json(&report, "weight");
+    assert_eq!(weight["psi"]["statistic"], 0.0);
+    assert_eq!(weight["test"]["statistic"], 0.0);
+    let hp = column_json(&report, "horsepower");
+    assert_eq!(hp["missing"]["statistic"], 0.0);
+    assert_eq!(column_json(&report, "origin")["test"]["test"], "chi2");
+    assert_eq!(
+        report["data_sha256"],
+        hpsearch::data::sha256_file(&sb.path().join("data/auto_mpg.csv")).unwrap()
+    );
+}
+
+#[test]
+fn shifted_data_alerts_with_exit_3() {
+    let sb = exported();
+    let rows = rows(&sb);
+    // weight (column 4) 30 % heavier on every row.
+    write_edited(&sb, "heavy.csv", &rows, |_, r| {
+        let w: f64 = r[4].parse().unwrap();
+        r[4] = format!("{}", w * 1.3);
+    });
+    let r = sb.run(&["drift", "m.json", "heavy.csv", "--format", "json"]);
+    r.expect_code(3);
+    assert!(r.stderr().contains("drift alert in"), "{}", r.stderr());
+    assert!(r.stderr().contains("weight"), "{}", r.stderr());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(report["severity"], "alert");
+    // The table's first rows are the alerts; weight is one of them, and a
+    // model that reads weight predicts differently too.
+    assert_eq!(report["columns"][0]["severity"], "alert");
+    let w = column_json(&report, "weight");
+    assert_eq!(w["severity"], "alert");
+    assert_eq!(w["psi"]["severity"], "alert");
+    assert_eq!(w["test"]["test"], "ks");
+    assert_eq!(column_json(&report, "cylinders")["severity"], "ok");
+    let text = sb.run(&["drift", "m.json", "heavy.csv"]);
+    text.expect_code(3);
+    let first = text.stdout().lines().nth(4).unwrap_or_default().to_owned();
+    assert!(first.starts_with("alert"), "{}", text.stdout());
+
+    // New categories: a third of the cars come from an unseen origin.
+    write_edited(&sb, "mars.csv", &rows, |i, r| {
+        if i % 3 == 0 {
+            r[7] = "Mars".into();
+        }
+    });
+    let r = sb.run(&["drift", "m.json", "mars.csv", "--format", "json"]);
+    r.expect_code(3);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let o = column_json(&report, "origin");
+    assert_eq!(o["outside"]["severity"], "alert");
+    assert_eq!(o["unseen"][0][0], "Mars");
+
+    // More missing values: horsepower blank on half the rows.
+    write_edited(&sb, "gaps.csv", &rows, |i, r| {
+        if i % 2 == 0 {
+            r[3] = String::new();
+        }
+    });
+    let r = sb.run(&["drift", "m.json", "gaps.csv", "--format", "json"]);
+    r.expect_code(3);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(
+        column_json(&report, "horsepower")["missing"]["severity"],
+        "alert"
+    );
+}
+
+#[test]
+fn predict_check_drift_writes_the_report_beside_the_predictions() {
+    let sb = exported();
+    let plain = sb.run(&["predict", "m.json", "data/auto_mpg.csv"]);
+    plain.expect_code(0);
+    sb.run(&[
+        "predict",
+        "m.json",
+        "data/auto_mpg.csv",
+        "--check-drift",
+        "--out",
+        "p.csv",
+    ])
+    .expect_code(0);
+    assert_eq!(String::from_utf8(sb.read("p.csv")).unwrap(), plain.stdout());
+    let json = sb.run(&["drift", "m.json", "data/auto_mpg.csv", "--format", "json"]);
+    assert_eq!(
+        String::from_utf8(sb.read("p.drift.json")).unwrap(),
+        json.stdout()
+    );
+
+    // Drift that alerts: predictions and report are written, exit 3.
+    write_edited(&sb, "heavy.csv", &rows(&sb), |_, r| {
+        let w: f64 = r[4].parse().unwrap();
+        r[4] = format!("{}", w * 1.3);
+    });
+    let r = sb.run(&[
+        "predict",
+        "m.json",
+        "heavy.csv",
+        "--check-drift",
+        "--out",
+        "h.csv",
+    ]);
+    r.expect_code(3);
+    assert_eq!(
+        String::from_utf8(sb.read("h.csv")).unwrap().lines().count(),
+        399
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&String::from_utf8(sb.read("h.drift.json")).unwrap()).unwrap();
+    assert_eq!(report["severity"], "alert");
+
+    // Without --out there is nowhere to put the report: exit 2, nothing written.
+    let r = sb.run(&["predict", "m.json", "data/auto_mpg.csv", "--check-drift"]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("give --out"), "{}", r.stderr());
+    assert!(r.stdout().is_empty());
+}
+
+#[test]
+fn bad_input_exits_2_and_old_artifacts_ask_for_a_re_export() {
+    let sb = exported();
+    let rows = rows(&sb);
+    // A column the model reads is missing.
+    let keep = [0usize, 1, 2, 4, 5, 6, 7];
+    let text: String = rows
+        .iter()
+        .map(|r| {
+            keep.iter()
+                .map(|&c| r[c].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    sb.write("nohp.csv", &text);
+    let r = sb.run(&["drift", "m.json", "nohp.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr()
+            .contains("missing column(s) the model reads: horsepower"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stdout().is_empty());
+    let r = sb.run(&[
+        "predict",
+        "m.json",
+        "nohp.csv",
+        "--check-drift",
+        "--out",
+        "x.csv",
+    ]);
+    r.expect_code(2);
+    assert!(!sb.path().join("x.csv").exists());
+    assert!(!sb.path().join("x.drift.json").exists());
+    // A numeric column with text in it, named by line.
+    write_edited(&sb, "text.csv", &rows, |i, r| {
+        if i == 4 {
+            r[4] = "heavy".into();
+        }
+    });
+    let r = sb.run(&["drift", "m.json", "text.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("line 6: column `weight`"),
+        "{}",
+        r.stderr()
+    );
+    // No file.
+    sb.run(&["drift", "m.json", "absent.csv"]).expect_code(2);
+    // csv is not a drift format.
+    sb.run(&["drift", "m.json", "data/auto_mpg.csv", "--format", "csv"])
+        .expect_code(2);
+
+    // A format-1 artifact (no profile) still predicts, but drift asks
+    // for a re-export.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&String::from_utf8(sb.read("m.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("profile");
+    v["format"] = 1.into();
+    sb.write("old.json", &serde_json::to_string_pretty(&v).unwrap());
+    let p = sb.run(&["predict", "old.json", "data/auto_mpg.csv"]);
+    p.expect_code(0);
+    assert_eq!(
+        p.stdout(),
+        sb.run(&["predict", "m.json", "data/auto_mpg.csv"]).stdout()
+    );
+    let r = sb.run(&["drift", "old.json", "data/auto_mpg.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("re-export it with this hpsearch"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn classifier_predictions_are_profiled_by_class() {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write(
+        "iris.toml",
+        &common::IRIS_KNN
+            .replace("SEED", "0")
+            .replace("trials = 24", "trials = 3"),
+    );
+    sb.run(&["run", "iris.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/iris", "--out", "m.json"])
+        .expect_code(0);
+    let r = sb.run(&["drift", "m.json", "data/iris.csv", "--format", "json"]);
+    r.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let pred = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["role"] == "prediction")
+        .unwrap();
+    assert_eq!(pred["kind"], "categorical");
+    assert_eq!(pred["train"]["levels"], 3);
+    assert_eq!(pred["psi"]["statistic"], 0.0);
+    // Only the long-petal flowers: the features drift, and so do the
+    // predicted classes.
+    let text = String::from_utf8(sb.read("data/iris.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = lines.next().unwrap().to_owned() + "\n";
+    for l in lines {
+        let petal: f64 = l.split(',').nth(2).unwrap().parse().unwrap();
+        if petal > 4.5 {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    sb.write("long.csv", &out);
+    let r = sb.run(&["drift", "m.json", "long.csv", "--format", "json"]);
+    r.expect_code(3);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let pred = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["role"] == "prediction")
+        .unwrap();
+    assert_eq!(pred["severity"], "alert");
+}
