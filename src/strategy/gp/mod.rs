@@ -90,6 +90,7 @@ use crate::value::Params;
 pub mod linalg;
 pub mod model;
 pub mod special;
+pub mod warp;
 
 use linalg::{dot, Cholesky};
 use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
@@ -507,7 +508,7 @@ impl Gp {
         for (p, _) in &ok {
             x.extend(enc.encode(space, p));
         }
-        let y = standardise(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
+        let y = warp::warp(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
         let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);
 
         let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
@@ -732,7 +733,7 @@ impl Gp {
     ) -> Vec<f64> {
         let st = &self.settings;
         let n = loss.len();
-        let y = standardise(loss);
+        let y = warp::warp(loss);
         // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
         let m = n.min(st.fit_points as usize).max(1);
         let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
@@ -807,19 +808,6 @@ fn default_eta(d: usize) -> Vec<f64> {
     let mut e = vec![0.0; d + 2];
     e[d + 1] = (1e-3f64).ln();
     e
-}
-
-/// `(v − mean) / sd`, with sd taken as 1 when the values are all equal.
-fn standardise(v: &[f64]) -> Vec<f64> {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    let sd = if var > 0.0 && var.is_finite() {
-        var.sqrt()
-    } else {
-        1.0
-    };
-    v.iter().map(|x| (x - mean) / sd).collect()
 }
 
 #[cfg(test)]
