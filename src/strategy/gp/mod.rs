@@ -92,7 +92,7 @@ pub mod model;
 pub mod special;
 pub mod warp;
 
-use linalg::{dot, Cholesky};
+use linalg::{avx2_dispatch, dot, Cholesky};
 use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
 
 /// How trials whose results the window hides are put into the model.
@@ -392,6 +392,12 @@ impl Posterior {
     /// but the triangular solve subtracts term by term, so the last bits
     /// may differ from `log_ei`'s; the sweep only ranks starts with it.
     fn log_ei_many(&self, zs: &[f64]) -> Vec<f64> {
+        log_ei_many_fast(self, zs)
+    }
+
+    /// [`Posterior::log_ei_many`]'s arithmetic.
+    #[inline(always)]
+    fn log_ei_many_body(&self, zs: &[f64]) -> Vec<f64> {
         let (n, d) = (self.n(), self.d);
         let count = zs.len() / d;
         let s = self.kern.scale;
@@ -439,6 +445,12 @@ impl Posterior {
     /// Log expected improvement (of lowering the loss below `f0`) at `z`,
     /// with its gradient when asked.
     fn log_ei(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
+        log_ei_fast(self, z, want_grad)
+    }
+
+    /// [`Posterior::log_ei`]'s arithmetic.
+    #[inline(always)]
+    fn log_ei_body(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
         let (n, d) = (self.n(), self.d);
         let s = self.kern.scale;
         let mut kv = vec![0.0; n];
@@ -485,6 +497,26 @@ impl Posterior {
             .collect();
         (val, grad)
     }
+}
+
+avx2_dispatch! {
+    /// [`Posterior::log_ei_many`], for AVX2 where the CPU has it.
+    fn log_ei_many_fast(post: &Posterior, zs: &[f64]) -> Vec<f64> = log_ei_many_inline;
+}
+
+#[inline(always)]
+fn log_ei_many_inline(post: &Posterior, zs: &[f64]) -> Vec<f64> {
+    post.log_ei_many_body(zs)
+}
+
+avx2_dispatch! {
+    /// [`Posterior::log_ei`], for AVX2 where the CPU has it.
+    fn log_ei_fast(post: &Posterior, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) = log_ei_inline;
+}
+
+#[inline(always)]
+fn log_ei_inline(post: &Posterior, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
+    post.log_ei_body(z, want_grad)
 }
 
 impl Gp {

@@ -163,7 +163,10 @@ mod tests {
 
     #[test]
     fn warp_keeps_the_order_and_standardises() {
-        let y: Vec<f64> = (0..30).map(|i| ((i * 7) % 30) as f64).map(|v| v * v * v).collect();
+        let y: Vec<f64> = (0..30)
+            .map(|i| ((i * 7) % 30) as f64)
+            .map(|v| v * v * v)
+            .collect();
         let w = warp(&y);
         let n = w.len() as f64;
         let mean = w.iter().sum::<f64>() / n;
