@@ -19,12 +19,18 @@
 //!    columns, each with its own lengthscale. Integer, stepped and
 //!    explicit-value parameters are treated as continuous (their cell
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
-//!    [`Space::from_unit`]. Losses are standardised to mean 0, standard
-//!    deviation 1 (1 when all are equal).
+//!    [`Space::from_unit`]. Losses are warped ([`warp`]): standardised,
+//!    passed through a Yeo–Johnson power transform whose exponent in
+//!    [0, 1] maximises the profile likelihood (a heavy tail of bad losses
+//!    is compressed; near-Gaussian losses keep exponent ≈ 1), and
+//!    standardised again. The model, its fit and the expected improvement
+//!    all work on this warped scale: an improvement is measured in warped
+//!    units, which weighs gains near the best loss more than a plain
+//!    standardisation does.
 //! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
 //!    maximise the log marginal likelihood plus weak priors, by argmin's
 //!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
-//!    successful trials (losses standardised among those `m`), is defined
+//!    successful trials (losses warped among those `m`), is defined
 //!    recursively: `fit(n_startup)` runs `n_restarts` starts (the defaults —
 //!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
 //!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
@@ -44,7 +50,7 @@
 //!    Cholesky factor of this kernel matrix serves the whole acquisition
 //!    search.
 //! 5. **Acquisition.** Log expected improvement over the best observed
-//!    standardised loss, computed without underflow (see [`special`]). It
+//!    warped loss, computed without underflow (see [`special`]). It
 //!    is evaluated at `n_sweep` random points (snapped to the grid and to
 //!    one-hot categories; their variances come from one batched
 //!    triangular solve per block of 32 points); L-BFGS (backtracking
@@ -74,9 +80,12 @@
 //! The sweep draws from `seed::stream(trial_seed, "gp")`, the chain's cold
 //! starts from `seed::stream(search_seed, "gp-fit")`; every sum runs in a
 //! fixed order; the work is single-threaded and iteration counts are
-//! capped, not timed. The memoised chain is a cache only: it is used just
-//! as far as its trials equal the history's bit for bit, and what it
-//! holds is exactly what recomputation would give.
+//! capped, not timed. The dense linear algebra, the likelihood and
+//! the acquisition run compiled for AVX2 when the CPU has it, with the
+//! same bits as the baseline build (see `linalg::avx2_dispatch!`). The
+//! memoised chain is a cache only: it is used just as far as its trials
+//! equal the history's bit for bit, and what it holds is exactly what
+//! recomputation would give.
 
 use std::sync::Mutex;
 
@@ -338,7 +347,7 @@ struct Posterior {
     d: usize,
     chol: Cholesky,
     alpha: Vec<f64>,
-    /// The best (lowest) observed standardised loss.
+    /// The best (lowest) observed warped loss.
     f0: f64,
 }
 
