@@ -5,17 +5,22 @@
 //! Why: a heavy right tail (rosenbrock's few huge losses among many small
 //! ones) makes a stationary GP spend its signal variance on the outliers
 //! and flattens the region near the minimum. The transform with `λ < 1`
-//! compresses that tail; data that already look Gaussian get `λ ≈ 1`,
+//! compresses that tail; `λ > 1` compresses a tail of a few very good
+//! losses below a plateau (ackley), which keeps the expected improvement
+//! from fixing on them; data that already look Gaussian get `λ ≈ 1`,
 //! which is the identity up to the final standardisation. The GP, its
 //! fit and the expected improvement all live on the warped scale.
 //!
 //! Determinism: `λ` comes from a golden-section search with a fixed
 //! number of steps on a fixed interval; every sum runs in index order.
 
-/// The interval searched for the exponent. Capped at 1: a transform that
-/// stretches the upper (bad) tail, or compresses the lower (good) one, is
-/// never wanted when minimising.
-pub const LAMBDA_RANGE: (f64, f64) = (0.0, 1.0);
+/// The interval searched for the exponent: λ < 1 compresses a long tail of
+/// bad (high) losses, λ > 1 a long tail of good (low) ones. Up to 2 rather
+/// than 1: on ackley5 (most losses on a plateau, a few far lower) the
+/// larger range gave median regret 4.3–4.5 against 5.8–6.3 for [0, 1]
+/// over two blocks of 45 seeds, the other functions within seed noise
+/// (docs/strategies.md).
+pub const LAMBDA_RANGE: (f64, f64) = (0.0, 2.0);
 /// Golden-section steps: the interval shrinks to 0.618^GOLDEN_STEPS of
 /// its width (about 1e-5 of it).
 const GOLDEN_STEPS: usize = 24;
@@ -155,10 +160,17 @@ mod tests {
         let y: Vec<f64> = (0..40).map(|i| (i as f64).powi(4)).collect();
         let lam = fit_lambda(&standardise(&y));
         assert!(lam < 0.3, "{lam}");
-        // Symmetric data keep λ = 1 (the right end of the range).
+        // Symmetric data keep λ = 1.
         let s: Vec<f64> = (0..41).map(|i| (i as f64 - 20.0) / 7.0).collect();
         let lam = fit_lambda(&standardise(&s));
-        assert!(lam > 0.999, "{lam}");
+        assert!((lam - 1.0).abs() < 1e-3, "{lam}");
+        // A long tail of low values (the mirror image of the first case)
+        // gets λ > 1: the mirror of λ under z -> -z is 2 - λ.
+        let m: Vec<f64> = y.iter().map(|v| -v).collect();
+        let lam_m = fit_lambda(&standardise(&m));
+        let lam_y = fit_lambda(&standardise(&y));
+        assert!(lam_m > 1.7, "{lam_m}");
+        assert!((lam_m - (2.0 - lam_y)).abs() < 1e-3, "{lam_m} {lam_y}");
     }
 
     #[test]
