@@ -21,12 +21,12 @@
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
 //!    [`Space::from_unit`]. Losses are warped ([`warp`]): standardised,
 //!    passed through a Yeo–Johnson power transform whose exponent in
-//!    [0, 1] maximises the profile likelihood (a heavy tail of bad losses
-//!    is compressed; near-Gaussian losses keep exponent ≈ 1), and
-//!    standardised again. The model, its fit and the expected improvement
-//!    all work on this warped scale: an improvement is measured in warped
-//!    units, which weighs gains near the best loss more than a plain
-//!    standardisation does.
+//!    [0, 2] maximises the profile likelihood (below 1 a heavy tail of bad
+//!    losses is compressed, above 1 a tail of a few very good ones;
+//!    near-Gaussian losses keep exponent ≈ 1), and standardised again.
+//!    The model, its fit and the expected improvement all work on this
+//!    warped scale: an improvement is measured in warped units, not in
+//!    raw loss.
 //! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
 //!    maximise the log marginal likelihood plus weak priors, by argmin's
 //!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
