@@ -5,7 +5,12 @@
 # are not overwritten), then `cargo bench --bench strategies -- overhead`.
 #
 #   scripts/bench_overhead.sh                       # tpe + random, 1 Optuna repeat, 3 ours
-#   METHODS="tpe_default random gp" scripts/bench_overhead.sh   # gp needs torch in the venv
+#   METHODS=gp STRATEGIES=gp scripts/bench_overhead.sh   # Optuna's GPSampler beside our gp
+#
+# GPSampler needs torch: with METHODS naming gp, torch (PyPI's default wheel,
+# ~3 GB with its CUDA libraries; only the CPU is used) and greenlet (without
+# it GPSampler falls back to a slower sequential L-BFGS-B) are installed
+# into the venv first if missing.
 #
 # Needs Python 3 with pip (a venv is made in target/optuna-venv). Not part of CI.
 set -euo pipefail
@@ -16,6 +21,13 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import optuna, hypero
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q optuna==5.0.0 hyperopt==0.3.0 numpy==2.4.6 scipy==1.17.1
 fi
+case " ${METHODS:-} " in
+  *" gp "*)
+    if ! "$VENV/bin/python" -c "import torch, greenlet" 2>/dev/null; then
+      "$VENV/bin/pip" install -q torch==2.15.0 greenlet==3.5.6
+    fi
+    ;;
+esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cp -r "$ANCHORS"/. "$TMP"/

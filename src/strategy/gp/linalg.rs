@@ -7,7 +7,35 @@
 //! registers) and adds them in a fixed tree, then the tail in index order, so a result is the same bits on every
 //! run and machine (Rust never fuses or reorders float operations).
 
+/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
+/// compiled for AVX2 when the CPU has it, and for the baseline otherwise.
+/// This cannot change a result: Rust never reorders or fuses floating-point
+/// operations (no fast-math, no FMA contraction), so wider registers do
+/// each lane's arithmetic with the same roundings; only the speed differs
+/// (`avx2_and_baseline_agree_bit_for_bit` checks it).
+macro_rules! avx2_dispatch {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = $body:path;) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn wide($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2, checked just above.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use avx2_dispatch;
+
 /// `Σ a_k b_k` over the shorter length, in the fixed order described above.
+#[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -111,8 +139,14 @@ impl Cholesky {
     }
 }
 
-/// Solve `L x = b` for the lower triangle `L` of the row-major `l`.
-pub fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+avx2_dispatch! {
+    /// Solve `L x = b` for the lower triangle `L` of the row-major `l`.
+    pub fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> = solve_lower_impl;
+}
+
+/// See [`solve_lower`].
+#[inline(always)]
+fn solve_lower_impl(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = vec![0.0; n];
     for i in 0..n {
         let row = &l[i * n..i * n + i];
@@ -121,8 +155,14 @@ pub fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     x
 }
 
-/// Solve `Lᵀ x = b` for the lower triangle `L` of the row-major `l`.
-pub fn solve_upper(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+avx2_dispatch! {
+    /// Solve `Lᵀ x = b` for the lower triangle `L` of the row-major `l`.
+    pub fn solve_upper(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> = solve_upper_impl;
+}
+
+/// See [`solve_upper`].
+#[inline(always)]
+fn solve_upper_impl(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = b.to_vec();
     // Column-oriented back substitution: x_i is final once the rows
     // below have subtracted their parts, always in the order n-1 .. 0.
@@ -146,11 +186,17 @@ pub fn jitter_ladder(jitter: f64, mean_diag: f64) -> impl Iterator<Item = f64> {
         .take_while(move |&j| j > 0.0 && j <= cap)
 }
 
-/// Factor `a + j I` in place: on success the lower triangle of `a` holds
-/// `L` (the strict upper triangle is neither read nor written); false if a
-/// pivot is not positive, and then `a`'s lower triangle is partly
-/// overwritten. Same arithmetic, in the same order, as [`Cholesky::factor`].
-pub fn factor_in_place(a: &mut [f64], n: usize, j: f64) -> bool {
+avx2_dispatch! {
+    /// Factor `a + j I` in place: on success the lower triangle of `a` holds
+    /// `L` (the strict upper triangle is neither read nor written); false if a
+    /// pivot is not positive, and then `a`'s lower triangle is partly
+    /// overwritten. Same arithmetic, in the same order, as [`Cholesky::factor`].
+    pub fn factor_in_place(a: &mut [f64], n: usize, j: f64) -> bool = factor_in_place_impl;
+}
+
+/// See [`factor_in_place`].
+#[inline(always)]
+fn factor_in_place_impl(a: &mut [f64], n: usize, j: f64) -> bool {
     for i in 0..n {
         for k in 0..=i {
             let (head, row) = a.split_at_mut(i * n);
@@ -174,12 +220,18 @@ pub fn factor_in_place(a: &mut [f64], n: usize, j: f64) -> bool {
     true
 }
 
-/// Replace the lower-triangular factor `L` in `a`'s lower triangle by the
-/// lower triangle of `(L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹`, in place, with one scratch row
-/// of `n`. First `L⁻¹` row by row (row i is `−Σ_{k<i} L_ik (L⁻¹)_k / L_ii`
-/// plus `1/L_ii` on the diagonal), then row i of the product as
-/// `Σ_{k≥i} (L⁻¹)_ki (L⁻¹)_k[..=i]`; every sum runs in increasing `k`.
-pub fn inverse_in_place(a: &mut [f64], n: usize) {
+avx2_dispatch! {
+    /// Replace the lower-triangular factor `L` in `a`'s lower triangle by the
+    /// lower triangle of `(L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹`, in place, with one scratch row
+    /// of `n`. First `L⁻¹` row by row (row i is `−Σ_{k<i} L_ik (L⁻¹)_k / L_ii`
+    /// plus `1/L_ii` on the diagonal), then row i of the product as
+    /// `Σ_{k≥i} (L⁻¹)_ki (L⁻¹)_k[..=i]`; every sum runs in increasing `k`.
+    pub fn inverse_in_place(a: &mut [f64], n: usize) = inverse_in_place_impl;
+}
+
+/// See [`inverse_in_place`].
+#[inline(always)]
+fn inverse_in_place_impl(a: &mut [f64], n: usize) {
     let mut t = vec![0.0; n];
     for i in 0..n {
         let t = &mut t[..i];
@@ -211,9 +263,15 @@ pub fn inverse_in_place(a: &mut [f64], n: usize) {
     }
 }
 
-/// One attempt at `L Lᵀ = a + j I` into `l`; false if a pivot is not
-/// positive.
-fn try_factor(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool {
+avx2_dispatch! {
+    /// One attempt at `L Lᵀ = a + j I` into `l`; false if a pivot is not
+    /// positive.
+    fn try_factor(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool = try_factor_impl;
+}
+
+/// See [`try_factor`].
+#[inline(always)]
+fn try_factor_impl(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool {
     l.iter_mut().for_each(|v| *v = 0.0);
     for i in 0..n {
         for k in 0..=i {
@@ -315,5 +373,39 @@ mod tests {
             dot(&a, &b),
             (0..11).map(|i| (i * (i + 1)) as f64).sum::<f64>()
         );
+    }
+    #[test]
+    fn avx2_and_baseline_agree_bit_for_bit() {
+        // A 37 × 37 positive definite matrix (odd sizes exercise the
+        // vector tails); the dispatched functions (AVX2 on a CPU that has
+        // it) against the baseline bodies called directly.
+        let n = 37;
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let d = (i as f64 - j as f64) / 9.0;
+                a[i * n + j] = (-d * d).exp() + if i == j { 1e-3 } else { 0.0 };
+            }
+        }
+        let b: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (mut wide, mut base) = (a.clone(), a.clone());
+        assert!(factor_in_place(&mut wide, n, 0.0));
+        assert!(factor_in_place_impl(&mut base, n, 0.0));
+        assert_eq!(bits(&wide), bits(&base));
+        assert_eq!(
+            bits(&solve_lower(&wide, n, &b)),
+            bits(&solve_lower_impl(&base, n, &b))
+        );
+        assert_eq!(
+            bits(&solve_upper(&wide, n, &b)),
+            bits(&solve_upper_impl(&base, n, &b))
+        );
+        let mut l = vec![0.0; n * n];
+        assert!(try_factor_impl(&a, n, 0.0, &mut l));
+        assert_eq!(bits(&Cholesky::factor(&a, n, 1e-6).unwrap().l), bits(&l));
+        inverse_in_place(&mut wide, n);
+        inverse_in_place_impl(&mut base, n);
+        assert_eq!(bits(&wide), bits(&base));
     }
 }

@@ -19,12 +19,18 @@
 //!    columns, each with its own lengthscale. Integer, stepped and
 //!    explicit-value parameters are treated as continuous (their cell
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
-//!    [`Space::from_unit`]. Losses are standardised to mean 0, standard
-//!    deviation 1 (1 when all are equal).
+//!    [`Space::from_unit`]. Losses are warped ([`warp`]): standardised,
+//!    passed through a Yeo–Johnson power transform whose exponent in
+//!    [0, 2] maximises the profile likelihood (below 1 a heavy tail of bad
+//!    losses is compressed, above 1 a tail of a few very good ones;
+//!    near-Gaussian losses keep exponent ≈ 1), and standardised again.
+//!    The model, its fit and the expected improvement all work on this
+//!    warped scale: an improvement is measured in warped units, not in
+//!    raw loss.
 //! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
 //!    maximise the log marginal likelihood plus weak priors, by argmin's
 //!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
-//!    successful trials (losses standardised among those `m`), is defined
+//!    successful trials (losses warped among those `m`), is defined
 //!    recursively: `fit(n_startup)` runs `n_restarts` starts (the defaults —
 //!    all lengthscales 1, signal 1, noise 1e-3 — then random ones from
 //!    `seed::stream(search_seed, "gp-fit")`; the lowest value wins, ties
@@ -44,7 +50,7 @@
 //!    Cholesky factor of this kernel matrix serves the whole acquisition
 //!    search.
 //! 5. **Acquisition.** Log expected improvement over the best observed
-//!    standardised loss, computed without underflow (see [`special`]). It
+//!    warped loss, computed without underflow (see [`special`]). It
 //!    is evaluated at `n_sweep` random points (snapped to the grid and to
 //!    one-hot categories; their variances come from one batched
 //!    triangular solve per block of 32 points); L-BFGS (backtracking
@@ -74,9 +80,12 @@
 //! The sweep draws from `seed::stream(trial_seed, "gp")`, the chain's cold
 //! starts from `seed::stream(search_seed, "gp-fit")`; every sum runs in a
 //! fixed order; the work is single-threaded and iteration counts are
-//! capped, not timed. The memoised chain is a cache only: it is used just
-//! as far as its trials equal the history's bit for bit, and what it
-//! holds is exactly what recomputation would give.
+//! capped, not timed. The dense linear algebra, the likelihood and
+//! the acquisition run compiled for AVX2 when the CPU has it, with the
+//! same bits as the baseline build (see `linalg::avx2_dispatch!`). The
+//! memoised chain is a cache only: it is used just as far as its trials
+//! equal the history's bit for bit, and what it holds is exactly what
+//! recomputation would give.
 
 use std::sync::Mutex;
 
@@ -90,8 +99,9 @@ use crate::value::Params;
 pub mod linalg;
 pub mod model;
 pub mod special;
+pub mod warp;
 
-use linalg::{dot, Cholesky};
+use linalg::{avx2_dispatch, dot, Cholesky};
 use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
 
 /// How trials whose results the window hides are put into the model.
@@ -337,7 +347,7 @@ struct Posterior {
     d: usize,
     chol: Cholesky,
     alpha: Vec<f64>,
-    /// The best (lowest) observed standardised loss.
+    /// The best (lowest) observed warped loss.
     f0: f64,
 }
 
@@ -391,6 +401,12 @@ impl Posterior {
     /// but the triangular solve subtracts term by term, so the last bits
     /// may differ from `log_ei`'s; the sweep only ranks starts with it.
     fn log_ei_many(&self, zs: &[f64]) -> Vec<f64> {
+        log_ei_many_fast(self, zs)
+    }
+
+    /// [`Posterior::log_ei_many`]'s arithmetic.
+    #[inline(always)]
+    fn log_ei_many_body(&self, zs: &[f64]) -> Vec<f64> {
         let (n, d) = (self.n(), self.d);
         let count = zs.len() / d;
         let s = self.kern.scale;
@@ -438,6 +454,12 @@ impl Posterior {
     /// Log expected improvement (of lowering the loss below `f0`) at `z`,
     /// with its gradient when asked.
     fn log_ei(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
+        log_ei_fast(self, z, want_grad)
+    }
+
+    /// [`Posterior::log_ei`]'s arithmetic.
+    #[inline(always)]
+    fn log_ei_body(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
         let (n, d) = (self.n(), self.d);
         let s = self.kern.scale;
         let mut kv = vec![0.0; n];
@@ -486,6 +508,26 @@ impl Posterior {
     }
 }
 
+avx2_dispatch! {
+    /// [`Posterior::log_ei_many`], for AVX2 where the CPU has it.
+    fn log_ei_many_fast(post: &Posterior, zs: &[f64]) -> Vec<f64> = log_ei_many_inline;
+}
+
+#[inline(always)]
+fn log_ei_many_inline(post: &Posterior, zs: &[f64]) -> Vec<f64> {
+    post.log_ei_many_body(zs)
+}
+
+avx2_dispatch! {
+    /// [`Posterior::log_ei`], for AVX2 where the CPU has it.
+    fn log_ei_fast(post: &Posterior, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) = log_ei_inline;
+}
+
+#[inline(always)]
+fn log_ei_inline(post: &Posterior, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
+    post.log_ei_body(z, want_grad)
+}
+
 impl Gp {
     /// The model's proposal in unit coordinates, or `None` to fall back to
     /// the Sobol design.
@@ -507,7 +549,7 @@ impl Gp {
         for (p, _) in &ok {
             x.extend(enc.encode(space, p));
         }
-        let y = standardise(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
+        let y = warp::warp(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
         let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);
 
         let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
@@ -732,7 +774,7 @@ impl Gp {
     ) -> Vec<f64> {
         let st = &self.settings;
         let n = loss.len();
-        let y = standardise(loss);
+        let y = warp::warp(loss);
         // The fit's subset: rows ⌊k n / m⌋, k = 0 .. m-1 (all when n ≤ m).
         let m = n.min(st.fit_points as usize).max(1);
         let rows: Vec<usize> = (0..m).map(|k| k * n / m).collect();
@@ -807,19 +849,6 @@ fn default_eta(d: usize) -> Vec<f64> {
     let mut e = vec![0.0; d + 2];
     e[d + 1] = (1e-3f64).ln();
     e
-}
-
-/// `(v − mean) / sd`, with sd taken as 1 when the values are all equal.
-fn standardise(v: &[f64]) -> Vec<f64> {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    let sd = if var > 0.0 && var.is_finite() {
-        var.sqrt()
-    } else {
-        1.0
-    };
-    v.iter().map(|x| (x - mean) / sd).collect()
 }
 
 #[cfg(test)]
