@@ -36,7 +36,7 @@ nproc; uptime
 
 echo "== 1. proposal cost: Optuna, then hpsearch"
 (cd "$ANCHORS" && OMP_NUM_THREADS=1 $PY overhead.py --methods tpe_default gp --repeats 1 --gp-repeats 2 \
-  --md /tmp/overhead.md --csv "$OUT/optuna_overhead.csv" 2>&1 | grep -E "rep=")
+  --md /tmp/overhead.md --csv "$OUT/optuna_overhead.csv" 2>&1 | grep -E "rep=|Error")
 "$BIN/strategies" overhead --strategies tpe,gp --repeats 3 | tee "$OUT/hpsearch_overhead.txt"
 
 echo "== 2. determinism at 1, 2, 8, 16 threads"
