@@ -422,3 +422,96 @@ fn avx2_and_baseline_acquisition_agree_bit_for_bit() {
         assert_eq!(bits(&g), bits(&gb));
     }
 }
+
+/// FNV-1a over every proposal of a sequential search (window `w`) on
+/// `space` with `loss`: names, and each value's exact bits.
+fn proposal_hash(
+    space: &Space,
+    loss: &dyn Fn(&Params) -> f64,
+    n: u64,
+    w: usize,
+    search_seed: u64,
+) -> u64 {
+    let gp = Gp::new(GpSettings::default());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let mut props: Vec<Params> = Vec::new();
+    let mut obs: Vec<Observation> = Vec::new();
+    for i in 0..n {
+        let seen = (i as usize + 1).saturating_sub(w);
+        let t = Trial {
+            space,
+            index: i,
+            seed: search_seed.wrapping_mul(31).wrapping_add(i * 7919),
+            search_seed,
+        };
+        let p = gp.propose(
+            &t,
+            &History {
+                observed: &obs[..seen],
+                pending: &props[seen..],
+            },
+        );
+        for (k, v) in &p {
+            eat(k.as_bytes());
+            match v {
+                Value::Float(f) => eat(&f.to_bits().to_le_bytes()),
+                Value::Int(x) => eat(&x.to_le_bytes()),
+                Value::Str(s) => eat(s.as_bytes()),
+                Value::Bool(b) => eat(&[u8::from(*b)]),
+            }
+        }
+        obs.push(Observation {
+            params: p.clone(),
+            loss: Some(loss(&p)),
+        });
+        props.push(p);
+    }
+    h
+}
+
+/// Pins the exact proposals (hashed) of searches long enough to use the
+/// fit's subset (past `fit_points` = 128 successes): any change to the
+/// arithmetic, even in the last bit, changes a hash. Speed work must keep
+/// these values.
+#[test]
+fn proposals_are_pinned_bit_for_bit() {
+    let s = function_space(Function::Hartmann6, 6);
+    let f = |p: &Params| Function::Hartmann6.evaluate(p).unwrap();
+    let w1 = proposal_hash(&s, &f, 220, 1, 11);
+    let w4 = proposal_hash(&s, &f, 140, 4, 12);
+    let wire: BTreeMap<String, ParamWire> = toml::from_str(
+        "a = { type = 'float', low = -2.0, high = 3.0 }\n\
+         b = { type = 'float', low = 1e-3, high = 10.0, log = true }\n\
+         c = { type = 'int', low = 0, high = 9 }\n\
+         k = { type = 'categorical', choices = ['x', 'y', 'z'] }",
+    )
+    .unwrap();
+    let mixed = Space::from_wire(&wire).unwrap();
+    let g = |p: &Params| {
+        let a = p["a"].as_f64().unwrap();
+        let b = p["b"].as_f64().unwrap().ln();
+        let c = p["c"].as_i64().unwrap() as f64;
+        let k = match &p["k"] {
+            Value::Str(s) if s == "y" => 0.0,
+            Value::Str(s) if s == "z" => 0.5,
+            _ => 1.0,
+        };
+        (a - 0.7).powi(2) + (b + 1.0).powi(2) / 4.0 + (c - 6.0).powi(2) / 9.0 + k
+    };
+    let mx = proposal_hash(&mixed, &g, 140, 2, 13);
+    println!("hashes {w1:#018x} {w4:#018x} {mx:#018x}");
+    assert_eq!(
+        [w1, w4, mx],
+        [
+            0x43c9_5b0f_4c9f_3ba5,
+            0xfb07_4aea_0788_a864,
+            0xe32b_1559_ee43_db9d
+        ]
+    );
+}
