@@ -2072,6 +2072,22 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Pins 1000 multivariate proposals on hartmann6 (W = 1 and 4): the
+    /// overhead bench's length, where groups are large (bucket sort, the
+    /// `max - 40` cut, the clipped bandwidths). Hashes taken before the
+    /// speed pass that added this test.
+    #[test]
+    fn long_runs_are_pinned() {
+        let s = space(HARTMANN6);
+        let st = tpe();
+        let eval = |p: &Params| Function::Hartmann6.evaluate(p).ok();
+        let got: Vec<String> = [1, 4]
+            .iter()
+            .map(|&w| format!("{:016x}", proposals_hash(&run(&st, &s, &eval, 1000, w, 11))))
+            .collect();
+        assert_eq!(got, ["df38a55485a80e23", "fc2f6eaf3e81976e"]);
+    }
+
     #[test]
     fn bucket_sort_gives_the_sorted_order() {
         // Clustered points (one bucket holds most), ties (broken by
