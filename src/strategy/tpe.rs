@@ -185,10 +185,16 @@ impl Strategy for Tpe {
             None => &history.pending[i - history.observed.len()],
         };
         // One flat buffer a group (no allocation a trial), read as rows.
+        let plain = plain_ranges(space);
         let coords = |idx: &[usize]| -> Vec<f64> {
             let mut out = Vec::with_capacity(idx.len() * d);
             for &i in idx {
-                push_coordinates(space, &kinds, row(i), &mut out);
+                let fast = plain
+                    .as_ref()
+                    .is_some_and(|r| push_plain(space, r, row(i), &mut out));
+                if !fast {
+                    push_coordinates(space, &kinds, row(i), &mut out);
+                }
             }
             out
         };
@@ -400,6 +406,48 @@ fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &mut Vec<f64
             _ => u,
         });
     }
+}
+
+/// Every parameter's `(low, high)` when all are plain float ranges (not
+/// log, no step), the case [`push_plain`] handles.
+fn plain_ranges(space: &Space) -> Option<Vec<(f64, f64)>> {
+    space
+        .params
+        .iter()
+        .map(|q| match q.domain {
+            Domain::Float {
+                low,
+                high,
+                log: false,
+                step: None,
+                steps: None,
+            } => Some((low, high)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`push_coordinates`] for a space of plain float ranges (`ranges`, from
+/// [`plain_ranges`]) and a trial with exactly the space's names, each a
+/// float: one straight pass, the same operations, so the same bits.
+/// Returns false, with `out` unchanged, for any other trial.
+fn push_plain(space: &Space, ranges: &[(f64, f64)], p: &Params, out: &mut Vec<f64>) -> bool {
+    if p.len() != ranges.len() {
+        return false;
+    }
+    let start = out.len();
+    for ((name, v), (q, &(low, high))) in p.iter().zip(space.params.iter().zip(ranges)) {
+        match v {
+            Value::Float(x) if same_name(name, &q.name) => {
+                out.push(((x - low) / (high - low)).clamp(0.0, 1.0));
+            }
+            _ => {
+                out.truncate(start);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// `a == b`, inlined: parameter names are short, and a library call per
@@ -853,7 +901,10 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     // of [0, 1], then a sort inside each (a handful of points, unless
     // they cluster). The bucket is monotone in the value (-0 and +0 share
     // bucket 0), so buckets in order, each sorted, are the sorted order.
-    let bucket = |v: f64| ((v * m as f64) as usize).min(m - 1);
+    // `v * m` is in [0, m] and `m` fits in u32 (trial indices do): the
+    // narrower conversion is the same number, with fewer instructions
+    // than the saturating one to usize.
+    let bucket = |v: f64| ((v * m as f64) as u32 as usize).min(m - 1);
     let mut end = vec![0u32; m + 1];
     for &v in x {
         end[bucket(v) + 1] += 1;
@@ -2072,6 +2123,22 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Pins 1000 multivariate proposals on hartmann6 (W = 1 and 4): the
+    /// overhead bench's length, where groups are large (bucket sort, the
+    /// `max - 40` cut, the clipped bandwidths). Hashes taken before the
+    /// speed pass that added this test.
+    #[test]
+    fn long_runs_are_pinned() {
+        let s = space(HARTMANN6);
+        let st = tpe();
+        let eval = |p: &Params| Function::Hartmann6.evaluate(p).ok();
+        let got: Vec<String> = [1, 4]
+            .iter()
+            .map(|&w| format!("{:016x}", proposals_hash(&run(&st, &s, &eval, 1000, w, 11))))
+            .collect();
+        assert_eq!(got, ["df38a55485a80e23", "fc2f6eaf3e81976e"]);
+    }
+
     #[test]
     fn bucket_sort_gives_the_sorted_order() {
         // Clustered points (one bucket holds most), ties (broken by
@@ -2100,6 +2167,46 @@ mod tests {
         let mut wide = x.clone();
         wide.push(1.5);
         assert_eq!(sorted_keys(&wide), plain(&wide));
+    }
+
+    #[test]
+    fn plain_path_equals_the_general_one() {
+        let s = space(
+            "a = { type = 'float', low = -3.0, high = 7.0 }\n\
+             b = { type = 'float', low = 0.0, high = 1e-3 }",
+        );
+        let kinds: Vec<Kind> = s.params.iter().map(Kind::of).collect();
+        let r = plain_ranges(&s).unwrap();
+        assert_eq!(r, vec![(-3.0, 7.0), (0.0, 1e-3)]);
+        for x in [-3.0, -2.9999, 0.1, 1.0 / 3.0, 6.9, 7.0, 8.0, -4.0] {
+            let p: Params = [
+                ("a".to_string(), Value::Float(x)),
+                ("b".to_string(), Value::Float(x * 1e-4)),
+            ]
+            .into_iter()
+            .collect();
+            let (mut fast, mut slow) = (vec![9.0], vec![9.0]);
+            assert!(push_plain(&s, &r, &p, &mut fast));
+            push_coordinates(&s, &kinds, &p, &mut slow);
+            assert_eq!(
+                fast.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
+                slow.iter().map(|u| u.to_bits()).collect::<Vec<_>>()
+            );
+        }
+        // Another name, a missing one or an int: the general path, and
+        // `out` untouched.
+        let mut out = vec![9.0];
+        for p in [
+            vec![("a", Value::Float(0.0)), ("c", Value::Float(0.0))],
+            vec![("a", Value::Float(0.0))],
+            vec![("a", Value::Float(0.0)), ("b", Value::Int(0))],
+        ] {
+            let p: Params = p.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+            assert!(!push_plain(&s, &r, &p, &mut out));
+            assert_eq!(out, vec![9.0]);
+        }
+        let int = space("a = { type = 'int', low = 1, high = 9 }");
+        assert!(plain_ranges(&int).is_none());
     }
 
     #[test]
