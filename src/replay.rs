@@ -472,44 +472,48 @@ impl Artifact {
             .map_err(|e| file_err(format!("not a valid model artifact: {e}")).into())
     }
 
-    /// Predict the rows of `ds`, whose columns are matched by name: every
-    /// feature the model reads must be there; the target column may be
-    /// (it is ignored); any other column is an error.
+    /// Predict the rows of `ds`, whose columns are matched by name (see
+    /// [`Artifact::check_columns`]).
     pub fn predict(&self, ds: &Dataset) -> Result<Prediction, ReplayError> {
-        let cols_err = |message: String| ArtifactError::Columns {
-            path: ds.path.clone(),
-            message,
-        };
+        self.check_columns(&ds.feature_names)
+            .map_err(|message| ArtifactError::Columns {
+                path: ds.path.clone(),
+                message,
+            })?;
+        let rows: Vec<usize> = (0..ds.n_rows).collect();
+        let x = self.preprocessing.transform(ds, &rows)?;
+        Ok(self.fitted.predict(x.view()).map_err(ArtifactError::Fit)?)
+    }
+
+    /// The column rule of `predict` and `drift`: every feature the model
+    /// reads must be among `names`; the target column may be (it is
+    /// ignored); any other column is an error. The message names them.
+    pub fn check_columns(&self, names: &[String]) -> Result<(), String> {
         let missing: Vec<&str> = self
             .features
             .iter()
-            .filter(|f| !ds.feature_names.contains(f))
+            .filter(|f| !names.contains(f))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Err(cols_err(format!(
+            return Err(format!(
                 "missing column(s) the model reads: {}",
                 missing.join(", ")
-            ))
-            .into());
+            ));
         }
-        let extra: Vec<&str> = ds
-            .feature_names
+        let extra: Vec<&str> = names
             .iter()
             .filter(|f| !self.features.contains(f) && **f != self.target)
             .map(String::as_str)
             .collect();
         if !extra.is_empty() {
-            return Err(cols_err(format!(
+            return Err(format!(
                 "column(s) the model does not know: {}; the model reads {}",
                 extra.join(", "),
                 self.features.join(", ")
-            ))
-            .into());
+            ));
         }
-        let rows: Vec<usize> = (0..ds.n_rows).collect();
-        let x = self.preprocessing.transform(ds, &rows)?;
-        Ok(self.fitted.predict(x.view()).map_err(ArtifactError::Fit)?)
+        Ok(())
     }
 
     /// Predictions as CSV: `prediction` (the class label, or the value),

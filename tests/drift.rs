@@ -71,6 +71,16 @@ fn column_json<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .unwrap_or_else(|| panic!("no column {name}"))
 }
 
+/// The report's row for the model's predictions.
+fn prediction_json(report: &serde_json::Value) -> &serde_json::Value {
+    report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["role"] == "prediction")
+        .unwrap_or_else(|| panic!("no prediction row"))
+}
+
 #[test]
 fn training_data_passes_and_the_report_is_repeatable() {
     let sb = exported();
@@ -309,12 +319,7 @@ fn classifier_predictions_are_profiled_by_class() {
     let r = sb.run(&["drift", "m.json", "data/iris.csv", "--format", "json"]);
     r.expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
-    let pred = report["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["role"] == "prediction")
-        .unwrap();
+    let pred = prediction_json(&report);
     assert_eq!(pred["kind"], "categorical");
     assert_eq!(pred["train"]["levels"], 3);
     assert_eq!(pred["psi"]["statistic"], 0.0);
@@ -334,11 +339,6 @@ fn classifier_predictions_are_profiled_by_class() {
     let r = sb.run(&["drift", "m.json", "long.csv", "--format", "json"]);
     r.expect_code(3);
     let report: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
-    let pred = report["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["role"] == "prediction")
-        .unwrap();
+    let pred = prediction_json(&report);
     assert_eq!(pred["severity"], "alert");
 }

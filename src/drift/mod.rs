@@ -1009,7 +1009,7 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         ));
     }
     batch.predict(artifact, csv, &mut prediction)?;
-    let data_sha256 = hex(&reader.into_inner().hasher.finalize());
+    let data_sha256 = crate::seed::hex(&reader.into_inner().hasher.finalize());
 
     let tests = CHECKS_PER_COLUMN * (trackers.len() + 1);
     let mut columns: Vec<ColumnReport> = trackers
@@ -1064,30 +1064,7 @@ fn match_columns(artifact: &Artifact, header: &[String]) -> Result<Vec<usize>, S
             ));
         }
     }
-    let missing: Vec<&str> = artifact
-        .features
-        .iter()
-        .filter(|f| !seen.contains_key(f.as_str()))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "missing column(s) the model reads: {}",
-            missing.join(", ")
-        ));
-    }
-    let extra: Vec<&str> = header
-        .iter()
-        .filter(|h| !artifact.features.contains(h) && **h != artifact.target)
-        .map(String::as_str)
-        .collect();
-    if !extra.is_empty() {
-        return Err(format!(
-            "column(s) the model does not know: {}; the model reads {}",
-            extra.join(", "),
-            artifact.features.join(", ")
-        ));
-    }
+    artifact.check_columns(header)?;
     Ok(artifact
         .features
         .iter()
@@ -1147,15 +1124,7 @@ impl Batch {
             path: csv.to_path_buf(),
             message,
         };
-        let all: Vec<usize> = (0..ds.n_rows).collect();
-        let x = artifact
-            .preprocessing
-            .transform(&ds, &all)
-            .map_err(|e| fail(e.to_string()))?;
-        let pred = artifact
-            .fitted
-            .predict(x.view())
-            .map_err(|e| fail(e.to_string()))?;
+        let pred = artifact.predict(&ds).map_err(|e| fail(e.to_string()))?;
         match pred {
             Prediction::Values(v) => {
                 for x in v {
@@ -1172,10 +1141,6 @@ impl Batch {
         }
         Ok(())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // ------------------------------------------------------------- output --

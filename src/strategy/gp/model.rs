@@ -431,6 +431,17 @@ where
 mod tests {
     use super::*;
 
+    /// The likelihood's view of [`toy`]'s points.
+    fn toy_data<'a>(x: &'a [f64], y: &'a [f64]) -> Data<'a> {
+        Data {
+            x,
+            y,
+            n: 7,
+            d: 2,
+            jitter: 1e-6,
+        }
+    }
+
     fn toy() -> (Vec<f64>, Vec<f64>) {
         // 7 points in 2-D and standardised outputs of a smooth function.
         let x: Vec<f64> = (0..7)
@@ -458,13 +469,7 @@ mod tests {
     #[test]
     fn lml_gradient_matches_finite_differences() {
         let (x, y) = toy();
-        let data = Data {
-            x: &x,
-            y: &y,
-            n: 7,
-            d: 2,
-            jitter: 1e-6,
-        };
+        let data = toy_data(&x, &y);
         let eta = vec![0.7, -0.4, 0.2, -3.0];
         let (_, g) = neg_log_posterior(&data, &eta).unwrap();
         for k in 0..eta.len() {
@@ -487,13 +492,7 @@ mod tests {
     #[test]
     fn fitting_improves_the_posterior() {
         let (x, y) = toy();
-        let data = Data {
-            x: &x,
-            y: &y,
-            n: 7,
-            d: 2,
-            jitter: 1e-6,
-        };
+        let data = toy_data(&x, &y);
         let x0 = vec![0.0, 0.0, 0.0, -7.0];
         let f0 = neg_log_posterior(&data, &x0).unwrap().0;
         let (f, eta) = minimise(
@@ -512,13 +511,7 @@ mod tests {
     #[test]
     fn avx2_and_baseline_likelihood_agree_bit_for_bit() {
         let (x, y) = toy();
-        let data = Data {
-            x: &x,
-            y: &y,
-            n: 7,
-            d: 2,
-            jitter: 1e-6,
-        };
+        let data = toy_data(&x, &y);
         let eta = vec![0.7, -0.4, 0.2, -3.0];
         let (v, g) = neg_log_posterior(&data, &eta).unwrap();
         let (vb, gb) = neg_log_posterior_impl(&data, &eta).unwrap();

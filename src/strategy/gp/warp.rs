@@ -84,6 +84,18 @@ fn profile(z: &[f64], a: &[f64], jac: f64, lam: f64) -> f64 {
     -0.5 * n * var.ln() + (lam - 1.0) * jac
 }
 
+/// `a_i = ln(1 + |z_i|)` and the Jacobian term `Σ sign(z_i) a_i` that
+/// [`profile`] takes.
+fn log_terms(z: &[f64]) -> (Vec<f64>, f64) {
+    let a: Vec<f64> = z.iter().map(|v| v.abs().ln_1p()).collect();
+    let jac: f64 = z
+        .iter()
+        .zip(&a)
+        .map(|(&zi, &ai)| if zi >= 0.0 { ai } else { -ai })
+        .sum();
+    (a, jac)
+}
+
 /// The exponent for the standardised values `z`: the maximiser of the
 /// profile likelihood on [`LAMBDA_RANGE`] by golden section (the midpoint
 /// of the last bracket); 1 when there are fewer than 3 values or they
@@ -92,12 +104,7 @@ pub fn fit_lambda(z: &[f64]) -> f64 {
     if z.len() < 3 {
         return 1.0;
     }
-    let a: Vec<f64> = z.iter().map(|v| v.abs().ln_1p()).collect();
-    let jac: f64 = z
-        .iter()
-        .zip(&a)
-        .map(|(&zi, &ai)| if zi >= 0.0 { ai } else { -ai })
-        .sum();
+    let (a, jac) = log_terms(z);
     if !profile(z, &a, jac, 1.0).is_finite() {
         return 1.0;
     }
@@ -198,12 +205,7 @@ mod tests {
         // Squares of 1..24: the maximiser is inside the range, near 0.35.
         let y: Vec<f64> = (1..25).map(|i| (i as f64).powi(2)).collect();
         let z = standardise(&y);
-        let a: Vec<f64> = z.iter().map(|v| v.abs().ln_1p()).collect();
-        let jac: f64 = z
-            .iter()
-            .zip(&a)
-            .map(|(&zi, &ai)| if zi >= 0.0 { ai } else { -ai })
-            .sum();
+        let (a, jac) = log_terms(&z);
         let lam = fit_lambda(&z);
         assert!((lam - 0.35).abs() < 0.01, "{lam}");
         let best = profile(&z, &a, jac, lam);
