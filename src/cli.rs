@@ -172,7 +172,7 @@ pub enum Command {
         /// Two or more results folders.
         #[arg(num_args = 2.., required = true)]
         dirs: Vec<PathBuf>,
-        /// text or json (csv is not offered here).
+        /// text, json, or csv (one row a search).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -683,11 +683,7 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), Failure> {
     match format {
         Format::Text => out(&compare::to_text(&c)),
         Format::Json => out(&compare::to_json(&c)),
-        Format::Csv => {
-            return Err(usage(
-                "compare: --format csv is not offered; use text or json",
-            ))
-        }
+        Format::Csv => out(&compare::to_csv(&c)),
     }
     Ok(())
 }

@@ -114,6 +114,25 @@ fn compare_names_the_seed_and_the_best_so_far() {
     assert_eq!(v["differences"][0][0], "seed");
     // Same folders, same bytes.
     assert_eq!(sb.run(&["compare", "results/a", "results/b"]).stdout(), out);
+    // CSV: a row a search, the differing seed as a column.
+    let c = sb.run(&["compare", "results/a", "results/b", "--format", "csv"]);
+    c.expect_code(0);
+    let csv = c.stdout();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("search,strategy,metric,"), "{csv}");
+    assert!(
+        lines[0].ends_with(",n_neighbors,p,weights,search.seed"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("results/a,") && lines[1].ends_with(",0"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("results/b,") && lines[2].ends_with(",1"),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -124,6 +124,69 @@ pub fn to_json(c: &Comparison) -> String {
     t
 }
 
+/// The comparison for pandas: one row a search, in the order given, with
+/// its facts, the best value so far at each checkpoint (`best_at_<p>`),
+/// the best trial's parameters (the union of every search's names, empty
+/// where a search has none) and the settings that differ (`search.<key>`).
+pub fn to_csv(c: &Comparison) -> String {
+    let params: BTreeSet<&String> = c
+        .columns
+        .iter()
+        .flat_map(|k| k.best_params.keys())
+        .collect();
+    let mut header: Vec<String> = [
+        "search",
+        "strategy",
+        "metric",
+        "direction",
+        "root_hash",
+        "budget",
+        "trials_done",
+        "trials_failed",
+        "best_trial",
+        "best_value",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    header.extend(CHECKPOINTS.iter().map(|p| format!("best_at_{p}")));
+    header.extend(params.iter().map(|p| p.to_string()));
+    header.extend(c.differences.iter().map(|(k, _)| format!("search.{k}")));
+    let num = |x: Option<f64>| x.map(crate::value::fmt_f64).unwrap_or_default();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let _ = w.write_record(&header);
+    for (i, k) in c.columns.iter().enumerate() {
+        let mut rec = vec![
+            k.dir.clone(),
+            k.strategy.clone(),
+            k.metric.clone(),
+            k.direction.clone(),
+            k.root_hash.clone(),
+            k.budget.to_string(),
+            k.done.to_string(),
+            k.failed.to_string(),
+            k.best_trial.map(|t| t.to_string()).unwrap_or_default(),
+            num(k.best_value),
+        ];
+        rec.extend(k.best_at.iter().map(|&(_, v)| num(v)));
+        rec.extend(params.iter().map(|p| {
+            k.best_params
+                .get(*p)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        }));
+        rec.extend(
+            c.differences
+                .iter()
+                .map(|(_, vals)| vals.get(i).cloned().flatten().unwrap_or_default()),
+        );
+        let _ = w.write_record(&rec);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// The comparison as a side-by-side table.
 pub fn to_text(c: &Comparison) -> String {
     let num = |x: Option<f64>| x.map_or("-".to_string(), |v| fmt_sig(v, 6));
@@ -253,5 +316,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\n  seed          0     7\n"), "{text}");
+        let csv = to_csv(&c);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "search,strategy,metric,direction,root_hash,budget,trials_done,trials_failed,\
+             best_trial,best_value,best_at_10,best_at_25,best_at_50,best_at_100,c,x,\
+             search.seed,search.space.x.high"
+        );
+        assert_eq!(lines.len(), 3, "{csv}");
+        let a: Vec<&str> = lines[1].split(',').collect();
+        let b: Vec<&str> = lines[2].split(',').collect();
+        // a: 4 of 4 trials, best 1.0 at trial 3; b: 2 of 4, best 0.5 at 0.
+        assert_eq!(
+            &a[5..14],
+            ["4", "4", "0", "3", "1.0", "4.0", "4.0", "3.0", "1.0"]
+        );
+        assert_eq!(&b[6..14], ["2", "0", "0", "0.5", "0.5", "0.5", "0.5", ""]);
+        assert_eq!(&a[16..], ["0", "10.0"]);
+        assert_eq!(&b[16..], ["7", "20.0"]);
     }
 }
