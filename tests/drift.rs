@@ -275,6 +275,34 @@ fn bad_input_exits_2_and_old_artifacts_ask_for_a_re_export() {
         "{}",
         r.stderr()
     );
+    // A blank line between rows, and a cell that spans lines, are
+    // refused by line as predict refuses them; blank lines at the end and
+    // CRLF line ends are fine.
+    let lines: Vec<String> = rows.iter().map(|r| r.join(",")).collect();
+    let blank = format!("{}\n{}\n\n{}\n", lines[0], lines[1], lines[2..].join("\n"));
+    sb.write("blank.csv", &blank);
+    for cmd in ["drift", "predict"] {
+        let r = sb.run(&[cmd, "m.json", "blank.csv"]);
+        r.expect_code(2);
+        assert!(r.stderr().contains("line 3: "), "{cmd}: {}", r.stderr());
+    }
+    let mut split = lines.clone();
+    split[3] = split[3].replacen(',', ",\"\n\",", 1);
+    sb.write("split.csv", &(split.join("\n") + "\n"));
+    let r = sb.run(&["drift", "m.json", "split.csv"]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("line 4: "), "{}", r.stderr());
+    sb.write("tail.csv", &(lines.join("\r\n") + "\r\n\r\n\n"));
+    sb.run(&["drift", "m.json", "tail.csv"]).expect_code(0);
+    let crlf_blank = format!("{}\r\n\r\n{}\r\n", lines[0], lines[1..].join("\r\n"));
+    sb.write("crlf_blank.csv", &crlf_blank);
+    let r = sb.run(&["drift", "m.json", "crlf_blank.csv"]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("line 2: "), "{}", r.stderr());
+    sb.write("lead.csv", &format!("\n{}\n", lines.join("\n")));
+    let r = sb.run(&["drift", "m.json", "lead.csv"]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("line 1: blank line"), "{}", r.stderr());
     // No file.
     sb.run(&["drift", "m.json", "absent.csv"]).expect_code(2);
     // csv is not a drift format.

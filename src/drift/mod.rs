@@ -871,10 +871,10 @@ impl<R: Read> Read for Hashing<R> {
 /// ignored), any other column is an error. A numeric training column whose
 /// cell is not a number (and not a missing marker) is an error naming its
 /// line, as `predict` would refuse it; so is a missing cell when the model
-/// was exported with `impute = "none"`. Data row `r` is reported on line
-/// `r + 2` (the csv reader skips blank lines, so a file with blank lines
-/// between rows is read, with its later lines numbered as if they were not
-/// there).
+/// was exported with `impute = "none"`. Data row `r` is on line `r + 2`,
+/// as for `predict`: a blank line before a row, or a quoted cell with a
+/// line break, is an error naming the line (blank lines at the end are
+/// fine).
 pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Report, DriftError> {
     let profile = artifact
         .profile
@@ -934,6 +934,14 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         })
         .collect();
     let positions = match_columns(artifact, &header).map_err(&invalid)?;
+    let mut ends = reader.position().line().saturating_sub(1);
+    if ends > 1 {
+        return Err(invalid(
+            "line 1: blank line; blank lines before the header are not allowed (hpsearch \
+             names rows by their line, and predict refuses the file too): delete it"
+                .into(),
+        ));
+    }
 
     let mut trackers: Vec<Tracker> = profile.features.iter().map(Tracker::new).collect();
     if trackers.len() != artifact.features.len() {
@@ -952,6 +960,22 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         if !read(&mut reader, &mut record, line)? {
             break;
         }
+        // The reader's line counter (it counts `\n`) stands `ends` lines
+        // past the row's own line after every row, unless blank lines were
+        // skipped before the row or one of its cells spans lines; either
+        // would make every later line number wrong. `ends` is 1 after LF,
+        // 0 after CRLF (whose `\n` the next read consumes), so it may drop
+        // from 1 to 0 but never rise.
+        let now = reader.position().line().saturating_sub(line as u64);
+        if now > ends {
+            return Err(invalid(format!(
+                "line {line}: a blank line, or a quoted cell with a line break, at or just \
+                 before this row; blank lines between rows and cells that span lines are not \
+                 allowed (hpsearch names rows by their line, and predict refuses the file \
+                 too): delete it"
+            )));
+        }
+        ends = now;
         if record.len() != header.len() {
             return Err(invalid(format!(
                 "line {line}: expected {} fields as in the header, found {}; every row needs \
