@@ -87,6 +87,7 @@
 //! equal the history's bit for bit, and what it holds is exactly what
 //! recomputation would give.
 
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -428,7 +429,22 @@ impl Posterior {
         for i in 0..n {
             let (done, rest) = v.split_at_mut(i * count);
             let row = &mut rest[..count];
-            for (vk, &lik) in done.chunks_exact(count.max(1)).zip(&l[i * n..i * n + i]) {
+            let li = &l[i * n..i * n + i];
+            // Four finished rows per pass over `row`:
+            // r = (((r − a q0) − b q1) − c q2) − e q3 is the same sequence
+            // of roundings as four passes (same bits), a quarter of the
+            // loads and stores of `row`.
+            let mut k = 0;
+            while k + 4 <= i {
+                let q = |j: usize| &done[j * count..(j + 1) * count];
+                let (q0, q1, q2, q3) = (q(k), q(k + 1), q(k + 2), q(k + 3));
+                let (a, b, c, e) = (li[k], li[k + 1], li[k + 2], li[k + 3]);
+                for ((((r, x0), x1), x2), x3) in row.iter_mut().zip(q0).zip(q1).zip(q2).zip(q3) {
+                    *r = (((*r - a * x0) - b * x1) - c * x2) - e * x3;
+                }
+                k += 4;
+            }
+            for (vk, &lik) in done[k * count..].chunks_exact(count.max(1)).zip(&li[k..]) {
                 for (r, q) in row.iter_mut().zip(vk) {
                     *r -= lik * q;
                 }
@@ -623,6 +639,10 @@ impl Gp {
             if free.is_empty() {
                 return z;
             }
+            // The start is evaluated twice (for `scale`, then by L-BFGS):
+            // its log EI is kept from the first time. Reusing the same
+            // (value, gradient) cannot change a bit.
+            let first: RefCell<Option<(Vec<f64>, (f64, Vec<f64>))>> = RefCell::new(None);
             // −log EI plus the box penalty, in w = x √θ, divided by `scale`.
             let neg_acq = |w: &[f64], scale: f64| -> Option<(f64, Vec<f64>)> {
                 let mut z = base.to_vec();
@@ -632,7 +652,14 @@ impl Gp {
                     z[c] = xr.clamp(0.0, 1.0);
                     outs.push(xr - z[c]);
                 }
-                let (v, g) = post.log_ei(&z, true);
+                let (v, g) = {
+                    let mut memo = first.borrow_mut();
+                    match memo.as_ref() {
+                        Some((mz, r)) if same_bits(mz, &z) => r.clone(),
+                        Some(_) => post.log_ei(&z, true),
+                        None => memo.insert((z.clone(), post.log_ei(&z, true))).1.clone(),
+                    }
+                };
                 let mut pen = 0.0;
                 let mut grad = Vec::with_capacity(free.len());
                 for ((&c, out), s) in free.iter().zip(&outs).zip(&sq) {
@@ -843,6 +870,11 @@ const WARM_TOL_COST: f64 = 1e-5;
 /// than this (EI by about 0.1%); most climbs used to run to `acq_iters`
 /// making only such steps.
 const ACQ_TOL_COST: f64 = 1e-3;
+
+/// Whether two points are the same, bit for bit.
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
 
 /// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
 fn default_eta(d: usize) -> Vec<f64> {
