@@ -38,20 +38,31 @@ pub(crate) use avx2_dispatch;
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0f64; 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..8 {
-            s[k] += x[k] * y[k];
+    let full = n / 8 * 8;
+    // Lanes 0–3 in `lo`, 4–7 in `hi`: one four-wide register each.
+    let (mut lo, mut hi) = ([0.0f64; 4], [0.0f64; 4]);
+    for (x, y) in a[..full].chunks_exact(8).zip(b[..full].chunks_exact(8)) {
+        for k in 0..4 {
+            lo[k] += x[k] * y[k];
+            hi[k] += x[4 + k] * y[4 + k];
         }
     }
-    let mut total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+    let mut total = lane_tree(lo, hi);
+    for (x, y) in a[full..n].iter().zip(&b[full..n]) {
         total += x * y;
     }
     total
+}
+
+/// The fixed tree `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` of
+/// eight lane sums held as `lo = s0..s3` and `hi = s4..s7`.
+/// `black_box` changes no value: it hides the tree from LLVM's
+/// vectoriser, which otherwise re-pairs the lanes to match the tree and
+/// runs the loop feeding them two-wide with shuffles instead of four-wide.
+#[inline(always)]
+pub(crate) fn lane_tree(lo: [f64; 4], hi: [f64; 4]) -> f64 {
+    let c: [f64; 4] = std::hint::black_box(std::array::from_fn(|k| lo[k] + hi[k]));
+    (c[0] + c[1]) + (c[2] + c[3])
 }
 
 /// A lower-triangular factor `L` with `L Lᵀ = A + jitter · I`.
@@ -334,20 +345,21 @@ fn factor_rows(a: &mut [f64], n: usize, j: f64, from: usize, to: usize, first: u
 fn dot4(r: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
     let n = b.len();
     let r = [&r[0][..n], &r[1][..n], &r[2][..n], &r[3][..n]];
-    let mut s = [[0.0f64; 8]; 4];
+    let (mut lo, mut hi) = ([[0.0f64; 4]; 4], [[0.0f64; 4]; 4]);
     let full = n / 8 * 8;
     for c in (0..full).step_by(8) {
         let bb = &b[c..c + 8];
-        for (sq, rq) in s.iter_mut().zip(&r) {
+        for ((l, h), rq) in lo.iter_mut().zip(hi.iter_mut()).zip(&r) {
             let x = &rq[c..c + 8];
-            for k in 0..8 {
-                sq[k] += x[k] * bb[k];
+            for k in 0..4 {
+                l[k] += x[k] * bb[k];
+                h[k] += x[4 + k] * bb[4 + k];
             }
         }
     }
     let mut out = [0.0; 4];
-    for ((o, sq), rq) in out.iter_mut().zip(&s).zip(&r) {
-        let mut total = ((sq[0] + sq[4]) + (sq[1] + sq[5])) + ((sq[2] + sq[6]) + (sq[3] + sq[7]));
+    for (((o, &l), &h), rq) in out.iter_mut().zip(&lo).zip(&hi).zip(&r) {
+        let mut total = lane_tree(l, h);
         for (x, y) in rq[full..].iter().zip(&b[full..]) {
             total += x * y;
         }
@@ -509,6 +521,40 @@ mod tests {
         // Indefinite beyond any small jitter, and a NaN.
         assert!(Cholesky::factor(&[1.0, 2.0, 2.0, 1.0], 2, 1e-6).is_none());
         assert!(Cholesky::factor(&[f64::NAN, 0.0, 0.0, 1.0], 2, 1e-6).is_none());
+    }
+
+    #[test]
+    fn dot_keeps_its_eight_lanes_and_tree() {
+        // The reference: eight partial sums in an array, the tree, then
+        // the tail; irregular values so another order shows in the bits.
+        let reference = |a: &[f64], b: &[f64]| {
+            let n = a.len().min(b.len());
+            let mut s = [0.0f64; 8];
+            for c in 0..n / 8 {
+                for k in 0..8 {
+                    s[k] += a[8 * c + k] * b[8 * c + k];
+                }
+            }
+            let mut t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+            for k in n / 8 * 8..n {
+                t += a[k] * b[k];
+            }
+            t
+        };
+        let a: Vec<f64> = (0..45)
+            .map(|i| ((i * 37) % 29) as f64 / 3.0 - 4.1)
+            .collect();
+        let b: Vec<f64> = (0..45)
+            .map(|i| ((i * 13) % 17) as f64 / 7.0 - 1.1)
+            .collect();
+        for n in 0..45 {
+            let want = reference(&a[..n], &b[..n]).to_bits();
+            assert_eq!(dot(&a[..n], &b[..n]).to_bits(), want, "{n}");
+            let r = [&a[..n], &b[..n], &a[..n], &b[..n]];
+            let got = dot4(r, &b[..n]);
+            assert_eq!(got[1].to_bits(), reference(&b[..n], &b[..n]).to_bits());
+            assert_eq!(got[2].to_bits(), want, "{n}");
+        }
     }
 
     #[test]
