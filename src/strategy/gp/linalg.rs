@@ -35,7 +35,7 @@ macro_rules! avx2_dispatch {
 pub(crate) use avx2_dispatch;
 
 /// `Σ a_k b_k` over the shorter length, in the fixed order described above.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let full = n / 8 * 8;

@@ -255,7 +255,7 @@ fn fill_kernel(
 /// `Σ_j c_j (x − v_j)²` with eight partial sums (lanes `j mod 8`) added in
 /// a fixed tree ([`lane_tree`]), then the tail in order: the same bits on
 /// every run.
-#[inline]
+#[inline(always)]
 fn weighted_sq(c: &[f64], v: &[f64], x: f64) -> f64 {
     let n = c.len().min(v.len());
     let full = n / 8 * 8;
