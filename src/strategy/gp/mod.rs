@@ -345,6 +345,9 @@ impl Encoding {
 struct Posterior {
     kern: Kernel,
     x: Vec<f64>,
+    /// `x` column by column (`d` columns of `n`), so distances to all
+    /// training points are computed along contiguous memory.
+    xt: Vec<f64>,
     d: usize,
     chol: Cholesky,
     alpha: Vec<f64>,
@@ -373,9 +376,16 @@ impl Posterior {
         if alpha.iter().any(|a| !a.is_finite()) {
             return None;
         }
+        let mut xt = vec![0.0; n * d];
+        for (i, row) in x.chunks_exact(d.max(1)).enumerate().take(n) {
+            for (k, v) in row.iter().enumerate() {
+                xt[k * n + i] = *v;
+            }
+        }
         Some(Posterior {
             kern,
             x,
+            xt,
             d,
             chol,
             alpha,
@@ -412,11 +422,26 @@ impl Posterior {
         let count = zs.len() / d;
         let s = self.kern.scale;
         // Row i of `v`: k(x_i, z_c) for every point c; then L⁻¹ of that.
+        // The block's points column by column, so each r² row runs across
+        // the points (vectorised); each r² still sums over k in order, as
+        // `Kernel::r2` does.
+        let mut zt = vec![0.0; d * count];
+        for (c, z) in zs.chunks_exact(d).enumerate() {
+            for (k, v) in z.iter().enumerate() {
+                zt[k * count + c] = *v;
+            }
+        }
         let mut v = vec![0.0; n * count];
         for (i, row) in v.chunks_exact_mut(count.max(1)).enumerate().take(n) {
             let xi = &self.x[i * d..(i + 1) * d];
-            for (r, z) in row.iter_mut().zip(zs.chunks_exact(d)) {
-                *r = s * matern52(self.kern.r2(z, xi)).0;
+            for (k, (&t, &xik)) in self.kern.theta.iter().zip(xi).enumerate() {
+                for (r, zk) in row.iter_mut().zip(&zt[k * count..(k + 1) * count]) {
+                    let diff = zk - xik;
+                    *r += t * diff * diff;
+                }
+            }
+            for r in row.iter_mut() {
+                *r = s * matern52(*r).0;
             }
         }
         let mut mu = vec![0.0; count];
@@ -478,12 +503,20 @@ impl Posterior {
     fn log_ei_body(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
         let (n, d) = (self.n(), self.d);
         let s = self.kern.scale;
+        // r² to every training point, summed over k in order as in
+        // `Kernel::r2`, along the columns of `xt` (vectorised).
         let mut kv = vec![0.0; n];
+        for (k, (&t, &zk)) in self.kern.theta.iter().zip(z).enumerate() {
+            for (r, xk) in kv.iter_mut().zip(&self.xt[k * n..(k + 1) * n]) {
+                let diff = zk - xk;
+                *r += t * diff * diff;
+            }
+        }
         let mut dk = vec![0.0; n];
-        for i in 0..n {
-            let (m, dm) = matern52(self.kern.r2(z, &self.x[i * d..(i + 1) * d]));
-            kv[i] = s * m;
-            dk[i] = s * dm;
+        for (kvi, dki) in kv.iter_mut().zip(dk.iter_mut()) {
+            let (m, dm) = matern52(*kvi);
+            *kvi = s * m;
+            *dki = s * dm;
         }
         let mu = dot(&kv, &self.alpha);
         let v = self.chol.solve_lower(&kv);
