@@ -675,7 +675,7 @@ impl Gp {
             // The start is evaluated twice (for `scale`, then by L-BFGS):
             // its log EI is kept from the first time. Reusing the same
             // (value, gradient) cannot change a bit.
-            let first: RefCell<Option<(Vec<f64>, (f64, Vec<f64>))>> = RefCell::new(None);
+            let first: RefCell<Option<Scored>> = RefCell::new(None);
             // −log EI plus the box penalty, in w = x √θ, divided by `scale`.
             let neg_acq = |w: &[f64], scale: f64| -> Option<(f64, Vec<f64>)> {
                 let mut z = base.to_vec();
@@ -903,6 +903,9 @@ const WARM_TOL_COST: f64 = 1e-5;
 /// than this (EI by about 0.1%); most climbs used to run to `acq_iters`
 /// making only such steps.
 const ACQ_TOL_COST: f64 = 1e-3;
+
+/// A point and its log EI with the gradient.
+type Scored = (Vec<f64>, (f64, Vec<f64>));
 
 /// Whether two points are the same, bit for bit.
 fn same_bits(a: &[f64], b: &[f64]) -> bool {
