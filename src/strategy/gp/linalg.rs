@@ -35,23 +35,34 @@ macro_rules! avx2_dispatch {
 pub(crate) use avx2_dispatch;
 
 /// `Σ a_k b_k` over the shorter length, in the fixed order described above.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0f64; 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..8 {
-            s[k] += x[k] * y[k];
+    let full = n / 8 * 8;
+    // Lanes 0–3 in `lo`, 4–7 in `hi`: one four-wide register each.
+    let (mut lo, mut hi) = ([0.0f64; 4], [0.0f64; 4]);
+    for (x, y) in a[..full].chunks_exact(8).zip(b[..full].chunks_exact(8)) {
+        for k in 0..4 {
+            lo[k] += x[k] * y[k];
+            hi[k] += x[4 + k] * y[4 + k];
         }
     }
-    let mut total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+    let mut total = lane_tree(lo, hi);
+    for (x, y) in a[full..n].iter().zip(&b[full..n]) {
         total += x * y;
     }
     total
+}
+
+/// The fixed tree `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` of
+/// eight lane sums held as `lo = s0..s3` and `hi = s4..s7`.
+/// `black_box` changes no value: it hides the tree from LLVM's
+/// vectoriser, which otherwise re-pairs the lanes to match the tree and
+/// runs the loop feeding them two-wide with shuffles instead of four-wide.
+#[inline(always)]
+pub(crate) fn lane_tree(lo: [f64; 4], hi: [f64; 4]) -> f64 {
+    let c: [f64; 4] = std::hint::black_box(std::array::from_fn(|k| lo[k] + hi[k]));
+    (c[0] + c[1]) + (c[2] + c[3])
 }
 
 /// A lower-triangular factor `L` with `L Lᵀ = A + jitter · I`.
@@ -79,19 +90,25 @@ impl Cholesky {
             return None;
         }
         let mean_diag = (0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64;
-        let cap = (JITTER_CAP_REL * mean_diag).max(jitter);
-        let mut l = vec![0.0; n * n];
-        if try_factor(a, n, 0.0, &mut l) {
-            return Some(Cholesky { n, l, jitter: 0.0 });
-        }
-        let mut j = jitter;
-        while j > 0.0 && j <= cap {
-            if try_factor(a, n, j, &mut l) {
-                return Some(Cholesky { n, l, jitter: j });
+        // The blocked in-place factor does each entry's arithmetic in the
+        // plain order (same bits); a failed try has overwritten `l`, so
+        // each try starts from a fresh copy of `a`.
+        let mut l = a.to_vec();
+        let mut done = factor_in_place(&mut l, n, 0.0).then_some(0.0);
+        for j in jitter_ladder(jitter, mean_diag) {
+            if done.is_some() {
+                break;
             }
-            j *= 10.0;
+            l.copy_from_slice(a);
+            done = factor_in_place(&mut l, n, j).then_some(j);
         }
-        None
+        let jitter = done?;
+        for i in 0..n {
+            l[i * n + i + 1..(i + 1) * n]
+                .iter_mut()
+                .for_each(|v| *v = 0.0);
+        }
+        Some(Cholesky { n, l, jitter })
     }
 
     /// `Σ log L_ii` = half the log-determinant of the factored matrix.
@@ -144,13 +161,42 @@ avx2_dispatch! {
     pub fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> = solve_lower_impl;
 }
 
-/// See [`solve_lower`].
+/// See [`solve_lower`]. Rows go four at a time: when the block starts at
+/// a multiple of 4, its four rows (lengths `i0 .. i0 + 3`) have the same
+/// whole eight-wide chunks, so one read of `x` serves all four chunk sums
+/// ([`dot4`]); each row then adds its own tail in index order, as [`dot`]
+/// does. Every `x_i` sees the same operations in the same order as
+/// [`solve_lower_plain`]: the same bits.
 #[inline(always)]
 fn solve_lower_impl(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = vec![0.0; n];
+    let mut i0 = 0;
+    while i0 + 4 <= n {
+        let full = i0 / 8 * 8;
+        let row = |i: usize| &l[i * n..i * n + full];
+        let heads = dot4([row(i0), row(i0 + 1), row(i0 + 2), row(i0 + 3)], &x[..full]);
+        for (i, head) in (i0..i0 + 4).zip(heads) {
+            let mut s = head;
+            for (lik, xk) in l[i * n + full..i * n + i].iter().zip(&x[full..i]) {
+                s += lik * xk;
+            }
+            x[i] = (b[i] - s) / l[i * n + i];
+        }
+        i0 += 4;
+    }
+    for i in i0..n {
+        x[i] = (b[i] - dot(&l[i * n..i * n + i], &x[..i])) / l[i * n + i];
+    }
+    x
+}
+
+/// [`solve_lower`] one row at a time: the reference the blocked version
+/// must match bit for bit.
+#[cfg(test)]
+fn solve_lower_plain(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    let mut x = vec![0.0; n];
     for i in 0..n {
-        let row = &l[i * n..i * n + i];
-        x[i] = (b[i] - dot(row, &x[..i])) / l[i * n + i];
+        x[i] = (b[i] - dot(&l[i * n..i * n + i], &x[..i])) / l[i * n + i];
     }
     x
 }
@@ -160,17 +206,58 @@ avx2_dispatch! {
     pub fn solve_upper(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> = solve_upper_impl;
 }
 
-/// See [`solve_upper`].
+/// See [`solve_upper`]. Column-oriented back substitution: `x_k` is
+/// final once rows `n − 1 .. k + 1` have subtracted their parts, in that
+/// order. Four rows go per pass over `x`
+/// (`x_k = (((x_k − L_ik x_i) − L_{i−1,k} x_{i−1}) − …)`), the same
+/// sequence of roundings as four passes ([`solve_upper_plain`]): the same
+/// bits, a quarter of the loads and stores of `x`.
 #[inline(always)]
 fn solve_upper_impl(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = b.to_vec();
-    // Column-oriented back substitution: x_i is final once the rows
-    // below have subtracted their parts, always in the order n-1 .. 0.
+    let mut top = n;
+    while top >= 4 {
+        let i = top - 4;
+        // The block's own triangle, rows top-1 down to i.
+        let r = [
+            &l[(i + 3) * n..(i + 3) * n + i + 3],
+            &l[(i + 2) * n..(i + 2) * n + i + 2],
+            &l[(i + 1) * n..(i + 1) * n + i + 1],
+            &l[i * n..i * n + i],
+        ];
+        x[i + 3] /= l[(i + 3) * n + i + 3];
+        let x3 = x[i + 3];
+        x[i + 2] = (x[i + 2] - r[0][i + 2] * x3) / l[(i + 2) * n + i + 2];
+        let x2 = x[i + 2];
+        x[i + 1] = ((x[i + 1] - r[0][i + 1] * x3) - r[1][i + 1] * x2) / l[(i + 1) * n + i + 1];
+        let x1 = x[i + 1];
+        x[i] = (((x[i] - r[0][i] * x3) - r[1][i] * x2) - r[2][i] * x1) / l[i * n + i];
+        let x0 = x[i];
+        let (r3, r2, r1, r0) = (&r[0][..i], &r[1][..i], &r[2][..i], r[3]);
+        for ((((xk, a), b), c), d) in x[..i].iter_mut().zip(r3).zip(r2).zip(r1).zip(r0) {
+            *xk = (((*xk - a * x3) - b * x2) - c * x1) - d * x0;
+        }
+        top = i;
+    }
+    for i in (0..top).rev() {
+        x[i] /= l[i * n + i];
+        let xi = x[i];
+        for (xk, lik) in x[..i].iter_mut().zip(&l[i * n..i * n + i]) {
+            *xk -= lik * xi;
+        }
+    }
+    x
+}
+
+/// [`solve_upper`] one row per pass: the reference the four-row version
+/// must match bit for bit.
+#[cfg(test)]
+fn solve_upper_plain(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    let mut x = b.to_vec();
     for i in (0..n).rev() {
         x[i] /= l[i * n + i];
         let xi = x[i];
-        let row = &l[i * n..i * n + i];
-        for (xk, lik) in x[..i].iter_mut().zip(row) {
+        for (xk, lik) in x[..i].iter_mut().zip(&l[i * n..i * n + i]) {
             *xk -= lik * xi;
         }
     }
@@ -258,20 +345,21 @@ fn factor_rows(a: &mut [f64], n: usize, j: f64, from: usize, to: usize, first: u
 fn dot4(r: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
     let n = b.len();
     let r = [&r[0][..n], &r[1][..n], &r[2][..n], &r[3][..n]];
-    let mut s = [[0.0f64; 8]; 4];
+    let (mut lo, mut hi) = ([[0.0f64; 4]; 4], [[0.0f64; 4]; 4]);
     let full = n / 8 * 8;
     for c in (0..full).step_by(8) {
         let bb = &b[c..c + 8];
-        for (sq, rq) in s.iter_mut().zip(&r) {
+        for ((l, h), rq) in lo.iter_mut().zip(hi.iter_mut()).zip(&r) {
             let x = &rq[c..c + 8];
-            for k in 0..8 {
-                sq[k] += x[k] * bb[k];
+            for k in 0..4 {
+                l[k] += x[k] * bb[k];
+                h[k] += x[4 + k] * bb[4 + k];
             }
         }
     }
     let mut out = [0.0; 4];
-    for ((o, sq), rq) in out.iter_mut().zip(&s).zip(&r) {
-        let mut total = ((sq[0] + sq[4]) + (sq[1] + sq[5])) + ((sq[2] + sq[6]) + (sq[3] + sq[7]));
+    for (((o, &l), &h), rq) in out.iter_mut().zip(&lo).zip(&hi).zip(&r) {
+        let mut total = lane_tree(l, h);
         for (x, y) in rq[full..].iter().zip(&b[full..]) {
             total += x * y;
         }
@@ -361,34 +449,6 @@ fn inverse_in_place_impl(a: &mut [f64], n: usize) {
     }
 }
 
-avx2_dispatch! {
-    /// One attempt at `L Lᵀ = a + j I` into `l`; false if a pivot is not
-    /// positive.
-    fn try_factor(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool = try_factor_impl;
-}
-
-/// See [`try_factor`].
-#[inline(always)]
-fn try_factor_impl(a: &[f64], n: usize, j: f64, l: &mut [f64]) -> bool {
-    l.iter_mut().for_each(|v| *v = 0.0);
-    for i in 0..n {
-        for k in 0..=i {
-            let s = dot(&l[i * n..i * n + k], &l[k * n..k * n + k]);
-            if k == i {
-                let d = a[i * n + i] + j - s;
-                // NaN fails `d > 0.0` too.
-                if d.is_nan() || d <= 0.0 || !d.is_finite() {
-                    return false;
-                }
-                l[i * n + i] = d.sqrt();
-            } else {
-                l[i * n + k] = (a[i * n + k] - s) / l[k * n + k];
-            }
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +524,40 @@ mod tests {
     }
 
     #[test]
+    fn dot_keeps_its_eight_lanes_and_tree() {
+        // The reference: eight partial sums in an array, the tree, then
+        // the tail; irregular values so another order shows in the bits.
+        let reference = |a: &[f64], b: &[f64]| {
+            let n = a.len().min(b.len());
+            let mut s = [0.0f64; 8];
+            for c in 0..n / 8 {
+                for k in 0..8 {
+                    s[k] += a[8 * c + k] * b[8 * c + k];
+                }
+            }
+            let mut t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+            for k in n / 8 * 8..n {
+                t += a[k] * b[k];
+            }
+            t
+        };
+        let a: Vec<f64> = (0..45)
+            .map(|i| ((i * 37) % 29) as f64 / 3.0 - 4.1)
+            .collect();
+        let b: Vec<f64> = (0..45)
+            .map(|i| ((i * 13) % 17) as f64 / 7.0 - 1.1)
+            .collect();
+        for n in 0..45 {
+            let want = reference(&a[..n], &b[..n]).to_bits();
+            assert_eq!(dot(&a[..n], &b[..n]).to_bits(), want, "{n}");
+            let r = [&a[..n], &b[..n], &a[..n], &b[..n]];
+            let got = dot4(r, &b[..n]);
+            assert_eq!(got[1].to_bits(), reference(&b[..n], &b[..n]).to_bits());
+            assert_eq!(got[2].to_bits(), want, "{n}");
+        }
+    }
+
+    #[test]
     fn dot_matches_a_plain_sum() {
         let a: Vec<f64> = (0..11).map(|i| i as f64).collect();
         let b: Vec<f64> = (0..11).map(|i| 1.0 + i as f64).collect();
@@ -499,8 +593,14 @@ mod tests {
             bits(&solve_upper(&wide, n, &b)),
             bits(&solve_upper_impl(&base, n, &b))
         );
-        let mut l = vec![0.0; n * n];
-        assert!(try_factor_impl(&a, n, 0.0, &mut l));
+        // Cholesky::factor: the plain loop's lower triangle, zeros above.
+        let mut l = a.clone();
+        assert!(factor_rows(&mut l, n, 0.0, 0, n, 0));
+        for i in 0..n {
+            l[i * n + i + 1..(i + 1) * n]
+                .iter_mut()
+                .for_each(|v| *v = 0.0);
+        }
         assert_eq!(bits(&Cholesky::factor(&a, n, 1e-6).unwrap().l), bits(&l));
         inverse_in_place(&mut wide, n);
         inverse_in_place_impl(&mut base, n);
@@ -510,5 +610,44 @@ mod tests {
         assert!(factor_in_place_impl(&mut blocked, n, 0.0));
         assert!(factor_rows(&mut plain, n, 0.0, 0, n, 0));
         assert_eq!(bits(&blocked), bits(&plain));
+    }
+
+    #[test]
+    fn blocked_solves_match_the_plain_ones_bit_for_bit() {
+        // Every size from 0 to 41 crosses the four-row blocks and the
+        // eight-wide chunks at every offset; entries are irregular so a
+        // reordered sum would show in the last bits.
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in 0..42 {
+            let mut l = vec![0.0; n * n];
+            for i in 0..n {
+                for k in 0..i {
+                    l[i * n + k] = ((i * 31 + k * 17) % 23) as f64 / 7.0 - 1.3;
+                }
+                l[i * n + i] = 1.0 + (i % 5) as f64 / 3.0;
+            }
+            let b: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 / 3.0 - 1.7).collect();
+            assert_eq!(
+                bits(&solve_lower(&l, n, &b)),
+                bits(&solve_lower_plain(&l, n, &b))
+            );
+            assert_eq!(
+                bits(&solve_lower_impl(&l, n, &b)),
+                bits(&solve_lower_plain(&l, n, &b))
+            );
+            assert_eq!(
+                bits(&solve_upper(&l, n, &b)),
+                bits(&solve_upper_plain(&l, n, &b))
+            );
+            assert_eq!(
+                bits(&solve_upper_impl(&l, n, &b)),
+                bits(&solve_upper_plain(&l, n, &b))
+            );
+        }
+        // A hand-checked 2 × 2 (below one block): L = [[2, 0], [1, 4]],
+        // L x = (2, 9) gives x = (1, 2); Lᵀ x = (4, 8) gives x = (1, 2).
+        let l = [2.0, 0.0, 1.0, 4.0];
+        assert_eq!(solve_lower(&l, 2, &[2.0, 9.0]), vec![1.0, 2.0]);
+        assert_eq!(solve_upper(&l, 2, &[4.0, 8.0]), vec![1.0, 2.0]);
     }
 }

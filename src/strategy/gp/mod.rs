@@ -87,6 +87,7 @@
 //! equal the history's bit for bit, and what it holds is exactly what
 //! recomputation would give.
 
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -344,6 +345,9 @@ impl Encoding {
 struct Posterior {
     kern: Kernel,
     x: Vec<f64>,
+    /// `x` column by column (`d` columns of `n`), so distances to all
+    /// training points are computed along contiguous memory.
+    xt: Vec<f64>,
     d: usize,
     chol: Cholesky,
     alpha: Vec<f64>,
@@ -372,9 +376,16 @@ impl Posterior {
         if alpha.iter().any(|a| !a.is_finite()) {
             return None;
         }
+        let mut xt = vec![0.0; n * d];
+        for (i, row) in x.chunks_exact(d.max(1)).enumerate().take(n) {
+            for (k, v) in row.iter().enumerate() {
+                xt[k * n + i] = *v;
+            }
+        }
         Some(Posterior {
             kern,
             x,
+            xt,
             d,
             chol,
             alpha,
@@ -411,11 +422,26 @@ impl Posterior {
         let count = zs.len() / d;
         let s = self.kern.scale;
         // Row i of `v`: k(x_i, z_c) for every point c; then L⁻¹ of that.
+        // The block's points column by column, so each r² row runs across
+        // the points (vectorised); each r² still sums over k in order, as
+        // `Kernel::r2` does.
+        let mut zt = vec![0.0; d * count];
+        for (c, z) in zs.chunks_exact(d).enumerate() {
+            for (k, v) in z.iter().enumerate() {
+                zt[k * count + c] = *v;
+            }
+        }
         let mut v = vec![0.0; n * count];
         for (i, row) in v.chunks_exact_mut(count.max(1)).enumerate().take(n) {
             let xi = &self.x[i * d..(i + 1) * d];
-            for (r, z) in row.iter_mut().zip(zs.chunks_exact(d)) {
-                *r = s * matern52(self.kern.r2(z, xi)).0;
+            for (k, (&t, &xik)) in self.kern.theta.iter().zip(xi).enumerate() {
+                for (r, zk) in row.iter_mut().zip(&zt[k * count..(k + 1) * count]) {
+                    let diff = zk - xik;
+                    *r += t * diff * diff;
+                }
+            }
+            for r in row.iter_mut() {
+                *r = s * matern52(*r).0;
             }
         }
         let mut mu = vec![0.0; count];
@@ -428,7 +454,22 @@ impl Posterior {
         for i in 0..n {
             let (done, rest) = v.split_at_mut(i * count);
             let row = &mut rest[..count];
-            for (vk, &lik) in done.chunks_exact(count.max(1)).zip(&l[i * n..i * n + i]) {
+            let li = &l[i * n..i * n + i];
+            // Four finished rows per pass over `row`:
+            // r = (((r − a q0) − b q1) − c q2) − e q3 is the same sequence
+            // of roundings as four passes (same bits), a quarter of the
+            // loads and stores of `row`.
+            let mut k = 0;
+            while k + 4 <= i {
+                let q = |j: usize| &done[j * count..(j + 1) * count];
+                let (q0, q1, q2, q3) = (q(k), q(k + 1), q(k + 2), q(k + 3));
+                let (a, b, c, e) = (li[k], li[k + 1], li[k + 2], li[k + 3]);
+                for ((((r, x0), x1), x2), x3) in row.iter_mut().zip(q0).zip(q1).zip(q2).zip(q3) {
+                    *r = (((*r - a * x0) - b * x1) - c * x2) - e * x3;
+                }
+                k += 4;
+            }
+            for (vk, &lik) in done[k * count..].chunks_exact(count.max(1)).zip(&li[k..]) {
                 for (r, q) in row.iter_mut().zip(vk) {
                     *r -= lik * q;
                 }
@@ -462,12 +503,20 @@ impl Posterior {
     fn log_ei_body(&self, z: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
         let (n, d) = (self.n(), self.d);
         let s = self.kern.scale;
+        // r² to every training point, summed over k in order as in
+        // `Kernel::r2`, along the columns of `xt` (vectorised).
         let mut kv = vec![0.0; n];
+        for (k, (&t, &zk)) in self.kern.theta.iter().zip(z).enumerate() {
+            for (r, xk) in kv.iter_mut().zip(&self.xt[k * n..(k + 1) * n]) {
+                let diff = zk - xk;
+                *r += t * diff * diff;
+            }
+        }
         let mut dk = vec![0.0; n];
-        for i in 0..n {
-            let (m, dm) = matern52(self.kern.r2(z, &self.x[i * d..(i + 1) * d]));
-            kv[i] = s * m;
-            dk[i] = s * dm;
+        for (kvi, dki) in kv.iter_mut().zip(dk.iter_mut()) {
+            let (m, dm) = matern52(*kvi);
+            *kvi = s * m;
+            *dki = s * dm;
         }
         let mu = dot(&kv, &self.alpha);
         let v = self.chol.solve_lower(&kv);
@@ -623,6 +672,10 @@ impl Gp {
             if free.is_empty() {
                 return z;
             }
+            // The start is evaluated twice (for `scale`, then by L-BFGS):
+            // its log EI is kept from the first time. Reusing the same
+            // (value, gradient) cannot change a bit.
+            let first: RefCell<Option<Scored>> = RefCell::new(None);
             // −log EI plus the box penalty, in w = x √θ, divided by `scale`.
             let neg_acq = |w: &[f64], scale: f64| -> Option<(f64, Vec<f64>)> {
                 let mut z = base.to_vec();
@@ -632,7 +685,14 @@ impl Gp {
                     z[c] = xr.clamp(0.0, 1.0);
                     outs.push(xr - z[c]);
                 }
-                let (v, g) = post.log_ei(&z, true);
+                let (v, g) = {
+                    let mut memo = first.borrow_mut();
+                    match memo.as_ref() {
+                        Some((mz, r)) if same_bits(mz, &z) => r.clone(),
+                        Some(_) => post.log_ei(&z, true),
+                        None => memo.insert((z.clone(), post.log_ei(&z, true))).1.clone(),
+                    }
+                };
                 let mut pen = 0.0;
                 let mut grad = Vec::with_capacity(free.len());
                 for ((&c, out), s) in free.iter().zip(&outs).zip(&sq) {
@@ -843,6 +903,14 @@ const WARM_TOL_COST: f64 = 1e-5;
 /// than this (EI by about 0.1%); most climbs used to run to `acq_iters`
 /// making only such steps.
 const ACQ_TOL_COST: f64 = 1e-3;
+
+/// A point and its log EI with the gradient.
+type Scored = (Vec<f64>, (f64, Vec<f64>));
+
+/// Whether two points are the same, bit for bit.
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
 
 /// The default start: every lengthscale 1, signal variance 1, noise 1e-3.
 fn default_eta(d: usize) -> Vec<f64> {

@@ -18,7 +18,8 @@ use argmin::solver::linesearch::{BacktrackingLineSearch, MoreThuenteLineSearch};
 use argmin::solver::quasinewton::LBFGS;
 
 use super::linalg::{
-    avx2_dispatch, dot, factor_in_place, inverse_in_place, jitter_ladder, solve_lower, solve_upper,
+    avx2_dispatch, dot, factor_in_place, inverse_in_place, jitter_ladder, lane_tree, solve_lower,
+    solve_upper,
 };
 
 /// The noise-variance floor σ²_min (outputs are standardised).
@@ -252,22 +253,22 @@ fn fill_kernel(
 }
 
 /// `Σ_j c_j (x − v_j)²` with eight partial sums (lanes `j mod 8`) added in
-/// a fixed tree, then the tail in order: the same bits on every run.
-#[inline]
+/// a fixed tree ([`lane_tree`]), then the tail in order: the same bits on
+/// every run.
+#[inline(always)]
 fn weighted_sq(c: &[f64], v: &[f64], x: f64) -> f64 {
     let n = c.len().min(v.len());
-    let (c, v) = (&c[..n], &v[..n]);
-    let mut s = [0.0f64; 8];
-    let mut cc = c.chunks_exact(8);
-    let mut cv = v.chunks_exact(8);
-    for (a, b) in (&mut cc).zip(&mut cv) {
-        for k in 0..8 {
-            let diff = x - b[k];
-            s[k] += a[k] * diff * diff;
+    let full = n / 8 * 8;
+    let (mut lo, mut hi) = ([0.0f64; 4], [0.0f64; 4]);
+    for (a, b) in c[..full].chunks_exact(8).zip(v[..full].chunks_exact(8)) {
+        for k in 0..4 {
+            let (d0, d1) = (x - b[k], x - b[4 + k]);
+            lo[k] += a[k] * d0 * d0;
+            hi[k] += a[4 + k] * d1 * d1;
         }
     }
-    let mut total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (a, b) in cc.remainder().iter().zip(cv.remainder()) {
+    let mut total = lane_tree(lo, hi);
+    for (a, b) in c[full..n].iter().zip(&v[full..n]) {
         let diff = x - b;
         total += a * diff * diff;
     }

@@ -515,3 +515,25 @@ fn proposals_are_pinned_bit_for_bit() {
         ]
     );
 }
+
+/// A cost probe: the first `HPS_GP_PROBE_TRIALS` (default
+/// 200) proposals of `proposals_are_pinned_bit_for_bit`'s sequential
+/// hartmann6 search, for callgrind. Running it at 180 and at 200 trials
+/// and taking the difference isolates proposals 181–200 (docs/strategies.md,
+/// "Proposal cost"). At 200 trials it also checks the hash.
+#[test]
+#[ignore]
+fn cost_probe() {
+    let n: u64 = std::env::var("HPS_GP_PROBE_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let s = function_space(Function::Hartmann6, 6);
+    let f = |p: &Params| Function::Hartmann6.evaluate(p).unwrap();
+    let h = proposal_hash(&s, &f, n, 1, 11);
+    println!("hash {h:#018x}");
+    // The first 200 proposals of the pinned search, before any speed work.
+    if n == 200 {
+        assert_eq!(h, 0xf655_3305_a960_a9c5);
+    }
+}
