@@ -298,22 +298,23 @@ fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Group
 /// Optuna's `default_weights(m)`: ones below 25 trials; above, the oldest
 /// `m - 25` ramp linearly from `1/m` to 1 and the newest 25 weigh 1.
 fn trial_weights(m: usize) -> Vec<f64> {
+    // Room for the prior's weight, which `Mixture::new` appends (no copy).
+    let mut w = Vec::with_capacity(m + 1);
     if m < FLAT_WEIGHTS {
-        return vec![1.0; m];
+        w.resize(m, 1.0);
+        return w;
     }
     let ramp = m - FLAT_WEIGHTS;
     let lo = 1.0 / m as f64;
-    let mut w: Vec<f64> = (0..ramp)
-        .map(|i| {
-            if ramp == 1 {
-                lo
-            } else if i + 1 == ramp {
-                1.0
-            } else {
-                lo + i as f64 * ((1.0 - lo) / (ramp - 1) as f64)
-            }
-        })
-        .collect();
+    w.extend((0..ramp).map(|i| {
+        if ramp == 1 {
+            lo
+        } else if i + 1 == ramp {
+            1.0
+        } else {
+            lo + i as f64 * ((1.0 - lo) / (ramp - 1) as f64)
+        }
+    }));
     w.extend(std::iter::repeat_n(1.0, FLAT_WEIGHTS));
     w
 }
@@ -580,12 +581,15 @@ impl Mixture {
         let mut norm = vec![1.0; nk];
         let mut factors = Vec::with_capacity(dims.len());
         for &j in dims {
-            let locs: Vec<f64> = points.iter().map(|p| p.as_ref()[j]).collect();
+            // Room for the prior kernel, pushed last (no copy).
+            let mut locs = Vec::with_capacity(nk);
+            locs.extend(points.iter().map(|p| p.as_ref()[j]));
             match kinds[j] {
                 Kind::Categorical(nc) => {
                     let pw = s.prior_weight / nk as f64;
                     let z = 1.0 + nc as f64 * pw;
-                    let mut choice: Vec<u32> = locs.iter().map(|&c| c as u32).collect();
+                    let mut choice = Vec::with_capacity(nk);
+                    choice.extend(locs.iter().map(|&c| c as u32));
                     choice.push(u32::MAX);
                     factors.push(Factor::Categorical {
                         choice,
@@ -901,21 +905,25 @@ fn best_candidate(
 /// when `endpoints` (otherwise the outermost points use their inner gap).
 fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let m = locs.len();
-    let order = sorted_keys(locs);
-    let mut ext = Vec::with_capacity(m + 2);
-    ext.push(0.0);
-    ext.extend(order.iter().map(|&(_, i)| locs[i as usize]));
-    ext.push(1.0);
-    let mut sorted: Vec<f64> = (1..ext.len() - 1)
-        .map(|i| (ext[i] - ext[i - 1]).max(ext[i + 1] - ext[i]))
-        .collect();
-    if !endpoints && m >= 2 {
-        sorted[0] = ext[2] - ext[1];
-        sorted[m - 1] = ext[m] - ext[m - 1];
+    // Room for the prior kernel's bandwidth, which `Mixture::new` appends.
+    let mut out = Vec::with_capacity(m + 1);
+    out.resize(m, 0.0);
+    if m == 0 {
+        return out;
     }
-    let mut out = vec![0.0; m];
-    for (&(_, i), &sg) in order.iter().zip(&sorted) {
-        out[i as usize] = sg;
+    let order = sorted_keys(locs);
+    let at = |r: usize| locs[order[r].1 as usize];
+    // One pass over the sorted points with 0 and 1 as the outer
+    // neighbours: the same subtractions and max as over a padded copy.
+    let (mut prev, mut cur) = (0.0, at(0));
+    for r in 0..m {
+        let next = if r + 1 < m { at(r + 1) } else { 1.0 };
+        out[order[r].1 as usize] = (cur - prev).max(next - cur);
+        (prev, cur) = (cur, next);
+    }
+    if !endpoints && m >= 2 {
+        out[order[0].1 as usize] = at(1) - at(0);
+        out[order[m - 1].1 as usize] = at(m - 1) - at(m - 2);
     }
     out
 }
