@@ -526,11 +526,18 @@ struct Mixture {
     cont: Vec<usize>,
     disc: Vec<usize>,
     cat: Vec<usize>,
-    /// The continuous parameters' centres and inverse bandwidths, in the
-    /// order of `cont`, each `n_kernels` long, back to back.
+    /// The continuous parameters' centres and inverse bandwidths in
+    /// blocks of [`BLOCK`] kernels: block by block, within a block
+    /// parameter by parameter (the order of `cont`), [`BLOCK`] values
+    /// each; the last block is padded with zeros. So scoring reads one
+    /// contiguous stretch a block, without index arithmetic or checks.
     cont_loc: Vec<f64>,
     cont_inv: Vec<f64>,
 }
+
+/// Kernels a block in [`Mixture::log_pdf`]: each block's partial sums stay
+/// in registers while every continuous parameter passes over it.
+const BLOCK: usize = 8;
 
 /// `ln sqrt(2 pi)`.
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
@@ -673,11 +680,16 @@ impl Mixture {
                 .collect()
         };
         let cont = of_kind(|k| *k == Kind::Continuous);
-        let (mut cont_loc, mut cont_inv) = (Vec::new(), Vec::new());
-        for &jd in &cont {
+        let nc = cont.len();
+        let len = nk.div_ceil(BLOCK) * BLOCK * nc;
+        let (mut cont_loc, mut cont_inv) = (vec![0.0; len], vec![0.0; len]);
+        for (c, &jd) in cont.iter().enumerate() {
             if let Factor::Numeric { loc, inv, .. } = &factors[jd] {
-                cont_loc.extend_from_slice(loc);
-                cont_inv.extend_from_slice(inv);
+                for (k, (&l, &v)) in loc.iter().zip(inv).enumerate() {
+                    let at = (k / BLOCK * nc + c) * BLOCK + k % BLOCK;
+                    cont_loc[at] = l;
+                    cont_inv[at] = v;
+                }
             }
         }
         Mixture {
@@ -751,41 +763,40 @@ impl Mixture {
         // on the block (in parameter order, so each kernel's sum is the
         // same as one pass a parameter): the partial sums stay in
         // registers instead of a buffer that every pass reads and writes.
-        const B: usize = 8;
+        const B: usize = BLOCK;
         sc.xs.clear();
         sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
         let xs = &sc.xs;
         sc.terms.clear();
-        let full = nk - nk % B;
-        for start in (0..full).step_by(B) {
-            let mut q = [0.0f64; B];
-            for (c, &xj) in xs.iter().enumerate() {
-                let base = c * nk + start;
-                let loc: &[f64; B] = self.cont_loc[base..base + B]
-                    .try_into()
-                    .unwrap_or(&[0.0; B]);
-                let inv: &[f64; B] = self.cont_inv[base..base + B]
-                    .try_into()
-                    .unwrap_or(&[0.0; B]);
-                for i in 0..B {
-                    let z = (xj - loc[i]) * inv[i];
-                    q[i] += z * z;
+        if xs.is_empty() {
+            sc.terms.extend(self.konst.iter().map(|&c| c - 0.5 * 0.0));
+        } else {
+            let stride = B * xs.len();
+            let blocks = self.cont_loc.chunks_exact(stride);
+            let blocks = blocks.zip(self.cont_inv.chunks_exact(stride));
+            // `konst` in blocks too: the last one is short (the padding
+            // is not a kernel).
+            for ((lb, vb), konst) in blocks.zip(self.konst.chunks(B)) {
+                let mut q = [0.0f64; B];
+                for ((l, v), &xj) in lb.chunks_exact(B).zip(vb.chunks_exact(B)).zip(xs) {
+                    let l: &[f64; B] = l.try_into().unwrap_or(&[0.0; B]);
+                    let v: &[f64; B] = v.try_into().unwrap_or(&[0.0; B]);
+                    for i in 0..B {
+                        let z = (xj - l[i]) * v[i];
+                        q[i] += z * z;
+                    }
+                }
+                if let Ok(konst) = <&[f64; B]>::try_from(konst) {
+                    let mut t = [0.0f64; B];
+                    for i in 0..B {
+                        t[i] = konst[i] - 0.5 * q[i];
+                    }
+                    sc.terms.extend_from_slice(&t);
+                } else {
+                    sc.terms
+                        .extend(konst.iter().zip(&q).map(|(&c, &q)| c - 0.5 * q));
                 }
             }
-            sc.terms.extend(
-                self.konst[start..start + B]
-                    .iter()
-                    .zip(&q)
-                    .map(|(&c, &q)| c - 0.5 * q),
-            );
-        }
-        for k in full..nk {
-            let mut q = 0.0;
-            for (c, &xj) in xs.iter().enumerate() {
-                let z = (xj - self.cont_loc[c * nk + k]) * self.cont_inv[c * nk + k];
-                q += z * z;
-            }
-            sc.terms.push(self.konst[k] - 0.5 * q);
         }
         for &jd in &self.disc {
             if let Factor::Numeric { uniq, uid, .. } = &self.factors[jd] {
@@ -827,7 +838,11 @@ impl Mixture {
         let rest = chunks.remainder();
         for c in chunks {
             for i in 0..4 {
-                m4[i] = m4[i].max(c[i]);
+                // `max` without its NaN handling: a NaN term is skipped
+                // either way, and m4 starts below every other term.
+                if c[i] > m4[i] {
+                    m4[i] = c[i];
+                }
             }
         }
         let max = rest
@@ -965,12 +980,30 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     let mut start = 0;
     for &e in &end[..m] {
         let e = e as usize;
-        if e - start > 1 {
-            keyed[start..e].sort_unstable();
+        match e - start {
+            0 | 1 => {}
+            2..=32 => insertion_by_key(&mut keyed[start..e]),
+            _ => keyed[start..e].sort_unstable(),
         }
         start = e;
     }
     keyed
+}
+
+/// Sort `run`, given in ascending index order, by the key alone, stably:
+/// equal keys keep their index order, so this is the `(key, index)` order
+/// (one integer comparison a step instead of a pair's). For a bucket's few
+/// points.
+fn insertion_by_key(run: &mut [(u64, u32)]) {
+    for i in 1..run.len() {
+        let cur = run[i];
+        let mut j = i;
+        while j > 0 && run[j - 1].0 > cur.0 {
+            run[j] = run[j - 1];
+            j -= 1;
+        }
+        run[j] = cur;
+    }
 }
 
 /// A draw from a categorical kernel given a uniform `r`: the kernel of a
