@@ -550,6 +550,11 @@ struct Scratch {
     masses: Vec<f64>,
 }
 
+/// The inverse of [`total_key`].
+fn from_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 /// A key whose unsigned order is `f64::total_cmp`'s order, so sorts can
 /// compare plain integers.
 fn total_key(x: f64) -> u64 {
@@ -685,10 +690,11 @@ impl Mixture {
         let (mut cont_loc, mut cont_inv) = (vec![0.0; len], vec![0.0; len]);
         for (c, &jd) in cont.iter().enumerate() {
             if let Factor::Numeric { loc, inv, .. } = &factors[jd] {
-                for (k, (&l, &v)) in loc.iter().zip(inv).enumerate() {
-                    let at = (k / BLOCK * nc + c) * BLOCK + k % BLOCK;
-                    cont_loc[at] = l;
-                    cont_inv[at] = v;
+                let chunks = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
+                for (b, (l, v)) in chunks.enumerate() {
+                    let at = (b * nc + c) * BLOCK;
+                    cont_loc[at..at + l.len()].copy_from_slice(l);
+                    cont_inv[at..at + v.len()].copy_from_slice(v);
                 }
             }
         }
@@ -927,7 +933,9 @@ fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
         return out;
     }
     let order = sorted_keys(locs);
-    let at = |r: usize| locs[order[r].1 as usize];
+    // The sorted values from their keys (the key is invertible): no
+    // lookup in `locs` at a scattered index.
+    let at = |r: usize| from_key(order[r].0);
     // One pass over the sorted points with 0 and 1 as the outer
     // neighbours: the same subtractions and max as over a padded copy.
     let (mut prev, mut cur) = (0.0, at(0));
@@ -964,15 +972,21 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     // than the saturating one to usize.
     let bucket = |v: f64| ((v * m as f64) as u32 as usize).min(m - 1);
     let mut end = vec![0u32; m + 1];
+    // Each point's bucket, computed once for both passes.
+    let mut of = Vec::with_capacity(m);
     for &v in x {
-        end[bucket(v) + 1] += 1;
+        let b = bucket(v);
+        of.push(b as u32);
+        end[b + 1] += 1;
     }
-    for b in 1..=m {
-        end[b] += end[b - 1];
+    let mut acc = 0;
+    for e in &mut end {
+        acc += *e;
+        *e = acc;
     }
     keyed.resize(m, (0, 0));
-    for (i, &v) in x.iter().enumerate() {
-        let b = bucket(v);
+    for (i, (&v, &b)) in x.iter().zip(&of).enumerate() {
+        let b = b as usize;
         keyed[end[b] as usize] = (total_key(v), i as u32);
         end[b] += 1;
     }
