@@ -761,14 +761,11 @@ impl Mixture {
 
     /// `log p(x)` for a point over `self.dims`.
     fn log_pdf(&self, x: &[Cand], sc: &mut Scratch) -> f64 {
-        let nk = self.n_kernels;
-        // Squared standardised distances, parameter by parameter: each
-        // pass is a straight loop over contiguous arrays (vectorised), and
-        // every kernel still sums its parameters in the same order.
-        // Kernels in blocks of eight, every continuous parameter in turn
-        // on the block (in parameter order, so each kernel's sum is the
-        // same as one pass a parameter): the partial sums stay in
-        // registers instead of a buffer that every pass reads and writes.
+        // Squared standardised distances: kernels in blocks of eight
+        // (`cont_loc`/`cont_inv` hold each block contiguously), every
+        // continuous parameter in turn on the block, in parameter order, so
+        // each kernel sums its parameters in the same order as one pass a
+        // parameter would; the partial sums stay in registers.
         const B: usize = BLOCK;
         sc.xs.clear();
         sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
