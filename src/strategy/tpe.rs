@@ -298,22 +298,23 @@ fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Group
 /// Optuna's `default_weights(m)`: ones below 25 trials; above, the oldest
 /// `m - 25` ramp linearly from `1/m` to 1 and the newest 25 weigh 1.
 fn trial_weights(m: usize) -> Vec<f64> {
+    // Room for the prior's weight, which `Mixture::new` appends (no copy).
+    let mut w = Vec::with_capacity(m + 1);
     if m < FLAT_WEIGHTS {
-        return vec![1.0; m];
+        w.resize(m, 1.0);
+        return w;
     }
     let ramp = m - FLAT_WEIGHTS;
     let lo = 1.0 / m as f64;
-    let mut w: Vec<f64> = (0..ramp)
-        .map(|i| {
-            if ramp == 1 {
-                lo
-            } else if i + 1 == ramp {
-                1.0
-            } else {
-                lo + i as f64 * ((1.0 - lo) / (ramp - 1) as f64)
-            }
-        })
-        .collect();
+    w.extend((0..ramp).map(|i| {
+        if ramp == 1 {
+            lo
+        } else if i + 1 == ramp {
+            1.0
+        } else {
+            lo + i as f64 * ((1.0 - lo) / (ramp - 1) as f64)
+        }
+    }));
     w.extend(std::iter::repeat_n(1.0, FLAT_WEIGHTS));
     w
 }
@@ -525,11 +526,18 @@ struct Mixture {
     cont: Vec<usize>,
     disc: Vec<usize>,
     cat: Vec<usize>,
-    /// The continuous parameters' centres and inverse bandwidths, in the
-    /// order of `cont`, each `n_kernels` long, back to back.
+    /// The continuous parameters' centres and inverse bandwidths in
+    /// blocks of [`BLOCK`] kernels: block by block, within a block
+    /// parameter by parameter (the order of `cont`), [`BLOCK`] values
+    /// each; the last block is padded with zeros. So scoring reads one
+    /// contiguous stretch a block, without index arithmetic or checks.
     cont_loc: Vec<f64>,
     cont_inv: Vec<f64>,
 }
+
+/// Kernels a block in [`Mixture::log_pdf`]: each block's partial sums stay
+/// in registers while every continuous parameter passes over it.
+const BLOCK: usize = 8;
 
 /// `ln sqrt(2 pi)`.
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
@@ -540,6 +548,11 @@ struct Scratch {
     terms: Vec<f64>,
     xs: Vec<f64>,
     masses: Vec<f64>,
+}
+
+/// The inverse of [`total_key`].
+fn from_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// A key whose unsigned order is `f64::total_cmp`'s order, so sorts can
@@ -580,12 +593,15 @@ impl Mixture {
         let mut norm = vec![1.0; nk];
         let mut factors = Vec::with_capacity(dims.len());
         for &j in dims {
-            let locs: Vec<f64> = points.iter().map(|p| p.as_ref()[j]).collect();
+            // Room for the prior kernel, pushed last (no copy).
+            let mut locs = Vec::with_capacity(nk);
+            locs.extend(points.iter().map(|p| p.as_ref()[j]));
             match kinds[j] {
                 Kind::Categorical(nc) => {
                     let pw = s.prior_weight / nk as f64;
                     let z = 1.0 + nc as f64 * pw;
-                    let mut choice: Vec<u32> = locs.iter().map(|&c| c as u32).collect();
+                    let mut choice = Vec::with_capacity(nk);
+                    choice.extend(locs.iter().map(|&c| c as u32));
                     choice.push(u32::MAX);
                     factors.push(Factor::Categorical {
                         choice,
@@ -669,11 +685,17 @@ impl Mixture {
                 .collect()
         };
         let cont = of_kind(|k| *k == Kind::Continuous);
-        let (mut cont_loc, mut cont_inv) = (Vec::new(), Vec::new());
-        for &jd in &cont {
+        let nc = cont.len();
+        let len = nk.div_ceil(BLOCK) * BLOCK * nc;
+        let (mut cont_loc, mut cont_inv) = (vec![0.0; len], vec![0.0; len]);
+        for (c, &jd) in cont.iter().enumerate() {
             if let Factor::Numeric { loc, inv, .. } = &factors[jd] {
-                cont_loc.extend_from_slice(loc);
-                cont_inv.extend_from_slice(inv);
+                let chunks = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
+                for (b, (l, v)) in chunks.enumerate() {
+                    let at = (b * nc + c) * BLOCK;
+                    cont_loc[at..at + l.len()].copy_from_slice(l);
+                    cont_inv[at..at + v.len()].copy_from_slice(v);
+                }
             }
         }
         Mixture {
@@ -739,49 +761,45 @@ impl Mixture {
 
     /// `log p(x)` for a point over `self.dims`.
     fn log_pdf(&self, x: &[Cand], sc: &mut Scratch) -> f64 {
-        let nk = self.n_kernels;
-        // Squared standardised distances, parameter by parameter: each
-        // pass is a straight loop over contiguous arrays (vectorised), and
-        // every kernel still sums its parameters in the same order.
-        // Kernels in blocks of eight, every continuous parameter in turn
-        // on the block (in parameter order, so each kernel's sum is the
-        // same as one pass a parameter): the partial sums stay in
-        // registers instead of a buffer that every pass reads and writes.
-        const B: usize = 8;
+        // Squared standardised distances: kernels in blocks of eight
+        // (`cont_loc`/`cont_inv` hold each block contiguously), every
+        // continuous parameter in turn on the block, in parameter order, so
+        // each kernel sums its parameters in the same order as one pass a
+        // parameter would; the partial sums stay in registers.
+        const B: usize = BLOCK;
         sc.xs.clear();
         sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
         let xs = &sc.xs;
         sc.terms.clear();
-        let full = nk - nk % B;
-        for start in (0..full).step_by(B) {
-            let mut q = [0.0f64; B];
-            for (c, &xj) in xs.iter().enumerate() {
-                let base = c * nk + start;
-                let loc: &[f64; B] = self.cont_loc[base..base + B]
-                    .try_into()
-                    .unwrap_or(&[0.0; B]);
-                let inv: &[f64; B] = self.cont_inv[base..base + B]
-                    .try_into()
-                    .unwrap_or(&[0.0; B]);
-                for i in 0..B {
-                    let z = (xj - loc[i]) * inv[i];
-                    q[i] += z * z;
+        if xs.is_empty() {
+            sc.terms.extend(self.konst.iter().map(|&c| c - 0.5 * 0.0));
+        } else {
+            let stride = B * xs.len();
+            let blocks = self.cont_loc.chunks_exact(stride);
+            let blocks = blocks.zip(self.cont_inv.chunks_exact(stride));
+            // `konst` in blocks too: the last one is short (the padding
+            // is not a kernel).
+            for ((lb, vb), konst) in blocks.zip(self.konst.chunks(B)) {
+                let mut q = [0.0f64; B];
+                for ((l, v), &xj) in lb.chunks_exact(B).zip(vb.chunks_exact(B)).zip(xs) {
+                    let l: &[f64; B] = l.try_into().unwrap_or(&[0.0; B]);
+                    let v: &[f64; B] = v.try_into().unwrap_or(&[0.0; B]);
+                    for i in 0..B {
+                        let z = (xj - l[i]) * v[i];
+                        q[i] += z * z;
+                    }
+                }
+                if let Ok(konst) = <&[f64; B]>::try_from(konst) {
+                    let mut t = [0.0f64; B];
+                    for i in 0..B {
+                        t[i] = konst[i] - 0.5 * q[i];
+                    }
+                    sc.terms.extend_from_slice(&t);
+                } else {
+                    sc.terms
+                        .extend(konst.iter().zip(&q).map(|(&c, &q)| c - 0.5 * q));
                 }
             }
-            sc.terms.extend(
-                self.konst[start..start + B]
-                    .iter()
-                    .zip(&q)
-                    .map(|(&c, &q)| c - 0.5 * q),
-            );
-        }
-        for k in full..nk {
-            let mut q = 0.0;
-            for (c, &xj) in xs.iter().enumerate() {
-                let z = (xj - self.cont_loc[c * nk + k]) * self.cont_inv[c * nk + k];
-                q += z * z;
-            }
-            sc.terms.push(self.konst[k] - 0.5 * q);
         }
         for &jd in &self.disc {
             if let Factor::Numeric { uniq, uid, .. } = &self.factors[jd] {
@@ -823,7 +841,11 @@ impl Mixture {
         let rest = chunks.remainder();
         for c in chunks {
             for i in 0..4 {
-                m4[i] = m4[i].max(c[i]);
+                // `max` without its NaN handling: a NaN term is skipped
+                // either way, and m4 starts below every other term.
+                if c[i] > m4[i] {
+                    m4[i] = c[i];
+                }
             }
         }
         let max = rest
@@ -901,21 +923,27 @@ fn best_candidate(
 /// when `endpoints` (otherwise the outermost points use their inner gap).
 fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let m = locs.len();
-    let order = sorted_keys(locs);
-    let mut ext = Vec::with_capacity(m + 2);
-    ext.push(0.0);
-    ext.extend(order.iter().map(|&(_, i)| locs[i as usize]));
-    ext.push(1.0);
-    let mut sorted: Vec<f64> = (1..ext.len() - 1)
-        .map(|i| (ext[i] - ext[i - 1]).max(ext[i + 1] - ext[i]))
-        .collect();
-    if !endpoints && m >= 2 {
-        sorted[0] = ext[2] - ext[1];
-        sorted[m - 1] = ext[m] - ext[m - 1];
+    // Room for the prior kernel's bandwidth, which `Mixture::new` appends.
+    let mut out = Vec::with_capacity(m + 1);
+    out.resize(m, 0.0);
+    if m == 0 {
+        return out;
     }
-    let mut out = vec![0.0; m];
-    for (&(_, i), &sg) in order.iter().zip(&sorted) {
-        out[i as usize] = sg;
+    let order = sorted_keys(locs);
+    // The sorted values from their keys (the key is invertible): no
+    // lookup in `locs` at a scattered index.
+    let at = |r: usize| from_key(order[r].0);
+    // One pass over the sorted points with 0 and 1 as the outer
+    // neighbours: the same subtractions and max as over a padded copy.
+    let (mut prev, mut cur) = (0.0, at(0));
+    for r in 0..m {
+        let next = if r + 1 < m { at(r + 1) } else { 1.0 };
+        out[order[r].1 as usize] = (cur - prev).max(next - cur);
+        (prev, cur) = (cur, next);
+    }
+    if !endpoints && m >= 2 {
+        out[order[0].1 as usize] = at(1) - at(0);
+        out[order[m - 1].1 as usize] = at(m - 1) - at(m - 2);
     }
     out
 }
@@ -941,15 +969,21 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     // than the saturating one to usize.
     let bucket = |v: f64| ((v * m as f64) as u32 as usize).min(m - 1);
     let mut end = vec![0u32; m + 1];
+    // Each point's bucket, computed once for both passes.
+    let mut of = Vec::with_capacity(m);
     for &v in x {
-        end[bucket(v) + 1] += 1;
+        let b = bucket(v);
+        of.push(b as u32);
+        end[b + 1] += 1;
     }
-    for b in 1..=m {
-        end[b] += end[b - 1];
+    let mut acc = 0;
+    for e in &mut end {
+        acc += *e;
+        *e = acc;
     }
     keyed.resize(m, (0, 0));
-    for (i, &v) in x.iter().enumerate() {
-        let b = bucket(v);
+    for (i, (&v, &b)) in x.iter().zip(&of).enumerate() {
+        let b = b as usize;
         keyed[end[b] as usize] = (total_key(v), i as u32);
         end[b] += 1;
     }
@@ -957,12 +991,30 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     let mut start = 0;
     for &e in &end[..m] {
         let e = e as usize;
-        if e - start > 1 {
-            keyed[start..e].sort_unstable();
+        match e - start {
+            0 | 1 => {}
+            2..=32 => insertion_by_key(&mut keyed[start..e]),
+            _ => keyed[start..e].sort_unstable(),
         }
         start = e;
     }
     keyed
+}
+
+/// Sort `run`, given in ascending index order, by the key alone, stably:
+/// equal keys keep their index order, so this is the `(key, index)` order
+/// (one integer comparison a step instead of a pair's). For a bucket's few
+/// points.
+fn insertion_by_key(run: &mut [(u64, u32)]) {
+    for i in 1..run.len() {
+        let cur = run[i];
+        let mut j = i;
+        while j > 0 && run[j - 1].0 > cur.0 {
+            run[j] = run[j - 1];
+            j -= 1;
+        }
+        run[j] = cur;
+    }
 }
 
 /// A draw from a categorical kernel given a uniform `r`: the kernel of a
