@@ -5,14 +5,17 @@
 //! cargo bench --bench strategies -- quality [--seeds 15] [--windows 1,4,8]
 //!     [--strategies random,sobol,tpe,gp] [--functions branin,mixed] [--anchors DIR]
 //!     [--first-seed 0] [--tpe 'n_candidates = 48, gamma = 0.15'] [--csv runs.csv]
+//!     [--budget 100]
 //! cargo bench --bench strategies -- overhead [--repeats 3] [--strategies tpe,gp,random]
 //!     # ms per proposal, hartmann6
 //! ```
 //!
-//! Quality: each (function, strategy, window, seed) is a 100-trial search
+//! Quality: each (function, strategy, window, seed) is a 100-trial (or
+//! `--budget`) search
 //! run through `search::simulate` (the real window rule), the function on
 //! the anchors' domain and dimension; simple regret = best value − f*, at
-//! 50 trials (the prefix) and 100, reported as median [Q1, Q3] over seeds.
+//! half the budget (the prefix) and the whole, reported as median [Q1, Q3]
+//! over seeds.
 //! Runs go in parallel over the cores; each run is single-threaded, so the
 //! numbers do not depend on that.
 
@@ -144,6 +147,9 @@ fn quality(args: &[String]) {
     let first_seed: u64 = arg(args, "--first-seed", "0")
         .parse()
         .expect("--first-seed");
+    // `--budget N`: trials a run (default 100); regrets at N/2 and N.
+    let budget: usize = arg(args, "--budget", "100").parse().expect("--budget");
+    assert!(budget >= 2, "--budget must be at least 2");
     let windows: Vec<u64> = arg(args, "--windows", "1")
         .split(',')
         .map(|w| w.parse().expect("--windows"))
@@ -175,9 +181,9 @@ fn quality(args: &[String]) {
     let results: Vec<(f64, f64, f64)> = jobs
         .par_iter()
         .map(|(f, s, w, seed)| {
-            let trials = run(*f, s, *w, *seed, 100);
-            let ms = trials.iter().map(|t| t.propose_seconds).sum::<f64>() * 1e3 / 100.0;
-            (regret(&trials[..50], *f), regret(&trials, *f), ms)
+            let trials = run(*f, s, *w, *seed, budget as u64);
+            let ms = trials.iter().map(|t| t.propose_seconds).sum::<f64>() * 1e3 / budget as f64;
+            (regret(&trials[..budget / 2], *f), regret(&trials, *f), ms)
         })
         .collect();
 
@@ -188,7 +194,7 @@ fn quality(args: &[String]) {
     if !csv_path.is_empty() {
         let mut out = String::from("function,method,budget,seed,best,regret,wall_s\n");
         for ((f, s, w, seed), r) in jobs.iter().zip(&results) {
-            for (budget, regret) in [(50, r.0), (100, r.1)] {
+            for (budget, regret) in [(budget / 2, r.0), (budget, r.1)] {
                 let best = regret + f.minimum(f.default_dim());
                 out.push_str(&format!(
                     "{},hpsearch_{s}_w{w},{budget},{seed},{best:?},{regret:?},\n",
@@ -200,8 +206,8 @@ fn quality(args: &[String]) {
     }
 
     println!("Simple regret, median [Q1, Q3] over {seeds} seeds from {first_seed}; anchors: Optuna 5 medians from quality.csv.\n");
-    for budget in [50usize, 100] {
-        println!("## Budget {budget}\n");
+    for (half, table_budget) in [(true, budget / 2), (false, budget)] {
+        println!("## Budget {table_budget}\n");
         println!("| function | W | strategy | hpsearch | ms/proposal | Optuna random | Optuna TPE | Optuna GP |");
         println!("|---|---|---|---|---|---|---|---|");
         let mut k = 0;
@@ -210,10 +216,7 @@ fn quality(args: &[String]) {
                 for &w in &windows {
                     let rs: Vec<&(f64, f64, f64)> = results[k..k + seeds as usize].iter().collect();
                     k += seeds as usize;
-                    let v: Vec<f64> = rs
-                        .iter()
-                        .map(|r| if budget == 50 { r.0 } else { r.1 })
-                        .collect();
+                    let v: Vec<f64> = rs.iter().map(|r| if half { r.0 } else { r.1 }).collect();
                     let (m, q1, q3) = quartiles(v);
                     let ms = quartiles(rs.iter().map(|r| r.2).collect()).0;
                     let a = |method: &str| {
@@ -221,7 +224,7 @@ fn quality(args: &[String]) {
                             .get(&(
                                 anchor_name(f).to_string(),
                                 method.to_string(),
-                                budget as u64,
+                                table_budget as u64,
                             ))
                             .map_or("-".to_string(), |x| fmt(*x))
                     };
@@ -274,6 +277,27 @@ fn overhead(args: &[String]) {
             })
             .collect();
         println!("| {strategy} | {budget} | {} |", cells.join(" | "));
+        // The mean over the window (median over seeds): what a proposal
+        // costs on average, when some proposals do more work than others
+        // (gp refits its hyperparameters every second trial past
+        // `fit_points`, so its window median is not its average).
+        let means: Vec<String> = windows
+            .iter()
+            .map(|&(a, b)| {
+                let per: Vec<f64> = runs
+                    .iter()
+                    .map(|r| {
+                        r[a..b].iter().map(|t| t.propose_seconds * 1e3).sum::<f64>()
+                            / (b - a) as f64
+                    })
+                    .collect();
+                format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
+            })
+            .collect();
+        println!(
+            "| {strategy} (wall, mean) | {budget} | {} |",
+            means.join(" | ")
+        );
         // The same proposals again, timed by this thread's CPU time, which
         // other load on a shared machine inflates far less than wall time.
         let cpu: Vec<String> = windows

@@ -37,7 +37,10 @@
 //!    to the earlier start); `fit(m)` runs at most `fit_iters` iterations
 //!    from `fit(m − 1)`, stopping early once an iteration lowers the
 //!    per-point objective by less than 1e-5 (the cold starts again only
-//!    if that fails). So a
+//!    if that fails). Beyond `fit_points` trials the fit sees a subset of
+//!    that size and `fit(m)` is refitted only when `m − fit_points` is
+//!    even; otherwise `fit(m) = fit(m − 1)` (half the fits, where they
+//!    cost most). So a
 //!    proposal's hyperparameters are a pure function of the history and
 //!    the search seed. The object memoises the chain (keyed by the exact
 //!    bits of the trials), so a search pays one short warm-started fit a
@@ -132,8 +135,9 @@ pub struct GpSettings {
     /// Default 12; 1 to 10000.
     pub fit_iters: u64,
     /// Most points the hyperparameter fit uses: beyond it, an evenly spaced
-    /// subset in trial order (the posterior still uses every point).
-    /// Bounds the O(n³) fit. Default 128; 8 to 100000.
+    /// subset in trial order (the posterior still uses every point), and
+    /// the hyperparameters are refitted every second trial. Bounds the
+    /// O(n³) fit. Default 128; 8 to 100000.
     pub fit_points: u64,
     /// Random points at which the acquisition is evaluated to choose the
     /// starts of its local search. Default 256; 1 to 100000.
@@ -801,8 +805,16 @@ impl Gp {
             }
             _ => Vec::new(),
         };
+        let fit_points = self.settings.fit_points as usize;
         for m in m0 + etas.len()..=n {
-            let e = self.fit_link(&x[..m * d], &loss[..m], d, search_seed, etas.last());
+            let e = match etas.last() {
+                // Beyond `fit_points` the fit sees a subset of fixed size
+                // that shifts by one trial at a time, and its optimum
+                // barely moves: refit every `REFIT_EVERY` trials, keep
+                // the previous link's hyperparameters in between.
+                Some(prev) if m > fit_points && (m - fit_points) % REFIT_EVERY != 0 => prev.clone(),
+                prev => self.fit_link(&x[..m * d], &loss[..m], d, search_seed, prev),
+            };
             etas.push(e);
         }
         let last = etas.last().cloned().unwrap_or_else(|| default_eta(d));
@@ -890,6 +902,11 @@ impl Gp {
         best.map_or_else(|| default_eta(d), |(_, e)| clamp(e))
     }
 }
+
+/// Beyond `fit_points` successful trials, the fit chain refits the
+/// hyperparameters only at every this many trials (step 3 of the module
+/// doc).
+const REFIT_EVERY: usize = 2;
 
 /// Gradient-norm tolerance of the hyperparameter fit (on the objective
 /// divided by the number of points).
