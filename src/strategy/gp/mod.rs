@@ -812,7 +812,9 @@ impl Gp {
                 // that shifts by one trial at a time, and its optimum
                 // barely moves: refit every `REFIT_EVERY` trials, keep
                 // the previous link's hyperparameters in between.
-                Some(prev) if m > fit_points && (m - fit_points) % REFIT_EVERY != 0 => prev.clone(),
+                Some(prev) if m > fit_points && !(m - fit_points).is_multiple_of(REFIT_EVERY) => {
+                    prev.clone()
+                }
                 prev => self.fit_link(&x[..m * d], &loss[..m], d, search_seed, prev),
             };
             etas.push(e);
