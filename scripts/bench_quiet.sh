@@ -12,6 +12,7 @@
 #   scripts/bench_quiet.sh                      # builds with cargo here
 #   BIN=dir scripts/bench_quiet.sh              # a machine without cargo: dir holds
 #                                               # hpsearch, strategies (bench) and determinism (test)
+#   OLD=old/strategies scripts/bench_quiet.sh   # also time another build's gp, same minutes
 #
 # Needs Python 3 with optuna 5.0.0, scipy and torch (GPSampler), and the
 # peers' harness (ANCHORS, default ../shared/anchors). The determinism test
@@ -38,6 +39,12 @@ echo "== 1. proposal cost: Optuna, then hpsearch"
 (cd "$ANCHORS" && OMP_NUM_THREADS=1 $PY overhead.py --methods tpe_default gp --repeats 1 --gp-repeats 2 \
   --md /tmp/overhead.md --csv "$OUT/optuna_overhead.csv" 2>&1 | grep -E "rep=|Error")
 "$BIN/strategies" overhead --strategies tpe,gp --repeats 3 | tee "$OUT/hpsearch_overhead.txt"
+if [ -n "${OLD:-}" ]; then
+  # OLD=path of another build's bench binary: it runs between two more
+  # runs of this one, so both builds are timed in the same minutes.
+  "$OLD" overhead --strategies gp --repeats 3 | tee "$OUT/old_overhead.txt"
+  "$BIN/strategies" overhead --strategies gp --repeats 3 | tee "$OUT/hpsearch_overhead_again.txt"
+fi
 
 echo "== 2. determinism at 1, 2, 8, 16 threads"
 HPSEARCH_TEST_THREADS=1,2,8,16 "$BIN/determinism" --test-threads 4 2>&1 | grep -E "^test |test result"
