@@ -153,11 +153,7 @@ pub fn to_csv(c: &Comparison) -> String {
     header.extend(params.iter().map(|p| p.to_string()));
     header.extend(c.differences.iter().map(|(k, _)| format!("search.{k}")));
     let num = |x: Option<f64>| x.map(crate::value::fmt_f64).unwrap_or_default();
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let _ = w.write_record(&header);
-    for (i, k) in c.columns.iter().enumerate() {
+    let rows = c.columns.iter().enumerate().map(|(i, k)| {
         let mut rec = vec![
             k.dir.clone(),
             k.strategy.clone(),
@@ -182,9 +178,9 @@ pub fn to_csv(c: &Comparison) -> String {
                 .iter()
                 .map(|(_, vals)| vals.get(i).cloned().flatten().unwrap_or_default()),
         );
-        let _ = w.write_record(&rec);
-    }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        rec
+    });
+    super::csv_text(&header, rows)
 }
 
 /// The comparison as a side-by-side table.

@@ -416,6 +416,18 @@ pub fn fold_stats(folds: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
+/// CSV text with `\n` line ends: the header row, then `rows`.
+pub fn csv_text(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(&r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// A number with `digits` significant digits, without trailing zeros, in
 /// exponent form outside 1e-4 .. 1e6 (for tables; files keep every bit).
 pub fn fmt_sig(x: f64, digits: usize) -> String {

@@ -218,11 +218,7 @@ pub fn to_csv(s: &Summary) -> String {
         join(&|d| &d.path),
         join(&|d| &d.sha256),
     ];
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let _ = w.write_record(&header);
-    for t in &s.top {
+    let rows = s.top.iter().map(|t| {
         let mut rec = facts.clone();
         rec.extend([
             t.rank.to_string(),
@@ -239,9 +235,9 @@ pub fn to_csv(s: &Summary) -> String {
                 .map(|p| t.params.get(p).map(|v| v.to_string()).unwrap_or_default()),
         );
         rec.extend((0..n_folds).map(|k| num(t.folds.get(k).copied())));
-        let _ = w.write_record(&rec);
-    }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        rec
+    });
+    super::csv_text(&header, rows)
 }
 
 /// The summary for people.
