@@ -266,38 +266,28 @@ fn overhead(args: &[String]) {
         let runs: Vec<Vec<Simulated>> = (0..repeats)
             .map(|seed| run(Function::Hartmann6, strategy, 1, seed, budget))
             .collect();
-        let cells: Vec<String> = windows
-            .iter()
-            .map(|&(a, b)| {
-                let per: Vec<f64> = runs
-                    .iter()
-                    .map(|r| quartiles(r[a..b].iter().map(|t| t.propose_seconds * 1e3).collect()).0)
-                    .collect();
-                format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
-            })
-            .collect();
-        println!("| {strategy} | {budget} | {} |", cells.join(" | "));
-        // The mean over the window (median over seeds): what a proposal
-        // costs on average, when some proposals do more work than others
-        // (gp refits its hyperparameters every second trial past
-        // `fit_points`, so its window median is not its average).
-        let means: Vec<String> = windows
-            .iter()
-            .map(|&(a, b)| {
-                let per: Vec<f64> = runs
-                    .iter()
-                    .map(|r| {
-                        r[a..b].iter().map(|t| t.propose_seconds * 1e3).sum::<f64>()
-                            / (b - a) as f64
-                    })
-                    .collect();
-                format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
-            })
-            .collect();
-        println!(
-            "| {strategy} (wall, mean) | {budget} | {} |",
-            means.join(" | ")
-        );
+        // Per seed, one statistic of the window's wall times; the row
+        // shows its median over seeds.
+        let row = |stat: fn(Vec<f64>) -> f64| -> String {
+            windows
+                .iter()
+                .map(|&(a, b)| {
+                    let per: Vec<f64> = runs
+                        .iter()
+                        .map(|r| stat(r[a..b].iter().map(|t| t.propose_seconds * 1e3).collect()))
+                        .collect();
+                    format!("t{}-{}: {:.3} ms", a + 1, b, quartiles(per).0)
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        println!("| {strategy} | {budget} | {} |", row(|v| quartiles(v).0));
+        // The mean over the window: what a proposal costs on average, when
+        // some proposals do more work than others (gp refits its
+        // hyperparameters every second trial past `fit_points`, so its
+        // window median is not its average).
+        let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        println!("| {strategy} (wall, mean) | {budget} | {} |", row(mean));
         // The same proposals again, timed by this thread's CPU time, which
         // other load on a shared machine inflates far less than wall time.
         let cpu: Vec<String> = windows

@@ -222,13 +222,12 @@ impl Strategy for Tpe {
         let good: Vec<&[f64]> = good.chunks_exact(d).collect();
         let bad: Vec<&[f64]> = bad.chunks_exact(d).collect();
         let mut rng = seed::stream(t.seed, "tpe");
-        let n_cand = (s.n_candidates as usize, s.n_local as usize);
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
             let l = Mixture::new(&good, &dims, &kinds, s);
             let g = Mixture::new(&bad, &dims, &kinds, s);
-            let best = best_candidate(&l, &g, &kinds, n_cand, groups.best, &mut rng);
+            let best = best_candidate(&l, &g, &kinds, s, groups.best, &mut rng);
             for (j, c) in best.iter().enumerate() {
                 u[j] = c.unit(&kinds[j]);
             }
@@ -236,7 +235,7 @@ impl Strategy for Tpe {
             for (j, uj) in u.iter_mut().enumerate() {
                 let l = Mixture::new(&good, &[j], &kinds, s);
                 let g = Mixture::new(&bad, &[j], &kinds, s);
-                let best = best_candidate(&l, &g, &kinds, n_cand, groups.best, &mut rng);
+                let best = best_candidate(&l, &g, &kinds, s, groups.best, &mut rng);
                 *uj = best[0].unit(&kinds[j]);
             }
         }
@@ -772,7 +771,9 @@ impl Mixture {
         let xs = &sc.xs;
         sc.terms.clear();
         if xs.is_empty() {
-            sc.terms.extend(self.konst.iter().map(|&c| c - 0.5 * 0.0));
+            // No distances: each term is `konst - 0.5 * 0.0`, which is
+            // `konst` to the bit.
+            sc.terms.extend_from_slice(&self.konst);
         } else {
             let stride = B * xs.len();
             let blocks = self.cont_loc.chunks_exact(stride);
@@ -887,22 +888,22 @@ impl Cand {
     }
 }
 
-/// Draw `n.0` candidates from `l` and then `n.1` from its kernel `local`
-/// (the best trial's; none drawn when it is `None`), return the one with
-/// the largest `log l - log g` (the first on ties).
+/// Draw `s.n_candidates` candidates from `l` and then `s.n_local` from its
+/// kernel `local` (the best trial's; none drawn when it is `None`), return
+/// the one with the largest `log l - log g` (the first on ties).
 fn best_candidate(
     l: &Mixture,
     g: &Mixture,
     kinds: &[Kind],
-    n: (usize, usize),
+    s: &TpeSettings,
     local: Option<usize>,
     rng: &mut impl RngCore,
 ) -> Vec<Cand> {
     // Draw all candidates first, so the stream's order does not depend on
     // scoring.
-    let mut cands: Vec<Vec<Cand>> = (0..n.0).map(|_| l.sample(kinds, rng)).collect();
+    let mut cands: Vec<Vec<Cand>> = (0..s.n_candidates).map(|_| l.sample(kinds, rng)).collect();
     if let Some(k) = local {
-        cands.extend((0..n.1).map(|_| l.sample_kernel(k, kinds, rng)));
+        cands.extend((0..s.n_local).map(|_| l.sample_kernel(k, kinds, rng)));
     }
     let mut buf = Scratch::default();
     let mut best = 0;
