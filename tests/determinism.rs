@@ -355,14 +355,22 @@ x1 = { type = "float", low = 0.0, high = 15.0, steps = 4 }
 fn tpe_and_gp_are_identical_for_1_2_8_threads_with_window_4() {
     let sb = Sandbox::new();
     for strategy in ["tpe", "gp"] {
-        let text = MIXED
+        let mut text = MIXED
             .replace("\"random\"", &format!("\"{strategy}\"\nparallel = 4"))
             .replace("trials = 400", "trials = 40");
+        if strategy == "gp" {
+            // Past `fit_points` too, where the fit chain refits every
+            // second trial.
+            text.push_str("\n[search.gp]\nfit_points = 16\n");
+        }
         let file = format!("{strategy}.toml");
         sb.write(&file, &text);
         let bytes = same_for_threads(&sb, &file);
         assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 41);
         let manifest = String::from_utf8(sb.read(&format!("{file}-out1/manifest.toml"))).unwrap();
         assert!(manifest.contains("window = 4"), "{manifest}");
+        if strategy == "gp" {
+            assert!(manifest.contains("fit_points = 16"), "{manifest}");
+        }
     }
 }

@@ -285,6 +285,7 @@ fn bad_input_exits_2_and_old_artifacts_ask_for_a_re_export() {
         let r = sb.run(&[cmd, "m.json", "blank.csv"]);
         r.expect_code(2);
         assert!(r.stderr().contains("line 3: "), "{cmd}: {}", r.stderr());
+        assert!(r.stdout().is_empty(), "{cmd} wrote output");
     }
     let mut split = lines.clone();
     split[3] = split[3].replacen(',', ",\"\n\",", 1);
