@@ -69,6 +69,7 @@
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use super::gp::linalg::avx2_dispatch;
 use super::{unit, History, Observation, Strategy, Trial};
 use crate::seed;
 use crate::space::{Domain, Param, Space};
@@ -534,19 +535,30 @@ struct Mixture {
     cont_inv: Vec<f64>,
 }
 
-/// Kernels a block in [`Mixture::log_pdf`]: each block's partial sums stay
-/// in registers while every continuous parameter passes over it.
+/// Kernels a block in [`Mixture::log_pdf_all`]: each block's partial sums
+/// stay in registers while every continuous parameter passes over it.
 const BLOCK: usize = 8;
 
 /// `ln sqrt(2 pi)`.
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// Reusable buffers for [`Mixture::log_pdf`].
+/// Kernels whose log density is this far below the largest add less than
+/// `e^-40` (1e-17) each to the sum, so [`Mixture::log_pdf_all`] leaves
+/// them out: in double precision they cannot change it.
+const NEGLIGIBLE: f64 = 40.0;
+
+/// Reusable buffers for [`Mixture::log_pdf_all`], per point.
 #[derive(Default)]
 struct Scratch {
-    terms: Vec<f64>,
+    /// The continuous coordinates, `cont.len()` a point.
     xs: Vec<f64>,
+    /// The discrete parameters' log cell masses, one run of `uniq` per
+    /// discrete parameter, `stride` a point.
     masses: Vec<f64>,
+    /// The largest log density so far.
+    max: Vec<f64>,
+    /// The log densities that may count in the sum, in kernel order.
+    kept: Vec<Vec<f64>>,
 }
 
 /// The inverse of [`total_key`].
@@ -758,61 +770,104 @@ impl Mixture {
             .collect()
     }
 
-    /// `log p(x)` for a point over `self.dims`.
+    /// `log p(x)` for one point over `self.dims`.
+    #[cfg(test)]
     fn log_pdf(&self, x: &[Cand], sc: &mut Scratch) -> f64 {
-        // Squared standardised distances: kernels in blocks of eight
-        // (`cont_loc`/`cont_inv` hold each block contiguously), every
-        // continuous parameter in turn on the block, in parameter order, so
-        // each kernel sums its parameters in the same order as one pass a
-        // parameter would; the partial sums stay in registers.
+        let mut out = Vec::new();
+        self.log_pdf_all(&[x], sc, &mut out);
+        out[0]
+    }
+
+    /// `log p(x)` for every point of `points` (each over `self.dims`),
+    /// into `out`: `max + ln sum exp(t_k - max)` over the kernels' log
+    /// densities `t_k`, summed in kernel order, leaving out the kernels
+    /// more than [`NEGLIGIBLE`] below the largest.
+    ///
+    /// The points are scored together, a block of kernels at a time (each
+    /// block read once for all of them), and each point keeps a running
+    /// largest term and the terms that may still count, so most terms are
+    /// never stored. A term at most the running largest minus
+    /// [`NEGLIGIBLE`] is at most the final one minus it too, so dropping
+    /// it early drops what the final filter would; every kept term gets
+    /// the same operations in the same order as in one pass a kernel.
+    fn log_pdf_all<C: AsRef<[Cand]>>(&self, points: &[C], sc: &mut Scratch, out: &mut Vec<f64>) {
         const B: usize = BLOCK;
+        let n = points.len();
+        let nc = self.cont.len();
         sc.xs.clear();
-        sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
-        let xs = &sc.xs;
-        sc.terms.clear();
-        if xs.is_empty() {
-            // No distances: each term is `konst - 0.5 * 0.0`, which is
-            // `konst` to the bit.
-            sc.terms.extend_from_slice(&self.konst);
-        } else {
-            let stride = B * xs.len();
-            let blocks = self.cont_loc.chunks_exact(stride);
-            let blocks = blocks.zip(self.cont_inv.chunks_exact(stride));
-            // `konst` in blocks too: the last one is short (the padding
-            // is not a kernel).
-            for ((lb, vb), konst) in blocks.zip(self.konst.chunks(B)) {
-                let mut q = [0.0f64; B];
-                for ((l, v), &xj) in lb.chunks_exact(B).zip(vb.chunks_exact(B)).zip(xs) {
-                    let l: &[f64; B] = l.try_into().unwrap_or(&[0.0; B]);
-                    let v: &[f64; B] = v.try_into().unwrap_or(&[0.0; B]);
-                    for i in 0..B {
-                        let z = (xj - l[i]) * v[i];
-                        q[i] += z * z;
-                    }
-                }
-                if let Ok(konst) = <&[f64; B]>::try_from(konst) {
-                    let mut t = [0.0f64; B];
-                    for i in 0..B {
-                        t[i] = konst[i] - 0.5 * q[i];
-                    }
-                    sc.terms.extend_from_slice(&t);
-                } else {
-                    sc.terms
-                        .extend(konst.iter().zip(&q).map(|(&c, &q)| c - 0.5 * q));
+        sc.masses.clear();
+        for x in points {
+            let x = x.as_ref();
+            sc.xs.extend(self.cont.iter().map(|&jd| x[jd].x));
+            for &jd in &self.disc {
+                if let Factor::Numeric { uniq, .. } = &self.factors[jd] {
+                    let xj = x[jd];
+                    sc.masses.extend(
+                        uniq.iter()
+                            .map(|&(l, sg)| log_mass((xj.lo - l) / sg, (xj.hi - l) / sg)),
+                    );
                 }
             }
         }
+        let stride = sc.masses.len() / n.max(1);
+        sc.max.clear();
+        sc.max.resize(n, f64::NEG_INFINITY);
+        sc.kept.resize_with(n, Vec::new);
+        for kept in &mut sc.kept {
+            kept.clear();
+        }
+        if nc == 0 {
+            // No distances: each term starts at `konst` (`konst - 0.5 *
+            // 0.0` is `konst` to the bit).
+            for (c, x) in points.iter().enumerate() {
+                let masses = &sc.masses[c * stride..(c + 1) * stride];
+                for (k, &kc) in self.konst.iter().enumerate() {
+                    let t = self.add_discrete(k, kc, x.as_ref(), masses);
+                    keep(t, &mut sc.max[c], &mut sc.kept[c]);
+                }
+            }
+        } else if self.disc.is_empty() && self.cat.is_empty() {
+            let (loc, inv, konst) = (&self.cont_loc, &self.cont_inv, &self.konst);
+            scan_plain(loc, inv, konst, &sc.xs, nc, &mut sc.max, &mut sc.kept);
+        } else {
+            let blocks = self.cont_loc.chunks_exact(B * nc);
+            let blocks = blocks.zip(self.cont_inv.chunks_exact(B * nc));
+            for (b, ((lb, vb), konst)) in blocks.zip(self.konst.chunks(B)).enumerate() {
+                let state = sc.max.iter_mut().zip(sc.kept.iter_mut());
+                for (c, (x, (max, kept))) in points.iter().zip(state).enumerate() {
+                    let q = block_distances(lb, vb, &sc.xs[c * nc..(c + 1) * nc]);
+                    let masses = &sc.masses[c * stride..(c + 1) * stride];
+                    for (i, &kc) in konst.iter().enumerate() {
+                        let t = self.add_discrete(b * B + i, kc - 0.5 * q[i], x.as_ref(), masses);
+                        keep(t, max, kept);
+                    }
+                }
+            }
+        }
+        out.clear();
+        out.extend(sc.max.iter().zip(&sc.kept).map(|(&max, kept)| {
+            if max == f64::NEG_INFINITY {
+                return max;
+            }
+            let floor = max - NEGLIGIBLE;
+            let sum: f64 = kept
+                .iter()
+                .filter(|&&t| t > floor)
+                .map(|&t| (t - max).exp())
+                .sum();
+            max + sum.ln()
+        }));
+    }
+
+    /// Kernel `k`'s term `t` plus its discrete parameters' log cell masses
+    /// (`masses`, from [`Mixture::log_pdf_all`]) and its categorical
+    /// parameters' log probabilities, in parameter order.
+    fn add_discrete(&self, k: usize, mut t: f64, x: &[Cand], masses: &[f64]) -> f64 {
+        let mut off = 0;
         for &jd in &self.disc {
             if let Factor::Numeric { uniq, uid, .. } = &self.factors[jd] {
-                let xj = x[jd];
-                sc.masses.clear();
-                sc.masses.extend(
-                    uniq.iter()
-                        .map(|&(l, sg)| log_mass((xj.lo - l) / sg, (xj.hi - l) / sg)),
-                );
-                for (t, &u) in sc.terms.iter_mut().zip(uid) {
-                    *t += sc.masses[u as usize];
-                }
+                t += masses[off + uid[k] as usize];
+                off += uniq.len();
             }
         }
         for &jd in &self.cat {
@@ -823,49 +878,102 @@ impl Mixture {
                 uniform,
             } = &self.factors[jd]
             {
-                let v = x[jd].x as u32;
-                for (t, &c) in sc.terms.iter_mut().zip(choice) {
-                    *t += if c == v {
-                        *hit
-                    } else if c == u32::MAX {
-                        *uniform
-                    } else {
-                        *miss
-                    };
+                let c = choice[k];
+                t += if c == x[jd].x as u32 {
+                    *hit
+                } else if c == u32::MAX {
+                    *uniform
+                } else {
+                    *miss
+                };
+            }
+        }
+        t
+    }
+}
+
+/// Squared standardised distances of `xs` (a point's continuous
+/// coordinates) to one block's eight kernels, every continuous parameter in
+/// turn, in `cont` order (as one pass a parameter would sum them); the
+/// partial sums stay in registers.
+#[inline(always)]
+fn block_distances(lb: &[f64], vb: &[f64], xs: &[f64]) -> [f64; BLOCK] {
+    const B: usize = BLOCK;
+    let mut q = [0.0f64; B];
+    for ((l, v), &xj) in lb.chunks_exact(B).zip(vb.chunks_exact(B)).zip(xs) {
+        let l: &[f64; B] = l.try_into().unwrap_or(&[0.0; B]);
+        let v: &[f64; B] = v.try_into().unwrap_or(&[0.0; B]);
+        for i in 0..B {
+            let z = (xj - l[i]) * v[i];
+            q[i] += z * z;
+        }
+    }
+    q
+}
+
+avx2_dispatch! {
+    /// [`Mixture::log_pdf_all`] for a mixture of continuous parameters
+    /// only (`nc` of them): every block of kernels against every point.
+    fn scan_plain(
+        loc: &[f64],
+        inv: &[f64],
+        konst: &[f64],
+        xs: &[f64],
+        nc: usize,
+        max: &mut [f64],
+        kept: &mut [Vec<f64>]
+    ) = scan_plain_body;
+}
+
+#[inline(always)]
+fn scan_plain_body(
+    loc: &[f64],
+    inv: &[f64],
+    konst: &[f64],
+    xs: &[f64],
+    nc: usize,
+    max: &mut [f64],
+    kept: &mut [Vec<f64>],
+) {
+    const B: usize = BLOCK;
+    let blocks = loc.chunks_exact(B * nc).zip(inv.chunks_exact(B * nc));
+    for ((lb, vb), konst) in blocks.zip(konst.chunks(B)) {
+        for ((xs, max), kept) in xs.chunks_exact(nc).zip(max.iter_mut()).zip(kept.iter_mut()) {
+            let q = block_distances(lb, vb, xs);
+            if let Ok(konst) = <&[f64; B]>::try_from(konst) {
+                let mut t = [0.0f64; B];
+                for i in 0..B {
+                    t[i] = konst[i] - 0.5 * q[i];
+                }
+                // The block's largest term (NaN skipped, like `keep`):
+                // when it cannot count, none can, and it is not a new
+                // largest either.
+                let top = t
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a });
+                if top > *max - NEGLIGIBLE {
+                    for &t in &t {
+                        keep(t, max, kept);
+                    }
+                }
+            } else {
+                for (&kc, &q) in konst.iter().zip(&q) {
+                    keep(kc - 0.5 * q, max, kept);
                 }
             }
         }
-        // The largest term, by four independent running maxima (the max
-        // of a set does not depend on the order it is taken in).
-        let mut m4 = [f64::NEG_INFINITY; 4];
-        let chunks = sc.terms.chunks_exact(4);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for i in 0..4 {
-                // `max` without its NaN handling: a NaN term is skipped
-                // either way, and m4 starts below every other term.
-                if c[i] > m4[i] {
-                    m4[i] = c[i];
-                }
-            }
-        }
-        let max = rest
-            .iter()
-            .fold(m4[0].max(m4[1]).max(m4[2].max(m4[3])), |a, &b| a.max(b));
-        if max == f64::NEG_INFINITY {
-            return max;
-        }
-        // Kernels more than e^-40 below the largest cannot move the sum
-        // (1e-17 each, in double precision): skip their exp. The sum runs
-        // in kernel order.
-        let floor = max - 40.0;
-        let sum: f64 = sc
-            .terms
-            .iter()
-            .filter(|&&s| s > floor)
-            .map(|s| (s - max).exp())
-            .sum();
-        max + sum.ln()
+    }
+}
+
+/// One term of [`Mixture::log_pdf_all`], in kernel order: a new largest
+/// (NaN never is), and kept unless it is [`NEGLIGIBLE`] below the largest.
+#[inline]
+fn keep(t: f64, max: &mut f64, kept: &mut Vec<f64>) {
+    if t > *max {
+        *max = t;
+    }
+    if t > *max - NEGLIGIBLE {
+        kept.push(t);
     }
 }
 
@@ -906,10 +1014,13 @@ fn best_candidate(
         cands.extend((0..s.n_local).map(|_| l.sample_kernel(k, kinds, rng)));
     }
     let mut buf = Scratch::default();
+    let (mut lp, mut gp) = (Vec::new(), Vec::new());
+    l.log_pdf_all(&cands, &mut buf, &mut lp);
+    g.log_pdf_all(&cands, &mut buf, &mut gp);
     let mut best = 0;
     let mut best_score = f64::NEG_INFINITY;
-    for (i, c) in cands.iter().enumerate() {
-        let score = l.log_pdf(c, &mut buf) - g.log_pdf(c, &mut buf);
+    for (i, (a, b)) in lp.iter().zip(&gp).enumerate() {
+        let score = a - b;
         // Strictly greater: ties keep the lowest index; NaN never wins.
         if score > best_score {
             best_score = score;
@@ -1886,6 +1997,111 @@ mod tests {
             ..TpeSettings::default()
         };
         assert_eq!(split(&observed, &[], &s).good, vec![0, 1, 2]);
+    }
+
+    /// `log p(x)` the plain way: every kernel's term, in kernel order.
+    fn log_pdf_reference(m: &Mixture, x: &[Cand]) -> f64 {
+        let terms: Vec<f64> = (0..m.n_kernels)
+            .map(|k| {
+                let mut q = 0.0;
+                for &jd in &m.cont {
+                    if let Factor::Numeric { loc, inv, .. } = &m.factors[jd] {
+                        let z = (x[jd].x - loc[k]) * inv[k];
+                        q += z * z;
+                    }
+                }
+                let mut t = m.konst[k] - 0.5 * q;
+                for &jd in &m.disc {
+                    if let Factor::Numeric { uniq, uid, .. } = &m.factors[jd] {
+                        let (l, sg) = uniq[uid[k] as usize];
+                        t += log_mass((x[jd].lo - l) / sg, (x[jd].hi - l) / sg);
+                    }
+                }
+                for &jd in &m.cat {
+                    if let Factor::Categorical {
+                        choice,
+                        hit,
+                        miss,
+                        uniform,
+                    } = &m.factors[jd]
+                    {
+                        let c = choice[k];
+                        t += if c == x[jd].x as u32 {
+                            *hit
+                        } else if c == u32::MAX {
+                            *uniform
+                        } else {
+                            *miss
+                        };
+                    }
+                }
+                t
+            })
+            .collect();
+        let max = terms.iter().fold(f64::NEG_INFINITY, |a, &t| a.max(t));
+        if max == f64::NEG_INFINITY {
+            return max;
+        }
+        let sum: f64 = terms
+            .iter()
+            .filter(|&&t| t > max - 40.0)
+            .map(|&t| (t - max).exp())
+            .sum();
+        max + sum.ln()
+    }
+
+    /// Scoring many points at once, by blocks, skipping negligible terms
+    /// (and on AVX2 machines in the wide build) gives the plain pass's
+    /// bits, for every kind of parameter and group size.
+    #[test]
+    fn batch_scores_equal_the_plain_pass() {
+        let kinds = vec![
+            Kind::Continuous,
+            Kind::Discrete(Cells::Uniform(5)),
+            Kind::Categorical(3),
+            Kind::Continuous,
+            Kind::Continuous,
+        ];
+        let s = TpeSettings::default();
+        let mut rng = seed::stream(5, "batch");
+        for dims in [
+            vec![0, 1, 2, 3, 4],
+            vec![0, 3, 4],
+            vec![1, 2],
+            vec![2],
+            vec![3],
+        ] {
+            for m in [0, 1, 7, 9, 64, 300] {
+                // Points clustered near 0.3, as a late bad group is.
+                let pts: Vec<Vec<f64>> = (0..m)
+                    .map(|_| {
+                        kinds
+                            .iter()
+                            .map(|k| match k {
+                                Kind::Categorical(n) => (unit(&mut rng) * *n as f64).floor(),
+                                Kind::Discrete(c) => {
+                                    let (lo, hi) = c.cell(unit(&mut rng));
+                                    0.5 * (lo + hi)
+                                }
+                                Kind::Continuous => 0.3 + 0.2 * (unit(&mut rng) - 0.5),
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let mix = Mixture::new(&pts, &dims, &kinds, &s);
+                let points: Vec<Vec<Cand>> =
+                    (0..40).map(|_| mix.sample(&kinds, &mut rng)).collect();
+                let mut sc = Scratch::default();
+                let mut got = Vec::new();
+                mix.log_pdf_all(&points, &mut sc, &mut got);
+                assert_eq!(got.len(), points.len());
+                for (x, g) in points.iter().zip(&got) {
+                    let want = log_pdf_reference(&mix, x);
+                    assert_eq!(g.to_bits(), want.to_bits(), "dims {dims:?} m {m}");
+                    assert!(g.is_finite());
+                }
+            }
+        }
     }
 
     #[test]
