@@ -204,11 +204,14 @@ impl Strategy for Tpe {
         // Observed rows come from their stored unit coordinates (computed
         // once, when the trial finished); pending rows, and any row whose
         // stored coordinates do not fit the space, are converted here. Both
-        // give the same bits (a test compares them).
+        // give the same bits (a test compares them). Without a categorical
+        // parameter the coordinates are the unit coordinates: a copy.
+        let numeric = !kinds.iter().any(|k| matches!(k, Kind::Categorical(_)));
         let coords = |idx: &[usize]| -> Vec<f64> {
             let mut out = Vec::with_capacity(idx.len() * d);
             for &i in idx {
                 match history.observed.get(i) {
+                    Some(o) if o.unit.len() == d && numeric => out.extend_from_slice(&o.unit),
                     Some(o) if o.unit.len() == d => push_units(&kinds, &o.unit, &mut out),
                     Some(o) => push_coordinates(space, &kinds, &o.params, &mut out),
                     None => {
@@ -2327,41 +2330,48 @@ mod tests {
     fn stored_units_do_not_change_a_proposal() {
         // The same history with its unit coordinates stored, and with them
         // dropped (so every row is converted from its parameters): the
-        // same proposals, bit for bit.
-        let s = contract::space();
-        let tpe = Tpe::new(TpeSettings {
-            n_startup: 5,
-            ..TpeSettings::default()
-        });
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
-        let observed: Vec<Observation> = (0..40)
-            .map(|i| {
-                let u: Vec<f64> = (0..s.params.len()).map(|_| unit(&mut rng)).collect();
-                let loss = (i % 6 != 2).then(|| u.iter().map(|x| (x - 0.4).abs()).sum());
-                Observation::new(&s, s.from_unit(&u), loss)
-            })
-            .collect();
-        let bare: Vec<Observation> = observed
-            .iter()
-            .map(|o| Observation {
-                unit: Vec::new(),
-                ..o.clone()
-            })
-            .collect();
-        let pending = vec![observed[3].params.clone()];
-        for i in 0..10 {
-            let t = Trial {
-                space: &s,
-                index: 40 + i,
-                seed: 100 + i,
-                search_seed: 3,
-            };
-            let with = |observed| History {
-                observed,
-                pending: &pending,
-            };
-            let a = tpe.propose(&t, &with(&observed));
-            assert_eq!(a, tpe.propose(&t, &with(&bare)), "trial {}", 40 + i);
+        // same proposals, bit for bit. Once with a categorical parameter
+        // (coordinates mapped), once without (coordinates copied).
+        let numeric = space(
+            "f = { type = 'float', low = -2.0, high = 3.0 }\n\
+             g = { type = 'int', low = 1, high = 1000, log = true }\n\
+             h = { type = 'float', low = 1e-4, high = 10.0, log = true }",
+        );
+        for s in [contract::space(), numeric] {
+            let tpe = Tpe::new(TpeSettings {
+                n_startup: 5,
+                ..TpeSettings::default()
+            });
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+            let observed: Vec<Observation> = (0..40)
+                .map(|i| {
+                    let u: Vec<f64> = (0..s.params.len()).map(|_| unit(&mut rng)).collect();
+                    let loss = (i % 6 != 2).then(|| u.iter().map(|x| (x - 0.4).abs()).sum());
+                    Observation::new(&s, s.from_unit(&u), loss)
+                })
+                .collect();
+            let bare: Vec<Observation> = observed
+                .iter()
+                .map(|o| Observation {
+                    unit: Vec::new(),
+                    ..o.clone()
+                })
+                .collect();
+            let pending = vec![observed[3].params.clone()];
+            for i in 0..10 {
+                let t = Trial {
+                    space: &s,
+                    index: 40 + i,
+                    seed: 100 + i,
+                    search_seed: 3,
+                };
+                let with = |observed| History {
+                    observed,
+                    pending: &pending,
+                };
+                let a = tpe.propose(&t, &with(&observed));
+                assert_eq!(a, tpe.propose(&t, &with(&bare)), "trial {}", 40 + i);
+            }
         }
     }
 
