@@ -340,6 +340,7 @@ fn cpu_ms(
         .iter()
         .map(|t| {
             search::observation(
+                &search.space,
                 search.direction,
                 t.params.clone(),
                 t.eval.status,

@@ -21,6 +21,7 @@ use crate::interrupt;
 use crate::journal;
 use crate::journal::{Committed, Journal, JournalError, Row};
 use crate::objective::{Evaluation, Objective, Status, TrialInfo};
+use crate::space::Space;
 use crate::strategy::{History, Observation, Strategy, Trial};
 use crate::value::Params;
 
@@ -66,9 +67,11 @@ pub enum SearchError {
     },
 }
 
-/// What a strategy learns from a finished trial: its parameters and its
-/// value turned into a loss (lower is better); failed trials have none.
+/// What a strategy learns from a finished trial of `space`: its parameters
+/// (and their unit coordinates) and its value turned into a loss (lower is
+/// better); failed trials have none.
 pub fn observation(
+    space: &Space,
     direction: Direction,
     params: Params,
     status: Status,
@@ -78,7 +81,7 @@ pub fn observation(
         Direction::Minimize => value,
         Direction::Maximize => -value,
     });
-    Observation { params, loss }
+    Observation::new(space, params, loss)
 }
 
 /// The number of results proposal `i` may see with window `w`: trials
@@ -158,6 +161,7 @@ pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchErro
         }
         let value = r.value.unwrap_or(f64::NAN);
         state.observed.push(observation(
+            &search.space,
             search.direction,
             params.clone(),
             r.status,
@@ -199,6 +203,7 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
         };
         let eval = objective.evaluate(&params, &info);
         state.observed.push(observation(
+            &search.space,
             search.direction,
             params.clone(),
             eval.status,
@@ -367,6 +372,7 @@ pub fn run(
                 });
                 if uses_history {
                     state.observed.push(observation(
+                        &search.space,
                         search.direction,
                         o.params.clone(),
                         o.eval.status,

@@ -18,10 +18,27 @@ pub mod tpe;
 /// A finished trial as a strategy sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
+    /// The trial's parameters.
     pub params: Params,
     /// The objective value, oriented so that lower is better; `None` for a
     /// failed trial.
     pub loss: Option<f64>,
+    /// `params` in unit coordinates, one number per parameter in name
+    /// order (0.5 for a missing one): computed once when the trial
+    /// finishes, so strategies do not convert every row on every proposal.
+    /// Must equal `space.to_unit(&params)` bit for bit; [`Observation::new`]
+    /// guarantees it.
+    pub unit: Vec<f64>,
+}
+
+impl Observation {
+    /// A finished trial of `space` with its loss (lower is better; `None`
+    /// for a failure), its unit coordinates computed here
+    /// ([`Space::to_unit`]).
+    pub fn new(space: &Space, params: Params, loss: Option<f64>) -> Observation {
+        let unit = space.to_unit(&params);
+        Observation { params, loss, unit }
+    }
 }
 
 /// What a proposal may look at (design.md, Determinism 3): the results of
@@ -210,10 +227,7 @@ pub(crate) mod contract {
             let p = strategy.propose(&t, &h);
             // Failed trials happen: every seventh is one.
             let l = (i % 7 != 3).then(|| loss(s, &p));
-            obs.push(Observation {
-                params: p.clone(),
-                loss: l,
-            });
+            obs.push(Observation::new(s, p.clone(), l));
             props.push(p);
         }
         props

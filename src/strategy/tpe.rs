@@ -201,20 +201,24 @@ impl Strategy for Tpe {
         let s = &self.settings;
         let kinds: Vec<Kind> = space.params.iter().map(Kind::of).collect();
         let groups = split(history.observed, history.pending, s);
-        let row = |i: usize| match history.observed.get(i) {
-            Some(o) => &o.params,
-            None => &history.pending[i - history.observed.len()],
-        };
         // One flat buffer a group (no allocation a trial), read as rows.
-        let plain = plain_ranges(space);
+        // Observed rows come from their stored unit coordinates (computed
+        // once, when the trial finished); pending rows, and any row whose
+        // stored coordinates do not fit the space, are converted here. Both
+        // give the same bits (a test compares them). Without a categorical
+        // parameter the coordinates are the unit coordinates: a copy.
+        let numeric = !kinds.iter().any(|k| matches!(k, Kind::Categorical(_)));
         let coords = |idx: &[usize]| -> Vec<f64> {
             let mut out = Vec::with_capacity(idx.len() * d);
             for &i in idx {
-                let fast = plain
-                    .as_ref()
-                    .is_some_and(|r| push_plain(space, r, row(i), &mut out));
-                if !fast {
-                    push_coordinates(space, &kinds, row(i), &mut out);
+                match history.observed.get(i) {
+                    Some(o) if o.unit.len() == d && numeric => out.extend_from_slice(&o.unit),
+                    Some(o) if o.unit.len() == d => push_units(&kinds, &o.unit, &mut out),
+                    Some(o) => push_coordinates(space, &kinds, &o.params, &mut out),
+                    None => {
+                        let p = &history.pending[i - history.observed.len()];
+                        push_coordinates(space, &kinds, p, &mut out);
+                    }
                 }
             }
             out
@@ -427,53 +431,25 @@ fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &mut Vec<f64
             (Some(v), _) => q.to_unit(v),
             (None, _) => 0.5,
         };
-        out.push(match k {
-            Kind::Categorical(n) => ((u * *n as f64) as usize).min(n - 1) as f64,
-            _ => u,
-        });
+        out.push(coordinate(k, u));
     }
 }
 
-/// Every parameter's `(low, high)` when all are plain float ranges (not
-/// log, no step), the case [`push_plain`] handles.
-fn plain_ranges(space: &Space) -> Option<Vec<(f64, f64)>> {
-    space
-        .params
-        .iter()
-        .map(|q| match q.domain {
-            Domain::Float {
-                low,
-                high,
-                log: false,
-                step: None,
-                steps: None,
-            } => Some((low, high)),
-            _ => None,
-        })
-        .collect()
+/// A parameter's coordinate from its unit coordinate `u`: `u` itself for a
+/// numeric parameter, the choice's index for a categorical one.
+#[inline]
+fn coordinate(k: &Kind, u: f64) -> f64 {
+    match k {
+        Kind::Categorical(n) => ((u * *n as f64) as usize).min(n - 1) as f64,
+        _ => u,
+    }
 }
 
-/// [`push_coordinates`] for a space of plain float ranges (`ranges`, from
-/// [`plain_ranges`]) and a trial with exactly the space's names, each a
-/// float: one straight pass, the same operations, so the same bits.
-/// Returns false, with `out` unchanged, for any other trial.
-fn push_plain(space: &Space, ranges: &[(f64, f64)], p: &Params, out: &mut Vec<f64>) -> bool {
-    if p.len() != ranges.len() {
-        return false;
-    }
-    let start = out.len();
-    for ((name, v), (q, &(low, high))) in p.iter().zip(space.params.iter().zip(ranges)) {
-        match v {
-            Value::Float(x) if same_name(name, &q.name) => {
-                out.push(((x - low) / (high - low)).clamp(0.0, 1.0));
-            }
-            _ => {
-                out.truncate(start);
-                return false;
-            }
-        }
-    }
-    true
+/// [`push_coordinates`] from a trial's stored unit coordinates
+/// ([`Observation::unit`], one per parameter of the space): the same
+/// numbers without a name lookup.
+fn push_units(kinds: &[Kind], unit: &[f64], out: &mut Vec<f64>) {
+    out.extend(kinds.iter().zip(unit).map(|(k, &u)| coordinate(k, u)));
 }
 
 /// `a == b`, inlined: parameter names are short, and a library call per
@@ -1353,6 +1329,8 @@ mod tests {
     use crate::objective::function::Function;
     use crate::seed::RootHash;
     use crate::space::ParamWire;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
     use std::collections::BTreeMap;
 
     fn space(src: &str) -> Space {
@@ -1365,11 +1343,11 @@ mod tests {
         TpeSettings::from_toml(Some(&v))
     }
 
+    /// A finished trial of `x = { type = 'float', low = 0.0, high = 1.0 }`.
     fn obs(x: f64, loss: Option<f64>) -> Observation {
-        Observation {
-            params: [("x".to_string(), Value::Float(x))].into_iter().collect(),
-            loss,
-        }
+        let s = space("x = { type = 'float', low = 0.0, high = 1.0 }");
+        let params = [("x".to_string(), Value::Float(x))].into_iter().collect();
+        Observation::new(&s, params, loss)
     }
 
     /// A sequential or windowed run of `strategy` on `f`; returns the
@@ -1400,10 +1378,7 @@ mod tests {
             };
             let p = strategy.propose(&t, &h);
             let l = f(&p);
-            observed.push(Observation {
-                params: p.clone(),
-                loss: l,
-            });
+            observed.push(Observation::new(s, p.clone(), l));
             props.push(p.clone());
             out.push((p, l));
         }
@@ -1826,7 +1801,7 @@ mod tests {
             let sobol = s.from_unit(&sobol::point(i, 2, 77));
             assert_eq!(p == sobol, n_ok < 10, "trial {i}, {n_ok} results");
             let loss = (![2, 5, 8].contains(&i)).then(|| Function::Branin.evaluate(&p).unwrap());
-            observed.push(Observation { params: p, loss });
+            observed.push(Observation::new(&s, p, loss));
         }
     }
 
@@ -2341,6 +2316,8 @@ mod tests {
                     .map(|i| (format!("x{i}"), Value::Float(p[i])))
                     .collect(),
                 loss: Some(y),
+                // The points are unit coordinates already (a unit cube).
+                unit: p.clone(),
             })
             .collect();
         let groups = split(&observed, &[], &s);
@@ -2526,43 +2503,92 @@ mod tests {
     }
 
     #[test]
-    fn plain_path_equals_the_general_one() {
-        let s = space(
-            "a = { type = 'float', low = -3.0, high = 7.0 }\n\
-             b = { type = 'float', low = 0.0, high = 1e-3 }",
-        );
+    fn stored_units_give_the_coordinates_of_the_general_path() {
+        // The contract space: log float with steps, int, categorical,
+        // monotone values, int with a step, plain float, log int.
+        let s = contract::space();
         let kinds: Vec<Kind> = s.params.iter().map(Kind::of).collect();
-        let r = plain_ranges(&s).unwrap();
-        assert_eq!(r, vec![(-3.0, 7.0), (0.0, 1e-3)]);
-        for x in [-3.0, -2.9999, 0.1, 1.0 / 3.0, 6.9, 7.0, 8.0, -4.0] {
-            let p: Params = [
-                ("a".to_string(), Value::Float(x)),
-                ("b".to_string(), Value::Float(x * 1e-4)),
-            ]
-            .into_iter()
-            .collect();
+        assert!(kinds.contains(&Kind::Categorical(2)));
+        assert!(kinds
+            .iter()
+            .any(|k| matches!(k, Kind::Discrete(Cells::LogInt { .. }))));
+        assert!(kinds.contains(&Kind::Continuous));
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(41);
+        let bits = |v: &[f64]| v.iter().map(|u| u.to_bits()).collect::<Vec<_>>();
+        for k in 0..2000 {
+            let u: Vec<f64> = (0..s.params.len()).map(|_| unit(&mut rng)).collect();
+            let mut p = s.from_unit(&u);
+            // Every so often a parameter is missing or holds a value
+            // outside its domain: both paths give 0.5 there.
+            if k % 5 == 1 {
+                p.remove("c");
+            }
+            if k % 7 == 2 {
+                p.insert("b".to_string(), Value::Str("x".to_string()));
+            }
+            if k % 11 == 3 {
+                p.insert("f".to_string(), Value::Int(1));
+            }
+            let o = Observation::new(&s, p.clone(), Some(1.0));
             let (mut fast, mut slow) = (vec![9.0], vec![9.0]);
-            assert!(push_plain(&s, &r, &p, &mut fast));
+            push_units(&kinds, &o.unit, &mut fast);
             push_coordinates(&s, &kinds, &p, &mut slow);
-            assert_eq!(
-                fast.iter().map(|u| u.to_bits()).collect::<Vec<_>>(),
-                slow.iter().map(|u| u.to_bits()).collect::<Vec<_>>()
-            );
+            assert_eq!(bits(&fast), bits(&slow), "at {k}: {p:?}");
         }
-        // Another name, a missing one or an int: the general path, and
-        // `out` untouched.
-        let mut out = vec![9.0];
-        for p in [
-            vec![("a", Value::Float(0.0)), ("c", Value::Float(0.0))],
-            vec![("a", Value::Float(0.0))],
-            vec![("a", Value::Float(0.0)), ("b", Value::Int(0))],
-        ] {
-            let p: Params = p.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
-            assert!(!push_plain(&s, &r, &p, &mut out));
-            assert_eq!(out, vec![9.0]);
+        // The categorical coordinate is the choice's index.
+        let mut out = Vec::new();
+        push_units(&[Kind::Categorical(2)], &[0.75], &mut out);
+        push_units(&[Kind::Categorical(3)], &[1.0], &mut out);
+        assert_eq!(out, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn stored_units_do_not_change_a_proposal() {
+        // The same history with its unit coordinates stored, and with them
+        // dropped (so every row is converted from its parameters): the
+        // same proposals, bit for bit. Once with a categorical parameter
+        // (coordinates mapped), once without (coordinates copied).
+        let numeric = space(
+            "f = { type = 'float', low = -2.0, high = 3.0 }\n\
+             g = { type = 'int', low = 1, high = 1000, log = true }\n\
+             h = { type = 'float', low = 1e-4, high = 10.0, log = true }",
+        );
+        for s in [contract::space(), numeric] {
+            let tpe = Tpe::new(TpeSettings {
+                n_startup: 5,
+                ..TpeSettings::default()
+            });
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+            let observed: Vec<Observation> = (0..40)
+                .map(|i| {
+                    let u: Vec<f64> = (0..s.params.len()).map(|_| unit(&mut rng)).collect();
+                    let loss = (i % 6 != 2).then(|| u.iter().map(|x| (x - 0.4).abs()).sum());
+                    Observation::new(&s, s.from_unit(&u), loss)
+                })
+                .collect();
+            let bare: Vec<Observation> = observed
+                .iter()
+                .map(|o| Observation {
+                    unit: Vec::new(),
+                    ..o.clone()
+                })
+                .collect();
+            let pending = vec![observed[3].params.clone()];
+            for i in 0..10 {
+                let t = Trial {
+                    space: &s,
+                    index: 40 + i,
+                    seed: 100 + i,
+                    search_seed: 3,
+                };
+                let with = |observed| History {
+                    observed,
+                    pending: &pending,
+                };
+                let a = tpe.propose(&t, &with(&observed));
+                assert_eq!(a, tpe.propose(&t, &with(&bare)), "trial {}", 40 + i);
+            }
         }
-        let int = space("a = { type = 'int', low = 1, high = 9 }");
-        assert!(plain_ranges(&int).is_none());
     }
 
     #[test]

@@ -95,7 +95,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{unit, History, Strategy, Trial};
+use super::{unit, History, Observation, Strategy, Trial};
 use crate::seed;
 use crate::space::{Domain, Space};
 use crate::value::Params;
@@ -587,10 +587,10 @@ impl Gp {
     fn model_point(&self, t: &Trial<'_>, history: &History<'_>) -> Option<Vec<f64>> {
         let st = &self.settings;
         let space = t.space;
-        let ok: Vec<(&Params, f64)> = history
+        let ok: Vec<(&Observation, f64)> = history
             .observed
             .iter()
-            .filter_map(|o| o.loss.filter(|l| l.is_finite()).map(|l| (&o.params, l)))
+            .filter_map(|o| o.loss.filter(|l| l.is_finite()).map(|l| (o, l)))
             .collect();
         if (ok.len() as u64) < st.n_startup || space.params.is_empty() {
             return None;
@@ -599,8 +599,15 @@ impl Gp {
         let d = enc.dim;
         let n = ok.len();
         let mut x = Vec::with_capacity(n * d);
-        for (p, _) in &ok {
-            x.extend(enc.encode(space, p));
+        for (o, _) in &ok {
+            // The unit coordinates stored when the trial finished (the
+            // numbers `Space::to_unit` gives, so the same bits); converted
+            // here only if they do not fit the space.
+            if o.unit.len() == space.params.len() {
+                x.extend(enc.encode_unit(&o.unit));
+            } else {
+                x.extend(enc.encode(space, &o.params));
+            }
         }
         let y = warp::warp(&ok.iter().map(|(_, l)| *l).collect::<Vec<_>>());
         let f0 = y.iter().copied().fold(f64::INFINITY, f64::min);

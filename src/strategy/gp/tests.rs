@@ -146,10 +146,7 @@ pub(crate) fn run_regret(
         let p = strategy.propose(&t, &h);
         let v = f.evaluate(&p).unwrap();
         best = best.min(v);
-        obs.push(Observation {
-            params: p.clone(),
-            loss: Some(v),
-        });
+        obs.push(Observation::new(&s, p.clone(), Some(v)));
         props.push(p);
     }
     best - f.minimum(dim)
@@ -185,10 +182,7 @@ fn quadratic_1d_converges_near_its_minimum() {
             },
         );
         let x = p["x"].as_f64().unwrap();
-        obs.push(Observation {
-            params: p,
-            loss: Some((x - 1.234) * (x - 1.234)),
-        });
+        obs.push(Observation::new(&s, p, Some((x - 1.234) * (x - 1.234))));
     }
     let best = obs
         .iter()
@@ -243,7 +237,7 @@ fn failed_trials_are_left_out() {
         let x = p["x"].as_f64().unwrap();
         let y = p["y"].as_i64().unwrap() as f64;
         let loss = (i % 2 == 0).then(|| (x - 0.7).powi(2) + (y - 13.0).powi(2) / 400.0);
-        obs.push(Observation { params: p, loss });
+        obs.push(Observation::new(&s, p, loss));
     }
     let best = obs
         .iter()
@@ -263,10 +257,7 @@ fn all_equal_losses_do_not_break_the_model() {
         ..GpSettings::default()
     });
     let obs: Vec<Observation> = (0..5)
-        .map(|i| Observation {
-            params: s.from_unit(&[i as f64 / 5.0]),
-            loss: Some(1.0),
-        })
+        .map(|i| Observation::new(&s, s.from_unit(&[i as f64 / 5.0]), Some(1.0)))
         .collect();
     let t = Trial {
         space: &s,
@@ -358,10 +349,7 @@ fn fit_cache_never_changes_a_proposal() {
                 let p = s.from_unit(&[(i as f64 * 0.618) % 1.0, (i as f64 * 0.382) % 1.0]);
                 let v = Function::Branin.evaluate(&p).unwrap();
                 let v = if i >= 15 { v + shift } else { v };
-                Observation {
-                    params: p,
-                    loss: Some(v),
-                }
+                Observation::new(&s, p, Some(v))
             })
             .collect()
     };
@@ -466,10 +454,7 @@ fn proposal_hash(
                 Value::Bool(b) => eat(&[u8::from(*b)]),
             }
         }
-        obs.push(Observation {
-            params: p.clone(),
-            loss: Some(loss(&p)),
-        });
+        obs.push(Observation::new(space, p.clone(), Some(loss(&p))));
         props.push(p);
     }
     h
