@@ -66,6 +66,8 @@
 //! Normal draws are Box–Muller and `erfc` is written out here, so no
 //! library's algorithm choice can change a proposal.
 
+use std::sync::Mutex;
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -181,12 +183,19 @@ impl TpeSettings {
 pub struct Tpe {
     /// Its checked settings.
     pub settings: TpeSettings,
+    /// Scoring buffers kept between proposals, so a long search does not
+    /// allocate and grow them again on every proposal. Buffers only: every
+    /// proposal clears them before use, so results never depend on them.
+    scratch: Mutex<Scratch>,
 }
 
 impl Tpe {
     /// A TPE strategy with `settings` (checked by [`TpeSettings::from_toml`]).
     pub fn new(settings: TpeSettings) -> Self {
-        Tpe { settings }
+        Tpe {
+            settings,
+            scratch: Mutex::new(Scratch::default()),
+        }
     }
 }
 
@@ -227,21 +236,30 @@ impl Strategy for Tpe {
         let good: Vec<&[f64]> = good.chunks_exact(d).collect();
         let bad: Vec<&[f64]> = bad.chunks_exact(d).collect();
         let mut rng = seed::stream(t.seed, "tpe");
+        // Proposals made at once on several threads (or after a panic
+        // elsewhere poisoned the lock) use buffers of their own.
+        let mut guard = self.scratch.try_lock().ok();
+        let mut own = Scratch::default();
+        let sc = guard.as_deref_mut().unwrap_or(&mut own);
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
-            let l = Mixture::new(&good, &dims, &kinds, s);
-            let g = Mixture::new(&bad, &dims, &kinds, s);
-            let best = best_candidate(&l, &g, &kinds, s, groups.best, &mut rng);
+            let l = Mixture::build(&good, &dims, &kinds, s, sc);
+            let g = Mixture::build(&bad, &dims, &kinds, s, sc);
+            let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
             for (j, c) in best.iter().enumerate() {
                 u[j] = c.unit(&kinds[j]);
             }
+            l.recycle(sc);
+            g.recycle(sc);
         } else {
             for (j, uj) in u.iter_mut().enumerate() {
-                let l = Mixture::new(&good, &[j], &kinds, s);
-                let g = Mixture::new(&bad, &[j], &kinds, s);
-                let best = best_candidate(&l, &g, &kinds, s, groups.best, &mut rng);
+                let l = Mixture::build(&good, &[j], &kinds, s, sc);
+                let g = Mixture::build(&bad, &[j], &kinds, s, sc);
+                let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
                 *uj = best[0].unit(&kinds[j]);
+                l.recycle(sc);
+                g.recycle(sc);
             }
         }
         space.from_unit(&u)
@@ -301,12 +319,20 @@ fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Group
 
 /// Optuna's `default_weights(m)`: ones below 25 trials; above, the oldest
 /// `m - 25` ramp linearly from `1/m` to 1 and the newest 25 weigh 1.
+#[cfg(test)]
 fn trial_weights(m: usize) -> Vec<f64> {
-    // Room for the prior's weight, which `Mixture::new` appends (no copy).
-    let mut w = Vec::with_capacity(m + 1);
+    let mut w = Vec::new();
+    trial_weights_into(m, &mut w);
+    w
+}
+
+/// [`trial_weights`] appended to `w`, with room for the prior's weight,
+/// which `Mixture::build` appends.
+fn trial_weights_into(m: usize, w: &mut Vec<f64>) {
+    w.reserve(m + 1);
     if m < FLAT_WEIGHTS {
-        w.resize(m, 1.0);
-        return w;
+        w.resize(w.len() + m, 1.0);
+        return;
     }
     let ramp = m - FLAT_WEIGHTS;
     let lo = 1.0 / m as f64;
@@ -320,7 +346,6 @@ fn trial_weights(m: usize) -> Vec<f64> {
         }
     }));
     w.extend(std::iter::repeat_n(1.0, FLAT_WEIGHTS));
-    w
 }
 
 /// How one parameter is modelled.
@@ -535,6 +560,29 @@ struct Scratch {
     max: Vec<f64>,
     /// The log densities that may count in the sum, in kernel order.
     kept: Vec<Vec<f64>>,
+    /// Spare vectors for [`Mixture::build`], given back by
+    /// [`Mixture::recycle`].
+    spare: Vec<Vec<f64>>,
+    /// [`sorted_keys_into`]'s buffers.
+    keys: Vec<(u64, u32)>,
+    counts: Vec<u32>,
+    buckets: Vec<u32>,
+}
+
+impl Scratch {
+    /// An empty vector, with room from an earlier mixture when there is one.
+    fn take(&mut self) -> Vec<f64> {
+        let mut v = self.spare.pop().unwrap_or_default();
+        v.clear();
+        v
+    }
+
+    /// Keep `v` for a later [`Scratch::take`] (a bounded number of them).
+    fn give(&mut self, v: Vec<f64>) {
+        if self.spare.len() < 256 {
+            self.spare.push(v);
+        }
+    }
 }
 
 /// The inverse of [`total_key`].
@@ -556,32 +604,49 @@ fn total_key(x: f64) -> u64 {
 impl Mixture {
     /// The mixture of `points` (coordinates of every parameter, in trial
     /// order) restricted to `dims`, plus the prior kernel (last).
+    #[cfg(test)]
     fn new<P: AsRef<[f64]>>(
         points: &[P],
         dims: &[usize],
         kinds: &[Kind],
         s: &TpeSettings,
     ) -> Mixture {
+        Mixture::build(points, dims, kinds, s, &mut Scratch::default())
+    }
+
+    /// [`Mixture::new`], its vectors taken from `sc` (see
+    /// [`Mixture::recycle`]).
+    fn build<P: AsRef<[f64]>>(
+        points: &[P],
+        dims: &[usize],
+        kinds: &[Kind],
+        s: &TpeSettings,
+        sc: &mut Scratch,
+    ) -> Mixture {
         let m = points.len();
         let nk = m + 1;
-        let mut w = trial_weights(m);
+        let mut w = sc.take();
+        trial_weights_into(m, &mut w);
         w.push(if m == 0 { 1.0 } else { s.prior_weight });
         let total: f64 = w.iter().sum();
-        let mut cum_w = Vec::with_capacity(nk);
+        let mut cum_w = sc.take();
         let mut acc = 0.0;
         for x in &w {
             acc += x / total;
             cum_w.push(acc);
         }
-        let mut konst: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
+        let mut konst = sc.take();
+        konst.extend(w.iter().map(|x| (x / total).ln()));
+        sc.give(w);
         let min_sigma = 1.0 / (m as f64 + 2.0).min(100.0);
         // Per kernel: the product over continuous parameters of bandwidth
         // times truncation mass (each at least 0.01 * 0.34, so no underflow).
-        let mut norm = vec![1.0; nk];
+        let mut norm = sc.take();
+        norm.resize(nk, 1.0);
         let mut factors = Vec::with_capacity(dims.len());
         for &j in dims {
             // Room for the prior kernel, pushed last (no copy).
-            let mut locs = Vec::with_capacity(nk);
+            let mut locs = sc.take();
             locs.extend(points.iter().map(|p| p.as_ref()[j]));
             match kinds[j] {
                 Kind::Categorical(nc) => {
@@ -598,7 +663,9 @@ impl Mixture {
                     });
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
-                    let mut scale = neighbour_sigmas(&locs, s.consider_endpoints);
+                    let mut scale = sc.take();
+                    sorted_keys_into(&locs, sc);
+                    sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
                     for sg in &mut scale {
                         *sg = sg.clamp(min_sigma, 1.0);
                     }
@@ -609,10 +676,12 @@ impl Mixture {
                     // Most kernels of a large group sit at the clip, and
                     // share its inverse (the same division, done once).
                     let inv_min = 1.0 / min_sigma;
-                    let inv: Vec<f64> = scale
-                        .iter()
-                        .map(|&sg| if sg == min_sigma { inv_min } else { 1.0 / sg })
-                        .collect();
+                    let mut inv = sc.take();
+                    inv.extend(
+                        scale
+                            .iter()
+                            .map(|&sg| if sg == min_sigma { inv_min } else { 1.0 / sg }),
+                    );
                     let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
                         for (k, z) in norm.iter_mut().enumerate() {
@@ -666,6 +735,7 @@ impl Mixture {
         for (c, z) in konst.iter_mut().zip(&norm) {
             *c -= z.ln();
         }
+        sc.give(norm);
         let of_kind = |want: fn(&Kind) -> bool| -> Vec<usize> {
             (0..dims.len())
                 .filter(|&jd| want(&kinds[dims[jd]]))
@@ -674,15 +744,24 @@ impl Mixture {
         let cont = of_kind(|k| *k == Kind::Continuous);
         let nc = cont.len();
         let len = nk.div_ceil(BLOCK) * BLOCK * nc;
-        let (mut cont_loc, mut cont_inv) = (vec![0.0; len], vec![0.0; len]);
-        for (c, &jd) in cont.iter().enumerate() {
-            if let Factor::Numeric { loc, inv, .. } = &factors[jd] {
-                let chunks = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
-                for (b, (l, v)) in chunks.enumerate() {
-                    let at = (b * nc + c) * BLOCK;
-                    cont_loc[at..at + l.len()].copy_from_slice(l);
-                    cont_inv[at..at + v.len()].copy_from_slice(v);
-                }
+        // Written in order, block by block (no zeroing pass first).
+        let (mut cont_loc, mut cont_inv) = (sc.take(), sc.take());
+        cont_loc.reserve(len);
+        cont_inv.reserve(len);
+        let numeric: Vec<(&[f64], &[f64])> = cont
+            .iter()
+            .filter_map(|&jd| match &factors[jd] {
+                Factor::Numeric { loc, inv, .. } => Some((loc.as_slice(), inv.as_slice())),
+                Factor::Categorical { .. } => None,
+            })
+            .collect();
+        for b in (0..nk).step_by(BLOCK) {
+            let e = (b + BLOCK).min(nk);
+            for &(loc, inv) in &numeric {
+                cont_loc.extend_from_slice(&loc[b..e]);
+                cont_loc.resize(cont_loc.len() + BLOCK - (e - b), 0.0);
+                cont_inv.extend_from_slice(&inv[b..e]);
+                cont_inv.resize(cont_inv.len() + BLOCK - (e - b), 0.0);
             }
         }
         Mixture {
@@ -696,6 +775,24 @@ impl Mixture {
             cum_w,
             konst,
             factors,
+        }
+    }
+
+    /// Give this mixture's vectors back to `sc` for the next
+    /// [`Mixture::build`].
+    fn recycle(self, sc: &mut Scratch) {
+        for v in [self.cum_w, self.konst, self.cont_loc, self.cont_inv] {
+            sc.give(v);
+        }
+        for f in self.factors {
+            if let Factor::Numeric {
+                loc, scale, inv, ..
+            } = f
+            {
+                for v in [loc, scale, inv] {
+                    sc.give(v);
+                }
+            }
         }
     }
 
@@ -974,13 +1071,15 @@ impl Cand {
 
 /// Draw `s.n_candidates` candidates from `l` and then `s.n_local` from its
 /// kernel `local` (the best trial's; none drawn when it is `None`), return
-/// the one with the largest `log l - log g` (the first on ties).
+/// the one with the largest `log l - log g` (the first on ties), scored in
+/// the buffers `buf`.
 fn best_candidate(
     l: &Mixture,
     g: &Mixture,
     kinds: &[Kind],
     s: &TpeSettings,
     local: Option<usize>,
+    buf: &mut Scratch,
     rng: &mut impl RngCore,
 ) -> Vec<Cand> {
     // Draw all candidates first, so the stream's order does not depend on
@@ -989,10 +1088,9 @@ fn best_candidate(
     if let Some(k) = local {
         cands.extend((0..s.n_local).map(|_| l.sample_kernel(k, kinds, rng)));
     }
-    let mut buf = Scratch::default();
     let (mut lp, mut gp) = (Vec::new(), Vec::new());
-    l.log_pdf_all(&cands, &mut buf, &mut lp);
-    g.log_pdf_all(&cands, &mut buf, &mut gp);
+    l.log_pdf_all(&cands, buf, &mut lp);
+    g.log_pdf_all(&cands, buf, &mut gp);
     let mut best = 0;
     let mut best_score = f64::NEG_INFINITY;
     for (i, (a, b)) in lp.iter().zip(&gp).enumerate() {
@@ -1006,20 +1104,21 @@ fn best_candidate(
     cands.into_iter().nth(best).unwrap_or_default()
 }
 
-/// Univariate bandwidths: for each point, the larger gap to its neighbours
+/// Univariate bandwidths, into `out`, from the points' [`sorted_keys`]
+/// (`order`): for each point, the larger gap to its neighbours
 /// among the points and the prior's 0.5, with 0 and 1 as outer neighbours
 /// when `endpoints` (otherwise the outermost points use their inner gap).
-fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
-    let m = locs.len();
-    // Room for the prior kernel's bandwidth, which `Mixture::new` appends.
-    let mut out = Vec::with_capacity(m + 1);
+fn sigmas_in_order(order: &[(u64, u32)], endpoints: bool, out: &mut Vec<f64>) {
+    let m = order.len();
+    // Room for the prior kernel's bandwidth, which `Mixture::build` appends.
+    out.clear();
+    out.reserve(m + 1);
     out.resize(m, 0.0);
     if m == 0 {
-        return out;
+        return;
     }
-    let order = sorted_keys(locs);
     // The sorted values from their keys (the key is invertible): no
-    // lookup in `locs` at a scattered index.
+    // lookup in the points at a scattered index.
     let at = |r: usize| from_key(order[r].0);
     // One pass over the sorted points with 0 and 1 as the outer
     // neighbours: the same subtractions and max as over a padded copy.
@@ -1033,6 +1132,13 @@ fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
         out[order[0].1 as usize] = at(1) - at(0);
         out[order[m - 1].1 as usize] = at(m - 1) - at(m - 2);
     }
+}
+
+/// [`sigmas_in_order`] for the points `locs`.
+#[cfg(test)]
+fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
+    let mut out = Vec::new();
+    sigmas_in_order(&sorted_keys(locs), endpoints, &mut out);
     out
 }
 
@@ -1040,13 +1146,22 @@ fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
 /// deterministic order (by value, ties by index). The pairs are unique, so
 /// every correct sort gives this one order; which algorithm runs only
 /// changes the time.
+#[cfg(test)]
 fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
+    let mut sc = Scratch::default();
+    sorted_keys_into(x, &mut sc);
+    sc.keys
+}
+
+/// [`sorted_keys`] into `sc.keys`, with `sc`'s buffers.
+fn sorted_keys_into(x: &[f64], sc: &mut Scratch) {
     let m = x.len();
-    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(m);
+    let keyed = &mut sc.keys;
+    keyed.clear();
     if m < 64 || !x.iter().all(|v| (0.0..=1.0).contains(v)) {
         keyed.extend(x.iter().enumerate().map(|(i, &v)| (total_key(v), i as u32)));
         keyed.sort_unstable();
-        return keyed;
+        return;
     }
     // Unit coordinates (the usual case): a bucket sort, `m` equal buckets
     // of [0, 1], then a sort inside each (a handful of points, unless
@@ -1056,21 +1171,24 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
     // narrower conversion is the same number, with fewer instructions
     // than the saturating one to usize.
     let bucket = |v: f64| ((v * m as f64) as u32 as usize).min(m - 1);
-    let mut end = vec![0u32; m + 1];
+    let end = &mut sc.counts;
+    end.clear();
+    end.resize(m + 1, 0);
     // Each point's bucket, computed once for both passes.
-    let mut of = Vec::with_capacity(m);
+    let of = &mut sc.buckets;
+    of.clear();
     for &v in x {
         let b = bucket(v);
         of.push(b as u32);
         end[b + 1] += 1;
     }
     let mut acc = 0;
-    for e in &mut end {
+    for e in end.iter_mut() {
         acc += *e;
         *e = acc;
     }
     keyed.resize(m, (0, 0));
-    for (i, (&v, &b)) in x.iter().zip(&of).enumerate() {
+    for (i, (&v, &b)) in x.iter().zip(of.iter()).enumerate() {
         let b = b as usize;
         keyed[end[b] as usize] = (total_key(v), i as u32);
         end[b] += 1;
@@ -1086,7 +1204,6 @@ fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
         }
         start = e;
     }
-    keyed
 }
 
 /// Sort `run`, given in ascending index order, by the key alone, stably:
