@@ -6,6 +6,10 @@
 #
 #   scripts/bench_overhead.sh                       # tpe + random, 1 Optuna repeat, 3 ours
 #   METHODS=gp STRATEGIES=gp scripts/bench_overhead.sh   # Optuna's GPSampler beside our gp
+#   ROUNDS=5 scripts/bench_overhead.sh              # both, alternating, five times
+#
+# The machine is shared and its load changes by the minute: compare the
+# two within a round, and look at several rounds.
 #
 # GPSampler needs torch: with METHODS naming gp, torch (PyPI's default wheel,
 # ~3 GB with its CUDA libraries; only the CPU is used) and greenlet (without
@@ -31,8 +35,11 @@ esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cp -r "$ANCHORS"/. "$TMP"/
-echo "== Optuna (${METHODS:-tpe_default random}), wall and CPU ms per suggestion by trial window"
-(cd "$TMP" && "$OLDPWD/$VENV/bin/python" overhead.py --repeats "${OPTUNA_REPEATS:-1}" \
-  --methods ${METHODS:-tpe_default random} 2>&1 | grep -E "rep=" || true)
-echo "== hpsearch"
-cargo bench -q --bench strategies -- overhead --strategies "${STRATEGIES:-tpe,random}" --repeats "${REPEATS:-3}"
+cargo bench -q --bench strategies --no-run
+for round in $(seq "${ROUNDS:-1}"); do
+  echo "== round $round: Optuna (${METHODS:-tpe_default random}), wall and CPU ms per suggestion by trial window"
+  (cd "$TMP" && "$OLDPWD/$VENV/bin/python" overhead.py --repeats "${OPTUNA_REPEATS:-1}" \
+    --methods ${METHODS:-tpe_default random} 2>&1 | grep -E "rep=" || true)
+  echo "== round $round: hpsearch"
+  cargo bench -q --bench strategies -- overhead --strategies "${STRATEGIES:-tpe,random}" --repeats "${REPEATS:-3}"
+done

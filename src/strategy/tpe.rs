@@ -563,10 +563,14 @@ struct Scratch {
     /// Spare vectors for [`Mixture::build`], given back by
     /// [`Mixture::recycle`].
     spare: Vec<Vec<f64>>,
-    /// [`sorted_keys_into`]'s buffers.
+    /// [`sorted_keys_into`]'s and [`clip_sigmas`]'s buffers.
     keys: Vec<(u64, u32)>,
     counts: Vec<u32>,
     buckets: Vec<u32>,
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
 }
 
 impl Scratch {
@@ -664,8 +668,10 @@ impl Mixture {
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
                     let mut scale = sc.take();
-                    sorted_keys_into(&locs, sc);
-                    sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
+                    if !clip_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale) {
+                        sorted_keys_into(&locs, sc);
+                        sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
+                    }
                     for sg in &mut scale {
                         *sg = sg.clamp(min_sigma, 1.0);
                     }
@@ -1140,6 +1146,132 @@ fn neighbour_sigmas(locs: &[f64], endpoints: bool) -> Vec<f64> {
     let mut out = Vec::new();
     sigmas_in_order(&sorted_keys(locs), endpoints, &mut out);
     out
+}
+
+/// [`sigmas_in_order`] for many points, each bandwidth as it is after the
+/// clip to `[min_sigma, 1]`, without sorting most of them; returns false,
+/// with `out` unchanged, where this does not pay (few points, or points
+/// outside `[0, 1]`).
+///
+/// The points go into buckets of width below `min_sigma / 2.5`. A point
+/// whose neighbouring buckets on both sides hold points has both gaps
+/// below two widths (plus the rounding of the bucket index, far
+/// smaller), so below `min_sigma`: its clipped bandwidth is `min_sigma`
+/// whatever its exact neighbours. Only the other buckets are
+/// sorted, and their points' gaps are computed exactly as in
+/// [`sigmas_in_order`] (the same subtractions of the same values), their
+/// outer neighbours being the extreme points of the nearest non-empty
+/// buckets. A test compares the two on clustered, tied and edge points.
+fn clip_sigmas(
+    locs: &[f64],
+    endpoints: bool,
+    min_sigma: f64,
+    sc: &mut Scratch,
+    out: &mut Vec<f64>,
+) -> bool {
+    let m = locs.len();
+    let nb = (2.5 / min_sigma).ceil() + 1.0;
+    if m < 64 || nb.is_nan() || nb >= m as f64 || !locs.iter().all(|v| (0.0..=1.0).contains(v)) {
+        return false;
+    }
+    let nb = nb as usize;
+    let bucket = |v: f64| ((v * nb as f64) as usize).min(nb - 1);
+    // Per bucket: how many points, and the smallest and largest key.
+    let counts = &mut sc.counts;
+    counts.clear();
+    counts.resize(nb, 0);
+    let (lo, hi) = (&mut sc.lo, &mut sc.hi);
+    lo.clear();
+    lo.resize(nb, u64::MAX);
+    hi.clear();
+    hi.resize(nb, 0);
+    let of = &mut sc.buckets;
+    of.clear();
+    for &v in locs {
+        let b = bucket(v);
+        let k = total_key(v);
+        of.push(b as u32);
+        counts[b] += 1;
+        lo[b] = lo[b].min(k);
+        hi[b] = hi[b].max(k);
+    }
+    let full = |b: usize| counts[b] > 0;
+    let dense = |b: usize| b > 0 && b + 1 < nb && full(b - 1) && full(b + 1);
+    // The other points, bucket by bucket, each bucket sorted.
+    let keyed = &mut sc.keys;
+    keyed.clear();
+    let (starts, ends) = (&mut sc.starts, &mut sc.ends);
+    starts.clear();
+    ends.clear();
+    let mut at = 0u32;
+    for (b, &c) in counts.iter().enumerate() {
+        starts.push(at);
+        if c > 0 && !dense(b) {
+            at += c;
+        }
+        ends.push(at);
+    }
+    keyed.resize(at as usize, (0, 0));
+    out.clear();
+    out.resize(m, min_sigma);
+    // `starts[b]` moves on as bucket `b` fills, to `ends[b]`.
+    for (i, (&v, &b)) in locs.iter().zip(of.iter()).enumerate() {
+        let b = b as usize;
+        if !dense(b) {
+            keyed[starts[b] as usize] = (total_key(v), i as u32);
+            starts[b] += 1;
+        }
+    }
+    let first = (0..nb).find(|&b| full(b));
+    let last = (0..nb).rev().find(|&b| full(b));
+    // The largest key of the nearest non-empty bucket on the left, as
+    // the scan goes (None before the first).
+    let mut left: Option<u64> = None;
+    for b in 0..nb {
+        if !full(b) {
+            continue;
+        }
+        if !dense(b) {
+            let run = &mut keyed[(ends[b] - counts[b]) as usize..ends[b] as usize];
+            match run.len() {
+                0 | 1 => {}
+                2..=32 => insertion_by_key(run),
+                _ => run.sort_unstable(),
+            }
+            let right = (b + 1..nb).find(|&r| full(r)).map(|r| lo[r]);
+            for r in 0..run.len() {
+                let cur = from_key(run[r].0);
+                let prev = match r {
+                    0 => left.map_or(0.0, from_key),
+                    _ => from_key(run[r - 1].0),
+                };
+                let next = match run.get(r + 1) {
+                    Some(&(k, _)) => from_key(k),
+                    None => right.map_or(1.0, from_key),
+                };
+                let sg = (cur - prev).max(next - cur);
+                out[run[r].1 as usize] = sg.clamp(min_sigma, 1.0);
+            }
+            if !endpoints && m >= 2 {
+                // The outermost points use their inner gap.
+                if Some(b) == first {
+                    let (k0, i0) = run[0];
+                    let k1 = run.get(1).map_or(right.unwrap_or(k0), |&(k, _)| k);
+                    out[i0 as usize] = (from_key(k1) - from_key(k0)).clamp(min_sigma, 1.0);
+                }
+                if Some(b) == last {
+                    let (kl, il) = run[run.len() - 1];
+                    let k2 = match run.len() {
+                        1 => left.unwrap_or(kl),
+                        n => run[n - 2].0,
+                    };
+                    out[il as usize] = (from_key(kl) - from_key(k2)).clamp(min_sigma, 1.0);
+                }
+            }
+        }
+        left = Some(hi[b]);
+    }
+    true
 }
 
 /// `(total_key(x[i]), i)` for every `i`, sorted: the points in a total,
@@ -2089,6 +2221,60 @@ mod tests {
             ..TpeSettings::default()
         };
         assert_eq!(split(&observed, &[], &s).good, vec![0, 1, 2]);
+    }
+
+    /// The bucketed bandwidths equal the sorted ones after the clip, bit
+    /// for bit: uniform, clustered, tied (a discrete grid) and edge points,
+    /// with and without the endpoints.
+    #[test]
+    fn bucketed_bandwidths_equal_the_sorted_ones() {
+        let mut rng = seed::stream(9, "sigmas");
+        let mut sc = Scratch::default();
+        let mut cases: Vec<Vec<f64>> = Vec::new();
+        for m in [64, 300, 1000, 2000] {
+            cases.push((0..m).map(|_| unit(&mut rng)).collect());
+            cases.push(
+                (0..m)
+                    .map(|_| 0.3 + 0.05 * (unit(&mut rng) - 0.5))
+                    .collect(),
+            );
+            cases.push(
+                (0..m)
+                    .map(|_| (unit(&mut rng) * 7.0).floor() / 6.0)
+                    .collect(),
+            );
+            // A few points far apart beside a dense cluster, and the edges.
+            let mut v: Vec<f64> = (0..m).map(|_| 0.6 + 0.1 * unit(&mut rng)).collect();
+            v[0] = 0.0;
+            v[1] = 1.0;
+            v[2] = -0.0;
+            v[3] = 0.05;
+            v[4] = 0.97;
+            v[5] = 0.6;
+            v[6] = 0.6;
+            cases.push(v);
+            cases.push((0..m).map(|i| i as f64 / m as f64).collect());
+        }
+        let mut fast_used = 0;
+        for locs in &cases {
+            let m = locs.len();
+            for min_sigma in [1.0 / (m as f64 + 2.0).min(100.0), 0.003, 0.05] {
+                for endpoints in [false, true] {
+                    let mut want = neighbour_sigmas(locs, endpoints);
+                    for sg in &mut want {
+                        *sg = sg.clamp(min_sigma, 1.0);
+                    }
+                    let mut got = Vec::new();
+                    if clip_sigmas(locs, endpoints, min_sigma, &mut sc, &mut got) {
+                        fast_used += 1;
+                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got), bits(&want), "m {m} min {min_sigma} {endpoints}");
+                    }
+                }
+            }
+        }
+        // The fast path ran on most cases (it declines few points).
+        assert!(fast_used >= 40, "{fast_used}");
     }
 
     /// `log p(x)` the plain way: every kernel's term, in kernel order.
