@@ -1,7 +1,8 @@
 //! Strategies: what to try next. A strategy sees the space, the trial's
 //! index and seeds, and the history the proposal window allows — never
-//! threads, files or the clock — and keeps no state between calls, so every
-//! proposal can be recomputed from the journal.
+//! threads, files or the clock — and keeps no state between calls that a
+//! result depends on (gp's fit cache and tpe's buffers only save time), so
+//! every proposal can be recomputed from the journal.
 
 use rand::RngCore;
 use serde::Serialize;
