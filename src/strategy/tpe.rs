@@ -1035,8 +1035,12 @@ fn scan_plain_body(
     kept: &mut [Vec<f64>],
 ) {
     const B: usize = BLOCK;
+    // Newest kernels first: they weigh the most and sit where the search
+    // now samples, so the largest term tends to come early and most older
+    // blocks are dropped whole. The kept terms come out newest first and
+    // are put back in kernel order at the end.
     let blocks = loc.chunks_exact(B * nc).zip(inv.chunks_exact(B * nc));
-    for ((lb, vb), konst) in blocks.zip(konst.chunks(B)) {
+    for ((lb, vb), konst) in blocks.zip(konst.chunks(B)).rev() {
         for ((xs, max), kept) in xs.chunks_exact(nc).zip(max.iter_mut()).zip(kept.iter_mut()) {
             let q = block_distances(lb, vb, xs);
             if let Ok(konst) = <&[f64; B]>::try_from(konst) {
@@ -1051,16 +1055,19 @@ fn scan_plain_body(
                     .iter()
                     .fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a });
                 if top > *max - NEGLIGIBLE {
-                    for &t in &t {
+                    for &t in t.iter().rev() {
                         keep(t, max, kept);
                     }
                 }
             } else {
-                for (&kc, &q) in konst.iter().zip(&q) {
+                for (&kc, &q) in konst.iter().zip(&q).rev() {
                     keep(kc - 0.5 * q, max, kept);
                 }
             }
         }
+    }
+    for kept in kept {
+        kept.reverse();
     }
 }
 
