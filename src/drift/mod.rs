@@ -887,12 +887,17 @@ impl<R> Lines<R> {
     /// absolute byte `start` (the csv reader's position before the read)
     /// begins: the reader skips line breaks and blank lines before a
     /// record, so its first byte is the first one at or after `start` that
-    /// is neither `\r` nor `\n`. Forgets the bytes before it. The record
+    /// is neither `\r` nor `\n` (nor the file's byte order mark). Forgets
+    /// the bytes before it. The record
     /// has been read, so its bytes are all in the window.
     fn line_of_record(&mut self, start: u64) -> u64 {
-        let from = usize::try_from(start.saturating_sub(self.base))
+        let mut from = usize::try_from(start.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .clamp(self.done, self.window.len());
+        // The csv reader drops a UTF-8 byte order mark at the file's start.
+        if self.base == 0 && from == 0 && self.window.starts_with(b"\xEF\xBB\xBF") {
+            from = 3;
+        }
         let first = self.window[from..]
             .iter()
             .position(|&b| b != b'\n' && b != b'\r')
