@@ -409,22 +409,25 @@ fn predict(
     check_drift: bool,
 ) -> Result<(), Failure> {
     let a = crate::replay::Artifact::read(model).map_err(usage)?;
-    // The drift check runs first; any error stops before anything is written.
-    let report = match (check_drift, out_path) {
-        (false, _) => None,
+    // With --check-drift, one streaming pass checks the rows and predicts
+    // them (in the drift check's batches, the same bits as one whole-file
+    // prediction); any error stops before anything is written.
+    let (pred, report) = match (check_drift, out_path) {
+        (false, _) => {
+            let ds = crate::data::load_features(data).map_err(usage)?;
+            (a.predict(&ds).map_err(usage)?, None)
+        }
         (true, None) => {
             return Err(usage(
                 "predict --check-drift writes its report beside the predictions: give --out \
                  (for example --out preds.csv writes preds.drift.json)",
             ))
         }
-        (true, Some(p)) => Some((
-            drift_report_path(p),
-            crate::drift::check(&a, model, data).map_err(usage)?,
-        )),
+        (true, Some(p)) => {
+            let (report, pred) = crate::drift::check_and_predict(&a, model, data).map_err(usage)?;
+            (pred, Some((drift_report_path(p), report)))
+        }
     };
-    let ds = crate::data::load_features(data).map_err(usage)?;
-    let pred = a.predict(&ds).map_err(usage)?;
     let text = a.predictions_csv(&pred);
     match out_path {
         Some(p) => journal::write_atomic(p, text.as_bytes()).map_err(failed)?,

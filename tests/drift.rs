@@ -225,6 +225,110 @@ fn predict_check_drift_writes_the_report_beside_the_predictions() {
     assert!(r.stdout().is_empty());
 }
 
+/// `predict FILE --check-drift --out a.csv` and plain `predict FILE --out
+/// b.csv` write the same bytes, and the report equals `drift`'s, for
+/// `sb`'s model `m.json` on `file` (relative to the sandbox).
+fn check_drift_predicts_as_predict(sb: &Sandbox, file: &str) {
+    sb.run(&["predict", "m.json", file, "--out", "plain.csv"])
+        .expect_code(0);
+    let r = sb.run(&[
+        "predict",
+        "m.json",
+        file,
+        "--check-drift",
+        "--out",
+        "checked.csv",
+    ]);
+    assert!(matches!(r.code(), 0 | 3), "{file}: {}", r.stderr());
+    let plain = sb.read("plain.csv");
+    assert!(!plain.is_empty());
+    assert!(
+        sb.read("checked.csv") == plain,
+        "{file}: predict --check-drift wrote other predictions than predict"
+    );
+    let json = sb.run(&["drift", "m.json", file, "--format", "json"]);
+    assert_eq!(
+        String::from_utf8(sb.read("checked.drift.json")).unwrap(),
+        json.stdout(),
+        "{file}: the report differs from drift's"
+    );
+}
+
+/// `text`'s data rows repeated `times` times below its header.
+fn repeated(text: &str, times: usize) -> String {
+    let mut lines = text.lines();
+    let head = lines.next().unwrap();
+    let body: Vec<&str> = lines.collect();
+    let mut out = head.to_owned() + "\n";
+    for _ in 0..times {
+        for l in &body {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn predict_check_drift_writes_the_same_predictions_as_predict() {
+    // Regression (elastic net on auto_mpg, a text column and missing
+    // cells): the shipped file, and 11 copies of its rows (4378 rows: a
+    // full batch of 4096 and a partial one).
+    let sb = exported();
+    check_drift_predicts_as_predict(&sb, "data/auto_mpg.csv");
+    let text = String::from_utf8(sb.read("data/auto_mpg.csv")).unwrap();
+    let big = repeated(&text, 11);
+    assert_eq!(big.lines().count() - 1, 4378);
+    sb.write("big.csv", &big);
+    check_drift_predicts_as_predict(&sb, "big.csv");
+    // The same rows with CRLF line ends.
+    sb.write("big_crlf.csv", &big.replace('\n', "\r\n"));
+    check_drift_predicts_as_predict(&sb, "big_crlf.csv");
+
+    // A classifier with probabilities (logistic regression on iris): the
+    // shipped file, and 30 copies (4500 rows, two batches).
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write(
+        "iris.toml",
+        r#"
+[search]
+strategy = "random"
+trials = 2
+[objective]
+model = "logistic_regression"
+[data]
+path = "data/iris.csv"
+target = "target"
+scale = "standard"
+[cv]
+folds = 3
+[space]
+C = { type = "float", low = 0.01, high = 100.0, log = true }
+"#,
+    );
+    sb.run(&["run", "iris.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/iris", "--out", "m.json"])
+        .expect_code(0);
+    check_drift_predicts_as_predict(&sb, "data/iris.csv");
+    let head = String::from_utf8(sb.read("plain.csv")).unwrap();
+    assert!(
+        head.starts_with("prediction,proba_"),
+        "no probabilities: {}",
+        head.lines().next().unwrap_or_default()
+    );
+    let text = String::from_utf8(sb.read("data/iris.csv")).unwrap();
+    sb.write("big.csv", &repeated(&text, 30));
+    check_drift_predicts_as_predict(&sb, "big.csv");
+    assert_eq!(
+        String::from_utf8(sb.read("checked.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4501
+    );
+}
+
 #[test]
 fn bad_input_exits_2_and_old_artifacts_ask_for_a_re_export() {
     let sb = exported();
@@ -300,10 +404,97 @@ fn bad_input_exits_2_and_old_artifacts_ask_for_a_re_export() {
     let r = sb.run(&["drift", "m.json", "crlf_blank.csv"]);
     r.expect_code(2);
     assert!(r.stderr().contains("line 2: "), "{}", r.stderr());
-    sb.write("lead.csv", &format!("\n{}\n", lines.join("\n")));
-    let r = sb.run(&["drift", "m.json", "lead.csv"]);
+    // A blank line before the header, LF or CRLF (and after a byte order
+    // mark): refused by drift, predict and predict --check-drift alike,
+    // which then writes nothing.
+    for (name, text) in [
+        ("lead.csv", format!("\n{}\n", lines.join("\n"))),
+        ("crlf_lead.csv", format!("\r\n{}\r\n", lines.join("\r\n"))),
+        (
+            "bom_lead.csv",
+            format!("\u{feff}\r\n{}\r\n", lines.join("\r\n")),
+        ),
+    ] {
+        sb.write(name, &text);
+        let r = sb.run(&["drift", "m.json", name]);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("line 1: blank line"),
+            "{name}: {}",
+            r.stderr()
+        );
+        sb.run(&["predict", "m.json", name]).expect_code(2);
+        let r = sb.run(&["predict", "m.json", name, "--check-drift", "--out", "x.csv"]);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("line 1: blank line"),
+            "{name}: {}",
+            r.stderr()
+        );
+        assert!(!sb.path().join("x.csv").exists(), "{name}");
+        assert!(!sb.path().join("x.drift.json").exists(), "{name}");
+    }
+    // The same file with a BOM and no blank line is fine.
+    sb.write("bom.csv", &format!("\u{feff}{}\r\n", lines.join("\r\n")));
+    sb.run(&["drift", "m.json", "bom.csv"]).expect_code(0);
+    // Lines ended by a bare CR: predict counts lines by LF and refuses the
+    // file, and so do drift and predict --check-drift.
+    sb.write("cr.csv", &(lines.join("\r") + "\r"));
+    sb.run(&["predict", "m.json", "cr.csv"]).expect_code(2);
+    let r = sb.run(&["drift", "m.json", "cr.csv"]);
     r.expect_code(2);
-    assert!(r.stderr().contains("line 1: blank line"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("line 1: the line ends in a bare carriage return"),
+        "{}",
+        r.stderr()
+    );
+    // A CRLF header above LF rows is read as predict reads it.
+    sb.write(
+        "mixed.csv",
+        &format!("{}\r\n{}\n", lines[0], lines[1..].join("\n")),
+    );
+    sb.run(&["predict", "m.json", "mixed.csv"]).expect_code(0);
+    sb.run(&["drift", "m.json", "mixed.csv"]).expect_code(0);
+    // A quoted line break in the header.
+    let mut qhead = lines.clone();
+    qhead[0] = qhead[0].replacen("mpg", "\"mpg\r\n\"", 1);
+    sb.write("qhead.csv", &(qhead.join("\r\n") + "\r\n"));
+    sb.run(&["predict", "m.json", "qhead.csv"]).expect_code(2);
+    let r = sb.run(&["drift", "m.json", "qhead.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr()
+            .contains("line 1: a quoted cell in the header contains a line break"),
+        "{}",
+        r.stderr()
+    );
+    // A text training column whose cells are all numbers: predict reads it
+    // as numeric and refuses it, so predict --check-drift refuses it too
+    // (drift alone reads the numbers as unseen levels).
+    write_edited(&sb, "num_origin.csv", &rows, |i, r| {
+        r[7] = format!("{}", i % 3 + 1);
+    });
+    sb.run(&["predict", "m.json", "num_origin.csv"])
+        .expect_code(2);
+    let r = sb.run(&[
+        "predict",
+        "m.json",
+        "num_origin.csv",
+        "--check-drift",
+        "--out",
+        "x.csv",
+    ]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("column `origin` is numeric here"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!sb.path().join("x.csv").exists());
+    assert!(!sb.path().join("x.drift.json").exists());
+    sb.run(&["drift", "m.json", "num_origin.csv"])
+        .expect_code(3);
     // No file.
     sb.run(&["drift", "m.json", "absent.csv"]).expect_code(2);
     // csv is not a drift format.

@@ -849,16 +849,80 @@ pub fn sort_columns(columns: &mut [ColumnReport]) {
 
 // ------------------------------------------------------------ the check --
 
-/// A reader that hashes every byte it passes on.
-struct Hashing<R> {
+/// A reader that hashes every byte it passes on and keeps the bytes from
+/// the start of the last record on, so that each record's line can be
+/// counted from the bytes themselves, as `predict` counts it.
+///
+/// Why not the csv reader's own line counter: it stands after a record's
+/// `\n` in an LF file but before it in a CRLF file (the next read consumes
+/// it), so it cannot tell a clean LF header from a CRLF header with a
+/// blank line before it. Counting the `\n` bytes before each record's first
+/// byte has no such ambiguity, for LF, CRLF or mixed line ends.
+struct Lines<R> {
     inner: R,
     hasher: Sha256,
+    /// The bytes read, from absolute offset `base` on.
+    window: Vec<u8>,
+    /// Absolute offset of `window[0]`.
+    base: u64,
+    /// `window[..done]` is counted in `newlines` and may be dropped.
+    done: usize,
+    /// `\n` bytes before `window[done]`.
+    newlines: u64,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R> Lines<R> {
+    fn new(inner: R) -> Lines<R> {
+        Lines {
+            inner,
+            hasher: Sha256::new(),
+            window: Vec::new(),
+            base: 0,
+            done: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The 1-based line on which the record whose reading started at
+    /// absolute byte `start` (the csv reader's position before the read)
+    /// begins: the reader skips line breaks and blank lines before a
+    /// record, so its first byte is the first one at or after `start` that
+    /// is neither `\r` nor `\n` (nor the file's byte order mark). Forgets
+    /// the bytes before it. The record
+    /// has been read, so its bytes are all in the window.
+    fn line_of_record(&mut self, start: u64) -> u64 {
+        let mut from = usize::try_from(start.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .clamp(self.done, self.window.len());
+        // The csv reader drops a UTF-8 byte order mark at the file's start.
+        if self.base == 0 && from == 0 && self.window.starts_with(b"\xEF\xBB\xBF") {
+            from = 3;
+        }
+        let first = self.window[from..]
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .map_or(self.window.len(), |k| from + k);
+        let counted = self.window[self.done..first]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.newlines += counted as u64;
+        self.done = first;
+        self.newlines + 1
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        // Drop what is counted once per read (not per record): the csv
+        // reader reads 64 KiB at a time, so the window stays about that
+        // size plus one record, and each byte is moved once.
+        self.window.drain(..self.done);
+        self.base += self.done as u64;
+        self.done = 0;
+        self.window.extend_from_slice(&buf[..n]);
         Ok(n)
     }
 }
@@ -872,10 +936,116 @@ impl<R: Read> Read for Hashing<R> {
 /// cell is not a number (and not a missing marker) is an error naming its
 /// line, as `predict` would refuse it; so is a missing cell when the model
 /// was exported with `impute = "none"`. Data row `r` is on line `r + 2`,
-/// as for `predict`: a blank line before a row, or a quoted cell with a
-/// line break, is an error naming the line (blank lines at the end are
-/// fine).
+/// as for `predict`: a blank line before the header or a row, a quoted
+/// cell with a line break, or a line that ends in a bare carriage return
+/// is an error naming the line (blank lines at the end are fine), for LF
+/// and CRLF files alike.
 pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Report, DriftError> {
+    scan(artifact, model_path, csv, None)
+}
+
+/// [`check`], and the model's predictions of every row of `csv`, in row
+/// order, from the same single read of the file: what `predict --check-drift`
+/// writes.
+///
+/// The predictions are those of [`BATCH_ROWS`]-row batches put end to end;
+/// every model predicts each row on its own, so they are, bit for bit,
+/// those of [`Artifact::predict`] on [`data::load_features`] of the whole
+/// file (`tests/drift.rs` compares the written files, across a batch
+/// boundary, for a regression model and a classifier with probabilities).
+/// On top of [`check`]'s rules this refuses, as `predict` does, a text
+/// training column whose cells are all numbers or missing (`predict` reads
+/// such a column as numeric). Memory: the report's, plus the predictions
+/// (O(rows), as `predict` needs anyway), plus one batch.
+pub fn check_and_predict(
+    artifact: &Artifact,
+    model_path: &Path,
+    csv: &Path,
+) -> Result<(Report, Prediction), DriftError> {
+    let mut all = Predictions::default();
+    let report = scan(artifact, model_path, csv, Some(&mut all))?;
+    let pred = all.finish().ok_or_else(|| DriftError::Predict {
+        path: csv.to_path_buf(),
+        message: "the batches' predictions do not fit together".into(),
+    })?;
+    Ok((report, pred))
+}
+
+/// Every batch's predictions, end to end.
+#[derive(Debug, Default)]
+struct Predictions {
+    /// Regression values.
+    values: Vec<f64>,
+    /// Class indices.
+    labels: Vec<usize>,
+    /// Class probabilities, row after row, and the number of classes.
+    proba: Vec<f64>,
+    classes: Option<usize>,
+    /// The first batch's kind: `None` before it, `Some(true)` for classes.
+    is_classes: Option<bool>,
+    rows: usize,
+}
+
+impl Predictions {
+    /// Append one batch; a batch of another kind or width than the first
+    /// (a model does not do that) is an error.
+    fn push(&mut self, part: Prediction) -> Result<(), String> {
+        let (is_classes, classes) = match &part {
+            Prediction::Values(_) => (false, None),
+            Prediction::Classes { proba, .. } => (true, proba.as_ref().map(|p| p.ncols())),
+        };
+        if self.is_classes.is_some_and(|c| c != is_classes)
+            || (self.is_classes.is_some() && self.classes != classes)
+        {
+            return Err("the model's predictions changed kind between batches".into());
+        }
+        self.is_classes = Some(is_classes);
+        self.classes = classes;
+        match part {
+            Prediction::Values(v) => {
+                self.rows += v.len();
+                self.values.extend(v);
+            }
+            Prediction::Classes { labels, proba } => {
+                self.rows += labels.len();
+                self.labels.extend(labels);
+                if let Some(p) = proba {
+                    // Logical (row-major) order, whatever the layout.
+                    self.proba.extend(p.iter().copied());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole prediction (`None` when no batch came).
+    fn finish(self) -> Option<Prediction> {
+        match self.is_classes? {
+            false => Some(Prediction::Values(self.values)),
+            true => {
+                let proba = match self.classes {
+                    None => None,
+                    Some(k) => {
+                        Some(ndarray::Array2::from_shape_vec((self.rows, k), self.proba).ok()?)
+                    }
+                };
+                Some(Prediction::Classes {
+                    labels: self.labels,
+                    proba,
+                })
+            }
+        }
+    }
+}
+
+/// The check; with `predictions`, also collect the predictions and apply
+/// `predict`'s rule on text columns read as numbers.
+fn scan(
+    artifact: &Artifact,
+    model_path: &Path,
+    csv: &Path,
+    mut predictions: Option<&mut Predictions>,
+) -> Result<Report, DriftError> {
     let profile = artifact
         .profile
         .as_ref()
@@ -896,12 +1066,9 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(Hashing {
-            inner: file,
-            hasher: Sha256::new(),
-        });
+        .from_reader(Lines::new(file));
     let mut record = csv::StringRecord::new();
-    let read = |reader: &mut csv::Reader<Hashing<std::fs::File>>,
+    let read = |reader: &mut csv::Reader<Lines<std::fs::File>>,
                 record: &mut csv::StringRecord,
                 line: usize|
      -> Result<bool, DriftError> {
@@ -916,11 +1083,57 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
             _ => invalid(format!("line {line}: cannot parse the CSV: {e}")),
         })
     };
+    // Where a record really starts, against the line its place says
+    // (`expected`); with a line break inside a cell refused first, a
+    // record that starts later follows blank lines, and one that starts
+    // earlier follows a line ended by a bare `\r` (`predict` counts lines by
+    // `\n` and refuses both).
+    let placed = |reader: &mut csv::Reader<Lines<std::fs::File>>,
+                  record: &csv::StringRecord,
+                  expected: usize|
+     -> Result<(), DriftError> {
+        if record.as_slice().contains('\n') {
+            let what = if expected == 1 {
+                "the header".to_string()
+            } else {
+                "this row".to_string()
+            };
+            return Err(invalid(format!(
+                "line {expected}: a quoted cell in {what} contains a line break; cells may \
+                 not span lines (hpsearch names rows by their line, and predict refuses the \
+                 file too): remove the line break"
+            )));
+        }
+        let start = record.position().map_or(0, csv::Position::byte);
+        let line = reader.get_mut().line_of_record(start);
+        let expected = expected as u64;
+        if line > expected {
+            let place = if expected == 1 {
+                "before the header"
+            } else {
+                "before or between rows"
+            };
+            return Err(invalid(format!(
+                "line {expected}: blank line; blank lines {place} are not allowed (hpsearch \
+                 names rows by their line, and predict refuses the file too): delete it"
+            )));
+        }
+        if line < expected {
+            return Err(invalid(format!(
+                "line {}: the line ends in a bare carriage return (CR) rather than LF or \
+                 CRLF; hpsearch counts lines by their LF (and predict refuses the file too): \
+                 save the file with LF or CRLF line ends",
+                expected - 1
+            )));
+        }
+        Ok(())
+    };
     if !read(&mut reader, &mut record, 1)? {
         return Err(invalid(
             "the file is empty: it needs a header row and at least one data row".into(),
         ));
     }
+    placed(&mut reader, &record, 1)?;
     let header: Vec<String> = record
         .iter()
         .enumerate()
@@ -934,14 +1147,6 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         })
         .collect();
     let positions = match_columns(artifact, &header).map_err(&invalid)?;
-    let mut ends = reader.position().line().saturating_sub(1);
-    if ends > 1 {
-        return Err(invalid(
-            "line 1: blank line; blank lines before the header are not allowed (hpsearch \
-             names rows by their line, and predict refuses the file too): delete it"
-                .into(),
-        ));
-    }
 
     let mut trackers: Vec<Tracker> = profile.features.iter().map(Tracker::new).collect();
     if trackers.len() != artifact.features.len() {
@@ -954,28 +1159,20 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
     let mut prediction = Tracker::new(&profile.prediction);
     let impute_none = artifact.preprocessing.spec().impute == Impute::None;
     let mut batch = Batch::new(profile);
+    // Per feature: every cell so far a number or missing (`predict` reads
+    // such a column as numeric; only text columns are tracked).
+    let mut all_numbers: Vec<bool> = batch
+        .columns
+        .iter()
+        .map(|c| matches!(c, Column::Text(_)))
+        .collect();
     let mut rows = 0u64;
     loop {
         let line = rows as usize + 2;
         if !read(&mut reader, &mut record, line)? {
             break;
         }
-        // The reader's line counter (it counts `\n`) stands `ends` lines
-        // past the row's own line after every row, unless blank lines were
-        // skipped before the row or one of its cells spans lines; either
-        // would make every later line number wrong. `ends` is 1 after LF,
-        // 0 after CRLF (whose `\n` the next read consumes), so it may drop
-        // from 1 to 0 but never rise.
-        let now = reader.position().line().saturating_sub(line as u64);
-        if now > ends {
-            return Err(invalid(format!(
-                "line {line}: a blank line, or a quoted cell with a line break, at or just \
-                 before this row; blank lines between rows and cells that span lines are not \
-                 allowed (hpsearch names rows by their line, and predict refuses the file \
-                 too): delete it"
-            )));
-        }
-        ends = now;
+        placed(&mut reader, &record, line)?;
         if record.len() != header.len() {
             return Err(invalid(format!(
                 "line {line}: expected {} fields as in the header, found {}; every row needs \
@@ -984,7 +1181,11 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
                 record.len()
             )));
         }
-        for ((tracker, &pos), column) in trackers.iter_mut().zip(&positions).zip(&mut batch.columns)
+        for (((tracker, &pos), column), numbers) in trackers
+            .iter_mut()
+            .zip(&positions)
+            .zip(&mut batch.columns)
+            .zip(&mut all_numbers)
         {
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
@@ -1015,6 +1216,9 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
                     values.push(x);
                 }
                 Column::Text(values) => {
+                    if *numbers && !missing {
+                        *numbers = cell.parse::<f64>().is_ok_and(f64::is_finite);
+                    }
                     let v = (!missing).then_some(cell);
                     tracker.push_text(v);
                     values.push(v.map(str::to_owned));
@@ -1024,7 +1228,7 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         rows += 1;
         batch.rows += 1;
         if batch.rows == BATCH_ROWS {
-            batch.predict(artifact, csv, &mut prediction)?;
+            batch.predict(artifact, csv, &mut prediction, predictions.as_deref_mut())?;
         }
     }
     if rows == 0 {
@@ -1032,7 +1236,17 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
             "no data rows: the file has a header but no rows below it".into(),
         ));
     }
-    batch.predict(artifact, csv, &mut prediction)?;
+    if predictions.is_some() {
+        if let Some((tracker, _)) = trackers.iter().zip(&all_numbers).find(|(_, &n)| n) {
+            return Err(invalid(format!(
+                "column `{}` is numeric here (every cell a number or missing) but was text \
+                 when the model was trained, so predict refuses it; use data with the same \
+                 kind of values",
+                tracker.reference.name
+            )));
+        }
+    }
+    batch.predict(artifact, csv, &mut prediction, predictions)?;
     let data_sha256 = crate::seed::hex(&reader.into_inner().hasher.finalize());
 
     let tests = CHECKS_PER_COLUMN * (trackers.len() + 1);
@@ -1120,12 +1334,14 @@ impl Batch {
         }
     }
 
-    /// Predict the waiting rows, tally the predictions, empty the batch.
+    /// Predict the waiting rows, tally the predictions, hand them to
+    /// `sink` (if any), empty the batch.
     fn predict(
         &mut self,
         artifact: &Artifact,
         csv: &Path,
         tracker: &mut Tracker,
+        sink: Option<&mut Predictions>,
     ) -> Result<(), DriftError> {
         if self.rows == 0 {
             return Ok(());
@@ -1149,19 +1365,22 @@ impl Batch {
             message,
         };
         let pred = artifact.predict(&ds).map_err(|e| fail(e.to_string()))?;
-        match pred {
+        match &pred {
             Prediction::Values(v) => {
-                for x in v {
+                for &x in v {
                     tracker.push_number(x.is_finite().then_some(x));
                 }
             }
             Prediction::Classes { labels, .. } => {
                 let classes = artifact.classes.as_deref();
-                for k in labels {
+                for &k in labels {
                     let label = class_label(classes, k);
                     tracker.push_text(Some(&label));
                 }
             }
+        }
+        if let Some(sink) = sink {
+            sink.push(pred).map_err(fail)?;
         }
         Ok(())
     }

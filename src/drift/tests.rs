@@ -410,3 +410,114 @@ fn ks_with_exact_profile_equals_brute_force_on_discrete_data() {
         assert!((got - want).abs() < 1e-12, "seed {seed}: {got} vs {want}");
     }
 }
+
+/// The line `Lines` gives each record of `bytes`, read as `check` reads.
+fn record_lines(bytes: &[u8]) -> Vec<u64> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        // A tiny buffer, so records straddle reads and the window is
+        // trimmed between them (but the whole byte order mark in the first
+        // read: the csv reader strips it only then).
+        .buffer_capacity(4)
+        .from_reader(Lines::new(bytes));
+    let mut record = csv::StringRecord::new();
+    let mut lines = Vec::new();
+    while reader.read_record(&mut record).unwrap() {
+        let start = record.position().map_or(0, csv::Position::byte);
+        lines.push(reader.get_mut().line_of_record(start));
+    }
+    lines
+}
+
+#[test]
+fn record_lines_count_line_feeds_before_each_record() {
+    // Clean files: record k on line k + 1, LF, CRLF, no final line end.
+    assert_eq!(record_lines(b"a,b\n1,2\n3,4\n"), [1, 2, 3]);
+    assert_eq!(record_lines(b"a,b\r\n1,2\r\n3,4\r\n"), [1, 2, 3]);
+    assert_eq!(record_lines(b"a,b\r\n1,2\r\n3,4"), [1, 2, 3]);
+    // A blank line before the header: the header is on line 2, for LF and
+    // CRLF alike (the csv reader's own counter said 1 for CRLF).
+    assert_eq!(record_lines(b"\na,b\n1,2\n"), [2, 3]);
+    assert_eq!(record_lines(b"\r\na,b\r\n1,2\r\n"), [2, 3]);
+    // After a byte order mark too; a mark alone changes nothing.
+    assert_eq!(record_lines(b"\xEF\xBB\xBF\r\na,b\r\n1,2\r\n"), [2, 3]);
+    assert_eq!(record_lines(b"\xEF\xBB\xBFa,b\r\n1,2\r\n"), [1, 2]);
+    // Blank lines between rows shift the rows after them.
+    assert_eq!(record_lines(b"a,b\r\n1,2\r\n\r\n\r\n3,4\r\n"), [1, 2, 5]);
+    assert_eq!(record_lines(b"a,b\n1,2\n\n3,4\n"), [1, 2, 4]);
+    // Mixed line ends count as their line feeds.
+    assert_eq!(record_lines(b"a,b\r\n1,2\n3,4\r\n"), [1, 2, 3]);
+    // A bare CR is no line feed: the next record stays on the same line.
+    assert_eq!(record_lines(b"a,b\r1,2\r3,4\r"), [1, 1, 1]);
+    // A line break inside a quoted cell moves the records after it.
+    assert_eq!(record_lines(b"a,b\n\"x\ny\",2\n3,4\n"), [1, 2, 4]);
+}
+
+#[test]
+fn lines_hashes_every_byte() {
+    let bytes = b"a,b\r\n1,2\r\n\r\n3,4";
+    let mut lines = Lines::new(&bytes[..]);
+    let mut all = Vec::new();
+    lines.read_to_end(&mut all).unwrap();
+    assert_eq!(all, bytes);
+    assert_eq!(
+        crate::seed::hex(&lines.hasher.finalize()),
+        crate::data::sha256_hex(bytes)
+    );
+}
+
+#[test]
+fn batch_predictions_are_put_end_to_end() {
+    let mut all = Predictions::default();
+    all.push(Prediction::Classes {
+        labels: vec![1, 0],
+        proba: Some(ndarray::array![[0.25, 0.75], [0.5, 0.5]]),
+    })
+    .unwrap();
+    // A column-major batch comes out in row order too.
+    let t = ndarray::array![[1.0, 0.125], [0.0, 0.875]].reversed_axes();
+    all.push(Prediction::Classes {
+        labels: vec![0],
+        proba: Some(t.slice(ndarray::s![0..1, ..]).to_owned()),
+    })
+    .unwrap();
+    assert_eq!(
+        all.finish(),
+        Some(Prediction::Classes {
+            labels: vec![1, 0, 0],
+            proba: Some(ndarray::array![[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]]),
+        })
+    );
+
+    let mut all = Predictions::default();
+    all.push(Prediction::Values(vec![1.5, -2.0])).unwrap();
+    all.push(Prediction::Values(vec![3.25])).unwrap();
+    assert_eq!(
+        all.finish(),
+        Some(Prediction::Values(vec![1.5, -2.0, 3.25]))
+    );
+
+    // Kinds and widths may not change between batches; nothing: no result.
+    let mut all = Predictions::default();
+    all.push(Prediction::Values(vec![1.0])).unwrap();
+    assert!(all
+        .push(Prediction::Classes {
+            labels: vec![0],
+            proba: None
+        })
+        .is_err());
+    let mut all = Predictions::default();
+    all.push(Prediction::Classes {
+        labels: vec![0],
+        proba: None,
+    })
+    .unwrap();
+    assert!(all
+        .push(Prediction::Classes {
+            labels: vec![0],
+            proba: Some(ndarray::array![[1.0]])
+        })
+        .is_err());
+    assert_eq!(Predictions::default().finish(), None);
+}
