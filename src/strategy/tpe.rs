@@ -591,6 +591,7 @@ struct Scratch {
     hi: Vec<u64>,
     starts: Vec<u32>,
     ends: Vec<u32>,
+    state: Vec<u8>,
 }
 
 impl Scratch {
@@ -1202,7 +1203,9 @@ fn clip_sigmas(
         return false;
     }
     let nb = nb as usize;
-    let bucket = |v: f64| ((v * nb as f64) as usize).min(nb - 1);
+    // `v * nb` is in [0, nb] and `nb < m` fits in u32: the narrower
+    // conversion is the same number, with fewer instructions.
+    let bucket = |v: f64| ((v * nb as f64) as u32 as usize).min(nb - 1);
     // Per bucket: how many points, and the smallest and largest key.
     let counts = &mut sc.counts;
     counts.clear();
@@ -1222,8 +1225,23 @@ fn clip_sigmas(
         lo[b] = lo[b].min(k);
         hi[b] = hi[b].max(k);
     }
-    let full = |b: usize| counts[b] > 0;
-    let dense = |b: usize| b > 0 && b + 1 < nb && full(b - 1) && full(b + 1);
+    // Each bucket's state, worked out once: empty, dense or sparse.
+    const EMPTY: u8 = 0;
+    const DENSE: u8 = 1;
+    let state = &mut sc.state;
+    state.clear();
+    state.extend((0..nb).map(|b| {
+        let full = |b: usize| counts[b] > 0;
+        if !full(b) {
+            EMPTY
+        } else if b > 0 && b + 1 < nb && full(b - 1) && full(b + 1) {
+            DENSE
+        } else {
+            2
+        }
+    }));
+    let full = |b: usize| state[b] != EMPTY;
+    let dense = |b: usize| state[b] == DENSE;
     // The other points, bucket by bucket, each bucket sorted.
     let keyed = &mut sc.keys;
     keyed.clear();
