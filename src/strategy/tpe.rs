@@ -627,8 +627,7 @@ fn total_key(x: f64) -> u64 {
 }
 
 impl Mixture {
-    /// The mixture of `points` (coordinates of every parameter, in trial
-    /// order) restricted to `dims`, plus the prior kernel (last).
+    /// [`Mixture::build`] with fresh buffers.
     #[cfg(test)]
     fn new<P: AsRef<[f64]>>(
         points: &[P],
@@ -639,8 +638,9 @@ impl Mixture {
         Mixture::build(points, dims, kinds, s, &mut Scratch::default())
     }
 
-    /// [`Mixture::new`], its vectors taken from `sc` (see
-    /// [`Mixture::recycle`]).
+    /// The mixture of `points` (coordinates of every parameter, in trial
+    /// order) restricted to `dims`, plus the prior kernel (last); its
+    /// vectors are taken from `sc` (see [`Mixture::recycle`]).
     fn build<P: AsRef<[f64]>>(
         points: &[P],
         dims: &[usize],
