@@ -446,8 +446,9 @@ fn describe_cell(cell: &str) -> String {
     }
 }
 
-/// A finite number, or `None`.
-fn parse_finite(cell: &str) -> Option<f64> {
+/// A finite number, or `None`: what makes a cell numeric when a column's
+/// kind is read (drift applies the same rule).
+pub(crate) fn parse_finite(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 

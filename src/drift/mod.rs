@@ -1201,9 +1201,9 @@ fn scan(
                     let x = if missing {
                         None
                     } else {
-                        match cell.parse::<f64>() {
-                            Ok(v) if v.is_finite() => Some(v),
-                            _ => {
+                        match data::parse_finite(cell) {
+                            Some(v) => Some(v),
+                            None => {
                                 return Err(invalid(format!(
                                     "line {line}: column `{}`: `{cell}` is not a finite number, \
                                      but the column was numeric in training",
@@ -1217,7 +1217,7 @@ fn scan(
                 }
                 Column::Text(values) => {
                     if *numbers && !missing {
-                        *numbers = cell.parse::<f64>().is_ok_and(f64::is_finite);
+                        *numbers = data::parse_finite(cell).is_some();
                     }
                     let v = (!missing).then_some(cell);
                     tracker.push_text(v);

@@ -237,8 +237,14 @@ impl Strategy for Tpe {
         // give the same bits (a test compares them). Without a categorical
         // parameter the coordinates are the unit coordinates: a copy.
         let numeric = !kinds.iter().any(|k| matches!(k, Kind::Categorical(_)));
-        let coords = |idx: &[usize]| -> Vec<f64> {
-            let mut out = Vec::with_capacity(idx.len() * d);
+        // Proposals made at once on several threads (or after a panic
+        // elsewhere poisoned the lock) use buffers of their own.
+        let mut guard = self.scratch.try_lock().ok();
+        let mut own = Scratch::default();
+        let sc = guard.as_deref_mut().unwrap_or(&mut own);
+        let mut coords = |idx: &[usize]| -> Vec<f64> {
+            let mut out = sc.take();
+            out.reserve(idx.len() * d);
             for &i in idx {
                 match history.observed.get(i) {
                     Some(o) if o.unit.len() == d && numeric => out.extend_from_slice(&o.unit),
@@ -252,15 +258,10 @@ impl Strategy for Tpe {
             }
             out
         };
-        let (good, bad) = (coords(&groups.good), coords(&groups.bad));
-        let good: Vec<&[f64]> = good.chunks_exact(d).collect();
-        let bad: Vec<&[f64]> = bad.chunks_exact(d).collect();
+        let (good_buf, bad_buf) = (coords(&groups.good), coords(&groups.bad));
+        let good: Vec<&[f64]> = good_buf.chunks_exact(d).collect();
+        let bad: Vec<&[f64]> = bad_buf.chunks_exact(d).collect();
         let mut rng = seed::stream(t.seed, "tpe");
-        // Proposals made at once on several threads (or after a panic
-        // elsewhere poisoned the lock) use buffers of their own.
-        let mut guard = self.scratch.try_lock().ok();
-        let mut own = Scratch::default();
-        let sc = guard.as_deref_mut().unwrap_or(&mut own);
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
@@ -282,6 +283,8 @@ impl Strategy for Tpe {
                 g.recycle(sc);
             }
         }
+        sc.give(good_buf);
+        sc.give(bad_buf);
         space.from_unit(&u)
     }
 
