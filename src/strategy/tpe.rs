@@ -3,8 +3,10 @@
 //!
 //! This module owns the TPE settings and the proposal rule; it never sees
 //! threads, files or the clock, and keeps nothing between calls but
-//! reusable buffers (cleared before every use): a proposal is a pure
-//! function of the space, the trial's seeds and the history.
+//! reusable buffers (cleared before every use) and a memo of the last bad
+//! mixture's per-parameter work, used only for the points whose ids and
+//! coordinates are the same bit for bit: a proposal is a pure function of
+//! the space, the trial's seeds and the history.
 //!
 //! # The rule
 //!
@@ -84,7 +86,12 @@
 //! * candidates are scored a block of eight kernels at a time, in a build
 //!   for AVX2 where the CPU has it (same operations, same order, no fused
 //!   multiply-add), keeping only the terms within `e^-40` of the largest;
-//! * buffers and the mixtures' vectors are reused between proposals.
+//! * buffers and the mixtures' vectors are reused between proposals;
+//! * the bad mixture, which gains a point or two a proposal, is built from
+//!   the last one ([`Memo`]): each parameter's sorted order is merged,
+//!   only the bandwidths next to a change are worked out again, and a
+//!   kernel's normaliser is reused while its point and bandwidth are the
+//!   same.
 
 use std::sync::Mutex;
 
@@ -204,8 +211,10 @@ pub struct Tpe {
     /// Its checked settings.
     pub settings: TpeSettings,
     /// Scoring buffers kept between proposals, so a long search does not
-    /// allocate and grow them again on every proposal. Buffers only: every
-    /// proposal clears them before use, so results never depend on them.
+    /// allocate and grow them again on every proposal, and the last bad
+    /// mixture's [`Memo`]. Every proposal clears the buffers before use,
+    /// and takes from the memo only what it would compute again the same,
+    /// so results never depend on them.
     scratch: Mutex<Scratch>,
 }
 
@@ -265,8 +274,10 @@ impl Strategy for Tpe {
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
-            let l = Mixture::build(&good, &dims, &kinds, s, sc);
-            let g = Mixture::build(&bad, &dims, &kinds, s, sc);
+            let l = Mixture::build(&good, &[], &dims, &kinds, s, sc);
+            // The bad group changes little from one proposal to the next:
+            // its ids let the build reuse the last one's work.
+            let g = Mixture::build(&bad, &groups.bad, &dims, &kinds, s, sc);
             let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
             for (j, c) in best.iter().enumerate() {
                 u[j] = c.unit(&kinds[j]);
@@ -275,8 +286,8 @@ impl Strategy for Tpe {
             g.recycle(sc);
         } else {
             for (j, uj) in u.iter_mut().enumerate() {
-                let l = Mixture::build(&good, &[j], &kinds, s, sc);
-                let g = Mixture::build(&bad, &[j], &kinds, s, sc);
+                let l = Mixture::build(&good, &[], &[j], &kinds, s, sc);
+                let g = Mixture::build(&bad, &[], &[j], &kinds, s, sc);
                 let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
                 *uj = best[0].unit(&kinds[j]);
                 l.recycle(sc);
@@ -595,6 +606,8 @@ struct Scratch {
     starts: Vec<u32>,
     ends: Vec<u32>,
     state: Vec<u8>,
+    /// The last large bad mixture's work, for the next one.
+    memo: Memo,
 }
 
 impl Scratch {
@@ -638,14 +651,20 @@ impl Mixture {
         kinds: &[Kind],
         s: &TpeSettings,
     ) -> Mixture {
-        Mixture::build(points, dims, kinds, s, &mut Scratch::default())
+        Mixture::build(points, &[], dims, kinds, s, &mut Scratch::default())
     }
 
     /// The mixture of `points` (coordinates of every parameter, in trial
     /// order) restricted to `dims`, plus the prior kernel (last); its
     /// vectors are taken from `sc` (see [`Mixture::recycle`]).
+    ///
+    /// `ids` names the points (ascending; their positions in `observed ++
+    /// pending`), or is empty. A large mixture over every parameter with
+    /// ids keeps its per-parameter work in `sc`'s [`Memo`], and the next
+    /// one reuses it for the points it shares, bit for bit.
     fn build<P: AsRef<[f64]>>(
         points: &[P],
+        ids: &[usize],
         dims: &[usize],
         kinds: &[Kind],
         s: &TpeSettings,
@@ -653,6 +672,17 @@ impl Mixture {
     ) -> Mixture {
         let m = points.len();
         let nk = m + 1;
+        let min_sigma = 1.0 / (m as f64 + 2.0).min(100.0);
+        // The memo is taken out of `sc` while the mixture is built (and
+        // put back at the end), so both can be borrowed.
+        let mut memo = std::mem::take(&mut sc.memo);
+        let shape = MemoShape {
+            d: kinds.len(),
+            endpoints: s.consider_endpoints,
+            min_sigma: min_sigma.to_bits(),
+        };
+        let plan = (ids.len() == m && m >= MEMO_MIN && dims.iter().copied().eq(0..kinds.len()))
+            .then(|| memo.plan(points, ids, shape, kinds));
         let mut w = sc.take();
         trial_weights_into(m, &mut w);
         w.push(if m == 0 { 1.0 } else { s.prior_weight });
@@ -666,7 +696,6 @@ impl Mixture {
         let mut konst = sc.take();
         konst.extend(w.iter().map(|x| (x / total).ln()));
         sc.give(w);
-        let min_sigma = 1.0 / (m as f64 + 2.0).min(100.0);
         // Per kernel: the product over continuous parameters of bandwidth
         // times truncation mass (each at least 0.01 * 0.34, so no underflow).
         let mut norm = sc.take();
@@ -692,12 +721,18 @@ impl Mixture {
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
                     let mut scale = sc.take();
-                    if !clip_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale) {
-                        sorted_keys_into(&locs, sc);
-                        sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
-                    }
-                    for sg in &mut scale {
-                        *sg = sg.clamp(min_sigma, 1.0);
+                    if let Some(plan) = &plan {
+                        let rule = (s.consider_endpoints, min_sigma);
+                        memo.sigmas(j, &locs, ids, plan, rule, sc, &mut scale);
+                        memo.keep_scale(j, &scale);
+                    } else {
+                        if !clip_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale) {
+                            sorted_keys_into(&locs, sc);
+                            sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
+                        }
+                        for sg in &mut scale {
+                            *sg = sg.clamp(min_sigma, 1.0);
+                        }
                     }
                     let mut loc = locs;
                     // The prior kernel: centre 0.5, bandwidth 1.
@@ -714,19 +749,23 @@ impl Mixture {
                     );
                     let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
+                        let mut kept = sc.take();
                         for (k, z) in norm.iter_mut().enumerate() {
-                            let (l, sg) = (loc[k], scale[k]);
-                            // Both ends more than TAIL_END bandwidths away
-                            // (with a margin far above the divisions'
-                            // rounding): `mass` would return exactly
-                            // 1 - 0 - 0, so skip its two divisions.
-                            let m = if l > TAIL_SAFE * sg && 1.0 - l > TAIL_SAFE * sg {
-                                1.0
-                            } else {
-                                mass(-l / sg, (1.0 - l) / sg)
+                            let f = match &plan {
+                                Some(p) if k < m => memo.factor(j, p.from[k], scale[k]),
+                                _ => None,
                             };
-                            *z *= sg * m;
+                            let f = f.unwrap_or_else(|| norm_factor(loc[k], scale[k]));
+                            kept.push(f);
+                            *z *= f;
                             konst[k] -= LN_SQRT_2PI;
+                        }
+                        if plan.is_some() {
+                            // The points' factors (not the prior's).
+                            kept.pop();
+                            memo.keep_factors(j, kept, sc);
+                        } else {
+                            sc.give(kept);
                         }
                     } else {
                         // Distinct pairs in a total order; keys are unique
@@ -762,9 +801,33 @@ impl Mixture {
                 }
             }
         }
-        for (c, z) in konst.iter_mut().zip(&norm) {
-            *c -= z.ln();
+        match &plan {
+            Some(p) => {
+                for (k, (c, &z)) in konst.iter_mut().zip(&norm).enumerate() {
+                    let ln = if k < m {
+                        memo.ln_norm(p.from[k], z)
+                    } else {
+                        None
+                    };
+                    let ln = ln.unwrap_or_else(|| z.ln());
+                    if k < m {
+                        memo.next.norm.push(z);
+                        memo.next.ln_norm.push(ln);
+                    }
+                    *c -= ln;
+                }
+            }
+            None => {
+                for (c, z) in konst.iter_mut().zip(&norm) {
+                    *c -= z.ln();
+                }
+            }
         }
+        if let Some(p) = plan {
+            drop(p);
+            memo.finish(shape, kinds, points, ids);
+        }
+        sc.memo = memo;
         sc.give(norm);
         let of_kind = |want: fn(&Kind) -> bool| -> Vec<usize> {
             (0..dims.len())
@@ -774,10 +837,11 @@ impl Mixture {
         let cont = of_kind(|k| *k == Kind::Continuous);
         let nc = cont.len();
         let len = nk.div_ceil(BLOCK) * BLOCK * nc;
-        // Written in order, block by block (no zeroing pass first).
+        // Zeroed (the last block's padding), then filled a parameter at a
+        // time, each block's run of eight copied whole.
         let (mut cont_loc, mut cont_inv) = (sc.take(), sc.take());
-        cont_loc.reserve(len);
-        cont_inv.reserve(len);
+        cont_loc.resize(len, 0.0);
+        cont_inv.resize(len, 0.0);
         let numeric: Vec<(&[f64], &[f64])> = cont
             .iter()
             .filter_map(|&jd| match &factors[jd] {
@@ -785,13 +849,16 @@ impl Mixture {
                 Factor::Categorical { .. } => None,
             })
             .collect();
-        for b in (0..nk).step_by(BLOCK) {
-            let e = (b + BLOCK).min(nk);
-            for &(loc, inv) in &numeric {
-                cont_loc.extend_from_slice(&loc[b..e]);
-                cont_loc.resize(cont_loc.len() + BLOCK - (e - b), 0.0);
-                cont_inv.extend_from_slice(&inv[b..e]);
-                cont_inv.resize(cont_inv.len() + BLOCK - (e - b), 0.0);
+        if nc > 0 {
+            for (c, &(loc, inv)) in numeric.iter().enumerate() {
+                let blocks = cont_loc.chunks_exact_mut(BLOCK * nc);
+                let blocks = blocks.zip(cont_inv.chunks_exact_mut(BLOCK * nc));
+                let runs = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
+                for ((lb, vb), (l, v)) in blocks.zip(runs) {
+                    let at = c * BLOCK;
+                    lb[at..at + l.len()].copy_from_slice(l);
+                    vb[at..at + v.len()].copy_from_slice(v);
+                }
             }
         }
         Mixture {
@@ -992,6 +1059,311 @@ impl Mixture {
             }
         }
         t
+    }
+}
+
+/// A continuous kernel's normaliser for one parameter: its bandwidth times
+/// the mass of `N(l, sg)` on [0, 1].
+#[inline]
+fn norm_factor(l: f64, sg: f64) -> f64 {
+    // Both ends more than TAIL_END bandwidths away (with a margin far
+    // above the divisions' rounding): `mass` would return exactly
+    // 1 - 0 - 0, so skip its two divisions.
+    let m = if l > TAIL_SAFE * sg && 1.0 - l > TAIL_SAFE * sg {
+        1.0
+    } else {
+        mass(-l / sg, (1.0 - l) / sg)
+    };
+    sg * m
+}
+
+/// Groups smaller than this are built afresh: the memo would not pay.
+const MEMO_MIN: usize = 64;
+
+/// No earlier kernel (in [`Plan::from`]).
+const NONE: u32 = u32::MAX;
+
+/// What shapes a mixture's numbers besides its points: the parameter
+/// count, the endpoint rule and the bandwidth clip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct MemoShape {
+    d: usize,
+    endpoints: bool,
+    min_sigma: u64,
+}
+
+/// The per-parameter work of the last large bad mixture (over every
+/// parameter), kept so that the next one, which usually holds the same
+/// points plus one or two, redoes only what changed: each parameter's
+/// sorted order is merged rather than sorted again, and a kernel's
+/// normaliser and its logarithm are reused where its point, its bandwidth
+/// and the shape are the same, bit for bit. So a proposal stays a pure
+/// function of its inputs (a test builds mixtures with and without it).
+#[derive(Default)]
+struct Memo {
+    /// `None` until a mixture is kept.
+    shape: Option<MemoShape>,
+    kinds: Vec<Kind>,
+    /// The kept points' ids (ascending) and coordinates (`d` a row).
+    ids: Vec<usize>,
+    rows: Vec<f64>,
+    /// The kept mixture's numbers, and the ones being built.
+    cur: MemoParts,
+    next: MemoParts,
+}
+
+/// A mixture's numbers that [`Memo`] keeps, for its points (not the prior).
+#[derive(Default)]
+struct MemoParts {
+    /// Per numeric parameter: `(total_key(x), id)` of every point, sorted.
+    order: Vec<Vec<(u64, u32)>>,
+    /// Per numeric parameter: each point's clipped bandwidth; per
+    /// continuous parameter, its [`norm_factor`].
+    scale: Vec<Vec<f64>>,
+    factor: Vec<Vec<f64>>,
+    /// Per point: the product of its factors, and its logarithm.
+    norm: Vec<f64>,
+    ln_norm: Vec<f64>,
+}
+
+/// How a new mixture's points relate to the kept one's.
+struct Plan {
+    /// Whether the kept mixture can be reused at all.
+    reuse: bool,
+    /// Per point: the kept point with the same id and coordinates, or
+    /// [`NONE`].
+    from: Vec<u32>,
+    /// The points that are not kept ones, in order.
+    fresh: Vec<u32>,
+    /// The kept points that are gone (or changed), by kept index, in order.
+    gone: Vec<u32>,
+    /// By id: the point's position in the new mixture.
+    pos: Vec<u32>,
+}
+
+impl Memo {
+    /// Match `points` (with `ids`) against the kept points. Reuse pays
+    /// only when few changed; otherwise the plan rebuilds (and keeps)
+    /// everything.
+    fn plan<P: AsRef<[f64]>>(
+        &mut self,
+        points: &[P],
+        ids: &[usize],
+        shape: MemoShape,
+        kinds: &[Kind],
+    ) -> Plan {
+        let m = points.len();
+        let d = shape.d;
+        let top = ids.iter().chain(&self.ids).max().map_or(0, |&i| i + 1);
+        let mut plan = Plan {
+            reuse: self.shape == Some(shape) && self.kinds == kinds,
+            from: vec![NONE; m],
+            fresh: Vec::new(),
+            gone: Vec::new(),
+            pos: vec![NONE; top],
+        };
+        let ascending = ids.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || top > u32::MAX as usize {
+            plan.reuse = false;
+        }
+        for (k, &id) in ids.iter().enumerate() {
+            plan.pos[id] = k as u32;
+        }
+        if plan.reuse {
+            let (old, rows) = (&self.ids, &self.rows);
+            let mut a = 0;
+            for (k, (p, &id)) in points.iter().zip(ids).enumerate() {
+                while a < old.len() && old[a] < id {
+                    plan.gone.push(a as u32);
+                    a += 1;
+                }
+                if a < old.len() && old[a] == id {
+                    let same = p
+                        .as_ref()
+                        .iter()
+                        .zip(&rows[a * d..(a + 1) * d])
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    if same {
+                        plan.from[k] = a as u32;
+                    } else {
+                        plan.gone.push(a as u32);
+                    }
+                    a += 1;
+                }
+            }
+            plan.gone.extend(a as u32..old.len() as u32);
+            let kept = plan.from.iter().filter(|&&f| f != NONE).count();
+            // Each change costs a little in the merge; many cost more
+            // than sorting again.
+            if (m - kept) + (old.len() - kept) > m / 4 {
+                plan.reuse = false;
+                plan.from.fill(NONE);
+            }
+        }
+        plan.fresh = (0..m as u32)
+            .filter(|&k| plan.from[k as usize] == NONE)
+            .collect();
+        self.next.order.resize_with(d, Vec::new);
+        self.next.scale.resize_with(d, Vec::new);
+        self.next.factor.resize_with(d, Vec::new);
+        self.next.norm.clear();
+        self.next.ln_norm.clear();
+        plan
+    }
+
+    /// Parameter `j`'s clipped bandwidths into `out` (one per point), as
+    /// [`sigmas_in_order`] and the clip give them. Reusing: the kept
+    /// order loses the gone points and gains the fresh ones, and only the
+    /// points next to a change (and the outermost ones) are worked out
+    /// again; every other point has the same neighbours, so the same
+    /// bandwidth as before. Otherwise all are worked out from a sort. The
+    /// new order (with ids) is kept for the next mixture.
+    #[allow(clippy::too_many_arguments)]
+    fn sigmas(
+        &mut self,
+        j: usize,
+        locs: &[f64],
+        ids: &[usize],
+        plan: &Plan,
+        (endpoints, min_sigma): (bool, f64),
+        sc: &mut Scratch,
+        out: &mut Vec<f64>,
+    ) {
+        let m = locs.len();
+        let d = self.kinds.len();
+        let next = &mut self.next.order[j];
+        next.clear();
+        if !plan.reuse {
+            sorted_keys_into(locs, sc);
+            sigmas_in_order(&sc.keys, endpoints, out);
+            for sg in out.iter_mut() {
+                *sg = sg.clamp(min_sigma, 1.0);
+            }
+            next.extend(
+                sc.keys
+                    .iter()
+                    .map(|&(key, k)| (key, ids[k as usize] as u32)),
+            );
+            return;
+        }
+        let old = &self.cur.order[j];
+        // Where the kept order loses and gains points.
+        let mut cut: Vec<usize> = plan
+            .gone
+            .iter()
+            .map(|&a| {
+                let key = total_key(self.rows[a as usize * d + j]);
+                let e = (key, self.ids[a as usize] as u32);
+                old.partition_point(|x| *x < e)
+            })
+            .collect();
+        cut.sort_unstable();
+        let mut fresh: Vec<(usize, (u64, u32))> = plan
+            .fresh
+            .iter()
+            .map(|&k| {
+                let e = (total_key(locs[k as usize]), ids[k as usize] as u32);
+                (old.partition_point(|x| *x < e), e)
+            })
+            .collect();
+        fresh.sort_unstable();
+        // Positions in the new order next to which something changed.
+        let mut touched = Vec::with_capacity(cut.len() + fresh.len() + 4);
+        let (mut cuts, mut adds) = (cut.iter().peekable(), fresh.iter().peekable());
+        let mut at = 0;
+        loop {
+            let e = match (cuts.peek(), adds.peek()) {
+                (None, None) => break,
+                (Some(&&c), None) => c,
+                (None, Some(&&(p, _))) => p,
+                (Some(&&c), Some(&&(p, _))) => c.min(p),
+            };
+            next.extend_from_slice(&old[at..e]);
+            at = e;
+            while let Some(&(_, f)) = adds.next_if(|&&(p, _)| p == e) {
+                touched.push(next.len());
+                next.push(f);
+            }
+            if cuts.next_if(|&&c| c == e).is_some() {
+                touched.push(next.len());
+                at = e + 1;
+            }
+        }
+        next.extend_from_slice(&old[at..]);
+        touched.extend([0, 1, m.saturating_sub(2), m.saturating_sub(1)]);
+        // Kept points keep their bandwidths; fresh ones are next to a
+        // change, so worked out below.
+        let kept = &self.cur.scale[j];
+        out.clear();
+        out.extend(plan.from.iter().map(|&o| match kept.get(o as usize) {
+            Some(&sg) => sg,
+            None => f64::NAN,
+        }));
+        let key = |r: usize| from_key(next[r].0);
+        for &t in &touched {
+            for r in t.saturating_sub(1)..(t + 2).min(m) {
+                let cur = key(r);
+                let prev = if r == 0 { 0.0 } else { key(r - 1) };
+                let after = if r + 1 < m { key(r + 1) } else { 1.0 };
+                let mut sg = (cur - prev).max(after - cur);
+                if !endpoints && m >= 2 {
+                    if r == 0 {
+                        sg = key(1) - key(0);
+                    } else if r == m - 1 {
+                        sg = key(m - 1) - key(m - 2);
+                    }
+                }
+                out[plan.pos[next[r].1 as usize] as usize] = sg.clamp(min_sigma, 1.0);
+            }
+        }
+    }
+
+    /// Keep parameter `j`'s clipped bandwidths (the points' only).
+    fn keep_scale(&mut self, j: usize, scale: &[f64]) {
+        let next = &mut self.next.scale[j];
+        next.clear();
+        next.extend_from_slice(scale);
+    }
+
+    /// Keep parameter `j`'s factors (the points' only).
+    fn keep_factors(&mut self, j: usize, factors: Vec<f64>, sc: &mut Scratch) {
+        sc.give(std::mem::replace(&mut self.next.factor[j], factors));
+    }
+
+    /// The kept factor of kept point `from` for parameter `j`, if its
+    /// bandwidth is still `sg`.
+    #[inline]
+    fn factor(&self, j: usize, from: u32, sg: f64) -> Option<f64> {
+        let o = from as usize;
+        (from != NONE && self.cur.scale[j][o].to_bits() == sg.to_bits())
+            .then(|| self.cur.factor[j][o])
+    }
+
+    /// The kept `ln` of kept point `from`'s normaliser, if it is still `z`.
+    #[inline]
+    fn ln_norm(&self, from: u32, z: f64) -> Option<f64> {
+        let o = from as usize;
+        (from != NONE && self.cur.norm[o].to_bits() == z.to_bits()).then(|| self.cur.ln_norm[o])
+    }
+
+    /// The new mixture becomes the kept one.
+    fn finish<P: AsRef<[f64]>>(
+        &mut self,
+        shape: MemoShape,
+        kinds: &[Kind],
+        points: &[P],
+        ids: &[usize],
+    ) {
+        std::mem::swap(&mut self.cur, &mut self.next);
+        self.shape = Some(shape);
+        self.kinds.clear();
+        self.kinds.extend_from_slice(kinds);
+        self.ids.clear();
+        self.ids.extend_from_slice(ids);
+        self.rows.clear();
+        for p in points {
+            self.rows.extend_from_slice(p.as_ref());
+        }
     }
 }
 
@@ -2323,6 +2695,138 @@ mod tests {
         }
         // The fast path ran on most cases (it declines few points).
         assert!(fast_used >= 40, "{fast_used}");
+    }
+
+    /// Every number of a mixture, as bits, for comparisons.
+    fn mixture_bits(m: &Mixture) -> Vec<u64> {
+        let mut out: Vec<u64> = [&m.cum_w, &m.konst, &m.cont_loc, &m.cont_inv]
+            .iter()
+            .flat_map(|v| v.iter().map(|x| x.to_bits()))
+            .collect();
+        for f in &m.factors {
+            match f {
+                Factor::Numeric {
+                    loc,
+                    scale,
+                    inv,
+                    uniq,
+                    uid,
+                } => {
+                    for v in [loc, scale, inv] {
+                        out.extend(v.iter().map(|x| x.to_bits()));
+                    }
+                    out.extend(uniq.iter().flat_map(|&(a, b)| [a.to_bits(), b.to_bits()]));
+                    out.extend(uid.iter().map(|&u| u as u64));
+                }
+                Factor::Categorical {
+                    choice,
+                    hit,
+                    miss,
+                    uniform,
+                } => {
+                    out.extend(choice.iter().map(|&c| c as u64));
+                    out.extend([hit.to_bits(), miss.to_bits(), uniform.to_bits()]);
+                }
+            }
+        }
+        out
+    }
+
+    /// A bad mixture built with the last one's memo equals one built
+    /// afresh, bit for bit, through every kind of change between two
+    /// proposals: points added at the end and in the middle, removed,
+    /// moved (same id, new coordinates), many changed at once, ties and
+    /// edge points, the clip changing with the group's size, the endpoint
+    /// rule changing, and a smaller space.
+    #[test]
+    fn memo_builds_equal_fresh_builds() {
+        let kinds = vec![
+            Kind::Continuous,
+            Kind::Discrete(Cells::Uniform(7)),
+            Kind::Categorical(3),
+            Kind::Continuous,
+        ];
+        let mut rng = seed::stream(21, "memo");
+        let point = |rng: &mut Xoshiro256PlusPlus| -> Vec<f64> {
+            let r = unit(rng);
+            kinds
+                .iter()
+                .map(|k| match k {
+                    Kind::Categorical(n) => (unit(rng) * *n as f64).floor(),
+                    Kind::Discrete(c) => {
+                        let (lo, hi) = c.cell(unit(rng));
+                        0.5 * (lo + hi)
+                    }
+                    // Clustered, with ties and the edges now and then.
+                    Kind::Continuous if r < 0.05 => 0.0,
+                    Kind::Continuous if r < 0.1 => 1.0,
+                    Kind::Continuous if r < 0.2 => 0.25,
+                    Kind::Continuous => 0.3 + 0.1 * unit(rng),
+                })
+                .collect()
+        };
+        // The group: (id, coordinates), ids ascending.
+        let mut group: Vec<(usize, Vec<f64>)> = (0..80).map(|i| (2 * i, point(&mut rng))).collect();
+        let mut next_id = 200;
+        let mut sc = Scratch::default();
+        let mut s = TpeSettings::default();
+        let dims: Vec<usize> = (0..kinds.len()).collect();
+        let mut reused = 0;
+        for step in 0..120 {
+            match step % 10 {
+                // Append one or two.
+                0..=2 => {
+                    for _ in 0..1 + step % 2 {
+                        group.push((next_id, point(&mut rng)));
+                        next_id += 1;
+                    }
+                }
+                // Insert at a free odd id in the middle.
+                3 => {
+                    let at = (unit(&mut rng) * group.len() as f64) as usize;
+                    let id = group[at].0.saturating_sub(1);
+                    if group.iter().all(|(i, _)| *i != id) {
+                        group.insert(at, (id, point(&mut rng)));
+                    }
+                }
+                // Remove one.
+                4 => {
+                    let at = (unit(&mut rng) * group.len() as f64) as usize;
+                    group.remove(at);
+                }
+                // Move one: same id, new coordinates.
+                5 => {
+                    let at = (unit(&mut rng) * group.len() as f64) as usize;
+                    group[at].1 = point(&mut rng);
+                }
+                // Many changes at once.
+                6 if step % 40 == 6 => {
+                    for g in group.iter_mut().step_by(2) {
+                        g.1 = point(&mut rng);
+                    }
+                }
+                // The endpoint rule flips for a while.
+                7 => s.consider_endpoints = step % 30 == 7,
+                // Sometimes no change at all.
+                _ => {}
+            }
+            let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
+            let pts: Vec<&[f64]> = group.iter().map(|(_, p)| p.as_slice()).collect();
+            let before = sc.memo.shape.is_some() && sc.memo.ids.len() * 4 > group.len();
+            let kept = Mixture::build(&pts, &ids, &dims, &kinds, &s, &mut sc);
+            let fresh = Mixture::new(&pts, &dims, &kinds, &s);
+            assert_eq!(mixture_bits(&kept), mixture_bits(&fresh), "step {step}");
+            reused += before as usize;
+            kept.recycle(&mut sc);
+        }
+        assert!(reused > 80, "{reused}");
+        // A smaller space (fewer parameters) with the same ids starts over.
+        let narrow = &kinds[..2];
+        let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
+        let pts: Vec<&[f64]> = group.iter().map(|(_, p)| &p[..2]).collect();
+        let kept = Mixture::build(&pts, &ids, &[0, 1], narrow, &s, &mut sc);
+        let fresh = Mixture::new(&pts, &[0, 1], narrow, &s);
+        assert_eq!(mixture_bits(&kept), mixture_bits(&fresh));
     }
 
     /// `log p(x)` the plain way: every kernel's term, in kernel order.
