@@ -88,7 +88,7 @@
 //!   multiply-add), keeping only the terms within `e^-40` of the largest;
 //! * buffers and the mixtures' vectors are reused between proposals;
 //! * the bad mixture, which gains a point or two a proposal, is built from
-//!   the last one ([`Memo`]): each parameter's sorted order is merged,
+//!   the last one (`Memo`): each parameter's sorted order is merged,
 //!   only the bandwidths next to a change are worked out again, and a
 //!   kernel's normaliser is reused while its point and bandwidth are the
 //!   same.
@@ -212,7 +212,7 @@ pub struct Tpe {
     pub settings: TpeSettings,
     /// Scoring buffers kept between proposals, so a long search does not
     /// allocate and grow them again on every proposal, and the last bad
-    /// mixture's [`Memo`]. Every proposal clears the buffers before use,
+    /// mixture's `Memo`. Every proposal clears the buffers before use,
     /// and takes from the memo only what it would compute again the same,
     /// so results never depend on them.
     scratch: Mutex<Scratch>,
