@@ -854,10 +854,19 @@ impl Mixture {
                 let blocks = cont_loc.chunks_exact_mut(BLOCK * nc);
                 let blocks = blocks.zip(cont_inv.chunks_exact_mut(BLOCK * nc));
                 let runs = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
+                let at = c * BLOCK;
                 for ((lb, vb), (l, v)) in blocks.zip(runs) {
-                    let at = c * BLOCK;
-                    lb[at..at + l.len()].copy_from_slice(l);
-                    vb[at..at + v.len()].copy_from_slice(v);
+                    // A whole run as one fixed-size copy (no library call).
+                    match (<&[f64; BLOCK]>::try_from(l), <&[f64; BLOCK]>::try_from(v)) {
+                        (Ok(l), Ok(v)) => {
+                            lb[at..at + BLOCK].copy_from_slice(l);
+                            vb[at..at + BLOCK].copy_from_slice(v);
+                        }
+                        _ => {
+                            lb[at..at + l.len()].copy_from_slice(l);
+                            vb[at..at + v.len()].copy_from_slice(v);
+                        }
+                    }
                 }
             }
         }
