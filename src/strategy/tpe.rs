@@ -750,15 +750,30 @@ impl Mixture {
                     let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
                         let mut kept = sc.take();
-                        for (k, z) in norm.iter_mut().enumerate() {
-                            let f = match &plan {
-                                Some(p) if k < m => memo.factor(j, p.from[k], scale[k]),
-                                _ => None,
-                            };
-                            let f = f.unwrap_or_else(|| norm_factor(loc[k], scale[k]));
-                            kept.push(f);
+                        kept.resize(nk, 0.0);
+                        match plan.as_ref().filter(|p| p.reuse) {
+                            // A kept point with the same bandwidth has the
+                            // same factor.
+                            Some(p) => {
+                                let (olds, oldf) = (&memo.cur.scale[j], &memo.cur.factor[j]);
+                                let new = kept.iter_mut().zip(&p.from).zip(&scale).zip(&loc);
+                                for (((f, &o), &sg), &l) in new {
+                                    *f = match (olds.get(o as usize), oldf.get(o as usize)) {
+                                        (Some(s0), Some(&f0)) if s0.to_bits() == sg.to_bits() => f0,
+                                        _ => norm_factor(l, sg),
+                                    };
+                                }
+                                kept[m] = norm_factor(loc[m], scale[m]);
+                            }
+                            None => {
+                                for ((f, &l), &sg) in kept.iter_mut().zip(&loc).zip(&scale) {
+                                    *f = norm_factor(l, sg);
+                                }
+                            }
+                        }
+                        for ((z, c), &f) in norm.iter_mut().zip(konst.iter_mut()).zip(&kept) {
                             *z *= f;
-                            konst[k] -= LN_SQRT_2PI;
+                            *c -= LN_SQRT_2PI;
                         }
                         if plan.is_some() {
                             // The points' factors (not the prior's).
@@ -803,19 +818,22 @@ impl Mixture {
         }
         match &plan {
             Some(p) => {
-                for (k, (c, &z)) in konst.iter_mut().zip(&norm).enumerate() {
-                    let ln = if k < m {
-                        memo.ln_norm(p.from[k], z)
-                    } else {
-                        None
+                // A kept point with the same normaliser has the same log.
+                let (old, next) = (&memo.cur, &mut memo.next);
+                next.norm.clear();
+                next.norm.extend_from_slice(&norm[..m]);
+                next.ln_norm.clear();
+                next.ln_norm.resize(m, 0.0);
+                for ((ln, &o), &z) in next.ln_norm.iter_mut().zip(&p.from).zip(&norm) {
+                    *ln = match (old.norm.get(o as usize), old.ln_norm.get(o as usize)) {
+                        (Some(z0), Some(&l0)) if z0.to_bits() == z.to_bits() => l0,
+                        _ => z.ln(),
                     };
-                    let ln = ln.unwrap_or_else(|| z.ln());
-                    if k < m {
-                        memo.next.norm.push(z);
-                        memo.next.ln_norm.push(ln);
-                    }
+                }
+                for (c, &ln) in konst.iter_mut().zip(&next.ln_norm) {
                     *c -= ln;
                 }
+                konst[m] -= norm[m].ln();
             }
             None => {
                 for (c, z) in konst.iter_mut().zip(&norm) {
@@ -1337,22 +1355,6 @@ impl Memo {
     /// Keep parameter `j`'s factors (the points' only).
     fn keep_factors(&mut self, j: usize, factors: Vec<f64>, sc: &mut Scratch) {
         sc.give(std::mem::replace(&mut self.next.factor[j], factors));
-    }
-
-    /// The kept factor of kept point `from` for parameter `j`, if its
-    /// bandwidth is still `sg`.
-    #[inline]
-    fn factor(&self, j: usize, from: u32, sg: f64) -> Option<f64> {
-        let o = from as usize;
-        (from != NONE && self.cur.scale[j][o].to_bits() == sg.to_bits())
-            .then(|| self.cur.factor[j][o])
-    }
-
-    /// The kept `ln` of kept point `from`'s normaliser, if it is still `z`.
-    #[inline]
-    fn ln_norm(&self, from: u32, z: f64) -> Option<f64> {
-        let o = from as usize;
-        (from != NONE && self.cur.norm[o].to_bits() == z.to_bits()).then(|| self.cur.ln_norm[o])
     }
 
     /// The new mixture becomes the kept one.
