@@ -252,8 +252,7 @@ impl Strategy for Tpe {
         let mut own = Scratch::default();
         let sc = guard.as_deref_mut().unwrap_or(&mut own);
         let mut coords = |idx: &[usize]| -> Vec<f64> {
-            let mut out = sc.take();
-            out.reserve(idx.len() * d);
+            let mut out = sc.take(idx.len() * d);
             for &i in idx {
                 match history.observed.get(i) {
                     Some(o) if o.unit.len() == d && numeric => out.extend_from_slice(&o.unit),
@@ -611,10 +610,17 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// An empty vector, with room from an earlier mixture when there is one.
-    fn take(&mut self) -> Vec<f64> {
-        let mut v = self.spare.pop().unwrap_or_default();
+    /// An empty vector with room for `n` numbers: a kept one that has the
+    /// room when there is one (growing a vector copies its old contents,
+    /// whatever its length), else the most recently kept, grown.
+    fn take(&mut self, n: usize) -> Vec<f64> {
+        let at = self.spare.iter().rposition(|v| v.capacity() >= n);
+        let mut v = match at {
+            Some(i) => self.spare.swap_remove(i),
+            None => self.spare.pop().unwrap_or_default(),
+        };
         v.clear();
+        v.reserve(n);
         v
     }
 
@@ -683,27 +689,27 @@ impl Mixture {
         };
         let plan = (ids.len() == m && m >= MEMO_MIN && dims.iter().copied().eq(0..kinds.len()))
             .then(|| memo.plan(points, ids, shape, kinds));
-        let mut w = sc.take();
+        let mut w = sc.take(nk);
         trial_weights_into(m, &mut w);
         w.push(if m == 0 { 1.0 } else { s.prior_weight });
         let total: f64 = w.iter().sum();
-        let mut cum_w = sc.take();
+        let mut cum_w = sc.take(nk);
         let mut acc = 0.0;
         for x in &w {
             acc += x / total;
             cum_w.push(acc);
         }
-        let mut konst = sc.take();
+        let mut konst = sc.take(nk);
         konst.extend(w.iter().map(|x| (x / total).ln()));
         sc.give(w);
         // Per kernel: the product over continuous parameters of bandwidth
         // times truncation mass (each at least 0.01 * 0.34, so no underflow).
-        let mut norm = sc.take();
+        let mut norm = sc.take(nk);
         norm.resize(nk, 1.0);
         let mut factors = Vec::with_capacity(dims.len());
         for &j in dims {
             // Room for the prior kernel, pushed last (no copy).
-            let mut locs = sc.take();
+            let mut locs = sc.take(nk);
             locs.extend(points.iter().map(|p| p.as_ref()[j]));
             match kinds[j] {
                 Kind::Categorical(nc) => {
@@ -720,7 +726,7 @@ impl Mixture {
                     });
                 }
                 Kind::Continuous | Kind::Discrete(_) => {
-                    let mut scale = sc.take();
+                    let mut scale = sc.take(nk);
                     if let Some(plan) = &plan {
                         let rule = (s.consider_endpoints, min_sigma);
                         memo.sigmas(j, &locs, ids, plan, rule, sc, &mut scale);
@@ -741,7 +747,7 @@ impl Mixture {
                     // Most kernels of a large group sit at the clip, and
                     // share its inverse (the same division, done once).
                     let inv_min = 1.0 / min_sigma;
-                    let mut inv = sc.take();
+                    let mut inv = sc.take(nk);
                     inv.extend(
                         scale
                             .iter()
@@ -749,7 +755,7 @@ impl Mixture {
                     );
                     let (mut uniq, mut uid) = (Vec::new(), Vec::new());
                     if kinds[j] == Kind::Continuous {
-                        let mut kept = sc.take();
+                        let mut kept = sc.take(nk);
                         kept.resize(nk, 0.0);
                         match plan.as_ref().filter(|p| p.reuse) {
                             // A kept point with the same bandwidth has the
@@ -857,7 +863,7 @@ impl Mixture {
         let len = nk.div_ceil(BLOCK) * BLOCK * nc;
         // Zeroed (the last block's padding), then filled a parameter at a
         // time, each block's run of eight copied whole.
-        let (mut cont_loc, mut cont_inv) = (sc.take(), sc.take());
+        let (mut cont_loc, mut cont_inv) = (sc.take(len), sc.take(len));
         cont_loc.resize(len, 0.0);
         cont_inv.resize(len, 0.0);
         let numeric: Vec<(&[f64], &[f64])> = cont
