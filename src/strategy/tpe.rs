@@ -927,18 +927,27 @@ impl Mixture {
     }
 
     /// Draw one point: a kernel, then each parameter from it.
+    #[cfg(test)]
     fn sample(&self, kinds: &[Kind], rng: &mut impl RngCore) -> Vec<Cand> {
+        let mut out = Vec::new();
+        self.sample_into(kinds, rng, &mut out);
+        out
+    }
+
+    /// [`Mixture::sample`], appended to `out`.
+    fn sample_into(&self, kinds: &[Kind], rng: &mut impl RngCore, out: &mut Vec<Cand>) {
         let r = unit(rng);
         let k = self
             .cum_w
             .partition_point(|&c| c <= r)
             .min(self.n_kernels - 1);
-        self.sample_kernel(k, kinds, rng)
+        self.sample_kernel(k, kinds, rng, out)
     }
 
-    /// Draw one point from kernel `k` alone.
-    fn sample_kernel(&self, k: usize, kinds: &[Kind], rng: &mut impl RngCore) -> Vec<Cand> {
-        self.dims
+    /// Draw one point from kernel `k` alone, appended to `out`.
+    fn sample_kernel(&self, k: usize, kinds: &[Kind], rng: &mut impl RngCore, out: &mut Vec<Cand>) {
+        let draws = self
+            .dims
             .iter()
             .zip(&self.factors)
             .map(|(&j, f)| match (f, &kinds[j]) {
@@ -969,8 +978,8 @@ impl Mixture {
                     lo: 0.0,
                     hi: 0.0,
                 },
-            })
-            .collect()
+            });
+        out.extend(draws);
     }
 
     /// `log p(x)` for one point over `self.dims`.
@@ -1211,11 +1220,13 @@ impl Memo {
                     a += 1;
                 }
                 if a < old.len() && old[a] == id {
-                    let same = p
+                    // Bit for bit, without a branch a number.
+                    let differ = p
                         .as_ref()
                         .iter()
                         .zip(&rows[a * d..(a + 1) * d])
-                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                        .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
+                    let same = differ == 0 && p.as_ref().len() == d;
                     if same {
                         plan.from[k] = a as u32;
                     } else {
@@ -1510,10 +1521,17 @@ fn best_candidate(
 ) -> Vec<Cand> {
     // Draw all candidates first, so the stream's order does not depend on
     // scoring.
-    let mut cands: Vec<Vec<Cand>> = (0..s.n_candidates).map(|_| l.sample(kinds, rng)).collect();
-    if let Some(k) = local {
-        cands.extend((0..s.n_local).map(|_| l.sample_kernel(k, kinds, rng)));
+    // One flat buffer, read as rows (no allocation a candidate).
+    let mut flat = Vec::new();
+    for _ in 0..s.n_candidates {
+        l.sample_into(kinds, rng, &mut flat);
     }
+    if let Some(k) = local {
+        for _ in 0..s.n_local {
+            l.sample_kernel(k, kinds, rng, &mut flat);
+        }
+    }
+    let cands: Vec<&[Cand]> = flat.chunks_exact(l.dims.len().max(1)).collect();
     let (mut lp, mut gp) = (Vec::new(), Vec::new());
     l.log_pdf_all(&cands, buf, &mut lp);
     g.log_pdf_all(&cands, buf, &mut gp);
@@ -1527,7 +1545,7 @@ fn best_candidate(
             best = i;
         }
     }
-    cands.into_iter().nth(best).unwrap_or_default()
+    cands.get(best).map_or_else(Vec::new, |c| c.to_vec())
 }
 
 /// Univariate bandwidths, into `out`, from the points' [`sorted_keys`]
