@@ -848,8 +848,7 @@ impl Mixture {
             }
         }
         if let Some(p) = plan {
-            drop(p);
-            memo.finish(shape, kinds, points, ids);
+            memo.finish(p, shape, kinds, points, ids);
         }
         sc.memo = memo;
         sc.give(norm);
@@ -861,11 +860,9 @@ impl Mixture {
         let cont = of_kind(|k| *k == Kind::Continuous);
         let nc = cont.len();
         let len = nk.div_ceil(BLOCK) * BLOCK * nc;
-        // Zeroed (the last block's padding), then filled a parameter at a
-        // time, each block's run of eight copied whole.
+        // Written in order, block by block, each run of eight as one
+        // fixed-size copy (no zeroing pass, no library call a run).
         let (mut cont_loc, mut cont_inv) = (sc.take(len), sc.take(len));
-        cont_loc.resize(len, 0.0);
-        cont_inv.resize(len, 0.0);
         let numeric: Vec<(&[f64], &[f64])> = cont
             .iter()
             .filter_map(|&jd| match &factors[jd] {
@@ -873,23 +870,19 @@ impl Mixture {
                 Factor::Categorical { .. } => None,
             })
             .collect();
-        if nc > 0 {
-            for (c, &(loc, inv)) in numeric.iter().enumerate() {
-                let blocks = cont_loc.chunks_exact_mut(BLOCK * nc);
-                let blocks = blocks.zip(cont_inv.chunks_exact_mut(BLOCK * nc));
-                let runs = loc.chunks(BLOCK).zip(inv.chunks(BLOCK));
-                let at = c * BLOCK;
-                for ((lb, vb), (l, v)) in blocks.zip(runs) {
-                    // A whole run as one fixed-size copy (no library call).
-                    match (<&[f64; BLOCK]>::try_from(l), <&[f64; BLOCK]>::try_from(v)) {
-                        (Ok(l), Ok(v)) => {
-                            lb[at..at + BLOCK].copy_from_slice(l);
-                            vb[at..at + BLOCK].copy_from_slice(v);
-                        }
-                        _ => {
-                            lb[at..at + l.len()].copy_from_slice(l);
-                            vb[at..at + v.len()].copy_from_slice(v);
-                        }
+        for b in (0..nk).step_by(BLOCK) {
+            for &(loc, inv) in &numeric {
+                let (l, v) = (&loc[b..nk.min(b + BLOCK)], &inv[b..nk.min(b + BLOCK)]);
+                match (<&[f64; BLOCK]>::try_from(l), <&[f64; BLOCK]>::try_from(v)) {
+                    (Ok(l), Ok(v)) => {
+                        cont_loc.extend_from_slice(l);
+                        cont_inv.extend_from_slice(v);
+                    }
+                    _ => {
+                        cont_loc.extend_from_slice(l);
+                        cont_loc.resize(cont_loc.len() + BLOCK - l.len(), 0.0);
+                        cont_inv.extend_from_slice(v);
+                        cont_inv.resize(cont_inv.len() + BLOCK - v.len(), 0.0);
                     }
                 }
             }
@@ -1152,6 +1145,8 @@ struct Memo {
     /// The kept mixture's numbers, and the ones being built.
     cur: MemoParts,
     next: MemoParts,
+    /// The last plan, for its vectors.
+    spare: Plan,
 }
 
 /// A mixture's numbers that [`Memo`] keeps, for its points (not the prior).
@@ -1169,6 +1164,7 @@ struct MemoParts {
 }
 
 /// How a new mixture's points relate to the kept one's.
+#[derive(Default)]
 struct Plan {
     /// Whether the kept mixture can be reused at all.
     reuse: bool,
@@ -1197,13 +1193,15 @@ impl Memo {
         let m = points.len();
         let d = shape.d;
         let top = ids.iter().chain(&self.ids).max().map_or(0, |&i| i + 1);
-        let mut plan = Plan {
-            reuse: self.shape == Some(shape) && self.kinds == kinds,
-            from: vec![NONE; m],
-            fresh: Vec::new(),
-            gone: Vec::new(),
-            pos: vec![NONE; top],
-        };
+        // The last plan's vectors, cleared.
+        let mut plan = std::mem::take(&mut self.spare);
+        plan.reuse = self.shape == Some(shape) && self.kinds == kinds;
+        plan.from.clear();
+        plan.from.resize(m, NONE);
+        plan.fresh.clear();
+        plan.gone.clear();
+        plan.pos.clear();
+        plan.pos.resize(top, NONE);
         let ascending = ids.windows(2).all(|w| w[0] < w[1]);
         if !ascending || top > u32::MAX as usize {
             plan.reuse = false;
@@ -1244,9 +1242,8 @@ impl Memo {
                 plan.from.fill(NONE);
             }
         }
-        plan.fresh = (0..m as u32)
-            .filter(|&k| plan.from[k as usize] == NONE)
-            .collect();
+        let fresh = (0..m as u32).filter(|&k| plan.from[k as usize] == NONE);
+        plan.fresh.extend(fresh);
         self.next.order.resize_with(d, Vec::new);
         self.next.scale.resize_with(d, Vec::new);
         self.next.factor.resize_with(d, Vec::new);
@@ -1377,12 +1374,14 @@ impl Memo {
     /// The new mixture becomes the kept one.
     fn finish<P: AsRef<[f64]>>(
         &mut self,
+        plan: Plan,
         shape: MemoShape,
         kinds: &[Kind],
         points: &[P],
         ids: &[usize],
     ) {
         std::mem::swap(&mut self.cur, &mut self.next);
+        self.spare = plan;
         self.shape = Some(shape);
         self.kinds.clear();
         self.kinds.extend_from_slice(kinds);
