@@ -267,16 +267,14 @@ impl Strategy for Tpe {
             out
         };
         let (good_buf, bad_buf) = (coords(&groups.good), coords(&groups.bad));
-        let good: Vec<&[f64]> = good_buf.chunks_exact(d).collect();
-        let bad: Vec<&[f64]> = bad_buf.chunks_exact(d).collect();
         let mut rng = seed::stream(t.seed, "tpe");
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
-            let l = Mixture::build(&good, &[], &dims, &kinds, s, sc);
+            let l = Mixture::build(&good_buf, &[], &dims, &kinds, s, sc);
             // The bad group changes little from one proposal to the next:
             // its ids let the build reuse the last one's work.
-            let g = Mixture::build(&bad, &groups.bad, &dims, &kinds, s, sc);
+            let g = Mixture::build(&bad_buf, &groups.bad, &dims, &kinds, s, sc);
             let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
             for (j, c) in best.iter().enumerate() {
                 u[j] = c.unit(&kinds[j]);
@@ -285,8 +283,8 @@ impl Strategy for Tpe {
             g.recycle(sc);
         } else {
             for (j, uj) in u.iter_mut().enumerate() {
-                let l = Mixture::build(&good, &[], &[j], &kinds, s, sc);
-                let g = Mixture::build(&bad, &[], &[j], &kinds, s, sc);
+                let l = Mixture::build(&good_buf, &[], &[j], &kinds, s, sc);
+                let g = Mixture::build(&bad_buf, &[], &[j], &kinds, s, sc);
                 let best = best_candidate(&l, &g, &kinds, s, groups.best, sc, &mut rng);
                 *uj = best[0].unit(&kinds[j]);
                 l.recycle(sc);
@@ -649,7 +647,7 @@ fn total_key(x: f64) -> u64 {
 }
 
 impl Mixture {
-    /// [`Mixture::build`] with fresh buffers.
+    /// [`Mixture::build`] with fresh buffers, from one vector a point.
     #[cfg(test)]
     fn new<P: AsRef<[f64]>>(
         points: &[P],
@@ -657,25 +655,28 @@ impl Mixture {
         kinds: &[Kind],
         s: &TpeSettings,
     ) -> Mixture {
-        Mixture::build(points, &[], dims, kinds, s, &mut Scratch::default())
+        let rows: Vec<f64> = points.iter().flat_map(|p| p.as_ref().iter().copied()).collect();
+        Mixture::build(&rows, &[], dims, kinds, s, &mut Scratch::default())
     }
 
-    /// The mixture of `points` (coordinates of every parameter, in trial
-    /// order) restricted to `dims`, plus the prior kernel (last); its
-    /// vectors are taken from `sc` (see [`Mixture::recycle`]).
+    /// The mixture of the points in `rows` (each the coordinates of every
+    /// parameter of `kinds`, one after another, in trial order) restricted
+    /// to `dims`, plus the prior kernel (last); its vectors are taken from
+    /// `sc` (see [`Mixture::recycle`]).
     ///
     /// `ids` names the points (ascending; their positions in `observed ++
     /// pending`), or is empty. A large mixture over every parameter with
     /// ids keeps its per-parameter work in `sc`'s [`Memo`], and the next
     /// one reuses it for the points it shares, bit for bit.
-    fn build<P: AsRef<[f64]>>(
-        points: &[P],
+    fn build(
+        rows: &[f64],
         ids: &[usize],
         dims: &[usize],
         kinds: &[Kind],
         s: &TpeSettings,
         sc: &mut Scratch,
     ) -> Mixture {
+        let points = rows.chunks_exact(kinds.len().max(1));
         let m = points.len();
         let nk = m + 1;
         let min_sigma = 1.0 / (m as f64 + 2.0).min(100.0);
@@ -688,7 +689,7 @@ impl Mixture {
             min_sigma: min_sigma.to_bits(),
         };
         let plan = (ids.len() == m && m >= MEMO_MIN && dims.iter().copied().eq(0..kinds.len()))
-            .then(|| memo.plan(points, ids, shape, kinds));
+            .then(|| memo.plan(rows, ids, shape, kinds));
         let mut w = sc.take(nk);
         trial_weights_into(m, &mut w);
         w.push(if m == 0 { 1.0 } else { s.prior_weight });
@@ -710,7 +711,7 @@ impl Mixture {
         for &j in dims {
             // Room for the prior kernel, pushed last (no copy).
             let mut locs = sc.take(nk);
-            locs.extend(points.iter().map(|p| p.as_ref()[j]));
+            locs.extend(points.clone().map(|p| p[j]));
             match kinds[j] {
                 Kind::Categorical(nc) => {
                     let pw = s.prior_weight / nk as f64;
@@ -848,7 +849,7 @@ impl Mixture {
             }
         }
         if let Some(p) = plan {
-            memo.finish(p, shape, kinds, points, ids);
+            memo.finish(p, shape, kinds, rows, ids);
         }
         sc.memo = memo;
         sc.give(norm);
@@ -1180,18 +1181,12 @@ struct Plan {
 }
 
 impl Memo {
-    /// Match `points` (with `ids`) against the kept points. Reuse pays
-    /// only when few changed; otherwise the plan rebuilds (and keeps)
-    /// everything.
-    fn plan<P: AsRef<[f64]>>(
-        &mut self,
-        points: &[P],
-        ids: &[usize],
-        shape: MemoShape,
-        kinds: &[Kind],
-    ) -> Plan {
-        let m = points.len();
+    /// Match the points of `rows` (`d` numbers each, named by `ids`)
+    /// against the kept points. Reuse pays only when few changed;
+    /// otherwise the plan rebuilds (and keeps) everything.
+    fn plan(&mut self, rows: &[f64], ids: &[usize], shape: MemoShape, kinds: &[Kind]) -> Plan {
         let d = shape.d;
+        let m = ids.len();
         let top = ids.iter().chain(&self.ids).max().map_or(0, |&i| i + 1);
         // The last plan's vectors, cleared.
         let mut plan = std::mem::take(&mut self.spare);
@@ -1210,9 +1205,9 @@ impl Memo {
             plan.pos[id] = k as u32;
         }
         if plan.reuse {
-            let (old, rows) = (&self.ids, &self.rows);
+            let (old, kept) = (&self.ids, &self.rows);
             let mut a = 0;
-            for (k, (p, &id)) in points.iter().zip(ids).enumerate() {
+            for (k, (p, &id)) in rows.chunks_exact(d).zip(ids).enumerate() {
                 while a < old.len() && old[a] < id {
                     plan.gone.push(a as u32);
                     a += 1;
@@ -1220,11 +1215,10 @@ impl Memo {
                 if a < old.len() && old[a] == id {
                     // Bit for bit, without a branch a number.
                     let differ = p
-                        .as_ref()
                         .iter()
-                        .zip(&rows[a * d..(a + 1) * d])
+                        .zip(&kept[a * d..(a + 1) * d])
                         .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
-                    let same = differ == 0 && p.as_ref().len() == d;
+                    let same = differ == 0;
                     if same {
                         plan.from[k] = a as u32;
                     } else {
@@ -1372,12 +1366,12 @@ impl Memo {
     }
 
     /// The new mixture becomes the kept one.
-    fn finish<P: AsRef<[f64]>>(
+    fn finish(
         &mut self,
         plan: Plan,
         shape: MemoShape,
         kinds: &[Kind],
-        points: &[P],
+        rows: &[f64],
         ids: &[usize],
     ) {
         std::mem::swap(&mut self.cur, &mut self.next);
@@ -1388,9 +1382,7 @@ impl Memo {
         self.ids.clear();
         self.ids.extend_from_slice(ids);
         self.rows.clear();
-        for p in points {
-            self.rows.extend_from_slice(p.as_ref());
-        }
+        self.rows.extend_from_slice(rows);
     }
 }
 
@@ -2847,7 +2839,7 @@ mod tests {
             let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
             let pts: Vec<&[f64]> = group.iter().map(|(_, p)| p.as_slice()).collect();
             let before = sc.memo.shape.is_some() && sc.memo.ids.len() * 4 > group.len();
-            let kept = Mixture::build(&pts, &ids, &dims, &kinds, &s, &mut sc);
+            let kept = Mixture::build(&pts.concat(), &ids, &dims, &kinds, &s, &mut sc);
             let fresh = Mixture::new(&pts, &dims, &kinds, &s);
             assert_eq!(mixture_bits(&kept), mixture_bits(&fresh), "step {step}");
             reused += before as usize;
@@ -2858,7 +2850,7 @@ mod tests {
         let narrow = &kinds[..2];
         let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
         let pts: Vec<&[f64]> = group.iter().map(|(_, p)| &p[..2]).collect();
-        let kept = Mixture::build(&pts, &ids, &[0, 1], narrow, &s, &mut sc);
+        let kept = Mixture::build(&pts.concat(), &ids, &[0, 1], narrow, &s, &mut sc);
         let fresh = Mixture::new(&pts, &[0, 1], narrow, &s);
         assert_eq!(mixture_bits(&kept), mixture_bits(&fresh));
     }
