@@ -79,10 +79,10 @@
 //! computation:
 //! * each trial's unit coordinates are computed once, when it finishes
 //!   ([`Observation::unit`]);
-//! * large groups' bandwidths come from buckets narrower than the clip:
-//!   a point with points in the buckets on both sides is at the clip
-//!   whatever its exact neighbours, so only sparse buckets are sorted
-//!   (`clip_sigmas`);
+//! * large groups' bandwidths, where the memo below does not apply (the
+//!   univariate mode), come from buckets narrower than the clip: a point
+//!   with points in the buckets on both sides is at the clip whatever its
+//!   exact neighbours, so only sparse buckets are sorted (`clip_sigmas`);
 //! * candidates are scored a block of eight kernels at a time, in a build
 //!   for AVX2 where the CPU has it (same operations, same order, no fused
 //!   multiply-add), keeping only the terms within `e^-40` of the largest;
@@ -90,8 +90,8 @@
 //! * the bad mixture, which gains a point or two a proposal, is built from
 //!   the last one (`Memo`): each parameter's sorted order is merged,
 //!   only the bandwidths next to a change are worked out again, and a
-//!   kernel's normaliser is reused while its point and bandwidth are the
-//!   same.
+//!   kernel's normaliser and its logarithm are reused while its point and
+//!   bandwidth are the same (`memo_builds_equal_fresh_builds`).
 
 use std::sync::Mutex;
 
