@@ -655,7 +655,10 @@ impl Mixture {
         kinds: &[Kind],
         s: &TpeSettings,
     ) -> Mixture {
-        let rows: Vec<f64> = points.iter().flat_map(|p| p.as_ref().iter().copied()).collect();
+        let rows: Vec<f64> = points
+            .iter()
+            .flat_map(|p| p.as_ref().iter().copied())
+            .collect();
         Mixture::build(&rows, &[], dims, kinds, s, &mut Scratch::default())
     }
 
