@@ -2841,7 +2841,15 @@ mod tests {
             }
             let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
             let pts: Vec<&[f64]> = group.iter().map(|(_, p)| p.as_slice()).collect();
-            let before = sc.memo.shape.is_some() && sc.memo.ids.len() * 4 > group.len();
+            // Whether the kept mixture has this one's shape (so the memo
+            // is used, unless too much changed).
+            let m = group.len();
+            let shape = MemoShape {
+                d: kinds.len(),
+                endpoints: s.consider_endpoints,
+                min_sigma: (1.0 / (m as f64 + 2.0).min(100.0)).to_bits(),
+            };
+            let before = sc.memo.shape == Some(shape);
             let kept = Mixture::build(&pts.concat(), &ids, &dims, &kinds, &s, &mut sc);
             let fresh = Mixture::new(&pts, &dims, &kinds, &s);
             assert_eq!(mixture_bits(&kept), mixture_bits(&fresh), "step {step}");
