@@ -687,7 +687,6 @@ impl Mixture {
         // put back at the end), so both can be borrowed.
         let mut memo = std::mem::take(&mut sc.memo);
         let shape = MemoShape {
-            d: kinds.len(),
             endpoints: s.consider_endpoints,
             min_sigma: min_sigma.to_bits(),
         };
@@ -735,14 +734,8 @@ impl Mixture {
                         let rule = (s.consider_endpoints, min_sigma);
                         memo.sigmas(j, &locs, ids, plan, rule, sc, &mut scale);
                         memo.keep_scale(j, &scale);
-                    } else {
-                        if !clip_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale) {
-                            sorted_keys_into(&locs, sc);
-                            sigmas_in_order(&sc.keys, s.consider_endpoints, &mut scale);
-                        }
-                        for sg in &mut scale {
-                            *sg = sg.clamp(min_sigma, 1.0);
-                        }
+                    } else if !clip_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale) {
+                        sorted_sigmas(&locs, s.consider_endpoints, min_sigma, sc, &mut scale);
                     }
                     let mut loc = locs;
                     // The prior kernel: centre 0.5, bandwidth 1.
@@ -1122,11 +1115,10 @@ const MEMO_MIN: usize = 64;
 /// No earlier kernel (in [`Plan::from`]).
 const NONE: u32 = u32::MAX;
 
-/// What shapes a mixture's numbers besides its points: the parameter
-/// count, the endpoint rule and the bandwidth clip.
+/// What shapes a mixture's numbers besides its points and their kinds:
+/// the endpoint rule and the bandwidth clip.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct MemoShape {
-    d: usize,
     endpoints: bool,
     min_sigma: u64,
 }
@@ -1188,7 +1180,7 @@ impl Memo {
     /// against the kept points. Reuse pays only when few changed;
     /// otherwise the plan rebuilds (and keeps) everything.
     fn plan(&mut self, rows: &[f64], ids: &[usize], shape: MemoShape, kinds: &[Kind]) -> Plan {
-        let d = shape.d;
+        let d = kinds.len();
         let m = ids.len();
         let top = ids.iter().chain(&self.ids).max().map_or(0, |&i| i + 1);
         // The last plan's vectors, cleared.
@@ -1221,8 +1213,7 @@ impl Memo {
                         .iter()
                         .zip(&kept[a * d..(a + 1) * d])
                         .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
-                    let same = differ == 0;
-                    if same {
+                    if differ == 0 {
                         plan.from[k] = a as u32;
                     } else {
                         plan.gone.push(a as u32);
@@ -1272,11 +1263,7 @@ impl Memo {
         let next = &mut self.next.order[j];
         next.clear();
         if !plan.reuse {
-            sorted_keys_into(locs, sc);
-            sigmas_in_order(&sc.keys, endpoints, out);
-            for sg in out.iter_mut() {
-                *sg = sg.clamp(min_sigma, 1.0);
-            }
+            sorted_sigmas(locs, endpoints, min_sigma, sc, out);
             next.extend(
                 sc.keys
                     .iter()
@@ -1340,17 +1327,7 @@ impl Memo {
         let key = |r: usize| from_key(next[r].0);
         for &t in &touched {
             for r in t.saturating_sub(1)..(t + 2).min(m) {
-                let cur = key(r);
-                let prev = if r == 0 { 0.0 } else { key(r - 1) };
-                let after = if r + 1 < m { key(r + 1) } else { 1.0 };
-                let mut sg = (cur - prev).max(after - cur);
-                if !endpoints && m >= 2 {
-                    if r == 0 {
-                        sg = key(1) - key(0);
-                    } else if r == m - 1 {
-                        sg = key(m - 1) - key(m - 2);
-                    }
-                }
+                let sg = gap_at(key, r, m, endpoints);
                 out[plan.pos[next[r].1 as usize] as usize] = sg.clamp(min_sigma, 1.0);
             }
         }
@@ -1542,10 +1519,29 @@ fn best_candidate(
     cands.get(best).map_or_else(Vec::new, |c| c.to_vec())
 }
 
-/// Univariate bandwidths, into `out`, from the points' [`sorted_keys`]
-/// (`order`): for each point, the larger gap to its neighbours
-/// among the points and the prior's 0.5, with 0 and 1 as outer neighbours
-/// when `endpoints` (otherwise the outermost points use their inner gap).
+/// The bandwidth of the point of rank `r` among `m` sorted points (`at`
+/// gives a rank's value): the larger gap to its neighbours, with 0 and 1
+/// as outer neighbours when `endpoints` (otherwise the outermost points
+/// use their inner gap). The one rule behind [`sigmas_in_order`] and the
+/// memo's [`Memo::sigmas`].
+#[inline]
+fn gap_at(at: impl Fn(usize) -> f64, r: usize, m: usize, endpoints: bool) -> f64 {
+    if !endpoints && m >= 2 {
+        if r == 0 {
+            return at(1) - at(0);
+        }
+        if r == m - 1 {
+            return at(m - 1) - at(m - 2);
+        }
+    }
+    let cur = at(r);
+    let prev = if r == 0 { 0.0 } else { at(r - 1) };
+    let next = if r + 1 < m { at(r + 1) } else { 1.0 };
+    (cur - prev).max(next - cur)
+}
+
+/// Bandwidths, into `out`, from the points' [`sorted_keys`] (`order`):
+/// [`gap_at`] for each point (the prior is not a neighbour).
 fn sigmas_in_order(order: &[(u64, u32)], endpoints: bool, out: &mut Vec<f64>) {
     let m = order.len();
     // Room for the prior kernel's bandwidth, which `Mixture::build` appends.
@@ -1558,17 +1554,24 @@ fn sigmas_in_order(order: &[(u64, u32)], endpoints: bool, out: &mut Vec<f64>) {
     // The sorted values from their keys (the key is invertible): no
     // lookup in the points at a scattered index.
     let at = |r: usize| from_key(order[r].0);
-    // One pass over the sorted points with 0 and 1 as the outer
-    // neighbours: the same subtractions and max as over a padded copy.
-    let (mut prev, mut cur) = (0.0, at(0));
-    for r in 0..m {
-        let next = if r + 1 < m { at(r + 1) } else { 1.0 };
-        out[order[r].1 as usize] = (cur - prev).max(next - cur);
-        (prev, cur) = (cur, next);
+    for (r, &(_, i)) in order.iter().enumerate() {
+        out[i as usize] = gap_at(at, r, m, endpoints);
     }
-    if !endpoints && m >= 2 {
-        out[order[0].1 as usize] = at(1) - at(0);
-        out[order[m - 1].1 as usize] = at(m - 1) - at(m - 2);
+}
+
+/// Clipped bandwidths of `locs` into `out` from a sort (which leaves the
+/// points' order in `sc.keys`).
+fn sorted_sigmas(
+    locs: &[f64],
+    endpoints: bool,
+    min_sigma: f64,
+    sc: &mut Scratch,
+    out: &mut Vec<f64>,
+) {
+    sorted_keys_into(locs, sc);
+    sigmas_in_order(&sc.keys, endpoints, out);
+    for sg in out.iter_mut() {
+        *sg = sg.clamp(min_sigma, 1.0);
     }
 }
 
@@ -2845,7 +2848,6 @@ mod tests {
             // is used, unless too much changed).
             let m = group.len();
             let shape = MemoShape {
-                d: kinds.len(),
                 endpoints: s.consider_endpoints,
                 min_sigma: (1.0 / (m as f64 + 2.0).min(100.0)).to_bits(),
             };
