@@ -374,3 +374,17 @@ fn tpe_and_gp_are_identical_for_1_2_8_threads_with_window_4() {
         }
     }
 }
+
+/// Long enough for tpe's bad group to pass 64 points, where each proposal
+/// reuses the last bad mixture's work, kept in the strategy between
+/// proposals: the journal must still not depend on the thread count.
+#[test]
+fn tpe_reusing_its_last_mixture_is_identical_for_1_2_8_threads() {
+    let sb = Sandbox::new();
+    let text = MIXED
+        .replace("\"random\"", "\"tpe\"\nparallel = 4")
+        .replace("trials = 400", "trials = 150");
+    sb.write("tpe150.toml", &text);
+    let bytes = same_for_threads(&sb, "tpe150.toml");
+    assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 151);
+}
