@@ -144,3 +144,25 @@ impl Run {
         self
     }
 }
+
+/// A system program a test needs (a browser, later a database server):
+/// `found` when it is there; else, when the environment variable
+/// `require` is `1`, a failure; else `None`, after printing that the test
+/// was skipped (a fresh machine has only the Rust toolchain and Python,
+/// and the README's test command must pass there).
+pub fn system_tool<T>(found: Option<T>, require: &str, what: &str) -> Option<T> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var(require).is_ok_and(|v| v == "1") {
+        panic!("{require}=1 but this test's program is missing: {what}");
+    }
+    // Written to the stream itself, not through eprintln!, which the test
+    // harness captures and shows only for a failing test.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: this test needs {what}; set {require}=1 to make its absence a failure"
+    );
+    None
+}
