@@ -35,6 +35,24 @@ pub struct Outcome {
     /// Wall time, for `timings.csv` only.
     pub seconds: f64,
     pub thread: usize,
+    /// Set when proposing the trial panicked (an hpsearch bug): the trial
+    /// is never committed and the run stops.
+    pub bug: Option<String>,
+}
+
+impl Outcome {
+    /// A trial whose proposal panicked: never committed; it stops the run.
+    fn bug(trial: u64, seed: u64, what: String) -> Outcome {
+        Outcome {
+            trial,
+            seed,
+            params: Params::new(),
+            eval: Evaluation::interrupted(),
+            seconds: 0.0,
+            thread: rayon::current_thread_index().unwrap_or(0),
+            bug: Some(what),
+        }
+    }
 }
 
 /// Errors that stop a search.
@@ -55,6 +73,12 @@ pub enum SearchError {
         "interrupted: {committed} trials are in the journal; run the same command again to resume"
     )]
     Interrupted { committed: u64 },
+    /// A panic inside hpsearch (a bug) while proposing a trial.
+    #[error(
+        "hpsearch bug: proposing trial {trial} panicked: {message} (please report it, with the \
+         search file); the journal holds every trial before it"
+    )]
+    Bug { trial: u64, message: String },
     /// A recorded trial is not what this search proposes.
     #[error(
         "trials.csv line {line}: trial {trial} {message}; the journal and this search disagree \
@@ -219,6 +243,78 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
     out
 }
 
+/// Propose (when `known` is `None`) and evaluate trial `i` on a worker.
+///
+/// A trial that has not started when a stop is requested is dropped
+/// ([`Status::Interrupted`]): without this, a grid, random or Sobol search,
+/// which queues many trials ahead, would run its whole queue after Ctrl-C.
+///
+/// A panic (an hpsearch bug) must not unwind the worker: the coordinator
+/// waits for every trial it launched, so a lost result would hang the run.
+/// A panic in the evaluation fails the trial with its message (it is a
+/// function of the trial's inputs, so the row is reproducible); one in the
+/// proposal has no parameters to record and stops the run
+/// ([`SearchError::Bug`]).
+#[allow(clippy::too_many_arguments)]
+fn run_trial(
+    search: &Search,
+    strategy: &dyn Strategy,
+    objective: &dyn Objective,
+    known: Option<Params>,
+    i: u64,
+    seed: u64,
+    search_seed: u64,
+    workdirs: Option<&std::path::Path>,
+) -> Result<(Params, Evaluation), String> {
+    let params = match known {
+        Some(p) => p,
+        None => catch(|| {
+            let t = Trial {
+                space: &search.space,
+                index: i,
+                seed,
+                search_seed,
+            };
+            strategy.propose(&t, &History::default())
+        })?,
+    };
+    if interrupt::requested() {
+        return Ok((params, Evaluation::interrupted()));
+    }
+    let eval = catch(|| match workdirs.map(|d| journal::fresh_trial_dir(d, i)) {
+        Some(Err(e)) => Evaluation::failed(e.to_string(), Vec::new()),
+        made => {
+            let dir = made.and_then(Result::ok);
+            let info = TrialInfo {
+                index: i,
+                seed,
+                workdir: dir.as_deref(),
+            };
+            objective.evaluate(&params, &info)
+        }
+    })
+    .unwrap_or_else(|what| {
+        Evaluation::failed(
+            format!(
+                "hpsearch bug: the trial panicked: {what} (please report it, with the search file)"
+            ),
+            Vec::new(),
+        )
+    });
+    Ok((params, eval))
+}
+
+/// Run `f`, turning a panic into its message.
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
 /// Run trials `state.proposals.len() .. budget` of `search` on `threads`
 /// workers, appending each to `journal` in order; `observe` sees every
 /// committed trial (for progress) and cannot change a result.
@@ -302,25 +398,20 @@ pub fn run(
                 let workdirs = workdirs.as_deref();
                 scope.spawn(move |_| {
                     let began = Instant::now();
-                    let params = known.unwrap_or_else(|| {
-                        let t = Trial {
-                            space: &search.space,
-                            index: i,
-                            seed,
-                            search_seed,
-                        };
-                        strategy.propose(&t, &History::default())
-                    });
-                    let eval = match workdirs.map(|d| journal::fresh_trial_dir(d, i)) {
-                        Some(Err(e)) => Evaluation::failed(e.to_string(), Vec::new()),
-                        made => {
-                            let dir = made.and_then(Result::ok);
-                            let info = TrialInfo {
-                                index: i,
-                                seed,
-                                workdir: dir.as_deref(),
-                            };
-                            objective.evaluate(&params, &info)
+                    let (params, eval) = match run_trial(
+                        search,
+                        strategy,
+                        objective,
+                        known,
+                        i,
+                        seed,
+                        search_seed,
+                        workdirs,
+                    ) {
+                        Ok(done) => done,
+                        Err(what) => {
+                            let _ = tx.send(Outcome::bug(i, seed, what));
+                            return;
                         }
                     };
                     let _ = tx.send(Outcome {
@@ -330,6 +421,7 @@ pub fn run(
                         eval,
                         seconds: began.elapsed().as_secs_f64(),
                         thread: rayon::current_thread_index().unwrap_or(0),
+                        bug: None,
                     });
                 });
             }
@@ -348,10 +440,19 @@ pub fn run(
                 return Ok(());
             };
             out -= 1;
-            waiting.insert(first.trial, first);
+            let mut arrived = vec![first];
             while let Ok(more) = rx.try_recv() {
                 out -= 1;
-                waiting.insert(more.trial, more);
+                arrived.push(more);
+            }
+            for o in arrived {
+                if let (Some(message), None) = (&o.bug, &stop) {
+                    stop = Some(SearchError::Bug {
+                        trial: o.trial,
+                        message: message.clone(),
+                    });
+                }
+                waiting.insert(o.trial, o);
             }
             let mut done = Vec::new();
             while !blocked {
@@ -455,5 +556,71 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
         rows[1].seed += 1;
         let e = recorded_state(&s, &rows).unwrap_err().to_string();
         assert!(e.contains("trial 1 has seed"), "{e}");
+    }
+
+    /// Panics on trial 2, and only there.
+    struct PanicsOnTwo;
+    impl Objective for PanicsOnTwo {
+        fn evaluate(&self, params: &Params, trial: &TrialInfo<'_>) -> Evaluation {
+            assert!(trial.index != 2, "trial two is cursed");
+            Evaluation::ok(params.len() as f64, Vec::new())
+        }
+        fn n_folds(&self) -> usize {
+            0
+        }
+    }
+
+    #[test]
+    fn a_panicking_trial_fails_alone_and_the_run_ends() {
+        let text = r#"
+[search]
+strategy = "random"
+trials = 6
+[objective]
+function = "branin"
+[space]
+x0 = { type = "float", low = -5.0, high = 10.0 }
+x1 = { type = "float", low = 0.0, high = 15.0 }
+"#;
+        let search = crate::config::parse(Path::new("t.toml"), text)
+            .unwrap()
+            .search;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r");
+        let (done_tx, done_rx) = mpsc::channel();
+        let worker_out = out.clone();
+        // On its own thread: before the fix the run waited for the
+        // panicked trial's result forever.
+        std::thread::spawn(move || {
+            let columns = journal::Columns::new(&search, 0);
+            let Ok(journal::Opened::New(mut j)) =
+                journal::open(&worker_out, &search, &columns, None)
+            else {
+                panic!("not a new folder");
+            };
+            let r = run(
+                &search,
+                &PanicsOnTwo,
+                &mut j,
+                State::default(),
+                6,
+                2,
+                &mut |_| {},
+            );
+            let _ = done_tx.send(r.map_err(|e| e.to_string()));
+        });
+        let r = done_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the run hung after a panic in a worker");
+        assert!(r.is_ok(), "{r:?}");
+        let text = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        assert!(
+            lines[3].starts_with("2,") && lines[3].contains(",failed,"),
+            "{text}"
+        );
+        assert!(lines[3].contains("trial two is cursed"), "{text}");
+        assert!(lines[4].contains(",ok,"), "{text}");
     }
 }

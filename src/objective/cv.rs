@@ -144,6 +144,11 @@ impl Objective for CrossValidated {
         all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut scores = Vec::with_capacity(self.folds.len());
         for (i, fold) in self.folds.iter().enumerate() {
+            // A stop drops the trial between folds (it reruns on resume),
+            // so Ctrl-C never waits for more than one fit.
+            if crate::interrupt::requested() {
+                return Evaluation::interrupted();
+            }
             let targets = match &fold.y_train {
                 FoldTarget::Classes(y) => Targets::Classes {
                     y,

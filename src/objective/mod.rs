@@ -22,8 +22,9 @@ pub enum Status {
     /// A command trial killed at its `timeout`. The one status that
     /// depends on the machine rather than on the trial's inputs.
     Timeout,
-    /// A command trial killed because the search was stopped (Ctrl-C).
-    /// Never written to the journal: the trial reruns on resume.
+    /// A trial dropped because the search was stopped (Ctrl-C, SIGTERM):
+    /// a command killed, a model between folds, or a trial that had not
+    /// started. Never written to the journal: the trial reruns on resume.
     Interrupted,
 }
 
@@ -83,6 +84,17 @@ impl Evaluation {
                 error: Some(format!("the value is not finite ({value})")),
                 extra: Vec::new(),
             }
+        }
+    }
+
+    /// A trial dropped because the search was stopped; never committed.
+    pub fn interrupted() -> Evaluation {
+        Evaluation {
+            status: Status::Interrupted,
+            value: f64::NAN,
+            folds: Vec::new(),
+            error: Some("stopped".into()),
+            extra: Vec::new(),
         }
     }
 
