@@ -414,7 +414,16 @@ fn predict(
     // prediction); any error stops before anything is written.
     let (pred, report) = match (check_drift, out_path) {
         (false, _) => {
-            let ds = crate::data::load_features(data).map_err(usage)?;
+            // Each column is read with the kind it had in training.
+            let kinds: Vec<(&str, crate::data::Kind)> = (a.preprocessing.columns().iter())
+                .map(|c| match c {
+                    crate::data::preprocess::FittedColumn::Text { .. } => {
+                        (c.name(), crate::data::Kind::Text)
+                    }
+                    _ => (c.name(), crate::data::Kind::Numeric),
+                })
+                .collect();
+            let ds = crate::data::load_features_as(data, &kinds).map_err(usage)?;
             (a.predict(&ds).map_err(usage)?, None)
         }
         (true, None) => {
@@ -578,7 +587,7 @@ fn check(file: &Path) -> Result<(), Failure> {
     let _ = writeln!(t, "{}: ok", file.display());
     let _ = writeln!(t, "root hash: {}", s.root().hex());
     let _ = writeln!(t, "strategy:  {}", s.strategy.name());
-    let _ = match s.space.grid_size() {
+    let _ = match s.space.grid_count() {
         Ok(n) => writeln!(t, "grid size: {n}"),
         Err((name, _)) => writeln!(t, "grid size: none (`{name}` is continuous)"),
     };

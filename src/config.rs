@@ -95,6 +95,7 @@ struct DataWire {
     impute: Option<String>,
     fill_value: Option<f64>,
     scale: Option<String>,
+    text: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +186,10 @@ pub struct Input {
     pub sha256: String,
 }
 
+/// The most grid points a grid search without a `trials` cap may have:
+/// the largest budget the manifest can record (i64::MAX).
+pub const MAX_GRID: u64 = i64::MAX as u64;
+
 /// Default of `[objective] max_failures`.
 pub const DEFAULT_MAX_FAILURES: u64 = 10;
 
@@ -197,6 +202,9 @@ pub struct DataSpec {
     pub impute: Impute,
     pub fill_value: f64,
     pub scale: Scale,
+    /// `[data] text`: feature columns read as text (categorical) whatever
+    /// their cells, sorted by name. Empty by default.
+    pub text: Vec<String>,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
 }
@@ -278,6 +286,7 @@ impl Search {
                     impute: d.impute,
                     fill_value: (d.impute == Impute::Constant).then_some(d.fill_value),
                     scale: d.scale,
+                    text: &d.text,
                 });
                 (
                     CanonicalObjective::Model {
@@ -398,6 +407,10 @@ pub struct CanonicalData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_value: Option<f64>,
     pub scale: Scale,
+    /// Left out when empty, so searches that do not set `text` keep the
+    /// root hash they had before the key existed.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub text: &'a [String],
 }
 
 #[derive(Debug, Serialize)]
@@ -434,6 +447,17 @@ fn one_of(what: &str, got: &str, names: &[&str]) -> String {
 
 /// Read, check and resolve a search file, loading its data.
 pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
+    // A FIFO or a device would block or never end.
+    data::check_regular(file).map_err(|e| match e {
+        data::DataError::Io { source, .. } => ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        },
+        data::DataError::Invalid { message, .. } => ConfigError::Parse {
+            file: file.to_path_buf(),
+            message: message.replace("reads data only", "reads search files only"),
+        },
+    })?;
     let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
         file: file.to_path_buf(),
         source,
@@ -497,9 +521,21 @@ pub fn parse_with_data(
     let space = Space::from_wire(&space_wire)
         .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
     if strategy == Spec::Grid {
-        space
-            .grid_size()
+        let count = space
+            .grid_count()
             .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+        // Why: the budget is recorded in the manifest as a TOML integer
+        // (i64); refusing here keeps a too-large grid from writing a folder.
+        if trials.is_none() && count.at_most(MAX_GRID).is_none() {
+            return Err(cx.err(
+                "space",
+                format!(
+                    "the grid has {count} points, more than the {MAX_GRID} a search can \
+                     record; cap it with trials = N under [search], or give the \
+                     parameters fewer values"
+                ),
+            ));
+        }
     }
 
     // [objective]
@@ -875,10 +911,28 @@ fn resolve_model_data(
         }
     }
     // The task: given, or the model's only one, or the metric's, or
-    // inferred from the target column by the data module.
-    let hint = explicit
-        .or_else(|| (model.tasks.len() == 1).then(|| model.tasks[0]))
-        .or_else(|| metric.map(|m| m.task()));
+    // inferred from the target column by the data module; with what set it,
+    // for the error messages.
+    let (hint, task_from) = if let Some(t) = explicit {
+        (Some(t), format!("set by task = \"{}\"", t.name()))
+    } else if model.tasks.len() == 1 {
+        let t = model.tasks[0];
+        (
+            Some(t),
+            format!("model {} does only {}", model.name, t.name()),
+        )
+    } else if let Some(m) = metric {
+        let t = m.task();
+        (Some(t), format!("metric {} is for {}", m.name(), t.name()))
+    } else {
+        (
+            None,
+            format!(
+                "read from the target column `{}`",
+                dw.target.as_deref().unwrap_or("target")
+            ),
+        )
+    };
 
     let impute = match dw.impute.as_deref().unwrap_or("none") {
         "none" => Impute::None,
@@ -922,8 +976,41 @@ fn resolve_model_data(
             std::fs::canonicalize(&p).unwrap_or(p)
         }
     };
-    let dataset =
-        data::load(&path, &target, hint).map_err(|e| cx.err("data.path", e.to_string()))?;
+    let mut text = dw.text.clone().unwrap_or_default();
+    text.sort();
+    if let Some(w) = text.windows(2).find(|w| w[0] == w[1]) {
+        return Err(cx.err("data.text", format!("lists `{}` twice", w[0])));
+    }
+    let options = data::ReadOptions {
+        text: &text,
+        task_from: hint.map(|_| task_from.as_str()),
+    };
+    let dataset = data::load_with(&path, &target, hint, &options)
+        .map_err(|e| cx.err("data.path", e.to_string()))?;
+    if let Some(name) = text.iter().find(|n| dataset.column_index(n).is_none()) {
+        let why = if *name == target {
+            "is the target column, not a feature".to_owned()
+        } else {
+            format!(
+                "is not a column of {}; the feature columns are: {}",
+                path.display(),
+                dataset.feature_names.join(", ")
+            )
+        };
+        return Err(cx.err("data.text", format!("`{name}` {why}")));
+    }
+    if dataset.feature_names.is_empty() {
+        return Err(cx.err(
+            "data.path",
+            format!(
+                "{}: no feature column: the file holds only the target column `{target}`, \
+                 and model {} needs at least one feature to learn from; add feature columns \
+                 to the file",
+                path.display(),
+                model.name
+            ),
+        ));
+    }
     if impute == Impute::None {
         if let Some((line, column)) = dataset.first_missing() {
             return Err(cx.err(
@@ -943,7 +1030,7 @@ fn resolve_model_data(
         return Err(cx.err(
             "objective.model",
             format!(
-                "model {} does {}, but the target `{target}` reads as {}; choose another model or set task",
+                "model {} does {}, but the target `{target}` reads as {} ({task_from}); choose another model or set task",
                 model.name,
                 tasks.join(" and "),
                 task.name()
@@ -958,7 +1045,7 @@ fn resolve_model_data(
         return Err(cx.err(
             "objective.metric",
             format!(
-                "metric {} is for {}, but this search does {}",
+                "metric {} is for {}, but this search does {} ({task_from})",
                 metric.name(),
                 metric.task().name(),
                 task.name()
@@ -994,6 +1081,7 @@ fn resolve_model_data(
         impute,
         fill_value: dw.fill_value.unwrap_or(0.0),
         scale,
+        text,
         sha256: dataset.sha256.clone(),
     };
     Ok((spec, dataset, task, metric))

@@ -314,7 +314,9 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !ok_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
-            "parameter name `{name}` must start with a letter or `_` and hold only letters, digits and `_`"
+            "parameter name `{name}` must start with an ASCII letter (a-z, A-Z) or `_` and hold \
+             only ASCII letters, digits and `_` (it becomes a CSV column, a command-line \
+             argument and an environment variable)"
         ));
     }
     if RESERVED.contains(&name) || name.starts_with("fold_") {
@@ -366,21 +368,47 @@ fn required<'a>(v: &'a Option<toml::Value>, key: &str) -> Result<&'a toml::Value
     })
 }
 
+/// A key equal for two values exactly when they are `==` (so `0.0` and
+/// `-0.0` share one), ordered, for finding repeats in O(n log n): a list
+/// of 80,000 values checked pairwise took seconds.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum RepeatKey<'a> {
+    Bool(bool),
+    Int(i64),
+    Float(u64),
+    Str(&'a str),
+}
+
+fn repeat_key(v: &Value) -> RepeatKey<'_> {
+    match v {
+        Value::Bool(b) => RepeatKey::Bool(*b),
+        Value::Int(i) => RepeatKey::Int(*i),
+        // Finite (checked by the callers); +0.0 stands for both zeros.
+        Value::Float(f) => RepeatKey::Float(if *f == 0.0 { 0 } else { f.to_bits() }),
+        Value::Str(s) => RepeatKey::Str(s),
+    }
+}
+
+/// The first value of `list` that an earlier one equals.
+fn first_repeat(list: &[Value]) -> Option<&Value> {
+    let mut seen = std::collections::BTreeSet::new();
+    list.iter().find(|v| !seen.insert(repeat_key(v)))
+}
+
 fn explicit_values(values: &[toml::Value], int: bool) -> Result<Domain, String> {
     if values.is_empty() {
         return Err("`values` is empty; list at least one value".into());
     }
     let mut out: Vec<Value> = Vec::with_capacity(values.len());
     for v in values {
-        let val = if int {
+        out.push(if int {
             Value::Int(integer(v, "values")?)
         } else {
             Value::Float(number(v, "values")?)
-        };
-        if out.contains(&val) {
-            return Err(format!("`values` lists {val} twice"));
-        }
-        out.push(val);
+        });
+    }
+    if let Some(val) = first_repeat(&out) {
+        return Err(format!("`values` lists {val} twice"));
     }
     Ok(Domain::Values { values: out })
 }
@@ -524,12 +552,49 @@ fn categorical_domain(w: &ParamWire) -> Result<Domain, String> {
                 return Err(format!("choice {f} is not finite"));
             }
         }
-        if out.contains(&v) {
-            return Err(format!("`choices` lists {c} twice"));
-        }
         out.push(v);
     }
+    if let Some(v) = first_repeat(&out) {
+        let shown = match v {
+            Value::Str(s) => format!("{s:?}"),
+            other => other.to_string(),
+        };
+        return Err(format!("`choices` lists {shown} twice"));
+    }
     Ok(Domain::Categorical { choices: out })
+}
+
+/// The size of a grid, which can exceed any machine integer (four
+/// parameters of a million points each make 10^24).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GridCount {
+    /// The exact count, `None` beyond `u128::MAX`.
+    pub exact: Option<u128>,
+    /// log10 of the count.
+    pub log10: f64,
+}
+
+impl GridCount {
+    /// The count when it is at most `limit`.
+    pub fn at_most(&self, limit: u64) -> Option<u64> {
+        self.exact
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|&n| n <= limit)
+    }
+}
+
+/// The exact count up to 2^64, else "more than 2^64 (about 1.0e24)".
+impl std::fmt::Display for GridCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at_most(u64::MAX) {
+            Some(n) => write!(f, "{n}"),
+            None => {
+                let exponent = self.log10.floor();
+                let mantissa = 10f64.powf(self.log10 - exponent);
+                write!(f, "more than 2^64 (about {mantissa:.1}e{exponent})")
+            }
+        }
+    }
 }
 
 impl Space {
@@ -556,6 +621,20 @@ impl Space {
             n = n.saturating_mul(p.n_points().unwrap_or(1));
         }
         Ok(n)
+    }
+
+    /// The number of grid points, exactly up to 2^128 and approximately
+    /// beyond, or the first parameter that has no grid and why.
+    pub fn grid_count(&self) -> Result<GridCount, (String, String)> {
+        let mut exact: Option<u128> = Some(1);
+        let mut log10 = 0.0f64;
+        for p in &self.params {
+            p.grid().map_err(|e| (p.name.clone(), e))?;
+            let n = p.n_points().unwrap_or(1);
+            exact = exact.and_then(|e| e.checked_mul(u128::from(n)));
+            log10 += (n.max(1) as f64).log10();
+        }
+        Ok(GridCount { exact, log10 })
     }
 
     /// Grid point `index` in the documented order: the cartesian product
@@ -676,6 +755,47 @@ mod tests {
         assert!(param("type='categorical'\nchoices=[]")
             .unwrap_err()
             .contains("empty"));
+    }
+
+    #[test]
+    fn name_rules_say_ascii() {
+        let w = wire("type='int'\nlow=0\nhigh=1");
+        for n in ["λ", "é1", "1x", "a-b"] {
+            let e = Param::from_wire(n, &w).unwrap_err();
+            assert!(e.contains("must start with an ASCII letter"), "{n}: {e}");
+            assert!(e.contains("only ASCII letters, digits and `_`"), "{n}: {e}");
+        }
+    }
+
+    #[test]
+    fn repeats_found_in_long_lists() {
+        let list: Vec<String> = (0..100_000).map(|i| format!("{i}.5")).collect();
+        let ok = format!("type='float'\nvalues=[{}]", list.join(","));
+        assert!(param(&ok).is_ok());
+        let e = param(&format!("type='float'\nvalues=[{}, 77.5]", list.join(","))).unwrap_err();
+        assert_eq!(e, "`values` lists 77.5 twice");
+        let e = param("type='float'\nvalues=[0.0, 1.0, -0.0]").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = param("type='categorical'\nchoices=['a', 1, 1.0, true, 'a']").unwrap_err();
+        assert_eq!(e, "`choices` lists \"a\" twice");
+        assert!(param("type='categorical'\nchoices=[1, 1.0, '1', true]").is_ok());
+    }
+
+    #[test]
+    fn grid_count_beyond_u64() {
+        let mut w = BTreeMap::new();
+        for name in ["a", "b", "c", "d"] {
+            w.insert(name.to_string(), wire("type='int'\nlow=1\nhigh=1000000"));
+        }
+        let s = Space::from_wire(&w).unwrap();
+        let n = s.grid_count().unwrap();
+        assert_eq!(n.exact, Some(10u128.pow(24)));
+        assert_eq!(n.at_most(u64::MAX), None);
+        assert_eq!(n.to_string(), "more than 2^64 (about 1.0e24)");
+        w.remove("d");
+        let n = Space::from_wire(&w).unwrap().grid_count().unwrap();
+        assert_eq!(n.to_string(), "1000000000000000000");
+        assert_eq!(n.at_most(u64::MAX), Some(10u64.pow(18)));
     }
 
     #[test]

@@ -14,8 +14,23 @@
 //! - A feature cell is *missing* when, after trimming, it is one of
 //!   [`MISSING_MARKERS`]: the empty string, `NA`, `NaN`, `nan`, `N/A`, `null`
 //!   or `?` (exactly these spellings).
-//! - A feature column is [`Column::Numeric`] when every non-missing cell
-//!   parses as a finite `f64`, otherwise [`Column::Text`].
+//! - A cell is a *number* when it is a finite decimal number: an optional
+//!   sign, digits with an optional fraction, an optional exponent (`5`,
+//!   `+5`, `-0.25`, `.5`, `1e-3`). Not numbers: `inf`, `Infinity`, values
+//!   beyond the range of an `f64` (`1e400`), hexadecimal (`0x1p3`), digit
+//!   separators (`1_000`, `1,000`) and anything holding a control character.
+//! - A feature column is [`Column::Numeric`] when every non-missing cell is
+//!   a number, and [`Column::Text`] when at most half of them are. A column
+//!   where **most (more than half) of the non-missing cells are numbers but
+//!   some are not** is an error naming the line, the column and the first
+//!   such cell: it is almost always a typo or an export glitch, and reading
+//!   it as text would silently turn a numeric feature into a categorical one
+//!   with a level per distinct value. Columns listed in
+//!   [`ReadOptions::text`] (`[data] text = [...]`) are read as text
+//!   whatever their cells.
+//! - Data files are read only when they are regular files (symbolic links
+//!   followed): a device such as `/dev/zero` or a FIFO is refused before
+//!   anything is read.
 //! - Data row `r` (0-based) is always on file line `r + 2` (see
 //!   [`Dataset::line`]): every error names lines as an editor shows them.
 //!   To keep that true, a blank line between rows and a line break inside a
@@ -189,10 +204,29 @@ impl Dataset {
 ///
 /// `sha256` is computed on the same bytes that are parsed.
 pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    load_with(path, target, task, &ReadOptions::default())
+}
+
+/// How [`load_with`] reads a file, beyond its target and task.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions<'a> {
+    /// Feature columns read as text whatever their cells (`[data] text`).
+    /// Names that are not feature columns are ignored here; the caller
+    /// checks them.
+    pub text: &'a [String],
+    /// What set the task passed to [`load_with`] (e.g. "metric rmse is for
+    /// regression"), named in errors about the target.
+    pub task_from: Option<&'a str>,
+}
+
+/// [`load`], with the columns read as text and the reason for the task.
+pub fn load_with(
+    path: &Path,
+    target: &str,
+    task: Option<Task>,
+    options: &ReadOptions<'_>,
+) -> Result<Dataset, DataError> {
+    let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -226,7 +260,10 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
             continue;
         }
         feature_names.push(name.clone());
-        columns.push(read_feature(table.rows.iter().map(|row| row[j].as_str())));
+        let as_text = options.text.contains(name);
+        let column = read_feature(name, table.rows.iter().map(|row| row[j].as_str()), as_text)
+            .map_err(invalid)?;
+        columns.push(column);
     }
 
     // Target cells, with the missing ones rejected by line.
@@ -243,7 +280,7 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
         }
         cells.push(cell);
     }
-    let target = read_target(&cells, &target_name, task).map_err(invalid)?;
+    let target = read_target(&cells, &target_name, task, options.task_from).map_err(invalid)?;
 
     Ok(Dataset {
         path: path.to_path_buf(),
@@ -255,20 +292,54 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
     })
 }
 
-/// Load a file of feature columns only (rows to predict): every column is a
-/// feature, read as [`load`] reads features; the target is empty.
+/// Load a file of feature columns only, every column read as [`load`]
+/// reads features except that a mostly numeric column with a non-number is
+/// text (see [`load_features_as`]).
 pub fn load_features(path: &Path) -> Result<Dataset, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let table = parse_table(&bytes).map_err(|message| DataError::Invalid {
+    load_features_as(path, &[])
+}
+
+/// Load a file of feature columns only (rows to predict); the target is
+/// empty. Each column named in `trained` is read with the kind it had when
+/// the model was trained: a numeric column's non-missing cells must all be
+/// numbers (an error names the first that is not), a text column is text
+/// whatever its cells. Other columns (not used by the model) are numeric
+/// when every non-missing cell is a number, text otherwise.
+pub fn load_features_as(path: &Path, trained: &[(&str, Kind)]) -> Result<Dataset, DataError> {
+    let bytes = read_regular(path)?;
+    let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
-    })?;
-    let columns = (0..table.header.len())
-        .map(|j| read_feature(table.rows.iter().map(|row| row[j].as_str())))
-        .collect();
+    };
+    let table = parse_table(&bytes).map_err(invalid)?;
+    let mut columns = Vec::with_capacity(table.header.len());
+    for (j, name) in table.header.iter().enumerate() {
+        let cells = table.rows.iter().map(|row| row[j].as_str());
+        let kind = trained.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+        let column = match kind {
+            Some(Kind::Text) => text_column(cells),
+            Some(Kind::Numeric) => match cells
+                .clone()
+                .enumerate()
+                .find(|(_, c)| !is_missing(c) && parse_finite(c.trim()).is_none())
+            {
+                Some((r, cell)) => {
+                    return Err(invalid(format!(
+                        "line {}, column `{name}`: {}; the column was numeric when the model \
+                         was trained: fix the cell or make it missing (empty or NA)",
+                        r + 2,
+                        not_a_number(cell.trim())
+                    )))
+                }
+                None => numeric_column(cells),
+            },
+            None => match read_feature(name, cells.clone(), false) {
+                Ok(column) => column,
+                Err(_) => text_column(cells),
+            },
+        };
+        columns.push(column);
+    }
     Ok(Dataset {
         path: path.to_path_buf(),
         sha256: sha256_hex(&bytes),
@@ -279,13 +350,73 @@ pub fn load_features(path: &Path) -> Result<Dataset, DataError> {
     })
 }
 
+/// The kind a feature column is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Numeric,
+    Text,
+}
+
 /// SHA-256 of a file's bytes, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+    Ok(sha256_hex(&read_regular(path)?))
+}
+
+/// Refuse `path` unless it is a regular file (symbolic links followed):
+/// reading `/dev/zero` would never end and opening a FIFO blocks until
+/// another process writes to it. Returns the error [`read_regular`] gives.
+pub fn check_regular(path: &Path) -> Result<(), DataError> {
+    let meta = std::fs::metadata(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(sha256_hex(&bytes))
+    if meta.is_file() {
+        return Ok(());
+    }
+    let ft = meta.file_type();
+    let what = if ft.is_dir() {
+        "a folder"
+    } else {
+        special_file_kind(&ft)
+    };
+    Err(DataError::Invalid {
+        path: path.to_path_buf(),
+        message: format!(
+            "is {what}, not a regular file; hpsearch reads data only from regular files \
+             (a FIFO or a device could block or never end): save the data to a file and \
+             give its path"
+        ),
+    })
+}
+
+#[cfg(unix)]
+fn special_file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// The bytes of `path`, once [`check_regular`] accepts it.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>, DataError> {
+    check_regular(path)?;
+    std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// SHA-256 of `bytes`, lowercase hex.
@@ -447,42 +578,139 @@ fn describe_cell(cell: &str) -> String {
 }
 
 /// A finite number, or `None`: what makes a cell numeric when a column's
-/// kind is read (drift applies the same rule).
+/// kind is read (drift applies the same rule). Rust's `f64` parser accepts
+/// decimal numbers (with an optional `+`/`-`), `inf`, `infinity` and `nan`;
+/// of these only decimal numbers within the `f64` range are finite, so
+/// this is exactly the module doc's rule for a number.
 pub(crate) fn parse_finite(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn read_feature<'a>(cells: impl Iterator<Item = &'a str> + Clone) -> Column {
-    let numeric = cells
-        .clone()
-        .all(|c| is_missing(c) || parse_finite(c.trim()).is_some());
-    if numeric {
-        Column::Numeric(
-            cells
-                .map(|c| {
-                    if is_missing(c) {
-                        None
-                    } else {
-                        parse_finite(c.trim())
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Column::Text(
-            cells
-                .map(|c| (!is_missing(c)).then(|| c.trim().to_owned()))
-                .collect(),
-        )
+/// Why the (trimmed, non-missing) `cell` is not a number, for an error:
+/// "`inf` is not a finite number (infinity is not a value; ...)".
+pub(crate) fn not_a_number(cell: &str) -> String {
+    let shown = cell.escape_debug().to_string();
+    let why = match cell.parse::<f64>() {
+        Ok(v) if v.is_nan() => "NaN is not a value; leave the cell empty or write NA for a \
+                                missing value"
+            .to_owned(),
+        Ok(_) if cell.to_ascii_lowercase().contains("inf") => {
+            "infinity is not a value hpsearch can train on".to_owned()
+        }
+        Ok(_) => "it is beyond the range of a 64-bit float, about 1.8e308".to_owned(),
+        Err(_) if cell.chars().any(char::is_control) => "it holds a control character".to_owned(),
+        Err(_)
+            if cell
+                .trim_start_matches(['+', '-'])
+                .get(..2)
+                .is_some_and(|p| p.eq_ignore_ascii_case("0x")) =>
+        {
+            "hexadecimal is not read; write the number in decimal".to_owned()
+        }
+        Err(_) if cell.contains(['_', ',']) && cell.chars().any(|c| c.is_ascii_digit()) => {
+            "digit separators (`_` or `,`) are not read; write the digits alone".to_owned()
+        }
+        Err(_) => "it is not a number".to_owned(),
+    };
+    format!("`{shown}` is not a finite number ({why})")
+}
+
+fn numeric_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {
+    Column::Numeric(
+        cells
+            .map(|c| {
+                if is_missing(c) {
+                    None
+                } else {
+                    parse_finite(c.trim())
+                }
+            })
+            .collect(),
+    )
+}
+
+fn text_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {
+    Column::Text(
+        cells
+            .map(|c| (!is_missing(c)).then(|| c.trim().to_owned()))
+            .collect(),
+    )
+}
+
+/// Read feature column `name` by the module doc's rule: numeric when every
+/// non-missing cell is a number, text when at most half are (or `as_text`),
+/// an error naming the first non-number when most are numbers.
+fn read_feature<'a>(
+    name: &str,
+    cells: impl Iterator<Item = &'a str> + Clone,
+    as_text: bool,
+) -> Result<Column, String> {
+    if as_text {
+        return Ok(text_column(cells));
+    }
+    let (mut numbers, mut others) = (0usize, 0usize);
+    let mut first_other: Option<(usize, &str)> = None;
+    for (r, c) in cells.clone().enumerate() {
+        if is_missing(c) {
+            continue;
+        }
+        if parse_finite(c.trim()).is_some() {
+            numbers += 1;
+        } else {
+            others += 1;
+            first_other.get_or_insert((r, c.trim()));
+        }
+    }
+    match first_other {
+        None => Ok(numeric_column(cells)),
+        Some((r, cell)) if numbers > others => Err(format!(
+            "line {}, column `{name}`: {}, but {numbers} of the column's {} non-missing cells \
+             are numbers; fix the cell, make it missing (empty or NA), or, if the column \
+             really is text, add it to [data] text = [\"{name}\"]",
+            r + 2,
+            not_a_number(cell),
+            numbers + others
+        )),
+        Some(_) => Ok(text_column(cells)),
     }
 }
 
-/// Read the (trimmed, non-missing) target cells for `task`.
-fn read_target(cells: &[&str], name: &str, task: Option<Task>) -> Result<Target, String> {
+/// Read the (trimmed, non-missing) target cells for `task`; `task_from`
+/// says what set the task, for the error messages.
+fn read_target(
+    cells: &[&str],
+    name: &str,
+    task: Option<Task>,
+    task_from: Option<&str>,
+) -> Result<Target, String> {
     let numbers: Option<Vec<f64>> = cells.iter().map(|c| parse_finite(c)).collect();
+    let first_non_number = || {
+        cells
+            .iter()
+            .enumerate()
+            .find(|(_, c)| parse_finite(c).is_none())
+            .map(|(r, c)| (r, *c))
+            .unwrap_or((0, ""))
+    };
     let task = match (task, &numbers) {
         (Some(task), _) => task,
-        (None, None) => Task::Classification,
+        (None, None) => {
+            let count = cells.iter().filter(|c| parse_finite(c).is_some()).count();
+            if count > cells.len() - count {
+                // Mostly numbers: a stray cell, not class labels (see
+                // read_feature).
+                let (r, cell) = first_non_number();
+                return Err(format!(
+                    "line {}: column `{name}`: target {}, but {count} of the {} target cells \
+                     are numbers; fix the cell, or set task = \"classification\" under \
+                     [objective] if the target really is class labels",
+                    r + 2,
+                    not_a_number(cell),
+                    cells.len()
+                ));
+            }
+            Task::Classification
+        }
         (None, Some(values)) => {
             let whole = values.iter().all(|v| v.fract() == 0.0);
             let mut distinct = values.clone();
@@ -499,16 +727,13 @@ fn read_target(cells: &[&str], name: &str, task: Option<Task>) -> Result<Target,
         Task::Regression => match numbers {
             Some(values) => Ok(Target::Values(values)),
             None => {
-                let (r, cell) = cells
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| parse_finite(c).is_none())
-                    .map(|(r, c)| (r, *c))
-                    .unwrap_or((0, ""));
+                let (r, cell) = first_non_number();
+                let from = task_from.map_or_else(String::new, |f| format!(" ({f})"));
                 Err(format!(
-                    "line {}: column `{name}`: target `{cell}` is not a number, but the task \
-                     is regression; fix the value, or use a classification metric/model",
-                    r + 2
+                    "line {}: column `{name}`: target {}, but the task is regression{from}; \
+                     fix the value, or use a classification metric/model",
+                    r + 2,
+                    not_a_number(cell)
                 ))
             }
         },
@@ -722,9 +947,124 @@ mod tests {
     }
 
     #[test]
-    fn infinite_value_makes_a_text_column() {
+    fn a_column_at_most_half_numbers_is_text() {
         let ds = load_text("a,y\n1,0\ninf,1\n", "y", None).unwrap();
         assert!(matches!(ds.columns[0], Column::Text(_)));
+        let ds = load_text("a,y\n1,0\nx,1\n2,0\ny,1\n", "y", None).unwrap();
+        assert!(matches!(ds.columns[0], Column::Text(_)));
+    }
+
+    #[test]
+    fn a_mostly_numeric_column_with_a_non_number_is_an_error() {
+        let cases = [
+            ("inf", "infinity"),
+            ("-Infinity", "infinity"),
+            ("1e400", "beyond the range"),
+            ("0x1p3", "hexadecimal"),
+            ("1_000", "digit separators"),
+            ("\"1,000\"", "digit separators"),
+            ("a\0b", "control character"),
+            ("NAN", "NaN is not a value"),
+            ("high", "not a number"),
+            ("+€", "not a number"),
+        ];
+        for (cell, why) in cases {
+            let m = err_text(&format!("a,y\n1,0\n2,1\n{cell},0\n3,1\n"), "y", None);
+            assert!(m.starts_with("line 4, column `a`: `"), "{cell}: {m}");
+            assert!(m.contains(why), "{cell}: {m}");
+            assert!(m.contains("3 of the column's 4 non-missing cells"), "{m}");
+            assert!(m.contains("[data] text = [\"a\"]"), "{m}");
+        }
+        // The NUL is shown escaped, not written raw to the terminal.
+        let m = err_text("a,y\n1,0\n2,1\n\0,0\n", "y", None);
+        assert!(m.contains("`\\0`"), "{m}");
+    }
+
+    #[test]
+    fn plus_sign_and_plain_decimals_are_numbers() {
+        let ds = load_text("a,y\n+5,0\n.5,1\n-2e3,0\n5.,1\n", "y", None).unwrap();
+        assert_eq!(
+            ds.columns[0],
+            Column::Numeric(vec![Some(5.0), Some(0.5), Some(-2000.0), Some(5.0)])
+        );
+    }
+
+    #[test]
+    fn text_option_reads_a_column_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "zip,n,y\n01234,1,0\n02139,2,1\nK1A0B1,3,0\n");
+        let text = vec!["zip".to_owned(), "n".to_owned()];
+        let options = ReadOptions {
+            text: &text,
+            task_from: None,
+        };
+        let ds = load_with(&path, "y", None, &options).unwrap();
+        assert_eq!(
+            ds.columns[0],
+            Column::Text(vec![
+                Some("01234".into()),
+                Some("02139".into()),
+                Some("K1A0B1".into())
+            ])
+        );
+        assert!(matches!(ds.columns[1], Column::Text(_)));
+        assert!(load(&path, "y", None).is_err());
+    }
+
+    #[test]
+    fn a_mostly_numeric_inferred_target_with_a_non_number_is_an_error() {
+        let m = err_text("a,y\n1,0.5\n2,1.5\n3,inf\n", "y", None);
+        assert!(m.starts_with("line 4: column `y`: target `inf`"), "{m}");
+        assert!(m.contains("task = \"classification\""), "{m}");
+        // Asked for classification: the labels are text.
+        let ds = load_text(
+            "a,y\n1,0.5\n2,1.5\n3,inf\n",
+            "y",
+            Some(Task::Classification),
+        );
+        assert_eq!(ds.unwrap().target.n_classes(), 3);
+    }
+
+    #[test]
+    fn regression_error_names_what_set_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "a,y\n1,x\n2,y\n");
+        let options = ReadOptions {
+            text: &[],
+            task_from: Some("metric rmse is for regression"),
+        };
+        let e = load_with(&path, "y", Some(Task::Regression), &options).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("the task is regression (metric rmse is for regression)"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn predict_rows_are_read_with_the_trained_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "zip,n,extra\n01234,1,a\n02139,inf,b\n");
+        let trained = [("zip", Kind::Text), ("n", Kind::Numeric)];
+        let m = load_features_as(&path, &trained).unwrap_err().to_string();
+        assert!(m.contains("line 3, column `n`: `inf`"), "{m}");
+        assert!(m.contains("numeric when the model was trained"), "{m}");
+        let path = write(&dir, "zip,n,extra\n01234,1,a\n02139,2,1\n");
+        let ds = load_features_as(&path, &trained).unwrap();
+        assert!(matches!(ds.columns[0], Column::Text(_)));
+        assert!(matches!(ds.columns[1], Column::Numeric(_)));
+        assert!(matches!(ds.columns[2], Column::Text(_)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused() {
+        let e = load(Path::new("/dev/zero"), "y", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a character device, not a regular file"), "{e}");
+        let e = load(Path::new("/tmp"), "y", None).unwrap_err().to_string();
+        assert!(e.contains("a folder, not a regular file"), "{e}");
     }
 
     #[test]
