@@ -215,13 +215,17 @@ pub const TRIALS_DIR: &str = "trials";
 
 /// Make a fresh, empty folder for trial `index` of the results folder
 /// `dir` and return its absolute path. A folder left there by a trial that never
-/// committed (a crash, Ctrl-C) is emptied first: a rerun starts as the
-/// first run did.
+/// committed (a crash, Ctrl-C) is emptied first, once no process is left
+/// working in it ([`crate::interrupt::kill_holders`]): a rerun starts as
+/// the first run did.
 pub fn fresh_trial_dir(dir: &Path, index: u64) -> Result<PathBuf, JournalError> {
     // Absolute: the program runs in another folder than hpsearch.
     let path =
         std::path::absolute(dir.join(TRIALS_DIR).join(index.to_string())).map_err(io_err(dir))?;
     if path.exists() {
+        // A program an earlier, killed run left working in this folder
+        // would write into the new trial's: kill it before clearing.
+        crate::interrupt::kill_holders(&path);
         fs::remove_dir_all(&path).map_err(io_err(&path))?;
     }
     fs::create_dir_all(&path).map_err(io_err(&path))?;

@@ -52,8 +52,12 @@ const TAIL_BYTES: usize = 64 * 1024;
 const ERROR_LINES: usize = 5;
 /// The longest stdout line considered as a result; longer ones are output.
 const MAX_LINE: usize = 1 << 20;
-/// How often a waiting trial looks at Ctrl-C.
+/// How often a waiting trial looks at Ctrl-C and its clock.
 const POLL: Duration = Duration::from_millis(50);
+/// How long the output of a program that has exited is still read, when
+/// something its trial could not kill holds the pipes open.
+#[cfg(unix)]
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// The name of the column holding the result keys not given a column.
 pub const EXTRA_COLUMN: &str = "extra";
@@ -123,7 +127,7 @@ fn run(
         .env("HPSEARCH_PARAMS", &params_path)
         .env("HPSEARCH_SEED", trial.seed.to_string())
         .env("HPSEARCH_TRIAL", trial.index.to_string())
-        .env("HPSEARCH_TRIAL_DIR", dir);
+        .env(interrupt::TRIAL_DIR_VAR, dir);
     for (name, value) in params {
         let text = value.to_string();
         if spec.args {
@@ -135,13 +139,14 @@ fn run(
     // everything it started, and the terminal's Ctrl-C reaches only us.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    interrupt::die_with_parent(&mut cmd);
 
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
     let group = child.id();
-    interrupt::register(group);
-    let ended = supervise(child, group, spec.timeout);
+    interrupt::register(group, dir);
+    let ended = supervise(child, group, dir, spec.timeout);
     interrupt::unregister(group);
     let (status, out, err) = ended?;
 
@@ -160,20 +165,28 @@ enum Ended {
 }
 
 /// Wait for `child` while reading its output, enforcing the timeout and
-/// Ctrl-C; then kill whatever is left in its group and collect the output.
+/// Ctrl-C on the wall clock; then kill whatever it left running (see
+/// [`interrupt::kill_trial`]) and collect the output.
 ///
-/// Why a waiting thread rather than polling: a blocking `wait` returns the
-/// moment the program exits, however loaded the machine, so a quick
-/// program costs little more than starting it.
+/// Why a waiting thread: a blocking `wait` returns the moment the program
+/// exits, however loaded the machine, so a quick program costs little
+/// more than starting it. Why the pipes are polled here rather than read
+/// to their end: a process that escaped the kill (it replaced its
+/// environment) may hold them open for ever. Everything the program wrote
+/// before it exited is in the pipes when `wait` returns, so reading until
+/// they are empty gets all of it, however the reads are timed.
+#[cfg(unix)]
 fn supervise(
     mut child: Child,
     group: u32,
+    dir: &Path,
     timeout: Option<f64>,
 ) -> Result<(Ended, Stream, Stream), String> {
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || stdout.map(|s| read_stream(s, true)));
-    let err_reader = std::thread::spawn(move || stderr.map(|s| read_stream(s, false)));
+    use std::os::fd::OwnedFd;
+    let mut pipes = [
+        Pipe::new(child.stdout.take().map(OwnedFd::from), true),
+        Pipe::new(child.stderr.take().map(OwnedFd::from), false),
+    ];
     let (tx, rx) = mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let status = child.wait();
@@ -182,26 +195,33 @@ fn supervise(
     });
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t));
     let mut killed: Option<Ended> = None;
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
+        if !matches!(rx.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+            break;
+        }
+        if killed.is_none() {
+            if interrupt::requested() {
+                interrupt::kill_trial(group, dir);
+                killed = Some(Ended::Interrupted);
+            } else if let (Some(d), Some(t)) = (deadline, timeout) {
+                if Instant::now() >= d {
+                    interrupt::kill_trial(group, dir);
+                    killed = Some(Ended::TimedOut(t));
+                }
+            }
+        }
         let slice = match deadline {
             Some(d) if killed.is_none() => d.saturating_duration_since(Instant::now()).min(POLL),
             _ => POLL,
         };
-        match rx.recv_timeout(slice) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-        if killed.is_some() {
-            continue;
-        }
-        if interrupt::requested() {
-            interrupt::kill_group(group);
-            killed = Some(Ended::Interrupted);
-        } else if let (Some(d), Some(t)) = (deadline, timeout) {
-            if Instant::now() >= d {
-                interrupt::kill_group(group);
-                killed = Some(Ended::TimedOut(t));
-            }
+        if pipes.iter().any(Pipe::is_open) {
+            pump(&mut pipes, slice, &mut buf);
+        } else if !matches!(
+            rx.recv_timeout(slice),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        ) {
+            break;
         }
     }
     let status = waiter
@@ -209,107 +229,357 @@ fn supervise(
         .map_err(|_| "the thread waiting for the program failed".to_string())?
         .map_err(|e| format!("cannot wait for the program: {e}"))?;
     // Whatever the program started and left behind dies with it; this
-    // also closes the pipes those processes held, so the readers finish.
-    interrupt::kill_group(group);
+    // also closes the pipes those processes held.
+    interrupt::kill_trial(group, dir);
+    let until = Instant::now() + DRAIN;
+    while pipes.iter().any(Pipe::is_open) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        pump(&mut pipes, left, &mut buf);
+    }
+    let [out, err] = pipes.map(|p| p.stream.finish());
+    Ok((killed.unwrap_or(Ended::Exited(status)), out, err))
+}
+
+/// Without `poll(2)`: reader threads, joined once the program has exited
+/// and its process group was killed.
+#[cfg(not(unix))]
+fn supervise(
+    mut child: Child,
+    group: u32,
+    dir: &Path,
+    timeout: Option<f64>,
+) -> Result<(Ended, Stream, Stream), String> {
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || stdout.map(|s| read_stream(s, true)));
+    let err_reader = std::thread::spawn(move || stderr.map(|s| read_stream(s, false)));
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let mut killed: Option<Ended> = None;
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| format!("cannot wait for the program: {e}"))?
+        {
+            break status;
+        }
+        if killed.is_none() {
+            if interrupt::requested() {
+                let _ = child.kill();
+                killed = Some(Ended::Interrupted);
+            } else if let (Some(d), Some(t)) = (deadline, timeout) {
+                if Instant::now() >= d {
+                    let _ = child.kill();
+                    killed = Some(Ended::TimedOut(t));
+                }
+            }
+        }
+        std::thread::sleep(POLL);
+    };
+    interrupt::kill_trial(group, dir);
     let out = out_reader.join().ok().flatten().unwrap_or_default();
     let err = err_reader.join().ok().flatten().unwrap_or_default();
     Ok((killed.unwrap_or(Ended::Exited(status)), out, err))
 }
 
-/// What was read from one output stream.
+/// One of the program's output pipes, read without blocking.
+#[cfg(unix)]
+struct Pipe {
+    /// `None` once it reached its end (or could not be read).
+    file: Option<std::fs::File>,
+    stream: Stream,
+}
+
+#[cfg(unix)]
+impl Pipe {
+    fn new(fd: Option<std::os::fd::OwnedFd>, scan: bool) -> Pipe {
+        use std::os::fd::AsRawFd;
+        let file = fd.map(std::fs::File::from);
+        if let Some(f) = &file {
+            let fd = f.as_raw_fd();
+            // SAFETY: fcntl(2) on a descriptor this struct owns; it only
+            // changes the descriptor's flags. The read end is ours alone
+            // (the program got the write end), so no one else sees it.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+                }
+            }
+        }
+        Pipe {
+            file,
+            stream: Stream::new(scan),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Read what the pipe holds now (a bounded amount, so a program that
+    /// writes without pause cannot keep the caller from its clock).
+    fn read_ready(&mut self, buf: &mut [u8]) {
+        for _ in 0..16 {
+            let Some(f) = self.file.as_mut() else {
+                return;
+            };
+            match f.read(buf) {
+                Ok(0) => self.file = None,
+                Ok(n) => self.stream.feed(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => self.file = None,
+            }
+        }
+    }
+}
+
+/// Wait at most `wait` for output on the open pipes and read what came.
+#[cfg(unix)]
+fn pump(pipes: &mut [Pipe; 2], wait: Duration, buf: &mut [u8]) {
+    use std::os::fd::AsRawFd;
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+    let mut which: Vec<usize> = Vec::with_capacity(2);
+    for (i, p) in pipes.iter().enumerate() {
+        if let Some(f) = &p.file {
+            fds.push(libc::pollfd {
+                fd: f.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            which.push(i);
+        }
+    }
+    if fds.is_empty() {
+        return;
+    }
+    // Rounded up, so a short wait does not become a busy loop.
+    let ms = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fds` is a live array of `fds.len()` pollfd structs that
+    // poll(2) may write for the duration of the call; the descriptors are
+    // owned by `pipes`, which outlives it.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n <= 0 {
+        // Nothing yet, or a signal (EINTR): the caller looks at its clock.
+        return;
+    }
+    for (fd, &i) in fds.iter().zip(&which) {
+        if fd.revents != 0 {
+            pipes[i].read_ready(buf);
+        }
+    }
+}
+
+/// What was read from one output stream, built up as it arrives.
 #[derive(Default)]
 struct Stream {
     /// The last [`TAIL_BYTES`] bytes.
     tail: Vec<u8>,
-    /// The last line that is a JSON object with a `value` key (stdout only).
-    result: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Whether the result line had a `value` that JSON cannot hold (NaN,
-    /// Infinity), and it was the last candidate.
-    non_finite: bool,
+    /// The last line that looks like a result (stdout only).
+    found: Option<Found>,
+    /// Whether lines are looked at (stdout) or only the tail kept.
+    scan: bool,
+    /// The current line's first [`MAX_LINE`] bytes.
+    line: Vec<u8>,
+    /// The current line's length, however long.
+    line_len: usize,
+}
+
+/// The last line of standard output that looked like a result.
+#[derive(Debug)]
+enum Found {
+    /// A JSON object with a `value` key.
+    Result(serde_json::Map<String, serde_json::Value>),
+    /// One whose `value` no `f64` holds: `NaN`, `Infinity` (as Python's
+    /// `json.dumps` writes them) or a number too large, such as `1e400`;
+    /// with the value as written.
+    NonFinite(serde_json::Map<String, serde_json::Value>, String),
+    /// A line that starts with `{` and names `"value"`, longer than
+    /// [`MAX_LINE`]; with its length in bytes.
+    TooLong(usize),
+}
+
+impl Stream {
+    fn new(scan: bool) -> Stream {
+        Stream {
+            scan,
+            ..Stream::default()
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        self.tail.extend_from_slice(chunk);
+        if self.tail.len() > 2 * TAIL_BYTES {
+            let cut = self.tail.len() - TAIL_BYTES;
+            self.tail.drain(..cut);
+        }
+        if !self.scan {
+            return;
+        }
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let (part, ended) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], Some(i + 1)),
+                None => (rest, None),
+            };
+            let room = MAX_LINE.saturating_sub(self.line.len()).min(part.len());
+            self.line.extend_from_slice(&part[..room]);
+            self.line_len += part.len();
+            match ended {
+                Some(i) => {
+                    self.end_line();
+                    rest = &rest[i..];
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn end_line(&mut self) {
+        if self.line_len > MAX_LINE {
+            if looks_like_result(&self.line) {
+                self.found = Some(Found::TooLong(self.line_len));
+            }
+        } else if let Some(f) = look_at(&self.line) {
+            self.found = Some(f);
+        }
+        self.line.clear();
+        self.line_len = 0;
+    }
+
+    /// The stream has ended: look at its last line (even without a
+    /// newline) and cut the tail to size.
+    fn finish(mut self) -> Stream {
+        if self.scan && self.line_len > 0 {
+            self.end_line();
+        }
+        if self.tail.len() > TAIL_BYTES {
+            let cut = self.tail.len() - TAIL_BYTES;
+            self.tail.drain(..cut);
+        }
+        self.line = Vec::new();
+        self
+    }
 }
 
 /// Read a stream to its end, keeping its tail and (for stdout) the last
 /// result line.
+#[cfg_attr(unix, allow(dead_code))]
 fn read_stream(mut r: impl Read, scan: bool) -> Stream {
-    let mut s = Stream::default();
-    let mut line: Vec<u8> = Vec::new();
-    let mut too_long = false;
+    let mut s = Stream::new(scan);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match r.read(&mut buf) {
+        match r.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let chunk = &buf[..n];
-        s.tail.extend_from_slice(chunk);
-        if s.tail.len() > 2 * TAIL_BYTES {
-            let cut = s.tail.len() - TAIL_BYTES;
-            s.tail.drain(..cut);
-        }
-        if !scan {
-            continue;
-        }
-        for &b in chunk {
-            if b == b'\n' {
-                if !too_long {
-                    look_at(&mut s, &line);
-                }
-                line.clear();
-                too_long = false;
-            } else if !too_long {
-                line.push(b);
-                if line.len() > MAX_LINE {
-                    too_long = true;
-                    line.clear();
-                }
-            }
+            Ok(n) => s.feed(&buf[..n]),
         }
     }
-    if scan && !too_long && !line.is_empty() {
-        look_at(&mut s, &line);
-    }
-    if s.tail.len() > TAIL_BYTES {
-        let cut = s.tail.len() - TAIL_BYTES;
-        s.tail.drain(..cut);
-    }
-    s
+    s.finish()
 }
 
-/// Take `line` as the result if it is a JSON object with a `value` key.
-fn look_at(s: &mut Stream, line: &[u8]) {
+/// Whether a line too long to parse would have been a result: it starts
+/// with `{` and names a `"value"` key in its first [`MAX_LINE`] bytes.
+fn looks_like_result(head: &[u8]) -> bool {
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && head.windows(7).any(|w| w == b"\"value\"")
+}
+
+/// What `line` is, if it is a JSON object with a `value` key.
+fn look_at(line: &[u8]) -> Option<Found> {
     let text = String::from_utf8_lossy(line);
     let text = text.trim();
     if !(text.starts_with('{') && text.ends_with('}')) {
-        return;
+        return None;
     }
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
-        if map.contains_key("value") {
-            s.result = Some(map);
-            s.non_finite = false;
-        }
-        return;
+        return map.contains_key("value").then_some(Found::Result(map));
     }
-    // Python's json.dumps writes NaN and Infinity, which JSON has not: a
-    // result line with such a value is a result that is not finite.
-    let patched = text
-        .replace("-Infinity", "null")
-        .replace("Infinity", "null")
-        .replace("NaN", "null");
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&patched) {
-        if map.get("value").is_some_and(|v| v.is_null()) {
-            s.result = Some(map);
-            s.non_finite = true;
-        }
+    // Python's json.dumps writes NaN and Infinity, which JSON has not, and
+    // a number such as 1e400 is JSON that no f64 holds: read them as null,
+    // and when it was the value, say which it was.
+    let (patched, value) = patch_non_finite(text);
+    match serde_json::from_str(&patched) {
+        Ok(serde_json::Value::Object(map)) if map.contains_key("value") => Some(match value {
+            Some(v) => Found::NonFinite(map, v),
+            None => Found::Result(map),
+        }),
+        _ => None,
     }
+}
+
+/// `text` with every `NaN`, `Infinity`, `-Infinity` and number too large
+/// for an `f64` outside strings replaced by `null`, and the replaced text
+/// of the top-level `value` key, if it was one of them.
+fn patch_non_finite(text: &str) -> (String, Option<String>) {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut value = None;
+    let mut depth = 0usize;
+    // The last string closed at depth 1, and the key whose value follows.
+    let mut last_string: Option<&str> = None;
+    let mut key: Option<&str> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = j.min(b.len());
+            if depth == 1 {
+                last_string = text.get(i + 1..end);
+            }
+            let stop = (end + 1).min(b.len());
+            out.push_str(text.get(i..stop).unwrap_or_default());
+            i = stop;
+            continue;
+        }
+        if c == b'-' || c.is_ascii_alphanumeric() {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b"+-.".contains(&b[j])) {
+                j += 1;
+            }
+            let token = text.get(i..j).unwrap_or_default();
+            let number = token.bytes().all(|d| d.is_ascii_digit() || b"+-.eE".contains(&d));
+            let non_finite = matches!(token, "NaN" | "Infinity" | "-Infinity")
+                || (number && token.parse::<f64>().is_ok_and(|v| v.is_infinite()));
+            if non_finite {
+                out.push_str("null");
+                if depth == 1 && key == Some("value") {
+                    value = Some(token.to_string());
+                }
+            } else {
+                out.push_str(token);
+            }
+            i = j.max(i + 1);
+            continue;
+        }
+        match c {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b':' if depth == 1 => key = last_string.take(),
+            b',' if depth == 1 => key = None,
+            _ => {}
+        }
+        // `c` is ASCII here (strings and tokens were copied above) or a
+        // byte of a character outside both, copied whole.
+        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + len]);
+        i += len;
+    }
+    (out, value)
 }
 
 /// Turn how the program ended and what it printed into an evaluation.
 fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Evaluation {
-    let extra = out
-        .result
-        .as_ref()
-        .map(|m| extra_values(&spec.columns, m))
-        .unwrap_or_else(|| vec![String::new(); spec.columns.len() + 1]);
+    let extra = match &out.found {
+        Some(Found::Result(m) | Found::NonFinite(m, _)) => extra_values(&spec.columns, m),
+        _ => vec![String::new(); spec.columns.len() + 1],
+    };
     let with_stderr = |what: String| {
         let last = last_lines(&err.tail, ERROR_LINES);
         if last.is_empty() {
@@ -336,7 +606,7 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
         Ended::Exited(status) if !status.success() => {
             Evaluation::failed(with_stderr(exit_text(status)), Vec::new())
         }
-        Ended::Exited(_) => match &out.result {
+        Ended::Exited(_) => match &out.found {
             None => Evaluation::failed(
                 with_stderr(
                     "the program printed no result: its last line of JSON with a \"value\" key, e.g. {\"value\": 0.5}"
@@ -344,10 +614,17 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
                 ),
                 Vec::new(),
             ),
-            Some(_) if out.non_finite => {
-                Evaluation::failed("the result's value is not finite (NaN or Infinity)".into(), Vec::new())
-            }
-            Some(map) => match map.get("value").and_then(|v| v.as_f64()) {
+            Some(Found::TooLong(n)) => Evaluation::failed(
+                format!(
+                    "the last line with a result was longer than the 1 MiB limit ({n} bytes); print the result on a shorter line"
+                ),
+                Vec::new(),
+            ),
+            Some(Found::NonFinite(_, v)) => Evaluation::failed(
+                format!("the result's value {v} is not a finite number"),
+                Vec::new(),
+            ),
+            Some(Found::Result(map)) => match map.get("value").and_then(|v| v.as_f64()) {
                 Some(v) => Evaluation::ok(v, Vec::new()),
                 None => Evaluation::failed(
                     format!(
@@ -466,27 +743,85 @@ mod tests {
         read_stream(text.as_bytes(), true)
     }
 
+    impl Stream {
+        fn result(self) -> Option<serde_json::Map<String, serde_json::Value>> {
+            match self.found {
+                Some(Found::Result(m)) => Some(m),
+                _ => None,
+            }
+        }
+    }
+
     #[test]
     fn the_last_json_line_with_a_value_is_the_result() {
         let s = stream(
             "epoch 1\n{\"value\": 1.5}\n{\"loss\": 2}\n{\"value\": 0.25, \"acc\": 0.9}\nbye\n",
         );
-        let m = s.result.unwrap();
+        let m = s.result().unwrap();
         assert_eq!(m["value"].as_f64(), Some(0.25));
         assert_eq!(m["acc"].as_f64(), Some(0.9));
         // No trailing newline: the last line still counts.
         let s = stream("x\n  {\"value\": 3}  ");
-        assert_eq!(s.result.unwrap()["value"].as_i64(), Some(3));
-        assert!(stream("{\"loss\": 1}\nvalue: 3\n").result.is_none());
+        assert_eq!(s.result().unwrap()["value"].as_i64(), Some(3));
+        assert!(stream("{\"loss\": 1}\nvalue: 3\n").found.is_none());
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_joined() {
+        let mut s = Stream::new(true);
+        for piece in ["epo", "ch 1\n{\"val", "ue\": 0.", "5}", "\nbye"] {
+            s.feed(piece.as_bytes());
+        }
+        assert_eq!(s.finish().result().unwrap()["value"].as_f64(), Some(0.5));
     }
 
     #[test]
     fn python_nan_is_a_non_finite_result() {
         let s = stream("{\"value\": NaN, \"a\": 1}\n");
-        assert!(s.non_finite);
+        assert!(matches!(s.found, Some(Found::NonFinite(_, ref v)) if v == "NaN"));
         let s = stream("{\"value\": NaN}\n{\"value\": 2.0}\n");
-        assert!(!s.non_finite);
-        assert_eq!(s.result.unwrap()["value"].as_f64(), Some(2.0));
+        assert_eq!(s.result().unwrap()["value"].as_f64(), Some(2.0));
+        let s = stream("{\"value\": -Infinity}\n");
+        assert!(matches!(s.found, Some(Found::NonFinite(_, ref v)) if v == "-Infinity"));
+    }
+
+    #[test]
+    fn a_value_too_large_for_a_float_is_named_as_written() {
+        let s = stream("{\"value\": 1e400, \"note\": \"NaN 1e400\"}\n");
+        let Some(Found::NonFinite(m, v)) = s.found else {
+            panic!("not a non-finite result");
+        };
+        assert_eq!(v, "1e400");
+        // Strings are left alone.
+        assert_eq!(m["note"], "NaN 1e400");
+        assert!(m["value"].is_null());
+        let s = stream("{\"value\": -2E+308}\n");
+        assert!(matches!(s.found, Some(Found::NonFinite(_, ref v)) if v == "-2E+308"));
+    }
+
+    #[test]
+    fn a_non_finite_key_other_than_value_is_kept_as_null() {
+        let m = stream("{\"big\": 1e999, \"value\": 0.5, \"loss\": NaN, \"h\": {\"value\": NaN}}\n")
+            .result()
+            .unwrap();
+        assert_eq!(m["value"].as_f64(), Some(0.5));
+        assert!(m["big"].is_null() && m["loss"].is_null() && m["h"]["value"].is_null());
+    }
+
+    #[test]
+    fn a_result_line_over_the_limit_is_reported_with_its_length() {
+        let long = format!("{{\"value\": 1, \"blob\": \"{}\"}}", "x".repeat(MAX_LINE));
+        let s = stream(&format!("{{\"value\": 2}}\n{long}\n"));
+        assert!(matches!(s.found, Some(Found::TooLong(n)) if n == long.len()));
+        // A later result wins; a long line that is no result is output.
+        let s = stream(&format!("{long}\n{{\"value\": 2}}\n"));
+        assert_eq!(s.result().unwrap()["value"].as_i64(), Some(2));
+        let s = stream(&format!("{{\"value\": 2}}\n{}\n", "y".repeat(MAX_LINE + 5)));
+        assert_eq!(s.result().unwrap()["value"].as_i64(), Some(2));
+        // Exactly at the limit is still a line to parse.
+        let at = format!("{{\"value\": 3, \"b\": \"{}\"}}", "x".repeat(MAX_LINE - 21));
+        assert_eq!(at.len(), MAX_LINE);
+        assert_eq!(stream(&at).result().unwrap()["value"].as_i64(), Some(3));
     }
 
     #[test]
@@ -501,7 +836,7 @@ mod tests {
     #[test]
     fn floats_keep_their_bits_in_cells_and_extra_json() {
         let line = r#"{"value": 1, "lr": 0.1, "n": 7, "name": "x", "hist": [1.5, 2], "z": 0.30000000000000004}"#;
-        let m = stream(line).result.unwrap();
+        let m = stream(line).result().unwrap();
         let v = extra_values(&["lr".into(), "n".into(), "missing".into()], &m);
         assert_eq!(v[0], "0.1");
         assert_eq!(v[1], "7");
