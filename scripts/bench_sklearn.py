@@ -47,7 +47,8 @@ def sklearn_on_our_folds(anchors_dir, key, folds_csv):
     import sklearn_grid
     case = sklearn_grid.make_cases()[key]
     X, y = sklearn_grid.read_csv(case["data"])
-    fold = np.loadtxt(folds_csv, delimiter=",", skiprows=1, dtype=int)[:, 2]
+    # One fold per data row (older folders: row,line,fold; the fold last).
+    fold = np.loadtxt(folds_csv, delimiter=",", skiprows=1, dtype=int, ndmin=2)[:, -1]
     gs = GridSearchCV(clone(case["est"]), case["grid"], cv=PredefinedSplit(fold), n_jobs=2)
     gs.fit(X, y.astype(int) if case["classif"] else y)
     return float(gs.best_score_)

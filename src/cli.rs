@@ -409,39 +409,20 @@ fn predict(
     check_drift: bool,
 ) -> Result<(), Failure> {
     let a = crate::replay::Artifact::read(model).map_err(usage)?;
-    // With --check-drift, one streaming pass checks the rows and predicts
-    // them (in the drift check's batches, the same bits as one whole-file
-    // prediction); any error stops before anything is written.
-    let (pred, report) = match (check_drift, out_path) {
-        (false, _) => {
-            // Each column is read with the kind it had in training.
-            let kinds: Vec<(&str, crate::data::Kind)> = (a.preprocessing.columns().iter())
-                .map(|c| match c {
-                    crate::data::preprocess::FittedColumn::Text { .. } => {
-                        (c.name(), crate::data::Kind::Text)
-                    }
-                    _ => (c.name(), crate::data::Kind::Numeric),
-                })
-                .collect();
-            let ds = crate::data::load_features_as(data, &kinds).map_err(usage)?;
-            (a.predict(&ds).map_err(usage)?, None)
-        }
-        (true, None) => {
-            return Err(usage(
-                "predict --check-drift writes its report beside the predictions: give --out \
-                 (for example --out preds.csv writes preds.drift.json)",
-            ))
-        }
-        (true, Some(p)) => {
-            let (report, pred) = crate::drift::check_and_predict(&a, model, data).map_err(usage)?;
-            (pred, Some((drift_report_path(p), report)))
-        }
-    };
-    let text = a.predictions_csv(&pred);
-    match out_path {
-        Some(p) => journal::write_atomic(p, text.as_bytes()).map_err(failed)?,
-        None => out(&text),
+    if check_drift && out_path.is_none() {
+        return Err(usage(
+            "predict --check-drift writes its report beside the predictions: give --out \
+             (for example --out preds.csv writes preds.drift.json)",
+        ));
     }
+    // One streaming pass reads, checks and predicts the rows (with
+    // --check-drift, checks them for drift too); input that does not fit
+    // writes nothing.
+    let report = match crate::replay::predict_file(&a, model, data, out_path, check_drift) {
+        Ok(r) => r.zip(out_path).map(|(r, p)| (drift_report_path(p), r)),
+        Err(e @ crate::replay::ReplayError::Write { .. }) => return Err(failed(e)),
+        Err(e) => return Err(usage(e)),
+    };
     if let Some((path, report)) = report {
         journal::write_atomic(&path, report.to_json().as_bytes()).map_err(failed)?;
         eprintln!(

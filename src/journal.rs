@@ -29,11 +29,15 @@
 //!   was never committed, and resuming drops it.
 //! * `timings.csv` — `trial,seconds,thread`: wall time per trial and the
 //!   worker that ran it. Real but not reproducible, so kept apart.
-//! * `folds.csv` — for model searches: `row,line,fold`, the held-out fold
-//!   of every data row (`row` counts data rows from 0, `line` is the line
-//!   of the CSV file), written once when the search starts. Every trial is
-//!   scored on these folds; scikit-learn's `PredefinedSplit(fold)`
-//!   reproduces them.
+//! * `folds.csv` — for model searches: the header `fold`, then one line per
+//!   data row holding its held-out fold (0 to k-1), on the line the row has
+//!   in the data file (data row `r`, counted from 0, on line `r + 2`),
+//!   written once when the search starts. Every trial is scored on these
+//!   folds; scikit-learn's
+//!   `PredefinedSplit(pandas.read_csv("folds.csv")["fold"])` reproduces
+//!   them. Folders written before this format hold `row,line,fold` lines
+//!   (the same fold, with the row and line written out); they resume as
+//!   they are.
 //!
 //! * `search.toml` — the search file as it was when the search started, so
 //!   `hpsearch replay` needs nothing but this folder and the data.
@@ -290,8 +294,7 @@ pub fn open(
     }
     if let Some(folds) = folds {
         let path = dir.join("folds.csv");
-        let on_disk = fs::read(&path).map_err(io_err(&path))?;
-        if on_disk != folds_text(folds).as_bytes() {
+        if !folds_match(&path, folds)? {
             return Err(JournalError::Damaged {
                 path,
                 message: "does not match the folds this search cuts from its seed and data".into(),
@@ -439,12 +442,53 @@ fn take_lock(dir: &Path) -> Result<File, JournalError> {
     }
 }
 
+/// `folds.csv`: the header `fold`, then the fold of data row `r` on line
+/// `r + 2`, the line the row has in the data file.
 fn folds_text(folds: &[usize]) -> String {
-    let mut text = String::from("row,line,fold\n");
-    for (row, fold) in folds.iter().enumerate() {
-        text.push_str(&format!("{row},{},{fold}\n", row + 2));
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(5 + 2 * folds.len());
+    text.push_str("fold\n");
+    for fold in folds {
+        // Writing to a String cannot fail.
+        let _ = writeln!(text, "{fold}");
     }
     text
+}
+
+/// Whether the `folds.csv` at `path` holds exactly `folds`, in the format
+/// of [`folds_text`] or the first format's `row,line,fold` (folders written
+/// before the change still resume). Read a line at a time, never whole.
+fn folds_match(path: &Path, folds: &[usize]) -> Result<bool, JournalError> {
+    use io::BufRead;
+    use std::fmt::Write as _;
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut reader = io::BufReader::new(file);
+    let mut line = Vec::new();
+    let mut next = |line: &mut Vec<u8>| -> Result<bool, JournalError> {
+        line.clear();
+        reader.read_until(b'\n', line).map_err(io_err(path))?;
+        Ok(!line.is_empty())
+    };
+    next(&mut line)?;
+    let first_format = match line.as_slice() {
+        b"fold\n" => false,
+        b"row,line,fold\n" => true,
+        _ => return Ok(false),
+    };
+    let mut expected = String::new();
+    for (row, fold) in folds.iter().enumerate() {
+        expected.clear();
+        // Writing to a String cannot fail.
+        let _ = if first_format {
+            writeln!(expected, "{row},{},{fold}", row + 2)
+        } else {
+            writeln!(expected, "{fold}")
+        };
+        if !next(&mut line)? || line != expected.as_bytes() {
+            return Ok(false);
+        }
+    }
+    Ok(!next(&mut line)?)
 }
 
 /// Start a new results folder.

@@ -71,6 +71,15 @@ pub enum ReplayError {
     Data(#[from] data::DataError),
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// The rows to predict do not fit the model (exit 2, nothing written).
+    #[error(transparent)]
+    Rows(#[from] crate::drift::DriftError),
+    /// The predictions could not be written (exit 1).
+    #[error("{path}: cannot write the predictions: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A results folder, with its search rebuilt and its data loaded.
@@ -520,32 +529,191 @@ impl Artifact {
     /// then `proba_<label>` per class where the model gives probabilities;
     /// floats in shortest round-trip form.
     pub fn predictions_csv(&self, pred: &Prediction) -> String {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
-        let labels = self.classes.clone().unwrap_or_default();
+        let mut w = csv_writer(Vec::new());
+        let _ = self.write_predictions(&mut w, pred, true);
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// [`Artifact::predictions_csv`]'s records for `pred`, the header first
+    /// when `header`: batch after batch, the same bytes as the whole.
+    fn write_predictions<W: std::io::Write>(
+        &self,
+        w: &mut csv::Writer<W>,
+        pred: &Prediction,
+        header: bool,
+    ) -> csv::Result<()> {
+        let labels = self.classes.as_deref().unwrap_or_default();
         match pred {
             Prediction::Classes { labels: idx, proba } => {
-                let mut head = vec!["prediction".to_string()];
-                if proba.is_some() {
-                    head.extend(labels.iter().map(|l| format!("proba_{l}")));
-                }
-                let _ = w.write_record(&head);
-                for (r, &k) in idx.iter().enumerate() {
-                    let mut rec = vec![labels.get(k).cloned().unwrap_or_default()];
-                    if let Some(p) = proba {
-                        rec.extend(p.row(r).iter().map(|&v| fmt_f64(v)));
+                if header {
+                    let mut head = vec!["prediction".to_string()];
+                    if proba.is_some() {
+                        head.extend(labels.iter().map(|l| format!("proba_{l}")));
                     }
-                    let _ = w.write_record(&rec);
+                    w.write_record(&head)?;
+                }
+                for (r, &k) in idx.iter().enumerate() {
+                    w.write_field(labels.get(k).map_or("", String::as_str))?;
+                    if let Some(p) = proba {
+                        for &v in p.row(r) {
+                            w.write_field(fmt_f64(v))?;
+                        }
+                    }
+                    w.write_record(None::<&[u8]>)?;
                 }
             }
             Prediction::Values(v) => {
-                let _ = w.write_record(["prediction"]);
+                if header {
+                    w.write_record(["prediction"])?;
+                }
                 for &x in v {
-                    let _ = w.write_record([fmt_f64(x)]);
+                    w.write_record([fmt_f64(x)])?;
                 }
             }
         }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        Ok(())
+    }
+}
+
+fn csv_writer<W: std::io::Write>(inner: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(inner)
+}
+
+/// `hpsearch predict`: predict every row of `data` with `artifact` and
+/// write the CSV of [`Artifact::predictions_csv`] to `out` (stdout when
+/// `None`); with `check_drift`, check the rows against the artifact's
+/// profile in the same pass and return the report.
+///
+/// The file is streamed ([`crate::drift::predict_rows`]): rows are read,
+/// checked and predicted [`crate::drift::BATCH_ROWS`] at a time and each
+/// batch's lines written before the next is read, so memory does not grow
+/// with the rows. The bytes are those of one whole-file prediction: every
+/// model predicts each row on its own, and the records are written by the
+/// same code (`tests/big_data.rs` compares them for every model). Input
+/// that does not fit the model writes nothing: `out` is written to a
+/// temporary file beside it, renamed into place only once every row is
+/// predicted (and removed otherwise); stdout gets a checking pass over the
+/// file first, then the predicting one. A closed stdout (`| head`) ends
+/// the prediction quietly. `model_path` only names the artifact in errors.
+pub fn predict_file(
+    artifact: &Artifact,
+    model_path: &Path,
+    data: &Path,
+    out: Option<&Path>,
+    check_drift: bool,
+) -> Result<Option<crate::drift::Report>, ReplayError> {
+    use std::io::Write;
+    let Some(path) = out else {
+        if check_drift {
+            return Err(ArtifactError::File {
+                path: data.to_path_buf(),
+                message: "predict --check-drift writes its report beside the predictions: give \
+                          --out"
+                    .into(),
+            }
+            .into());
+        }
+        crate::drift::predict_rows(artifact, model_path, data, None)?;
+        let stdout = std::io::stdout();
+        let mut sink = Streamed::new(artifact, std::io::BufWriter::new(stdout.lock()));
+        let scanned = crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)));
+        return match (scanned, sink.finish()) {
+            (_, Err(e)) | (Err(_), Ok(Some(e))) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                Ok(None)
+            }
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), Ok(None)) => Ok(None),
+            (Ok(()), Ok(Some(e))) | (Ok(()), Err(e)) => Err(ReplayError::Write {
+                path: PathBuf::from("<stdout>"),
+                source: e,
+            }),
+        };
+    };
+    let write_err = |source: std::io::Error| ReplayError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Dropped on any error: the temporary file is removed.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    let file = tmp.as_file().try_clone().map_err(write_err)?;
+    let mut sink = Streamed::new(artifact, std::io::BufWriter::new(file));
+    let report = if check_drift {
+        let r = crate::drift::check_and_predict(artifact, model_path, data, &mut |p| sink.push(p));
+        Some(r?)
+    } else {
+        crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)))?;
+        None
+    };
+    if let Some(e) = sink.finish().map_err(write_err)? {
+        return Err(write_err(e));
+    }
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    // The rename is durable once the folder is synced.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    let _ = std::io::stdout().flush();
+    Ok(report)
+}
+
+/// Predictions written batch by batch as they come; the first write error
+/// is kept (and stops the scan).
+struct Streamed<'a, W: std::io::Write> {
+    artifact: &'a Artifact,
+    csv: csv::Writer<W>,
+    header: bool,
+    error: Option<std::io::Error>,
+}
+
+impl<'a, W: std::io::Write> Streamed<'a, W> {
+    fn new(artifact: &'a Artifact, inner: W) -> Self {
+        Streamed {
+            artifact,
+            csv: csv_writer(inner),
+            header: true,
+            error: None,
+        }
+    }
+
+    fn push(&mut self, pred: &Prediction) -> Result<(), String> {
+        if let Err(e) = self.artifact.write_predictions(&mut self.csv, pred, self.header) {
+            let message = e.to_string();
+            self.error = Some(match e.into_kind() {
+                csv::ErrorKind::Io(io) => io,
+                _ => std::io::Error::other(message.clone()),
+            });
+            return Err(message);
+        }
+        self.header = false;
+        Ok(())
+    }
+
+    /// Flush; the write error that stopped the scan, if one did.
+    fn finish(mut self) -> std::io::Result<Option<std::io::Error>> {
+        if let Some(e) = self.error.take() {
+            return Ok(Some(e));
+        }
+        self.csv.flush()?;
+        let inner = self
+            .csv
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        drop(inner);
+        Ok(None)
     }
 }

@@ -95,13 +95,10 @@ max_depth = { type = "int", low = 2, high = 8 }
     assert_eq!(text.lines().filter(|l| l.contains(",ok,")).count(), 6);
     // The folds every trial was scored on, one line per data row.
     let folds = String::from_utf8(sb.read("forest.toml-out1/folds.csv")).unwrap();
-    assert!(folds.starts_with("row,line,fold\n0,2,"));
+    assert!(folds.starts_with("fold\n"));
     assert_eq!(folds.lines().count(), 179);
     for k in 0..3 {
-        let n = folds
-            .lines()
-            .filter(|l| l.ends_with(&format!(",{k}")))
-            .count();
+        let n = folds.lines().filter(|l| *l == k.to_string()).count();
         assert!((59..=60).contains(&n), "fold {k} has {n} rows");
     }
 

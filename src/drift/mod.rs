@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::data::preprocess::Impute;
+use crate::data::preprocess::{FittedColumn, Impute};
 use crate::data::{self, Column, Dataset, Target};
 use crate::objective::models::Prediction;
 use crate::replay::Artifact;
@@ -941,119 +941,106 @@ impl<R: Read> Read for Lines<R> {
 /// is an error naming the line (blank lines at the end are fine), for LF
 /// and CRLF files alike.
 pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Report, DriftError> {
-    scan(artifact, model_path, csv, None)
+    let pass = Pass {
+        tally: true,
+        predict_rules: false,
+        predict: false,
+    };
+    scan(artifact, model_path, csv, pass, None)?.ok_or_else(|| no_report(csv))
 }
+
+/// Where a scan hands its predictions: one [`BATCH_ROWS`]-row batch at a
+/// time, in row order. An error stops the scan with its message.
+pub type Sink<'s> = &'s mut dyn FnMut(&Prediction) -> Result<(), String>;
 
 /// [`check`], and the model's predictions of every row of `csv`, in row
 /// order, from the same single read of the file: what `predict --check-drift`
-/// writes.
+/// writes. Each batch goes to `sink` as soon as it is predicted; an error
+/// can come after some batches went (the caller writes them to a temporary
+/// file and keeps it only when this returns `Ok`).
 ///
 /// The predictions are those of [`BATCH_ROWS`]-row batches put end to end;
 /// every model predicts each row on its own, so they are, bit for bit,
 /// those of [`Artifact::predict`] on [`data::load_features`] of the whole
-/// file (`tests/drift.rs` compares the written files, across a batch
-/// boundary, for a regression model and a classifier with probabilities).
-/// On top of [`check`]'s rules this refuses, as `predict` does, a text
-/// training column whose cells are all numbers or missing (`predict` reads
-/// such a column as numeric). Memory: the report's, plus the predictions
-/// (O(rows), as `predict` needs anyway), plus one batch.
+/// file (`tests/drift.rs` and `tests/big_data.rs` compare the written
+/// files, across batch boundaries, for every model). On top of [`check`]'s
+/// rules this refuses, as `predict` does, a text training column whose
+/// cells are all numbers or missing (`predict` reads such a column as
+/// numeric). Memory: the report's plus one batch, whatever the rows.
 pub fn check_and_predict(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,
-) -> Result<(Report, Prediction), DriftError> {
-    let mut all = Predictions::default();
-    let report = scan(artifact, model_path, csv, Some(&mut all))?;
-    let pred = all.finish().ok_or_else(|| DriftError::Predict {
+    sink: Sink<'_>,
+) -> Result<Report, DriftError> {
+    let pass = Pass {
+        tally: true,
+        predict_rules: true,
+        predict: true,
+    };
+    scan(artifact, model_path, csv, pass, Some(sink))?.ok_or_else(|| no_report(csv))
+}
+
+/// `predict`'s streaming pass: read `csv` as [`check_and_predict`] does
+/// (the same rules, lines and messages) and hand each batch's predictions
+/// to `sink`, without the drift tallies (so an artifact without a profile
+/// predicts too). With no sink the rows are only checked, nothing is
+/// predicted: `predict` does that first when it writes to stdout, where
+/// nothing can be taken back. Memory: one batch, whatever the rows.
+pub fn predict_rows(
+    artifact: &Artifact,
+    model_path: &Path,
+    csv: &Path,
+    sink: Option<Sink<'_>>,
+) -> Result<(), DriftError> {
+    let pass = Pass {
+        tally: false,
+        predict_rules: true,
+        predict: sink.is_some(),
+    };
+    scan(artifact, model_path, csv, pass, sink).map(|_| ())
+}
+
+fn no_report(csv: &Path) -> DriftError {
+    DriftError::Invalid {
         path: csv.to_path_buf(),
-        message: "the batches' predictions do not fit together".into(),
-    })?;
-    Ok((report, pred))
-}
-
-/// Every batch's predictions, end to end.
-#[derive(Debug, Default)]
-struct Predictions {
-    /// Regression values.
-    values: Vec<f64>,
-    /// Class indices.
-    labels: Vec<usize>,
-    /// Class probabilities, row after row, and the number of classes.
-    proba: Vec<f64>,
-    classes: Option<usize>,
-    /// The first batch's kind: `None` before it, `Some(true)` for classes.
-    is_classes: Option<bool>,
-    rows: usize,
-}
-
-impl Predictions {
-    /// Append one batch; a batch of another kind or width than the first
-    /// (a model does not do that) is an error.
-    fn push(&mut self, part: Prediction) -> Result<(), String> {
-        let (is_classes, classes) = match &part {
-            Prediction::Values(_) => (false, None),
-            Prediction::Classes { proba, .. } => (true, proba.as_ref().map(|p| p.ncols())),
-        };
-        if self.is_classes.is_some_and(|c| c != is_classes)
-            || (self.is_classes.is_some() && self.classes != classes)
-        {
-            return Err("the model's predictions changed kind between batches".into());
-        }
-        self.is_classes = Some(is_classes);
-        self.classes = classes;
-        match part {
-            Prediction::Values(v) => {
-                self.rows += v.len();
-                self.values.extend(v);
-            }
-            Prediction::Classes { labels, proba } => {
-                self.rows += labels.len();
-                self.labels.extend(labels);
-                if let Some(p) = proba {
-                    // Logical (row-major) order, whatever the layout.
-                    self.proba.extend(p.iter().copied());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The whole prediction (`None` when no batch came).
-    fn finish(self) -> Option<Prediction> {
-        match self.is_classes? {
-            false => Some(Prediction::Values(self.values)),
-            true => {
-                let proba = match self.classes {
-                    None => None,
-                    Some(k) => {
-                        Some(ndarray::Array2::from_shape_vec((self.rows, k), self.proba).ok()?)
-                    }
-                };
-                Some(Prediction::Classes {
-                    labels: self.labels,
-                    proba,
-                })
-            }
-        }
+        message: "the drift check made no report".into(),
     }
 }
 
-/// The check; with `predictions`, also collect the predictions and apply
-/// `predict`'s rule on text columns read as numbers.
+/// What one scan of the file does.
+#[derive(Clone, Copy)]
+struct Pass {
+    /// Tally the columns and predictions against the profile (drift).
+    tally: bool,
+    /// Apply `predict`'s extra rule on text columns read as numbers.
+    predict_rules: bool,
+    /// Run the model on each batch.
+    predict: bool,
+}
+
+/// One pass over the file: the checks every pass makes, plus what `pass`
+/// asks for; the report when it tallies.
 fn scan(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,
-    mut predictions: Option<&mut Predictions>,
-) -> Result<Report, DriftError> {
-    let profile = artifact
-        .profile
-        .as_ref()
-        .ok_or_else(|| DriftError::NoProfile {
-            path: model_path.to_path_buf(),
-            format: artifact.format,
-            ours: env!("CARGO_PKG_VERSION"),
-        })?;
+    pass: Pass,
+    mut sink: Option<Sink<'_>>,
+) -> Result<Option<Report>, DriftError> {
+    let profile = match pass.tally {
+        false => None,
+        true => Some(
+            artifact
+                .profile
+                .as_ref()
+                .ok_or_else(|| DriftError::NoProfile {
+                    path: model_path.to_path_buf(),
+                    format: artifact.format,
+                    ours: env!("CARGO_PKG_VERSION"),
+                })?,
+        ),
+    };
     let invalid = |message: String| DriftError::Invalid {
         path: csv.to_path_buf(),
         message,
@@ -1148,17 +1135,22 @@ fn scan(
         .collect();
     let positions = match_columns(artifact, &header).map_err(&invalid)?;
 
-    let mut trackers: Vec<Tracker> = profile.features.iter().map(Tracker::new).collect();
-    if trackers.len() != artifact.features.len() {
+    // Without a profile (predict), no trackers: `trackers.get_mut(i)` is
+    // `None` and nothing is tallied.
+    let mut trackers: Vec<Tracker> = profile
+        .map(|p| p.features.iter().map(Tracker::new).collect())
+        .unwrap_or_default();
+    if profile.is_some() && trackers.len() != artifact.features.len() {
         return Err(invalid(format!(
             "the model's profile has {} columns but it reads {}; re-export the model",
             trackers.len(),
             artifact.features.len()
         )));
     }
-    let mut prediction = Tracker::new(&profile.prediction);
+    let mut prediction = profile.map(|p| Tracker::new(&p.prediction));
     let impute_none = artifact.preprocessing.spec().impute == Impute::None;
-    let mut batch = Batch::new(profile);
+    let mut batch = Batch::new(artifact);
+    let predict = pass.tally || pass.predict;
     // Per feature: every cell so far a number or missing (`predict` reads
     // such a column as numeric; only text columns are tracked).
     let mut all_numbers: Vec<bool> = batch
@@ -1181,19 +1173,21 @@ fn scan(
                 record.len()
             )));
         }
-        for (((tracker, &pos), column), numbers) in trackers
-            .iter_mut()
-            .zip(&positions)
+        for (i, ((&pos, column), numbers)) in positions
+            .iter()
             .zip(&mut batch.columns)
             .zip(&mut all_numbers)
+            .enumerate()
         {
+            let name = batch.names.get(i).map_or("", String::as_str);
+            let mut tracker = trackers.get_mut(i);
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
             if missing && impute_none {
                 return Err(invalid(format!(
-                    "line {line}: column `{}`: missing value, and the model was exported with \
-                     impute = \"none\", so predict would refuse this row",
-                    tracker.reference.name
+                    "line {line}: column `{name}`: missing value, and the model was exported \
+                     with impute = \"none\", so predict refuses this row: fill the value, or \
+                     export a model fitted with another impute"
                 )));
             }
             match column {
@@ -1205,14 +1199,15 @@ fn scan(
                             Some(v) => Some(v),
                             None => {
                                 return Err(invalid(format!(
-                                    "line {line}: column `{}`: `{cell}` is not a finite number, \
-                                     but the column was numeric in training",
-                                    tracker.reference.name
+                                    "line {line}: column `{name}`: `{cell}` is not a finite \
+                                     number, but the column was numeric in training"
                                 )))
                             }
                         }
                     };
-                    tracker.push_number(x);
+                    if let Some(t) = tracker.as_deref_mut() {
+                        t.push_number(x);
+                    }
                     values.push(x);
                 }
                 Column::Text(values) => {
@@ -1220,7 +1215,9 @@ fn scan(
                         *numbers = data::parse_finite(cell).is_some();
                     }
                     let v = (!missing).then_some(cell);
-                    tracker.push_text(v);
+                    if let Some(t) = tracker.as_deref_mut() {
+                        t.push_text(v);
+                    }
                     values.push(v.map(str::to_owned));
                 }
             }
@@ -1228,7 +1225,7 @@ fn scan(
         rows += 1;
         batch.rows += 1;
         if batch.rows == BATCH_ROWS {
-            batch.predict(artifact, csv, &mut prediction, predictions.as_deref_mut())?;
+            batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
         }
     }
     if rows == 0 {
@@ -1236,17 +1233,19 @@ fn scan(
             "no data rows: the file has a header but no rows below it".into(),
         ));
     }
-    if predictions.is_some() {
-        if let Some((tracker, _)) = trackers.iter().zip(&all_numbers).find(|(_, &n)| n) {
+    if pass.predict_rules {
+        if let Some((name, _)) = batch.names.iter().zip(&all_numbers).find(|(_, &n)| n) {
             return Err(invalid(format!(
-                "column `{}` is numeric here (every cell a number or missing) but was text \
+                "column `{name}` is numeric here (every cell a number or missing) but was text \
                  when the model was trained, so predict refuses it; use data with the same \
-                 kind of values",
-                tracker.reference.name
+                 kind of values"
             )));
         }
     }
-    batch.predict(artifact, csv, &mut prediction, predictions)?;
+    batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
+    let (Some(profile), Some(prediction)) = (profile, prediction) else {
+        return Ok(None);
+    };
     let data_sha256 = crate::seed::hex(&reader.into_inner().hasher.finalize());
 
     let tests = CHECKS_PER_COLUMN * (trackers.len() + 1);
@@ -1261,7 +1260,7 @@ fn scan(
         .map(|c| c.severity)
         .max()
         .unwrap_or(Severity::Ok);
-    Ok(Report {
+    Ok(Some(Report {
         model: artifact.model.clone(),
         trial: artifact.trial,
         root_hash: artifact.root_hash.clone(),
@@ -1280,7 +1279,7 @@ fn scan(
             .count(),
         columns,
         thresholds: THRESHOLDS,
-    })
+    }))
 }
 
 /// For each feature the model reads, its position in `header`; errors as
@@ -1318,30 +1317,40 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(profile: &profile::Profile) -> Batch {
-        let columns = profile
+    /// The features the model reads, in its order, each of the kind its
+    /// preprocessing was fitted on (numeric or text).
+    fn new(artifact: &Artifact) -> Batch {
+        let text: BTreeMap<&str, bool> = artifact
+            .preprocessing
+            .columns()
+            .iter()
+            .map(|c| (c.name(), matches!(c, FittedColumn::Text { .. })))
+            .collect();
+        let columns = artifact
             .features
             .iter()
-            .map(|f| match f.values {
-                Values::Numeric(_) => Column::Numeric(Vec::with_capacity(BATCH_ROWS)),
-                Values::Categorical(_) => Column::Text(Vec::with_capacity(BATCH_ROWS)),
+            .map(|f| match text.get(f.as_str()) {
+                Some(true) => Column::Text(Vec::with_capacity(BATCH_ROWS)),
+                _ => Column::Numeric(Vec::with_capacity(BATCH_ROWS)),
             })
             .collect();
         Batch {
-            names: profile.features.iter().map(|f| f.name.clone()).collect(),
+            names: artifact.features.clone(),
             columns,
             rows: 0,
         }
     }
 
-    /// Predict the waiting rows, tally the predictions, hand them to
-    /// `sink` (if any), empty the batch.
+    /// Predict the waiting rows (when `predict`), tally the predictions
+    /// (when there is a tracker), hand them to `sink` (if any), empty the
+    /// batch.
     fn predict(
         &mut self,
         artifact: &Artifact,
         csv: &Path,
-        tracker: &mut Tracker,
-        sink: Option<&mut Predictions>,
+        predict: bool,
+        tracker: Option<&mut Tracker>,
+        sink: Option<&mut (dyn FnMut(&Prediction) -> Result<(), String> + '_)>,
     ) -> Result<(), DriftError> {
         if self.rows == 0 {
             return Ok(());
@@ -1364,14 +1373,18 @@ impl Batch {
             path: csv.to_path_buf(),
             message,
         };
+        if !predict {
+            return Ok(());
+        }
         let pred = artifact.predict(&ds).map_err(|e| fail(e.to_string()))?;
-        match &pred {
-            Prediction::Values(v) => {
+        match (&pred, tracker) {
+            (_, None) => {}
+            (Prediction::Values(v), Some(tracker)) => {
                 for &x in v {
                     tracker.push_number(x.is_finite().then_some(x));
                 }
             }
-            Prediction::Classes { labels, .. } => {
+            (Prediction::Classes { labels, .. }, Some(tracker)) => {
                 let classes = artifact.classes.as_deref();
                 for &k in labels {
                     let label = class_label(classes, k);
@@ -1380,7 +1393,7 @@ impl Batch {
             }
         }
         if let Some(sink) = sink {
-            sink.push(pred).map_err(fail)?;
+            sink(&pred).map_err(fail)?;
         }
         Ok(())
     }

@@ -1,0 +1,305 @@
+//! Big data: what a search writes and holds grows with the data no faster
+//! than the data itself (`folds.csv` a fold per row, a bounded memory
+//! peak), and `predict` streams the rows with the same bytes of output as
+//! a whole-file prediction.
+
+mod common;
+
+use common::Sandbox;
+
+const WINE_TREE: &str = r#"
+[search]
+strategy = "grid"
+trials = TRIALS
+seed = 3
+
+[objective]
+model = "decision_tree"
+metric = "accuracy"
+
+[data]
+path = "data/wine.csv"
+target = "target"
+
+[cv]
+folds = 3
+
+[space]
+max_depth = { type = "int", values = [1, 2, 3, 4] }
+"#;
+
+fn wine_tree(sb: &Sandbox, name: &str, trials: u64) {
+    sb.write(name, &WINE_TREE.replace("TRIALS", &trials.to_string()));
+}
+
+/// The first format of `folds.csv`, `row,line,fold`, from today's.
+fn first_format(folds: &str) -> String {
+    let mut out = String::from("row,line,fold\n");
+    for (row, fold) in folds.lines().skip(1).enumerate() {
+        out.push_str(&format!("{row},{},{fold}\n", row + 2));
+    }
+    out
+}
+
+#[test]
+fn folds_csv_holds_one_fold_per_data_row_on_the_rows_line() {
+    let sb = Sandbox::new();
+    sb.data("wine.csv");
+    wine_tree(&sb, "t.toml", 4);
+    sb.run(&["run", "t.toml", "--out", "out", "-q"])
+        .expect_code(0);
+    let folds = String::from_utf8(sb.read("out/folds.csv")).unwrap();
+    let lines: Vec<&str> = folds.lines().collect();
+    // The header, then data row r (line r + 2 of wine.csv) on line r + 2.
+    assert_eq!(lines[0], "fold");
+    assert_eq!(lines.len(), 179);
+    assert!(lines[1..].iter().all(|l| ["0", "1", "2"].contains(l)));
+    // Two bytes a row: the file is far smaller than the data.
+    assert_eq!(folds.len(), 5 + 2 * 178);
+    for k in 0..3 {
+        let n = lines[1..].iter().filter(|l| **l == k.to_string()).count();
+        assert!((59..=60).contains(&n), "fold {k}: {n} rows");
+    }
+}
+
+#[test]
+fn a_folder_with_first_format_folds_still_resumes() {
+    let sb = Sandbox::new();
+    sb.data("wine.csv");
+    wine_tree(&sb, "t4.toml", 4);
+    sb.run(&["run", "t4.toml", "--out", "straight", "-q"])
+        .expect_code(0);
+    // Two trials, then folds.csv as an earlier version wrote it; raising the
+    // budget extends the folder.
+    wine_tree(&sb, "t.toml", 2);
+    sb.run(&["run", "t.toml", "--out", "old", "-q"])
+        .expect_code(0);
+    let folds = String::from_utf8(sb.read("old/folds.csv")).unwrap();
+    sb.write("old/folds.csv", &first_format(&folds));
+    wine_tree(&sb, "t.toml", 4);
+    sb.run(&["run", "t.toml", "--out", "old", "-q"])
+        .expect_code(0);
+    assert!(sb.read("old/trials.csv") == sb.read("straight/trials.csv"));
+    // The folder's own file is left as it was.
+    assert_eq!(
+        String::from_utf8(sb.read("old/folds.csv")).unwrap(),
+        first_format(&folds)
+    );
+}
+
+#[test]
+fn a_changed_folds_csv_is_refused_in_either_format() {
+    let sb = Sandbox::new();
+    sb.data("wine.csv");
+    wine_tree(&sb, "t.toml", 2);
+    sb.run(&["run", "t.toml", "--out", "out", "-q"])
+        .expect_code(0);
+    let folds = String::from_utf8(sb.read("out/folds.csv")).unwrap();
+    wine_tree(&sb, "t.toml", 4);
+    let flip = |text: &str| {
+        // The last row's fold changed.
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let last = lines.pop().unwrap();
+        let (head, fold) = last.rsplit_once(',').unwrap_or(("", &last));
+        let other = if fold == "0" { "1" } else { "0" };
+        lines.push(if head.is_empty() {
+            other.to_owned()
+        } else {
+            format!("{head},{other}")
+        });
+        lines.join("\n") + "\n"
+    };
+    let cut = |text: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        lines[..lines.len() - 1].join("\n") + "\n"
+    };
+    for bad in [
+        flip(&folds),
+        flip(&first_format(&folds)),
+        cut(&folds),
+        folds.clone() + "0\n",
+        folds.trim_end().to_owned(),
+        folds.replacen("fold", "folds", 1),
+    ] {
+        sb.write("out/folds.csv", &bad);
+        let r = sb.run(&["run", "t.toml", "--out", "out", "-q"]);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("folds.csv") && r.stderr().contains("does not match the folds"),
+            "{}",
+            r.stderr()
+        );
+    }
+    // Put back, it resumes.
+    sb.write("out/folds.csv", &folds);
+    sb.run(&["run", "t.toml", "--out", "out", "-q"])
+        .expect_code(0);
+}
+
+// ------------------------------------------------------------ predict --
+
+/// `text`'s data rows repeated `times` times below its header.
+fn repeated(text: &str, times: usize) -> String {
+    let mut lines = text.lines();
+    let head = lines.next().unwrap_or_default();
+    let body: Vec<&str> = lines.collect();
+    let mut out = head.to_owned() + "\n";
+    for _ in 0..times {
+        for l in &body {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Run a 2-trial search of `model` on `file` and export its best trial to
+/// `<name>.json`.
+fn exported(sb: &Sandbox, name: &str, model: &str, file: &str, space: &str, data: &str) {
+    sb.data(file);
+    sb.write(
+        &format!("{name}.toml"),
+        &format!(
+            "[search]\nstrategy = \"random\"\ntrials = 2\n[objective]\nmodel = \"{model}\"\n\
+             [data]\npath = \"data/{file}\"\n{data}\n[cv]\nfolds = 3\n[space]\n{space}\n"
+        ),
+    );
+    sb.run(&["run", &format!("{name}.toml"), "-q", "--out", name])
+        .expect_code(0);
+    sb.run(&["export", name, "--out", &format!("{name}.json")])
+        .expect_code(0);
+}
+
+/// Every model, on data that exercises its task (and, for auto_mpg, a
+/// text column and missing cells).
+const MODELS: &[(&str, &str, &str, &str, &str)] = &[
+    ("logreg", "logistic_regression", "breast_cancer.csv", "C = { type = \"float\", low = 0.01, high = 10.0, log = true }", "scale = \"standard\""),
+    ("enet", "elastic_net", "auto_mpg.csv", "alpha = { type = \"float\", low = 0.001, high = 1.0, log = true }", "target = \"mpg\"\nimpute = \"median\"\nscale = \"standard\""),
+    ("ridge", "ridge", "diabetes.csv", "alpha = { type = \"float\", low = 0.01, high = 10.0, log = true }", "scale = \"standard\""),
+    ("lasso", "lasso", "diabetes.csv", "alpha = { type = \"float\", low = 0.01, high = 1.0, log = true }", "scale = \"minmax\""),
+    ("tree", "decision_tree", "wine.csv", "max_depth = { type = \"int\", low = 2, high = 6 }", ""),
+    ("forest", "random_forest", "wine.csv", "n_estimators = { type = \"int\", low = 5, high = 15 }", ""),
+    ("svm", "svm", "iris.csv", "C = { type = \"float\", low = 0.1, high = 10.0, log = true }", "scale = \"standard\""),
+    ("knn", "knn", "auto_mpg.csv", "n_neighbors = { type = \"int\", low = 2, high = 12 }", "target = \"mpg\"\nimpute = \"mean\"\nscale = \"standard\""),
+    ("nb", "gaussian_nb", "wine.csv", "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }", ""),
+];
+
+#[test]
+fn streamed_predictions_are_the_whole_file_predictions_for_every_model() {
+    use hpsearch::replay::Artifact;
+    let sb = Sandbox::new();
+    for (name, model, file, space, data) in MODELS {
+        exported(&sb, name, model, file, space, data);
+        // Over two batch boundaries (4096 rows a batch).
+        let text = String::from_utf8(sb.read(&format!("data/{file}"))).unwrap();
+        let rows = text.lines().count() - 1;
+        let big = repeated(&text, 8200 / rows + 1);
+        let n = big.lines().count() - 1;
+        assert!(n > 2 * 4096, "{name}: {n} rows");
+        let input = format!("{name}-rows.csv");
+        sb.write(&input, &big);
+        // One whole-file prediction, in this process, as predict made it.
+        let a = Artifact::read(&sb.path().join(format!("{name}.json"))).unwrap();
+        let ds = hpsearch::data::load_features(&sb.path().join(&input)).unwrap();
+        let whole = a.predictions_csv(&a.predict(&ds).unwrap());
+        assert_eq!(whole.lines().count(), n + 1, "{name}");
+
+        let model_file = format!("{name}.json");
+        let r = sb.run(&["predict", &model_file, &input]);
+        r.expect_code(0);
+        assert!(r.stdout() == whole, "{name}: stdout differs from the whole-file prediction");
+        sb.run(&["predict", &model_file, &input, "--out", "p.csv"])
+            .expect_code(0);
+        assert!(sb.read("p.csv") == whole.as_bytes(), "{name}: --out differs");
+        let r = sb.run(&["predict", &model_file, &input, "--check-drift", "--out", "d.csv"]);
+        assert!(matches!(r.code(), 0 | 3), "{name}: {}", r.stderr());
+        assert!(sb.read("d.csv") == whole.as_bytes(), "{name}: --check-drift differs");
+    }
+    // Nothing but the outputs: no temporary file left beside them.
+    let leftovers: Vec<String> = std::fs::read_dir(sb.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Names in the sandbox's top folder.
+fn listing(sb: &Sandbox) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(sb.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn predict_refuses_a_bad_row_past_the_first_batch_and_writes_nothing() {
+    let sb = Sandbox::new();
+    exported(&sb, "enet", "elastic_net", "auto_mpg.csv", MODELS[1].3, MODELS[1].4);
+    let text = String::from_utf8(sb.read("data/auto_mpg.csv")).unwrap();
+    let big = repeated(&text, 25);
+    let mut lines: Vec<String> = big.lines().map(str::to_owned).collect();
+    // Line 9001: a numeric cell that is not a number, two batches in.
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let weight = header.iter().position(|h| *h == "weight").unwrap();
+    let mut cells: Vec<String> = lines[9000].split(',').map(str::to_owned).collect();
+    cells[weight] = "heavy".into();
+    lines[9000] = cells.join(",");
+    sb.write("bad.csv", &(lines.join("\n") + "\n"));
+    sb.write("keep.csv", "mine\n");
+    let before = listing(&sb);
+    for args in [
+        vec!["predict", "enet.json", "bad.csv"],
+        vec!["predict", "enet.json", "bad.csv", "--out", "new.csv"],
+        vec!["predict", "enet.json", "bad.csv", "--out", "keep.csv"],
+        vec!["predict", "enet.json", "bad.csv", "--check-drift", "--out", "new.csv"],
+    ] {
+        let r = sb.run(&args);
+        r.expect_code(2);
+        assert!(r.stdout().is_empty(), "{args:?}: wrote {} bytes", r.stdout().len());
+        assert!(
+            r.stderr().contains("bad.csv") && r.stderr().contains("line 9001")
+                && r.stderr().contains("`weight`") && r.stderr().contains("`heavy`"),
+            "{args:?}: {}",
+            r.stderr()
+        );
+        assert_eq!(listing(&sb), before, "{args:?}");
+        assert_eq!(sb.read("keep.csv"), b"mine\n");
+    }
+}
+
+#[test]
+fn predict_refuses_a_text_column_read_as_numbers_and_writes_nothing() {
+    // auto_mpg's `origin` is text; here every cell of it is a number, which
+    // is only known at the end of the file.
+    let sb = Sandbox::new();
+    exported(&sb, "enet", "elastic_net", "auto_mpg.csv", MODELS[1].3, MODELS[1].4);
+    let text = String::from_utf8(sb.read("data/auto_mpg.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let origin = header.iter().position(|h| *h == "origin").unwrap();
+    let numbered: String = repeated(&text, 12)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+            if i > 0 {
+                cells[origin] = (i % 3).to_string();
+            }
+            cells.join(",") + "\n"
+        })
+        .collect();
+    sb.write("numbered.csv", &numbered);
+    let before = listing(&sb);
+    for args in [
+        vec!["predict", "enet.json", "numbered.csv"],
+        vec!["predict", "enet.json", "numbered.csv", "--out", "new.csv"],
+    ] {
+        let r = sb.run(&args);
+        r.expect_code(2);
+        assert!(r.stdout().is_empty(), "{args:?}");
+        assert!(r.stderr().contains("`origin`"), "{}", r.stderr());
+        assert_eq!(listing(&sb), before, "{args:?}");
+    }
+}
