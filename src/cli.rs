@@ -368,7 +368,8 @@ fn run(
         bar.finish_and_clear();
         match e {
             search::SearchError::Interrupted { committed } => Failure::stopped(format!(
-                "{}: {committed} trials are in the journal; run the same command again to resume",
+                "{}: interrupted with {committed} trials in the journal; \
+                 run the same command again to resume",
                 dir.display()
             )),
             e => failed(format!("{}: {e}", dir.display())),
@@ -780,4 +781,33 @@ fn report(dirs: &[PathBuf], dest: &Path) -> Result<(), Failure> {
     report::write(&folders, dest).map_err(inspect_err)?;
     eprintln!("report: {}", dest.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_message_rounds_the_best_and_counts_failures() {
+        let mut t = Tally::default();
+        assert_eq!(t.message(), "");
+        t.best = Some(-2.780_370_315_761_001_4);
+        assert_eq!(t.message(), "best -2.78037");
+        t.best = Some(0.982_425_089_271_852);
+        assert_eq!(t.message(), "best 0.982425");
+        t.failed = 3;
+        assert_eq!(t.message(), "best 0.982425, 3 failed");
+        t.timed_out = 1;
+        assert_eq!(t.message(), "best 0.982425, 3 failed, 1 timed out");
+        t.best = None;
+        assert_eq!(t.message(), "3 failed, 1 timed out");
+    }
+
+    #[test]
+    fn a_stop_is_labelled_stopped_and_anything_else_error() {
+        assert_eq!(Failure::stopped("x".into()).label(), "stopped");
+        assert_eq!(Failure::stopped("x".into()).code, 130);
+        assert_eq!(usage("x").label(), "error");
+        assert_eq!(failed("x").label(), "error");
+    }
 }

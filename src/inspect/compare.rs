@@ -453,4 +453,54 @@ mod tests {
         assert_eq!(&a[17..], ["0", "10.0"]);
         assert_eq!(&b[17..], ["7", "20.0"]);
     }
+
+    #[test]
+    fn a_setting_that_differs_for_several_parameters_is_one_line() {
+        let k = |s: &str| (s.to_string(), vec![Some("1".to_string()), None]);
+        let c = Comparison {
+            columns: Vec::new(),
+            differences: vec![
+                k("seed"),
+                k("space.a.high"),
+                k("space.b.high"),
+                k("space.c.high"),
+                k("space.c.low"),
+            ],
+        };
+        let d = differences(&c, false);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert_eq!(d[0].cells(), ["seed", "1", "-"]);
+        assert_eq!(
+            d[1],
+            Difference::Space {
+                setting: "high".into(),
+                params: vec!["a".into(), "b".into(), "c".into()]
+            }
+        );
+        assert_eq!(
+            d[1].cells()[1],
+            "differs for 3 parameters: a, b, c (--verbose lists each)"
+        );
+        // Only c's low differs: its own line, with the values.
+        assert_eq!(d[2].cells(), ["space.c.low", "1", "-"]);
+        assert_eq!(differences(&c, true).len(), 5);
+        let many = Comparison {
+            columns: Vec::new(),
+            differences: (0..30).map(|i| k(&format!("space.x{i:02}.high"))).collect(),
+        };
+        let text = to_text(&many, false);
+        assert!(
+            text.contains(
+                "space.*.high  differs for 30 parameters: x00, x01, x02, x03, x04, x05 and 24 more"
+            ),
+            "{text}"
+        );
+        let diff_lines = |t: &str| {
+            t.split("differ in:\n")
+                .nth(1)
+                .map_or(0, |d| d.lines().count())
+        };
+        assert_eq!(diff_lines(&text), 1, "{text}");
+        assert_eq!(diff_lines(&to_text(&many, true)), 30);
+    }
 }

@@ -411,7 +411,7 @@ where
                     keep.iter()
                         .map(|&k| pts[k])
                         .filter(|p| p.2)
-                        .map(|(x, y, _)| TriangleMarker::new((x, y), 4, c.mix(0.7).filled())),
+                        .map(|(x, y, _)| TriangleMarker::new((x, y), 5, c.mix(0.8).filled())),
                 )
                 .map_err(err)?;
             // The best so far changes rarely: a step at each change and a
@@ -837,7 +837,7 @@ where
                 keep.iter()
                     .map(|&k| pts[k])
                     .filter(|p| !p.best && p.beyond)
-                    .map(|p| TriangleMarker::new((p.x, p.y), 4, p.colour.filled())),
+                    .map(|p| TriangleMarker::new((p.x, p.y), 5, p.colour.filled())),
             )
             .map_err(err)?;
         chart
@@ -1058,5 +1058,66 @@ mod tests {
         // b is drawn first (top row), then a.
         assert!(pb < pa);
         assert!(importance(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn one_dot_per_cell_keeps_the_last_in_drawing_order() {
+        // Cells are CELL = 4 pixels wide: (0, 0) and (3, 3) share one.
+        let px = [(0, 0), (3, 3), (4, 0), (100, 100), (101, 102), (-1, 0)];
+        assert_eq!(one_per_cell(&px), vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn thousands_and_wrap() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("toolongword x", 4), vec!["toolongword", "x"]);
+    }
+
+    #[test]
+    fn value_axis_cuts_only_far_worse_values() {
+        // 20 accuracies near 0.95 and three at chance: maximised, so the
+        // low ones are cut and the best is kept.
+        let mut v: Vec<f64> = (0..20).map(|i| 0.93 + 0.002 * i as f64).collect();
+        v.extend([0.33, 0.34, 0.5]);
+        let a = value_axis(&v, Direction::Maximize).unwrap();
+        assert_eq!(a.n_cut, 3);
+        assert!(!a.log);
+        assert_eq!((a.lo, a.hi), (0.93, 0.93 + 0.002 * 19.0));
+        let c = a.cut.unwrap();
+        assert!(c > 0.5 && c < 0.93, "{c}");
+        // Drawn at the bottom edge, marked; the others where they are.
+        let (bottom, _) = a.range();
+        assert_eq!(a.place(0.33, Direction::Maximize), (bottom, true));
+        assert_eq!(a.place(0.95, Direction::Maximize), (0.95, false));
+        let note = a.note(Direction::Maximize, "accuracy").unwrap();
+        assert!(
+            note.starts_with("3 trials with accuracy below 0."),
+            "{note}"
+        );
+        // The same values minimised: the low values are the best, never cut.
+        let m = value_axis(&v, Direction::Minimize).unwrap();
+        assert_eq!((m.n_cut, m.lo), (0, 0.33));
+        // No spread (all equal) or no outlier: nothing is cut.
+        assert_eq!(
+            value_axis(&[1.0; 5], Direction::Minimize).unwrap().cut,
+            None
+        );
+        let even: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(value_axis(&even, Direction::Maximize).unwrap().n_cut, 0);
+        assert_eq!(value_axis(&[f64::NAN], Direction::Maximize), None);
+    }
+
+    #[test]
+    fn value_axis_fence_on_a_log_scale() {
+        // Losses over four decades: a log axis, and on it nothing is far out.
+        let v: Vec<f64> = (0..40).map(|i| 10f64.powf(i as f64 / 10.0)).collect();
+        let a = value_axis(&v, Direction::Minimize).unwrap();
+        assert!(a.log);
+        assert_eq!(a.n_cut, 0);
     }
 }
