@@ -138,9 +138,9 @@ pub enum Command {
         model: PathBuf,
         /// The new rows (CSV with a header).
         data: PathBuf,
-        /// text or json (csv is not offered here).
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+        format: DriftFormat,
     },
     /// List the built-in models, their tasks and tunable hyperparameters.
     Models,
@@ -165,9 +165,11 @@ pub enum Command {
         /// The folder holding results folders (default: results).
         dir: Option<PathBuf>,
     },
-    /// Compare searches side by side: what differs in the resolved
-    /// searches, best value and parameters, and the best so far at 10, 25,
-    /// 50 and 100 % of the budget.
+    /// Compare searches side by side: a table of their best value and
+    /// parameters and the best so far at 10, 25, 50 and 100 % of the
+    /// budget, then what differs in the resolved searches (a setting that
+    /// differs for several parameters on one line; --verbose, json and csv
+    /// give every key).
     Compare {
         /// Two or more results folders.
         #[arg(num_args = 2.., required = true)]
@@ -175,6 +177,10 @@ pub enum Command {
         /// text, json, or csv (one row a search).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// List every differing key of the resolved searches on its own
+        /// line (text).
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Write one self-contained HTML report (SVG plots, no network) for one
     /// or more searches: history, parallel coordinates, slices, fold spread
@@ -194,6 +200,27 @@ pub enum Command {
 pub struct Failure {
     pub code: i32,
     pub message: String,
+}
+
+impl Failure {
+    /// A run stopped by Ctrl-C or SIGTERM (exit 130): not an error, and
+    /// the message says how to resume.
+    fn stopped(message: String) -> Failure {
+        Failure {
+            code: crate::interrupt::EXIT_INTERRUPTED,
+            message,
+        }
+    }
+
+    /// What the message is printed after: `stopped` for a stop (exit
+    /// 130), which is what the user asked for, `error` for anything else.
+    pub fn label(&self) -> &'static str {
+        if self.code == crate::interrupt::EXIT_INTERRUPTED {
+            "stopped"
+        } else {
+            "error"
+        }
+    }
 }
 
 fn usage(e: impl std::fmt::Display) -> Failure {
@@ -244,7 +271,11 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Show { dir, top, format } => show(&dir, top, format),
         Command::List { dir } => list(dir.as_deref()),
-        Command::Compare { dirs, format } => compare(&dirs, format),
+        Command::Compare {
+            dirs,
+            format,
+            verbose,
+        } => compare(&dirs, format, verbose),
         Command::Report { dirs, out } => report(&dirs, &out),
     }
 }
@@ -302,14 +333,25 @@ fn run(
     let bar = progress(budget, quiet);
     bar.set_position(recorded.len() as u64);
     let direction = search.direction;
-    let mut best: Option<f64> = journal::best_row(direction, &recorded).and_then(|r| r.value);
-    if let Some(b) = best {
-        bar.set_message(format!("best {b}"));
-    }
+    let mut tally = Tally {
+        best: journal::best_row(direction, &recorded).and_then(|r| r.value),
+        failed: count(&recorded, Status::Failed),
+        timed_out: count(&recorded, Status::Timeout),
+    };
+    bar.set_message(tally.message());
     let mut observe = |o: &search::Outcome| {
-        if o.eval.status == Status::Ok && best.is_none_or(|b| direction.better(o.eval.value, b)) {
-            best = Some(o.eval.value);
-            bar.set_message(format!("best {}", o.eval.value));
+        let before = tally.message();
+        match o.eval.status {
+            Status::Ok if tally.best.is_none_or(|b| direction.better(o.eval.value, b)) => {
+                tally.best = Some(o.eval.value);
+            }
+            Status::Failed => tally.failed += 1,
+            Status::Timeout => tally.timed_out += 1,
+            _ => {}
+        }
+        let after = tally.message();
+        if after != before {
+            bar.set_message(after);
         }
         bar.inc(1);
     };
@@ -325,10 +367,11 @@ fn run(
     .map_err(|e| {
         bar.finish_and_clear();
         match e {
-            search::SearchError::Interrupted { .. } => Failure {
-                code: crate::interrupt::EXIT_INTERRUPTED,
-                message: format!("{}: {e}", dir.display()),
-            },
+            search::SearchError::Interrupted { committed } => Failure::stopped(format!(
+                "{}: interrupted with {committed} trials in the journal; \
+                 run the same command again to resume",
+                dir.display()
+            )),
             e => failed(format!("{}: {e}", dir.display())),
         }
     })?;
@@ -346,6 +389,40 @@ fn run(
     Ok(())
 }
 
+fn count(rows: &[Row], status: Status) -> usize {
+    rows.iter().filter(|r| r.status == status).count()
+}
+
+/// What the progress bar says beside the count: the best value so far and
+/// how many trials failed or timed out (only when there are any).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// The best value so far.
+    pub best: Option<f64>,
+    /// Trials that failed.
+    pub failed: usize,
+    /// Trials killed at their time-out.
+    pub timed_out: usize,
+}
+
+impl Tally {
+    /// `best 0.982425, 3 failed, 1 timed out`: the value to 6 significant
+    /// digits (the files keep every bit), the counts when not zero.
+    pub fn message(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(b) = self.best {
+            parts.push(format!("best {}", crate::inspect::fmt_sig(b, 6)));
+        }
+        if self.failed > 0 {
+            parts.push(format!("{} failed", self.failed));
+        }
+        if self.timed_out > 0 {
+            parts.push(format!("{} timed out", self.timed_out));
+        }
+        parts.join(", ")
+    }
+}
+
 /// Install the Ctrl-C handler (see `interrupt`): command trials run in
 /// their own process groups, so without it Ctrl-C would leave them running.
 fn stop_on_ctrl_c() {
@@ -360,10 +437,10 @@ fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Fai
     stop_on_ctrl_c();
     let r = crate::replay::replay(rec, trial).map_err(usage)?;
     if r.evaluation.status == Status::Interrupted {
-        return Err(Failure {
-            code: crate::interrupt::EXIT_INTERRUPTED,
-            message: format!("trial {}: replay interrupted", r.trial),
-        });
+        return Err(Failure::stopped(format!(
+            "trial {}: replay interrupted; run the same command again to replay it",
+            r.trial
+        )));
     }
     match r.difference {
         None => {
@@ -443,17 +520,12 @@ pub fn drift_report_path(out: &Path) -> PathBuf {
     out.with_extension("drift.json")
 }
 
-fn drift(model: &Path, data: &Path, format: Format) -> Result<(), Failure> {
-    if format == Format::Csv {
-        return Err(usage(
-            "drift: --format csv is not offered; use text or json",
-        ));
-    }
+fn drift(model: &Path, data: &Path, format: DriftFormat) -> Result<(), Failure> {
     let a = crate::replay::Artifact::read(model).map_err(usage)?;
     let report = crate::drift::check(&a, model, data).map_err(usage)?;
     out(&match format {
-        Format::Json => report.to_json(),
-        _ => report.to_text(model, data),
+        DriftFormat::Json => report.to_json(),
+        DriftFormat::Text => report.to_text(model, data),
     });
     drift_outcome(&report)
 }
@@ -633,6 +705,14 @@ pub enum Format {
     Csv,
 }
 
+/// Output format of `drift`: its report is nested (columns, checks), so
+/// there is no CSV form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftFormat {
+    Text,
+    Json,
+}
+
 fn inspect_err(e: crate::inspect::InspectError) -> Failure {
     if e.is_bad_input() {
         usage(e)
@@ -665,7 +745,7 @@ fn list(dir: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
-fn compare(dirs: &[PathBuf], format: Format) -> Result<(), Failure> {
+fn compare(dirs: &[PathBuf], format: Format, verbose: bool) -> Result<(), Failure> {
     use crate::inspect::{self, compare};
     let folders = dirs
         .iter()
@@ -674,7 +754,7 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), Failure> {
         .map_err(inspect_err)?;
     let c = compare::compare(&folders);
     match format {
-        Format::Text => out(&compare::to_text(&c)),
+        Format::Text => out(&compare::to_text(&c, verbose)),
         Format::Json => out(&compare::to_json(&c)),
         Format::Csv => out(&compare::to_csv(&c)),
     }
@@ -691,4 +771,33 @@ fn report(dirs: &[PathBuf], dest: &Path) -> Result<(), Failure> {
     report::write(&folders, dest).map_err(inspect_err)?;
     eprintln!("report: {}", dest.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_message_rounds_the_best_and_counts_failures() {
+        let mut t = Tally::default();
+        assert_eq!(t.message(), "");
+        t.best = Some(-2.780_370_315_761_001_4);
+        assert_eq!(t.message(), "best -2.78037");
+        t.best = Some(0.982_425_089_271_852);
+        assert_eq!(t.message(), "best 0.982425");
+        t.failed = 3;
+        assert_eq!(t.message(), "best 0.982425, 3 failed");
+        t.timed_out = 1;
+        assert_eq!(t.message(), "best 0.982425, 3 failed, 1 timed out");
+        t.best = None;
+        assert_eq!(t.message(), "3 failed, 1 timed out");
+    }
+
+    #[test]
+    fn a_stop_is_labelled_stopped_and_anything_else_error() {
+        assert_eq!(Failure::stopped("x".into()).label(), "stopped");
+        assert_eq!(Failure::stopped("x".into()).code, 130);
+        assert_eq!(usage("x").label(), "error");
+        assert_eq!(failed("x").label(), "error");
+    }
 }

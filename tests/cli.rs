@@ -142,3 +142,64 @@ fn every_shipped_config_runs() {
     }
     assert!(n >= 15, "only {n} configs ran");
 }
+
+#[test]
+fn drift_help_offers_only_text_and_json() {
+    let sb = Sandbox::new();
+    let r = sb.run(&["drift", "--help"]);
+    r.expect_code(0);
+    let out = r.stdout();
+    assert!(out.contains("[possible values: text, json]"), "{out}");
+    assert!(!out.contains("csv"), "{out}");
+    // csv is refused by the argument parser, as any unknown value is.
+    let r = sb.run(&["drift", "m.json", "d.csv", "--format", "csv"]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("invalid value 'csv'"), "{}", r.stderr());
+}
+
+/// Ctrl-C on a function search: a stop, not an error. The search is far
+/// too long to finish; it is stopped once its journal has rows.
+#[test]
+fn ctrl_c_on_a_function_search_is_printed_as_a_stop() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let sb = Sandbox::new();
+    sb.write(
+        "s.toml",
+        "[search]\nstrategy = \"random\"\ntrials = 1000000000\nseed = 0\n\
+         [objective]\nfunction = \"branin\"\n\
+         [space]\nx0 = { type = \"float\", low = -5.0, high = 10.0 }\n\
+         x1 = { type = \"float\", low = 0.0, high = 15.0 }\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_hpsearch"))
+        .args(["run", "s.toml", "--out", "r", "-q", "-j", "2"])
+        .current_dir(sb.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = sb.path().join("r/trials.csv");
+    // Bounds against a hang, not timings.
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until && std::fs::metadata(&journal).map_or(0, |m| m.len()) < 10_000 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("stopped: r: interrupted with ")
+            && last.ends_with(" trials in the journal; run the same command again to resume"),
+        "{err}"
+    );
+    // The count is what the journal holds.
+    let rows = std::fs::read_to_string(&journal).unwrap().lines().count() - 1;
+    assert!(
+        last.contains(&format!(" with {rows} trials ")),
+        "{rows}: {err}"
+    );
+}

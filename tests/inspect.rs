@@ -207,3 +207,268 @@ fn a_damaged_journal_is_refused_with_its_line() {
     l.expect_code(0);
     assert!(l.stdout().contains("damaged"), "{}", l.stdout());
 }
+
+/// A random search of Branin with `trials` trials (a function: quick).
+fn branin(sb: &Sandbox, name: &str, trials: usize) {
+    sb.write(
+        &format!("{name}.toml"),
+        &format!(
+            "[search]\nstrategy = \"random\"\ntrials = {trials}\nseed = 0\n\
+             [objective]\nfunction = \"branin\"\n\
+             [space]\nx0 = {{ type = \"float\", low = -5.0, high = 10.0 }}\n\
+             x1 = {{ type = \"float\", low = 0.0, high = 15.0 }}\n"
+        ),
+    );
+    sb.run(&[
+        "run",
+        &format!("{name}.toml"),
+        "-q",
+        "--out",
+        &format!("results/{name}"),
+    ])
+    .expect_code(0);
+}
+
+#[test]
+fn report_of_a_large_search_is_thinned_says_so_and_is_byte_identical() {
+    let sb = Sandbox::new();
+    branin(&sb, "big", 20_000);
+    sb.run(&["report", "results/big", "--out", "r1.html"])
+        .expect_code(0);
+    sb.run(&["report", "results/big", "--out", "r2.html"])
+        .expect_code(0);
+    let (one, two) = (sb.read("r1.html"), sb.read("r2.html"));
+    assert_eq!(one, two, "two reports of the same folder differ");
+    let html = String::from_utf8(one).unwrap();
+    let count = |k: &str| html.matches(&format!("data-plot=\"{k}\"")).count();
+    assert_eq!(
+        (count("history"), count("parallel"), count("slice")),
+        (1, 1, 2)
+    );
+    assert_eq!(count("importance"), 1);
+    // Every scatter plot and the parallel coordinates say what they show.
+    let notes = html.matches(" of 20,000 trials (").count();
+    // In the SVG and in the caption, for history, parallel and two slices.
+    assert_eq!(notes, 2 * 4, "{notes}");
+    assert!(html.contains("Showing 2,000 of 20,000 trials (the best 200 and"));
+    assert!(html.contains("one dot per 4-pixel cell"));
+    assert!(html.contains("Fitted to 2,000 of 20,000 successful trials"));
+    // Far fewer dots than trials were drawn.
+    let dots = html.matches("<circle").count();
+    assert!(dots < 20_000, "{dots} dots");
+    assert!(html.len() < 8_000_000, "{} bytes", html.len());
+}
+
+#[test]
+fn a_small_report_is_not_thinned() {
+    let sb = Sandbox::new();
+    branin(&sb, "small", 300);
+    sb.run(&["report", "results/small", "--out", "r.html"])
+        .expect_code(0);
+    let html = String::from_utf8(sb.read("r.html")).unwrap();
+    assert!(!html.contains("Showing "), "thinned a small report");
+    // Every successful trial is a dot in the history and in both slices
+    // (the best is a ring in the slices).
+    assert!(html.matches("<circle").count() >= 300 + 2 * 299);
+}
+
+#[test]
+fn show_counts_timeouts_apart_from_failures_as_run_does() {
+    let sb = Sandbox::new();
+    sb.write(
+        "prog.sh",
+        "case \"$HPSEARCH_PARAM_MODE\" in\n  hang*) sleep 30 ;;\n  fail) exit 3 ;;\nesac\n\
+         echo '{\"value\": 1.5}'\n",
+    );
+    sb.write(
+        "s.toml",
+        r#"
+[search]
+strategy = "grid"
+[objective]
+command = ["sh", "prog.sh"]
+direction = "minimize"
+timeout = 1
+max_failures = 0
+inputs = ["prog.sh"]
+[space]
+mode = { type = "categorical", choices = ["ok", "fail", "hang", "hang2"] }
+"#,
+    );
+    let r = sb.run(&["run", "s.toml", "--out", "r", "-q", "-j", "4"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains("4 trials (1 failed, 2 timed out)"),
+        "{}",
+        r.stdout()
+    );
+    let s = sb.run(&["show", "r"]);
+    s.expect_code(0);
+    assert!(
+        s.stdout()
+            .contains("trials      4 of 4 done, 1 failed, 2 timed out (finished)"),
+        "{}",
+        s.stdout()
+    );
+    let j = sb.run(&["show", "r", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout()).unwrap();
+    assert_eq!(
+        (v["trials_failed"].as_u64(), v["trials_timed_out"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let c = sb.run(&["show", "r", "--format", "csv"]);
+    let out = c.stdout();
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let row = rdr.records().next().unwrap().unwrap();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    assert_eq!(
+        (&row[col("trials_failed")], &row[col("trials_timed_out")]),
+        ("1", "2")
+    );
+    // compare and report agree.
+    let cmp = sb.run(&["compare", "r", "r"]);
+    assert!(
+        cmp.stdout().contains("4/4 (1 failed, 2 timed out)"),
+        "{}",
+        cmp.stdout()
+    );
+    sb.run(&["report", "r", "--out", "r.html"]).expect_code(0);
+    let html = String::from_utf8(sb.read("r.html")).unwrap();
+    assert!(html.contains("4 of 4 done, 1 failed, 2 timed out (finished)"));
+}
+
+/// Two searches of a 30-parameter function whose bounds all differ.
+fn thirty_parameters(sb: &Sandbox) {
+    for (name, high) in [("a", "1.0"), ("b", "0.9")] {
+        let mut t = String::from(
+            "[search]\nstrategy = \"random\"\ntrials = 5\nseed = 0\n\
+             [objective]\nfunction = \"rosenbrock\"\n[space]\n",
+        );
+        for i in 0..30 {
+            t.push_str(&format!(
+                "x{i} = {{ type = \"float\", low = 0.0, high = {high} }}\n"
+            ));
+        }
+        sb.write(&format!("{name}.toml"), &t);
+        sb.run(&[
+            "run",
+            &format!("{name}.toml"),
+            "-q",
+            "--out",
+            &format!("results/{name}"),
+        ])
+        .expect_code(0);
+    }
+}
+
+#[test]
+fn compare_starts_with_the_table_and_summarises_space_differences() {
+    let sb = Sandbox::new();
+    thirty_parameters(&sb);
+    let r = sb.run(&["compare", "results/a", "results/b"]);
+    r.expect_code(0);
+    let out = r.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].trim_start().starts_with("results/a") && lines[1].starts_with("strategy"),
+        "{out}"
+    );
+    let diff = &out[out.find("resolved searches differ in:").unwrap()..];
+    assert_eq!(diff.lines().count(), 2, "{diff}");
+    assert!(
+        diff.contains(
+            "space.*.high  differs for 30 parameters: x0, x1, x10, x11, x12, x13 and 24 more"
+        ),
+        "{diff}"
+    );
+    // --verbose and JSON keep every key.
+    let v = sb.run(&["compare", "results/a", "results/b", "--verbose"]);
+    v.expect_code(0);
+    let vo = v.stdout();
+    let vdiff = &vo[vo.find("resolved searches differ in:").unwrap()..];
+    assert_eq!(vdiff.lines().count(), 31, "{vdiff}");
+    assert!(vdiff.contains("  space.x29.high  1.0  0.9"), "{vdiff}");
+    let j = sb.run(&["compare", "results/a", "results/b", "--format", "json"]);
+    let jv: serde_json::Value = serde_json::from_str(&j.stdout()).unwrap();
+    assert_eq!(jv["differences"].as_array().map(Vec::len), Some(30));
+}
+
+#[test]
+fn report_comparison_is_an_html_table() {
+    let sb = two_searches();
+    sb.run(&["report", "results/a", "results/b", "--out", "r.html"])
+        .expect_code(0);
+    let html = String::from_utf8(sb.read("r.html")).unwrap();
+    let at = html.find("<h2>Comparison</h2>").unwrap();
+    let rest = &html[at..];
+    assert!(
+        rest["<h2>Comparison</h2>".len()..]
+            .trim_start()
+            .starts_with("<table>"),
+        "{}",
+        &rest[..200]
+    );
+    assert!(!html.contains("<pre>"));
+    let block = &rest[..rest.find("<h2>Optimisation history").unwrap()];
+    for want in [
+        "<th>best at 100%</th>",
+        "<th>best n_neighbors</th>",
+        "<th>a</th><th>b</th>",
+        "<h3>The resolved searches differ in</h3>",
+        "<tr><th>seed</th><td>0</td><td>1</td></tr>",
+    ] {
+        assert!(block.contains(want), "{want:?} missing:\n{block}");
+    }
+}
+
+#[test]
+fn report_history_axis_is_not_squashed_by_chance_level_trials() {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    // k up to 100 of 100 training rows: the largest k score near chance.
+    sb.write(
+        "s.toml",
+        r#"
+[search]
+strategy = "random"
+trials = 60
+seed = 0
+[objective]
+model = "knn"
+metric = "accuracy"
+[data]
+path = "data/iris.csv"
+target = "target"
+scale = "standard"
+[cv]
+folds = 3
+[space]
+n_neighbors = { type = "int", low = 1, high = 100, log = true }
+"#,
+    );
+    sb.run(&["run", "s.toml", "-q", "--out", "results/knn"])
+        .expect_code(0);
+    let csv = String::from_utf8(sb.read("results/knn/trials.csv")).unwrap();
+    let chance = csv
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.split(',')
+                .nth(3)
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(|v| v < 0.7)
+        })
+        .count();
+    assert!(chance >= 3, "the search has no chance-level trials:\n{csv}");
+    sb.run(&["report", "results/knn", "--out", "r.html"])
+        .expect_code(0);
+    let html = String::from_utf8(sb.read("r.html")).unwrap();
+    let history = &html[html.find("data-plot=\"history\"").unwrap()..];
+    let history = &history[..history.find("</figure>").unwrap()];
+    assert!(
+        history.contains("trials with accuracy below ")
+            && history.contains("drawn as triangles at the bottom edge"),
+        "{history}"
+    );
+}

@@ -29,8 +29,10 @@ pub struct Column {
     pub done: usize,
     /// The budget.
     pub budget: u64,
-    /// Recorded trials that did not succeed.
+    /// Recorded trials that failed (not counting time-outs).
     pub failed: usize,
+    /// Recorded trials killed at their time-out.
+    pub timed_out: usize,
     /// The best trial and its value.
     pub best_trial: Option<u64>,
     /// The best value.
@@ -78,6 +80,7 @@ fn column(f: &Folder) -> Column {
         done: f.rows.len(),
         budget: f.budget(),
         failed: f.n_failed(),
+        timed_out: f.n_timed_out(),
         best_trial: best.map(|r| r.trial),
         best_value: best.and_then(|r| r.value),
         best_params: best
@@ -143,6 +146,7 @@ pub fn to_csv(c: &Comparison) -> String {
         "budget",
         "trials_done",
         "trials_failed",
+        "trials_timed_out",
         "best_trial",
         "best_value",
     ]
@@ -163,6 +167,7 @@ pub fn to_csv(c: &Comparison) -> String {
             k.budget.to_string(),
             k.done.to_string(),
             k.failed.to_string(),
+            k.timed_out.to_string(),
             k.best_trial.map(|t| t.to_string()).unwrap_or_default(),
             num(k.best_value),
         ];
@@ -183,8 +188,11 @@ pub fn to_csv(c: &Comparison) -> String {
     super::csv_text(&header, rows)
 }
 
-/// The comparison as a side-by-side table.
-pub fn to_text(c: &Comparison) -> String {
+/// The side-by-side table: a header row (an empty corner, then each
+/// search's folder), then one row a fact: strategy, objective, root hash,
+/// trials, best value, trial and when it was reached, the best so far at
+/// each checkpoint, and the best trial's parameters.
+pub fn table(c: &Comparison) -> Vec<Vec<String>> {
     let num = |x: Option<f64>| x.map_or("-".to_string(), |v| fmt_sig(v, 6));
     let mut head = vec![String::new()];
     head.extend(c.columns.iter().map(|k| k.dir.clone()));
@@ -200,7 +208,11 @@ pub fn to_text(c: &Comparison) -> String {
         k.root_hash.get(..12).unwrap_or("").to_string()
     });
     line("trials", &|k| {
-        format!("{}/{} ({} failed)", k.done, k.budget, k.failed)
+        let timed_out = match k.timed_out {
+            0 => String::new(),
+            n => format!(", {n} timed out"),
+        };
+        format!("{}/{} ({} failed{timed_out})", k.done, k.budget, k.failed)
     });
     line("best value", &|k| num(k.best_value));
     line("best trial", &|k| {
@@ -227,18 +239,124 @@ pub fn to_text(c: &Comparison) -> String {
             None => "-".into(),
         });
     }
-    let mut t = super::show::columns(&rows);
+    rows
+}
+
+/// Parameters named in a summary line before "and N more".
+const NAMED: usize = 6;
+
+/// One line of "what differs in the resolved searches".
+#[derive(Clone, Debug, PartialEq)]
+pub enum Difference {
+    /// A key and each search's value (`-` where a search lacks it).
+    Key(String, Vec<String>),
+    /// The same setting of several parameters (`space.<name>.<setting>`)
+    /// differs: the setting and the parameters' names.
+    Space {
+        setting: String,
+        params: Vec<String>,
+    },
+}
+
+impl Difference {
+    /// The line as table cells: the label, then the values or the summary.
+    pub fn cells(&self) -> Vec<String> {
+        match self {
+            Difference::Key(k, vals) => {
+                let mut r = vec![k.clone()];
+                r.extend(vals.iter().cloned());
+                r
+            }
+            Difference::Space { setting, params } => {
+                let mut named: Vec<&str> = params.iter().take(NAMED).map(String::as_str).collect();
+                let more = params.len().saturating_sub(NAMED);
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                if named.is_empty() {
+                    named.push("-");
+                }
+                vec![
+                    format!("space.*.{setting}"),
+                    format!(
+                        "differs for {} parameters: {}{more} (--verbose lists each)",
+                        params.len(),
+                        named.join(", ")
+                    ),
+                ]
+            }
+        }
+    }
+}
+
+/// The differing keys for people: every key other than `space.*` on a line
+/// of its own with each search's value; the `space.<name>.<setting>` keys
+/// grouped by setting, one line for a setting that differs for several
+/// parameters (a search over 30 parameters whose bounds all changed gives
+/// one line, not 30). `verbose` lists every key on its own line.
+pub fn differences(c: &Comparison, verbose: bool) -> Vec<Difference> {
+    let key = |k: &str, vals: &[Option<String>]| {
+        Difference::Key(
+            k.to_string(),
+            vals.iter()
+                .map(|v| v.clone().unwrap_or_else(|| "-".into()))
+                .collect(),
+        )
+    };
+    if verbose {
+        return c.differences.iter().map(|(k, v)| key(k, v)).collect();
+    }
+    // setting -> the parameters whose setting differs, in name order.
+    let mut by_setting: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (k, _) in &c.differences {
+        if let Some((param, setting)) = k.strip_prefix("space.").and_then(|r| r.split_once('.')) {
+            by_setting
+                .entry(setting)
+                .or_default()
+                .push(param.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    for (k, vals) in &c.differences {
+        let setting = k
+            .strip_prefix("space.")
+            .and_then(|r| r.split_once('.'))
+            .map(|(_, s)| s);
+        match setting.and_then(|s| by_setting.get(s).map(|p| (s, p))) {
+            Some((s, params)) if params.len() > 1 => {
+                if done.insert(s) {
+                    out.push(Difference::Space {
+                        setting: s.to_string(),
+                        params: params.clone(),
+                    });
+                }
+            }
+            _ => out.push(key(k, vals)),
+        }
+    }
+    out
+}
+
+/// The comparison as a side-by-side table, then what differs in the
+/// resolved searches (see [`differences`]; `verbose` lists every key).
+pub fn to_text(c: &Comparison, verbose: bool) -> String {
+    let mut t = super::show::columns(&table(c));
     t.push('\n');
     if c.differences.is_empty() {
         t.push_str("resolved searches: identical\n");
     } else {
         t.push_str("resolved searches differ in:\n");
-        let mut rows = Vec::new();
-        for (k, vals) in &c.differences {
-            let mut r = vec![format!("  {k}")];
-            r.extend(vals.iter().map(|v| v.clone().unwrap_or_else(|| "-".into())));
-            rows.push(r);
-        }
+        let rows: Vec<Vec<String>> = differences(c, verbose)
+            .iter()
+            .map(|d| {
+                let mut r = d.cells();
+                r[0] = format!("  {}", r[0]);
+                r
+            })
+            .collect();
         t.push_str(&super::show::columns(&rows));
     }
     t
@@ -302,7 +420,7 @@ mod tests {
         // Two of four trials recorded: 100% not reached.
         assert_eq!(c.columns[1].best_at[3], (100, None));
         assert_eq!(c.columns[1].best_at[2], (50, Some(0.5)));
-        let text = to_text(&c);
+        let text = to_text(&c, false);
         let line = text
             .lines()
             .find(|l| l.starts_with("best reached"))
@@ -317,7 +435,7 @@ mod tests {
         assert_eq!(
             lines[0],
             "search,strategy,metric,direction,root_hash,budget,trials_done,trials_failed,\
-             best_trial,best_value,best_at_10,best_at_25,best_at_50,best_at_100,c,x,\
+             trials_timed_out,best_trial,best_value,best_at_10,best_at_25,best_at_50,best_at_100,c,x,\
              search.seed,search.space.x.high"
         );
         assert_eq!(lines.len(), 3, "{csv}");
@@ -325,11 +443,64 @@ mod tests {
         let b: Vec<&str> = lines[2].split(',').collect();
         // a: 4 of 4 trials, best 1.0 at trial 3; b: 2 of 4, best 0.5 at 0.
         assert_eq!(
-            &a[5..14],
-            ["4", "4", "0", "3", "1.0", "4.0", "4.0", "3.0", "1.0"]
+            &a[5..15],
+            ["4", "4", "0", "0", "3", "1.0", "4.0", "4.0", "3.0", "1.0"]
         );
-        assert_eq!(&b[6..14], ["2", "0", "0", "0.5", "0.5", "0.5", "0.5", ""]);
-        assert_eq!(&a[16..], ["0", "10.0"]);
-        assert_eq!(&b[16..], ["7", "20.0"]);
+        assert_eq!(
+            &b[6..15],
+            ["2", "0", "0", "0", "0.5", "0.5", "0.5", "0.5", ""]
+        );
+        assert_eq!(&a[17..], ["0", "10.0"]);
+        assert_eq!(&b[17..], ["7", "20.0"]);
+    }
+
+    #[test]
+    fn a_setting_that_differs_for_several_parameters_is_one_line() {
+        let k = |s: &str| (s.to_string(), vec![Some("1".to_string()), None]);
+        let c = Comparison {
+            columns: Vec::new(),
+            differences: vec![
+                k("seed"),
+                k("space.a.high"),
+                k("space.b.high"),
+                k("space.c.high"),
+                k("space.c.low"),
+            ],
+        };
+        let d = differences(&c, false);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert_eq!(d[0].cells(), ["seed", "1", "-"]);
+        assert_eq!(
+            d[1],
+            Difference::Space {
+                setting: "high".into(),
+                params: vec!["a".into(), "b".into(), "c".into()]
+            }
+        );
+        assert_eq!(
+            d[1].cells()[1],
+            "differs for 3 parameters: a, b, c (--verbose lists each)"
+        );
+        // Only c's low differs: its own line, with the values.
+        assert_eq!(d[2].cells(), ["space.c.low", "1", "-"]);
+        assert_eq!(differences(&c, true).len(), 5);
+        let many = Comparison {
+            columns: Vec::new(),
+            differences: (0..30).map(|i| k(&format!("space.x{i:02}.high"))).collect(),
+        };
+        let text = to_text(&many, false);
+        assert!(
+            text.contains(
+                "space.*.high  differs for 30 parameters: x00, x01, x02, x03, x04, x05 and 24 more"
+            ),
+            "{text}"
+        );
+        let diff_lines = |t: &str| {
+            t.split("differ in:\n")
+                .nth(1)
+                .map_or(0, |d| d.lines().count())
+        };
+        assert_eq!(diff_lines(&text), 1, "{text}");
+        assert_eq!(diff_lines(&to_text(&many, true)), 30);
     }
 }

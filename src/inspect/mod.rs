@@ -263,9 +263,21 @@ impl Folder {
         self.manifest.budget
     }
 
-    /// Trials that did not succeed (any status but `ok`).
+    /// Trials that did not succeed and were not killed at their time-out
+    /// (counted apart, by [`Folder::n_timed_out`], as `run` counts them).
     pub fn n_failed(&self) -> usize {
-        self.rows.iter().filter(|r| !is_ok(r)).count()
+        self.rows
+            .iter()
+            .filter(|r| !is_ok(r) && r.status != Status::Timeout)
+            .count()
+    }
+
+    /// Command trials killed at their `timeout`.
+    pub fn n_timed_out(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Timeout)
+            .count()
     }
 
     /// Finished, unfinished or failed; see [`SearchStatus`].

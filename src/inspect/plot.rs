@@ -94,6 +94,211 @@ fn tick(v: &f64) -> String {
     fmt_sig(*v, 3)
 }
 
+/// A drawn plot: its `<svg>` element and the notes a reader needs (points
+/// thinned, values drawn at an edge), which the plot also shows above its
+/// axes; the report repeats them in the caption.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    /// The `<svg>` element.
+    pub svg: String,
+    /// Sentences, each ending with a full stop.
+    pub notes: Vec<String>,
+}
+
+/// Above this many points, a scatter plot draws one point per
+/// [`CELL`]-pixel cell (the last in drawing order, the one that would be
+/// on top): more points in one cell would cover each other.
+pub const THIN_ABOVE: usize = 2_000;
+
+/// Side, in pixels, of the cells a thinned scatter plot draws one point
+/// in (its dots have a radius of 3 pixels).
+pub const CELL: i32 = 4;
+
+/// Most lines the parallel-coordinates plot draws: the best
+/// [`BEST_LINES`] and an even spread, by rank, of the rest.
+pub const MAX_LINES: usize = 2_000;
+
+/// Lines of the best trials the parallel-coordinates plot always draws.
+pub const BEST_LINES: usize = 200;
+
+/// Of points at pixel positions `pixels`, in drawing order, the indices of
+/// the last one in each [`CELL`] × [`CELL`] cell, in drawing order.
+/// Deterministic: it depends only on the positions.
+fn one_per_cell(pixels: &[(i32, i32)]) -> Vec<usize> {
+    let mut last: std::collections::BTreeMap<(i32, i32), usize> = Default::default();
+    for (i, &(x, y)) in pixels.iter().enumerate() {
+        last.insert((x.div_euclid(CELL), y.div_euclid(CELL)), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    keep
+}
+
+/// `n` with a comma every three digits (`100,000`).
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The note of a thinned plot.
+fn thinned_note(shown: usize, total: usize, how: &str) -> String {
+    format!(
+        "Showing {} of {} trials ({how}).",
+        thousands(shown),
+        thousands(total)
+    )
+}
+
+/// Draw `notes` in the top margin of `root` (grey, so they read as labels,
+/// not data).
+fn draw_notes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    notes: &[String],
+) -> Result<(), PlotError> {
+    for (i, n) in notes.iter().enumerate() {
+        root.draw_text(
+            n,
+            &TextStyle::from((FONT, 13)).color(&BLACK.mix(0.6)),
+            (12, 4 + 16 * i as i32),
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// How a plot's value axis is laid out: its ends (before padding), whether
+/// it is logarithmic, and where values too bad to draw to scale go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueAxis {
+    /// The lowest value drawn to scale.
+    pub lo: f64,
+    /// The highest value drawn to scale.
+    pub hi: f64,
+    /// A log axis: every value positive, spanning two orders of magnitude.
+    pub log: bool,
+    /// Values worse than this are drawn at the axis's edge, as triangles.
+    pub cut: Option<f64>,
+    /// How many values are beyond the cut.
+    pub n_cut: usize,
+}
+
+/// The `p`-quantile of sorted `s` (linear interpolation; `s` not empty).
+fn quantile(s: &[f64], p: f64) -> f64 {
+    let h = p * (s.len() - 1) as f64;
+    let i = h.floor() as usize;
+    match s.get(i + 1) {
+        Some(next) => s[i] + (next - s[i]) * (h - i as f64),
+        None => s[i],
+    }
+}
+
+/// The value axis for `values` (finite ones; `None` when there are none).
+///
+/// Robust limits: a few trials far worse than the rest (chance-level
+/// accuracy among good ones, a diverged loss) would squash the others into
+/// a line, so values worse than Tukey's fence — 1.5 interquartile ranges
+/// beyond the worse quartile, measured on the axis's scale — are not drawn
+/// to scale but at the edge, marked. The better side is never cut: the
+/// best value is always on the axis. The axis is logarithmic when every
+/// value is positive and they span two orders of magnitude.
+pub fn value_axis(values: &[f64], direction: Direction) -> Option<ValueAxis> {
+    let (lo, hi) = min_max(values.iter().copied())?;
+    let log = wants_log(lo, hi);
+    let scale = |v: f64| if log { v.ln() } else { v };
+    let mut s: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .map(scale)
+        .collect();
+    s.sort_by(f64::total_cmp);
+    let (q1, q3) = (quantile(&s, 0.25), quantile(&s, 0.75));
+    let iqr = q3 - q1;
+    let unscale = |t: f64| if log { t.exp() } else { t };
+    let fence = match direction {
+        Direction::Minimize => q3 + 1.5 * iqr,
+        Direction::Maximize => q1 - 1.5 * iqr,
+    };
+    let beyond = |v: f64| match direction {
+        Direction::Minimize => scale(v) > fence,
+        Direction::Maximize => scale(v) < fence,
+    };
+    let n_cut = if iqr > 0.0 && fence.is_finite() {
+        values
+            .iter()
+            .filter(|v| v.is_finite() && beyond(**v))
+            .count()
+    } else {
+        0
+    };
+    if n_cut == 0 {
+        return Some(ValueAxis {
+            lo,
+            hi,
+            log,
+            cut: None,
+            n_cut: 0,
+        });
+    }
+    let (lo, hi) = min_max(values.iter().copied().filter(|v| !beyond(*v))).unwrap_or((lo, hi));
+    Some(ValueAxis {
+        lo,
+        hi,
+        log: log && wants_log(lo, hi),
+        cut: Some(unscale(fence)),
+        n_cut,
+    })
+}
+
+impl ValueAxis {
+    /// The axis's drawn range (padded).
+    fn range(&self) -> (f64, f64) {
+        padded(self.lo, self.hi, self.log)
+    }
+
+    /// Where `v` is drawn, and whether it is beyond the cut (then at the
+    /// edge of the drawn range).
+    fn place(&self, v: f64, direction: Direction) -> (f64, bool) {
+        let (a, b) = self.range();
+        match (self.cut, direction) {
+            (Some(c), Direction::Minimize) if v > c => (b, true),
+            (Some(c), Direction::Maximize) if v < c => (a, true),
+            _ => (v.clamp(a, b), false),
+        }
+    }
+
+    /// The note for the values beyond the cut, if any.
+    fn note(&self, direction: Direction, metric: &str) -> Option<String> {
+        let c = self.cut?;
+        let (worse, edge) = match direction {
+            Direction::Minimize => ("above", "top"),
+            Direction::Maximize => ("below", "bottom"),
+        };
+        Some(format!(
+            "{} trials with {metric} {worse} {} are drawn as triangles at the {edge} edge, \
+             so the others are not squashed.",
+            thousands(self.n_cut),
+            fmt_sig(c, 4)
+        ))
+    }
+
+    /// The axis's description.
+    fn desc(&self, metric: &str) -> String {
+        if self.log {
+            format!("{metric} (log scale)")
+        } else {
+            metric.to_string()
+        }
+    }
+}
+
 /// One search's points and best-so-far line in the history plot.
 pub struct History<'a> {
     /// Legend name.
@@ -104,13 +309,18 @@ pub struct History<'a> {
 
 /// Optimisation history: every successful trial's value against its trial
 /// number, and the best value so far as a step line, one colour a search.
-/// The value axis is logarithmic when every value is positive and they
-/// span two orders of magnitude or more.
-pub fn history(series: &[History<'_>], metric: &str) -> Result<String, PlotError> {
-    let all = series
+/// The value axis is [`value_axis`] of all the searches' values (the
+/// first search's direction decides which side is worse). Past
+/// [`THIN_ABOVE`] trials a search's dots are thinned to one per cell.
+pub fn history(series: &[History<'_>], metric: &str) -> Result<Drawn, PlotError> {
+    let all: Vec<f64> = series
         .iter()
-        .flat_map(|s| s.folder.rows.iter().filter_map(ok_value));
-    let (lo, hi) = min_max(all).ok_or("no successful trial")?;
+        .flat_map(|s| s.folder.rows.iter().filter_map(ok_value))
+        .collect();
+    let direction = series
+        .first()
+        .map_or(Direction::Minimize, |s| s.folder.direction);
+    let axis = value_axis(&all, direction).ok_or("no successful trial")?;
     let n = series
         .iter()
         .map(|s| s.folder.rows.len())
@@ -118,45 +328,45 @@ pub fn history(series: &[History<'_>], metric: &str) -> Result<String, PlotError
         .unwrap_or(1)
         .max(1) as f64;
     let x = RangedCoordf64::from(-0.5..n - 0.5);
-    if wants_log(lo, hi) {
-        let (a, b) = padded(lo, hi, true);
-        history_on(series, metric, x, (a..b).log_scale(), true)
+    let (a, b) = axis.range();
+    if axis.log {
+        history_on(series, metric, &axis, x, (a..b).log_scale())
     } else {
-        let (a, b) = padded(lo, hi, false);
-        history_on(series, metric, x, RangedCoordf64::from(a..b), false)
+        history_on(series, metric, &axis, x, RangedCoordf64::from(a..b))
     }
 }
 
 fn history_on<Y>(
     series: &[History<'_>],
     metric: &str,
+    axis: &ValueAxis,
     x: RangedCoordf64,
     y: Y,
-    log: bool,
-) -> Result<String, PlotError>
+) -> Result<Drawn, PlotError>
 where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
+    let direction = series
+        .first()
+        .map_or(Direction::Minimize, |s| s.folder.direction);
+    let thin = series.iter().any(|s| s.folder.rows.len() > THIN_ABOVE);
+    let mut notes: Vec<String> = Vec::new();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_top(if thin || axis.cut.is_some() { 44 } else { 12 })
             .x_label_area_size(42)
             .y_label_area_size(72)
             .build_cartesian_2d(x, y)
             .map_err(err)?;
-        let ydesc = if log {
-            format!("{metric} (log scale)")
-        } else {
-            metric.to_string()
-        };
         chart
             .configure_mesh()
             .x_desc("trial")
-            .y_desc(ydesc)
+            .y_desc(axis.desc(metric))
             .x_label_formatter(&|v| format!("{}", v.round() as i64))
             .y_label_formatter(&tick)
             .label_style((FONT, 15))
@@ -164,24 +374,69 @@ where
             .max_light_lines(1)
             .draw()
             .map_err(err)?;
+        let (mut shown, mut total) = (0, 0);
         for (i, s) in series.iter().enumerate() {
             let c = PALETTE[i % PALETTE.len()];
-            let pts: Vec<(f64, f64)> = s
+            // (trial, drawn value, beyond the cut)
+            let pts: Vec<(f64, f64, bool)> = s
                 .folder
                 .rows
                 .iter()
-                .filter_map(|r| Some((r.trial as f64, ok_value(r)?)))
+                .filter_map(|r| {
+                    let (y, out) = axis.place(ok_value(r)?, direction);
+                    Some((r.trial as f64, y, out))
+                })
                 .collect();
+            let keep: Vec<usize> = if s.folder.rows.len() > THIN_ABOVE {
+                let px: Vec<(i32, i32)> = pts
+                    .iter()
+                    .map(|&(x, y, _)| chart.backend_coord(&(x, y)))
+                    .collect();
+                one_per_cell(&px)
+            } else {
+                (0..pts.len()).collect()
+            };
+            shown += keep.len();
+            total += pts.len();
             chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.mix(0.45).filled())))
+                .draw_series(
+                    keep.iter()
+                        .map(|&k| pts[k])
+                        .filter(|p| !p.2)
+                        .map(|(x, y, _)| Circle::new((x, y), 3, c.mix(0.45).filled())),
+                )
                 .map_err(err)?;
+            chart
+                .draw_series(
+                    keep.iter()
+                        .map(|&k| pts[k])
+                        .filter(|p| p.2)
+                        .map(|(x, y, _)| TriangleMarker::new((x, y), 5, c.mix(0.8).filled())),
+                )
+                .map_err(err)?;
+            // The best so far changes rarely: a step at each change and a
+            // last point at the last trial, not two points a trial.
             let mut step: Vec<(f64, f64)> = Vec::new();
-            for (t, b) in s.folder.best_so_far().iter().enumerate() {
+            let mut cur: Option<f64> = None;
+            let so_far = s.folder.best_so_far();
+            for (t, b) in so_far.iter().enumerate() {
                 let Some(b) = *b else { continue };
-                if let Some(&(_, prev)) = step.last() {
-                    step.push((t as f64, prev));
+                let y = axis.place(b, direction).0;
+                match cur {
+                    None => step.push((t as f64, y)),
+                    Some(prev) if prev.to_bits() != y.to_bits() => {
+                        step.push((t as f64, prev));
+                        step.push((t as f64, y));
+                    }
+                    Some(_) => {}
                 }
-                step.push((t as f64, b));
+                cur = Some(y);
+            }
+            if let (Some(y), Some(&(t, _))) = (cur, step.last()) {
+                let last = so_far.len().saturating_sub(1) as f64;
+                if t < last {
+                    step.push((last, y));
+                }
             }
             chart
                 .draw_series(LineSeries::new(step, c.stroke_width(2)))
@@ -191,9 +446,17 @@ where
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
         }
-        let corner = match series.first().map(|s| s.folder.direction) {
-            Some(Direction::Maximize) => SeriesLabelPosition::LowerRight,
-            _ => SeriesLabelPosition::UpperRight,
+        if shown < total {
+            notes.push(thinned_note(
+                shown,
+                total,
+                &format!("one dot per {CELL}-pixel cell, where more would overlap"),
+            ));
+        }
+        notes.extend(axis.note(direction, metric));
+        let corner = match direction {
+            Direction::Maximize => SeriesLabelPosition::LowerRight,
+            Direction::Minimize => SeriesLabelPosition::UpperRight,
         };
         chart
             .configure_series_labels()
@@ -203,19 +466,48 @@ where
             .label_font((FONT, 15))
             .draw()
             .map_err(err)?;
+        draw_notes(&root, &notes)?;
         root.present().map_err(err)?;
     }
-    Ok(svg)
+    Ok(Drawn { svg, notes })
 }
 
 /// Parallel coordinates: one vertical axis per parameter and one for the
 /// value; each successful trial a line across them, coloured by how good
 /// its value is (yellow best, purple worst) and drawn worst first so the
 /// best lie on top. Parameters sit at their unit-cube position (log
-/// parameters on a log scale, choices at the middle of their cells).
-pub fn parallel(f: &Folder) -> Result<String, PlotError> {
-    let ranked = f.ranked();
-    let (lo, hi) = min_max(ranked.iter().filter_map(|r| r.value)).ok_or("no successful trial")?;
+/// parameters on a log scale, choices at the middle of their cells). Past
+/// [`MAX_LINES`] trials it draws the best [`BEST_LINES`] and an even spread
+/// of the rest by rank (so the colours keep their proportions), and says so.
+pub fn parallel(f: &Folder) -> Result<Drawn, PlotError> {
+    let all = f.ranked();
+    let (lo, hi) = min_max(all.iter().filter_map(|r| r.value)).ok_or("no successful trial")?;
+    let ranked: Vec<&crate::journal::Row> = if all.len() > MAX_LINES {
+        let rest = &all[BEST_LINES..];
+        all[..BEST_LINES]
+            .iter()
+            .copied()
+            .chain(
+                super::importance::spread(rest.len(), MAX_LINES - BEST_LINES)
+                    .into_iter()
+                    .map(|i| rest[i]),
+            )
+            .collect()
+    } else {
+        all.clone()
+    };
+    let notes: Vec<String> = if ranked.len() < all.len() {
+        vec![thinned_note(
+            ranked.len(),
+            all.len(),
+            &format!(
+                "the best {} and an even spread of the rest by rank",
+                thousands(BEST_LINES)
+            ),
+        )]
+    } else {
+        Vec::new()
+    };
     let m = f.params.len() + 1;
     let span = if hi > lo { hi - lo } else { 1.0 };
     let goodness = |v: f64| match f.direction {
@@ -299,9 +591,10 @@ pub fn parallel(f: &Folder) -> Result<String, PlotError> {
                     .map_err(err)?;
             }
         }
+        draw_notes(&root, &notes)?;
         root.present().map_err(err)?;
     }
-    Ok(svg)
+    Ok(Drawn { svg, notes })
 }
 
 /// Tick marks of a parameter's parallel-coordinates axis: positions in
@@ -347,16 +640,31 @@ fn unit_ticks(p: &crate::space::Param) -> Vec<(f64, String)> {
         .collect()
 }
 
+/// A point of a slice plot.
+#[derive(Clone, Copy)]
+struct SlicePoint {
+    x: f64,
+    /// Where the value is drawn (at the edge when beyond the cut).
+    y: f64,
+    colour: RGBColor,
+    best: bool,
+    beyond: bool,
+}
+
 /// A slice plot: the value of every successful trial against parameter
 /// `k`, coloured by trial number (purple early, yellow late), the best
 /// trial marked in red. Log parameters get a log axis; choices sit at
-/// their positions with a small deterministic jitter.
-pub fn slice(f: &Folder, k: usize) -> Result<String, PlotError> {
+/// their positions with a small deterministic jitter. The value axis is
+/// [`value_axis`]; past [`THIN_ABOVE`] trials the dots are thinned to one
+/// per cell (the best trial's ring is always drawn).
+pub fn slice(f: &Folder, k: usize) -> Result<Drawn, PlotError> {
     let p = f.params.get(k).ok_or("no such parameter")?;
     let axis = axis_of(p);
     let n = f.rows.len().max(2) as f64;
     let best = f.best().map(|r| r.trial);
-    let pts: Vec<(f64, f64, RGBColor, bool)> = f
+    let values: Vec<f64> = f.rows.iter().filter_map(ok_value).collect();
+    let vaxis = value_axis(&values, f.direction).ok_or("no successful trial")?;
+    let pts: Vec<SlicePoint> = f
         .rows
         .iter()
         .filter_map(|r| {
@@ -369,22 +677,26 @@ pub fn slice(f: &Folder, k: usize) -> Result<String, PlotError> {
                 }
                 Axis::Numeric { .. } => x,
             };
-            Some((
+            let (y, beyond) = vaxis.place(v, f.direction);
+            Some(SlicePoint {
                 x,
-                v,
-                ramp(r.trial as f64 / (n - 1.0)),
-                Some(r.trial) == best,
-            ))
+                y,
+                colour: ramp(r.trial as f64 / (n - 1.0)),
+                best: Some(r.trial) == best,
+                beyond,
+            })
         })
         .collect();
-    let (ylo, yhi) = min_max(pts.iter().map(|p| p.1)).ok_or("no successful trial")?;
-    let ylog = wants_log(ylo, yhi);
-    let (ya, yb) = padded(ylo, yhi, ylog);
+    if pts.is_empty() {
+        return Err("no successful trial".into());
+    }
+    let (ya, yb) = vaxis.range();
+    let ylog = vaxis.log;
     let (xa, xb, xlog) = match &axis {
         Axis::Choices(names) => (-0.5, names.len() as f64 - 0.5, false),
         Axis::Numeric { low, high, log } => {
             let (lo, hi) =
-                min_max(pts.iter().map(|p| p.0).chain([*low, *high])).unwrap_or((*low, *high));
+                min_max(pts.iter().map(|p| p.x).chain([*low, *high])).unwrap_or((*low, *high));
             let log = *log && lo > 0.0;
             let (a, b) = padded(lo, hi, log);
             (a, b, log)
@@ -399,15 +711,12 @@ pub fn slice(f: &Folder, k: usize) -> Result<String, PlotError> {
     } else {
         p.name.clone()
     };
-    let ydesc = if ylog {
-        format!("{} (log)", f.metric)
-    } else {
-        f.metric.clone()
-    };
     let labels = SliceLabels {
         xdesc,
-        ydesc,
+        ydesc: vaxis.desc(&f.metric),
         names,
+        thin: pts.len() > THIN_ABOVE,
+        cut_note: vaxis.note(f.direction, &f.metric),
     };
     match (xlog, ylog) {
         (true, true) => slice_on(&pts, &labels, (xa..xb).log_scale(), (ya..yb).log_scale()),
@@ -437,26 +746,35 @@ struct SliceLabels {
     ydesc: String,
     /// Choice names, for a categorical axis.
     names: Option<Vec<String>>,
+    /// Thin the dots to one per cell.
+    thin: bool,
+    /// The note for values beyond the cut.
+    cut_note: Option<String>,
 }
 
-fn slice_on<X, Y>(
-    pts: &[(f64, f64, RGBColor, bool)],
-    labels: &SliceLabels,
-    x: X,
-    y: Y,
-) -> Result<String, PlotError>
+fn slice_on<X, Y>(pts: &[SlicePoint], labels: &SliceLabels, x: X, y: Y) -> Result<Drawn, PlotError>
 where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: ValueFormatter<f64>,
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
+    let mut notes = Vec::new();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (440, 320)).into_drawing_area();
+        // Room above the axes for the notes, wrapped to the plot's width:
+        // the thinning note (two lines at most) and the cut's.
+        let n_lines = 2 * usize::from(labels.thin)
+            + labels
+                .cut_note
+                .as_deref()
+                .map_or(0, |n| wrap(n, NOTE_WIDTH).len());
+        let top = 16 * n_lines as u32;
+        let root = SVGBackend::with_string(&mut svg, (440, 320 + top)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
+            .margin_top(10 + top)
             .margin_right(18)
             .x_label_area_size(40)
             .y_label_area_size(64)
@@ -489,23 +807,73 @@ where
             mesh.x_labels(n.len() * 2 + 1).disable_x_mesh();
         }
         mesh.draw().map_err(err)?;
+        let keep: Vec<usize> = if labels.thin {
+            let px: Vec<(i32, i32)> = pts
+                .iter()
+                .map(|p| chart.backend_coord(&(p.x, p.y)))
+                .collect();
+            one_per_cell(&px)
+        } else {
+            (0..pts.len()).collect()
+        };
+        if keep.len() < pts.len() {
+            notes.push(thinned_note(
+                keep.len(),
+                pts.len(),
+                &format!("one dot per {CELL}-pixel cell"),
+            ));
+        }
+        notes.extend(labels.cut_note.clone());
         chart
             .draw_series(
-                pts.iter()
-                    .filter(|p| !p.3)
-                    .map(|&(x, y, c, _)| Circle::new((x, y), 3, c.filled())),
+                keep.iter()
+                    .map(|&k| pts[k])
+                    .filter(|p| !p.best && !p.beyond)
+                    .map(|p| Circle::new((p.x, p.y), 3, p.colour.filled())),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(
+                keep.iter()
+                    .map(|&k| pts[k])
+                    .filter(|p| !p.best && p.beyond)
+                    .map(|p| TriangleMarker::new((p.x, p.y), 5, p.colour.filled())),
             )
             .map_err(err)?;
         chart
             .draw_series(
                 pts.iter()
-                    .filter(|p| p.3)
-                    .map(|&(x, y, _, _)| Circle::new((x, y), 6, BEST.stroke_width(2))),
+                    .filter(|p| p.best)
+                    .map(|p| Circle::new((p.x, p.y), 6, BEST.stroke_width(2))),
             )
             .map_err(err)?;
+        let lines: Vec<String> = notes.iter().flat_map(|n| wrap(n, NOTE_WIDTH)).collect();
+        draw_notes(&root, &lines)?;
         root.present().map_err(err)?;
     }
-    Ok(svg)
+    Ok(Drawn { svg, notes })
+}
+
+/// Characters a line of a slice plot's notes holds.
+const NOTE_WIDTH: usize = 62;
+
+/// `text` cut into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// How many top trials the fold plot shows.
@@ -690,5 +1058,66 @@ mod tests {
         // b is drawn first (top row), then a.
         assert!(pb < pa);
         assert!(importance(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn one_dot_per_cell_keeps_the_last_in_drawing_order() {
+        // Cells are CELL = 4 pixels wide: (0, 0) and (3, 3) share one.
+        let px = [(0, 0), (3, 3), (4, 0), (100, 100), (101, 102), (-1, 0)];
+        assert_eq!(one_per_cell(&px), vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn thousands_and_wrap() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("toolongword x", 4), vec!["toolongword", "x"]);
+    }
+
+    #[test]
+    fn value_axis_cuts_only_far_worse_values() {
+        // 20 accuracies near 0.95 and three at chance: maximised, so the
+        // low ones are cut and the best is kept.
+        let mut v: Vec<f64> = (0..20).map(|i| 0.93 + 0.002 * i as f64).collect();
+        v.extend([0.33, 0.34, 0.5]);
+        let a = value_axis(&v, Direction::Maximize).unwrap();
+        assert_eq!(a.n_cut, 3);
+        assert!(!a.log);
+        assert_eq!((a.lo, a.hi), (0.93, 0.93 + 0.002 * 19.0));
+        let c = a.cut.unwrap();
+        assert!(c > 0.5 && c < 0.93, "{c}");
+        // Drawn at the bottom edge, marked; the others where they are.
+        let (bottom, _) = a.range();
+        assert_eq!(a.place(0.33, Direction::Maximize), (bottom, true));
+        assert_eq!(a.place(0.95, Direction::Maximize), (0.95, false));
+        let note = a.note(Direction::Maximize, "accuracy").unwrap();
+        assert!(
+            note.starts_with("3 trials with accuracy below 0."),
+            "{note}"
+        );
+        // The same values minimised: the low values are the best, never cut.
+        let m = value_axis(&v, Direction::Minimize).unwrap();
+        assert_eq!((m.n_cut, m.lo), (0, 0.33));
+        // No spread (all equal) or no outlier: nothing is cut.
+        assert_eq!(
+            value_axis(&[1.0; 5], Direction::Minimize).unwrap().cut,
+            None
+        );
+        let even: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(value_axis(&even, Direction::Maximize).unwrap().n_cut, 0);
+        assert_eq!(value_axis(&[f64::NAN], Direction::Maximize), None);
+    }
+
+    #[test]
+    fn value_axis_fence_on_a_log_scale() {
+        // Losses over four decades: a log axis, and on it nothing is far out.
+        let v: Vec<f64> = (0..40).map(|i| 10f64.powf(i as f64 / 10.0)).collect();
+        let a = value_axis(&v, Direction::Minimize).unwrap();
+        assert!(a.log);
+        assert_eq!(a.n_cut, 0);
     }
 }

@@ -40,8 +40,9 @@ figure.plot{margin:8px 0;display:table}figure.plot svg{display:block}\
 figcaption{display:table-caption;caption-side:bottom;font-size:12px;color:#555}.slices{display:flex;flex-wrap:wrap;gap:8px}\
 p.note{color:#555;font-size:13px}";
 
-/// The importance of each parameter of `f` (see [`importance::fanova`]);
-/// `None` when it cannot be computed.
+/// The importance of each parameter of `f` (see [`importance::fanova`],
+/// fitted to at most [`importance::MAX_ROWS`] of the successful trials, an
+/// even spread by rank); `None` when it cannot be computed.
 pub fn importances(f: &Folder) -> Option<Vec<f64>> {
     let ok: Vec<_> = f.ranked();
     let x: Vec<Vec<f64>> = ok.iter().map(|r| f.unit_of(r)).collect();
@@ -57,20 +58,49 @@ fn figure(out: &mut String, kind: &str, search: &str, svg: &str, caption: &str) 
     );
 }
 
-/// A plot, or a note saying why there is none.
+/// A plot with its notes after the caption, or a note saying why there is
+/// none.
 fn figure_or_note(
     out: &mut String,
     kind: &str,
     search: &str,
-    svg: Result<String, plot::PlotError>,
+    drawn: Result<plot::Drawn, plot::PlotError>,
     caption: &str,
 ) {
-    match svg {
-        Ok(svg) => figure(out, kind, search, &svg, caption),
+    match drawn {
+        Ok(d) => {
+            let mut caption = caption.to_string();
+            for n in &d.notes {
+                caption.push(' ');
+                caption.push_str(&esc(n));
+            }
+            figure(out, kind, search, &d.svg, &caption)
+        }
         Err(e) => {
             let _ = writeln!(out, "<p class=\"note\">No {kind} plot: {}.</p>", esc(&e));
         }
     }
+}
+
+/// The sentence saying the forest saw a spread of the trials, when it did.
+fn importance_note(f: &Folder) -> String {
+    let n = f.rows.iter().filter(|r| super::is_ok(r)).count();
+    if n <= importance::MAX_ROWS {
+        return String::new();
+    }
+    format!(
+        " Fitted to {} of {} successful trials, an even spread by rank.",
+        plot::thousands(importance::MAX_ROWS),
+        plot::thousands(n)
+    )
+}
+
+/// A plot that has no notes.
+fn plain(svg: Result<String, plot::PlotError>) -> Result<plot::Drawn, plot::PlotError> {
+    svg.map(|svg| plot::Drawn {
+        svg,
+        notes: Vec::new(),
+    })
 }
 
 fn facts_table(out: &mut String, folders: &[Folder]) {
@@ -110,12 +140,7 @@ fn facts_table(out: &mut String, folders: &[Folder]) {
     row("seed", &|s| {
         s.seed.map(|x| x.to_string()).unwrap_or_default()
     });
-    row("trials", &|s| {
-        format!(
-            "{} of {} done, {} failed ({})",
-            s.trials_done, s.budget, s.trials_failed, s.status
-        )
-    });
+    row("trials", &|s| esc(&show::trials_line(s)));
     row("root hash", &|s| {
         format!("<code>{}</code>", esc(&s.root_hash))
     });
@@ -160,11 +185,64 @@ fn facts_table(out: &mut String, folders: &[Folder]) {
     out.push_str("</table>\n");
 }
 
-fn compare_table(out: &mut String, folders: &[Folder]) {
+/// An HTML table of `rows`: the first row is the header, the first cell
+/// of every other row its label.
+fn html_table(out: &mut String, rows: &[Vec<String>]) {
+    out.push_str("<table>");
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str("<tr>");
+        for (k, cell) in r.iter().enumerate() {
+            let tag = if i == 0 || k == 0 { "th" } else { "td" };
+            let _ = write!(out, "<{tag}>{}</{tag}>", esc(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+fn compare_table(out: &mut String, folders: &[Folder], names: &[String]) {
     let c = compare::compare(folders);
-    out.push_str("<h2>Comparison</h2>\n<pre>");
-    out.push_str(&esc(&compare::to_text(&c)));
-    out.push_str("</pre>\n");
+    out.push_str("<h2>Comparison</h2>\n");
+    let mut rows = compare::table(&c);
+    // The short names the rest of the report uses.
+    if let Some(head) = rows.first_mut() {
+        for (cell, n) in head.iter_mut().skip(1).zip(names) {
+            cell.clone_from(n);
+        }
+    }
+    html_table(out, &rows);
+    if c.differences.is_empty() {
+        out.push_str("<p class=\"note\">The resolved searches are identical.</p>\n");
+        return;
+    }
+    out.push_str("<h3>The resolved searches differ in</h3>\n");
+    out.push_str("<table><tr><th>setting</th>");
+    for n in names {
+        let _ = write!(out, "<th>{}</th>", esc(n));
+    }
+    out.push_str("</tr>\n");
+    for d in compare::differences(&c, false) {
+        let cells = d.cells();
+        let _ = write!(out, "<tr><th>{}</th>", esc(&cells[0]));
+        match d {
+            compare::Difference::Key(..) => {
+                for v in &cells[1..] {
+                    let _ = write!(out, "<td>{}</td>", esc(v));
+                }
+            }
+            // A summary spans the searches' columns.
+            compare::Difference::Space { .. } => {
+                let _ = write!(
+                    out,
+                    "<td colspan=\"{}\">{}</td>",
+                    names.len(),
+                    esc(&cells[1..].join(" "))
+                );
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
 }
 
 fn top_table(out: &mut String, f: &Folder) {
@@ -247,7 +325,7 @@ pub fn render(folders: &[Folder]) -> String {
     out.push_str("<p class=\"note\">Written by hpsearch from the results folders alone; the same folders give this file byte for byte.</p>\n");
     facts_table(&mut out, folders);
     if folders.len() > 1 {
-        compare_table(&mut out, folders);
+        compare_table(&mut out, folders, &names);
     }
     out.push_str("<h2>Optimisation history</h2>\n");
     let series: Vec<plot::History<'_>> = folders
@@ -278,10 +356,13 @@ pub fn render(folders: &[Folder]) -> String {
                     &mut out,
                     "importance",
                     name,
-                    plot::importance(&pnames, &imp),
-                    "fANOVA on a random forest fitted to the successful trials (parameters in the unit cube, log parameters on their log scale): \
-                     each parameter's share of the variance its main effect explains, averaged over 64 trees and normalised to sum to 1 \
-                     (the method of Hutter et al. 2014, as Optuna's default). Interactions are not attributed.",
+                    plain(plot::importance(&pnames, &imp)),
+                    &format!(
+                        "fANOVA on a random forest fitted to the successful trials (parameters in the unit cube, log parameters on their log scale): \
+                         each parameter's share of the variance its main effect explains, averaged over 64 trees and normalised to sum to 1 \
+                         (the method of Hutter et al. 2014, as Optuna's default). Interactions are not attributed.{}",
+                        importance_note(f)
+                    ),
                 );
             }
             None => {
@@ -320,7 +401,7 @@ pub fn render(folders: &[Folder]) -> String {
                 &mut out,
                 "folds",
                 name,
-                plot::folds(f),
+                plain(plot::folds(f)),
                 "Each dot a fold's score, the vertical line their range, the red bar their mean (the trial's value).",
             );
         }

@@ -33,8 +33,10 @@ pub struct Summary {
     pub budget: u64,
     /// Trials recorded.
     pub trials_done: usize,
-    /// Recorded trials that did not succeed.
+    /// Recorded trials that failed (not counting time-outs).
     pub trials_failed: usize,
+    /// Recorded trials killed at their time-out.
+    pub trials_timed_out: usize,
     /// `finished`, `unfinished` or `failed`.
     pub status: String,
     /// The root hash (64 hex digits).
@@ -125,6 +127,7 @@ pub fn summary(f: &Folder, top: usize) -> Summary {
         budget: f.budget(),
         trials_done: f.rows.len(),
         trials_failed: f.n_failed(),
+        trials_timed_out: f.n_timed_out(),
         status: f.status().name().to_string(),
         root_hash: f.manifest.root_hash.clone(),
         hpsearch_version: f.manifest.hpsearch_version.clone(),
@@ -160,7 +163,7 @@ pub fn to_json(s: &Summary) -> String {
 /// The summary as one CSV table, one row per top trial, the search's facts
 /// repeated on every row so a data frame holds them all:
 /// `search,strategy,metric,direction,seed,budget,trials_done,trials_failed,
-/// status,root_hash,hpsearch_version,started,finished,data,data_sha256,
+/// trials_timed_out,status,root_hash,hpsearch_version,started,finished,data,data_sha256,
 /// rank,trial,seed_trial,status_trial,value,fold_mean,fold_std,<params>,fold_0..`
 /// (several data files are joined with `;`).
 pub fn to_csv(s: &Summary) -> String {
@@ -179,6 +182,7 @@ pub fn to_csv(s: &Summary) -> String {
         "budget",
         "trials_done",
         "trials_failed",
+        "trials_timed_out",
         "status",
         "root_hash",
         "hpsearch_version",
@@ -210,6 +214,7 @@ pub fn to_csv(s: &Summary) -> String {
         s.budget.to_string(),
         s.trials_done.to_string(),
         s.trials_failed.to_string(),
+        s.trials_timed_out.to_string(),
         s.status.clone(),
         s.root_hash.clone(),
         s.hpsearch_version.clone(),
@@ -240,6 +245,19 @@ pub fn to_csv(s: &Summary) -> String {
     super::csv_text(&header, rows)
 }
 
+/// "`done` of `budget` done, `n` failed[, `m` timed out] (`status`)": the
+/// counts `run` prints, time-outs apart from failures.
+pub fn trials_line(s: &Summary) -> String {
+    let timed_out = match s.trials_timed_out {
+        0 => String::new(),
+        n => format!(", {n} timed out"),
+    };
+    format!(
+        "{} of {} done, {} failed{timed_out} ({})",
+        s.trials_done, s.budget, s.trials_failed, s.status
+    )
+}
+
 /// The summary for people.
 pub fn to_text(s: &Summary) -> String {
     let mut t = String::new();
@@ -266,14 +284,7 @@ pub fn to_text(s: &Summary) -> String {
     if let Some(seed) = s.seed {
         field(&mut t, "seed", &seed.to_string());
     }
-    field(
-        &mut t,
-        "trials",
-        &format!(
-            "{} of {} done, {} failed ({})",
-            s.trials_done, s.budget, s.trials_failed, s.status
-        ),
-    );
+    field(&mut t, "trials", &trials_line(s));
     field(&mut t, "root hash", &s.root_hash);
     for d in &s.data {
         field(&mut t, "data", &format!("{} sha256 {}", d.path, d.sha256));
