@@ -618,7 +618,8 @@ pub fn predict_file(
         crate::drift::predict_rows(artifact, model_path, data, None)?;
         let stdout = std::io::stdout();
         let mut sink = Streamed::new(artifact, std::io::BufWriter::new(stdout.lock()));
-        let scanned = crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)));
+        let scanned =
+            crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)));
         return match (scanned, sink.finish()) {
             (_, Err(e)) | (Err(_), Ok(Some(e))) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 Ok(None)
@@ -691,7 +692,10 @@ impl<'a, W: std::io::Write> Streamed<'a, W> {
     }
 
     fn push(&mut self, pred: &Prediction) -> Result<(), String> {
-        if let Err(e) = self.artifact.write_predictions(&mut self.csv, pred, self.header) {
+        if let Err(e) = self
+            .artifact
+            .write_predictions(&mut self.csv, pred, self.header)
+        {
             let message = e.to_string();
             self.error = Some(match e.into_kind() {
                 csv::ErrorKind::Io(io) => io,

@@ -264,7 +264,11 @@ pub fn load_with(
         feature_names.push(name.clone());
         let as_text = options.text.contains(name);
         // Each raw column is freed as soon as it is read.
-        let raw = table.columns.get_mut(j).map(std::mem::take).unwrap_or_default();
+        let raw = table
+            .columns
+            .get_mut(j)
+            .map(std::mem::take)
+            .unwrap_or_default();
         let column = read_feature(name, raw.cells(), as_text).map_err(invalid)?;
         columns.push(column);
     }

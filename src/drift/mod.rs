@@ -1225,7 +1225,13 @@ fn scan(
         rows += 1;
         batch.rows += 1;
         if batch.rows == BATCH_ROWS {
-            batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
+            batch.predict(
+                artifact,
+                csv,
+                predict,
+                prediction.as_mut(),
+                sink.as_deref_mut(),
+            )?;
         }
     }
     if rows == 0 {
@@ -1242,7 +1248,13 @@ fn scan(
             )));
         }
     }
-    batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
+    batch.predict(
+        artifact,
+        csv,
+        predict,
+        prediction.as_mut(),
+        sink.as_deref_mut(),
+    )?;
     let (Some(profile), Some(prediction)) = (profile, prediction) else {
         return Ok(None);
     };

@@ -217,10 +217,7 @@ fn supervise(
         };
         if pipes.iter().any(Pipe::is_open) {
             pump(&mut pipes, slice, &mut buf);
-        } else if !matches!(
-            rx.recv_timeout(slice),
-            Err(mpsc::RecvTimeoutError::Timeout)
-        ) {
+        } else if !matches!(rx.recv_timeout(slice), Err(mpsc::RecvTimeoutError::Timeout)) {
             break;
         }
     }
@@ -544,7 +541,9 @@ fn patch_non_finite(text: &str) -> (String, Option<String>) {
                 j += 1;
             }
             let token = text.get(i..j).unwrap_or_default();
-            let number = token.bytes().all(|d| d.is_ascii_digit() || b"+-.eE".contains(&d));
+            let number = token
+                .bytes()
+                .all(|d| d.is_ascii_digit() || b"+-.eE".contains(&d));
             let non_finite = matches!(token, "NaN" | "Infinity" | "-Infinity")
                 || (number && token.parse::<f64>().is_ok_and(|v| v.is_infinite()));
             if non_finite {
@@ -801,9 +800,10 @@ mod tests {
 
     #[test]
     fn a_non_finite_key_other_than_value_is_kept_as_null() {
-        let m = stream("{\"big\": 1e999, \"value\": 0.5, \"loss\": NaN, \"h\": {\"value\": NaN}}\n")
-            .result()
-            .unwrap();
+        let m =
+            stream("{\"big\": 1e999, \"value\": 0.5, \"loss\": NaN, \"h\": {\"value\": NaN}}\n")
+                .result()
+                .unwrap();
         assert_eq!(m["value"].as_f64(), Some(0.5));
         assert!(m["big"].is_null() && m["loss"].is_null() && m["h"]["value"].is_null());
     }
