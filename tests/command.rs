@@ -163,7 +163,11 @@ x = { type = "float", values = [0.1] }
     assert!(garbage.2.contains("printed no result"), "{}", garbage.2);
     let nan = by_mode("nan");
     assert_eq!(nan.1, "failed");
-    assert!(nan.2.contains("value NaN is not a finite number"), "{}", nan.2);
+    assert!(
+        nan.2.contains("value NaN is not a finite number"),
+        "{}",
+        nan.2
+    );
     let hang = by_mode("hang");
     assert_eq!(hang.1, "timeout");
     assert!(hang.2.contains("timeout of 8 s"), "{}", hang.2);
