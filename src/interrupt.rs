@@ -214,9 +214,13 @@ mod linux {
     pub(super) fn kill_holders(dir: &Path) -> usize {
         let real = std::fs::canonicalize(dir).ok();
         let me = std::process::id();
+        // Killed already: one that does not die (stuck in the kernel) is
+        // waited for once, not once a round.
+        let mut seen = std::collections::BTreeSet::new();
         let mut killed = 0;
         for _ in 0..ROUNDS {
-            let found = holders(dir, real.as_deref(), me);
+            let mut found = holders(dir, real.as_deref(), me);
+            found.retain(|p| seen.insert(*p));
             if found.is_empty() {
                 break;
             }

@@ -228,7 +228,7 @@ fn an_escaped_child_holding_the_pipes_neither_delays_nor_outlives_its_trial() {
         &search(
             &["hold_exit", "hold_sleep", "free_exit", "envi_hold_exit"],
             None,
-            "timeout = 4",
+            "timeout = 10",
         ),
     );
     let (code, err) = run_bounded(
@@ -257,7 +257,7 @@ fn an_escaped_child_holding_the_pipes_neither_delays_nor_outlives_its_trial() {
         assert_eq!(rows[mode].status, want, "{mode}: {}", rows[mode].error);
     }
     assert!(
-        rows["hold_sleep"].error.contains("timeout of 4 s"),
+        rows["hold_sleep"].error.contains("timeout of 10 s"),
         "{}",
         rows["hold_sleep"].error
     );
