@@ -214,9 +214,13 @@ mod linux {
     pub(super) fn kill_holders(dir: &Path) -> usize {
         let real = std::fs::canonicalize(dir).ok();
         let me = std::process::id();
+        // Killed already: one that does not die (stuck in the kernel) is
+        // waited for once, not once a round.
+        let mut seen = std::collections::BTreeSet::new();
         let mut killed = 0;
         for _ in 0..ROUNDS {
-            let found = holders(dir, real.as_deref(), me);
+            let mut found = holders(dir, real.as_deref(), me);
+            found.retain(|p| seen.insert(*p));
             if found.is_empty() {
                 break;
             }
@@ -248,6 +252,10 @@ mod linux {
         let prefix_len = want.len();
         want.extend_from_slice(dir.as_os_str().as_bytes());
         let mut out = Vec::new();
+        // One buffer for every process: this runs at the end of every
+        // trial, so it is kept cheap (about a millisecond for 100
+        // processes).
+        let mut env = Vec::with_capacity(16 * 1024);
         for e in entries.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
@@ -257,9 +265,9 @@ mod linux {
             }
             // Unreadable (another user's, gone meanwhile) or empty (a
             // kernel thread, a zombie): not ours to kill.
-            let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            if read_environ(&e.path().join("environ"), &mut env).is_err() {
                 continue;
-            };
+            }
             let Some(value) = env
                 .split(|&b| b == 0)
                 .find(|v| v.starts_with(&want[..prefix_len]))
@@ -276,6 +284,24 @@ mod linux {
             }
         }
         out
+    }
+
+    /// Read `path` into `env` with plain reads: `read_to_end` would first
+    /// ask for the size (two more system calls), which `/proc` files do
+    /// not know.
+    fn read_environ(path: &Path, env: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path)?;
+        env.clear();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match f.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => env.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Whether `pid` has ended (absent, or a zombie waiting to be reaped).

@@ -22,17 +22,29 @@
 //! output that is a JSON object with a `value` key**, e.g.
 //! `{"value": 0.93, "train_loss": 0.21}`. Keys named in `[objective]
 //! columns` get their own column in `trials.csv`; the other keys are kept,
-//! as a JSON object, in the `extra` column. The trial **fails** when the
+//! as a JSON object, in the `extra` column (a key whose number no `f64`
+//! holds, or Python's `NaN`, is kept as null). The trial **fails** when the
 //! program exits with a non-zero status (or a signal), when no such line
-//! was printed, or when `value` is not a finite number (`NaN` included);
-//! the last lines of standard error go into the `error` column. The last
-//! 64 KiB of each stream are kept in `stdout.log` and `stderr.log` in the
-//! trial's folder, however much the program writes.
+//! was printed, when the last such line is longer than 1 MiB (a line that
+//! starts with `{` and names `"value"`), or when `value` is not a finite
+//! number (`NaN`, `Infinity`, `1e400`); the error says which, with the
+//! last lines of standard error. The last 64 KiB of each stream are kept
+//! in `stdout.log` and `stderr.log` in the trial's folder, however much
+//! the program writes.
 //!
-//! With `timeout = <seconds>`, a trial still running then is killed with
-//! its whole process group (SIGKILL) and recorded as `timeout`. When the
-//! program exits, whatever it left running in its group is killed too, so
-//! no trial leaks processes into the next one.
+//! # Keeping the program under control
+//!
+//! With `timeout = <seconds>`, a trial still running then is killed and
+//! recorded as `timeout`; Ctrl-C kills it the same way. The clock is the
+//! wall clock: the output pipes are polled against it, never read until
+//! they close, so a process that keeps them open cannot stall the trial.
+//! Killed means everything the trial started (`interrupt::kill_trial`:
+//! its process group, then every process whose environment names its
+//! folder), and that is also done when the program exits, so no trial
+//! leaks processes into the next one. After the program exits, its pipes
+//! are read until they are empty (all it wrote is there), waiting at most
+//! half a second for processes that could not be killed to let go of them.
+//! On Linux the program dies with hpsearch (`PR_SET_PDEATHSIG`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
