@@ -236,7 +236,7 @@ fn compare_table(out: &mut String, folders: &[Folder], names: &[String]) {
                     out,
                     "<td colspan=\"{}\">{}</td>",
                     names.len(),
-                    esc(&cells[1..].join(" "))
+                    esc(&d.summary_in_full().unwrap_or_default())
                 );
             }
         }
