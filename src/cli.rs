@@ -10,6 +10,8 @@
 //! * 3 — `drift` (or `predict --check-drift`) found drift at the alert
 //!   level; the report (and the predictions) are still written.
 //! * 130 — `run` stopped by Ctrl-C (or SIGTERM); run it again to resume.
+//!   A stop is what the user asked for, so it is printed as `stopped: …`,
+//!   every other failure as `error: …` ([`Failure::label`]).
 //!
 //! A command search that stops after `max_failures` failed trials in a row
 //! exits 1.
