@@ -10,6 +10,8 @@
 //! * 3 — `drift` (or `predict --check-drift`) found drift at the alert
 //!   level; the report (and the predictions) are still written.
 //! * 130 — `run` stopped by Ctrl-C (or SIGTERM); run it again to resume.
+//!   A stop is what the user asked for, so it is printed as `stopped: …`,
+//!   every other failure as `error: …` ([`Failure::label`]).
 //!
 //! A command search that stops after `max_failures` failed trials in a row
 //! exits 1.
@@ -340,18 +342,25 @@ fn run(
     };
     bar.set_message(tally.message());
     let mut observe = |o: &search::Outcome| {
-        let before = tally.message();
-        match o.eval.status {
+        // Why only on a change: this runs for every trial, up to 100,000
+        // a second for a function, and formatting is not free.
+        let changed = match o.eval.status {
             Status::Ok if tally.best.is_none_or(|b| direction.better(o.eval.value, b)) => {
                 tally.best = Some(o.eval.value);
+                true
             }
-            Status::Failed => tally.failed += 1,
-            Status::Timeout => tally.timed_out += 1,
-            _ => {}
-        }
-        let after = tally.message();
-        if after != before {
-            bar.set_message(after);
+            Status::Failed => {
+                tally.failed += 1;
+                true
+            }
+            Status::Timeout => {
+                tally.timed_out += 1;
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            bar.set_message(tally.message());
         }
         bar.inc(1);
     };

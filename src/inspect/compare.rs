@@ -259,7 +259,8 @@ pub enum Difference {
 }
 
 impl Difference {
-    /// The line as table cells: the label, then the values or the summary.
+    /// The line as table cells: the label, then the values or the summary
+    /// (naming a few parameters and pointing to `--verbose`).
     pub fn cells(&self) -> Vec<String> {
         match self {
             Difference::Key(k, vals) => {
@@ -287,6 +288,21 @@ impl Difference {
                     ),
                 ]
             }
+        }
+    }
+}
+
+impl Difference {
+    /// A summary line naming every parameter (for the report, which has
+    /// no `--verbose`); `None` for a single key.
+    pub fn summary_in_full(&self) -> Option<String> {
+        match self {
+            Difference::Key(..) => None,
+            Difference::Space { params, .. } => Some(format!(
+                "differs for {} parameters: {}",
+                params.len(),
+                params.join(", ")
+            )),
         }
     }
 }

@@ -9,6 +9,11 @@
 //! `<svg>`; tests/report_browser.rs opens the file in headless Chromium and
 //! checks that each of them rendered with data. The file is a pure
 //! function of the folders: the same folders give the same bytes.
+//!
+//! Its size and time are bounded whatever the number of trials: the plots
+//! thin what they draw past [`plot::THIN_ABOVE`] trials and say so, and
+//! the importance forest sees at most [`importance::MAX_ROWS`] trials
+//! (docs/inspect.md, "Large searches and outliers").
 
 use std::fmt::Write;
 use std::path::Path;
@@ -236,7 +241,7 @@ fn compare_table(out: &mut String, folders: &[Folder], names: &[String]) {
                     out,
                     "<td colspan=\"{}\">{}</td>",
                     names.len(),
-                    esc(&cells[1..].join(" "))
+                    esc(&d.summary_in_full().unwrap_or_default())
                 );
             }
         }
