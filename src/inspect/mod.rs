@@ -2,8 +2,9 @@
 //! `compare` and the HTML `report` with its plots and parameter importance.
 //!
 //! Everything here reads a results folder and never writes into one: the
-//! manifest through [`journal::read_manifest`], the trials through
-//! [`journal::read_rows`] (so every row's check is verified), the resolved
+//! manifest through [`journal::read_manifest`] (its check verified), the
+//! trials through [`journal::read_committed`] (every row's check verified,
+//! and a journal shorter than the manifest records refused), the resolved
 //! search from the manifest's `[search]` table, so nothing needs the data
 //! file or the search file. The output for the same folders is the same,
 //! byte for byte, run after run: it holds only what the folder records (the
@@ -224,7 +225,7 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         n_folds,
         extra,
     };
-    let rows = journal::read_rows(&dir.join("trials.csv"), &columns, &manifest.root_hash)?;
+    let rows = journal::read_committed(dir, &columns, &manifest)?;
     Ok(Folder {
         dir: dir.to_path_buf(),
         manifest,
