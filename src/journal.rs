@@ -437,12 +437,7 @@ impl Unfinished {
             .append(true)
             .open(&trials_path)
             .map_err(io_err(&trials_path))?;
-        drop_torn_tail(
-            &trials,
-            &trials_path,
-            self.trials_len,
-            self.trials_complete,
-        )?;
+        drop_torn_tail(&trials, &trials_path, self.trials_len, self.trials_complete)?;
         let timings_path = self.dir.join("timings.csv");
         let (timings_len, timings_complete) = line_lengths(&timings_path)?;
         let timings = OpenOptions::new()
@@ -962,12 +957,8 @@ impl Journal {
     /// in the background; waits only when very much is already queued.
     /// Returns the error of an earlier write that failed.
     pub fn commit(&mut self) -> Result<(), JournalError> {
-        self.writer.hand(
-            &mut self.buf,
-            &mut self.timing_buf,
-            self.rows,
-            &self.chain,
-        )
+        self.writer
+            .hand(&mut self.buf, &mut self.timing_buf, self.rows, &self.chain)
     }
 
     /// Commit the queued rows and wait until every row is on disk and
@@ -1156,10 +1147,12 @@ impl Drop for Writer {
 }
 
 fn failure(q: &Queue) -> Option<JournalError> {
-    q.failed.as_ref().map(|(path, kind, message)| JournalError::Io {
-        path: path.clone(),
-        source: io::Error::new(*kind, message.clone()),
-    })
+    q.failed
+        .as_ref()
+        .map(|(path, kind, message)| JournalError::Io {
+            path: path.clone(),
+            source: io::Error::new(*kind, message.clone()),
+        })
 }
 
 fn write_loop(shared: &Shared, mut files: Files) {
@@ -1605,5 +1598,111 @@ mod tests {
         fs::write(&p, format!("{head}{r1}")).unwrap();
         let e = read_rows(&p, &cols, "root").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn resume_truncates_only_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        fs::write(&p, "a\nb\n").unwrap();
+        // Read-only: any set_len fails, so none may be called without a
+        // torn tail.
+        let ro = File::open(&p).unwrap();
+        drop_torn_tail(&ro, &p, 4, 4).unwrap();
+        assert!(drop_torn_tail(&ro, &p, 5, 4).is_err());
+        fs::write(&p, "a\nb\nc").unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (5, 4));
+        let rw = OpenOptions::new().append(true).open(&p).unwrap();
+        drop_torn_tail(&rw, &p, 5, 4).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"a\nb\n");
+        // A torn line longer than a read block, and a file with no newline.
+        let long = format!("x\n{}", "y".repeat(10_000));
+        fs::write(&p, &long).unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (long.len() as u64, 2));
+        fs::write(&p, "zz").unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (2, 0));
+    }
+
+    #[test]
+    fn manifest_check_covers_the_body() {
+        let body = "format = 2\nseed = 1\n";
+        let text = format!("# c\n# d\n{CHECK_KEY}{}\"\n{body}", body_check(body));
+        let (check, b) = split_check(&text).unwrap();
+        assert_eq!(b, body);
+        assert_eq!(check, body_check(body));
+        assert_ne!(body_check("format = 2\nseed = 2\n"), check);
+        // A key before the check line: not a manifest this version wrote.
+        assert!(split_check("format = 2\ncheck = \"ab\"\n").is_none());
+        assert!(split_check("format = 2\n").is_none());
+    }
+
+    #[test]
+    fn search_diffs_name_changed_added_and_removed_keys() {
+        let a: toml::Value = toml::from_str(
+            "seed = 0\nwindow = 1\n[space.C]\nhigh = 10.0\nlow = 1.0\n[space.k]\nhigh = 3\n",
+        )
+        .unwrap();
+        let b: toml::Value = toml::from_str(
+            "seed = 1\nwindow = 1\n[space.C]\nhigh = 100.0\nlow = 1.0\n[space.g]\nhigh = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            search_diffs(&a, &b),
+            [
+                "search.seed: 0 → 1",
+                "space.C.high: 10.0 → 100.0",
+                "space.g: (none) → { high = 2 }",
+                "space.k: { high = 3 } → (none)",
+            ]
+        );
+        assert!(search_diffs(&a, &a).is_empty());
+    }
+
+    /// A write the writer cannot make stops the run with the file's path,
+    /// at the next commit or sync, and nothing after it is written.
+    #[test]
+    fn a_failed_write_is_reported_with_its_path() {
+        for bad in ["trials.csv", "timings.csv"] {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            fs::write(d.join("trials.csv"), "h\n").unwrap();
+            fs::write(d.join("timings.csv"), "h\n").unwrap();
+            let open = |name: &str| {
+                if name == bad {
+                    // Read-only: every write fails.
+                    File::open(d.join(name)).unwrap()
+                } else {
+                    OpenOptions::new().append(true).open(d.join(name)).unwrap()
+                }
+            };
+            let manifest = Manifest {
+                format: FORMAT,
+                hpsearch_version: "t".into(),
+                root_hash: "r".into(),
+                search_file: "s".into(),
+                budget: 2,
+                rows: 0,
+                last_check: "r".into(),
+                started: "t".into(),
+                finished: None,
+                host: "h".into(),
+                data: Vec::new(),
+                inputs: Vec::new(),
+                search: toml::Value::Table(Default::default()),
+            };
+            let w =
+                Writer::start(d, open("trials.csv"), open("timings.csv"), 2, 2, manifest).unwrap();
+            w.hand(&mut b"row\n".to_vec(), &mut b"t\n".to_vec(), 1, "c")
+                .unwrap();
+            let e = w.wait(1).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+            let e = w
+                .hand(&mut b"row\n".to_vec(), &mut b"t\n".to_vec(), 2, "d")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+            assert_eq!(fs::read(d.join("trials.csv")).unwrap(), b"h\n");
+            assert!(!d.join("manifest.toml").exists());
+        }
     }
 }
