@@ -145,7 +145,10 @@ fn an_edited_manifest_is_refused_by_run_and_show() {
     let good = std::fs::read_to_string(&path).unwrap();
     assert!(good.contains("\nseed = 3\n"), "{good}");
     assert!(good.contains("\nbudget = 40\n"), "{good}");
-    for (from, to) in [("\nseed = 3\n", "\nseed = 4\n"), ("\nbudget = 40\n", "\nbudget = 80\n")] {
+    for (from, to) in [
+        ("\nseed = 3\n", "\nseed = 4\n"),
+        ("\nbudget = 40\n", "\nbudget = 80\n"),
+    ] {
         std::fs::write(&path, good.replace(from, to)).unwrap();
         refused(&sb, &["manifest.toml", "was edited", "restore"]);
     }
@@ -291,8 +294,14 @@ fn a_users_tmp_files_beside_the_outputs_survive() {
         .expect_code(0);
     sb.run(&["report", "results/k", "--out", "report.html"])
         .expect_code(0);
-    sb.run(&["predict", "model.json", "data/iris.csv", "--out", "preds.csv"])
-        .expect_code(0);
+    sb.run(&[
+        "predict",
+        "model.json",
+        "data/iris.csv",
+        "--out",
+        "preds.csv",
+    ])
+    .expect_code(0);
     let r = sb.run(&[
         "predict",
         "model.json",
@@ -337,7 +346,10 @@ fn a_failed_export_leaves_no_temporary_file() {
         .filter(|n| n.starts_with(".hpsearch-tmp-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    assert!(!sb.path().join("model.tmp").exists(), "model.tmp left behind");
+    assert!(
+        !sb.path().join("model.tmp").exists(),
+        "model.tmp left behind"
+    );
 }
 
 #[test]
