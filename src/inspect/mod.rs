@@ -527,14 +527,6 @@ pub(crate) mod tests {
         } else {
             ""
         };
-        let manifest = format!(
-            "format = 1\nhpsearch_version = \"0.1.0\"\nroot_hash = \"{root}\"\n\
-             search_file = \"s.toml\"\nbudget = {}\nstarted = \"2026-01-01T00:00:00Z\"\n{finished}\
-             host = \"h\"\ndata = []\n\n[search]\n{manifest_search}",
-            rows.len().max(4)
-        );
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("manifest.toml"), manifest).unwrap();
         let mut text = format!("trial,seed,status,value,{},error,check\n", header.join(","));
         let mut chain = root.clone();
         for (i, r) in rows.iter().enumerate() {
@@ -552,6 +544,18 @@ pub(crate) mod tests {
             text.push_str(&fields.join(","));
             text.push('\n');
         }
+        let manifest = format!(
+            "format = 2\nhpsearch_version = \"0.1.0\"\nroot_hash = \"{root}\"\n\
+             search_file = \"s.toml\"\nbudget = {}\nrows = {}\nlast_check = \"{chain}\"\nstarted = \"2026-01-01T00:00:00Z\"\n{finished}\
+             host = \"h\"\ndata = []\n\n[search]\n{manifest_search}",
+            rows.len().max(4),
+            rows.len()
+        );
+        // The check over the manifest's text (journal.rs, the format).
+        let check = crate::seed::hex(&Sha256::digest(manifest.as_bytes()));
+        let manifest = format!("check = \"{check}\"\n{manifest}");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("manifest.toml"), manifest).unwrap();
         std::fs::write(dir.join("trials.csv"), text).unwrap();
         std::fs::write(dir.join("timings.csv"), "trial,seconds,thread\n").unwrap();
     }
