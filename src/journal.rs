@@ -987,6 +987,8 @@ impl Journal {
 /// the search's trials. The first failure stops it; the coordinator sees
 /// it at its next [`Journal::commit`] or [`Journal::sync`].
 struct Writer {
+    /// The results folder, for messages.
+    dir: PathBuf,
     shared: std::sync::Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -1056,6 +1058,7 @@ impl Writer {
             .spawn(move || write_loop(&s, files))
             .map_err(io_err(dir))?;
         Ok(Writer {
+            dir: dir.to_path_buf(),
             shared,
             thread: Some(thread),
         })
@@ -1068,6 +1071,21 @@ impl Writer {
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the writer thread still runs.
+    fn alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Wait for the writer to report, or a while: a writer that ended
+    /// without reporting (it cannot, short of a bug) must not hang the run.
+    fn wait_a_while<'a>(&self, q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        self.shared
+            .changed
+            .wait_timeout(q, std::time::Duration::from_millis(200))
+            .map(|(q, _)| q)
+            .unwrap_or_else(|e| e.into_inner().0)
     }
 
     fn hand(
@@ -1089,12 +1107,8 @@ impl Writer {
         q.rows = rows;
         q.check = check.to_string();
         self.shared.changed.notify_all();
-        while q.trials.len() > MAX_QUEUED && q.failed.is_none() && self.thread.is_some() {
-            q = self
-                .shared
-                .changed
-                .wait(q)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while q.trials.len() > MAX_QUEUED && q.failed.is_none() && self.alive() {
+            q = self.wait_a_while(q);
         }
         failure(&q).map_or(Ok(()), Err)
     }
@@ -1103,22 +1117,21 @@ impl Writer {
     fn wait(&self, rows: u64) -> Result<(), JournalError> {
         let mut q = self.lock();
         while q.durable < rows && q.failed.is_none() {
-            if self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+            if !self.alive() {
                 break;
             }
-            q = self
-                .shared
-                .changed
-                .wait(q)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            q = self.wait_a_while(q);
         }
         if let Some(e) = failure(&q) {
             return Err(e);
         }
         if q.durable < rows {
             return Err(JournalError::Damaged {
-                path: PathBuf::from("trials.csv"),
-                message: "the journal's writer stopped before every row was written".into(),
+                path: self.dir.join("trials.csv"),
+                message: format!(
+                    "the journal's writer stopped after {} of {rows} rows; run again to resume",
+                    q.durable
+                ),
             });
         }
         Ok(())
@@ -1231,11 +1244,20 @@ impl Files {
         self.timings_len += timings.len() as u64;
         self.manifest.rows = rows;
         self.manifest.last_check = check.to_string();
-        write_manifest(&self.dir, &self.manifest)
+        // Why the rename need not be durable here: a crash that loses it
+        // leaves the previous record, which records fewer rows than the
+        // journal holds, as a crash between the flushes would.
+        write_record(&self.dir, &self.manifest, false)
     }
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), JournalError> {
+    write_record(dir, m, true)
+}
+
+/// Write the manifest `m` into `dir`; `durable`: wait until the rename
+/// itself is on disk.
+fn write_record(dir: &Path, m: &Manifest, durable: bool) -> Result<(), JournalError> {
     let path = dir.join("manifest.toml");
     let body = toml::to_string(m).map_err(|e| JournalError::Damaged {
         path: path.clone(),
@@ -1248,7 +1270,7 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), JournalError> {
          {CHECK_KEY}{}\"\n{body}",
         body_check(&body)
     );
-    write_atomic(&path, text.as_bytes())
+    replace(&path, text.as_bytes(), durable)
 }
 
 /// Write a whole file by writing a uniquely named temporary file beside it
@@ -1256,6 +1278,12 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), JournalError> {
 /// renaming it over the target, so a crash leaves the old or the new file,
 /// never a torn one. On an error the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
+    replace(path, bytes, true)
+}
+
+/// [`write_atomic`]; `durable`: also flush the folder, so the rename
+/// itself survives a crash.
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), JournalError> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -1273,8 +1301,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
     // A failed rename drops (so removes) the temporary file.
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     // Make the rename itself durable; not every platform can open a folder.
-    if let Ok(d) = File::open(parent) {
-        let _ = d.sync_all();
+    if durable {
+        if let Ok(d) = File::open(parent) {
+            let _ = d.sync_all();
+        }
     }
     Ok(())
 }
