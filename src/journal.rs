@@ -4,14 +4,20 @@
 //!
 //! `results/<name>/` holds three files:
 //!
-//! * `manifest.toml` — written once when the search starts and replaced
-//!   (write to a temporary file, then rename) when it ends:
-//!   `format` (1), `hpsearch_version`, `root_hash` (64 hex digits),
-//!   `search_file` (absolute), `budget`, `started` / `finished` (UTC, RFC 3339),
+//! * `manifest.toml` — written first when the search starts, then replaced
+//!   (a uniquely named temporary file, then a rename) after every durable
+//!   flush of the journal and when the search ends: `check` (SHA-256 over
+//!   every line below its own: an edited manifest is refused), `format`
+//!   (2), `hpsearch_version`, `root_hash` (64 hex digits), `search_file`
+//!   (absolute), `budget`, `rows` and `last_check` (how many rows
+//!   `trials.csv` held at the last flush and the last one's `check`: the
+//!   journal may hold more rows than this, after a crash between its flush
+//!   and this record, never fewer), `started` / `finished` (UTC, RFC 3339),
 //!   `host`, `[[data]]` entries (`path`, `sha256`), for a command its
 //!   `[[inputs]]` (`path` as written, content hash) and `[search]`, the
 //!   resolved search in canonical form (defaults filled in) — exactly what
-//!   the root hash is computed from.
+//!   the root hash is computed from (`run` compares it with the search
+//!   file's).
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
 //!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,]error,check`.
 //!   `status` is `ok`, `failed` or (a command past its time-out)
@@ -22,13 +28,20 @@
 //!   `error` says why a trial failed (empty otherwise); `check` is 16 hex
 //!   digits of SHA-256 over the previous row's check (the root hash for the
 //!   first row) and this row's fields joined by 0x1f, a chain that makes a
-//!   changed, deleted or inserted row an error naming its line. Rows are
-//!   written in trial order whatever the thread count, and flushed to disk
-//!   (fsync) before later rows are written; several rows may share one
-//!   flush. A torn last line (no newline) is a row a crash cut short: it
-//!   was never committed, and resuming drops it.
+//!   changed, deleted or inserted row an error naming its line, and with
+//!   the manifest's `rows` and `last_check`, a journal cut short at a row
+//!   boundary. Rows are written in trial order whatever the thread count
+//!   by a background writer that flushes (fdatasync) whatever rows are
+//!   queued, several at a time (a group commit), so the next proposal never
+//!   waits on the disk; a crash can lose only rows that resuming recomputes
+//!   identically. A torn last line (no newline) is a row a crash cut
+//!   short: it was never committed, and resuming drops it (the only time
+//!   hpsearch shortens a file).
 //! * `timings.csv` — `trial,seconds,thread`: wall time per trial and the
-//!   worker that ran it. Real but not reproducible, so kept apart.
+//!   worker that ran it. Real but not reproducible, so kept apart; written
+//!   and flushed with the journal, its errors stop the run as the
+//!   journal's do. A trial that ran again after a crash may be listed
+//!   twice (the later entry is the run that committed).
 //! * `folds.csv` — for model searches: the header `fold`, then one line per
 //!   data row holding its held-out fold (0 to k-1), on the line the row has
 //!   in the data file (data row `r`, counted from 0, on line `r + 2`),
@@ -47,13 +60,19 @@
 //!   folder emptied when it reruns.
 //! * `lock` — empty; `hpsearch run` holds an OS lock on it while writing,
 //!   which the kernel releases when the process ends, however it ends.
+//! * `.hpsearch-tmp-*` — a temporary file of [`write_atomic`] that a crash
+//!   left behind; the next `run` removes it.
 //!
 //! Nothing here is ever deleted or rewritten in place by a later run; a
-//! file hpsearch did not write is refused.
+//! file hpsearch did not write is refused. A folder whose manifest is
+//! missing is refused unless it holds no trial (a creation a crash cut
+//! short), and a journal shorter than its manifest records is refused,
+//! naming the missing trials.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +82,13 @@ use crate::seed::hex;
 use crate::value::{fmt_f64, Params};
 use sha2::{Digest, Sha256};
 
-/// Version of the results-folder format.
-pub const FORMAT: u32 = 1;
+/// Version of the results-folder format (2: the manifest's `check`,
+/// `rows` and `last_check`).
+pub const FORMAT: u32 = 2;
+
+/// How the temporary files of [`write_atomic`] begin; a results folder
+/// accepts (and `run` removes) files so named.
+pub const TMP_PREFIX: &str = ".hpsearch-tmp-";
 
 /// Problems with a results folder.
 #[derive(Debug, thiserror::Error)]
@@ -87,13 +111,18 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
 }
 
 /// `manifest.toml`; see the module doc.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
     pub hpsearch_version: String,
     pub root_hash: String,
     pub search_file: String,
     pub budget: u64,
+    /// Rows `trials.csv` held at the last durable flush; it may hold more
+    /// (a crash between the flush and this record), never fewer.
+    pub rows: u64,
+    /// The `check` of row `rows - 1` (the root hash when `rows` is 0).
+    pub last_check: String,
     pub started: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
@@ -107,7 +136,7 @@ pub struct Manifest {
 }
 
 /// A data file (or input) a search read, with its content hash.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataEntry {
     pub path: String,
     pub sha256: String,
@@ -181,25 +210,34 @@ pub struct Unfinished {
     lock: File,
     manifest: Manifest,
     columns: Columns,
-    /// The committed rows, in trial order.
+    /// The committed rows, in trial order (the caller may take them).
     pub rows: Vec<Row>,
+    /// How many rows `trials.csv` holds.
+    n_rows: u64,
+    /// Bytes of `trials.csv` and where its last complete line ends.
     trials_len: u64,
+    trials_complete: u64,
     chain: String,
 }
 
 /// An open results folder, appending rows.
+///
+/// Rows are formatted here, on the coordinator's thread, and handed to a
+/// background writer ([`Journal::commit`]) that appends and flushes them;
+/// [`Journal::sync`] waits until every handed row is on disk.
 pub struct Journal {
     dir: PathBuf,
     /// Held (OS lock) while the journal is open; a crash releases it.
     _lock: File,
-    trials: File,
-    timings: File,
     manifest: Manifest,
     columns: Columns,
-    /// The `check` of the last row written (the root hash before any row).
+    /// The `check` of the last row appended (the root hash before any row).
     chain: String,
+    /// Rows appended so far (recorded and new).
+    rows: u64,
     buf: Vec<u8>,
     timing_buf: Vec<u8>,
+    writer: Writer,
 }
 
 /// A finished trial, ready to be committed.
@@ -236,8 +274,8 @@ pub fn fresh_trial_dir(dir: &Path, index: u64) -> Result<PathBuf, JournalError> 
     Ok(path)
 }
 
-/// Names hpsearch writes in a results folder (`.tmp` files are the
-/// temporaries of [`write_atomic`]); anything else is refused.
+/// Names hpsearch writes in a results folder (and the temporaries of
+/// [`write_atomic`], named [`TMP_PREFIX`]`*`); anything else is refused.
 const OWN_FILES: &[&str] = &[
     "manifest.toml",
     "trials.csv",
@@ -246,12 +284,11 @@ const OWN_FILES: &[&str] = &[
     "search.toml",
     "lock",
     TRIALS_DIR,
-    "manifest.tmp",
-    "trials.tmp",
-    "timings.tmp",
-    "folds.tmp",
-    "search.tmp",
 ];
+
+fn is_own(name: &str) -> bool {
+    OWN_FILES.contains(&name) || name.starts_with(TMP_PREFIX)
+}
 
 /// Open `dir` for `search`: create it when new; report it finished when it
 /// already holds this search's whole budget, or unfinished (locked, nothing
@@ -282,13 +319,42 @@ pub fn open(
             ),
         });
     }
+    verify_search(dir, &manifest, search)?;
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
         let name = entry.map_err(io_err(dir))?.file_name();
         let name = name.to_string_lossy();
-        if !OWN_FILES.contains(&name.as_ref()) {
+        if !is_own(&name) {
             return Err(JournalError::Damaged {
                 path: dir.join(name.as_ref()),
                 message: "is not a file hpsearch writes; move it out of the results folder".into(),
+            });
+        }
+    }
+    // Why the manifest is written first: a crash before the CSV files
+    // exist leaves a manifest that records no row; creating what is
+    // missing then replaces nothing.
+    let mut lock = None;
+    if manifest.rows == 0 {
+        let missing = missing_files(dir, folds.is_some());
+        if !missing.is_empty() {
+            lock = Some(take_lock(dir)?);
+            write_files(dir, search, columns, folds, &missing)?;
+        }
+    }
+    for (name, needed) in [
+        ("trials.csv", true),
+        ("timings.csv", true),
+        ("search.toml", true),
+        ("folds.csv", folds.is_some()),
+    ] {
+        if needed && !dir.join(name).exists() {
+            return Err(JournalError::Damaged {
+                path: dir.join(name),
+                message: format!(
+                    "is missing, and the manifest records {} committed trials; restore it from a \
+                     backup, or move the folder away (or run with --out DIR) to start over",
+                    manifest.rows
+                ),
             });
         }
     }
@@ -301,7 +367,7 @@ pub fn open(
             });
         }
     }
-    let log = read_log(&dir.join("trials.csv"), columns, &root)?;
+    let log = read_recorded(dir, columns, &manifest)?;
     let budget = search.budget();
     let n = log.rows.len() as u64;
     if n == budget {
@@ -316,89 +382,363 @@ pub fn open(
             ),
         });
     }
-    let lock = take_lock(dir)?;
+    let lock = match lock {
+        Some(l) => l,
+        None => take_lock(dir)?,
+    };
     Ok(Opened::Unfinished(Box::new(Unfinished {
         dir: dir.to_path_buf(),
         lock,
         manifest,
         columns: columns.clone(),
+        n_rows: log.rows.len() as u64,
         rows: log.rows,
-        trials_len: log.complete_len,
+        trials_len: log.len,
+        trials_complete: log.complete_len,
         chain: log.chain,
     })))
 }
 
+/// Drop the torn tail of `file` (`len` bytes, whole lines up to
+/// `complete`), and only when there is one: an append-only file
+/// (`chattr +a`) refuses any truncation, even to its own length.
+fn drop_torn_tail(file: &File, path: &Path, len: u64, complete: u64) -> Result<(), JournalError> {
+    if len > complete {
+        file.set_len(complete).map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
+/// The length of `path` and where its last complete line ends.
+fn line_lengths(path: &Path) -> Result<(u64, u64), JournalError> {
+    let len = fs::metadata(path).map_err(io_err(path))?.len();
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    let mut f = File::open(path).map_err(io_err(path))?;
+    // Why read backwards in blocks: timings.csv can be large and is only
+    // ever torn in its last line.
+    let mut end = len;
+    let mut block = vec![0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let n = (end - start) as usize;
+        f.seek(SeekFrom::Start(start)).map_err(io_err(path))?;
+        f.read_exact(&mut block[..n]).map_err(io_err(path))?;
+        if let Some(i) = block[..n].iter().rposition(|&b| b == b'\n') {
+            return Ok((len, start + i as u64 + 1));
+        }
+        end = start;
+    }
+    Ok((len, 0))
+}
+
 impl Unfinished {
     /// Continue the search with `budget` trials: drop a torn last line (a
-    /// row a crash cut short, never committed), record the budget in the
-    /// manifest and open the journal for appending.
+    /// row a crash cut short, never committed), record the budget and what
+    /// the journal holds in the manifest, and start the journal's writer.
     pub fn resume(self, budget: u64) -> Result<Journal, JournalError> {
+        remove_temporaries(&self.dir);
         let trials_path = self.dir.join("trials.csv");
         let trials = OpenOptions::new()
             .append(true)
             .open(&trials_path)
             .map_err(io_err(&trials_path))?;
-        trials
-            .set_len(self.trials_len)
-            .map_err(io_err(&trials_path))?;
+        drop_torn_tail(&trials, &trials_path, self.trials_len, self.trials_complete)?;
         let timings_path = self.dir.join("timings.csv");
-        let timing_bytes = fs::read(&timings_path).map_err(io_err(&timings_path))?;
+        let (timings_len, timings_complete) = line_lengths(&timings_path)?;
         let timings = OpenOptions::new()
             .append(true)
             .open(&timings_path)
             .map_err(io_err(&timings_path))?;
-        let whole = timing_bytes
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        timings
-            .set_len(whole as u64)
-            .map_err(io_err(&timings_path))?;
+        drop_torn_tail(&timings, &timings_path, timings_len, timings_complete)?;
+        let rows = self.n_rows;
         let mut manifest = self.manifest;
         manifest.budget = budget;
         manifest.finished = None;
+        manifest.rows = rows;
+        manifest.last_check = self.chain.clone();
         write_manifest(&self.dir, &manifest)?;
+        let writer = Writer::start(
+            &self.dir,
+            trials,
+            timings,
+            self.trials_complete,
+            timings_complete,
+            manifest.clone(),
+        )?;
         Ok(Journal {
             dir: self.dir,
             _lock: self.lock,
-            trials,
-            timings,
             manifest,
             columns: self.columns,
             chain: self.chain,
+            rows,
             buf: Vec::new(),
             timing_buf: Vec::new(),
+            writer,
         })
     }
 }
 
-/// Read a results folder's manifest.
+/// Remove the temporaries a crash left in the results folder `dir`; only
+/// the holder of its lock may. Best effort: one left behind is harmless.
+fn remove_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The first line of a manifest's text that is its own: the comments
+/// before it are not covered by the check.
+const CHECK_KEY: &str = "check = \"";
+
+/// Read a results folder's manifest, refusing one that was edited (its
+/// `check` does not match its text) or that another format wrote.
 pub fn read_manifest(dir: &Path) -> Result<Manifest, JournalError> {
     let path = dir.join("manifest.toml");
     let text = fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            JournalError::Refused {
-                path: dir.to_path_buf(),
-                message: "is not an hpsearch results folder (no manifest.toml)".into(),
-            }
-        } else {
-            JournalError::Io {
+        if e.kind() != io::ErrorKind::NotFound {
+            return JournalError::Io {
                 path: path.clone(),
                 source: e,
-            }
+            };
+        }
+        let message = match journal_rows(dir) {
+            Some(n) if n > 0 => format!(
+                "manifest.toml is missing, but trials.csv holds {n} trials: hpsearch cannot \
+                 check them without it. Restore manifest.toml from a backup, or move the \
+                 folder away to start over"
+            ),
+            _ => "is not an hpsearch results folder (no manifest.toml)".into(),
+        };
+        JournalError::Refused {
+            path: dir.to_path_buf(),
+            message,
         }
     })?;
-    toml::from_str(&text).map_err(|e| JournalError::Damaged {
-        path,
-        message: format!("not a readable hpsearch manifest: {e}"),
+    let damaged = |message: String| JournalError::Damaged {
+        path: path.clone(),
+        message,
+    };
+    let Some((check, body)) = split_check(&text) else {
+        return read_format_1(dir, &text).ok_or_else(|| {
+            damaged(format!(
+                "has no `check` line: it was not written by hpsearch (results format \
+                 {FORMAT}, or format 1 without a check), or it was edited. Run the search \
+                 again into a new folder (--out DIR)"
+            ))
+        });
+    };
+    if check != body_check(body) {
+        return Err(damaged(
+            "was edited after hpsearch wrote it (its check does not match its text; a \
+             setting such as the seed or the budget was changed). Undo the edit or restore \
+             the file from a backup: hpsearch never reads an edited manifest"
+                .into(),
+        ));
+    }
+    let m: Manifest = toml::from_str(body)
+        .map_err(|e| damaged(format!("not a readable hpsearch manifest: {e}")))?;
+    if m.format != FORMAT {
+        return Err(damaged(format!(
+            "results format {} where this hpsearch reads format {FORMAT}; use the hpsearch \
+             version {} that wrote it",
+            m.format, m.hpsearch_version
+        )));
+    }
+    Ok(m)
+}
+
+/// A manifest of results format 1 (before the manifest recorded its rows
+/// and carried a check), so that folders written by earlier versions still
+/// show, replay, export and resume. What its journal held is taken from
+/// `trials.csv` as it is now (a cut made before this version read it
+/// cannot be told apart); the next write upgrades it to the current format.
+fn read_format_1(dir: &Path, text: &str) -> Option<Manifest> {
+    #[derive(Deserialize)]
+    struct Format1 {
+        format: u32,
+        hpsearch_version: String,
+        root_hash: String,
+        search_file: String,
+        budget: u64,
+        started: String,
+        #[serde(default)]
+        finished: Option<String>,
+        host: String,
+        #[serde(default)]
+        data: Vec<DataEntry>,
+        #[serde(default)]
+        inputs: Vec<DataEntry>,
+        search: toml::Value,
+    }
+    let old: Format1 = toml::from_str(text).ok()?;
+    if old.format != 1 {
+        return None;
+    }
+    // Rows as `read_log` counts them: complete CSV records after the
+    // header (a quoted error may span lines), the last one's check.
+    let (mut rows, mut last_check) = (0u64, old.root_hash.clone());
+    if let Ok(bytes) = fs::read(dir.join("trials.csv")) {
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(i) => &bytes[..=i],
+            None => &bytes[..0],
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(complete);
+        for rec in rdr.records() {
+            let rec = rec.ok()?;
+            rows += 1;
+            last_check = rec.get(rec.len().saturating_sub(1))?.to_string();
+        }
+    }
+    Some(Manifest {
+        format: old.format,
+        hpsearch_version: old.hpsearch_version,
+        root_hash: old.root_hash,
+        search_file: old.search_file,
+        budget: old.budget,
+        rows,
+        last_check,
+        started: old.started,
+        finished: old.finished,
+        host: old.host,
+        data: old.data,
+        inputs: old.inputs,
+        search: old.search,
     })
 }
 
-/// Why a search's root hash differs from a folder's: the inputs that
-/// changed, when a command's inputs did, else the general reasons.
+/// The `check` a manifest's text records and the text it covers.
+fn split_check(text: &str) -> Option<(&str, &str)> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let next = at + line.len();
+        if let Some(rest) = line.strip_prefix(CHECK_KEY) {
+            let check = rest.trim_end().strip_suffix('"')?;
+            return Some((check, &text[next..]));
+        }
+        if !line.starts_with('#') {
+            return None;
+        }
+        at = next;
+    }
+    None
+}
+
+/// SHA-256 over a manifest's body, as hex.
+fn body_check(body: &str) -> String {
+    hex(&Sha256::digest(body.as_bytes()))
+}
+
+/// Trials (complete lines after the header) in `dir/trials.csv`, if it
+/// can be read: for naming what a folder without a manifest holds.
+fn journal_rows(dir: &Path) -> Option<u64> {
+    let bytes = fs::read(dir.join("trials.csv")).ok()?;
+    Some(
+        bytes
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            .saturating_sub(1) as u64,
+    )
+}
+
+/// Check that a manifest's `[search]` is the canonical form of `search`,
+/// whose root hash it records: a `[search]` edited along with its check
+/// would otherwise pass for this search.
+fn verify_search(dir: &Path, manifest: &Manifest, search: &Search) -> Result<(), JournalError> {
+    let path = dir.join("manifest.toml");
+    let ours = toml::Value::try_from(search.canonical()).map_err(|e| JournalError::Damaged {
+        path: path.clone(),
+        message: format!("cannot encode the resolved search: {e}"),
+    })?;
+    let diffs = search_diffs(&manifest.search, &ours);
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    Err(JournalError::Damaged {
+        path,
+        message: format!(
+            "[search] does not match the root hash it records ({}): it was edited. Undo the \
+             edit or restore the file from a backup",
+            diffs.join("; ")
+        ),
+    })
+}
+
+/// The keys whose values differ between a recorded `[search]` table and
+/// another, as `key: then → now`, in key order; at most 10 and a count.
+fn search_diffs(then: &toml::Value, now: &toml::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_values("", then, now, &mut out);
+    if out.len() > 10 {
+        let more = out.len() - 10;
+        out.truncate(10);
+        out.push(format!("and {more} more"));
+    }
+    out
+}
+
+fn diff_values(key: &str, then: &toml::Value, now: &toml::Value, out: &mut Vec<String>) {
+    match (then, now) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let sub = if key.is_empty() {
+                    // Why: the search file names these `[search]` keys.
+                    match k.as_str() {
+                        "seed" | "strategy" | "format" => format!("search.{k}"),
+                        "window" => "search.parallel".into(),
+                        _ => k.clone(),
+                    }
+                } else {
+                    format!("{key}.{k}")
+                };
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff_values(&sub, x, y, out),
+                    (Some(x), None) => out.push(format!("{sub}: {} → (none)", shown(x))),
+                    (None, Some(y)) => out.push(format!("{sub}: (none) → {}", shown(y))),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ if then != now => out.push(format!("{key}: {} → {}", shown(then), shown(now))),
+        _ => {}
+    }
+}
+
+/// A TOML value, short: hashes cut to 12 digits, long values elided.
+fn shown(v: &toml::Value) -> String {
+    let text = match v {
+        toml::Value::String(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("{}…", &s[..12])
+        }
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) => fmt_f64(*f),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(57).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// Why a search's root hash differs from a folder's: the keys of the
+/// resolved search that differ and the command inputs that changed.
 fn what_changed(manifest: &Manifest, search: &Search) -> String {
     let now = search.command().map(|c| c.inputs.as_slice()).unwrap_or(&[]);
-    let changed: Vec<String> = manifest
+    let mut changed: Vec<String> = manifest
         .inputs
         .iter()
         .filter_map(|was| {
@@ -415,8 +755,31 @@ fn what_changed(manifest: &Manifest, search: &Search) -> String {
             }
         })
         .collect();
+    let mut keys = match toml::Value::try_from(search.canonical()) {
+        Ok(ours) => {
+            // The inputs are named above, with their paths.
+            let strip = |v: &toml::Value| {
+                let mut v = v.clone();
+                if let Some(o) = v.get_mut("objective").and_then(|o| o.as_table_mut()) {
+                    o.remove("inputs");
+                }
+                v
+            };
+            search_diffs(&strip(&manifest.search), &strip(&ours))
+        }
+        Err(_) => Vec::new(),
+    };
+    if let Some(i) = keys.iter().position(|k| k.starts_with("data.sha256:")) {
+        let path = manifest.data.first().map_or("the data file", |d| &d.path);
+        keys[i] = format!("{path} changed ({})", keys[i]);
+    }
+    changed.extend(keys);
     if changed.is_empty() {
-        "the space, data, inputs or settings changed".into()
+        format!(
+            "the resolved searches are the same; the folder was written by hpsearch {}, which \
+             hashes them differently",
+            manifest.hpsearch_version
+        )
     } else {
         changed.join("; ")
     }
@@ -492,6 +855,45 @@ fn folds_match(path: &Path, folds: &[usize]) -> Result<bool, JournalError> {
 }
 
 /// Start a new results folder.
+
+/// The files a new folder gets after its manifest, in the order written.
+const CREATED: &[&str] = &["trials.csv", "timings.csv", "folds.csv", "search.toml"];
+
+/// Which of [`CREATED`] are missing from `dir`.
+fn missing_files(dir: &Path, has_folds: bool) -> Vec<&'static str> {
+    CREATED
+        .iter()
+        .copied()
+        .filter(|&n| (has_folds || n != "folds.csv") && !dir.join(n).exists())
+        .collect()
+}
+
+/// Write the files `names` of a new folder (none may exist: nothing is
+/// replaced).
+fn write_files(
+    dir: &Path,
+    search: &Search,
+    columns: &Columns,
+    folds: Option<&[usize]>,
+    names: &[&str],
+) -> Result<(), JournalError> {
+    for &name in names {
+        let bytes = match (name, folds) {
+            ("trials.csv", _) => csv_line(&columns.header()),
+            ("timings.csv", _) => b"trial,seconds,thread\n".to_vec(),
+            ("folds.csv", Some(f)) => folds_text(f).into_bytes(),
+            ("search.toml", _) => search.text.as_bytes().to_vec(),
+            _ => continue,
+        };
+        write_atomic(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+/// Start a new results folder, or start again one whose creation a crash
+/// cut short (no manifest and no trial: nothing to lose). A folder without
+/// a manifest that holds trials, or files hpsearch does not write, is
+/// refused: hpsearch never replaces what it did not just create.
 fn create(
     dir: &Path,
     search: &Search,
@@ -499,20 +901,44 @@ fn create(
     folds: Option<&[usize]>,
 ) -> Result<Journal, JournalError> {
     let manifest_path = dir.join("manifest.toml");
-    // A folder without a manifest is new, or one whose creation a crash cut
-    // short (only our own files, no row committed: the manifest is written
-    // last); anything else is not ours.
-    if dir.exists() {
+    let refuse_if_holding = |dir: &Path| -> Result<(), JournalError> {
+        if !dir.exists() {
+            return Ok(());
+        }
         for entry in fs::read_dir(dir).map_err(io_err(dir))? {
             let name = entry.map_err(io_err(dir))?.file_name();
-            if !OWN_FILES.contains(&name.to_string_lossy().as_ref()) {
+            if !is_own(&name.to_string_lossy()) {
                 return Err(JournalError::Refused {
                     path: dir.to_path_buf(),
                     message: "exists and is not an hpsearch results folder (no manifest.toml); choose another --out".into(),
                 });
             }
         }
-    }
+        let trials = journal_rows(dir).unwrap_or(0);
+        let timings = fs::read(dir.join("timings.csv"))
+            .map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1))
+            .unwrap_or(0);
+        let trial_dirs = fs::read_dir(dir.join(TRIALS_DIR)).map_or(0, |d| d.count());
+        if trials > 0 || timings > 0 || trial_dirs > 0 {
+            let what = if trials > 0 {
+                format!("trials.csv holds {trials} trials")
+            } else if timings > 0 {
+                format!("timings.csv holds {timings} rows")
+            } else {
+                format!("{TRIALS_DIR}/ holds {trial_dirs} trial folders")
+            };
+            return Err(JournalError::Refused {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "manifest.toml is missing, but {what}: hpsearch cannot check them without \
+                     it and will not replace them. Restore manifest.toml from a backup, or move \
+                     the folder away (or run with --out DIR) to start a new search"
+                ),
+            });
+        }
+        Ok(())
+    };
+    refuse_if_holding(dir)?;
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let lock = take_lock(dir)?;
     if manifest_path.exists() {
@@ -522,6 +948,9 @@ fn create(
             message: "was just created by another hpsearch process; run again".into(),
         });
     }
+    // Under the lock, look again: nothing may have changed since.
+    refuse_if_holding(dir)?;
+    remove_temporaries(dir);
     let root = search.root().hex();
     let manifest = Manifest {
         format: FORMAT,
@@ -532,6 +961,8 @@ fn create(
             .display()
             .to_string(),
         budget: search.budget(),
+        rows: 0,
+        last_check: root.clone(),
         started: utc_now(),
         finished: None,
         host: host(),
@@ -560,17 +991,15 @@ fn create(
             message: format!("cannot encode the resolved search: {e}"),
         })?,
     };
-    // The data files first, the manifest last: a folder with a manifest
-    // always has its CSV files.
-    let trials_path = dir.join("trials.csv");
-    write_atomic(&trials_path, &csv_line(&columns.header()))?;
-    let timings_path = dir.join("timings.csv");
-    write_atomic(&timings_path, b"trial,seconds,thread\n")?;
-    if let Some(folds) = folds {
-        write_atomic(&dir.join("folds.csv"), folds_text(folds).as_bytes())?;
-    }
-    write_atomic(&dir.join("search.toml"), search.text.as_bytes())?;
+    // The manifest first: from then on the folder is recognisably this
+    // search's, and a crash before the CSV files exist leaves a manifest
+    // recording no row, which the next run completes. The files a cut
+    // creation left (headers only, no trial) are replaced: they hold
+    // nothing.
     write_manifest(dir, &manifest)?;
+    write_files(dir, search, columns, folds, CREATED)?;
+    let trials_path = dir.join("trials.csv");
+    let timings_path = dir.join("timings.csv");
     let trials = OpenOptions::new()
         .append(true)
         .open(&trials_path)
@@ -579,16 +1008,26 @@ fn create(
         .append(true)
         .open(&timings_path)
         .map_err(io_err(&timings_path))?;
+    let trials_len = trials.metadata().map_err(io_err(&trials_path))?.len();
+    let timings_len = timings.metadata().map_err(io_err(&timings_path))?.len();
+    let writer = Writer::start(
+        dir,
+        trials,
+        timings,
+        trials_len,
+        timings_len,
+        manifest.clone(),
+    )?;
     Ok(Journal {
         dir: dir.to_path_buf(),
         _lock: lock,
-        trials,
-        timings,
         manifest,
         columns: columns.clone(),
         chain: root,
+        rows: 0,
         buf: Vec::new(),
         timing_buf: Vec::new(),
+        writer,
     })
 }
 
@@ -598,7 +1037,7 @@ impl Journal {
         &self.dir
     }
 
-    /// Queue a trial's row; it reaches the disk at the next [`Journal::sync`].
+    /// Queue a trial's row; [`Journal::commit`] hands it to the writer.
     pub fn append(&mut self, c: &Committed<'_>) {
         let mut fields = vec![
             c.trial.to_string(),
@@ -622,37 +1061,317 @@ impl Journal {
         let check = chain_next(&self.chain, &fields);
         fields.push(check.clone());
         self.chain = check;
+        self.rows += 1;
         self.buf.extend_from_slice(&csv_line(&fields));
         self.timing_buf
             .extend_from_slice(format!("{},{:.6},{}\n", c.trial, c.seconds, c.thread).as_bytes());
     }
 
-    /// Write queued rows and flush them to disk.
+    /// Hand the queued rows to the writer, which appends and flushes them
+    /// in the background; waits only when very much is already queued.
+    /// Returns the error of an earlier write that failed.
+    pub fn commit(&mut self) -> Result<(), JournalError> {
+        self.writer
+            .hand(&mut self.buf, &mut self.timing_buf, self.rows, &self.chain)
+    }
+
+    /// Commit the queued rows and wait until every row is on disk and
+    /// recorded in the manifest.
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let path = self.dir.join("trials.csv");
-        self.trials.write_all(&self.buf).map_err(io_err(&path))?;
-        self.trials.sync_data().map_err(io_err(&path))?;
-        self.buf.clear();
-        let tpath = self.dir.join("timings.csv");
-        self.timings
-            .write_all(&self.timing_buf)
-            .map_err(io_err(&tpath))?;
-        self.timing_buf.clear();
-        Ok(())
+        self.commit()?;
+        self.writer.wait(self.rows)
     }
 
     /// Record the end of the search in the manifest.
     pub fn finish(mut self) -> Result<(), JournalError> {
         self.sync()?;
+        self.writer.stop()?;
+        self.manifest.rows = self.rows;
+        self.manifest.last_check = self.chain.clone();
         self.manifest.finished = Some(utc_now());
         write_manifest(&self.dir, &self.manifest)
     }
 }
 
+/// The background writer of a journal: appends the rows it is handed to
+/// `timings.csv` and `trials.csv`, flushes both (fdatasync), then records
+/// the count and the last check in the manifest; whatever was queued
+/// during a flush goes out in the next (a group commit). Rows reach the
+/// file strictly in the order handed, so the journal is always a prefix of
+/// the search's trials. The first failure stops it; the coordinator sees
+/// it at its next [`Journal::commit`] or [`Journal::sync`].
+struct Writer {
+    /// The results folder, for messages.
+    dir: PathBuf,
+    shared: std::sync::Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    trials: Vec<u8>,
+    timings: Vec<u8>,
+    /// Rows handed so far, and the last one's check.
+    rows: u64,
+    check: String,
+    /// Rows on disk and recorded.
+    durable: u64,
+    /// The first write that failed: (path, kind, message).
+    failed: Option<(PathBuf, io::ErrorKind, String)>,
+    closing: bool,
+}
+
+/// Queued bytes past which [`Journal::commit`] waits for the writer.
+const MAX_QUEUED: usize = 64 << 20;
+
+/// The files the writer owns.
+struct Files {
+    dir: PathBuf,
+    trials: File,
+    timings: File,
+    /// Their lengths after the last successful write.
+    trials_len: u64,
+    timings_len: u64,
+    manifest: Manifest,
+}
+
+impl Writer {
+    fn start(
+        dir: &Path,
+        trials: File,
+        timings: File,
+        trials_len: u64,
+        timings_len: u64,
+        manifest: Manifest,
+    ) -> Result<Writer, JournalError> {
+        let shared = std::sync::Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                rows: manifest.rows,
+                check: manifest.last_check.clone(),
+                durable: manifest.rows,
+                ..Queue::default()
+            }),
+            changed: Condvar::new(),
+        });
+        let files = Files {
+            dir: dir.to_path_buf(),
+            trials,
+            timings,
+            trials_len,
+            timings_len,
+            manifest,
+        };
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || write_loop(&s, files))
+            .map_err(io_err(dir))?;
+        Ok(Writer {
+            dir: dir.to_path_buf(),
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Why a poisoned lock is taken as is: the queue's fields are
+        // plain values, consistent after any single assignment.
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the writer thread still runs.
+    fn alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Wait for the writer to report, or a while: a writer that ended
+    /// without reporting (it cannot, short of a bug) must not hang the run.
+    fn wait_a_while<'a>(&self, q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        self.shared
+            .changed
+            .wait_timeout(q, std::time::Duration::from_millis(200))
+            .map(|(q, _)| q)
+            .unwrap_or_else(|e| e.into_inner().0)
+    }
+
+    fn hand(
+        &self,
+        trials: &mut Vec<u8>,
+        timings: &mut Vec<u8>,
+        rows: u64,
+        check: &str,
+    ) -> Result<(), JournalError> {
+        let mut q = self.lock();
+        if let Some(e) = failure(&q) {
+            return Err(e);
+        }
+        if trials.is_empty() {
+            return Ok(());
+        }
+        q.trials.append(trials);
+        q.timings.append(timings);
+        q.rows = rows;
+        q.check = check.to_string();
+        self.shared.changed.notify_all();
+        while q.trials.len() > MAX_QUEUED && q.failed.is_none() && self.alive() {
+            q = self.wait_a_while(q);
+        }
+        failure(&q).map_or(Ok(()), Err)
+    }
+
+    /// Wait until `rows` rows are durable, or a write failed.
+    fn wait(&self, rows: u64) -> Result<(), JournalError> {
+        let mut q = self.lock();
+        while q.durable < rows && q.failed.is_none() {
+            if !self.alive() {
+                break;
+            }
+            q = self.wait_a_while(q);
+        }
+        if let Some(e) = failure(&q) {
+            return Err(e);
+        }
+        if q.durable < rows {
+            return Err(JournalError::Damaged {
+                path: self.dir.join("trials.csv"),
+                message: format!(
+                    "the journal's writer stopped after {} of {rows} rows; run again to resume",
+                    q.durable
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Let the writer end once its queue is empty, and wait for it.
+    fn stop(&mut self) -> Result<(), JournalError> {
+        {
+            let mut q = self.lock();
+            q.closing = true;
+            self.shared.changed.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        failure(&self.lock()).map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Writer {
+    /// Write whatever is queued before the journal goes (an early return
+    /// after a stop or an error): those rows were committed in order.
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn failure(q: &Queue) -> Option<JournalError> {
+    q.failed
+        .as_ref()
+        .map(|(path, kind, message)| JournalError::Io {
+            path: path.clone(),
+            source: io::Error::new(*kind, message.clone()),
+        })
+}
+
+fn write_loop(shared: &Shared, mut files: Files) {
+    loop {
+        let (trials, timings, rows, check) = {
+            let mut q = shared
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            while q.trials.is_empty() && !q.closing {
+                q = shared
+                    .changed
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if q.trials.is_empty() {
+                return;
+            }
+            (
+                std::mem::take(&mut q.trials),
+                std::mem::take(&mut q.timings),
+                q.rows,
+                q.check.clone(),
+            )
+        };
+        let result = files.write(&trials, &timings, rows, &check);
+        let mut q = shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(()) => q.durable = rows,
+            Err(e) => {
+                q.failed = Some(match e {
+                    JournalError::Io { path, source } => (path, source.kind(), source.to_string()),
+                    JournalError::Refused { path, message }
+                    | JournalError::Damaged { path, message } => {
+                        (path, io::ErrorKind::Other, message)
+                    }
+                });
+            }
+        }
+        shared.changed.notify_all();
+        if q.failed.is_some() {
+            return;
+        }
+    }
+}
+
+impl Files {
+    /// Append one group of rows and their timings, flush both, then record
+    /// them in the manifest. A failed write is undone as far as it can be
+    /// (those rows were never recorded), so no trial's row outlives its
+    /// timing; either way the error names the file.
+    fn write(
+        &mut self,
+        trials: &[u8],
+        timings: &[u8],
+        rows: u64,
+        check: &str,
+    ) -> Result<(), JournalError> {
+        let trials_path = self.dir.join("trials.csv");
+        let timings_path = self.dir.join("timings.csv");
+        if let Err(e) = self.timings.write_all(timings) {
+            let _ = self.timings.set_len(self.timings_len);
+            return Err(io_err(&timings_path)(e));
+        }
+        if let Err(e) = self.trials.write_all(trials) {
+            let _ = self.trials.set_len(self.trials_len);
+            let _ = self.timings.set_len(self.timings_len);
+            return Err(io_err(&trials_path)(e));
+        }
+        self.trials.sync_data().map_err(io_err(&trials_path))?;
+        self.timings.sync_data().map_err(io_err(&timings_path))?;
+        self.trials_len += trials.len() as u64;
+        self.timings_len += timings.len() as u64;
+        self.manifest.rows = rows;
+        self.manifest.last_check = check.to_string();
+        // Why the rename need not be durable here: a crash that loses it
+        // leaves the previous record, which records fewer rows than the
+        // journal holds, as a crash between the flushes would.
+        write_record(&self.dir, &self.manifest, false)
+    }
+}
+
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), JournalError> {
+    write_record(dir, m, true)
+}
+
+/// Write the manifest `m` into `dir`; `durable`: wait until the rename
+/// itself is on disk.
+fn write_record(dir: &Path, m: &Manifest, durable: bool) -> Result<(), JournalError> {
     let path = dir.join("manifest.toml");
     let body = toml::to_string(m).map_err(|e| JournalError::Damaged {
         path: path.clone(),
@@ -660,22 +1379,43 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), JournalError> {
     })?;
     let text = format!(
         "# hpsearch results manifest (format {FORMAT}); written by hpsearch; do not edit.\n\
-         # The [search] table is the resolved search the root hash is computed from.\n{body}"
+         # `check` is SHA-256 over the lines below it; the [search] table is the resolved\n\
+         # search the root hash is computed from.\n\
+         {CHECK_KEY}{}\"\n{body}",
+        body_check(&body)
     );
-    write_atomic(&path, text.as_bytes())
+    replace(&path, text.as_bytes(), durable)
 }
 
-/// Write a whole file by writing a temporary file beside it, flushing it
-/// and renaming it over the target, so a crash leaves the old or the new
-/// file, never a torn one.
+/// Write a whole file by writing a uniquely named temporary file beside it
+/// ([`TMP_PREFIX`]`*`, so never a file of the user's), flushing it and
+/// renaming it over the target, so a crash leaves the old or the new file,
+/// never a torn one. On an error the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))?;
-    if let Some(parent) = path.parent() {
-        // Make the rename itself durable; not every platform can open a folder.
+    replace(path, bytes, true)
+}
+
+/// [`write_atomic`]; `durable`: also flush the folder, so the rename
+/// itself survives a crash.
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), JournalError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TMP_PREFIX);
+    // Why: tempfile's default is owner-only; a written file gets what a
+    // plain create would (0666 less the umask).
+    #[cfg(unix)]
+    builder.permissions(<fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(parent).map_err(io_err(parent))?;
+    let tmp_path = tmp.path().to_path_buf();
+    tmp.write_all(bytes).map_err(io_err(&tmp_path))?;
+    tmp.as_file().sync_all().map_err(io_err(&tmp_path))?;
+    // A failed rename drops (so removes) the temporary file.
+    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    // Make the rename itself durable; not every platform can open a folder.
+    if durable {
         if let Ok(d) = File::open(parent) {
             let _ = d.sync_all();
         }
@@ -723,21 +1463,86 @@ fn chain_next(prev: &str, fields: &[String]) -> String {
 /// `trials.csv` as read back.
 struct Log {
     rows: Vec<Row>,
+    /// Bytes in the file.
+    len: u64,
     /// Bytes up to the end of the last complete line.
     complete_len: u64,
     /// The last row's check (the root hash when there is none).
     chain: String,
+    /// The check of the row `read_log` was asked to pin, when present.
+    pinned: Option<String>,
 }
 
-/// Read `trials.csv` of the search with root hash `root`.
+/// Read `trials.csv` of the search with root hash `root`. This checks the
+/// rows but not their number: a results folder's reader wants
+/// [`read_committed`].
 pub fn read_rows(path: &Path, columns: &Columns, root: &str) -> Result<Vec<Row>, JournalError> {
-    read_log(path, columns, root).map(|l| l.rows)
+    read_log(path, columns, root, 0).map(|l| l.rows)
+}
+
+/// Read the rows of the results folder `dir` whose manifest is `manifest`,
+/// refusing a journal that holds fewer rows than the manifest records or
+/// whose last recorded row is not the one recorded.
+pub fn read_committed(
+    dir: &Path,
+    columns: &Columns,
+    manifest: &Manifest,
+) -> Result<Vec<Row>, JournalError> {
+    read_recorded(dir, columns, manifest).map(|l| l.rows)
+}
+
+fn read_recorded(dir: &Path, columns: &Columns, manifest: &Manifest) -> Result<Log, JournalError> {
+    let path = dir.join("trials.csv");
+    if manifest.rows == 0 && !path.exists() {
+        // A creation a crash cut short (the manifest is written first).
+        return Ok(Log {
+            rows: Vec::new(),
+            len: 0,
+            complete_len: 0,
+            chain: manifest.root_hash.clone(),
+            pinned: None,
+        });
+    }
+    let log = read_log(&path, columns, &manifest.root_hash, manifest.rows)?;
+    let n = log.rows.len() as u64;
+    let m = manifest.rows;
+    if n < m {
+        let missing = if m - n == 1 {
+            format!("trial {n} (line {}) is", n + 2)
+        } else {
+            format!("trials {n} to {} (lines {} to {}) are", m - 1, n + 2, m + 1)
+        };
+        return Err(JournalError::Damaged {
+            path,
+            message: format!(
+                "holds {n} trials where the manifest records {m} committed: {missing} missing; \
+                 the file was cut short after they were written. Restore trials.csv from a \
+                 backup, or move the folder away to start over"
+            ),
+        });
+    }
+    if m > 0 && log.pinned.as_deref() != Some(manifest.last_check.as_str()) {
+        return Err(JournalError::Damaged {
+            path,
+            message: format!(
+                "line {}: trial {} is not the row the manifest records (its check is {}, the \
+                 manifest's {}): the journal was replaced after it was written. Restore \
+                 trials.csv from a backup, or move the folder away to start over",
+                m + 1,
+                m - 1,
+                log.pinned.as_deref().unwrap_or("missing"),
+                manifest.last_check
+            ),
+        });
+    }
+    Ok(log)
 }
 
 /// Read `trials.csv`: check the header, parse and verify every complete
 /// row against its check, and leave out a torn last line (one without its
-/// newline), which only a crash leaves.
-fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalError> {
+/// newline), which only a crash leaves. `pin`: the number of rows whose
+/// last one's check to keep (0: none).
+fn read_log(path: &Path, columns: &Columns, root: &str, pin: u64) -> Result<Log, JournalError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     let complete = match bytes.iter().rposition(|&b| b == b'\n') {
         Some(i) => &bytes[..=i],
@@ -768,6 +1573,7 @@ fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalEr
     let np = columns.params.len();
     let mut rows = Vec::new();
     let mut chain = root.to_string();
+    let mut pinned = None;
     for (i, rec) in records.enumerate() {
         let line = i as u64 + 2;
         let rec = rec.map_err(|e| damaged(line, e.to_string()))?;
@@ -785,6 +1591,9 @@ fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalEr
                 line,
                 "the row does not match its check: it, or a row before it, was changed or deleted after it was written".into(),
             ));
+        }
+        if i as u64 + 1 == pin {
+            pinned = Some(check.clone());
         }
         chain = check;
         let trial: u64 = field(0)
@@ -837,8 +1646,10 @@ fn read_log(path: &Path, columns: &Columns, root: &str) -> Result<Log, JournalEr
     }
     Ok(Log {
         rows,
+        len: bytes.len() as u64,
         complete_len: complete.len() as u64,
         chain,
+        pinned,
     })
 }
 
@@ -931,5 +1742,111 @@ mod tests {
         fs::write(&p, format!("{head}{r1}")).unwrap();
         let e = read_rows(&p, &cols, "root").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn resume_truncates_only_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        fs::write(&p, "a\nb\n").unwrap();
+        // Read-only: any set_len fails, so none may be called without a
+        // torn tail.
+        let ro = File::open(&p).unwrap();
+        drop_torn_tail(&ro, &p, 4, 4).unwrap();
+        assert!(drop_torn_tail(&ro, &p, 5, 4).is_err());
+        fs::write(&p, "a\nb\nc").unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (5, 4));
+        let rw = OpenOptions::new().append(true).open(&p).unwrap();
+        drop_torn_tail(&rw, &p, 5, 4).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"a\nb\n");
+        // A torn line longer than a read block, and a file with no newline.
+        let long = format!("x\n{}", "y".repeat(10_000));
+        fs::write(&p, &long).unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (long.len() as u64, 2));
+        fs::write(&p, "zz").unwrap();
+        assert_eq!(line_lengths(&p).unwrap(), (2, 0));
+    }
+
+    #[test]
+    fn manifest_check_covers_the_body() {
+        let body = "format = 2\nseed = 1\n";
+        let text = format!("# c\n# d\n{CHECK_KEY}{}\"\n{body}", body_check(body));
+        let (check, b) = split_check(&text).unwrap();
+        assert_eq!(b, body);
+        assert_eq!(check, body_check(body));
+        assert_ne!(body_check("format = 2\nseed = 2\n"), check);
+        // A key before the check line: not a manifest this version wrote.
+        assert!(split_check("format = 2\ncheck = \"ab\"\n").is_none());
+        assert!(split_check("format = 2\n").is_none());
+    }
+
+    #[test]
+    fn search_diffs_name_changed_added_and_removed_keys() {
+        let a: toml::Value = toml::from_str(
+            "seed = 0\nwindow = 1\n[space.C]\nhigh = 10.0\nlow = 1.0\n[space.k]\nhigh = 3\n",
+        )
+        .unwrap();
+        let b: toml::Value = toml::from_str(
+            "seed = 1\nwindow = 1\n[space.C]\nhigh = 100.0\nlow = 1.0\n[space.g]\nhigh = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            search_diffs(&a, &b),
+            [
+                "search.seed: 0 → 1",
+                "space.C.high: 10.0 → 100.0",
+                "space.g: (none) → { high = 2 }",
+                "space.k: { high = 3 } → (none)",
+            ]
+        );
+        assert!(search_diffs(&a, &a).is_empty());
+    }
+
+    /// A write the writer cannot make stops the run with the file's path,
+    /// at the next commit or sync, and nothing after it is written.
+    #[test]
+    fn a_failed_write_is_reported_with_its_path() {
+        for bad in ["trials.csv", "timings.csv"] {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            fs::write(d.join("trials.csv"), "h\n").unwrap();
+            fs::write(d.join("timings.csv"), "h\n").unwrap();
+            let open = |name: &str| {
+                if name == bad {
+                    // Read-only: every write fails.
+                    File::open(d.join(name)).unwrap()
+                } else {
+                    OpenOptions::new().append(true).open(d.join(name)).unwrap()
+                }
+            };
+            let manifest = Manifest {
+                format: FORMAT,
+                hpsearch_version: "t".into(),
+                root_hash: "r".into(),
+                search_file: "s".into(),
+                budget: 2,
+                rows: 0,
+                last_check: "r".into(),
+                started: "t".into(),
+                finished: None,
+                host: "h".into(),
+                data: Vec::new(),
+                inputs: Vec::new(),
+                search: toml::Value::Table(Default::default()),
+            };
+            let w =
+                Writer::start(d, open("trials.csv"), open("timings.csv"), 2, 2, manifest).unwrap();
+            w.hand(&mut b"row\n".to_vec(), &mut b"t\n".to_vec(), 1, "c")
+                .unwrap();
+            let e = w.wait(1).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+            let e = w
+                .hand(&mut b"row\n".to_vec(), &mut b"t\n".to_vec(), 2, "d")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+            assert_eq!(fs::read(d.join("trials.csv")).unwrap(), b"h\n");
+            assert!(!d.join("manifest.toml").exists());
+        }
     }
 }

@@ -149,7 +149,7 @@ pub fn open(dir: &Path, data: Option<&Path>) -> Result<Recorded, ReplayError> {
     }
     let n_folds = loaded.search.folds.unwrap_or(0);
     let columns = Columns::new(&loaded.search, n_folds);
-    let rows = journal::read_rows(&dir.join("trials.csv"), &columns, &root)?;
+    let rows = journal::read_committed(dir, &columns, &manifest)?;
     Ok(Recorded {
         dir: dir.to_path_buf(),
         manifest,

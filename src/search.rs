@@ -375,7 +375,7 @@ pub fn run(
     let mut stop: Option<SearchError> = None;
     // Set when a killed trial cannot be committed: nothing after it can be.
     let mut blocked = false;
-    pool.in_place_scope(|scope| {
+    let result = pool.in_place_scope(|scope| {
         loop {
             // Propose and launch every trial the window allows.
             while stop.is_none() && !interrupt::requested() && next < budget && out < max_out {
@@ -495,14 +495,26 @@ pub fn run(
                 }
                 done.push(o);
             }
-            // One flush for the lot; on error the scope still waits for
-            // the trials in flight, whose results are then dropped.
-            journal.sync()?;
+            // Hand the lot to the journal's writer, which flushes in the
+            // background (a group commit): the next proposal needs these
+            // results in memory, not on disk. Why this cannot change a
+            // result: rows still reach the file in trial order, and a crash
+            // loses only rows that resuming recomputes identically. A write
+            // that failed is reported here; the scope still waits for the
+            // trials in flight, whose results are then dropped.
+            journal.commit()?;
             for o in &done {
                 observe(o);
             }
         }
-    })
+    });
+    // However the search ended (done, stopped, failed), what was committed
+    // reaches the disk before `run` returns; a write error outranks a stop.
+    let synced = journal.sync();
+    match (result, synced) {
+        (Err(SearchError::Journal(e)), _) | (_, Err(e)) => Err(SearchError::Journal(e)),
+        (result, Ok(())) => result,
+    }
 }
 #[cfg(test)]
 mod tests {

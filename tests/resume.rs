@@ -122,16 +122,18 @@ fn torn_last_line_is_discarded_on_resume() {
     sb.run(&["run", "f.toml", "--out", "straight", "-q"])
         .expect_code(0);
     let whole = sb.read("straight/trials.csv");
-    // The first 21 lines and half of the 22nd, as a crash mid-write leaves.
-    let text = String::from_utf8(whole.clone()).unwrap();
-    let mut lines = text.split_inclusive('\n');
-    let mut torn: String = lines.by_ref().take(21).collect();
-    let next = lines.next().unwrap();
-    torn.push_str(&next[..next.len() / 2]);
-    sb.run(&["run", "f.toml", "--out", "torn", "-q"])
+    // 20 trials committed, then half of the 21st (line 22), as a crash
+    // mid-write leaves.
+    sb.write("t.toml", &func_search(20));
+    sb.run(&["run", "t.toml", "--out", "torn", "-q"])
         .expect_code(0);
+    let text = String::from_utf8(whole.clone()).unwrap();
+    let next = text.split_inclusive('\n').nth(21).unwrap();
+    let mut torn = sb.read("torn/trials.csv");
+    torn.extend_from_slice(&next.as_bytes()[..next.len() / 2]);
     std::fs::write(sb.path().join("torn/trials.csv"), torn).unwrap();
-    let r = sb.run(&["run", "f.toml", "--out", "torn", "-q", "-j", "8"]);
+    sb.write("t.toml", &func_search(50));
+    let r = sb.run(&["run", "t.toml", "--out", "torn", "-q", "-j", "8"]);
     r.expect_code(0);
     assert!(
         r.stderr().contains("resuming at trial 20 of 50"),
@@ -161,14 +163,16 @@ fn damaged(sb: &Sandbox, expect: &[&str]) {
 #[test]
 fn damage_is_named_and_nothing_is_written() {
     let sb = Sandbox::new();
-    sb.write("f.toml", &func_search(40));
+    sb.write("g.toml", &func_search(40));
+    sb.run(&["run", "g.toml", "-q"]).expect_code(0);
+    let good = std::fs::read_to_string(sb.path().join("results/g/trials.csv")).unwrap();
+    // An unfinished search: 30 of 40 trials.
+    sb.write("f.toml", &func_search(30));
     sb.run(&["run", "f.toml", "-q"]).expect_code(0);
+    sb.write("f.toml", &func_search(40));
     let path = sb.path().join("results/f/trials.csv");
-    let good = std::fs::read_to_string(&path).unwrap();
-    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
-    // Cut the tail so the search is unfinished, then damage it.
-    lines.truncate(31);
-    let unfinished = lines.join("\n") + "\n";
+    let unfinished = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = unfinished.lines().map(str::to_string).collect();
 
     // A changed value on line 6.
     let mut v = lines.clone();
@@ -190,7 +194,7 @@ fn damage_is_named_and_nothing_is_written() {
     damaged(&sb, &["notes.txt", "not a file hpsearch writes"]);
     std::fs::remove_file(sb.path().join("results/f/notes.txt")).unwrap();
 
-    // Undamaged, it resumes to the original.
+    // Undamaged, it resumes to the straight run's journal.
     sb.run(&["run", "f.toml", "-q"]).expect_code(0);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
 }
@@ -292,7 +296,7 @@ fn a_creation_cut_short_starts_over() {
         .expect_code(0);
     sb.write("results/f/lock", "");
     sb.write("results/f/trials.csv", "trial,seed");
-    sb.write("results/f/timings.tmp", "trial,seconds,thread\n");
+    sb.write("results/f/.hpsearch-tmp-Ab12cD", "trial,seconds,thread\n");
     sb.run(&["run", "f.toml", "-q"]).expect_code(0);
     assert!(sb.read("results/f/trials.csv") == sb.read("straight/trials.csv"));
 }

@@ -2,8 +2,9 @@
 //! `compare` and the HTML `report` with its plots and parameter importance.
 //!
 //! Everything here reads a results folder and never writes into one: the
-//! manifest through [`journal::read_manifest`], the trials through
-//! [`journal::read_rows`] (so every row's check is verified), the resolved
+//! manifest through [`journal::read_manifest`] (its check verified), the
+//! trials through [`journal::read_committed`] (every row's check verified,
+//! and a journal shorter than the manifest records refused), the resolved
 //! search from the manifest's `[search]` table, so nothing needs the data
 //! file or the search file. The output for the same folders is the same,
 //! byte for byte, run after run: it holds only what the folder records (the
@@ -224,7 +225,7 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         n_folds,
         extra,
     };
-    let rows = journal::read_rows(&dir.join("trials.csv"), &columns, &manifest.root_hash)?;
+    let rows = journal::read_committed(dir, &columns, &manifest)?;
     Ok(Folder {
         dir: dir.to_path_buf(),
         manifest,
@@ -538,14 +539,6 @@ pub(crate) mod tests {
         } else {
             ""
         };
-        let manifest = format!(
-            "format = 1\nhpsearch_version = \"0.1.0\"\nroot_hash = \"{root}\"\n\
-             search_file = \"s.toml\"\nbudget = {}\nstarted = \"2026-01-01T00:00:00Z\"\n{finished}\
-             host = \"h\"\ndata = []\n\n[search]\n{manifest_search}",
-            rows.len().max(4)
-        );
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("manifest.toml"), manifest).unwrap();
         let mut text = format!("trial,seed,status,value,{},error,check\n", header.join(","));
         let mut chain = root.clone();
         for (i, r) in rows.iter().enumerate() {
@@ -563,6 +556,18 @@ pub(crate) mod tests {
             text.push_str(&fields.join(","));
             text.push('\n');
         }
+        let manifest = format!(
+            "format = 2\nhpsearch_version = \"0.1.0\"\nroot_hash = \"{root}\"\n\
+             search_file = \"s.toml\"\nbudget = {}\nrows = {}\nlast_check = \"{chain}\"\nstarted = \"2026-01-01T00:00:00Z\"\n{finished}\
+             host = \"h\"\ndata = []\n\n[search]\n{manifest_search}",
+            rows.len().max(4),
+            rows.len()
+        );
+        // The check over the manifest's text (journal.rs, the format).
+        let check = crate::seed::hex(&Sha256::digest(manifest.as_bytes()));
+        let manifest = format!("check = \"{check}\"\n{manifest}");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("manifest.toml"), manifest).unwrap();
         std::fs::write(dir.join("trials.csv"), text).unwrap();
         std::fs::write(dir.join("timings.csv"), "trial,seconds,thread\n").unwrap();
     }
