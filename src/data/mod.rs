@@ -362,31 +362,40 @@ pub fn sha256_file(path: &Path) -> Result<String, DataError> {
     Ok(sha256_hex(&read_regular(path)?))
 }
 
+/// `None` when `path` is a regular file (symbolic links followed), else
+/// what it is instead ("a FIFO (named pipe)", "a character device", "a
+/// folder", ...).
+pub fn not_regular(path: &Path) -> std::io::Result<Option<&'static str>> {
+    let meta = std::fs::metadata(path)?;
+    let ft = meta.file_type();
+    Ok(if ft.is_file() {
+        None
+    } else if ft.is_dir() {
+        Some("a folder")
+    } else {
+        Some(special_file_kind(&ft))
+    })
+}
+
 /// Refuse `path` unless it is a regular file (symbolic links followed):
 /// reading `/dev/zero` would never end and opening a FIFO blocks until
-/// another process writes to it. Returns the error [`read_regular`] gives.
+/// another process writes to it.
 pub fn check_regular(path: &Path) -> Result<(), DataError> {
-    let meta = std::fs::metadata(path).map_err(|source| DataError::Io {
+    let kind = not_regular(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    if meta.is_file() {
-        return Ok(());
+    match kind {
+        None => Ok(()),
+        Some(what) => Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "is {what}, not a regular file; hpsearch reads only regular files (a FIFO or \
+                 a device could block or never end): save the content to a file and give \
+                 its path"
+            ),
+        }),
     }
-    let ft = meta.file_type();
-    let what = if ft.is_dir() {
-        "a folder"
-    } else {
-        special_file_kind(&ft)
-    };
-    Err(DataError::Invalid {
-        path: path.to_path_buf(),
-        message: format!(
-            "is {what}, not a regular file; hpsearch reads data only from regular files \
-             (a FIFO or a device could block or never end): save the data to a file and \
-             give its path"
-        ),
-    })
 }
 
 #[cfg(unix)]

@@ -953,9 +953,8 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
 /// those of [`Artifact::predict`] on [`data::load_features`] of the whole
 /// file (`tests/drift.rs` compares the written files, across a batch
 /// boundary, for a regression model and a classifier with probabilities).
-/// On top of [`check`]'s rules this refuses, as `predict` does, a text
-/// training column whose cells are all numbers or missing (`predict` reads
-/// such a column as numeric). Memory: the report's, plus the predictions
+/// Like `predict`, it reads each column with the kind it had in training
+/// (a text column stays text even when every cell is a number). Memory: the report's, plus the predictions
 /// (O(rows), as `predict` needs anyway), plus one batch.
 pub fn check_and_predict(
     artifact: &Artifact,
@@ -1038,8 +1037,7 @@ impl Predictions {
     }
 }
 
-/// The check; with `predictions`, also collect the predictions and apply
-/// `predict`'s rule on text columns read as numbers.
+/// The check; with `predictions`, also collect the predictions.
 fn scan(
     artifact: &Artifact,
     model_path: &Path,
@@ -1058,6 +1056,13 @@ fn scan(
         path: csv.to_path_buf(),
         message,
     };
+    // A FIFO would block at open and a device never end: refuse them.
+    if let Ok(Some(what)) = data::not_regular(csv) {
+        return Err(invalid(format!(
+            "is {what}, not a regular file; hpsearch reads only regular files: save the rows \
+             to a file and give its path"
+        )));
+    }
     let file = std::fs::File::open(csv).map_err(|source| DriftError::Io {
         path: csv.to_path_buf(),
         source,
@@ -1159,13 +1164,6 @@ fn scan(
     let mut prediction = Tracker::new(&profile.prediction);
     let impute_none = artifact.preprocessing.spec().impute == Impute::None;
     let mut batch = Batch::new(profile);
-    // Per feature: every cell so far a number or missing (`predict` reads
-    // such a column as numeric; only text columns are tracked).
-    let mut all_numbers: Vec<bool> = batch
-        .columns
-        .iter()
-        .map(|c| matches!(c, Column::Text(_)))
-        .collect();
     let mut rows = 0u64;
     loop {
         let line = rows as usize + 2;
@@ -1181,11 +1179,10 @@ fn scan(
                 record.len()
             )));
         }
-        for (((tracker, &pos), column), numbers) in trackers
+        for ((tracker, &pos), column) in trackers
             .iter_mut()
             .zip(&positions)
             .zip(&mut batch.columns)
-            .zip(&mut all_numbers)
         {
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
@@ -1205,9 +1202,10 @@ fn scan(
                             Some(v) => Some(v),
                             None => {
                                 return Err(invalid(format!(
-                                    "line {line}: column `{}`: `{cell}` is not a finite number, \
-                                     but the column was numeric in training",
-                                    tracker.reference.name
+                                    "line {line}: column `{}`: {}, but the column was numeric \
+                                     in training",
+                                    tracker.reference.name,
+                                    data::not_a_number(cell)
                                 )))
                             }
                         }
@@ -1216,9 +1214,6 @@ fn scan(
                     values.push(x);
                 }
                 Column::Text(values) => {
-                    if *numbers && !missing {
-                        *numbers = data::parse_finite(cell).is_some();
-                    }
                     let v = (!missing).then_some(cell);
                     tracker.push_text(v);
                     values.push(v.map(str::to_owned));
@@ -1235,16 +1230,6 @@ fn scan(
         return Err(invalid(
             "no data rows: the file has a header but no rows below it".into(),
         ));
-    }
-    if predictions.is_some() {
-        if let Some((tracker, _)) = trackers.iter().zip(&all_numbers).find(|(_, &n)| n) {
-            return Err(invalid(format!(
-                "column `{}` is numeric here (every cell a number or missing) but was text \
-                 when the model was trained, so predict refuses it; use data with the same \
-                 kind of values",
-                tracker.reference.name
-            )));
-        }
     }
     batch.predict(artifact, csv, &mut prediction, predictions)?;
     let data_sha256 = crate::seed::hex(&reader.into_inner().hasher.finalize());
