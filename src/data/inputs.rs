@@ -43,7 +43,10 @@ pub fn hash_input(path: &Path) -> Result<String, String> {
 }
 
 fn not_regular_message(path: &Path) -> String {
-    let what = super::not_regular(path).ok().flatten().unwrap_or("a special file");
+    let what = super::not_regular(path)
+        .ok()
+        .flatten()
+        .unwrap_or("a special file");
     format!(
         "{}: is {what}, neither a regular file nor a folder, so it has no content to hash; \
          move it out of the inputs",

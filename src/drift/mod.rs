@@ -1179,10 +1179,7 @@ fn scan(
                 record.len()
             )));
         }
-        for ((tracker, &pos), column) in trackers
-            .iter_mut()
-            .zip(&positions)
-            .zip(&mut batch.columns)
+        for ((tracker, &pos), column) in trackers.iter_mut().zip(&positions).zip(&mut batch.columns)
         {
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
