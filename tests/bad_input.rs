@@ -941,3 +941,37 @@ bad!(
     ),
     ["metric accuracy is for classification, but this search does regression (set by task = \"regression\")"]
 );
+
+#[test]
+fn a_fold_left_without_features_is_refused_before_writing() {
+    // The only feature is a text column with one value: the folds whose
+    // training rows lack it would give the model no input (a panic in the
+    // tree models before).
+    let sb = Sandbox::new();
+    let mut text = String::from("a,target\n");
+    for i in 0..30 {
+        text.push_str(&format!("{},{}\n", if i == 0 { "x" } else { "" }, i % 2));
+    }
+    sb.write("data/sparse.csv", &text);
+    for (model, space) in MODEL_SPACES {
+        let config = format!(
+            "[search]\nstrategy = \"random\"\ntrials = 2\n\n[objective]\nmodel = \"{model}\"\n\n\
+             [data]\npath = \"data/sparse.csv\"\nimpute = \"most_frequent\"\n\n[space]\n{space}\n"
+        );
+        sb.write("s.toml", &config);
+        let r = run_within(
+            &sb,
+            &["run", "s.toml", "-q"],
+            std::time::Duration::from_secs(60),
+        );
+        r.expect_code(2);
+        assert!(
+            r.stderr()
+                .contains("no feature is left to train on in a cross-validation fold")
+                && r.stderr().contains("text column `a` has no value"),
+            "{model}: {}",
+            r.stderr()
+        );
+        assert!(!sb.path().join("results").exists(), "{model}");
+    }
+}
