@@ -915,7 +915,7 @@ bad!(
         sb.write("data/text.csv", "a,target\n1,x\n2,y\n3,x\n4,y\n");
     },
     [
-        "line 2: column `target`: target `x` is not a finite number",
+        "line 2: column `target`: target `x` is not a number, but",
         "the task is regression (metric rmse is for regression)"
     ]
 );

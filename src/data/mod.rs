@@ -619,7 +619,7 @@ pub(crate) fn not_a_number(cell: &str) -> String {
         Err(_) if cell.contains(['_', ',']) && cell.chars().any(|c| c.is_ascii_digit()) => {
             "digit separators (`_` or `,`) are not read; write the digits alone".to_owned()
         }
-        Err(_) => "it is not a number".to_owned(),
+        Err(_) => return format!("`{shown}` is not a number"),
     };
     format!("`{shown}` is not a finite number ({why})")
 }
@@ -974,12 +974,13 @@ mod tests {
             ("\"1,000\"", "digit separators"),
             ("a\0b", "control character"),
             ("NAN", "NaN is not a value"),
-            ("high", "not a number"),
-            ("+€", "not a number"),
+            ("high", "`high` is not a number, but"),
+            ("+€", "`+€` is not a number, but"),
         ];
         for (cell, why) in cases {
             let m = err_text(&format!("a,y\n1,0\n2,1\n{cell},0\n3,1\n"), "y", None);
             assert!(m.starts_with("line 4, column `a`: `"), "{cell}: {m}");
+            assert!(!m.contains("(it is not a number)"), "{m}");
             assert!(m.contains(why), "{cell}: {m}");
             assert!(m.contains("3 of the column's 4 non-missing cells"), "{m}");
             assert!(m.contains("[data] text = [\"a\"]"), "{m}");
