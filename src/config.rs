@@ -455,7 +455,7 @@ pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
         },
         data::DataError::Invalid { message, .. } => ConfigError::Parse {
             file: file.to_path_buf(),
-            message: message.replace("reads data only", "reads search files only"),
+            message,
         },
     })?;
     let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {

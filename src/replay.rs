@@ -461,6 +461,12 @@ impl Artifact {
             path: path.to_path_buf(),
             message,
         };
+        if let Ok(Some(what)) = data::not_regular(path) {
+            return Err(file_err(format!(
+                "is {what}, not a regular file; give the path of an exported model"
+            ))
+            .into());
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| file_err(format!("cannot read the model: {e}")))?;
         let raw: serde_json::Value = serde_json::from_str(&text)

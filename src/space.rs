@@ -315,8 +315,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if !ok_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "parameter name `{name}` must start with an ASCII letter (a-z, A-Z) or `_` and hold \
-             only ASCII letters, digits and `_` (it becomes a CSV column, a command-line \
-             argument and an environment variable)"
+             only ASCII letters, digits and `_`"
         ));
     }
     if RESERVED.contains(&name) || name.starts_with("fold_") {

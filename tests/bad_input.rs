@@ -402,3 +402,576 @@ bad!(
     IRIS_KNN.replace("model = \"knn\"", "model = \"knn\"\ntimeout = 5.0"),
     ["[objective.timeout]: only for command objectives; remove it"]
 );
+
+// ------------------------------------------------ bad input taken for good --
+
+/// Every built-in model with a valid one-parameter space.
+const MODEL_SPACES: &[(&str, &str)] = &[
+    (
+        "logistic_regression",
+        "C = { type = \"float\", low = 0.1, high = 10.0 }",
+    ),
+    (
+        "elastic_net",
+        "alpha = { type = \"float\", low = 0.1, high = 1.0 }",
+    ),
+    (
+        "ridge",
+        "alpha = { type = \"float\", low = 0.1, high = 1.0 }",
+    ),
+    (
+        "lasso",
+        "alpha = { type = \"float\", low = 0.1, high = 1.0 }",
+    ),
+    (
+        "decision_tree",
+        "max_depth = { type = \"int\", low = 1, high = 5 }",
+    ),
+    (
+        "random_forest",
+        "max_depth = { type = \"int\", low = 1, high = 5 }",
+    ),
+    ("svm", "C = { type = \"float\", low = 0.1, high = 10.0 }"),
+    ("knn", "n_neighbors = { type = \"int\", low = 1, high = 9 }"),
+    (
+        "gaussian_nb",
+        "var_smoothing = { type = \"float\", low = 0.0, high = 1.0 }",
+    ),
+];
+
+#[test]
+fn data_with_no_feature_column_is_refused_for_every_model() {
+    // Every model `hpsearch models` lists is covered.
+    let sb = Sandbox::new();
+    let listed = sb.run(&["models"]);
+    listed.expect_code(0);
+    for line in listed.stdout().lines() {
+        if let Some((name, _)) = line.split_once(" (") {
+            if !line.starts_with(' ') {
+                assert!(
+                    MODEL_SPACES.iter().any(|(m, _)| *m == name),
+                    "add {name} to MODEL_SPACES"
+                );
+            }
+        }
+    }
+    for (model, space) in MODEL_SPACES {
+        let config = format!(
+            "[search]\nstrategy = \"random\"\ntrials = 3\n\n[objective]\nmodel = \"{model}\"\n\n\
+             [data]\npath = \"data/y.csv\"\ntarget = \"target\"\n\n[space]\n{space}\n"
+        );
+        refuse(
+            &config,
+            |sb: &Sandbox| {
+                sb.write("data/y.csv", "target\n0\n1\n2\n0\n1\n2\n0\n1\n2\n1\n");
+            },
+            &[
+                "[data.path]",
+                "y.csv: no feature column",
+                "only the target column `target`",
+                &format!("model {model} needs at least one feature"),
+            ],
+        );
+    }
+}
+
+/// 24 rows, column `a` numeric except the cell on line 9.
+fn one_odd_cell(cell: &str) -> String {
+    let mut text = String::from("a,b,target\n");
+    for i in 0..24 {
+        let a = if i == 7 {
+            cell.to_owned()
+        } else {
+            format!("{}", i as f64 * 1.5)
+        };
+        text.push_str(&format!("{a},{},{}\n", i % 5, i % 2));
+    }
+    text
+}
+
+const ODD: &str = r#"
+[search]
+strategy = "random"
+trials = 2
+
+[objective]
+model = "knn"
+
+[data]
+path = "data/odd.csv"
+
+[cv]
+folds = 2
+
+[space]
+n_neighbors = { type = "int", low = 1, high = 3 }
+"#;
+
+#[test]
+fn a_stray_non_number_in_a_numeric_column_is_refused() {
+    let cases = [
+        ("inf", "`inf` is not a finite number (infinity"),
+        ("Infinity", "`Infinity` is not a finite number (infinity"),
+        (
+            "1e400",
+            "`1e400` is not a finite number (it is beyond the range",
+        ),
+        ("0x1p3", "`0x1p3` is not a finite number (hexadecimal"),
+        ("1_000", "`1_000` is not a finite number (digit separators"),
+        (
+            "\"1,000\"",
+            "`1,000` is not a finite number (digit separators",
+        ),
+        (
+            "\0",
+            "`\\0` is not a finite number (it holds a control character",
+        ),
+        ("NAN", "`NAN` is not a finite number (NaN is not a value"),
+    ];
+    for (cell, why) in cases {
+        let data = one_odd_cell(cell);
+        refuse(
+            ODD,
+            |sb: &Sandbox| {
+                sb.write("data/odd.csv", &data);
+            },
+            &[
+                "[data.path]",
+                "odd.csv: line 9, column `a`: ",
+                why,
+                "23 of the column's 24 non-missing cells are numbers",
+                "[data] text = [\"a\"]",
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_plus_sign_is_a_number_and_a_mostly_text_column_is_text() {
+    let sb = Sandbox::new();
+    sb.write("data/odd.csv", &one_odd_cell("+5"));
+    sb.write("odd.toml", ODD);
+    let r = sb.run(&["check", "odd.toml"]);
+    r.expect_code(0);
+    sb.run(&["run", "odd.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/odd", "--out", "m.json"])
+        .expect_code(0);
+    let model: serde_json::Value = serde_json::from_slice(&sb.read("m.json")).expect("json");
+    let a = &model["preprocessing"]["columns"][0];
+    assert_eq!(
+        (&a["name"], &a["kind"]),
+        (&"a".into(), &"numeric".into()),
+        "{a}"
+    );
+    // Half numbers, half words: a categorical column, as before.
+    let mut text = String::from("a,b,target\n");
+    for i in 0..24 {
+        let a = if i % 2 == 0 {
+            format!("{i}")
+        } else {
+            format!("w{i}")
+        };
+        text.push_str(&format!("{a},{},{}\n", i % 5, i % 2));
+    }
+    sb.write("data/odd.csv", &text);
+    sb.run(&["check", "odd.toml"]).expect_code(0);
+}
+
+#[test]
+fn text_option_reads_a_mostly_numeric_column_as_text() {
+    let sb = Sandbox::new();
+    sb.write("data/odd.csv", &one_odd_cell("inf"));
+    let with_text = ODD.replace("[cv]", "text = [\"a\"]\n\n[cv]");
+    sb.write("odd.toml", &with_text);
+    let r = sb.run(&["check", "odd.toml"]);
+    r.expect_code(0);
+    assert!(r.stdout().contains("text = [\"a\"]"), "{}", r.stdout());
+    sb.run(&["run", "odd.toml", "-q"]).expect_code(0);
+    // The option enters the root hash only when set.
+    sb.write("data/odd.csv", &one_odd_cell("7"));
+    let with = sb.run(&["check", "odd.toml"]);
+    sb.write("plain.toml", ODD);
+    let without = sb.run(&["check", "plain.toml"]);
+    let hash = |r: &common::Run| {
+        r.stdout()
+            .lines()
+            .find(|l| l.starts_with("root hash:"))
+            .map(str::to_owned)
+    };
+    assert_ne!(hash(&with), hash(&without));
+    assert!(!without.stdout().contains("text ="), "{}", without.stdout());
+}
+
+#[test]
+fn root_hash_of_an_existing_search_is_unchanged() {
+    // Computed by the release before `[data] text` existed.
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write("s.toml", IRIS_KNN);
+    let r = sb.run(&["check", "s.toml"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains(
+            "root hash: 4a390709cafa99a6408f6b3855fa07e30b9dff3b15c8e327d8d3d4c2a5cf6d8b"
+        ),
+        "{}",
+        r.stdout()
+    );
+}
+
+bad!(
+    text_option_names_a_missing_column,
+    IRIS_KNN.replace(
+        "target = \"target\"",
+        "target = \"target\"\ntext = [\"colour\"]"
+    ),
+    [
+        "[data.text]: `colour` is not a column of",
+        "sepal length (cm)"
+    ]
+);
+bad!(
+    text_option_names_the_target,
+    IRIS_KNN.replace(
+        "target = \"target\"",
+        "target = \"target\"\ntext = [\"target\"]"
+    ),
+    ["[data.text]: `target` is the target column"]
+);
+bad!(
+    stray_non_number_in_an_inferred_target,
+    IRIS_KNN.replace("data/iris.csv", "data/t.csv"),
+    |sb: &Sandbox| {
+        sb.write("data/t.csv", "a,target\n1,0.5\n2,1.5\n3,inf\n4,2.5\n");
+    },
+    [
+        "[data.path]",
+        "line 4: column `target`: target `inf` is not a finite number",
+        "or set task = \"classification\" under [objective]",
+    ]
+);
+
+const HUGE_GRID: &str = r#"
+[search]
+strategy = "grid"
+
+[objective]
+function = "mixed"
+
+[space]
+x1 = { type = "float", low = 0.0, high = 1.0, steps = 1000000 }
+x2 = { type = "float", low = 0.0, high = 1.0, steps = 1000000 }
+lr = { type = "float", low = 0.001, high = 1.0, log = true, steps = 1000000 }
+n = { type = "int", low = 1, high = 1000000 }
+act = { type = "categorical", choices = ["relu", "tanh", "sigmoid"] }
+"#;
+
+bad!(
+    grid_beyond_2_to_the_64_is_refused,
+    HUGE_GRID,
+    [
+        "[space]: the grid has more than 2^64 (about 3.0e24) points",
+        "trials = N"
+    ]
+);
+bad!(
+    grid_between_2_to_the_63_and_64_is_refused,
+    HUGE_GRID.replace("steps = 1000000 }\nlr", "steps = 5 }\nlr"),
+    ["[space]: the grid has 15000000000000000000 points, more than the 9223372036854775807"]
+);
+
+#[test]
+fn check_prints_a_grid_size_beyond_2_to_the_64() {
+    let sb = Sandbox::new();
+    sb.write(
+        "r.toml",
+        &HUGE_GRID.replace("strategy = \"grid\"", "strategy = \"random\"\ntrials = 5"),
+    );
+    let r = sb.run(&["check", "r.toml"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout()
+            .contains("grid size: more than 2^64 (about 3.0e24)"),
+        "{}",
+        r.stdout()
+    );
+    // A cap makes the same grid a search of `trials` points.
+    sb.write(
+        "g.toml",
+        &HUGE_GRID.replace("\"grid\"", "\"grid\"\ntrials = 4"),
+    );
+    sb.run(&["run", "g.toml", "-q"]).expect_code(0);
+}
+
+/// Run `hpsearch args…` in `sb`, killing it after `limit` (a guard against
+/// a hang, not a timing assertion).
+fn run_within(sb: &Sandbox, args: &[&str], limit: std::time::Duration) -> common::Run {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hpsearch"))
+        .args(args)
+        .current_dir(sb.path())
+        .stdin(Stdio::null())
+        // Files, not pipes: a full pipe nobody reads would block the child.
+        .stdout(std::fs::File::create(sb.path().join("out.txt")).expect("out"))
+        .stderr(std::fs::File::create(sb.path().join("err.txt")).expect("err"))
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hpsearch {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = child.wait().expect("wait");
+    common::Run(std::process::Output {
+        status,
+        stdout: sb.read("out.txt"),
+        stderr: sb.read("err.txt"),
+    })
+}
+
+#[test]
+fn long_values_lists_and_many_parameters_check_in_linear_time() {
+    let sb = Sandbox::new();
+    let values: Vec<String> = (0..80_000).map(|i| format!("{i}.5")).collect();
+    sb.write(
+        "values.toml",
+        &BRANIN.replace(
+            "x0 = { type = \"float\", low = -5.0, high = 10.0 }",
+            &format!(
+                "x0 = {{ type = \"float\", values = [{}] }}",
+                values.join(", ")
+            ),
+        ),
+    );
+    let limit = std::time::Duration::from_secs(120);
+    run_within(&sb, &["check", "values.toml"], limit).expect_code(0);
+    // A repeat at the very end is still found.
+    sb.write(
+        "repeat.toml",
+        &BRANIN.replace(
+            "x0 = { type = \"float\", low = -5.0, high = 10.0 }",
+            &format!(
+                "x0 = {{ type = \"float\", values = [{}, 3.5] }}",
+                values.join(", ")
+            ),
+        ),
+    );
+    let r = run_within(&sb, &["check", "repeat.toml"], limit);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("`values` lists 3.5 twice"),
+        "{}",
+        r.stderr()
+    );
+    // 200,000 parameters of a function (quadratic before: minutes).
+    let mut text = String::from(
+        "[search]\nstrategy = \"random\"\ntrials = 1\n\n[objective]\nfunction = \"rosenbrock\"\n\n[space]\n",
+    );
+    for i in 0..200_000 {
+        text.push_str(&format!(
+            "x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"
+        ));
+    }
+    sb.write("many.toml", &text);
+    run_within(&sb, &["check", "many.toml"], limit).expect_code(0);
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo {}", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused_not_read() {
+    let limit = std::time::Duration::from_secs(60);
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    mkfifo(&sb.path().join("data/fifo.csv"));
+    for (path, what) in [
+        (
+            "/dev/zero",
+            "/dev/zero: is a character device, not a regular file",
+        ),
+        (
+            "data/fifo.csv",
+            "fifo.csv: is a FIFO (named pipe), not a regular file",
+        ),
+    ] {
+        sb.write("bad.toml", &IRIS_KNN.replace("data/iris.csv", path));
+        for cmd in ["run", "check"] {
+            let r = run_within(&sb, &[cmd, "bad.toml"], limit);
+            r.expect_code(2);
+            assert!(r.stderr().contains("[data.path]"), "{}", r.stderr());
+            assert!(r.stderr().contains(what), "{}", r.stderr());
+            assert!(!sb.path().join("results").exists());
+        }
+    }
+    // The search file itself.
+    let r = run_within(&sb, &["check", "data/fifo.csv"], limit);
+    r.expect_code(2);
+    assert!(r.stderr().contains("FIFO"), "{}", r.stderr());
+    // A FIFO inside a command's input folder.
+    std::fs::create_dir(sb.path().join("inputs")).expect("mkdir");
+    sb.write("inputs/train.py", "print(1)\n");
+    mkfifo(&sb.path().join("inputs/pipe"));
+    sb.write("cmd.toml", &cmd_with(r#"inputs = ["inputs"]"#));
+    let r = run_within(&sb, &["check", "cmd.toml"], limit);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("[objective.inputs.inputs]") && r.stderr().contains("pipe: is a FIFO"),
+        "{}",
+        r.stderr()
+    );
+    // Rows to predict or check for drift, and the model itself.
+    sb.write("ok.toml", IRIS_KNN);
+    sb.run(&["run", "ok.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/ok", "--out", "m.json"])
+        .expect_code(0);
+    for args in [
+        vec!["predict", "m.json", "data/fifo.csv"],
+        vec!["predict", "m.json", "/dev/zero"],
+        vec![
+            "predict",
+            "m.json",
+            "data/fifo.csv",
+            "--check-drift",
+            "--out",
+            "p.csv",
+        ],
+        vec!["drift", "m.json", "data/fifo.csv"],
+        vec!["drift", "m.json", "/dev/zero"],
+        vec!["predict", "data/fifo.csv", "data/iris.csv"],
+    ] {
+        let r = run_within(&sb, &args, limit);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("not a regular file"),
+            "{args:?}: {}",
+            r.stderr()
+        );
+    }
+}
+
+#[test]
+fn predict_reads_a_column_with_its_trained_kind() {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write("ok.toml", IRIS_KNN);
+    sb.run(&["run", "ok.toml", "-q"]).expect_code(0);
+    sb.run(&["export", "results/ok", "--out", "m.json"])
+        .expect_code(0);
+    let iris = String::from_utf8_lossy(&sb.read("data/iris.csv")).into_owned();
+    let mut lines: Vec<String> = iris.lines().map(str::to_owned).collect();
+    lines[5] = lines[5].replacen("5.0", "inf", 1);
+    sb.write("rows.csv", &(lines.join("\n") + "\n"));
+    for args in [
+        vec!["predict", "m.json", "rows.csv"],
+        vec!["drift", "m.json", "rows.csv"],
+    ] {
+        let r = sb.run(&args);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("line 6") && r.stderr().contains("`inf` is not a finite number"),
+            "{args:?}: {}",
+            r.stderr()
+        );
+        assert!(r.stderr().contains("numeric"), "{}", r.stderr());
+    }
+}
+
+bad!(
+    non_ascii_parameter_name_says_ascii,
+    BRANIN
+        .replace(
+            "function = \"branin\"",
+            "command = [\"python3\", \"t.py\"]\ndirection = \"minimize\""
+        )
+        .replace("x1 =", "\"λ\" ="),
+    [
+        "[space.λ]: parameter name `λ` must start with an ASCII letter",
+        "only ASCII letters, digits and `_`"
+    ]
+);
+bad!(
+    non_ascii_column_name_says_ascii,
+    cmd_with(r#"columns = ["é"]"#),
+    ["[objective.columns.é]: column name `é` must start with an ASCII letter"]
+);
+bad!(
+    regression_metric_on_a_text_target_names_the_metric,
+    IRIS_KNN
+        .replace("data/iris.csv", "data/text.csv")
+        .replace("model = \"knn\"", "model = \"knn\"\nmetric = \"rmse\""),
+    |sb: &Sandbox| {
+        sb.write("data/text.csv", "a,target\n1,x\n2,y\n3,x\n4,y\n");
+    },
+    [
+        "line 2: column `target`: target `x` is not a number, but",
+        "the task is regression (metric rmse is for regression)"
+    ]
+);
+bad!(
+    regression_model_on_a_text_target_names_the_model,
+    IRIS_KNN
+        .replace("data/iris.csv", "data/text.csv")
+        .replace("model = \"knn\"", "model = \"ridge\"")
+        .replace(
+            "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+            "alpha = { type = \"float\", low = 0.1, high = 1.0 }"
+        ),
+    |sb: &Sandbox| {
+        sb.write("data/text.csv", "a,target\n1,x\n2,y\n3,x\n4,y\n");
+    },
+    ["the task is regression (model ridge does only regression)"]
+);
+bad!(
+    classification_metric_with_task_regression_names_the_setting,
+    IRIS_KNN.replace(
+        "model = \"knn\"",
+        "model = \"knn\"\nmetric = \"accuracy\"\ntask = \"regression\""
+    ),
+    ["metric accuracy is for classification, but this search does regression (set by task = \"regression\")"]
+);
+
+#[test]
+fn a_fold_left_without_features_is_refused_before_writing() {
+    // The only feature is a text column with one value: the folds whose
+    // training rows lack it would give the model no input (a panic in the
+    // tree models before).
+    let sb = Sandbox::new();
+    let mut text = String::from("a,target\n");
+    for i in 0..30 {
+        text.push_str(&format!("{},{}\n", if i == 0 { "x" } else { "" }, i % 2));
+    }
+    sb.write("data/sparse.csv", &text);
+    for (model, space) in MODEL_SPACES {
+        let config = format!(
+            "[search]\nstrategy = \"random\"\ntrials = 2\n\n[objective]\nmodel = \"{model}\"\n\n\
+             [data]\npath = \"data/sparse.csv\"\nimpute = \"most_frequent\"\n\n[space]\n{space}\n"
+        );
+        sb.write("s.toml", &config);
+        let r = run_within(
+            &sb,
+            &["run", "s.toml", "-q"],
+            std::time::Duration::from_secs(60),
+        );
+        r.expect_code(2);
+        assert!(
+            r.stderr()
+                .contains("no feature is left to train on in a cross-validation fold")
+                && r.stderr().contains("text column `a` has no value"),
+            "{model}: {}",
+            r.stderr()
+        );
+        assert!(!sb.path().join("results").exists(), "{model}");
+    }
+}

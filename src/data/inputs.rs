@@ -27,7 +27,7 @@ pub fn hash_input(path: &Path) -> Result<String, String> {
         return Ok(sha256_hex(&bytes));
     }
     if !meta.is_dir() {
-        return Err(format!("{}: neither a file nor a folder", path.display()));
+        return Err(not_regular_message(path));
     }
     let mut lines = Vec::new();
     walk(path, "", 0, &mut lines)?;
@@ -40,6 +40,18 @@ pub fn hash_input(path: &Path) -> Result<String, String> {
         h.update([b'\n']);
     }
     Ok(crate::seed::hex(&h.finalize()))
+}
+
+fn not_regular_message(path: &Path) -> String {
+    let what = super::not_regular(path)
+        .ok()
+        .flatten()
+        .unwrap_or("a special file");
+    format!(
+        "{}: is {what}, neither a regular file nor a folder, so it has no content to hash; \
+         move it out of the inputs",
+        path.display()
+    )
 }
 
 fn skipped(name: &str, path: &Path) -> bool {
@@ -75,6 +87,10 @@ fn walk(
         } else if meta.is_file() {
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             out.push((rel, sha256_hex(&bytes)));
+        } else {
+            // A FIFO or a device has no content to hash (and reading one
+            // could block or never end).
+            return Err(not_regular_message(&path));
         }
     }
     Ok(())

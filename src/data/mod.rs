@@ -398,31 +398,40 @@ pub fn sha256_file(path: &Path) -> Result<String, DataError> {
     Ok(crate::seed::hex(&hasher.finalize()))
 }
 
+/// `None` when `path` is a regular file (symbolic links followed), else
+/// what it is instead ("a FIFO (named pipe)", "a character device", "a
+/// folder", ...).
+pub fn not_regular(path: &Path) -> std::io::Result<Option<&'static str>> {
+    let meta = std::fs::metadata(path)?;
+    let ft = meta.file_type();
+    Ok(if ft.is_file() {
+        None
+    } else if ft.is_dir() {
+        Some("a folder")
+    } else {
+        Some(special_file_kind(&ft))
+    })
+}
+
 /// Refuse `path` unless it is a regular file (symbolic links followed):
 /// reading `/dev/zero` would never end and opening a FIFO blocks until
-/// another process writes to it. Returns the error [`read_regular`] gives.
+/// another process writes to it.
 pub fn check_regular(path: &Path) -> Result<(), DataError> {
-    let meta = std::fs::metadata(path).map_err(|source| DataError::Io {
+    let kind = not_regular(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    if meta.is_file() {
-        return Ok(());
+    match kind {
+        None => Ok(()),
+        Some(what) => Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "is {what}, not a regular file; hpsearch reads only regular files (a FIFO or \
+                 a device could block or never end): save the content to a file and give \
+                 its path"
+            ),
+        }),
     }
-    let ft = meta.file_type();
-    let what = if ft.is_dir() {
-        "a folder"
-    } else {
-        special_file_kind(&ft)
-    };
-    Err(DataError::Invalid {
-        path: path.to_path_buf(),
-        message: format!(
-            "is {what}, not a regular file; hpsearch reads data only from regular files \
-             (a FIFO or a device could block or never end): save the data to a file and \
-             give its path"
-        ),
-    })
 }
 
 #[cfg(unix)]
@@ -721,7 +730,7 @@ pub(crate) fn not_a_number(cell: &str) -> String {
         Err(_) if cell.contains(['_', ',']) && cell.chars().any(|c| c.is_ascii_digit()) => {
             "digit separators (`_` or `,`) are not read; write the digits alone".to_owned()
         }
-        Err(_) => "it is not a number".to_owned(),
+        Err(_) => return format!("`{shown}` is not a number"),
     };
     format!("`{shown}` is not a finite number ({why})")
 }
@@ -1076,12 +1085,13 @@ mod tests {
             ("\"1,000\"", "digit separators"),
             ("a\0b", "control character"),
             ("NAN", "NaN is not a value"),
-            ("high", "not a number"),
-            ("+€", "not a number"),
+            ("high", "`high` is not a number, but"),
+            ("+€", "`+€` is not a number, but"),
         ];
         for (cell, why) in cases {
             let m = err_text(&format!("a,y\n1,0\n2,1\n{cell},0\n3,1\n"), "y", None);
             assert!(m.starts_with("line 4, column `a`: `"), "{cell}: {m}");
+            assert!(!m.contains("(it is not a number)"), "{m}");
             assert!(m.contains(why), "{cell}: {m}");
             assert!(m.contains("3 of the column's 4 non-missing cells"), "{m}");
             assert!(m.contains("[data] text = [\"a\"]"), "{m}");

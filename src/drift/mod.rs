@@ -943,7 +943,6 @@ impl<R: Read> Read for Lines<R> {
 pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Report, DriftError> {
     let pass = Pass {
         tally: true,
-        predict_rules: false,
         predict: false,
     };
     scan(artifact, model_path, csv, pass, None)?.ok_or_else(|| no_report(csv))
@@ -963,10 +962,10 @@ pub type Sink<'s> = &'s mut dyn FnMut(&Prediction) -> Result<(), String>;
 /// every model predicts each row on its own, so they are, bit for bit,
 /// those of [`Artifact::predict`] on [`data::load_features`] of the whole
 /// file (`tests/drift.rs` and `tests/big_data.rs` compare the written
-/// files, across batch boundaries, for every model). On top of [`check`]'s
-/// rules this refuses, as `predict` does, a text training column whose
-/// cells are all numbers or missing (`predict` reads such a column as
-/// numeric). Memory: the report's plus one batch, whatever the rows.
+/// files, across batch boundaries, for every model). Like `predict`, it
+/// reads each column with the kind it had in training (a text column stays
+/// text even when every cell is a number). Memory: the report's plus one
+/// batch, whatever the rows.
 pub fn check_and_predict(
     artifact: &Artifact,
     model_path: &Path,
@@ -975,7 +974,6 @@ pub fn check_and_predict(
 ) -> Result<Report, DriftError> {
     let pass = Pass {
         tally: true,
-        predict_rules: true,
         predict: true,
     };
     scan(artifact, model_path, csv, pass, Some(sink))?.ok_or_else(|| no_report(csv))
@@ -995,7 +993,6 @@ pub fn predict_rows(
 ) -> Result<(), DriftError> {
     let pass = Pass {
         tally: false,
-        predict_rules: true,
         predict: sink.is_some(),
     };
     scan(artifact, model_path, csv, pass, sink).map(|_| ())
@@ -1013,8 +1010,6 @@ fn no_report(csv: &Path) -> DriftError {
 struct Pass {
     /// Tally the columns and predictions against the profile (drift).
     tally: bool,
-    /// Apply `predict`'s extra rule on text columns read as numbers.
-    predict_rules: bool,
     /// Run the model on each batch.
     predict: bool,
 }
@@ -1045,6 +1040,13 @@ fn scan(
         path: csv.to_path_buf(),
         message,
     };
+    // A FIFO would block at open and a device never end: refuse them.
+    if let Ok(Some(what)) = data::not_regular(csv) {
+        return Err(invalid(format!(
+            "is {what}, not a regular file; hpsearch reads only regular files: save the rows \
+             to a file and give its path"
+        )));
+    }
     let file = std::fs::File::open(csv).map_err(|source| DriftError::Io {
         path: csv.to_path_buf(),
         source,
@@ -1151,13 +1153,6 @@ fn scan(
     let impute_none = artifact.preprocessing.spec().impute == Impute::None;
     let mut batch = Batch::new(artifact);
     let predict = pass.tally || pass.predict;
-    // Per feature: every cell so far a number or missing (`predict` reads
-    // such a column as numeric; only text columns are tracked).
-    let mut all_numbers: Vec<bool> = batch
-        .columns
-        .iter()
-        .map(|c| matches!(c, Column::Text(_)))
-        .collect();
     let mut rows = 0u64;
     loop {
         let line = rows as usize + 2;
@@ -1173,12 +1168,7 @@ fn scan(
                 record.len()
             )));
         }
-        for (i, ((&pos, column), numbers)) in positions
-            .iter()
-            .zip(&mut batch.columns)
-            .zip(&mut all_numbers)
-            .enumerate()
-        {
+        for (i, (&pos, column)) in positions.iter().zip(&mut batch.columns).enumerate() {
             let name = batch.names.get(i).map_or("", String::as_str);
             let mut tracker = trackers.get_mut(i);
             let cell = record.get(pos).unwrap_or("").trim();
@@ -1199,8 +1189,9 @@ fn scan(
                             Some(v) => Some(v),
                             None => {
                                 return Err(invalid(format!(
-                                    "line {line}: column `{name}`: `{cell}` is not a finite \
-                                     number, but the column was numeric in training"
+                                    "line {line}: column `{name}`: {}, but the column was \
+                                     numeric in training",
+                                    data::not_a_number(cell)
                                 )))
                             }
                         }
@@ -1211,9 +1202,6 @@ fn scan(
                     values.push(x);
                 }
                 Column::Text(values) => {
-                    if *numbers && !missing {
-                        *numbers = data::parse_finite(cell).is_some();
-                    }
                     let v = (!missing).then_some(cell);
                     if let Some(t) = tracker.as_deref_mut() {
                         t.push_text(v);
@@ -1238,15 +1226,6 @@ fn scan(
         return Err(invalid(
             "no data rows: the file has a header but no rows below it".into(),
         ));
-    }
-    if pass.predict_rules {
-        if let Some((name, _)) = batch.names.iter().zip(&all_numbers).find(|(_, &n)| n) {
-            return Err(invalid(format!(
-                "column `{name}` is numeric here (every cell a number or missing) but was text \
-                 when the model was trained, so predict refuses it; use data with the same \
-                 kind of values"
-            )));
-        }
     }
     batch.predict(
         artifact,

@@ -125,6 +125,21 @@ impl CrossValidated {
 
 fn prepare(ds: &Dataset, f: &Fold, spec: &PreprocessSpec) -> Result<Prepared, DataError> {
     let pre = Preprocessor::fit(ds, &f.train, spec)?;
+    if pre.output_names().is_empty() {
+        // Only text columns with no value in this fold's training rows: the
+        // model would get no input (caught before anything is written).
+        return Err(DataError::Invalid {
+            path: ds.path.clone(),
+            message: format!(
+                "no feature is left to train on in a cross-validation fold: {} no value in \
+                 the fold's training rows; fill the column(s) in, or add a feature column",
+                match ds.feature_names.as_slice() {
+                    [one] => format!("text column `{one}` has"),
+                    names => format!("the text columns {} have", names.join(", ")),
+                }
+            ),
+        });
+    }
     let pick = |rows: &[usize]| match &ds.target {
         Target::Classes { y, .. } => FoldTarget::Classes(rows.iter().map(|&r| y[r]).collect()),
         Target::Values(v) => FoldTarget::Values(rows.iter().map(|&r| v[r]).collect()),

@@ -298,6 +298,14 @@ pub fn fit(
     params: &Params,
     seed: u64,
 ) -> Result<Fitted, ModelError> {
+    // Searches refuse data without a feature up front (config, cv); this
+    // keeps any other caller from reaching a model that indexes column 0.
+    if x.ncols() == 0 {
+        return Err(ModelError::Fit {
+            model: info(model).map_or("unknown", |m| m.name),
+            message: "no feature column to train on".into(),
+        });
+    }
     match model {
         "logistic_regression" => logistic::fit(x, y, params, seed),
         "elastic_net" => elastic_net::fit(x, y, params, seed, None),
