@@ -854,8 +854,6 @@ fn folds_match(path: &Path, folds: &[usize]) -> Result<bool, JournalError> {
     Ok(!next(&mut line)?)
 }
 
-/// Start a new results folder.
-
 /// The files a new folder gets after its manifest, in the order written.
 const CREATED: &[&str] = &["trials.csv", "timings.csv", "folds.csv", "search.toml"];
 
