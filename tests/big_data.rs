@@ -173,15 +173,69 @@ fn exported(sb: &Sandbox, name: &str, model: &str, file: &str, space: &str, data
 /// Every model, on data that exercises its task (and, for auto_mpg, a
 /// text column and missing cells).
 const MODELS: &[(&str, &str, &str, &str, &str)] = &[
-    ("logreg", "logistic_regression", "breast_cancer.csv", "C = { type = \"float\", low = 0.01, high = 10.0, log = true }", "scale = \"standard\""),
-    ("enet", "elastic_net", "auto_mpg.csv", "alpha = { type = \"float\", low = 0.001, high = 1.0, log = true }", "target = \"mpg\"\nimpute = \"median\"\nscale = \"standard\""),
-    ("ridge", "ridge", "diabetes.csv", "alpha = { type = \"float\", low = 0.01, high = 10.0, log = true }", "scale = \"standard\""),
-    ("lasso", "lasso", "diabetes.csv", "alpha = { type = \"float\", low = 0.01, high = 1.0, log = true }", "scale = \"minmax\""),
-    ("tree", "decision_tree", "wine.csv", "max_depth = { type = \"int\", low = 2, high = 6 }", ""),
-    ("forest", "random_forest", "wine.csv", "n_estimators = { type = \"int\", low = 5, high = 15 }", ""),
-    ("svm", "svm", "iris.csv", "C = { type = \"float\", low = 0.1, high = 10.0, log = true }", "scale = \"standard\""),
-    ("knn", "knn", "auto_mpg.csv", "n_neighbors = { type = \"int\", low = 2, high = 12 }", "target = \"mpg\"\nimpute = \"mean\"\nscale = \"standard\""),
-    ("nb", "gaussian_nb", "wine.csv", "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }", ""),
+    (
+        "logreg",
+        "logistic_regression",
+        "breast_cancer.csv",
+        "C = { type = \"float\", low = 0.01, high = 10.0, log = true }",
+        "scale = \"standard\"",
+    ),
+    (
+        "enet",
+        "elastic_net",
+        "auto_mpg.csv",
+        "alpha = { type = \"float\", low = 0.001, high = 1.0, log = true }",
+        "target = \"mpg\"\nimpute = \"median\"\nscale = \"standard\"",
+    ),
+    (
+        "ridge",
+        "ridge",
+        "diabetes.csv",
+        "alpha = { type = \"float\", low = 0.01, high = 10.0, log = true }",
+        "scale = \"standard\"",
+    ),
+    (
+        "lasso",
+        "lasso",
+        "diabetes.csv",
+        "alpha = { type = \"float\", low = 0.01, high = 1.0, log = true }",
+        "scale = \"minmax\"",
+    ),
+    (
+        "tree",
+        "decision_tree",
+        "wine.csv",
+        "max_depth = { type = \"int\", low = 2, high = 6 }",
+        "",
+    ),
+    (
+        "forest",
+        "random_forest",
+        "wine.csv",
+        "n_estimators = { type = \"int\", low = 5, high = 15 }",
+        "",
+    ),
+    (
+        "svm",
+        "svm",
+        "iris.csv",
+        "C = { type = \"float\", low = 0.1, high = 10.0, log = true }",
+        "scale = \"standard\"",
+    ),
+    (
+        "knn",
+        "knn",
+        "auto_mpg.csv",
+        "n_neighbors = { type = \"int\", low = 2, high = 12 }",
+        "target = \"mpg\"\nimpute = \"mean\"\nscale = \"standard\"",
+    ),
+    (
+        "nb",
+        "gaussian_nb",
+        "wine.csv",
+        "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }",
+        "",
+    ),
 ];
 
 #[test]
@@ -207,13 +261,29 @@ fn streamed_predictions_are_the_whole_file_predictions_for_every_model() {
         let model_file = format!("{name}.json");
         let r = sb.run(&["predict", &model_file, &input]);
         r.expect_code(0);
-        assert!(r.stdout() == whole, "{name}: stdout differs from the whole-file prediction");
+        assert!(
+            r.stdout() == whole,
+            "{name}: stdout differs from the whole-file prediction"
+        );
         sb.run(&["predict", &model_file, &input, "--out", "p.csv"])
             .expect_code(0);
-        assert!(sb.read("p.csv") == whole.as_bytes(), "{name}: --out differs");
-        let r = sb.run(&["predict", &model_file, &input, "--check-drift", "--out", "d.csv"]);
+        assert!(
+            sb.read("p.csv") == whole.as_bytes(),
+            "{name}: --out differs"
+        );
+        let r = sb.run(&[
+            "predict",
+            &model_file,
+            &input,
+            "--check-drift",
+            "--out",
+            "d.csv",
+        ]);
         assert!(matches!(r.code(), 0 | 3), "{name}: {}", r.stderr());
-        assert!(sb.read("d.csv") == whole.as_bytes(), "{name}: --check-drift differs");
+        assert!(
+            sb.read("d.csv") == whole.as_bytes(),
+            "{name}: --check-drift differs"
+        );
     }
     // Nothing but the outputs: no temporary file left beside them.
     let leftovers: Vec<String> = std::fs::read_dir(sb.path())
@@ -237,7 +307,14 @@ fn listing(sb: &Sandbox) -> Vec<String> {
 #[test]
 fn predict_refuses_a_bad_row_past_the_first_batch_and_writes_nothing() {
     let sb = Sandbox::new();
-    exported(&sb, "enet", "elastic_net", "auto_mpg.csv", MODELS[1].3, MODELS[1].4);
+    exported(
+        &sb,
+        "enet",
+        "elastic_net",
+        "auto_mpg.csv",
+        MODELS[1].3,
+        MODELS[1].4,
+    );
     let text = String::from_utf8(sb.read("data/auto_mpg.csv")).unwrap();
     let big = repeated(&text, 25);
     let mut lines: Vec<String> = big.lines().map(str::to_owned).collect();
@@ -254,14 +331,27 @@ fn predict_refuses_a_bad_row_past_the_first_batch_and_writes_nothing() {
         vec!["predict", "enet.json", "bad.csv"],
         vec!["predict", "enet.json", "bad.csv", "--out", "new.csv"],
         vec!["predict", "enet.json", "bad.csv", "--out", "keep.csv"],
-        vec!["predict", "enet.json", "bad.csv", "--check-drift", "--out", "new.csv"],
+        vec![
+            "predict",
+            "enet.json",
+            "bad.csv",
+            "--check-drift",
+            "--out",
+            "new.csv",
+        ],
     ] {
         let r = sb.run(&args);
         r.expect_code(2);
-        assert!(r.stdout().is_empty(), "{args:?}: wrote {} bytes", r.stdout().len());
         assert!(
-            r.stderr().contains("bad.csv") && r.stderr().contains("line 9001")
-                && r.stderr().contains("`weight`") && r.stderr().contains("`heavy`"),
+            r.stdout().is_empty(),
+            "{args:?}: wrote {} bytes",
+            r.stdout().len()
+        );
+        assert!(
+            r.stderr().contains("bad.csv")
+                && r.stderr().contains("line 9001")
+                && r.stderr().contains("`weight`")
+                && r.stderr().contains("`heavy`"),
             "{args:?}: {}",
             r.stderr()
         );
@@ -275,7 +365,14 @@ fn predict_refuses_a_text_column_read_as_numbers_and_writes_nothing() {
     // auto_mpg's `origin` is text; here every cell of it is a number, which
     // is only known at the end of the file.
     let sb = Sandbox::new();
-    exported(&sb, "enet", "elastic_net", "auto_mpg.csv", MODELS[1].3, MODELS[1].4);
+    exported(
+        &sb,
+        "enet",
+        "elastic_net",
+        "auto_mpg.csv",
+        MODELS[1].3,
+        MODELS[1].4,
+    );
     let text = String::from_utf8(sb.read("data/auto_mpg.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     let origin = header.iter().position(|h| *h == "origin").unwrap();
@@ -308,6 +405,9 @@ fn predict_refuses_a_text_column_read_as_numbers_and_writes_nothing() {
 
 /// Run `hpsearch args` in `sb` with `env`; its exit code and peak resident
 /// memory in KiB (from the kernel's accounting of the reaped child).
+// The child is reaped by `wait4` (which also gives its peak memory), not
+// by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_measured(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (i32, i64) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_hpsearch"))
         .args(args)
@@ -352,7 +452,11 @@ fn numeric_csv(rows: usize, features: usize) -> String {
             score += x * if j % 2 == 0 { 1.0 } else { -0.5 };
             out.push_str(&format!("{x:.5},"));
         }
-        out.push_str(if score + 0.3 * next() > 0.0 { "1\n" } else { "0\n" });
+        out.push_str(if score + 0.3 * next() > 0.0 {
+            "1\n"
+        } else {
+            "0\n"
+        });
     }
     out
 }
@@ -425,9 +529,17 @@ fn memory_stays_within_a_small_multiple_of_the_data() {
     let (code, check) = run_measured(&sb, &["check", "big.toml"], &[]);
     assert_eq!(code, 0);
     // Before: a String per cell, 11 times the matrix.
-    assert!(above(check) < 4.5, "check: {:.1} x the matrix", above(check));
+    assert!(
+        above(check) < 4.5,
+        "check: {:.1} x the matrix",
+        above(check)
+    );
 
-    let (code, run) = run_measured(&sb, &["run", "big.toml", "-q", "-j", "2", "--out", "r"], &[("HPSEARCH_KEEP_FOLDS_BYTES", "0")]);
+    let (code, run) = run_measured(
+        &sb,
+        &["run", "big.toml", "-q", "-j", "2", "--out", "r"],
+        &[("HPSEARCH_KEEP_FOLDS_BYTES", "0")],
+    );
     assert_eq!(code, 0);
     eprintln!("run {:.2}", above(run));
     assert!(above(run) < 9.0, "run: {:.1} x the matrix", above(run));
@@ -436,15 +548,31 @@ fn memory_stays_within_a_small_multiple_of_the_data() {
 
     let (code, export) = run_measured(&sb, &["export", "r", "--out", "m.json"], &[]);
     assert_eq!(code, 0);
-    assert!(above(export) < 5.0, "export: {:.1} x the matrix", above(export));
+    assert!(
+        above(export) < 5.0,
+        "export: {:.1} x the matrix",
+        above(export)
+    );
 
     // Predict streams: bounded whatever the rows (before: 10 x the matrix).
-    let (code, predict) = run_measured(&sb, &["predict", "m.json", "data/big.csv", "--out", "p.csv"], &[]);
+    let (code, predict) = run_measured(
+        &sb,
+        &["predict", "m.json", "data/big.csv", "--out", "p.csv"],
+        &[],
+    );
     assert_eq!(code, 0);
-    assert!(above(predict) < 0.5, "predict: {:.2} x the matrix", above(predict));
+    assert!(
+        above(predict) < 0.5,
+        "predict: {:.2} x the matrix",
+        above(predict)
+    );
     let (code, predict) = run_measured(&sb, &["predict", "m.json", "data/big.csv"], &[]);
     assert_eq!(code, 0);
-    assert!(above(predict) < 0.5, "predict to stdout: {:.2} x the matrix", above(predict));
+    assert!(
+        above(predict) < 0.5,
+        "predict to stdout: {:.2} x the matrix",
+        above(predict)
+    );
     eprintln!(
         "peak above the process's own {base} KiB, in matrices of {matrix_kib} KiB: check {:.2}, \
          run {:.2}, export {:.2}, predict {:.2}",

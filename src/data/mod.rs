@@ -229,7 +229,11 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
         }
         feature_names.push(name.clone());
         // Each raw column is freed as soon as it is read.
-        let raw = table.columns.get_mut(j).map(std::mem::take).unwrap_or_default();
+        let raw = table
+            .columns
+            .get_mut(j)
+            .map(std::mem::take)
+            .unwrap_or_default();
         columns.push(read_feature(raw.cells()));
     }
 

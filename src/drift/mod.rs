@@ -951,7 +951,10 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
 
 /// Where a scan hands its predictions: one [`BATCH_ROWS`]-row batch at a
 /// time, in row order. An error stops the scan with its message.
-pub type Sink<'s> = &'s mut dyn FnMut(&Prediction) -> Result<(), String>;
+pub type Sink<'s> = &'s mut SinkFn<'s>;
+
+/// What a [`Sink`] points at.
+pub type SinkFn<'s> = dyn FnMut(&Prediction) -> Result<(), String> + 's;
 
 /// [`check`], and the model's predictions of every row of `csv`, in row
 /// order, from the same single read of the file: what `predict --check-drift`
@@ -1180,7 +1183,7 @@ fn scan(
             .enumerate()
         {
             let name = batch.names.get(i).map_or("", String::as_str);
-            let mut tracker = trackers.get_mut(i);
+            let tracker = trackers.get_mut(i);
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
             if missing && impute_none {
@@ -1205,7 +1208,7 @@ fn scan(
                             }
                         }
                     };
-                    if let Some(t) = tracker.as_deref_mut() {
+                    if let Some(t) = tracker {
                         t.push_number(x);
                     }
                     values.push(x);
@@ -1215,7 +1218,7 @@ fn scan(
                         *numbers = data::parse_finite(cell).is_some();
                     }
                     let v = (!missing).then_some(cell);
-                    if let Some(t) = tracker.as_deref_mut() {
+                    if let Some(t) = tracker {
                         t.push_text(v);
                     }
                     values.push(v.map(str::to_owned));
@@ -1225,7 +1228,13 @@ fn scan(
         rows += 1;
         batch.rows += 1;
         if batch.rows == BATCH_ROWS {
-            batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
+            batch.predict(
+                artifact,
+                csv,
+                predict,
+                prediction.as_mut(),
+                sink.as_deref_mut(),
+            )?;
         }
     }
     if rows == 0 {
@@ -1242,7 +1251,7 @@ fn scan(
             )));
         }
     }
-    batch.predict(artifact, csv, predict, prediction.as_mut(), sink.as_deref_mut())?;
+    batch.predict(artifact, csv, predict, prediction.as_mut(), sink)?;
     let (Some(profile), Some(prediction)) = (profile, prediction) else {
         return Ok(None);
     };
@@ -1350,7 +1359,7 @@ impl Batch {
         csv: &Path,
         predict: bool,
         tracker: Option<&mut Tracker>,
-        sink: Option<&mut (dyn FnMut(&Prediction) -> Result<(), String> + '_)>,
+        sink: Option<&mut SinkFn<'_>>,
     ) -> Result<(), DriftError> {
         if self.rows == 0 {
             return Ok(());

@@ -10,8 +10,9 @@
 //! A fold's prepared matrices (its training and test rows, preprocessed)
 //! hold every row once, so keeping all k of them costs k times the data.
 //! While that stays under [`KEEP_FOLDS_BYTES`] they are prepared once and
-//! kept (small data: no work per trial). Above it only the data and each
-//! fold's fitted preprocessing are kept, and a trial prepares one fold's
+//! kept (small data: no work per trial). Above it only the data (packed:
+//! 8 bytes a numeric cell, NaN for a missing one) and each fold's fitted
+//! preprocessing are kept, and a trial prepares one fold's
 //! matrices at a time and drops them after scoring it, so a search holds
 //! the data plus one fold's matrices per running trial, whatever k. Both
 //! ways run the same transform on the same rows in the same order: the
@@ -24,7 +25,7 @@ use super::{Evaluation, Objective, TrialInfo};
 use crate::config::{ObjectiveSpec, Search};
 use crate::data::folds::k_fold;
 use crate::data::metrics::{self, Metric};
-use crate::data::preprocess::{PreprocessSpec, Preprocessor};
+use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
 use crate::seed;
 use crate::value::Params;
@@ -51,9 +52,11 @@ pub const KEEP_FOLDS_BYTES: usize = 256 << 20;
 /// The folds' matrices: kept, or prepared when a trial needs them.
 enum Folds {
     Kept(Vec<Prepared>),
-    /// The data and each fold's preprocessing, fitted on its training rows.
+    /// The data (packed: 8 bytes a numeric cell) and each fold's
+    /// preprocessing, fitted on its training rows.
     Prepared {
-        ds: Dataset,
+        data: Packed,
+        target: Target,
         fitted: Vec<Preprocessor>,
     },
 }
@@ -141,18 +144,30 @@ impl CrossValidated {
             let kept = splits
                 .iter()
                 .zip(&fitted)
-                .map(|(f, pre)| prepare(&ds, pre, &f.train, &f.test))
+                .map(|(f, pre)| {
+                    prepare(
+                        &ds.target,
+                        |rows| pre.transform(&ds, rows),
+                        &f.train,
+                        &f.test,
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Folds::Kept(kept)
         } else {
+            let (data, target) = Packed::new(ds);
             // Whatever a trial's preparation could refuse is refused here,
             // before the search starts, as keeping the folds would: each
             // fold's preprocessing applied to every row, one at a time.
-            let all: Vec<usize> = (0..ds.n_rows).collect();
+            let all: Vec<usize> = (0..data.n_rows).collect();
             for pre in &fitted {
-                drop(pre.transform(&ds, &all)?);
+                drop(pre.transform_packed(&data, &all)?);
             }
-            Folds::Prepared { ds, fitted }
+            Folds::Prepared {
+                data,
+                target,
+                fitted,
+            }
         };
         Ok(CrossValidated {
             model,
@@ -172,13 +187,20 @@ impl CrossValidated {
 
     /// Fold `i`'s matrices: prepared now from the data (the rows of
     /// [`k_fold`]'s split, ascending, as when they are kept).
-    fn prepare_fold(&self, ds: &Dataset, fitted: &[Preprocessor], i: usize) -> Result<Prepared, String> {
+    fn prepare_fold(
+        &self,
+        data: &Packed,
+        target: &Target,
+        fitted: &[Preprocessor],
+        i: usize,
+    ) -> Result<Prepared, String> {
         let pre = fitted
             .get(i)
             .ok_or_else(|| format!("no fold {i} (the search has {})", fitted.len()))?;
         let (test, train): (Vec<usize>, Vec<usize>) =
-            (0..ds.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i));
-        prepare(ds, pre, &train, &test).map_err(|e| e.to_string())
+            (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i));
+        let transform = |rows: &[usize]| pre.transform_packed(data, rows);
+        prepare(target, transform, &train, &test).map_err(|e| e.to_string())
     }
 
     fn score(&self, truth: &FoldTarget, pred: &Prediction) -> Result<f64, String> {
@@ -209,21 +231,22 @@ impl CrossValidated {
     }
 }
 
-/// A fold's matrices: `pre` (fitted on `train`) applied to its rows.
+/// A fold's matrices: its preprocessing (`transform`, fitted on `train`)
+/// applied to its rows, and their targets.
 fn prepare(
-    ds: &Dataset,
-    pre: &Preprocessor,
+    target: &Target,
+    transform: impl Fn(&[usize]) -> Result<Array2<f64>, DataError>,
     train: &[usize],
     test: &[usize],
 ) -> Result<Prepared, DataError> {
-    let pick = |rows: &[usize]| match &ds.target {
+    let pick = |rows: &[usize]| match target {
         Target::Classes { y, .. } => FoldTarget::Classes(rows.iter().map(|&r| y[r]).collect()),
         Target::Values(v) => FoldTarget::Values(rows.iter().map(|&r| v[r]).collect()),
     };
     Ok(Prepared {
-        x_train: pre.transform(ds, train)?,
+        x_train: transform(train)?,
         y_train: pick(train),
-        x_test: pre.transform(ds, test)?,
+        x_test: transform(test)?,
         y_test: pick(test),
     })
 }
@@ -242,7 +265,11 @@ impl Objective for CrossValidated {
                     Some(f) => f,
                     None => return Evaluation::failed(format!("fold {i}: not prepared"), scores),
                 },
-                Folds::Prepared { ds, fitted } => match self.prepare_fold(ds, fitted, i) {
+                Folds::Prepared {
+                    data,
+                    target,
+                    fitted,
+                } => match self.prepare_fold(data, target, fitted, i) {
                     Ok(p) => {
                         prepared = p;
                         &prepared
