@@ -536,49 +536,50 @@ impl Artifact {
     /// floats in shortest round-trip form.
     pub fn predictions_csv(&self, pred: &Prediction) -> String {
         let mut w = csv_writer(Vec::new());
-        let _ = self.write_predictions(&mut w, pred, true);
+        let _ = write_predictions(self.classes.as_deref(), &mut w, pred, true);
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
+}
 
-    /// [`Artifact::predictions_csv`]'s records for `pred`, the header first
-    /// when `header`: batch after batch, the same bytes as the whole.
-    fn write_predictions<W: std::io::Write>(
-        &self,
-        w: &mut csv::Writer<W>,
-        pred: &Prediction,
-        header: bool,
-    ) -> csv::Result<()> {
-        let labels = self.classes.as_deref().unwrap_or_default();
-        match pred {
-            Prediction::Classes { labels: idx, proba } => {
-                if header {
-                    let mut head = vec!["prediction".to_string()];
-                    if proba.is_some() {
-                        head.extend(labels.iter().map(|l| format!("proba_{l}")));
-                    }
-                    w.write_record(&head)?;
+/// [`Artifact::predictions_csv`]'s records for `pred` (class labels from
+/// `classes`), the header first when `header`: batch after batch, the same
+/// bytes as the whole.
+fn write_predictions<W: std::io::Write>(
+    classes: Option<&[String]>,
+    w: &mut csv::Writer<W>,
+    pred: &Prediction,
+    header: bool,
+) -> csv::Result<()> {
+    let labels = classes.unwrap_or_default();
+    match pred {
+        Prediction::Classes { labels: idx, proba } => {
+            if header {
+                let mut head = vec!["prediction".to_string()];
+                if proba.is_some() {
+                    head.extend(labels.iter().map(|l| format!("proba_{l}")));
                 }
-                for (r, &k) in idx.iter().enumerate() {
-                    w.write_field(labels.get(k).map_or("", String::as_str))?;
-                    if let Some(p) = proba {
-                        for &v in p.row(r) {
-                            w.write_field(fmt_f64(v))?;
-                        }
-                    }
-                    w.write_record(None::<&[u8]>)?;
-                }
+                w.write_record(&head)?;
             }
-            Prediction::Values(v) => {
-                if header {
-                    w.write_record(["prediction"])?;
+            for (r, &k) in idx.iter().enumerate() {
+                w.write_field(labels.get(k).map_or("", String::as_str))?;
+                if let Some(p) = proba {
+                    for &v in p.row(r) {
+                        w.write_field(fmt_f64(v))?;
+                    }
                 }
-                for &x in v {
-                    w.write_record([fmt_f64(x)])?;
-                }
+                w.write_record(None::<&[u8]>)?;
             }
         }
-        Ok(())
+        Prediction::Values(v) => {
+            if header {
+                w.write_record(["prediction"])?;
+            }
+            for &x in v {
+                w.write_record([fmt_f64(x)])?;
+            }
+        }
     }
+    Ok(())
 }
 
 fn csv_writer<W: std::io::Write>(inner: W) -> csv::Writer<W> {
@@ -698,10 +699,12 @@ impl<'a, W: std::io::Write> Streamed<'a, W> {
     }
 
     fn push(&mut self, pred: &Prediction) -> Result<(), String> {
-        if let Err(e) = self
-            .artifact
-            .write_predictions(&mut self.csv, pred, self.header)
-        {
+        if let Err(e) = write_predictions(
+            self.artifact.classes.as_deref(),
+            &mut self.csv,
+            pred,
+            self.header,
+        ) {
             let message = e.to_string();
             self.error = Some(match e.into_kind() {
                 csv::ErrorKind::Io(io) => io,
@@ -725,5 +728,54 @@ impl<'a, W: std::io::Write> Streamed<'a, W> {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         drop(inner);
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv_of(classes: Option<&[String]>, batches: &[Prediction]) -> String {
+        let mut w = csv_writer(Vec::new());
+        for (i, b) in batches.iter().enumerate() {
+            write_predictions(classes, &mut w, b, i == 0).unwrap();
+        }
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn batches_write_the_bytes_of_the_whole_prediction() {
+        let classes = vec!["no".to_string(), "yes, sure".to_string()];
+        let whole = Prediction::Classes {
+            labels: vec![1, 0, 0],
+            proba: Some(ndarray::array![[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]]),
+        };
+        // A column-major batch is written in row order too.
+        let t = ndarray::array![[1.0, 0.125], [0.0, 0.875]].reversed_axes();
+        let batches = [
+            Prediction::Classes {
+                labels: vec![1, 0],
+                proba: Some(ndarray::array![[0.25, 0.75], [0.5, 0.5]]),
+            },
+            Prediction::Classes {
+                labels: vec![0],
+                proba: Some(t.slice(ndarray::s![0..1, ..]).to_owned()),
+            },
+        ];
+        let text = csv_of(Some(&classes), &batches);
+        assert_eq!(text, csv_of(Some(&classes), &[whole]));
+        assert_eq!(
+            text,
+            "prediction,proba_no,\"proba_yes, sure\"\n\"yes, sure\",0.25,0.75\nno,0.5,0.5\nno,1,0\n"
+        );
+        let values = [
+            Prediction::Values(vec![1.5, -2.0]),
+            Prediction::Values(vec![0.1]),
+        ];
+        assert_eq!(
+            csv_of(None, &values),
+            csv_of(None, &[Prediction::Values(vec![1.5, -2.0, 0.1])])
+        );
+        assert_eq!(csv_of(None, &values), "prediction\n1.5\n-2\n0.1\n");
     }
 }

@@ -400,3 +400,185 @@ fn predict_refuses_a_text_column_read_as_numbers_and_writes_nothing() {
         assert_eq!(listing(&sb), before, "{args:?}");
     }
 }
+
+// ------------------------------------------------------------- memory --
+
+/// Run `hpsearch args` in `sb` with `env`; its exit code and peak resident
+/// memory in KiB (from the kernel's accounting of the reaped child).
+// The child is reaped by `wait4` (which also gives its peak memory), not
+// by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn run_measured(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (i32, i64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hpsearch"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(sb.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hpsearch");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss)
+}
+
+/// A numeric CSV: `rows` x `features` cells in [-1, 1) with 5 decimals
+/// and a binary target (a fixed linear rule), the same bytes every time.
+fn numeric_csv(rows: usize, features: usize) -> String {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        // SplitMix64.
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let mut out: String = (0..features).map(|j| format!("x{j},")).collect();
+    out.push_str("target\n");
+    for _ in 0..rows {
+        let mut score = 0.0;
+        for j in 0..features {
+            let x = next();
+            score += x * if j % 2 == 0 { 1.0 } else { -0.5 };
+            out.push_str(&format!("{x:.5},"));
+        }
+        out.push_str(if score + 0.3 * next() > 0.0 {
+            "1\n"
+        } else {
+            "0\n"
+        });
+    }
+    out
+}
+
+const BIG_SEARCH: &str = r#"
+[search]
+strategy = "grid"
+seed = 0
+[objective]
+model = "logistic_regression"
+metric = "accuracy"
+params = { max_iter = 5 }
+[data]
+path = "data/big.csv"
+scale = "standard"
+[cv]
+folds = 5
+[space]
+C = { type = "float", values = [0.1, 1.0] }
+"#;
+
+#[test]
+fn kept_and_prepared_folds_score_the_same_bits() {
+    // auto_mpg (a text column, missing cells, imputed) and wine, with the
+    // folds kept (small data) and prepared per trial (budget 0).
+    let sb = Sandbox::new();
+    for (name, model, file, space, data) in [MODELS[1], MODELS[5], MODELS[7]] {
+        sb.data(file);
+        sb.write(
+            &format!("{name}.toml"),
+            &format!(
+                "[search]\nstrategy = \"random\"\ntrials = 4\n[objective]\nmodel = \"{model}\"\n\
+                 [data]\npath = \"data/{file}\"\n{data}\n[cv]\nfolds = 4\n[space]\n{space}\n"
+            ),
+        );
+        let toml = format!("{name}.toml");
+        let (code, _) = run_measured(&sb, &["run", &toml, "-q", "--out", "kept"], &[]);
+        assert_eq!(code, 0);
+        for threads in ["1", "3"] {
+            let out = format!("prepared{threads}");
+            let (code, _) = run_measured(
+                &sb,
+                &["run", &toml, "-q", "-j", threads, "--out", &out],
+                &[("HPSEARCH_KEEP_FOLDS_BYTES", "0")],
+            );
+            assert_eq!(code, 0);
+            assert!(
+                sb.read(&format!("{out}/trials.csv")) == sb.read("kept/trials.csv"),
+                "{name}, {threads} threads: prepared folds scored other bits"
+            );
+            assert!(sb.read(&format!("{out}/folds.csv")) == sb.read("kept/folds.csv"));
+            std::fs::remove_dir_all(sb.path().join(&out)).unwrap();
+        }
+        std::fs::remove_dir_all(sb.path().join("kept")).unwrap();
+    }
+}
+
+#[test]
+fn memory_stays_within_a_small_multiple_of_the_data() {
+    // 200,000 rows x 10 features: 16 MB as an f64 matrix, an 18 MB file.
+    let (rows, features) = (200_000, 10);
+    let matrix_kib = (8 * rows * features / 1024) as i64;
+    let sb = Sandbox::new();
+    sb.write("data/big.csv", &numeric_csv(rows, features));
+    sb.write("big.toml", BIG_SEARCH);
+    // The process itself (code, libraries) before any data.
+    let (_, base) = run_measured(&sb, &["models"], &[]);
+    let above = |kib: i64| (kib - base) as f64 / matrix_kib as f64;
+
+    let (code, check) = run_measured(&sb, &["check", "big.toml"], &[]);
+    assert_eq!(code, 0);
+    // Before: a String per cell, 11 times the matrix.
+    assert!(
+        above(check) < 4.5,
+        "check: {:.1} x the matrix",
+        above(check)
+    );
+
+    let (code, run) = run_measured(
+        &sb,
+        &["run", "big.toml", "-q", "-j", "2", "--out", "r"],
+        &[("HPSEARCH_KEEP_FOLDS_BYTES", "0")],
+    );
+    assert_eq!(code, 0);
+    eprintln!("run {:.2}", above(run));
+    assert!(above(run) < 9.0, "run: {:.1} x the matrix", above(run));
+    let folds = sb.read("r/folds.csv");
+    assert_eq!(folds.len(), 5 + 2 * rows);
+
+    let (code, export) = run_measured(&sb, &["export", "r", "--out", "m.json"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        above(export) < 5.0,
+        "export: {:.1} x the matrix",
+        above(export)
+    );
+
+    // Predict streams: bounded whatever the rows (before: 10 x the matrix).
+    let (code, predict) = run_measured(
+        &sb,
+        &["predict", "m.json", "data/big.csv", "--out", "p.csv"],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        above(predict) < 0.5,
+        "predict: {:.2} x the matrix",
+        above(predict)
+    );
+    let (code, predict) = run_measured(&sb, &["predict", "m.json", "data/big.csv"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        above(predict) < 0.5,
+        "predict to stdout: {:.2} x the matrix",
+        above(predict)
+    );
+    eprintln!(
+        "peak above the process's own {base} KiB, in matrices of {matrix_kib} KiB: check {:.2}, \
+         run {:.2}, export {:.2}, predict {:.2}",
+        above(check),
+        above(run),
+        above(export),
+        above(predict)
+    );
+}

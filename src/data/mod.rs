@@ -862,9 +862,15 @@ fn read_target(
 }
 
 fn classes(cells: &[&str], name: &str) -> Result<Target, String> {
-    let mut labels: Vec<String> = cells.iter().map(|c| (*c).to_owned()).collect();
-    labels.sort();
-    labels.dedup();
+    // The distinct labels in byte order (a set of borrowed cells: one
+    // string per label, not per row).
+    let mut labels: Vec<String> = cells
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let numeric: Option<Vec<f64>> = labels.iter().map(|l| parse_finite(l)).collect();
     if let Some(values) = numeric {
         // Numeric labels sort by value (2 before 10), ties by text.

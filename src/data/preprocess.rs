@@ -32,7 +32,9 @@ use std::collections::BTreeMap;
 
 use ndarray::Array2;
 
-use super::{Column, DataError, Dataset};
+use std::path::{Path, PathBuf};
+
+use super::{Column, DataError, Dataset, Target};
 
 /// How missing feature values are filled.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -182,10 +184,32 @@ impl Preprocessor {
     /// preprocessor was fitted on; a missing column, or one whose kind
     /// (numeric or text) changed, is an error.
     pub fn transform(&self, ds: &Dataset, rows: &[usize]) -> Result<Array2<f64>, DataError> {
+        let cells = ds.columns.iter().map(Cells::of).collect::<Vec<_>>();
+        self.transform_cells(&ds.path, &ds.feature_names, &cells, rows)
+    }
+
+    /// [`Preprocessor::transform`] on the packed form of a dataset: the
+    /// same matrix, bit for bit (the same code reads a packed numeric
+    /// cell's NaN as the missing cell it stands for).
+    pub fn transform_packed(&self, p: &Packed, rows: &[usize]) -> Result<Array2<f64>, DataError> {
+        let cells = p
+            .columns
+            .iter()
+            .map(PackedColumn::cells)
+            .collect::<Vec<_>>();
+        self.transform_cells(&p.path, &p.feature_names, &cells, rows)
+    }
+
+    fn transform_cells(
+        &self,
+        path: &Path,
+        names: &[String],
+        columns: &[Cells<'_>],
+        rows: &[usize],
+    ) -> Result<Array2<f64>, DataError> {
         let width = self.columns.iter().map(FittedColumn::width).sum();
         let mut out = Array2::<f64>::zeros((rows.len(), width));
-        let index: BTreeMap<&str, usize> = ds
-            .feature_names
+        let index: BTreeMap<&str, usize> = names
             .iter()
             .enumerate()
             .map(|(j, n)| (n.as_str(), j))
@@ -195,10 +219,10 @@ impl Preprocessor {
             let name = fitted.name();
             let column = index
                 .get(name)
-                .and_then(|&j| ds.columns.get(j))
+                .and_then(|&j| columns.get(j))
                 .ok_or_else(|| {
                     invalid(
-                        ds,
+                        path,
                         format!(
                             "column `{name}` is missing; the model was fitted with it: add \
                              the column"
@@ -213,22 +237,22 @@ impl Preprocessor {
                         divisor,
                         ..
                     },
-                    Column::Numeric(values),
+                    Cells::Numeric(_) | Cells::Packed(_),
                 ) => {
                     for (i, &row) in rows.iter().enumerate() {
-                        let x = match cell(ds, name, values, row)? {
-                            Some(x) => *x,
-                            None => fill.ok_or_else(|| missing_error(ds, name, row))?,
+                        let x = match column.number(path, name, row)? {
+                            Some(x) => x,
+                            None => fill.ok_or_else(|| missing_error(path, name, row))?,
                         };
                         out[[i, offset]] = (x - center) / divisor;
                     }
                 }
-                (FittedColumn::Text { levels, fill, .. }, Column::Text(values)) => {
+                (FittedColumn::Text { levels, fill, .. }, Cells::Text(values)) => {
                     for (i, &row) in rows.iter().enumerate() {
-                        let value = match cell(ds, name, values, row)? {
+                        let value = match cell(path, name, values, row)? {
                             Some(v) => Some(v),
                             None if self.impute == Impute::None => {
-                                return Err(missing_error(ds, name, row));
+                                return Err(missing_error(path, name, row));
                             }
                             None => fill.as_ref(),
                         };
@@ -238,11 +262,11 @@ impl Preprocessor {
                         }
                     }
                 }
-                (FittedColumn::Numeric { .. }, Column::Text(_)) => {
-                    return Err(kind_error(ds, name, "numeric", "text"));
+                (FittedColumn::Numeric { .. }, Cells::Text(_)) => {
+                    return Err(kind_error(path, name, "numeric", "text"));
                 }
-                (FittedColumn::Text { .. }, Column::Numeric(_)) => {
-                    return Err(kind_error(ds, name, "text", "numeric"));
+                (FittedColumn::Text { .. }, Cells::Numeric(_) | Cells::Packed(_)) => {
+                    return Err(kind_error(path, name, "text", "numeric"));
                 }
             }
             offset += fitted.width();
@@ -285,27 +309,115 @@ impl Preprocessor {
     }
 }
 
-fn invalid(ds: &Dataset, message: String) -> DataError {
+/// A feature column as [`Preprocessor::transform`] reads it.
+#[derive(Clone, Copy)]
+enum Cells<'a> {
+    Numeric(&'a [Option<f64>]),
+    /// NaN for a missing cell.
+    Packed(&'a [f64]),
+    Text(&'a [Option<String>]),
+}
+
+impl<'a> Cells<'a> {
+    fn of(column: &'a Column) -> Cells<'a> {
+        match column {
+            Column::Numeric(v) => Cells::Numeric(v),
+            Column::Text(v) => Cells::Text(v),
+        }
+    }
+
+    /// A numeric column's cell at `row` (`None`: missing).
+    fn number(&self, path: &Path, name: &str, row: usize) -> Result<Option<f64>, DataError> {
+        match self {
+            Cells::Numeric(values) => Ok(cell(path, name, values, row)?.copied()),
+            Cells::Packed(values) => match values.get(row) {
+                Some(x) if x.is_nan() => Ok(None),
+                Some(x) => Ok(Some(*x)),
+                None => Err(out_of_range(path, name, row, values.len())),
+            },
+            Cells::Text(_) => Err(kind_error(path, name, "numeric", "text")),
+        }
+    }
+}
+
+/// A dataset's feature columns packed to be kept for a long time: a
+/// numeric column as one `f64` a cell with NaN for a missing one (a parsed
+/// cell is never NaN, see [`super::parse_finite`]): 8 bytes a cell, not
+/// the 16 of `Option<f64>`. Text columns are kept as they are.
+#[derive(Clone, Debug)]
+pub struct Packed {
+    /// The data file, for errors.
+    pub path: PathBuf,
+    /// Feature names, in the dataset's order.
+    pub feature_names: Vec<String>,
+    columns: Vec<PackedColumn>,
+    /// Number of rows.
+    pub n_rows: usize,
+}
+
+#[derive(Clone, Debug)]
+enum PackedColumn {
+    Numeric(Vec<f64>),
+    Text(Vec<Option<String>>),
+}
+
+impl PackedColumn {
+    fn cells(&self) -> Cells<'_> {
+        match self {
+            PackedColumn::Numeric(v) => Cells::Packed(v),
+            PackedColumn::Text(v) => Cells::Text(v),
+        }
+    }
+}
+
+impl Packed {
+    /// Pack `ds`'s feature columns, freeing each as it is packed; its
+    /// target is handed back.
+    pub fn new(ds: Dataset) -> (Packed, Target) {
+        let columns = ds
+            .columns
+            .into_iter()
+            .map(|c| match c {
+                Column::Numeric(v) => {
+                    PackedColumn::Numeric(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+                }
+                Column::Text(v) => PackedColumn::Text(v),
+            })
+            .collect();
+        (
+            Packed {
+                path: ds.path,
+                feature_names: ds.feature_names,
+                columns,
+                n_rows: ds.n_rows,
+            },
+            ds.target,
+        )
+    }
+}
+
+fn invalid(path: &Path, message: String) -> DataError {
     DataError::Invalid {
-        path: ds.path.clone(),
+        path: path.to_path_buf(),
         message,
     }
 }
 
-fn missing_error(ds: &Dataset, name: &str, row: usize) -> DataError {
+fn missing_error(path: &Path, name: &str, row: usize) -> DataError {
     invalid(
-        ds,
+        path,
         format!(
             "line {}: column `{name}`: missing value, and impute is \"none\"; fill the value \
              or set impute to mean, median, most_frequent or constant",
-            ds.line(row)
+            // Data row `row` is on line `row + 2` (`Dataset::line`).
+            row + 2
         ),
     )
 }
 
-fn kind_error(ds: &Dataset, name: &str, fitted: &str, found: &str) -> DataError {
+fn kind_error(path: &Path, name: &str, fitted: &str, found: &str) -> DataError {
     invalid(
-        ds,
+        path,
         format!(
             "column `{name}` is {found} here but was {fitted} when the preprocessing was \
              fitted; use data with the same kind of values"
@@ -313,22 +425,24 @@ fn kind_error(ds: &Dataset, name: &str, fitted: &str, found: &str) -> DataError 
     )
 }
 
+fn out_of_range(path: &Path, name: &str, row: usize, len: usize) -> DataError {
+    invalid(
+        path,
+        format!("column `{name}`: row {row} is out of range ({len} rows)"),
+    )
+}
+
 /// The cell of `values` at `row`; a row out of range is an error.
 fn cell<'a, T>(
-    ds: &Dataset,
+    path: &Path,
     name: &str,
     values: &'a [Option<T>],
     row: usize,
 ) -> Result<Option<&'a T>, DataError> {
-    values.get(row).map(Option::as_ref).ok_or_else(|| {
-        invalid(
-            ds,
-            format!(
-                "column `{name}`: row {row} is out of range ({} rows)",
-                values.len()
-            ),
-        )
-    })
+    values
+        .get(row)
+        .map(Option::as_ref)
+        .ok_or_else(|| out_of_range(path, name, row, values.len()))
 }
 
 /// The training cells of one column, in the order of `rows`.
@@ -338,7 +452,9 @@ fn gather<'a, T>(
     values: &'a [Option<T>],
     rows: &[usize],
 ) -> Result<Vec<Option<&'a T>>, DataError> {
-    rows.iter().map(|&r| cell(ds, name, values, r)).collect()
+    rows.iter()
+        .map(|&r| cell(&ds.path, name, values, r))
+        .collect()
 }
 
 fn fit_numeric(
@@ -351,7 +467,7 @@ fn fit_numeric(
     let present: Vec<f64> = train.iter().filter_map(|v| v.copied()).collect();
     let no_values = || {
         invalid(
-            ds,
+            &ds.path,
             format!(
                 "column `{name}` has no values in the training rows, so impute = \"{}\" has \
                  nothing to compute from; use impute = \"constant\" or drop the column",
@@ -362,7 +478,7 @@ fn fit_numeric(
     let fill = match spec.impute {
         Impute::None => {
             if let Some(i) = train.iter().position(Option::is_none) {
-                return Err(missing_error(ds, name, rows[i]));
+                return Err(missing_error(&ds.path, name, rows[i]));
             }
             None
         }
@@ -453,7 +569,7 @@ fn fit_text(
     let fill = match spec.impute {
         Impute::None => {
             if let Some(i) = train.iter().position(Option::is_none) {
-                return Err(missing_error(ds, name, rows[i]));
+                return Err(missing_error(&ds.path, name, rows[i]));
             }
             None
         }

@@ -950,7 +950,10 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
 
 /// Where a scan hands its predictions: one [`BATCH_ROWS`]-row batch at a
 /// time, in row order. An error stops the scan with its message.
-pub type Sink<'s> = &'s mut dyn FnMut(&Prediction) -> Result<(), String>;
+pub type Sink<'s> = &'s mut SinkFn<'s>;
+
+/// What a [`Sink`] points at.
+pub type SinkFn<'s> = dyn FnMut(&Prediction) -> Result<(), String> + 's;
 
 /// [`check`], and the model's predictions of every row of `csv`, in row
 /// order, from the same single read of the file: what `predict --check-drift`
@@ -1170,7 +1173,7 @@ fn scan(
         }
         for (i, (&pos, column)) in positions.iter().zip(&mut batch.columns).enumerate() {
             let name = batch.names.get(i).map_or("", String::as_str);
-            let mut tracker = trackers.get_mut(i);
+            let tracker = trackers.get_mut(i);
             let cell = record.get(pos).unwrap_or("").trim();
             let missing = data::is_missing(cell);
             if missing && impute_none {
@@ -1196,14 +1199,14 @@ fn scan(
                             }
                         }
                     };
-                    if let Some(t) = tracker.as_deref_mut() {
+                    if let Some(t) = tracker {
                         t.push_number(x);
                     }
                     values.push(x);
                 }
                 Column::Text(values) => {
                     let v = (!missing).then_some(cell);
-                    if let Some(t) = tracker.as_deref_mut() {
+                    if let Some(t) = tracker {
                         t.push_text(v);
                     }
                     values.push(v.map(str::to_owned));
@@ -1227,13 +1230,7 @@ fn scan(
             "no data rows: the file has a header but no rows below it".into(),
         ));
     }
-    batch.predict(
-        artifact,
-        csv,
-        predict,
-        prediction.as_mut(),
-        sink.as_deref_mut(),
-    )?;
+    batch.predict(artifact, csv, predict, prediction.as_mut(), sink)?;
     let (Some(profile), Some(prediction)) = (profile, prediction) else {
         return Ok(None);
     };
@@ -1341,7 +1338,7 @@ impl Batch {
         csv: &Path,
         predict: bool,
         tracker: Option<&mut Tracker>,
-        sink: Option<&mut (dyn FnMut(&Prediction) -> Result<(), String> + '_)>,
+        sink: Option<&mut SinkFn<'_>>,
     ) -> Result<(), DriftError> {
         if self.rows == 0 {
             return Ok(());

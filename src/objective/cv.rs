@@ -1,18 +1,31 @@
 //! A built-in model scored by k-fold cross-validation.
 //!
 //! The folds depend only on the user's seed, and the preprocessing of each
-//! fold depends only on the fold, so both are prepared once and shared by
+//! fold depends only on the fold, so both are fitted once and shared by
 //! every trial: a trial trains and scores the model on each fold, with the
 //! training seed `sub_seed(trial seed, "training", fold)`.
+//!
+//! # Memory
+//!
+//! A fold's prepared matrices (its training and test rows, preprocessed)
+//! hold every row once, so keeping all k of them costs k times the data.
+//! While that stays under [`KEEP_FOLDS_BYTES`] they are prepared once and
+//! kept (small data: no work per trial). Above it only the data (packed:
+//! 8 bytes a numeric cell, NaN for a missing one) and each fold's fitted
+//! preprocessing are kept, and a trial prepares one fold's
+//! matrices at a time and drops them after scoring it, so a search holds
+//! the data plus one fold's matrices per running trial, whatever k. Both
+//! ways run the same transform on the same rows in the same order: the
+//! scores have the same bits (`kept_and_prepared_folds_score_the_same_bits`).
 
 use ndarray::Array2;
 
 use super::models::{self, ModelInfo, Prediction, Targets};
 use super::{Evaluation, Objective, TrialInfo};
 use crate::config::{ObjectiveSpec, Search};
-use crate::data::folds::{k_fold, Fold};
+use crate::data::folds::k_fold;
 use crate::data::metrics::{self, Metric};
-use crate::data::preprocess::{PreprocessSpec, Preprocessor};
+use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
 use crate::seed;
 use crate::value::Params;
@@ -30,19 +43,52 @@ enum FoldTarget {
     Values(Vec<f64>),
 }
 
+/// Above this many bytes for all folds' prepared matrices together, the
+/// folds are prepared for each trial instead of kept (see the module doc).
+/// `HPSEARCH_KEEP_FOLDS_BYTES` overrides it (a test sets 0); it changes
+/// memory and time, never a score.
+pub const KEEP_FOLDS_BYTES: usize = 256 << 20;
+
+/// The folds' matrices: kept, or prepared when a trial needs them.
+enum Folds {
+    Kept(Vec<Prepared>),
+    /// The data (packed: 8 bytes a numeric cell) and each fold's
+    /// preprocessing, fitted on its training rows.
+    Prepared {
+        data: Packed,
+        target: Target,
+        fitted: Vec<Preprocessor>,
+    },
+}
+
 /// A model trained and scored on every fold.
 pub struct CrossValidated {
     model: &'static ModelInfo,
     metric: Metric,
     fixed: Params,
     n_classes: usize,
-    folds: Vec<Prepared>,
+    folds: Folds,
+    n_folds: usize,
     fold_of_row: Vec<usize>,
 }
 
 impl CrossValidated {
     /// Prepare the folds of `ds` for `search` (a model search).
     pub fn new(search: &Search, ds: Dataset) -> Result<CrossValidated, DataError> {
+        let budget = std::env::var("HPSEARCH_KEEP_FOLDS_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(KEEP_FOLDS_BYTES);
+        Self::with_budget(search, ds, budget)
+    }
+
+    /// [`CrossValidated::new`] keeping the folds' matrices while they take
+    /// at most `keep_bytes`.
+    pub fn with_budget(
+        search: &Search,
+        ds: Dataset,
+        keep_bytes: usize,
+    ) -> Result<CrossValidated, DataError> {
         let ObjectiveSpec::Model {
             model,
             metric,
@@ -81,18 +127,95 @@ impl CrossValidated {
                 fold_of_row[r] = f;
             }
         }
-        let folds = splits
+        let fitted = splits
             .iter()
-            .map(|f| prepare(&ds, f, &spec))
+            .map(|f| Preprocessor::fit(&ds, &f.train, &spec))
             .collect::<Result<Vec<_>, _>>()?;
+        if fitted.iter().any(|pre| pre.output_names().is_empty()) {
+            // Only text columns with no value in a fold's training rows: the
+            // model would get no input (caught before anything is written).
+            return Err(DataError::Invalid {
+                path: ds.path.clone(),
+                message: format!(
+                    "no feature is left to train on in a cross-validation fold: {} no value in \
+                     the fold's training rows; fill the column(s) in, or add a feature column",
+                    match ds.feature_names.as_slice() {
+                        [one] => format!("text column `{one}` has"),
+                        names => format!("the text columns {} have", names.join(", ")),
+                    }
+                ),
+            });
+        }
+        // Every fold's matrices hold each row once: rows x outputs x 8 bytes.
+        let width: usize = fitted
+            .first()
+            .map_or(0, |p| p.columns().iter().map(|c| c.width()).sum());
+        let bytes = splits
+            .len()
+            .saturating_mul(ds.n_rows)
+            .saturating_mul(width.saturating_add(1))
+            .saturating_mul(8);
+        let folds = if bytes <= keep_bytes {
+            let kept = splits
+                .iter()
+                .zip(&fitted)
+                .map(|(f, pre)| {
+                    prepare(
+                        &ds.target,
+                        |rows| pre.transform(&ds, rows),
+                        &f.train,
+                        &f.test,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Folds::Kept(kept)
+        } else {
+            let (data, target) = Packed::new(ds);
+            // Whatever a trial's preparation could refuse is refused here,
+            // before the search starts, as keeping the folds would: each
+            // fold's preprocessing applied to every row, one at a time.
+            let all: Vec<usize> = (0..data.n_rows).collect();
+            for pre in &fitted {
+                drop(pre.transform_packed(&data, &all)?);
+            }
+            Folds::Prepared {
+                data,
+                target,
+                fitted,
+            }
+        };
         Ok(CrossValidated {
             model,
             metric: *metric,
             fixed: fixed.clone(),
             n_classes,
             folds,
+            n_folds: splits.len(),
             fold_of_row,
         })
+    }
+
+    /// Whether the folds' matrices are kept (else prepared per trial).
+    pub fn keeps_folds(&self) -> bool {
+        matches!(self.folds, Folds::Kept(_))
+    }
+
+    /// Fold `i`'s matrices: prepared now from the data (the rows of
+    /// [`k_fold`]'s split, ascending, as when they are kept).
+    fn prepare_fold(
+        &self,
+        data: &Packed,
+        target: &Target,
+        fitted: &[Preprocessor],
+        i: usize,
+    ) -> Result<Prepared, String> {
+        let pre = fitted
+            .get(i)
+            .ok_or_else(|| format!("no fold {i} (the search has {})", fitted.len()))?;
+        let (test, train): (Vec<usize>, Vec<usize>) =
+            (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i));
+        let transform = |rows: &[usize]| pre.transform_packed(data, rows);
+        prepare(target, transform, &train, &test).map_err(|e| e.to_string())
     }
 
     fn score(&self, truth: &FoldTarget, pred: &Prediction) -> Result<f64, String> {
@@ -123,32 +246,23 @@ impl CrossValidated {
     }
 }
 
-fn prepare(ds: &Dataset, f: &Fold, spec: &PreprocessSpec) -> Result<Prepared, DataError> {
-    let pre = Preprocessor::fit(ds, &f.train, spec)?;
-    if pre.output_names().is_empty() {
-        // Only text columns with no value in this fold's training rows: the
-        // model would get no input (caught before anything is written).
-        return Err(DataError::Invalid {
-            path: ds.path.clone(),
-            message: format!(
-                "no feature is left to train on in a cross-validation fold: {} no value in \
-                 the fold's training rows; fill the column(s) in, or add a feature column",
-                match ds.feature_names.as_slice() {
-                    [one] => format!("text column `{one}` has"),
-                    names => format!("the text columns {} have", names.join(", ")),
-                }
-            ),
-        });
-    }
-    let pick = |rows: &[usize]| match &ds.target {
+/// A fold's matrices: its preprocessing (`transform`, fitted on `train`)
+/// applied to its rows, and their targets.
+fn prepare(
+    target: &Target,
+    transform: impl Fn(&[usize]) -> Result<Array2<f64>, DataError>,
+    train: &[usize],
+    test: &[usize],
+) -> Result<Prepared, DataError> {
+    let pick = |rows: &[usize]| match target {
         Target::Classes { y, .. } => FoldTarget::Classes(rows.iter().map(|&r| y[r]).collect()),
         Target::Values(v) => FoldTarget::Values(rows.iter().map(|&r| v[r]).collect()),
     };
     Ok(Prepared {
-        x_train: pre.transform(ds, &f.train)?,
-        y_train: pick(&f.train),
-        x_test: pre.transform(ds, &f.test)?,
-        y_test: pick(&f.test),
+        x_train: transform(train)?,
+        y_train: pick(train),
+        x_test: transform(test)?,
+        y_test: pick(test),
     })
 }
 
@@ -157,13 +271,32 @@ impl Objective for CrossValidated {
         let seed = trial.seed;
         let mut all = self.fixed.clone();
         all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let mut scores = Vec::with_capacity(self.folds.len());
-        for (i, fold) in self.folds.iter().enumerate() {
+        let mut scores = Vec::with_capacity(self.n_folds);
+        for i in 0..self.n_folds {
             // A stop drops the trial between folds (it reruns on resume),
             // so Ctrl-C never waits for more than one fit.
             if crate::interrupt::requested() {
                 return Evaluation::interrupted();
             }
+            // Kept, or prepared for this fold and dropped after it.
+            let prepared;
+            let fold = match &self.folds {
+                Folds::Kept(kept) => match kept.get(i) {
+                    Some(f) => f,
+                    None => return Evaluation::failed(format!("fold {i}: not prepared"), scores),
+                },
+                Folds::Prepared {
+                    data,
+                    target,
+                    fitted,
+                } => match self.prepare_fold(data, target, fitted, i) {
+                    Ok(p) => {
+                        prepared = p;
+                        &prepared
+                    }
+                    Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
+                },
+            };
             let targets = match &fold.y_train {
                 FoldTarget::Classes(y) => Targets::Classes {
                     y,
@@ -197,7 +330,7 @@ impl Objective for CrossValidated {
     }
 
     fn n_folds(&self) -> usize {
-        self.folds.len()
+        self.n_folds
     }
 
     fn fold_of_rows(&self) -> Option<&[usize]> {
