@@ -17,7 +17,9 @@
 //!   `[[inputs]]` (`path` as written, content hash) and `[search]`, the
 //!   resolved search in canonical form (defaults filled in) — exactly what
 //!   the root hash is computed from (`run` compares it with the search
-//!   file's).
+//!   file's). Format 1 (earlier versions) had no `check`, `rows` or
+//!   `last_check`: such a manifest is still read, its journal taken as it
+//!   is, and written back in the current format.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
 //!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,]error,check`.
 //!   `status` is `ok`, `failed` or (a command past its time-out)
@@ -601,7 +603,8 @@ fn read_format_1(dir: &Path, text: &str) -> Option<Manifest> {
         }
     }
     Some(Manifest {
-        format: old.format,
+        // Held, and written back, in the current format.
+        format: FORMAT,
         hpsearch_version: old.hpsearch_version,
         root_hash: old.root_hash,
         search_file: old.search_file,

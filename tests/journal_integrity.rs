@@ -403,3 +403,48 @@ fn sequential_tpe_killed_and_resumed_equals_a_straight_run() {
     assert!(sb.read("killed/trials.csv") == sb.read("one/trials.csv"));
     sb.run(&["show", "killed"]).expect_code(0);
 }
+
+/// A manifest as results format 1 wrote it (earlier versions): no
+/// `check`, `rows` or `last_check`.
+fn as_format_1(manifest: &str) -> String {
+    manifest
+        .lines()
+        .filter(|l| !(l.starts_with("check = ") || l.starts_with("rows = ")))
+        .filter(|l| !l.starts_with("last_check = "))
+        .map(|l| match l {
+            "format = 2" => "format = 1\n".to_string(),
+            l => format!("{l}\n"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_folder_written_by_an_earlier_version_still_shows_and_resumes() {
+    let sb = Sandbox::new();
+    sb.write("f.toml", &func_search(30, 5));
+    sb.run(&["run", "f.toml", "-q"]).expect_code(0);
+    let path = sb.path().join("results/f/manifest.toml");
+    let old = as_format_1(&std::fs::read_to_string(&path).unwrap());
+    assert!(
+        old.contains("format = 1\n") && !old.contains("last_check"),
+        "{old}"
+    );
+    std::fs::write(&path, &old).unwrap();
+
+    let shown = sb.run(&["show", "results/f"]);
+    shown.expect_code(0);
+    assert!(shown.stdout().contains("30 of 30"), "{}", shown.stdout());
+    sb.run(&["run", "f.toml", "-q"]).expect_code(0);
+
+    // Extending it resumes, upgrades the manifest, and ends as a straight run.
+    sb.write("f.toml", &func_search(45, 5));
+    sb.run(&["run", "f.toml", "-q"]).expect_code(0);
+    sb.run(&["run", "f.toml", "-q", "--out", "straight"])
+        .expect_code(0);
+    assert!(sb.read("results/f/trials.csv") == sb.read("straight/trials.csv"));
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        now.contains("format = 2") && now.contains("rows = 45"),
+        "{now}"
+    );
+}
