@@ -89,28 +89,6 @@ fn statuses(csv: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Whether process `pid` is gone (or a zombie nobody reaped yet).
-fn dead(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-fn eventually_dead(pid: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if dead(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 #[test]
 fn every_way_a_program_ends_is_recorded_and_the_search_completes() {
     let sb = Sandbox::new();
@@ -176,7 +154,7 @@ x = { type = "float", values = [0.1] }
     for trial in ["5", "6"] {
         let pid = String::from_utf8(sb.read(&format!("r/trials/{trial}/grandchild.pid"))).unwrap();
         assert!(
-            eventually_dead(&pid),
+            common::eventually_dead(&pid),
             "trial {trial}'s child {pid} survived"
         );
     }
@@ -430,7 +408,11 @@ fn ctrl_c_kills_running_trials_keeps_a_clean_journal_and_resumes() {
     for entry in std::fs::read_dir(sb.path().join("stopped/trials")).unwrap() {
         let pidfile = entry.unwrap().path().join("grandchild.pid");
         if let Ok(pid) = std::fs::read_to_string(&pidfile) {
-            assert!(eventually_dead(&pid), "{} survived", pidfile.display());
+            assert!(
+                common::eventually_dead(&pid),
+                "{} survived",
+                pidfile.display()
+            );
         }
     }
     run_with_sleep(

@@ -152,28 +152,6 @@ fn run_bounded(sb: &Sandbox, args: &[&str], env: &[(&str, &str)], name: &str) ->
     finish(sb, child, name)
 }
 
-/// Whether process `pid` is gone (or a zombie nobody reaped yet).
-fn dead(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-fn eventually_dead(pid: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        if dead(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 fn kill(pid: &str) {
     let _ = Command::new("kill").args(["-9", pid.trim()]).status();
 }
@@ -267,7 +245,7 @@ fn an_escaped_child_holding_the_pipes_neither_delays_nor_outlives_its_trial() {
         let pid = read_pid(&sb.path().join(format!("r/trials/{trial}/esc.pid")))
             .unwrap_or_else(|| panic!("{mode} wrote no esc.pid"));
         assert!(
-            eventually_dead(&pid),
+            common::eventually_dead(&pid),
             "{mode}: the escaped child {pid} survived"
         );
     }
@@ -296,7 +274,7 @@ fn ctrl_c_stops_at_once_while_an_escaped_child_holds_the_pipes() {
         .status()
         .unwrap();
     let (code, err) = finish(&sb, child, "run");
-    let survived = !eventually_dead(&esc);
+    let survived = !common::eventually_dead(&esc);
     if survived {
         kill(&esc);
     }
@@ -325,7 +303,7 @@ fn after_kill_9_no_trial_program_runs_on_and_resume_clears_what_they_started() {
     for trial in 0..6 {
         let pid = read_pid(&sb.path().join(format!("straight/trials/{trial}/esc.pid"))).unwrap();
         assert!(
-            eventually_dead(&pid),
+            common::eventually_dead(&pid),
             "trial {trial}'s writer {pid} survived"
         );
     }
@@ -353,7 +331,10 @@ fn after_kill_9_no_trial_program_runs_on_and_resume_clears_what_they_started() {
     }
     // The programs die with hpsearch; what they started out of their
     // group is still writing into their folders.
-    let orphans: Vec<&String> = programs.iter().filter(|p| !eventually_dead(p)).collect();
+    let orphans: Vec<&String> = programs
+        .iter()
+        .filter(|p| !common::eventually_dead(p))
+        .collect();
     for p in &orphans {
         kill(p);
     }
@@ -363,7 +344,7 @@ fn after_kill_9_no_trial_program_runs_on_and_resume_clears_what_they_started() {
     );
 
     let (code, err) = run_bounded(&sb, &args("killed"), &[], "resumed");
-    let survivors: Vec<&String> = writers.iter().filter(|p| !dead(p)).collect();
+    let survivors: Vec<&String> = writers.iter().filter(|p| !common::dead(p)).collect();
     for p in &survivors {
         kill(p);
     }
@@ -383,7 +364,7 @@ fn after_kill_9_no_trial_program_runs_on_and_resume_clears_what_they_started() {
         for line in scribble.lines() {
             assert_eq!(line, now.trim(), "trial {t}: a line from another writer");
         }
-        assert!(eventually_dead(&now));
+        assert!(common::eventually_dead(&now));
     }
 }
 

@@ -166,3 +166,26 @@ pub fn system_tool<T>(found: Option<T>, require: &str, what: &str) -> Option<T> 
     );
     None
 }
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+pub fn dead(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Whether process `pid` is gone within 10 seconds.
+pub fn eventually_dead(pid: &str) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        if dead(pid) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
