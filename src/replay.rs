@@ -760,7 +760,7 @@ mod tests {
         assert_eq!(text, csv_of(Some(&classes), &[whole]));
         assert_eq!(
             text,
-            "prediction,proba_no,\"proba_yes, sure\"\n\"yes, sure\",0.25,0.75\nno,0.5,0.5\nno,1,0\n"
+            "prediction,proba_no,\"proba_yes, sure\"\n\"yes, sure\",0.25,0.75\nno,0.5,0.5\nno,1.0,0.0\n"
         );
         let values = [
             Prediction::Values(vec![1.5, -2.0]),
@@ -770,6 +770,6 @@ mod tests {
             csv_of(None, &values),
             csv_of(None, &[Prediction::Values(vec![1.5, -2.0, 0.1])])
         );
-        assert_eq!(csv_of(None, &values), "prediction\n1.5\n-2\n0.1\n");
+        assert_eq!(csv_of(None, &values), "prediction\n1.5\n-2.0\n0.1\n");
     }
 }
