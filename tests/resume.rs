@@ -33,7 +33,7 @@ act = {{ type = "categorical", choices = ["relu", "tanh", "sigmoid"] }}
 const FOREST: &str = r#"
 [search]
 strategy = "random"
-trials = 24
+trials = 60
 seed = 9
 
 [objective]
