@@ -21,10 +21,14 @@
 //!   `last_check`: such a manifest is still read, its journal taken as it
 //!   is, and written back in the current format.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
-//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,]error,check`.
-//!   `status` is `ok`, `failed` or (a command past its time-out)
-//!   `timeout`; `value` is the objective value (the mean of the fold scores
-//!   for a model; empty when not ok); a command objective adds its declared
+//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,][steps,]error,check`.
+//!   `status` is `ok`, `failed`, (a command past its time-out)
+//!   `timeout` or (stopped by the pruner) `pruned`; `value` is the
+//!   objective value (the mean of the fold scores for a model; for a
+//!   pruned trial its last intermediate value; empty when failed); with a
+//!   pruner, `steps` holds the trial's intermediate values as compact
+//!   JSON `[[step,value],…]` (values in shortest round-trip form), read
+//!   back on resume for the pruner; a command objective adds its declared
 //!   result `columns` and `extra` (its other result keys as JSON); floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
 //!   `error` says why a trial failed (empty otherwise); `check` is 16 hex

@@ -32,6 +32,23 @@
 //! in `stdout.log` and `stderr.log` in the trial's folder, however much
 //! the program writes.
 //!
+//! # Intermediate values (with a pruner)
+//!
+//! With `[search.pruner]`, a line `{"step": <integer >= 0>, "value":
+//! <number>}` is an intermediate value, never the result; they are read
+//! as they arrive and kept in the trial's `steps`. Steps must strictly
+//! increase and stay within `max_step`, and values be finite; otherwise
+//! the trial fails with an error naming the line (the n-th intermediate
+//! value) and the program is killed. After each value the pruner is
+//! asked ([`TrialInfo::pruner`]); when it says stop, the process group
+//! gets SIGTERM, then, `prune_grace` seconds later, the kill a time-out
+//! gets. What is recorded does not depend on when the supervisor looked:
+//! once the program has ended, the values are judged again in order
+//! (`settle_steps`), the first step the pruner stops at makes the trial
+//! `pruned` with the values up to it (later ones dropped) and that
+//! step's value, else a bad step line makes it `failed`. Without a
+//! pruner, step lines are output like any other (as before).
+//!
 //! # Keeping the program under control
 //!
 //! With `timeout = <seconds>`, a trial still running then is killed and
