@@ -994,6 +994,99 @@ mod tests {
         }
     }
 
+    fn stepped(text: &str, max_step: Option<u64>) -> Stream {
+        let mut s = Stream::new(true);
+        s.read_steps = true;
+        s.max_step = max_step;
+        read_into(text.as_bytes(), s)
+    }
+
+    #[test]
+    fn step_lines_are_intermediate_values_never_the_result() {
+        let s = stepped(
+            "{\"step\": 0, \"value\": 0.5}\nnoise\n{\"step\": 2, \"value\": 0.25, \"lr\": 1}\n{\"value\": 0.2}\n{\"step\": 3, \"value\": 0.1}\n",
+            None,
+        );
+        assert_eq!(s.steps, vec![(0, 0.5), (2, 0.25), (3, 0.1)]);
+        assert!(s.step_error.is_none());
+        assert_eq!(s.result().unwrap()["value"], serde_json::json!(0.2));
+        // Without a pruner a step line is a result line, as before.
+        let plain = stream("{\"step\": 3, \"value\": 0.1}\n");
+        assert!(plain.steps.is_empty());
+        assert_eq!(plain.result().unwrap()["value"], serde_json::json!(0.1));
+    }
+
+    #[test]
+    fn the_first_bad_step_line_is_the_error_and_ends_reading_steps() {
+        let s = stepped(
+            "{\"step\": 1, \"value\": 1}\n{\"step\": -1, \"value\": 1}\n{\"step\": 2, \"value\": 1}\n",
+            None,
+        );
+        assert_eq!(s.steps, vec![(1, 1.0)]);
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("intermediate value 2: the step -1 is not an integer >= 0"));
+        let s = stepped("{\"step\": 0, \"value\": Infinity}\n", None);
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("the value Infinity at step 0 is not a finite number"));
+        let s = stepped(
+            "{\"step\": 0, \"value\": 1}\n{\"step\": 0, \"value\": 1}\n",
+            None,
+        );
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("step 0 after step 0"));
+        let s = stepped("{\"step\": 5, \"value\": 1}\n", Some(4));
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("past max_step = 4"));
+    }
+
+    #[test]
+    fn the_record_is_the_settled_decision_whatever_was_read_late() {
+        // The program printed five values before anyone looked; the pruner
+        // stops at the third, so the later two are dropped.
+        let out = stepped(
+            &(0..5)
+                .map(|s| format!("{{\"step\": {s}, \"value\": {s}.5}}\n"))
+                .collect::<String>(),
+            None,
+        );
+        let judge = |v: &[(u64, f64)]| v.len() >= 3;
+        let steps = Steps {
+            prune: &judge,
+            grace: 1.0,
+            max_step: None,
+        };
+        let mut eval = Evaluation::ok(9.0, Vec::new());
+        settle_steps(&mut eval, &out, &steps);
+        assert_eq!(eval.status, Status::Pruned);
+        assert_eq!(eval.steps, vec![(0, 0.5), (1, 1.5), (2, 2.5)]);
+        assert_eq!(eval.value, 2.5);
+        assert_eq!(eval.error.as_deref(), Some("pruned at step 2"));
+        let never = |_: &[(u64, f64)]| false;
+        let steps = Steps {
+            prune: &never,
+            grace: 1.0,
+            max_step: None,
+        };
+        let mut eval = Evaluation::ok(9.0, Vec::new());
+        settle_steps(&mut eval, &out, &steps);
+        assert_eq!(
+            (eval.status, eval.value, eval.steps.len()),
+            (Status::Ok, 9.0, 5)
+        );
+    }
+
     #[test]
     fn the_last_json_line_with_a_value_is_the_result() {
         let s = stream(
