@@ -305,59 +305,102 @@ fn refused(toml_text: &str, key: &str, also: &str) {
     );
 }
 
-#[test]
-fn bad_pruner_settings_are_refused_with_the_key_named() {
-    let with = |pruner: &str, objective_extra: &str| {
-        CURVES
-            .replace("STRATEGY", "random")
-            .replace(
-                "kind = \"median\"\nn_startup_trials = 3\nn_warmup_steps = 1\n",
-                pruner,
-            )
-            .replace("max_step = 9\n", objective_extra)
+/// The curves search with its pruner table replaced by `pruner` and its
+/// `max_step` line by `objective_extra`.
+fn with(pruner: &str, objective_extra: &str) -> String {
+    CURVES
+        .replace("STRATEGY", "random")
+        .replace(
+            "kind = \"median\"\nn_startup_trials = 3\nn_warmup_steps = 1\n",
+            pruner,
+        )
+        .replace("max_step = 9\n", objective_extra)
+}
+
+/// One test per rule: the search file, the key (or place) the error
+/// names, and what it says.
+macro_rules! refused {
+    ($name:ident, $text:expr, $key:expr, $says:expr) => {
+        #[test]
+        fn $name() {
+            refused(&$text, $key, $says);
+        }
     };
-    refused(
-        &with("kind = \"asha\"\n", ""),
-        "[search.pruner.kind]",
-        "unknown pruner \"asha\"",
-    );
-    refused(
-        &with("kind = \"median\"\ninterval_steps = 0\n", ""),
-        "[search.pruner.interval_steps]",
-        "must be at least 1",
-    );
-    refused(
-        &with("kind = \"median\"\nn_warmup_steps = -1\n", ""),
-        "[search.pruner.n_warmup_steps]",
-        "must be at least 0",
-    );
-    refused(
-        &with("kind = \"none\"\nn_startup_trials = 2\n", ""),
-        "[search.pruner.n_startup_trials]",
-        "only for kind = \"median\"",
-    );
-    refused(
-        &with("kind = \"median\"\nbogus = 1\n", ""),
-        "line 10, column 1",
-        "unknown field `bogus`",
-    );
-    refused(
-        &with("kind = \"median\"\n", "prune_grace = 0\n"),
-        "[objective.prune_grace]",
-        "positive",
-    );
-    refused(
-        &with("kind = \"median\"\n", "max_step = -3\n"),
-        "[objective.max_step]",
-        "must be >= 0",
-    );
-    refused(
-        &with("kind = \"none\"\n", "max_step = 3\n"),
-        "[objective.max_step]",
-        "only with a pruner",
-    );
-    refused(
-        r#"
+}
+
+refused!(
+    an_unknown_pruner_is_refused,
+    with("kind = \"asha\"\n", ""),
+    "[search.pruner.kind]",
+    "unknown pruner \"asha\"; expected one of: none, median"
+);
+refused!(
+    interval_steps_cannot_be_zero,
+    with("kind = \"median\"\ninterval_steps = 0\n", ""),
+    "[search.pruner.interval_steps]",
+    "must be at least 1 (got 0)"
+);
+refused!(
+    n_warmup_steps_cannot_be_negative,
+    with("kind = \"median\"\nn_warmup_steps = -1\n", ""),
+    "[search.pruner.n_warmup_steps]",
+    "must be at least 0 (got -1)"
+);
+refused!(
+    n_startup_trials_cannot_be_negative,
+    with("kind = \"median\"\nn_startup_trials = -2\n", ""),
+    "[search.pruner.n_startup_trials]",
+    "must be at least 0 (got -2)"
+);
+refused!(
+    median_settings_need_kind_median,
+    with("kind = \"none\"\nn_startup_trials = 2\n", ""),
+    "[search.pruner.n_startup_trials]",
+    "only for kind = \"median\""
+);
+refused!(
+    an_unknown_pruner_key_is_refused_with_its_line,
+    with("kind = \"median\"\nbogus = 1\n", ""),
+    "line 10, column 1",
+    "unknown field `bogus`"
+);
+refused!(
+    prune_grace_must_be_positive,
+    with("kind = \"median\"\n", "prune_grace = 0\n"),
+    "[objective.prune_grace]",
+    "must be a positive number of seconds (got 0)"
+);
+refused!(
+    max_step_cannot_be_negative,
+    with("kind = \"median\"\n", "max_step = -3\n"),
+    "[objective.max_step]",
+    "must be >= 0 (got -3)"
+);
+refused!(
+    max_step_needs_a_pruner,
+    with("kind = \"none\"\n", "max_step = 3\n"),
+    "[objective.max_step]",
+    "only with a pruner"
+);
+refused!(
+    prune_grace_is_only_for_commands,
+    FUNCTION_SEARCH
+        .replace("[search.pruner]\nkind = \"median\"\n", "")
+        .replace(
+            "function = \"branin\"\n",
+            "function = \"branin\"\nprune_grace = 3\n"
+        ),
+    "[objective.prune_grace]",
+    "only for command objectives"
+);
+refused!(
+    a_pruner_needs_a_command_objective_for_now,
+    FUNCTION_SEARCH,
+    "[search.pruner]",
+    "pruning needs a command objective that prints its steps"
+);
+
+const FUNCTION_SEARCH: &str = r#"
 [search]
 strategy = "random"
 trials = 5
@@ -368,11 +411,7 @@ function = "branin"
 [space]
 x0 = { type = "float", low = -5.0, high = 10.0 }
 x1 = { type = "float", low = 0.0, high = 15.0 }
-"#,
-        "[search.pruner]",
-        "pruning needs a command objective that prints its steps",
-    );
-}
+"#;
 
 #[test]
 fn kind_none_keeps_the_root_hash_and_the_columns() {
