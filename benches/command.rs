@@ -65,6 +65,7 @@ fn trial_true(b: divan::Bencher) {
             index: i,
             seed: i,
             workdir: Some(&work),
+            pruner: None,
         };
         obj.evaluate(&params, &info)
     });

@@ -339,6 +339,7 @@ fn run(
         best: journal::best_row(direction, &recorded).and_then(|r| r.value),
         failed: count(&recorded, Status::Failed),
         timed_out: count(&recorded, Status::Timeout),
+        pruned: count(&recorded, Status::Pruned),
     };
     bar.set_message(tally.message());
     let mut observe = |o: &search::Outcome| {
@@ -355,6 +356,10 @@ fn run(
             }
             Status::Timeout => {
                 tally.timed_out += 1;
+                true
+            }
+            Status::Pruned => {
+                tally.pruned += 1;
                 true
             }
             _ => false,
@@ -412,6 +417,8 @@ pub struct Tally {
     pub failed: usize,
     /// Trials killed at their time-out.
     pub timed_out: usize,
+    /// Trials stopped early by the pruner.
+    pub pruned: usize,
 }
 
 impl Tally {
@@ -427,6 +434,9 @@ impl Tally {
         }
         if self.timed_out > 0 {
             parts.push(format!("{} timed out", self.timed_out));
+        }
+        if self.pruned > 0 {
+            parts.push(format!("{} pruned", self.pruned));
         }
         parts.join(", ")
     }
@@ -594,10 +604,14 @@ pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
     let mut s = String::new();
     let failed = rows.iter().filter(|r| r.status == Status::Failed).count();
     let timeouts = rows.iter().filter(|r| r.status == Status::Timeout).count();
-    let timeouts = match timeouts {
+    let mut timeouts = match timeouts {
         0 => String::new(),
         n => format!(", {n} timed out"),
     };
+    let pruned = rows.iter().filter(|r| r.status == Status::Pruned).count();
+    if pruned > 0 {
+        timeouts.push_str(&format!(", {pruned} pruned"));
+    }
     let _ = writeln!(
         s,
         "{} trials ({} failed{timeouts}), {} search, {} {}",

@@ -68,6 +68,16 @@ struct SearchWire {
     parallel: Option<i64>,
     tpe: Option<toml::Value>,
     gp: Option<toml::Value>,
+    pruner: Option<PrunerWire>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrunerWire {
+    kind: Option<String>,
+    n_startup_trials: Option<i64>,
+    n_warmup_steps: Option<i64>,
+    interval_steps: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +89,8 @@ struct ObjectiveWire {
     args: Option<bool>,
     timeout: Option<f64>,
     max_failures: Option<i64>,
+    prune_grace: Option<f64>,
+    max_step: Option<i64>,
     inputs: Option<Vec<String>>,
     columns: Option<Vec<String>>,
     metric: Option<String>,
@@ -167,6 +179,13 @@ pub struct CommandSpec {
     /// Default 10. Not part of the root hash: it stops a search, it never
     /// changes a trial.
     pub max_failures: u64,
+    /// `prune_grace`: seconds between SIGTERM and SIGKILL when a trial is
+    /// pruned (default 10). Not part of the root hash: it never changes
+    /// a recorded value.
+    pub prune_grace: f64,
+    /// `max_step`: the largest step a program may report (only with a
+    /// pruner); a step past it fails the trial.
+    pub max_step: Option<u64>,
     /// `columns`: result keys given their own column in `trials.csv`.
     pub columns: Vec<String>,
     /// `metric`: the name of what `value` measures (default "value").
@@ -189,6 +208,22 @@ pub struct Input {
 /// The most grid points a grid search without a `trials` cap may have:
 /// the largest budget the manifest can record (i64::MAX).
 pub const MAX_GRID: u64 = i64::MAX as u64;
+
+/// Default of `[objective] prune_grace`, seconds.
+pub const DEFAULT_PRUNE_GRACE: f64 = 10.0;
+
+/// `[search.pruner]`: stops trials early from their intermediate values
+/// (see `crate::pruner`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PrunerSpec {
+    /// Optuna's MedianPruner rule.
+    Median {
+        n_startup_trials: u64,
+        n_warmup_steps: u64,
+        interval_steps: u64,
+    },
+}
 
 /// Default of `[objective] max_failures`.
 pub const DEFAULT_MAX_FAILURES: u64 = 10;
@@ -223,6 +258,8 @@ pub struct Search {
     /// trials a model-based strategy keeps in flight. 1 is strictly
     /// sequential.
     pub window: u64,
+    /// `[search.pruner]`; `None` for `kind = "none"` (the default).
+    pub pruner: Option<PrunerSpec>,
     pub objective: ObjectiveSpec,
     pub direction: Direction,
     /// `[data]`, for model objectives.
@@ -315,6 +352,7 @@ impl Search {
                     command: &c.argv,
                     args: c.args,
                     timeout: c.timeout,
+                    max_step: c.max_step,
                     metric: &c.metric,
                     columns: &c.columns,
                     inputs: c
@@ -334,7 +372,10 @@ impl Search {
             seed: self.seed,
             // Why: grid and random never look at results, so the window
             // cannot change them and is left out of their hash.
-            window: strategy.uses_history().then_some(self.window),
+            // With a pruner the window holds back every strategy, so it
+            // is part of every pruned search's hash.
+            window: (strategy.uses_history() || self.pruner.is_some()).then_some(self.window),
+            pruner: self.pruner.as_ref(),
             objective,
             direction: self.direction,
             data,
@@ -365,6 +406,10 @@ pub struct Canonical<'a> {
     pub seed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<u64>,
+    /// Left out when there is none, so searches without a pruner keep
+    /// the root hash they had before pruning existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<&'a PrunerSpec>,
     pub direction: Direction,
     pub objective: CanonicalObjective<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -392,6 +437,8 @@ pub enum CanonicalObjective<'a> {
         args: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         timeout: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_step: Option<u64>,
         metric: &'a str,
         columns: &'a [String],
         /// Each input as written, with its content hash.
@@ -513,6 +560,11 @@ pub fn parse_with_data(
         Some(w) => return Err(cx.err("search.parallel", format!("must be at least 1 (got {w})"))),
     };
 
+    let pruner = match &s.pruner {
+        None => None,
+        Some(p) => resolve_pruner(&cx, p)?,
+    };
+
     // [space]
     let space_wire = wire.space.unwrap_or_default();
     if space_wire.is_empty() {
@@ -552,6 +604,8 @@ pub fn parse_with_data(
             ("objective.args", o.args.is_some()),
             ("objective.timeout", o.timeout.is_some()),
             ("objective.max_failures", o.max_failures.is_some()),
+            ("objective.prune_grace", o.prune_grace.is_some()),
+            ("objective.max_step", o.max_step.is_some()),
             ("objective.inputs", o.inputs.is_some()),
             ("objective.columns", o.columns.is_some()),
         ] {
@@ -689,6 +743,25 @@ pub fn parse_with_data(
         }
     };
 
+    if pruner.is_some() {
+        match &objective {
+            ObjectiveSpec::Command(_) => {}
+            _ => {
+                return Err(cx.err(
+                    "search.pruner",
+                    "pruning needs a command objective that prints its steps \
+                     ({\"step\": 3, \"value\": 0.41}); built-in models and functions \
+                     report none yet: remove [search.pruner] or set kind = \"none\"",
+                ))
+            }
+        }
+    } else if let Some(c) = o.max_step.filter(|_| o.command.is_some()) {
+        return Err(cx.err(
+            "objective.max_step",
+            format!("only with a pruner ([search.pruner]); remove it (got {c})"),
+        ));
+    }
+
     Ok(Loaded {
         search: Search {
             file: file.to_path_buf(),
@@ -696,6 +769,7 @@ pub fn parse_with_data(
             trials,
             seed,
             window,
+            pruner,
             objective,
             direction,
             data,
@@ -793,6 +867,21 @@ fn resolve_command(
             ))
         }
     };
+    let prune_grace = match o.prune_grace {
+        None => DEFAULT_PRUNE_GRACE,
+        Some(t) if t.is_finite() && t > 0.0 => t,
+        Some(t) => {
+            return Err(cx.err(
+                "objective.prune_grace",
+                format!("must be a positive number of seconds (got {t})"),
+            ))
+        }
+    };
+    let max_step = match o.max_step {
+        None => None,
+        Some(m) if m >= 0 => Some(m as u64),
+        Some(m) => return Err(cx.err("objective.max_step", format!("must be >= 0 (got {m})"))),
+    };
     let metric = o.metric.clone().unwrap_or_else(|| "value".to_string());
     if metric.trim().is_empty() {
         return Err(cx.err("objective.metric", "must not be empty"));
@@ -855,12 +944,57 @@ fn resolve_command(
             args: o.args.unwrap_or(true),
             timeout,
             max_failures,
+            prune_grace,
+            max_step,
             columns,
             metric,
             inputs,
         },
         direction,
     ))
+}
+
+/// Resolve `[search.pruner]`; `None` for `kind = "none"`.
+fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, ConfigError> {
+    let kind = p.kind.as_deref().unwrap_or("none");
+    let settings = [
+        ("n_startup_trials", p.n_startup_trials),
+        ("n_warmup_steps", p.n_warmup_steps),
+        ("interval_steps", p.interval_steps),
+    ];
+    match kind {
+        "none" => {
+            if let Some((key, _)) = settings.iter().find(|(_, v)| v.is_some()) {
+                return Err(cx.err(
+                    format!("search.pruner.{key}"),
+                    "only for kind = \"median\"; remove it",
+                ));
+            }
+            Ok(None)
+        }
+        "median" => {
+            let get = |key: &str, v: Option<i64>, default: u64, min: i64| match v {
+                None => Ok(default),
+                Some(n) if n >= min => Ok(n as u64),
+                Some(n) => Err(cx.err(
+                    format!("search.pruner.{key}"),
+                    format!("must be at least {min} (got {n})"),
+                )),
+            };
+            Ok(Some(PrunerSpec::Median {
+                n_startup_trials: get("n_startup_trials", p.n_startup_trials, 5, 0)?,
+                n_warmup_steps: get("n_warmup_steps", p.n_warmup_steps, 0, 0)?,
+                interval_steps: get("interval_steps", p.interval_steps, 1, 1)?,
+            }))
+        }
+        other => Err(cx.err(
+            "search.pruner.kind",
+            format!(
+                "{} (successive_halving and hyperband come later)",
+                one_of("pruner", other, &["none", "median"])
+            ),
+        )),
+    }
 }
 
 fn direction_of(metric: Metric) -> Direction {

@@ -21,10 +21,14 @@
 //!   `last_check`: such a manifest is still read, its journal taken as it
 //!   is, and written back in the current format.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
-//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,]error,check`.
-//!   `status` is `ok`, `failed` or (a command past its time-out)
-//!   `timeout`; `value` is the objective value (the mean of the fold scores
-//!   for a model; empty when not ok); a command objective adds its declared
+//!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,][steps,]error,check`.
+//!   `status` is `ok`, `failed`, (a command past its time-out)
+//!   `timeout` or (stopped by the pruner) `pruned`; `value` is the
+//!   objective value (the mean of the fold scores for a model; for a
+//!   pruned trial its last intermediate value; empty when failed); with a
+//!   pruner, `steps` holds the trial's intermediate values as compact
+//!   JSON `[[step,value],…]` (values in shortest round-trip form), read
+//!   back on resume for the pruner; a command objective adds its declared
 //!   result `columns` and `extra` (its other result keys as JSON); floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
 //!   `error` says why a trial failed (empty otherwise); `check` is 16 hex
@@ -157,6 +161,9 @@ pub struct Row {
     pub folds: Vec<f64>,
     /// The extra columns (a command's result keys), as written.
     pub extra: Vec<String>,
+    /// The intermediate values `(step, value)` (the `steps` column, with
+    /// a pruner; empty otherwise).
+    pub steps: Vec<(u64, f64)>,
     pub error: String,
 }
 
@@ -167,6 +174,8 @@ pub struct Columns {
     pub n_folds: usize,
     /// Columns after the fold scores (a command's result columns).
     pub extra: Vec<String>,
+    /// Whether there is a `steps` column (a search with a pruner).
+    pub steps: bool,
 }
 
 impl Columns {
@@ -179,6 +188,7 @@ impl Columns {
             params: search.space.names().iter().map(|s| s.to_string()).collect(),
             n_folds,
             extra,
+            steps: search.pruner.is_some(),
         }
     }
 
@@ -190,10 +200,45 @@ impl Columns {
         h.extend(self.params.iter().cloned());
         h.extend((0..self.n_folds).map(|k| format!("fold_{k}")));
         h.extend(self.extra.iter().cloned());
+        if self.steps {
+            h.push(STEPS_COLUMN.into());
+        }
         h.push("error".into());
         h.push("check".into());
         h
     }
+}
+
+/// The column of a pruned search's intermediate values.
+pub const STEPS_COLUMN: &str = "steps";
+
+/// Intermediate values as the `steps` column holds them: compact JSON
+/// `[[step,value],…]`, values in shortest round-trip form.
+pub fn steps_text(steps: &[(u64, f64)]) -> String {
+    let parts: Vec<String> = steps
+        .iter()
+        .map(|&(s, v)| format!("[{s},{}]", fmt_f64(v)))
+        .collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// Read [`steps_text`] back (parsed by hand, so every value has the bits
+/// it was written with).
+pub fn parse_steps(text: &str) -> Option<Vec<(u64, f64)>> {
+    let inner = text.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    let inner = inner.strip_prefix('[')?.strip_suffix(']')?;
+    inner
+        .split("],[")
+        .map(|pair| {
+            let (s, v) = pair.split_once(',')?;
+            let v: f64 = v.parse().ok()?;
+            v.is_finite().then_some(())?;
+            Some((s.parse().ok()?, v))
+        })
+        .collect()
 }
 
 /// What `open` found.
@@ -1044,7 +1089,7 @@ impl Journal {
             c.trial.to_string(),
             c.seed.to_string(),
             c.eval.status.name().to_string(),
-            if c.eval.status == Status::Ok {
+            if matches!(c.eval.status, Status::Ok | Status::Pruned) {
                 fmt_f64(c.eval.value)
             } else {
                 String::new()
@@ -1057,6 +1102,9 @@ impl Journal {
         }
         for k in 0..self.columns.extra.len() {
             fields.push(c.eval.extra.get(k).cloned().unwrap_or_default());
+        }
+        if self.columns.steps {
+            fields.push(steps_text(&c.eval.steps));
         }
         fields.push(c.eval.error.clone().unwrap_or_default());
         let check = chain_next(&self.chain, &fields);
@@ -1632,6 +1680,17 @@ fn read_log(path: &Path, columns: &Columns, root: &str, pin: u64) -> Result<Log,
                     .map_err(|_| damaged(line, format!("bad fold score {f:?}")))?,
             );
         }
+        let steps = if columns.steps {
+            let text = field(want.len() - 3);
+            parse_steps(text).ok_or_else(|| {
+                damaged(
+                    line,
+                    format!("bad steps {text:?} (expected [[step,value],…])"),
+                )
+            })?
+        } else {
+            Vec::new()
+        };
         rows.push(Row {
             trial,
             seed,
@@ -1642,6 +1701,7 @@ fn read_log(path: &Path, columns: &Columns, root: &str, pin: u64) -> Result<Log,
             extra: (0..columns.extra.len())
                 .map(|k| field(4 + np + columns.n_folds + k).to_string())
                 .collect(),
+            steps,
             error: field(want.len() - 2).to_string(),
         });
     }
@@ -1697,6 +1757,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn steps_round_trip_bit_for_bit() {
+        let steps = vec![
+            (0, 0.1),
+            (3, 1e-300),
+            (7, -2.5e17),
+            (9, 0.30000000000000004),
+        ];
+        let text = steps_text(&steps);
+        assert_eq!(
+            text,
+            "[[0,0.1],[3,1e-300],[7,-2.5e17],[9,0.30000000000000004]]"
+        );
+        let back = parse_steps(&text).unwrap();
+        assert_eq!(back.len(), steps.len());
+        for (a, b) in back.iter().zip(&steps) {
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.to_bits(), b.1.to_bits());
+        }
+        assert_eq!(parse_steps("[]"), Some(Vec::new()));
+        for bad in ["", "[[1]]", "[[x,1]]", "[[1,NaN]]", "[[1,2]", "[[-1,2]]"] {
+            assert_eq!(parse_steps(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn utc_format_shape() {
         let s = utc_now();
         assert_eq!(s.len(), 20);
@@ -1717,6 +1802,7 @@ mod tests {
             params: vec!["x".into()],
             n_folds: 0,
             extra: Vec::new(),
+            steps: false,
         };
         let row = |prev: &str, f: &[&str]| {
             let fields: Vec<String> = f.iter().map(|s| s.to_string()).collect();

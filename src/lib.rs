@@ -28,6 +28,7 @@ pub mod inspect;
 pub mod interrupt;
 pub mod journal;
 pub mod objective;
+pub mod pruner;
 pub mod replay;
 pub mod search;
 pub mod seed;

@@ -229,10 +229,20 @@ pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError
     } else {
         None
     };
+    // With a pruner, the program's step lines are read again, and a
+    // pruned trial is stopped where the journal says it was: its values
+    // up to there are compared bit for bit.
+    let stop_at = (row.status == Status::Pruned).then_some(row.steps.len());
+    let judge = move |v: &[(u64, f64)]| stop_at.is_some_and(|n| v.len() >= n);
     let info = objective::TrialInfo {
         index: row.trial,
         seed: row.seed,
         workdir: workdir.as_deref(),
+        pruner: rec
+            .search
+            .pruner
+            .is_some()
+            .then_some(&judge as &objective::PruneFn),
     };
     let eval = obj.evaluate(&params, &info);
     if workdir.is_some() {
@@ -254,7 +264,25 @@ fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
             eval.status.name()
         ));
     }
-    if eval.status == Status::Ok {
+    if row.steps.len() != eval.steps.len() {
+        return Some(format!(
+            "intermediate values: journal has {}, replay {}",
+            row.steps.len(),
+            eval.steps.len()
+        ));
+    }
+    for (a, b) in row.steps.iter().zip(&eval.steps) {
+        if a.0 != b.0 || a.1.to_bits() != b.1.to_bits() {
+            return Some(format!(
+                "intermediate value at step {}: journal {}, replay step {} {}",
+                a.0,
+                fmt_f64(a.1),
+                b.0,
+                fmt_f64(b.1)
+            ));
+        }
+    }
+    if matches!(eval.status, Status::Ok | Status::Pruned) {
         let recorded = row.value.unwrap_or(f64::NAN);
         if recorded.to_bits() != eval.value.to_bits() {
             return Some(format!(

@@ -20,7 +20,8 @@ use crate::config::{Direction, Search};
 use crate::interrupt;
 use crate::journal;
 use crate::journal::{Committed, Journal, JournalError, Row};
-use crate::objective::{Evaluation, Objective, Status, TrialInfo};
+use crate::objective::{Evaluation, Objective, PruneFn, Status, TrialInfo};
+use crate::pruner::{Curve, Pruner};
 use crate::space::Space;
 use crate::strategy::{History, Observation, Strategy, Trial};
 use crate::value::Params;
@@ -119,6 +120,9 @@ pub fn visible(i: u64, w: u64) -> usize {
 pub struct State {
     pub proposals: Vec<Params>,
     pub observed: Vec<Observation>,
+    /// The committed trials' statuses and intermediate values, in trial
+    /// order: what the pruner of a later trial compares with.
+    pub curves: Vec<Curve>,
 }
 
 /// Propose trial `i = state.proposals.len()` from what the window allows.
@@ -192,6 +196,10 @@ pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchErro
             value,
         ));
         state.proposals.push(params);
+        state.curves.push(Curve {
+            status: r.status,
+            steps: r.steps.clone(),
+        });
     }
     Ok(state)
 }
@@ -224,6 +232,7 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
             index: i,
             seed,
             workdir: None,
+            pruner: None,
         };
         let eval = objective.evaluate(&params, &info);
         state.observed.push(observation(
@@ -265,6 +274,7 @@ fn run_trial(
     seed: u64,
     search_seed: u64,
     workdirs: Option<&std::path::Path>,
+    pruner: Option<&PruneFn>,
 ) -> Result<(Params, Evaluation), String> {
     let params = match known {
         Some(p) => p,
@@ -289,6 +299,7 @@ fn run_trial(
                 index: i,
                 seed,
                 workdir: dir.as_deref(),
+                pruner,
             };
             objective.evaluate(&params, &info)
         }
@@ -343,13 +354,18 @@ pub fn run(
         })?;
     let strategy = search.strategy.build();
     let uses_history = strategy.uses_history();
+    // With a pruner the window holds back every strategy (design.md,
+    // Determinism 7): trial i starts once trials 0 ..= i-W are committed,
+    // so the curves its pruner compares with are settled.
+    let held = uses_history || search.pruner.is_some();
     let root = search.root();
     let search_seed = root.search_seed();
     // How many trials may be out at once: the window for a strategy that
-    // learns (the proposal rule enforces it anyway); for one that does not,
-    // enough that the workers keep busy while the coordinator flushes a
-    // batch (so batches grow when flushing is slow), but bounded in memory.
-    let mut max_out = if uses_history {
+    // learns (the proposal rule enforces it anyway) or with a pruner; for
+    // one that does not, enough that the workers keep busy while the
+    // coordinator flushes a batch (so batches grow when flushing is
+    // slow), but bounded in memory.
+    let mut max_out = if held {
         search.window as usize
     } else {
         threads * 1024
@@ -380,9 +396,17 @@ pub fn run(
             // Propose and launch every trial the window allows.
             while stop.is_none() && !interrupt::requested() && next < budget && out < max_out {
                 let i = next;
-                if uses_history && visible(i, search.window) > committed as usize {
+                if held && visible(i, search.window) > committed as usize {
                     break;
                 }
+                // Only the settled curves, trials 0 ..= i-W.
+                let judge = search.pruner.map(|spec| {
+                    Pruner::new(
+                        spec,
+                        search.direction,
+                        &state.curves[..visible(i, search.window).min(state.curves.len())],
+                    )
+                });
                 let seed = root.trial_seed(i);
                 // A strategy that learns proposes here, in index order, from
                 // the window's history; one that does not proposes in the
@@ -398,6 +422,7 @@ pub fn run(
                 let workdirs = workdirs.as_deref();
                 scope.spawn(move |_| {
                     let began = Instant::now();
+                    let ask = judge.map(|p| move |v: &[(u64, f64)]| p.should_prune(v));
                     let (params, eval) = match run_trial(
                         search,
                         strategy,
@@ -407,6 +432,7 @@ pub fn run(
                         seed,
                         search_seed,
                         workdirs,
+                        ask.as_ref().map(|f| f as &PruneFn),
                     ) {
                         Ok(done) => done,
                         Err(what) => {
@@ -480,8 +506,13 @@ pub fn run(
                         o.eval.value,
                     ));
                 }
+                state.curves.push(Curve {
+                    status: o.eval.status,
+                    steps: o.eval.steps.clone(),
+                });
                 committed += 1;
-                if o.eval.status == Status::Ok {
+                // A pruned trial did not fail: it stopped as asked.
+                if matches!(o.eval.status, Status::Ok | Status::Pruned) {
                     in_a_row = 0;
                 } else {
                     in_a_row += 1;
@@ -557,6 +588,7 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
                     params: p.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
                     folds: Vec::new(),
                     extra: Vec::new(),
+                    steps: Vec::new(),
                     error: String::new(),
                 }
             })

@@ -224,6 +224,8 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         params: params.iter().map(|p| p.name.clone()).collect(),
         n_folds,
         extra,
+        // A search with a pruner records its intermediate values.
+        steps: search.get("pruner").is_some(),
     };
     let rows = journal::read_committed(dir, &columns, &manifest)?;
     Ok(Folder {
@@ -264,12 +266,21 @@ impl Folder {
         self.manifest.budget
     }
 
-    /// Trials that did not succeed and were not killed at their time-out
-    /// (counted apart, by [`Folder::n_timed_out`], as `run` counts them).
+    /// Trials that did not succeed and were neither killed at their
+    /// time-out nor pruned (counted apart, by [`Folder::n_timed_out`] and
+    /// [`Folder::n_pruned`], as `run` counts them).
     pub fn n_failed(&self) -> usize {
         self.rows
             .iter()
-            .filter(|r| !is_ok(r) && r.status != Status::Timeout)
+            .filter(|r| !is_ok(r) && !matches!(r.status, Status::Timeout | Status::Pruned))
+            .count()
+    }
+
+    /// Command trials stopped early by the pruner.
+    pub fn n_pruned(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Pruned)
             .count()
     }
 

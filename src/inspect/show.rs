@@ -37,6 +37,10 @@ pub struct Summary {
     pub trials_failed: usize,
     /// Recorded trials killed at their time-out.
     pub trials_timed_out: usize,
+    /// Recorded trials stopped early by the pruner (left out when none,
+    /// so searches without a pruner show what they did before).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub trials_pruned: usize,
     /// `finished`, `unfinished` or `failed`.
     pub status: String,
     /// The root hash (64 hex digits).
@@ -128,6 +132,7 @@ pub fn summary(f: &Folder, top: usize) -> Summary {
         trials_done: f.rows.len(),
         trials_failed: f.n_failed(),
         trials_timed_out: f.n_timed_out(),
+        trials_pruned: f.n_pruned(),
         status: f.status().name().to_string(),
         root_hash: f.manifest.root_hash.clone(),
         hpsearch_version: f.manifest.hpsearch_version.clone(),
@@ -245,13 +250,20 @@ pub fn to_csv(s: &Summary) -> String {
     super::csv_text(&header, rows)
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// "`done` of `budget` done, `n` failed[, `m` timed out] (`status`)": the
 /// counts `run` prints, time-outs apart from failures.
 pub fn trials_line(s: &Summary) -> String {
-    let timed_out = match s.trials_timed_out {
+    let mut timed_out = match s.trials_timed_out {
         0 => String::new(),
         n => format!(", {n} timed out"),
     };
+    if s.trials_pruned > 0 {
+        timed_out.push_str(&format!(", {} pruned", s.trials_pruned));
+    }
     format!(
         "{} of {} done, {} failed{timed_out} ({})",
         s.trials_done, s.budget, s.trials_failed, s.status

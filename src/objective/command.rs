@@ -32,6 +32,23 @@
 //! in `stdout.log` and `stderr.log` in the trial's folder, however much
 //! the program writes.
 //!
+//! # Intermediate values (with a pruner)
+//!
+//! With `[search.pruner]`, a line `{"step": <integer >= 0>, "value":
+//! <number>}` is an intermediate value, never the result; they are read
+//! as they arrive and kept in the trial's `steps`. Steps must strictly
+//! increase and stay within `max_step`, and values be finite; otherwise
+//! the trial fails with an error naming the line (the n-th intermediate
+//! value) and the program is killed. After each value the pruner is
+//! asked ([`TrialInfo::pruner`]); when it says stop, the process group
+//! gets SIGTERM, then, `prune_grace` seconds later, the kill a time-out
+//! gets. What is recorded does not depend on when the supervisor looked:
+//! once the program has ended, the values are judged again in order
+//! (`settle_steps`), the first step the pruner stops at makes the trial
+//! `pruned` with the values up to it (later ones dropped) and that
+//! step's value, else a bad step line makes it `failed`. Without a
+//! pruner, step lines are output like any other (as before).
+//!
 //! # Keeping the program under control
 //!
 //! With `timeout = <seconds>`, a trial still running then is killed and
@@ -53,7 +70,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Evaluation, Objective, Status, TrialInfo};
+use super::{Evaluation, Objective, PruneFn, Status, TrialInfo};
 use crate::config::CommandSpec;
 use crate::interrupt;
 use crate::value::{fmt_f64, Params};
@@ -158,7 +175,12 @@ fn run(
         .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
     let group = child.id();
     interrupt::register(group, dir);
-    let ended = supervise(child, group, dir, spec.timeout);
+    let steps = trial.pruner.map(|p| Steps {
+        prune: p,
+        grace: spec.prune_grace,
+        max_step: spec.max_step,
+    });
+    let ended = supervise(child, group, dir, spec.timeout, steps.as_ref());
     interrupt::unregister(group);
     let (status, out, err) = ended?;
 
@@ -166,7 +188,61 @@ fn run(
     // trial's failure.
     let _ = std::fs::write(dir.join("stdout.log"), &out.tail);
     let _ = std::fs::write(dir.join("stderr.log"), &err.tail);
-    Ok(outcome(spec, status, &out, &err))
+    let mut eval = outcome(spec, status, &out, &err);
+    if let Some(steps) = &steps {
+        settle_steps(&mut eval, &out, steps);
+    }
+    Ok(eval)
+}
+
+/// How a trial's intermediate values are read and judged (with a pruner).
+struct Steps<'a> {
+    prune: &'a PruneFn,
+    /// Seconds from SIGTERM to SIGKILL once pruned.
+    grace: f64,
+    max_step: Option<u64>,
+}
+
+impl Steps<'_> {
+    /// The number of values after which the pruner stops the trial, the
+    /// first prefix it says so for; `None` if it never does.
+    fn prune_point(&self, steps: &[(u64, f64)], from: usize) -> Option<usize> {
+        (from..steps.len())
+            .find(|&k| (self.prune)(&steps[..=k]))
+            .map(|k| k + 1)
+    }
+}
+
+/// Make the evaluation what the settled rule decides from the values the
+/// program printed, whatever the timing of the kill: pruned at the first
+/// step the pruner says so (the values after it are dropped), else failed
+/// at a bad step line, else as the program ended. Why this matters: the
+/// program may print several steps before the supervisor looks, or exit
+/// before it is stopped; the record must not depend on that.
+fn settle_steps(eval: &mut Evaluation, out: &Stream, steps: &Steps<'_>) {
+    if eval.status == Status::Interrupted {
+        return;
+    }
+    let values = &out.steps;
+    if let Some(n) = steps.prune_point(values, 0) {
+        let kept = values[..n].to_vec();
+        let (step, value) = kept[n - 1];
+        *eval = Evaluation {
+            status: Status::Pruned,
+            value,
+            folds: Vec::new(),
+            error: Some(format!("pruned at step {step}")),
+            extra: vec![String::new(); eval.extra.len()],
+            steps: kept,
+        };
+        return;
+    }
+    if let Some(e) = &out.step_error {
+        let cells = eval.extra.len();
+        *eval = Evaluation::failed(e.clone(), Vec::new());
+        eval.extra = vec![String::new(); cells];
+    }
+    eval.steps = values.clone();
 }
 
 /// How the program ended.
@@ -174,6 +250,10 @@ enum Ended {
     Exited(ExitStatus),
     TimedOut(f64),
     Interrupted,
+    /// Stopped by the pruner (SIGTERM, then SIGKILL after the grace).
+    Pruned,
+    /// Killed for a bad step line (the error is in the stream).
+    BadStep,
 }
 
 /// Wait for `child` while reading its output, enforcing the timeout and
@@ -193,12 +273,21 @@ fn supervise(
     group: u32,
     dir: &Path,
     timeout: Option<f64>,
+    steps: Option<&Steps<'_>>,
 ) -> Result<(Ended, Stream, Stream), String> {
     use std::os::fd::OwnedFd;
     let mut pipes = [
         Pipe::new(child.stdout.take().map(OwnedFd::from), true),
         Pipe::new(child.stderr.take().map(OwnedFd::from), false),
     ];
+    if let Some(s) = steps {
+        pipes[0].stream.read_steps = true;
+        pipes[0].stream.max_step = s.max_step;
+    }
+    // How many intermediate values the pruner has judged, and when a
+    // pruned program that ignores SIGTERM gets SIGKILL.
+    let mut judged = 0usize;
+    let mut grace_until: Option<Instant> = None;
     let (tx, rx) = mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let status = child.wait();
@@ -211,6 +300,27 @@ fn supervise(
     loop {
         if !matches!(rx.try_recv(), Err(mpsc::TryRecvError::Empty)) {
             break;
+        }
+        if let (None, Some(s)) = (&killed, steps) {
+            let values = &pipes[0].stream.steps;
+            if let Some(n) = s.prune_point(values, judged) {
+                judged = n;
+                terminate_group(group);
+                grace_until = Some(Instant::now() + Duration::from_secs_f64(s.grace));
+                killed = Some(Ended::Pruned);
+            } else {
+                judged = values.len();
+                if pipes[0].stream.step_error.is_some() {
+                    interrupt::kill_trial(group, dir);
+                    killed = Some(Ended::BadStep);
+                }
+            }
+        }
+        if let Some(g) = grace_until {
+            if interrupt::requested() || Instant::now() >= g {
+                interrupt::kill_trial(group, dir);
+                grace_until = None;
+            }
         }
         if killed.is_none() {
             if interrupt::requested() {
@@ -260,10 +370,23 @@ fn supervise(
     group: u32,
     dir: &Path,
     timeout: Option<f64>,
+    steps: Option<&Steps<'_>>,
 ) -> Result<(Ended, Stream, Stream), String> {
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || stdout.map(|s| read_stream(s, true)));
+    // Without poll(2) the values are judged once the program has ended
+    // (`settle_steps`): the record is the same, only nothing stops early.
+    let max_step = steps.map(|s| s.max_step);
+    let out_reader = std::thread::spawn(move || {
+        stdout.map(|s| {
+            let mut st = Stream::new(true);
+            if let Some(m) = max_step {
+                st.read_steps = true;
+                st.max_step = m;
+            }
+            read_into(s, st)
+        })
+    });
     let err_reader = std::thread::spawn(move || stderr.map(|s| read_stream(s, false)));
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t));
     let mut killed: Option<Ended> = None;
@@ -395,6 +518,31 @@ struct Stream {
     line: Vec<u8>,
     /// The current line's length, however long.
     line_len: usize,
+    /// Whether `{"step": …, "value": …}` lines are intermediate values
+    /// (only with a pruner).
+    read_steps: bool,
+    /// The largest step allowed (`[objective] max_step`).
+    max_step: Option<u64>,
+    /// The intermediate values read so far, valid and in step order.
+    steps: Vec<(u64, f64)>,
+    /// Why a step line was refused; no step is read after it.
+    step_error: Option<String>,
+}
+
+/// Send SIGTERM to every process of the group `group` (a pruned trial:
+/// the program may save what it wants before the SIGKILL).
+#[cfg(unix)]
+fn terminate_group(group: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid only sends a signal; it
+        // touches no memory of this process.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+    }
 }
 
 /// The last line of standard output that looked like a result.
@@ -448,6 +596,19 @@ impl Stream {
     }
 
     fn end_line(&mut self) {
+        if self.read_steps && self.line_len <= MAX_LINE {
+            if let Some(step) = look_at_step(&self.line) {
+                if self.step_error.is_none() {
+                    match self.check_step(step) {
+                        Ok(s) => self.steps.push(s),
+                        Err(e) => self.step_error = Some(e),
+                    }
+                }
+                self.line.clear();
+                self.line_len = 0;
+                return;
+            }
+        }
         if self.line_len > MAX_LINE {
             if looks_like_result(&self.line) {
                 self.found = Some(Found::TooLong(self.line_len));
@@ -474,11 +635,76 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Check an intermediate value against the ones before it.
+    fn check_step(
+        &self,
+        (step, value): (serde_json::Value, Result<f64, String>),
+    ) -> Result<(u64, f64), String> {
+        let n = self.steps.len() + 1;
+        let s = step.as_u64().ok_or_else(|| {
+            format!(
+                "intermediate value {n}: the step {step} is not an integer >= 0; print {{\"step\": <0, 1, 2, …>, \"value\": <number>}}"
+            )
+        })?;
+        if let Some(&(last, _)) = self.steps.last() {
+            if s <= last {
+                return Err(format!(
+                    "intermediate value {n}: step {s} after step {last}; steps must strictly increase"
+                ));
+            }
+        }
+        if let Some(m) = self.max_step.filter(|&m| s > m) {
+            return Err(format!(
+                "intermediate value {n}: step {s} is past max_step = {m}; raise [objective] max_step or stop the loop there"
+            ));
+        }
+        let v = value.map_err(|v| {
+            format!("intermediate value {n}: the value {v} at step {s} is not a finite number")
+        })?;
+        Ok((s, v))
+    }
+}
+
+/// A line that is a JSON object with both `step` and `value`: the step
+/// as written and the value (or, when it is not a finite number, its
+/// text).
+fn look_at_step(line: &[u8]) -> Option<(serde_json::Value, Result<f64, String>)> {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim();
+    if !(text.starts_with('{') && text.ends_with('}') && text.contains("\"step\"")) {
+        return None;
+    }
+    let (map, non_finite) = match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => (map, None),
+        _ => {
+            let (patched, value) = patch_non_finite(text);
+            match serde_json::from_str(&patched) {
+                Ok(serde_json::Value::Object(map)) => (map, value),
+                _ => return None,
+            }
+        }
+    };
+    let step = map.get("step")?.clone();
+    let value = map.get("value")?;
+    let value = match (non_finite, value.as_f64()) {
+        (Some(v), _) => Err(v),
+        (None, Some(v)) if v.is_finite() => Ok(v),
+        (None, _) => Err(value.to_string()),
+    };
+    Some((step, value))
+}
+
 /// Read a stream to its end, keeping its tail and (for stdout) the last
 /// result line.
 #[cfg_attr(unix, allow(dead_code))]
-fn read_stream(mut r: impl Read, scan: bool) -> Stream {
-    let mut s = Stream::new(scan);
+fn read_stream(r: impl Read, scan: bool) -> Stream {
+    read_into(r, Stream::new(scan))
+}
+
+/// Read a stream to its end into `s`.
+#[cfg_attr(unix, allow(dead_code))]
+fn read_into(mut r: impl Read, mut s: Stream) -> Stream {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match r.read(&mut buf) {
@@ -606,6 +832,7 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
             folds: Vec::new(),
             error: Some("stopped by Ctrl-C".into()),
             extra: Vec::new(),
+            steps: Vec::new(),
         },
         Ended::TimedOut(t) => Evaluation {
             status: Status::Timeout,
@@ -613,7 +840,11 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
             folds: Vec::new(),
             error: Some(with_stderr(format!("killed after the timeout of {t} s"))),
             extra: Vec::new(),
+            steps: Vec::new(),
         },
+        // Replaced by `settle_steps`, which knows the step and the error.
+        Ended::Pruned => Evaluation::failed("stopped by the pruner".into(), Vec::new()),
+        Ended::BadStep => Evaluation::failed("a bad intermediate value".into(), Vec::new()),
         Ended::Exited(status) if !status.success() => {
             Evaluation::failed(with_stderr(exit_text(status)), Vec::new())
         }
@@ -761,6 +992,99 @@ mod tests {
                 _ => None,
             }
         }
+    }
+
+    fn stepped(text: &str, max_step: Option<u64>) -> Stream {
+        let mut s = Stream::new(true);
+        s.read_steps = true;
+        s.max_step = max_step;
+        read_into(text.as_bytes(), s)
+    }
+
+    #[test]
+    fn step_lines_are_intermediate_values_never_the_result() {
+        let s = stepped(
+            "{\"step\": 0, \"value\": 0.5}\nnoise\n{\"step\": 2, \"value\": 0.25, \"lr\": 1}\n{\"value\": 0.2}\n{\"step\": 3, \"value\": 0.1}\n",
+            None,
+        );
+        assert_eq!(s.steps, vec![(0, 0.5), (2, 0.25), (3, 0.1)]);
+        assert!(s.step_error.is_none());
+        assert_eq!(s.result().unwrap()["value"], serde_json::json!(0.2));
+        // Without a pruner a step line is a result line, as before.
+        let plain = stream("{\"step\": 3, \"value\": 0.1}\n");
+        assert!(plain.steps.is_empty());
+        assert_eq!(plain.result().unwrap()["value"], serde_json::json!(0.1));
+    }
+
+    #[test]
+    fn the_first_bad_step_line_is_the_error_and_ends_reading_steps() {
+        let s = stepped(
+            "{\"step\": 1, \"value\": 1}\n{\"step\": -1, \"value\": 1}\n{\"step\": 2, \"value\": 1}\n",
+            None,
+        );
+        assert_eq!(s.steps, vec![(1, 1.0)]);
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("intermediate value 2: the step -1 is not an integer >= 0"));
+        let s = stepped("{\"step\": 0, \"value\": Infinity}\n", None);
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("the value Infinity at step 0 is not a finite number"));
+        let s = stepped(
+            "{\"step\": 0, \"value\": 1}\n{\"step\": 0, \"value\": 1}\n",
+            None,
+        );
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("step 0 after step 0"));
+        let s = stepped("{\"step\": 5, \"value\": 1}\n", Some(4));
+        assert!(s
+            .step_error
+            .as_deref()
+            .unwrap()
+            .contains("past max_step = 4"));
+    }
+
+    #[test]
+    fn the_record_is_the_settled_decision_whatever_was_read_late() {
+        // The program printed five values before anyone looked; the pruner
+        // stops at the third, so the later two are dropped.
+        let out = stepped(
+            &(0..5)
+                .map(|s| format!("{{\"step\": {s}, \"value\": {s}.5}}\n"))
+                .collect::<String>(),
+            None,
+        );
+        let judge = |v: &[(u64, f64)]| v.len() >= 3;
+        let steps = Steps {
+            prune: &judge,
+            grace: 1.0,
+            max_step: None,
+        };
+        let mut eval = Evaluation::ok(9.0, Vec::new());
+        settle_steps(&mut eval, &out, &steps);
+        assert_eq!(eval.status, Status::Pruned);
+        assert_eq!(eval.steps, vec![(0, 0.5), (1, 1.5), (2, 2.5)]);
+        assert_eq!(eval.value, 2.5);
+        assert_eq!(eval.error.as_deref(), Some("pruned at step 2"));
+        let never = |_: &[(u64, f64)]| false;
+        let steps = Steps {
+            prune: &never,
+            grace: 1.0,
+            max_step: None,
+        };
+        let mut eval = Evaluation::ok(9.0, Vec::new());
+        settle_steps(&mut eval, &out, &steps);
+        assert_eq!(
+            (eval.status, eval.value, eval.steps.len()),
+            (Status::Ok, 9.0, 5)
+        );
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum Status {
     /// A command trial killed at its `timeout`. The one status that
     /// depends on the machine rather than on the trial's inputs.
     Timeout,
+    /// A command trial stopped early by the pruner (`[search.pruner]`);
+    /// its value is the last intermediate value it reported.
+    Pruned,
     /// A trial dropped because the search was stopped (Ctrl-C, SIGTERM):
     /// a command killed, a model between folds, or a trial that had not
     /// started. Never written to the journal: the trial reruns on resume.
@@ -34,6 +37,7 @@ impl Status {
             Status::Ok => "ok",
             Status::Failed => "failed",
             Status::Timeout => "timeout",
+            Status::Pruned => "pruned",
             Status::Interrupted => "interrupted",
         }
     }
@@ -44,6 +48,7 @@ impl Status {
             "ok" => Some(Status::Ok),
             "failed" => Some(Status::Failed),
             "timeout" => Some(Status::Timeout),
+            "pruned" => Some(Status::Pruned),
             _ => None,
         }
     }
@@ -63,6 +68,9 @@ pub struct Evaluation {
     /// Values of a command's result columns (see
     /// [`command::result_columns`]), in that order; empty for the others.
     pub extra: Vec<String>,
+    /// The intermediate values a command reported, `(step, value)` in
+    /// step order (read only with a pruner; empty for the others).
+    pub steps: Vec<(u64, f64)>,
 }
 
 impl Evaluation {
@@ -75,6 +83,7 @@ impl Evaluation {
                 folds,
                 error: None,
                 extra: Vec::new(),
+                steps: Vec::new(),
             }
         } else {
             Evaluation {
@@ -83,6 +92,7 @@ impl Evaluation {
                 folds,
                 error: Some(format!("the value is not finite ({value})")),
                 extra: Vec::new(),
+                steps: Vec::new(),
             }
         }
     }
@@ -95,6 +105,7 @@ impl Evaluation {
             folds: Vec::new(),
             error: Some("stopped".into()),
             extra: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -105,12 +116,13 @@ impl Evaluation {
             folds,
             error: Some(error),
             extra: Vec::new(),
+            steps: Vec::new(),
         }
     }
 }
 
 /// The trial an evaluation is for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct TrialInfo<'a> {
     /// The trial index.
     pub index: u64,
@@ -119,7 +131,26 @@ pub struct TrialInfo<'a> {
     /// A fresh, empty folder for the trial's own files, for objectives
     /// that ask for one ([`Objective::needs_workdir`]).
     pub workdir: Option<&'a Path>,
+    /// With a pruner: asked after each intermediate value whether to stop
+    /// the trial now, given its `(step, value)` pairs so far (`true`:
+    /// prune). Built by the search from the settled curves only
+    /// (design.md, Determinism 7), so it is a pure function of its input.
+    pub pruner: Option<&'a PruneFn>,
 }
+
+impl std::fmt::Debug for TrialInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrialInfo")
+            .field("index", &self.index)
+            .field("seed", &self.seed)
+            .field("workdir", &self.workdir)
+            .field("pruner", &self.pruner.is_some())
+            .finish()
+    }
+}
+
+/// The pruner's question for one trial: prune after these values?
+pub type PruneFn = dyn Fn(&[(u64, f64)]) -> bool + Sync;
 
 /// Something a trial can evaluate.
 pub trait Objective: Send + Sync {
