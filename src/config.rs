@@ -78,6 +78,11 @@ struct PrunerWire {
     n_startup_trials: Option<i64>,
     n_warmup_steps: Option<i64>,
     interval_steps: Option<i64>,
+    min_resource: Option<i64>,
+    max_resource: Option<i64>,
+    reduction_factor: Option<i64>,
+    min_early_stopping_rate: Option<i64>,
+    bootstrap_count: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,13 +220,28 @@ pub const DEFAULT_PRUNE_GRACE: f64 = 10.0;
 /// `[search.pruner]`: stops trials early from their intermediate values
 /// (see `crate::pruner`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PrunerSpec {
     /// Optuna's MedianPruner rule.
     Median {
         n_startup_trials: u64,
         n_warmup_steps: u64,
         interval_steps: u64,
+    },
+    /// Optuna's SuccessiveHalvingPruner rule (asynchronous successive
+    /// halving).
+    SuccessiveHalving {
+        min_resource: u64,
+        reduction_factor: u64,
+        min_early_stopping_rate: u64,
+        bootstrap_count: u64,
+    },
+    /// Optuna's HyperbandPruner rule, brackets from the trial index.
+    Hyperband {
+        min_resource: u64,
+        max_resource: u64,
+        reduction_factor: u64,
+        bootstrap_count: u64,
     },
 }
 
@@ -957,43 +977,100 @@ fn resolve_command(
 /// Resolve `[search.pruner]`; `None` for `kind = "none"`.
 fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, ConfigError> {
     let kind = p.kind.as_deref().unwrap_or("none");
-    let settings = [
-        ("n_startup_trials", p.n_startup_trials),
-        ("n_warmup_steps", p.n_warmup_steps),
-        ("interval_steps", p.interval_steps),
+    // Every key, and the kinds it belongs to.
+    let settings: [(&str, Option<i64>, &[&str]); 8] = [
+        ("n_startup_trials", p.n_startup_trials, &["median"]),
+        ("n_warmup_steps", p.n_warmup_steps, &["median"]),
+        ("interval_steps", p.interval_steps, &["median"]),
+        (
+            "min_resource",
+            p.min_resource,
+            &["successive_halving", "hyperband"],
+        ),
+        ("max_resource", p.max_resource, &["hyperband"]),
+        (
+            "reduction_factor",
+            p.reduction_factor,
+            &["successive_halving", "hyperband"],
+        ),
+        (
+            "min_early_stopping_rate",
+            p.min_early_stopping_rate,
+            &["successive_halving"],
+        ),
+        (
+            "bootstrap_count",
+            p.bootstrap_count,
+            &["successive_halving", "hyperband"],
+        ),
     ];
+    const KINDS: [&str; 4] = ["none", "median", "successive_halving", "hyperband"];
+    if !KINDS.contains(&kind) {
+        return Err(cx.err("search.pruner.kind", one_of("pruner", kind, &KINDS)));
+    }
+    for (key, value, kinds) in settings {
+        if value.is_some() && !kinds.contains(&kind) {
+            let only = kinds
+                .iter()
+                .map(|k| format!("kind = \"{k}\""))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            return Err(cx.err(
+                format!("search.pruner.{key}"),
+                format!("only for {only}, not kind = \"{kind}\"; remove it"),
+            ));
+        }
+    }
+    let get = |key: &str, v: Option<i64>, default: u64, min: i64| match v {
+        None => Ok(default),
+        Some(n) if n >= min => Ok(n as u64),
+        Some(n) => Err(cx.err(
+            format!("search.pruner.{key}"),
+            format!("must be at least {min} (got {n})"),
+        )),
+    };
     match kind {
-        "none" => {
-            if let Some((key, _)) = settings.iter().find(|(_, v)| v.is_some()) {
+        "median" => Ok(Some(PrunerSpec::Median {
+            n_startup_trials: get("n_startup_trials", p.n_startup_trials, 5, 0)?,
+            n_warmup_steps: get("n_warmup_steps", p.n_warmup_steps, 0, 0)?,
+            interval_steps: get("interval_steps", p.interval_steps, 1, 1)?,
+        })),
+        "successive_halving" => Ok(Some(PrunerSpec::SuccessiveHalving {
+            min_resource: get("min_resource", p.min_resource, 1, 1)?,
+            reduction_factor: get("reduction_factor", p.reduction_factor, 4, 2)?,
+            min_early_stopping_rate: get(
+                "min_early_stopping_rate",
+                p.min_early_stopping_rate,
+                0,
+                0,
+            )?,
+            bootstrap_count: get("bootstrap_count", p.bootstrap_count, 0, 0)?,
+        })),
+        "hyperband" => {
+            let min_resource = get("min_resource", p.min_resource, 1, 1)?;
+            let reduction_factor = get("reduction_factor", p.reduction_factor, 3, 2)?;
+            let bootstrap_count = get("bootstrap_count", p.bootstrap_count, 0, 0)?;
+            let Some(max) = p.max_resource else {
                 return Err(cx.err(
-                    format!("search.pruner.{key}"),
-                    "only for kind = \"median\"; remove it",
+                    "search.pruner.max_resource",
+                    "missing: hyperband needs the most steps a trial runs, \
+                     an integer above min_resource (Optuna's \"auto\" is not supported)",
+                ));
+            };
+            if max <= min_resource as i64 {
+                return Err(cx.err(
+                    "search.pruner.max_resource",
+                    format!("must be above min_resource ({min_resource}) (got {max})"),
                 ));
             }
-            Ok(None)
-        }
-        "median" => {
-            let get = |key: &str, v: Option<i64>, default: u64, min: i64| match v {
-                None => Ok(default),
-                Some(n) if n >= min => Ok(n as u64),
-                Some(n) => Err(cx.err(
-                    format!("search.pruner.{key}"),
-                    format!("must be at least {min} (got {n})"),
-                )),
-            };
-            Ok(Some(PrunerSpec::Median {
-                n_startup_trials: get("n_startup_trials", p.n_startup_trials, 5, 0)?,
-                n_warmup_steps: get("n_warmup_steps", p.n_warmup_steps, 0, 0)?,
-                interval_steps: get("interval_steps", p.interval_steps, 1, 1)?,
+            Ok(Some(PrunerSpec::Hyperband {
+                min_resource,
+                max_resource: max as u64,
+                reduction_factor,
+                bootstrap_count,
             }))
         }
-        other => Err(cx.err(
-            "search.pruner.kind",
-            format!(
-                "{} (successive_halving and hyperband come later)",
-                one_of("pruner", other, &["none", "median"])
-            ),
-        )),
+        _ => Ok(None),
     }
 }
 

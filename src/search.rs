@@ -404,6 +404,7 @@ pub fn run(
                     Pruner::new(
                         spec,
                         search.direction,
+                        i,
                         &state.curves[..visible(i, search.window).min(state.curves.len())],
                     )
                 });

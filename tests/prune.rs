@@ -165,7 +165,19 @@ fn median_pruning_is_identical_for_any_thread_count() {
 
 #[test]
 fn killed_pruned_search_resumes_to_the_same_journal() {
+    kill_and_resume(&sandbox("tpe"));
+}
+
+#[test]
+fn killed_successive_halving_search_resumes_to_the_same_journal() {
     let sb = sandbox("tpe");
+    sb.write("s.toml", &with_kind("tpe", SH));
+    kill_and_resume(&sb);
+}
+
+/// kill -9 the search in `sb` at three instants, resume: the journal is
+/// the straight run's.
+fn kill_and_resume(sb: &Sandbox) {
     sb.run(&["run", "s.toml", "--out", "straight", "-q", "-j", "2"])
         .expect_code(0);
     let threads = ["1", "2", "8"];
@@ -290,6 +302,87 @@ mode = { type = "categorical", choices = ["back", "nan", "past", "frac", "ok"] }
     assert_eq!(seen, 5, "{text}");
 }
 
+const SH: &str = "kind = \"successive_halving\"\nreduction_factor = 3\n";
+const HB: &str = "kind = \"hyperband\"\nmin_resource = 1\nmax_resource = 9\n";
+
+/// The curves search for `strategy` with `pruner` as its pruner table.
+fn with_kind(strategy: &str, pruner: &str) -> String {
+    CURVES.replace("STRATEGY", strategy).replace(
+        "kind = \"median\"\nn_startup_trials = 3\nn_warmup_steps = 1\n",
+        pruner,
+    )
+}
+
+/// `-j 1, 2, 8` write the same bytes; some trials pruned (at their last
+/// step), some complete with all ten steps.
+fn identical_for_any_thread_count(strategy: &str, pruner: &str) -> Vec<csv::StringRecord> {
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("s.toml", &with_kind(strategy, pruner));
+    for j in ["1", "2", "8"] {
+        sb.run(&["run", "s.toml", "--out", &format!("j{j}"), "-q", "-j", j])
+            .expect_code(0);
+    }
+    let one = sb.read("j1/trials.csv");
+    assert!(
+        one == sb.read("j2/trials.csv"),
+        "{pruner}: -j 1 and -j 2 differ"
+    );
+    assert!(
+        one == sb.read("j8/trials.csv"),
+        "{pruner}: -j 1 and -j 8 differ"
+    );
+    let text = String::from_utf8_lossy(&one).into_owned();
+    let rows = rows(&sb, "j1");
+    let pruned: Vec<_> = rows.iter().filter(|r| &r[1] == "pruned").collect();
+    let ok: Vec<_> = rows.iter().filter(|r| &r[1] == "ok").collect();
+    assert!(pruned.len() >= 3 && ok.len() >= 3, "{pruner}: {text}");
+    for r in &pruned {
+        let steps: Vec<(u64, f64)> = serde_json::from_str(&r[3]).unwrap();
+        let (step, value) = *steps.last().unwrap();
+        assert_eq!(r[2].parse::<f64>().unwrap(), value);
+        assert_eq!(&r[4], format!("pruned at step {step}"));
+    }
+    for r in &ok {
+        let steps: Vec<(u64, f64)> = serde_json::from_str(&r[3]).unwrap();
+        assert_eq!(steps.len(), 10, "{text}");
+    }
+    rows
+}
+
+#[test]
+fn successive_halving_is_identical_for_any_thread_count() {
+    for strategy in ["random", "tpe"] {
+        let rows = identical_for_any_thread_count(strategy, SH);
+        // Rungs at steps 1, 3, 9: a trial stops only there.
+        for r in rows.iter().filter(|r| &r[1] == "pruned") {
+            assert!(
+                ["pruned at step 1", "pruned at step 3", "pruned at step 9"].contains(&&r[4]),
+                "{:?}",
+                r
+            );
+        }
+    }
+}
+
+#[test]
+fn hyperband_is_identical_for_any_thread_count() {
+    for strategy in ["random", "tpe"] {
+        let rows = identical_for_any_thread_count(strategy, HB);
+        // Brackets of 9, 5 and 3 trials, from the index: bracket 0 has
+        // rungs at 1, 3, 9; bracket 1 at 3, 9; bracket 2 at 9.
+        for r in rows.iter().filter(|r| &r[1] == "pruned") {
+            let i: u64 = r[0].parse().unwrap();
+            let allowed: &[&str] = match i % 17 {
+                0..=8 => &["pruned at step 1", "pruned at step 3", "pruned at step 9"],
+                9..=13 => &["pruned at step 3", "pruned at step 9"],
+                _ => &["pruned at step 9"],
+            };
+            assert!(allowed.contains(&&r[4]), "{:?}", r);
+        }
+    }
+}
+
 /// A bad pruner setting: exit 2, the key (or line) named, nothing written.
 fn refused(toml_text: &str, key: &str, also: &str) {
     let sb = Sandbox::new();
@@ -332,7 +425,7 @@ refused!(
     an_unknown_pruner_is_refused,
     with("kind = \"asha\"\n", ""),
     "[search.pruner.kind]",
-    "unknown pruner \"asha\"; expected one of: none, median"
+    "unknown pruner \"asha\"; expected one of: none, median, successive_halving, hyperband"
 );
 refused!(
     interval_steps_cannot_be_zero,
@@ -454,3 +547,82 @@ fn kind_none_keeps_the_root_hash_and_the_columns() {
         "{text}"
     );
 }
+
+refused!(
+    reduction_factor_must_be_at_least_two,
+    with_kind(
+        "random",
+        "kind = \"successive_halving\"\nreduction_factor = 1\n"
+    ),
+    "[search.pruner.reduction_factor]",
+    "must be at least 2 (got 1)"
+);
+refused!(
+    hyperband_reduction_factor_must_be_at_least_two,
+    with_kind("random", &format!("{HB}reduction_factor = 0\n")),
+    "[search.pruner.reduction_factor]",
+    "must be at least 2 (got 0)"
+);
+refused!(
+    min_resource_must_be_at_least_one,
+    with_kind(
+        "random",
+        "kind = \"successive_halving\"\nmin_resource = 0\n"
+    ),
+    "[search.pruner.min_resource]",
+    "must be at least 1 (got 0)"
+);
+refused!(
+    min_early_stopping_rate_cannot_be_negative,
+    with_kind(
+        "random",
+        "kind = \"successive_halving\"\nmin_early_stopping_rate = -1\n"
+    ),
+    "[search.pruner.min_early_stopping_rate]",
+    "must be at least 0 (got -1)"
+);
+refused!(
+    bootstrap_count_cannot_be_negative,
+    with_kind("random", &format!("{HB}bootstrap_count = -1\n")),
+    "[search.pruner.bootstrap_count]",
+    "must be at least 0 (got -1)"
+);
+refused!(
+    max_resource_must_be_above_min_resource,
+    with_kind(
+        "random",
+        "kind = \"hyperband\"\nmin_resource = 4\nmax_resource = 4\n"
+    ),
+    "[search.pruner.max_resource]",
+    "must be above min_resource (4) (got 4)"
+);
+refused!(
+    hyperband_needs_max_resource,
+    with_kind("random", "kind = \"hyperband\"\n"),
+    "[search.pruner.max_resource]",
+    "missing"
+);
+refused!(
+    max_resource_is_only_for_hyperband,
+    with_kind("random", &format!("{SH}max_resource = 9\n")),
+    "[search.pruner.max_resource]",
+    "only for kind = \"hyperband\", not kind = \"successive_halving\""
+);
+refused!(
+    min_early_stopping_rate_is_not_for_hyperband,
+    with_kind("random", &format!("{HB}min_early_stopping_rate = 1\n")),
+    "[search.pruner.min_early_stopping_rate]",
+    "only for kind = \"successive_halving\", not kind = \"hyperband\""
+);
+refused!(
+    median_keys_are_not_for_successive_halving,
+    with_kind("random", &format!("{SH}n_warmup_steps = 1\n")),
+    "[search.pruner.n_warmup_steps]",
+    "only for kind = \"median\", not kind = \"successive_halving\""
+);
+refused!(
+    halving_keys_are_not_for_median,
+    with_kind("random", "kind = \"median\"\nreduction_factor = 2\n"),
+    "[search.pruner.reduction_factor]",
+    "only for kind = \"successive_halving\" or kind = \"hyperband\", not kind = \"median\""
+);

@@ -1,7 +1,4 @@
-//! Pruners: whether a running trial stops early, from its intermediate
-//! values (`[search.pruner]`).
-//!
-//! # The median rule
+//! The median rule.
 //!
 //! `kind = "median"` follows Optuna's `MedianPruner` (a
 //! `PercentilePruner` at the 50th percentile, `optuna/pruners/_percentile.py`)
@@ -31,83 +28,56 @@
 //! `0 ..= i-W` only (design.md, Determinism 7), so the decision is the same
 //! for any thread count and after a resume.
 
-use crate::config::{Direction, PrunerSpec};
+use super::Curve;
+use crate::config::Direction;
 use crate::objective::Status;
 
-/// The recorded curve of a settled trial.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Curve {
-    pub status: Status,
-    pub steps: Vec<(u64, f64)>,
-}
-
-/// A pruner's view for one trial: the rule and the settled curves.
-#[derive(Clone, Debug)]
-pub struct Pruner {
-    spec: PrunerSpec,
+/// Optuna's `MedianPruner` over the settled curves (see the module doc).
+pub(super) fn should_prune(
+    (n_startup_trials, n_warmup_steps, interval_steps): (u64, u64, u64),
     direction: Direction,
-    /// The curves of the settled trials that completed (status `ok`).
-    complete: Vec<Vec<(u64, f64)>>,
-}
-
-impl Pruner {
-    /// The pruner for a trial that may see `settled` (trials `0 ..= i-W`).
-    pub fn new(spec: PrunerSpec, direction: Direction, settled: &[Curve]) -> Pruner {
-        Pruner {
-            spec,
-            direction,
-            complete: settled
-                .iter()
-                .filter(|c| c.status == Status::Ok)
-                .map(|c| c.steps.clone())
-                .collect(),
-        }
+    settled: &[Curve],
+    own: &[(u64, f64)],
+) -> bool {
+    let complete: Vec<&[(u64, f64)]> = settled
+        .iter()
+        .filter(|c| c.status == Status::Ok)
+        .map(|c| c.steps.as_slice())
+        .collect();
+    let n = complete.len() as u64;
+    if n == 0 || n < n_startup_trials {
+        return false;
     }
-
-    /// Whether a trial whose intermediate values so far are `own` (in step
-    /// order, the one just reported last) stops now.
-    pub fn should_prune(&self, own: &[(u64, f64)]) -> bool {
-        let PrunerSpec::Median {
-            n_startup_trials,
-            n_warmup_steps,
-            interval_steps,
-        } = self.spec;
-        let n = self.complete.len() as u64;
-        if n == 0 || n < n_startup_trials {
-            return false;
-        }
-        let Some(&(step, _)) = own.last() else {
-            return false;
-        };
-        if step < n_warmup_steps {
-            return false;
-        }
-        let interval = interval_steps.max(1);
-        let lower = n_warmup_steps + (step - n_warmup_steps) / interval * interval;
-        if own.len() >= 2 && own[own.len() - 2].0 >= lower {
-            return false;
-        }
-        let minimize = self.direction == Direction::Minimize;
-        let best = own
-            .iter()
-            .map(|&(_, v)| v)
-            .reduce(|a, b| if minimize { a.min(b) } else { a.max(b) });
-        let Some(best) = best else {
-            return false;
-        };
-        let mut at: Vec<f64> = self
-            .complete
-            .iter()
-            .filter_map(|c| c.iter().find(|&&(s, _)| s == step).map(|&(_, v)| v))
-            .collect();
-        let Some(median) = median(&mut at) else {
-            return false;
-        };
-        if minimize {
-            best > median
-        } else {
-            best < median
-        }
+    let Some(&(step, _)) = own.last() else {
+        return false;
+    };
+    if step < n_warmup_steps {
+        return false;
+    }
+    let interval = interval_steps.max(1);
+    let lower = n_warmup_steps + (step - n_warmup_steps) / interval * interval;
+    if own.len() >= 2 && own[own.len() - 2].0 >= lower {
+        return false;
+    }
+    let minimize = direction == Direction::Minimize;
+    let best = own
+        .iter()
+        .map(|&(_, v)| v)
+        .reduce(|a, b| if minimize { a.min(b) } else { a.max(b) });
+    let Some(best) = best else {
+        return false;
+    };
+    let mut at: Vec<f64> = complete
+        .iter()
+        .filter_map(|c| c.iter().find(|&&(s, _)| s == step).map(|&(_, v)| v))
+        .collect();
+    let Some(median) = median(&mut at) else {
+        return false;
+    };
+    if minimize {
+        best > median
+    } else {
+        best < median
     }
 }
 
@@ -128,7 +98,9 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::{Curve, Pruner};
+    use crate::config::{Direction, PrunerSpec};
+    use crate::objective::Status;
 
     fn median_pruner(startup: u64, warmup: u64, interval: u64) -> PrunerSpec {
         PrunerSpec::Median {
@@ -153,12 +125,12 @@ mod tests {
             ok(&[(0, 5.0), (1, 2.0)]),
             ok(&[(0, 5.0), (1, 4.0)]),
         ];
-        let min = Pruner::new(median_pruner(3, 0, 1), Direction::Minimize, &settled);
+        let min = Pruner::new(median_pruner(3, 0, 1), Direction::Minimize, 99, &settled);
         assert!(min.should_prune(&[(0, 9.0), (1, 2.5)]));
         assert!(!min.should_prune(&[(0, 9.0), (1, 2.0)]), "equal is kept");
         // The best so far counts, not the latest: 1.5 at step 0.
         assert!(!min.should_prune(&[(0, 1.5), (1, 3.0)]));
-        let max = Pruner::new(median_pruner(3, 0, 1), Direction::Maximize, &settled);
+        let max = Pruner::new(median_pruner(3, 0, 1), Direction::Maximize, 99, &settled);
         assert!(max.should_prune(&[(0, 0.0), (1, 1.9)]));
         assert!(!max.should_prune(&[(0, 0.0), (1, 2.0)]));
     }
@@ -172,7 +144,7 @@ mod tests {
             ok(&[(2, 8.0)]),
         ];
         // numpy.percentile([1, 2, 4, 8], 50) == 3.0
-        let p = Pruner::new(median_pruner(1, 0, 1), Direction::Minimize, &settled);
+        let p = Pruner::new(median_pruner(1, 0, 1), Direction::Minimize, 99, &settled);
         assert!(p.should_prune(&[(2, 3.0000001)]));
         assert!(!p.should_prune(&[(2, 3.0)]));
     }
@@ -188,12 +160,12 @@ mod tests {
             status: Status::Failed,
             steps: vec![(0, 0.0)],
         });
-        let p = Pruner::new(median_pruner(3, 0, 1), Direction::Minimize, &settled);
+        let p = Pruner::new(median_pruner(3, 0, 1), Direction::Minimize, 99, &settled);
         assert!(!p.should_prune(&[(0, 100.0)]), "2 complete < 3");
-        let p = Pruner::new(median_pruner(2, 0, 1), Direction::Minimize, &settled);
+        let p = Pruner::new(median_pruner(2, 0, 1), Direction::Minimize, 99, &settled);
         // Pruned and failed curves are not in the median either: it is 1.
         assert!(p.should_prune(&[(0, 1.5)]));
-        let none = Pruner::new(median_pruner(0, 0, 1), Direction::Minimize, &[]);
+        let none = Pruner::new(median_pruner(0, 0, 1), Direction::Minimize, 99, &[]);
         assert!(!none.should_prune(&[(0, 100.0)]), "no settled trial");
     }
 
@@ -202,7 +174,7 @@ mod tests {
         let settled: Vec<Curve> = (0..3)
             .map(|_| ok(&(0..10).map(|s| (s, 1.0)).collect::<Vec<_>>()))
             .collect();
-        let p = Pruner::new(median_pruner(1, 2, 3), Direction::Minimize, &settled);
+        let p = Pruner::new(median_pruner(1, 2, 3), Direction::Minimize, 99, &settled);
         let bad = |upto: u64| -> Vec<(u64, f64)> { (0..=upto).map(|s| (s, 5.0)).collect() };
         assert!(!p.should_prune(&bad(1)), "in warm-up");
         assert!(p.should_prune(&bad(2)), "first check: step 2");

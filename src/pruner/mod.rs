@@ -1,0 +1,126 @@
+//! Pruners: whether a running trial stops early, from its intermediate
+//! values (`[search.pruner]`).
+//!
+//! Three rules, each following Optuna's pruner of the same name:
+//! `median` ([`median`]), `successive_halving` ([`successive_halving`]) and
+//! `hyperband` ([`hyperband`]). Each module documents its exact rule.
+//!
+//! The one difference from Optuna, shared by all three, is which trials a
+//! decision looks at: Optuna compares with whatever trials happened to
+//! report (or finish) so far, hpsearch with the **settled** trials
+//! `0 ..= i-W` only (design.md, Determinism 7). A decision for trial `i`
+//! is a pure function of the rule, the direction, `i`, its own values and
+//! the settled curves, so it is the same for any thread count and after a
+//! resume.
+
+pub mod hyperband;
+pub mod median;
+pub mod successive_halving;
+
+use crate::config::{Direction, PrunerSpec};
+use crate::objective::Status;
+
+/// The recorded curve of a settled trial.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curve {
+    pub status: Status,
+    pub steps: Vec<(u64, f64)>,
+}
+
+/// A pruner's view for one trial: the rule, the trial's index and the
+/// settled curves.
+#[derive(Clone, Debug)]
+pub struct Pruner {
+    spec: PrunerSpec,
+    direction: Direction,
+    /// The curves this trial may compare with. For `median` the settled
+    /// trials that completed; for `successive_halving` every settled
+    /// trial; for `hyperband` the settled trials of trial `i`'s bracket.
+    settled: Vec<Curve>,
+    /// Trial `i`'s bracket (hyperband; 0 otherwise).
+    bracket: u64,
+}
+
+impl Pruner {
+    /// The pruner for trial `trial` that may see `settled` (trials
+    /// `0 ..= i-W`, in index order: `settled[j]` is trial `j`).
+    pub fn new(spec: PrunerSpec, direction: Direction, trial: u64, settled: &[Curve]) -> Pruner {
+        let (bracket, settled) = match spec {
+            PrunerSpec::Median { .. } => (
+                0,
+                settled
+                    .iter()
+                    .filter(|c| c.status == Status::Ok)
+                    .cloned()
+                    .collect(),
+            ),
+            PrunerSpec::SuccessiveHalving { .. } => (0, settled.to_vec()),
+            PrunerSpec::Hyperband {
+                min_resource,
+                max_resource,
+                reduction_factor,
+                ..
+            } => {
+                let brackets =
+                    hyperband::Brackets::new(min_resource, max_resource, reduction_factor);
+                let mine = brackets.of(trial);
+                (
+                    mine,
+                    settled
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| brackets.of(*j as u64) == mine)
+                        .map(|(_, c)| c.clone())
+                        .collect(),
+                )
+            }
+        };
+        Pruner {
+            spec,
+            direction,
+            settled,
+            bracket,
+        }
+    }
+
+    /// Whether a trial whose intermediate values so far are `own` (in step
+    /// order, the one just reported last) stops now.
+    pub fn should_prune(&self, own: &[(u64, f64)]) -> bool {
+        match self.spec {
+            PrunerSpec::Median {
+                n_startup_trials,
+                n_warmup_steps,
+                interval_steps,
+            } => median::should_prune(
+                (n_startup_trials, n_warmup_steps, interval_steps),
+                self.direction,
+                &self.settled,
+                own,
+            ),
+            PrunerSpec::SuccessiveHalving {
+                min_resource,
+                reduction_factor,
+                min_early_stopping_rate,
+                bootstrap_count,
+            } => successive_halving::Rungs {
+                min_resource,
+                reduction_factor,
+                min_early_stopping_rate,
+                bootstrap_count,
+            }
+            .should_prune(self.direction, &self.settled, own),
+            PrunerSpec::Hyperband {
+                min_resource,
+                reduction_factor,
+                bootstrap_count,
+                ..
+            } => successive_halving::Rungs {
+                min_resource,
+                reduction_factor,
+                min_early_stopping_rate: self.bracket,
+                bootstrap_count,
+            }
+            .should_prune(self.direction, &self.settled, own),
+        }
+    }
+}
