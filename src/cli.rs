@@ -161,7 +161,8 @@ pub enum Command {
         format: Format,
     },
     /// One line per search in a folder of results: name, strategy, trials
-    /// done of the budget, best value, status, last change (the newest file
+    /// done of the budget (and how many failed, timed out or were pruned),
+    /// best value, status, last change (the newest file
     /// modification time), the most recent first.
     List {
         /// The folder holding results folders (default: results).

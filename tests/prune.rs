@@ -153,13 +153,15 @@ fn median_pruning_is_identical_for_any_thread_count() {
             let r = sb.run(&["replay", "j1", "--trial", t]);
             r.expect_code(0);
         }
-        let show = sb.run(&["show", "j1"]);
-        show.expect_code(0);
-        assert!(
-            show.stdout().contains(&format!("{} pruned", pruned.len())),
-            "{}",
-            show.stdout()
-        );
+        for args in [&["show", "j1"][..], &["list", "j1"][..]] {
+            let shown = sb.run(args);
+            shown.expect_code(0);
+            assert!(
+                shown.stdout().contains(&format!("{} pruned", pruned.len())),
+                "{args:?}: {}",
+                shown.stdout()
+            );
+        }
     }
 }
 

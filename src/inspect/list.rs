@@ -27,6 +27,11 @@ pub struct Entry {
     pub done: usize,
     /// The budget.
     pub budget: u64,
+    /// Trials that failed, timed out, or were pruned, each counted apart
+    /// (as `run` and `show` count them).
+    pub failed: usize,
+    pub timed_out: usize,
+    pub pruned: usize,
     /// What the value column holds.
     pub metric: String,
     /// The best value.
@@ -63,6 +68,9 @@ fn entry(dir: &Path) -> Entry {
             strategy: f.strategy.clone(),
             done: f.rows.len(),
             budget: f.budget(),
+            failed: f.n_failed(),
+            timed_out: f.n_timed_out(),
+            pruned: f.n_pruned(),
             metric: f.metric.clone(),
             best: f.best().and_then(|r| r.value),
             status: f.status().name().to_string(),
@@ -75,6 +83,9 @@ fn entry(dir: &Path) -> Entry {
             strategy: String::new(),
             done: 0,
             budget: 0,
+            failed: 0,
+            timed_out: 0,
+            pruned: 0,
             metric: String::new(),
             best: None,
             status: "damaged".into(),
@@ -122,7 +133,7 @@ pub fn to_text(entries: &[Entry]) -> String {
             if e.problem.is_some() {
                 "-".into()
             } else {
-                format!("{}/{}", e.done, e.budget)
+                format!("{}/{}{}", e.done, e.budget, not_ok(e))
             },
             e.best
                 .map(|b| format!("{} {}", e.metric, fmt_sig(b, 6)))
@@ -138,6 +149,25 @@ pub fn to_text(entries: &[Entry]) -> String {
         }
     }
     t
+}
+
+/// " (1 failed, 2 pruned)": the trials that did not end ok, by how they
+/// ended; empty when all did.
+fn not_ok(e: &Entry) -> String {
+    let parts: Vec<String> = [
+        (e.failed, "failed"),
+        (e.timed_out, "timed out"),
+        (e.pruned, "pruned"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +224,7 @@ mod tests {
         assert_eq!(got[0].status, "unfinished");
         assert_eq!(got[0].best, Some(0.5));
         assert_eq!((got[0].done, got[0].budget), (2, 4));
+        assert_eq!((got[0].failed, got[0].timed_out, got[0].pruned), (0, 0, 0));
         assert_eq!(got[1].status, "damaged");
         assert_eq!(got[2].status, "finished");
         let text = to_text(&got);
