@@ -198,7 +198,7 @@ pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchErro
         state.proposals.push(params);
         state.curves.push(Curve {
             status: r.status,
-            steps: r.steps.clone(),
+            steps: r.steps.as_slice().into(),
         });
     }
     Ok(state)
@@ -509,7 +509,7 @@ pub fn run(
                 }
                 state.curves.push(Curve {
                     status: o.eval.status,
-                    steps: o.eval.steps.clone(),
+                    steps: o.eval.steps.as_slice().into(),
                 });
                 committed += 1;
                 // A pruned trial did not fail: it stopped as asked.
@@ -554,19 +554,21 @@ mod tests {
     use crate::objective::Status;
     use std::path::Path;
 
-    #[test]
-    fn drift_names_the_first_differing_trial() {
-        let text = r#"
+    /// A random search of six trials on branin.
+    const BRANIN_RANDOM: &str = r#"
 [search]
 strategy = "random"
-trials = 5
+trials = 6
 [objective]
 function = "branin"
 [space]
 x0 = { type = "float", low = -5.0, high = 10.0 }
 x1 = { type = "float", low = 0.0, high = 15.0 }
 "#;
-        let s = crate::config::parse(Path::new("t.toml"), text)
+
+    #[test]
+    fn drift_names_the_first_differing_trial() {
+        let s = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
             .unwrap()
             .search;
         let root = s.root();
@@ -617,17 +619,7 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
 
     #[test]
     fn a_panicking_trial_fails_alone_and_the_run_ends() {
-        let text = r#"
-[search]
-strategy = "random"
-trials = 6
-[objective]
-function = "branin"
-[space]
-x0 = { type = "float", low = -5.0, high = 10.0 }
-x1 = { type = "float", low = 0.0, high = 15.0 }
-"#;
-        let search = crate::config::parse(Path::new("t.toml"), text)
+        let search = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
             .unwrap()
             .search;
         let dir = tempfile::tempdir().unwrap();

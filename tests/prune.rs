@@ -85,6 +85,25 @@ fn sandbox(strategy: &str) -> Sandbox {
     sb
 }
 
+/// Run `s.toml` into `j1`, `j2` and `j8` with that many threads; the
+/// journals must be the same bytes (`what` names the case). Returns them.
+fn run_1_2_8(sb: &Sandbox, what: &str) -> Vec<u8> {
+    for j in ["1", "2", "8"] {
+        sb.run(&["run", "s.toml", "--out", &format!("j{j}"), "-q", "-j", j])
+            .expect_code(0);
+    }
+    let one = sb.read("j1/trials.csv");
+    assert!(
+        one == sb.read("j2/trials.csv"),
+        "{what}: -j 1 and -j 2 differ"
+    );
+    assert!(
+        one == sb.read("j8/trials.csv"),
+        "{what}: -j 1 and -j 8 differ"
+    );
+    one
+}
+
 /// `(trial, status, value, steps, error)` of every row.
 fn rows(sb: &Sandbox, out: &str) -> Vec<csv::StringRecord> {
     let bytes = sb.read(&format!("{out}/trials.csv"));
@@ -107,19 +126,7 @@ fn rows(sb: &Sandbox, out: &str) -> Vec<csv::StringRecord> {
 fn median_pruning_is_identical_for_any_thread_count() {
     for strategy in ["random", "tpe"] {
         let sb = sandbox(strategy);
-        for j in ["1", "2", "8"] {
-            sb.run(&["run", "s.toml", "--out", &format!("j{j}"), "-q", "-j", j])
-                .expect_code(0);
-        }
-        let one = sb.read("j1/trials.csv");
-        assert!(
-            one == sb.read("j2/trials.csv"),
-            "{strategy}: -j 1 and -j 2 differ"
-        );
-        assert!(
-            one == sb.read("j8/trials.csv"),
-            "{strategy}: -j 1 and -j 8 differ"
-        );
+        let one = run_1_2_8(&sb, strategy);
         let text = String::from_utf8_lossy(&one).into_owned();
         assert!(
             text.lines().next().unwrap().ends_with(",steps,error,check"),
@@ -321,19 +328,7 @@ fn identical_for_any_thread_count(strategy: &str, pruner: &str) -> Vec<csv::Stri
     let sb = Sandbox::new();
     sb.write("prog.py", PROG);
     sb.write("s.toml", &with_kind(strategy, pruner));
-    for j in ["1", "2", "8"] {
-        sb.run(&["run", "s.toml", "--out", &format!("j{j}"), "-q", "-j", j])
-            .expect_code(0);
-    }
-    let one = sb.read("j1/trials.csv");
-    assert!(
-        one == sb.read("j2/trials.csv"),
-        "{pruner}: -j 1 and -j 2 differ"
-    );
-    assert!(
-        one == sb.read("j8/trials.csv"),
-        "{pruner}: -j 1 and -j 8 differ"
-    );
+    let one = run_1_2_8(&sb, pruner);
     let text = String::from_utf8_lossy(&one).into_owned();
     let rows = rows(&sb, "j1");
     let pruned: Vec<_> = rows.iter().filter(|r| &r[1] == "pruned").collect();

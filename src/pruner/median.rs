@@ -42,7 +42,7 @@ pub(super) fn should_prune(
     let complete: Vec<&[(u64, f64)]> = settled
         .iter()
         .filter(|c| c.status == Status::Ok)
-        .map(|c| c.steps.as_slice())
+        .map(|c| &c.steps[..])
         .collect();
     let n = complete.len() as u64;
     if n == 0 || n < n_startup_trials {
@@ -113,7 +113,7 @@ mod tests {
     fn ok(steps: &[(u64, f64)]) -> Curve {
         Curve {
             status: Status::Ok,
-            steps: steps.to_vec(),
+            steps: steps.into(),
         }
     }
 
@@ -154,11 +154,11 @@ mod tests {
         let mut settled = vec![ok(&[(0, 1.0)]), ok(&[(0, 1.0)])];
         settled.push(Curve {
             status: Status::Pruned,
-            steps: vec![(0, 0.0)],
+            steps: [(0, 0.0)].as_slice().into(),
         });
         settled.push(Curve {
             status: Status::Failed,
-            steps: vec![(0, 0.0)],
+            steps: [(0, 0.0)].as_slice().into(),
         });
         let p = Pruner::new(median_pruner(3, 0, 1), Direction::Minimize, 99, &settled);
         assert!(!p.should_prune(&[(0, 100.0)]), "2 complete < 3");

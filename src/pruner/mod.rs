@@ -21,10 +21,15 @@ use crate::config::{Direction, PrunerSpec};
 use crate::objective::Status;
 
 /// The recorded curve of a settled trial.
+///
+/// Why the steps are shared (`Arc`): every trial's pruner holds the curves
+/// of all the trials settled before it, so a copy of each would make a
+/// search quadratic in its trials times their steps; a clone here is a
+/// reference count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
     pub status: Status,
-    pub steps: Vec<(u64, f64)>,
+    pub steps: std::sync::Arc<[(u64, f64)]>,
 }
 
 /// A pruner's view for one trial: the rule, the trial's index and the

@@ -146,7 +146,7 @@ mod tests {
     fn curve(status: Status, steps: &[(u64, f64)]) -> Curve {
         Curve {
             status,
-            steps: steps.to_vec(),
+            steps: steps.into(),
         }
     }
 
