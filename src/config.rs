@@ -102,6 +102,10 @@ struct ObjectiveWire {
     direction: Option<String>,
     task: Option<String>,
     params: Option<BTreeMap<String, toml::Value>>,
+    resource: Option<String>,
+    min_resources: Option<i64>,
+    max_resources: Option<i64>,
+    factor: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +162,9 @@ pub enum ObjectiveSpec {
         metric: Metric,
         /// `[objective.params]`: hyperparameters fixed for every trial.
         fixed: Params,
+        /// `[objective] resource` and its ladder (multi-fidelity, with a
+        /// pruner); `None` when not set.
+        resource: Option<ResourceSpec>,
     },
     /// A built-in benchmark function of `dim` parameters.
     Function { function: Function, dim: usize },
@@ -244,6 +251,66 @@ pub enum PrunerSpec {
         bootstrap_count: u64,
     },
 }
+
+/// What a built-in model's trial grows by rung (`[objective] resource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// Training rows: a seeded, stratified, nested subsample of each
+    /// training fold (every model).
+    Samples,
+    /// Trees of a `random_forest` (its `n_estimators`).
+    Trees,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Samples => "samples",
+            Resource::Trees => "trees",
+        }
+    }
+}
+
+/// `[objective] resource`, `min_resources`, `max_resources` and `factor`,
+/// resolved (defaults filled in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceSpec {
+    pub resource: Resource,
+    /// The first rung's resource (>= 1).
+    pub min_resources: u64,
+    /// The last rung's resource (>= `min_resources`).
+    pub max_resources: u64,
+    /// The ratio between rungs (>= 2).
+    pub factor: u64,
+}
+
+impl ResourceSpec {
+    /// The ladder: `min_resources * factor^k` while below
+    /// `max_resources`, then `max_resources` (scikit-learn's halving
+    /// searches grow the same way; here the last rung is always exactly
+    /// `max_resources`).
+    pub fn ladder(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut r = self.min_resources.max(1);
+        while r < self.max_resources {
+            out.push(r);
+            match r.checked_mul(self.factor.max(2)) {
+                Some(next) => r = next,
+                None => break,
+            }
+        }
+        out.push(self.max_resources);
+        out
+    }
+}
+
+/// Default of `[objective] factor` (scikit-learn's halving searches).
+pub const DEFAULT_FACTOR: u64 = 3;
+
+/// Default of `[objective] max_resources` for `resource = "trees"`
+/// (scikit-learn's default `n_estimators`).
+pub const DEFAULT_MAX_TREES: u64 = 100;
 
 /// Default of `[objective] max_failures`.
 pub const DEFAULT_MAX_FAILURES: u64 = 10;
@@ -336,6 +403,7 @@ impl Search {
                 task,
                 metric,
                 fixed,
+                resource,
             } => {
                 let d = self.data.as_ref().map(|d| CanonicalData {
                     sha256: &d.sha256,
@@ -351,6 +419,7 @@ impl Search {
                         task: *task,
                         metric: metric.name(),
                         params: fixed,
+                        resource: resource.as_ref(),
                     },
                     d,
                     self.folds.map(|folds| CanonicalCv {
@@ -447,6 +516,10 @@ pub enum CanonicalObjective<'a> {
         task: Task,
         metric: &'static str,
         params: &'a Params,
+        /// Left out when not set, so searches without a resource keep
+        /// the root hash they had before the key existed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resource: Option<&'a ResourceSpec>,
     },
     Function {
         function: &'static str,
@@ -580,11 +653,6 @@ pub fn parse_with_data(
         Some(w) => return Err(cx.err("search.parallel", format!("must be at least 1 (got {w})"))),
     };
 
-    let pruner = match &s.pruner {
-        None => None,
-        Some(p) => resolve_pruner(&cx, p)?,
-    };
-
     // [space]
     let space_wire = wire.space.unwrap_or_default();
     if space_wire.is_empty() {
@@ -618,6 +686,21 @@ pub fn parse_with_data(
             "objective",
             "give one of `model`, `function` or `command`, not several",
         ));
+    }
+    if o.model.is_none() {
+        for (key, present) in [
+            ("objective.resource", o.resource.is_some()),
+            ("objective.min_resources", o.min_resources.is_some()),
+            ("objective.max_resources", o.max_resources.is_some()),
+            ("objective.factor", o.factor.is_some()),
+        ] {
+            if present {
+                return Err(cx.err(
+                    key,
+                    "only for built-in models (`model = …`); a command reports its own steps; remove it",
+                ));
+            }
+        }
     }
     if o.command.is_none() {
         for (key, present) in [
@@ -748,12 +831,14 @@ pub fn parse_with_data(
                     ))
                 }
             };
+            let resource = resolve_resource(&cx, model, o, &space, &fixed, &dataset, folds)?;
             (
                 ObjectiveSpec::Model {
                     model,
                     task,
                     metric,
                     fixed,
+                    resource,
                 },
                 direction,
                 Some(spec),
@@ -763,23 +848,68 @@ pub fn parse_with_data(
         }
     };
 
+    let resource = match &objective {
+        ObjectiveSpec::Model { resource, .. } => *resource,
+        _ => None,
+    };
+    let pruner = match &s.pruner {
+        None => None,
+        Some(p) => resolve_pruner(&cx, p, resource.as_ref())?,
+    };
     if pruner.is_some() {
         match &objective {
             ObjectiveSpec::Command(_) => {}
-            _ => {
+            ObjectiveSpec::Model {
+                resource: Some(_), ..
+            } => {}
+            ObjectiveSpec::Model {
+                resource: None,
+                model,
+                ..
+            } => {
+                return Err(cx.err(
+                    "search.pruner",
+                    format!(
+                        "model {} reports intermediate values only with a resource: set \
+                         [objective] resource = \"samples\" (training rows, every model){}, \
+                         or remove [search.pruner]",
+                        model.name,
+                        if model.name == "random_forest" {
+                            " or resource = \"trees\""
+                        } else {
+                            ""
+                        }
+                    ),
+                ))
+            }
+            ObjectiveSpec::Function { .. } => {
                 return Err(cx.err(
                     "search.pruner",
                     "pruning needs a command objective that prints its steps \
-                     ({\"step\": 3, \"value\": 0.41}); built-in models and functions \
-                     report none yet: remove [search.pruner] or set kind = \"none\"",
+                     ({\"step\": 3, \"value\": 0.41}) or a built-in model with \
+                     [objective] resource; benchmark functions report none: remove \
+                     [search.pruner] or set kind = \"none\"",
                 ))
             }
         }
-    } else if let Some(c) = o.max_step.filter(|_| o.command.is_some()) {
-        return Err(cx.err(
-            "objective.max_step",
-            format!("only with a pruner ([search.pruner]); remove it (got {c})"),
-        ));
+    } else {
+        if let Some(c) = o.max_step.filter(|_| o.command.is_some()) {
+            return Err(cx.err(
+                "objective.max_step",
+                format!("only with a pruner ([search.pruner]); remove it (got {c})"),
+            ));
+        }
+        if let Some(r) = &resource {
+            return Err(cx.err(
+                "objective.resource",
+                format!(
+                    "only with a pruner: resource = \"{}\" grows each trial by rung for \
+                     [search.pruner] to stop the bad ones; add [search.pruner] \
+                     (e.g. kind = \"successive_halving\") or remove it",
+                    r.resource.name()
+                ),
+            ));
+        }
     }
 
     Ok(Loaded {
@@ -974,8 +1104,163 @@ fn resolve_command(
     ))
 }
 
-/// Resolve `[search.pruner]`; `None` for `kind = "none"`.
-fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, ConfigError> {
+/// Resolve `[objective] resource`, `min_resources`, `max_resources` and
+/// `factor` for a model search with `folds` folds of `ds`; `None` when
+/// `resource` is not set (then the other three are refused).
+fn resolve_resource(
+    cx: &Ctx<'_>,
+    model: &'static ModelInfo,
+    o: &ObjectiveWire,
+    space: &Space,
+    fixed: &Params,
+    ds: &Dataset,
+    folds: usize,
+) -> Result<Option<ResourceSpec>, ConfigError> {
+    let Some(name) = o.resource.as_deref() else {
+        for (key, present) in [
+            ("objective.min_resources", o.min_resources.is_some()),
+            ("objective.max_resources", o.max_resources.is_some()),
+            ("objective.factor", o.factor.is_some()),
+        ] {
+            if present {
+                return Err(cx.err(
+                    key,
+                    "only with a resource: set [objective] resource = \"samples\" (or \
+                     \"trees\" for random_forest), or remove it",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let resource = match name {
+        "samples" => Resource::Samples,
+        "trees" => Resource::Trees,
+        other => {
+            return Err(cx.err(
+                "objective.resource",
+                one_of("resource", other, &["samples", "trees"]),
+            ))
+        }
+    };
+    if resource == Resource::Trees {
+        if model.name != "random_forest" {
+            return Err(cx.err(
+                "objective.resource",
+                format!(
+                    "\"trees\" is only for random_forest; model {} has no trees: use \
+                     resource = \"samples\"",
+                    model.name
+                ),
+            ));
+        }
+        if space.names().contains(&"n_estimators") {
+            return Err(cx.err(
+                "space.n_estimators",
+                "cannot be searched with [objective] resource = \"trees\": the resource \
+                 is the number of trees (max_resources at the last rung); remove one",
+            ));
+        }
+        if fixed.contains_key("n_estimators") {
+            return Err(cx.err(
+                "objective.params.n_estimators",
+                "cannot be set with [objective] resource = \"trees\": the number of trees \
+                 is max_resources; remove it",
+            ));
+        }
+    }
+    let factor = match o.factor {
+        None => DEFAULT_FACTOR,
+        Some(f) if f >= 2 => f as u64,
+        Some(f) => return Err(cx.err("objective.factor", format!("must be at least 2 (got {f})"))),
+    };
+    // The largest training fold: k_fold's test folds hold floor(n/k) or
+    // ceil(n/k) rows.
+    let largest = (ds.n_rows - ds.n_rows / folds.max(1)) as u64;
+    let (max_default, max_limit, limit_says) = match resource {
+        Resource::Samples => (
+            largest,
+            largest,
+            format!(
+                "the largest training fold ({largest} rows: {} rows, {folds} folds)",
+                ds.n_rows
+            ),
+        ),
+        Resource::Trees => (
+            DEFAULT_MAX_TREES,
+            100_000,
+            "100000 trees (n_estimators' limit)".to_string(),
+        ),
+    };
+    let max_resources = match o.max_resources {
+        None => max_default,
+        Some(m) if m < 1 => {
+            return Err(cx.err(
+                "objective.max_resources",
+                format!("must be at least 1 (got {m})"),
+            ))
+        }
+        Some(m) if m as u64 > max_limit => {
+            return Err(cx.err(
+                "objective.max_resources",
+                format!("must be at most {limit_says} (got {m})"),
+            ))
+        }
+        Some(m) => m as u64,
+    };
+    // scikit-learn's min_resources = "smallest": 2 x n_splits (x n_classes
+    // for a classifier) rows; 1 for any other resource.
+    let n_classes = match &ds.target {
+        Target::Classes { labels, .. } => labels.len() as u64,
+        Target::Values(_) => 1,
+    };
+    let (min_resources, said) = match o.min_resources {
+        None => (
+            match resource {
+                Resource::Samples => 2 * folds as u64 * n_classes,
+                Resource::Trees => 1,
+            },
+            "the default ",
+        ),
+        Some(m) if m < 1 => {
+            return Err(cx.err(
+                "objective.min_resources",
+                format!("must be at least 1 (got {m})"),
+            ))
+        }
+        Some(m) => (m as u64, ""),
+    };
+    if min_resources > max_resources {
+        return Err(cx.err(
+            "objective.min_resources",
+            format!(
+                "must be at most max_resources ({max_resources}); got {said}{min_resources}: \
+                 set min_resources lower{}",
+                if o.max_resources.is_none() {
+                    ""
+                } else {
+                    " or max_resources higher"
+                }
+            ),
+        ));
+    }
+    Ok(Some(ResourceSpec {
+        resource,
+        min_resources,
+        max_resources,
+        factor,
+    }))
+}
+
+/// Resolve `[search.pruner]`; `None` for `kind = "none"`. With a
+/// `resource`, the halving pruners' `min_resource`, `reduction_factor`
+/// (and hyperband's `max_resource`) default to the ladder's
+/// `min_resources`, `factor` (and `max_resources`), and a value that
+/// differs is refused, so the rungs fall on the ladder.
+fn resolve_pruner(
+    cx: &Ctx<'_>,
+    p: &PrunerWire,
+    resource: Option<&ResourceSpec>,
+) -> Result<Option<PrunerSpec>, ConfigError> {
     let kind = p.kind.as_deref().unwrap_or("none");
     // Every key, and the kinds it belongs to.
     let settings: [(&str, Option<i64>, &[&str]); 8] = [
@@ -1029,6 +1314,29 @@ fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, Co
             format!("must be at least {min} (got {n})"),
         )),
     };
+    // With a resource: the ladder's value, and an explicit one must agree.
+    let ladder = |key: &str,
+                  v: Option<i64>,
+                  default: u64,
+                  min: i64,
+                  objective_key: &str,
+                  of: fn(&ResourceSpec) -> u64| match resource {
+        None => get(key, v, default, min),
+        Some(r) => {
+            let want = of(r);
+            match v {
+                None => Ok(want),
+                Some(n) if n == want as i64 => Ok(want),
+                Some(n) => Err(cx.err(
+                    format!("search.pruner.{key}"),
+                    format!(
+                        "{n} differs from [objective] {objective_key} ({want}); with a resource \
+                         the pruner's rungs are the ladder's: remove search.pruner.{key}"
+                    ),
+                )),
+            }
+        }
+    };
     match kind {
         "median" => Ok(Some(PrunerSpec::Median {
             n_startup_trials: get("n_startup_trials", p.n_startup_trials, 5, 0)?,
@@ -1036,8 +1344,17 @@ fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, Co
             interval_steps: get("interval_steps", p.interval_steps, 1, 1)?,
         })),
         "successive_halving" => Ok(Some(PrunerSpec::SuccessiveHalving {
-            min_resource: get("min_resource", p.min_resource, 1, 1)?,
-            reduction_factor: get("reduction_factor", p.reduction_factor, 4, 2)?,
+            min_resource: ladder("min_resource", p.min_resource, 1, 1, "min_resources", |r| {
+                r.min_resources
+            })?,
+            reduction_factor: ladder(
+                "reduction_factor",
+                p.reduction_factor,
+                4,
+                2,
+                "factor",
+                |r| r.factor,
+            )?,
             min_early_stopping_rate: get(
                 "min_early_stopping_rate",
                 p.min_early_stopping_rate,
@@ -1047,10 +1364,31 @@ fn resolve_pruner(cx: &Ctx<'_>, p: &PrunerWire) -> Result<Option<PrunerSpec>, Co
             bootstrap_count: get("bootstrap_count", p.bootstrap_count, 0, 0)?,
         })),
         "hyperband" => {
-            let min_resource = get("min_resource", p.min_resource, 1, 1)?;
-            let reduction_factor = get("reduction_factor", p.reduction_factor, 3, 2)?;
+            let min_resource =
+                ladder("min_resource", p.min_resource, 1, 1, "min_resources", |r| {
+                    r.min_resources
+                })?;
+            let reduction_factor = ladder(
+                "reduction_factor",
+                p.reduction_factor,
+                3,
+                2,
+                "factor",
+                |r| r.factor,
+            )?;
             let bootstrap_count = get("bootstrap_count", p.bootstrap_count, 0, 0)?;
-            let Some(max) = p.max_resource else {
+            let max_resource = match resource {
+                Some(r) => Some(ladder(
+                    "max_resource",
+                    p.max_resource,
+                    r.max_resources,
+                    1,
+                    "max_resources",
+                    |r| r.max_resources,
+                )? as i64),
+                None => p.max_resource,
+            };
+            let Some(max) = max_resource else {
                 return Err(cx.err(
                     "search.pruner.max_resource",
                     "missing: hyperband needs the most steps a trial runs, \

@@ -409,6 +409,7 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
         task,
         metric,
         fixed,
+        resource,
     } = &rec.search.objective
     else {
         return Err(ArtifactError::NotAModel { dir: rec.dir }.into());
@@ -422,6 +423,14 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     };
     let mut params = fixed.clone();
     params.extend(searched);
+    // With resource = "trees" the trials' forests grew to max_resources
+    // trees (their last rung): the export is that forest.
+    if let Some(r) = resource.filter(|r| r.resource == crate::config::Resource::Trees) {
+        params.insert(
+            "n_estimators".into(),
+            crate::value::Value::Int(r.max_resources as i64),
+        );
+    }
     let spec = PreprocessSpec {
         impute: d.impute,
         fill_value: d.fill_value,

@@ -17,13 +17,39 @@
 //! the data plus one fold's matrices per running trial, whatever k. Both
 //! ways run the same transform on the same rows in the same order: the
 //! scores have the same bits (`kept_and_prepared_folds_score_the_same_bits`).
+//!
+//! # Multi-fidelity (`[objective] resource`, with a pruner)
+//!
+//! A trial climbs the ladder of [`ResourceSpec::ladder`]: at each rung `r`
+//! it is trained and scored on every fold, the mean of the fold scores is
+//! its intermediate value at step `r`, and the pruner is asked whether to
+//! stop it there (then it is `pruned`, its value and fold scores those of
+//! that rung). A trial that is never pruned ends with the last rung's
+//! value and fold scores.
+//!
+//! - `samples`: at rung `r`, fold `f` trains on the first `min(r, n_f)`
+//!   rows of a fixed ordering of its `n_f` training rows
+//!   ([`nested_order`], seeded with `sub_seed(user seed, "subsample", f)`:
+//!   the same rows for every trial, as scikit-learn's halving searches
+//!   give every candidate the same subsample), taken in data order; the
+//!   preprocessing is fitted on those rows; the validation fold is always
+//!   whole. A rung's rows contain the previous rung's (nested). At
+//!   `r >= n_f` the fold is the whole training fold, so a last rung of
+//!   `max_resources` = the largest training fold (the default) scores
+//!   exactly what the search without a resource scores, bit for bit.
+//! - `trees` (`random_forest`): at rung `r` each fold's forest has its
+//!   first `r` trees. Each tree depends on the training seed and its
+//!   index only, so a rung grows only the trees the last one lacked, and
+//!   the forest at rung `r` is the forest of `n_estimators = r`.
 
 use ndarray::Array2;
+use rand_xoshiro::rand_core::SeedableRng;
 
+use super::models::forest::RandomForest;
 use super::models::{self, ModelInfo, Prediction, Targets};
-use super::{Evaluation, Objective, TrialInfo};
-use crate::config::{ObjectiveSpec, Search};
-use crate::data::folds::k_fold;
+use super::{Evaluation, Objective, Status, TrialInfo};
+use crate::config::{ObjectiveSpec, Resource, ResourceSpec, Search};
+use crate::data::folds::{k_fold, shuffle};
 use crate::data::metrics::{self, Metric};
 use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
@@ -70,6 +96,97 @@ pub struct CrossValidated {
     folds: Folds,
     n_folds: usize,
     fold_of_row: Vec<usize>,
+    /// With `[objective] resource`: the ladder and what each rung needs.
+    rungs: Option<Rungs>,
+}
+
+/// The ladder of a multi-fidelity search (see the module doc).
+struct Rungs {
+    resource: Resource,
+    ladder: Vec<u64>,
+    /// `samples`: `subsamples[k][f]`, fold `f`'s training rows at rung `k`,
+    /// or `None` where the rung takes the whole fold. Empty for `trees`.
+    subsamples: Vec<Vec<Option<Subsample>>>,
+}
+
+/// A fold's training rows at one rung of `samples`.
+struct Subsample {
+    /// The rows, ascending (data order).
+    rows: Vec<usize>,
+    /// The fold's validation rows, ascending.
+    test: Vec<usize>,
+    /// The preprocessing fitted on `rows`.
+    pre: Preprocessor,
+    /// The prepared matrices, when the folds are kept.
+    kept: Option<Prepared>,
+}
+
+/// A fold's matrices: kept by the search, or prepared for this trial.
+enum Holder<'a> {
+    Borrowed(&'a Prepared),
+    Owned(Prepared),
+}
+
+impl Holder<'_> {
+    fn get(&self) -> &Prepared {
+        match self {
+            Holder::Borrowed(p) => p,
+            Holder::Owned(p) => p,
+        }
+    }
+}
+
+/// A fixed ordering of `rows` whose every prefix is a stratified sample
+/// of them: the subsample of `samples` at rung `r` is its first `r` rows,
+/// so rung `k`'s rows are a prefix of rung `k+1`'s.
+///
+/// Each stratum (the rows of one class, `strata[row]`; one stratum for
+/// regression) is shuffled with a `Xoshiro256PlusPlus` seeded with `seed`,
+/// strata in class order; then the `j`-th row of a stratum of `n_c` rows
+/// is given the position `(2j + 1) / (2 n_c)` in `(0, 1)`, and all rows
+/// are sorted by position (compared exactly, in integers), ties by class.
+/// A prefix of `r` rows thus holds each class in proportion, within one
+/// row of `r * n_c / n`.
+pub fn nested_order(rows: &[usize], strata: Option<&[usize]>, seed: u64) -> Vec<usize> {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut groups: Vec<Vec<usize>> = match strata {
+        None => vec![rows.to_vec()],
+        Some(classes) => {
+            let n_classes = rows
+                .iter()
+                .filter_map(|&r| classes.get(r))
+                .max()
+                .map_or(0, |m| m + 1);
+            let mut groups = vec![Vec::new(); n_classes];
+            for &r in rows {
+                if let Some(&c) = classes.get(r) {
+                    groups[c].push(r);
+                }
+            }
+            groups.retain(|g| !g.is_empty());
+            groups
+        }
+    };
+    for g in &mut groups {
+        shuffle(g, &mut rng);
+    }
+    // (numerator 2j+1, denominator 2 n_c, stratum, row)
+    let mut keyed: Vec<(u64, u64, usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(c, g)| {
+            let n = g.len() as u64;
+            g.iter()
+                .enumerate()
+                .map(move |(j, &row)| (2 * j as u64 + 1, 2 * n, c, row))
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        (u128::from(a.0) * u128::from(b.1))
+            .cmp(&(u128::from(b.0) * u128::from(a.1)))
+            .then(a.2.cmp(&b.2))
+    });
+    keyed.into_iter().map(|k| k.3).collect()
 }
 
 impl CrossValidated {
@@ -93,6 +210,7 @@ impl CrossValidated {
             model,
             metric,
             fixed,
+            resource,
             ..
         } = &search.objective
         else {
@@ -155,7 +273,20 @@ impl CrossValidated {
             .saturating_mul(ds.n_rows)
             .saturating_mul(width.saturating_add(1))
             .saturating_mul(8);
-        let folds = if bytes <= keep_bytes {
+        let keep = bytes <= keep_bytes;
+        let rungs = match resource {
+            None => None,
+            Some(r) => Some(Rungs::new(
+                r,
+                &ds,
+                &splits,
+                &spec,
+                strata,
+                search.seed,
+                keep,
+            )?),
+        };
+        let folds = if keep {
             let kept = splits
                 .iter()
                 .zip(&fitted)
@@ -192,6 +323,7 @@ impl CrossValidated {
             folds,
             n_folds: splits.len(),
             fold_of_row,
+            rungs,
         })
     }
 
@@ -246,6 +378,86 @@ impl CrossValidated {
     }
 }
 
+impl Rungs {
+    /// The ladder of `spec`; for `samples`, each fold's subsample at each
+    /// rung below its size, with its preprocessing (and matrices when
+    /// `keep`), from the user's `seed`.
+    fn new(
+        spec: &ResourceSpec,
+        ds: &Dataset,
+        splits: &[crate::data::folds::Fold],
+        pre: &PreprocessSpec,
+        strata: Option<&[usize]>,
+        user_seed: u64,
+        keep: bool,
+    ) -> Result<Rungs, DataError> {
+        let ladder = spec.ladder();
+        let mut subsamples = Vec::new();
+        if spec.resource == Resource::Samples {
+            // Why: seeded from the user's seed and the fold, never the
+            // trial, so every trial trains on the same rows at a rung.
+            let orders: Vec<Vec<usize>> = splits
+                .iter()
+                .enumerate()
+                .map(|(f, split)| {
+                    nested_order(
+                        &split.train,
+                        strata,
+                        seed::sub_seed(user_seed, "subsample", f as u64),
+                    )
+                })
+                .collect();
+            for &r in &ladder {
+                let mut at = Vec::with_capacity(splits.len());
+                for (split, order) in splits.iter().zip(&orders) {
+                    let r = usize::try_from(r).unwrap_or(usize::MAX);
+                    if r >= order.len() {
+                        at.push(None);
+                        continue;
+                    }
+                    let mut rows = order[..r].to_vec();
+                    rows.sort_unstable();
+                    let fitted = Preprocessor::fit(ds, &rows, pre)?;
+                    if fitted.output_names().is_empty() {
+                        return Err(DataError::Invalid {
+                            path: ds.path.clone(),
+                            message: format!(
+                                "no feature is left to train on in a subsample of {r} rows \
+                                 (resource = \"samples\"): the text columns have no value \
+                                 there; raise [objective] min_resources"
+                            ),
+                        });
+                    }
+                    let kept = if keep {
+                        Some(prepare(
+                            &ds.target,
+                            |rows| fitted.transform(ds, rows),
+                            &rows,
+                            &split.test,
+                        )?)
+                    } else {
+                        // Refused here, as the kept folds would be.
+                        drop(fitted.transform(ds, &split.test)?);
+                        None
+                    };
+                    at.push(Some(Subsample {
+                        rows,
+                        test: split.test.clone(),
+                        pre: fitted,
+                        kept,
+                    }));
+                }
+                subsamples.push(at);
+            }
+        }
+        Ok(Rungs {
+            resource: spec.resource,
+            ladder,
+            subsamples,
+        })
+    }
+}
+
 /// A fold's matrices: its preprocessing (`transform`, fitted on `train`)
 /// applied to its rows, and their targets.
 fn prepare(
@@ -266,37 +478,67 @@ fn prepare(
     })
 }
 
-impl Objective for CrossValidated {
-    fn evaluate(&self, params: &Params, trial: &TrialInfo<'_>) -> Evaluation {
-        let seed = trial.seed;
-        let mut all = self.fixed.clone();
-        all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+impl CrossValidated {
+    /// Fold `i`'s matrices at rung `rung` (`None`: the whole fold).
+    fn fold(&self, i: usize, rung: Option<usize>) -> Result<Holder<'_>, String> {
+        let sub = rung.and_then(|k| {
+            self.rungs
+                .as_ref()
+                .and_then(|r| r.subsamples.get(k))
+                .and_then(|at| at.get(i))
+                .and_then(Option::as_ref)
+        });
+        match (&self.folds, sub) {
+            (_, Some(Subsample { kept: Some(p), .. })) => Ok(Holder::Borrowed(p)),
+            (Folds::Prepared { data, target, .. }, Some(sub)) => prepare(
+                target,
+                |rows| sub.pre.transform_packed(data, rows),
+                &sub.rows,
+                &sub.test,
+            )
+            .map(Holder::Owned)
+            .map_err(|e| e.to_string()),
+            (Folds::Kept(_), Some(_)) => Err("the subsample is not prepared".into()),
+            (Folds::Kept(kept), None) => kept
+                .get(i)
+                .map(Holder::Borrowed)
+                .ok_or_else(|| "not prepared".to_string()),
+            (
+                Folds::Prepared {
+                    data,
+                    target,
+                    fitted,
+                },
+                None,
+            ) => self
+                .prepare_fold(data, target, fitted, i)
+                .map(Holder::Owned),
+        }
+    }
+
+    /// Train and score every fold (at `rung`, `None`: whole folds) with
+    /// `fit` (fold index, matrices, targets, training seed → prediction):
+    /// the fold scores, or the evaluation that ends the trial (a stop, or
+    /// a failure with the scores so far).
+    fn score_folds(
+        &self,
+        seed: u64,
+        rung: Option<usize>,
+        mut fit: impl FnMut(usize, &Prepared, Targets<'_>, u64) -> Result<Prediction, String>,
+    ) -> Result<Vec<f64>, Evaluation> {
         let mut scores = Vec::with_capacity(self.n_folds);
         for i in 0..self.n_folds {
             // A stop drops the trial between folds (it reruns on resume),
             // so Ctrl-C never waits for more than one fit.
             if crate::interrupt::requested() {
-                return Evaluation::interrupted();
+                return Err(Evaluation::interrupted());
             }
             // Kept, or prepared for this fold and dropped after it.
-            let prepared;
-            let fold = match &self.folds {
-                Folds::Kept(kept) => match kept.get(i) {
-                    Some(f) => f,
-                    None => return Evaluation::failed(format!("fold {i}: not prepared"), scores),
-                },
-                Folds::Prepared {
-                    data,
-                    target,
-                    fitted,
-                } => match self.prepare_fold(data, target, fitted, i) {
-                    Ok(p) => {
-                        prepared = p;
-                        &prepared
-                    }
-                    Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
-                },
+            let holder = match self.fold(i, rung) {
+                Ok(h) => h,
+                Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),
             };
+            let fold = holder.get();
             let targets = match &fold.y_train {
                 FoldTarget::Classes(y) => Targets::Classes {
                     y,
@@ -305,28 +547,94 @@ impl Objective for CrossValidated {
                 FoldTarget::Values(v) => Targets::Values(v),
             };
             let training_seed = seed::sub_seed(seed, "training", i as u64);
-            let fitted = match models::fit(
-                self.model.name,
-                fold.x_train.view(),
-                targets,
-                &all,
-                training_seed,
-            ) {
-                Ok(m) => m,
-                Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
-            };
-            let pred = match fitted.predict(fold.x_test.view()) {
+            let pred = match fit(i, fold, targets, training_seed) {
                 Ok(p) => p,
-                Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
+                Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),
             };
             match self.score(&fold.y_test, &pred) {
                 Ok(s) => scores.push(s),
-                Err(e) => return Evaluation::failed(format!("fold {i}: {e}"), scores),
+                Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),
             }
         }
-        // Summed in fold order: the mean has the same bits every time.
-        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
-        Evaluation::ok(mean, scores)
+        Ok(scores)
+    }
+
+    /// Climb the ladder (see the module doc), asking the pruner after
+    /// each rung.
+    fn evaluate_rungs(&self, rungs: &Rungs, all: &Params, trial: &TrialInfo<'_>) -> Evaluation {
+        let mut steps: Vec<(u64, f64)> = Vec::with_capacity(rungs.ladder.len());
+        // `trees`: each fold's forest, grown from rung to rung.
+        let mut forests: Vec<Option<RandomForest>> = (0..self.n_folds).map(|_| None).collect();
+        let mut last = Evaluation::failed("no rung".into(), Vec::new());
+        for (k, &r) in rungs.ladder.iter().enumerate() {
+            let scored = match rungs.resource {
+                Resource::Samples => self.score_folds(trial.seed, Some(k), |_, fold, y, seed| {
+                    models::fit(self.model.name, fold.x_train.view(), y, all, seed)
+                        .and_then(|m| m.predict(fold.x_test.view()))
+                        .map_err(|e| e.to_string())
+                }),
+                Resource::Trees => self.score_folds(trial.seed, None, |i, fold, y, seed| {
+                    let n = usize::try_from(r).unwrap_or(usize::MAX);
+                    let grown = forests.get_mut(i).and_then(Option::take);
+                    let forest = RandomForest::grow(grown, fold.x_train.view(), y, all, seed, n)
+                        .map_err(|e| e.to_string())?;
+                    let pred = forest
+                        .predict(fold.x_test.view())
+                        .map_err(|e| e.to_string());
+                    if let Some(slot) = forests.get_mut(i) {
+                        *slot = Some(forest);
+                    }
+                    pred
+                }),
+            };
+            let scores = match scored {
+                Ok(s) => s,
+                Err(mut e) => {
+                    if e.status != Status::Interrupted {
+                        e.error = e.error.map(|m| format!("step {r}: {m}"));
+                        e.steps = steps;
+                    }
+                    return e;
+                }
+            };
+            // Summed in fold order: the mean has the same bits every time.
+            let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+            last = Evaluation::ok(mean, scores);
+            if last.status != Status::Ok {
+                last.error = last.error.map(|m| format!("step {r}: {m}"));
+                last.steps = steps;
+                return last;
+            }
+            steps.push((r, mean));
+            if trial.pruner.is_some_and(|p| p(&steps)) {
+                last.status = Status::Pruned;
+                last.error = Some(format!("pruned at step {r}"));
+                last.steps = steps;
+                return last;
+            }
+        }
+        last.steps = steps;
+        last
+    }
+}
+
+impl Objective for CrossValidated {
+    fn evaluate(&self, params: &Params, trial: &TrialInfo<'_>) -> Evaluation {
+        let mut all = self.fixed.clone();
+        all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(rungs) = &self.rungs {
+            return self.evaluate_rungs(rungs, &all, trial);
+        }
+        let scored = self.score_folds(trial.seed, None, |_, fold, y, seed| {
+            models::fit(self.model.name, fold.x_train.view(), y, &all, seed)
+                .and_then(|m| m.predict(fold.x_test.view()))
+                .map_err(|e| e.to_string())
+        });
+        match scored {
+            // Summed in fold order: the mean has the same bits every time.
+            Ok(scores) => Evaluation::ok(scores.iter().sum::<f64>() / scores.len() as f64, scores),
+            Err(e) => e,
+        }
     }
 
     fn n_folds(&self) -> usize {

@@ -248,12 +248,39 @@ impl RandomForest {
                 message: "must be at least 1 (got 0)".into(),
             });
         }
-        // Sorted once, shared by every tree.
+        let mut trees = Vec::with_capacity(params.n_estimators);
+        Self::grow_trees(&mut trees, x, labels, params, seed)?;
+        let (task, n_outputs) = match labels {
+            Labels::Classes { n_classes, .. } => (Task::Classification, n_classes),
+            Labels::Values(_) => (Task::Regression, 1),
+        };
+        Ok(RandomForest {
+            task,
+            n_features: x.ncols(),
+            n_outputs,
+            trees,
+        })
+    }
+
+    /// Grow `trees` (the first trees of a forest with `seed`, trained on
+    /// `x`/`labels`) up to `params.n_estimators` trees; the trees already
+    /// there are kept. Each tree depends on `(seed, its index)` only, so
+    /// the result is the forest [`RandomForest::fit_labels`] trains.
+    fn grow_trees(
+        trees: &mut Vec<DecisionTree>,
+        x: ArrayView2<'_, f64>,
+        labels: Labels<'_>,
+        params: &ForestParams,
+        seed: u64,
+    ) -> Result<(), ModelError> {
+        if trees.len() >= params.n_estimators {
+            return Ok(());
+        }
+        // Sorted once, shared by every tree grown now.
         let sorted = Sorted::new(MODEL, x, labels)?;
         let n = x.nrows();
         let mut weight = vec![1u32; n];
-        let mut trees = Vec::with_capacity(params.n_estimators);
-        for i in 0..params.n_estimators {
+        for i in trees.len()..params.n_estimators {
             let (boot_seed, split_seed) = tree_seeds(seed, i as u64);
             if params.bootstrap {
                 weight.iter_mut().for_each(|w| *w = 0);
@@ -271,16 +298,48 @@ impl RandomForest {
                 split_seed,
             )?);
         }
-        let (task, n_outputs) = match labels {
-            Labels::Classes { n_classes, .. } => (Task::Classification, n_classes),
-            Labels::Values(_) => (Task::Regression, 1),
+        Ok(())
+    }
+
+    /// The forest of `n` trees trained on `x`/`y` with `params` (whose
+    /// `n_estimators` is ignored) and `seed`, grown from `forest` (the
+    /// first trees of that same forest, from an earlier call with the same
+    /// data, parameters and seed) by training only the trees it lacks:
+    /// the same forest, bit for bit, as [`fit`] with `n_estimators = n`.
+    /// This is how `resource = "trees"` climbs its ladder.
+    pub fn grow(
+        forest: Option<RandomForest>,
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        params: &Params,
+        seed: u64,
+        n: usize,
+    ) -> Result<RandomForest, ModelError> {
+        let reader = Reader {
+            model: MODEL,
+            params,
         };
-        Ok(RandomForest {
-            task,
-            n_features: x.ncols(),
-            n_outputs,
-            trees,
-        })
+        let labels = Labels::from_targets(y);
+        let task = match y {
+            Targets::Classes { .. } => Task::Classification,
+            Targets::Values(_) => Task::Regression,
+        };
+        let mut p = ForestParams::from_reader(&reader, task)?;
+        p.n_estimators = n;
+        match forest {
+            None => Self::fit_labels(x, labels, &p, seed),
+            Some(mut f) => {
+                if f.task != task || f.n_features != x.ncols() {
+                    return Err(ModelError::Fit {
+                        model: MODEL,
+                        message: "cannot grow a forest trained on other data".into(),
+                    });
+                }
+                Self::grow_trees(&mut f.trees, x, labels, &p, seed)?;
+                f.trees.truncate(n);
+                Ok(f)
+            }
+        }
     }
 
     /// Classification or regression.
