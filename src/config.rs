@@ -1720,6 +1720,21 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
 "#;
 
     #[test]
+    fn the_ladder_grows_by_factor_and_ends_at_max_resources() {
+        let spec = |min, max, factor| ResourceSpec {
+            resource: Resource::Samples,
+            min_resources: min,
+            max_resources: max,
+            factor,
+        };
+        assert_eq!(spec(60, 1437, 3).ladder(), [60, 180, 540, 1437]);
+        assert_eq!(spec(1, 27, 3).ladder(), [1, 3, 9, 27]);
+        assert_eq!(spec(1, 100, 3).ladder(), [1, 3, 9, 27, 81, 100]);
+        assert_eq!(spec(5, 5, 2).ladder(), [5]);
+        assert_eq!(spec(u64::MAX / 2, u64::MAX, 4).ladder(), [u64::MAX / 2, u64::MAX]);
+    }
+
+    #[test]
     fn root_ignores_order_comments_and_budget() {
         let a = parse_fn(BASE).unwrap().root();
         let reordered = r#"

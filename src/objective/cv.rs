@@ -645,3 +645,74 @@ impl Objective for CrossValidated {
         Some(&self.fold_of_row)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_order_is_a_permutation_whose_prefixes_keep_class_proportions() {
+        // 90 rows of three classes (60 / 20 / 10), the training rows of a
+        // fold being every row but those divisible by 9.
+        let classes: Vec<usize> = (0..100)
+            .map(|r| match r % 10 {
+                0..=5 => 0,
+                6 | 7 => 1,
+                _ => 2,
+            })
+            .collect();
+        let rows: Vec<usize> = (0..100).filter(|r| r % 9 != 0).collect();
+        let order = nested_order(&rows, Some(&classes), 5);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, rows, "a permutation of the rows");
+        let total: Vec<usize> = (0..3)
+            .map(|c| rows.iter().filter(|&&r| classes[r] == c).count())
+            .collect();
+        for r in 1..=rows.len() {
+            for (c, &n_c) in total.iter().enumerate() {
+                let got = order[..r].iter().filter(|&&x| classes[x] == c).count() as f64;
+                let want = r as f64 * n_c as f64 / rows.len() as f64;
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "prefix {r}: class {c} has {got}, proportion says {want}"
+                );
+            }
+        }
+        // The same seed gives the same order, another seed another one.
+        assert_eq!(order, nested_order(&rows, Some(&classes), 5));
+        assert_ne!(order, nested_order(&rows, Some(&classes), 6));
+        // Regression: one stratum, a shuffle of the rows.
+        let plain = nested_order(&rows, None, 5);
+        let mut s = plain.clone();
+        s.sort_unstable();
+        assert_eq!(s, rows);
+        assert_ne!(plain, rows);
+    }
+
+    #[test]
+    fn rung_subsamples_are_nested_and_the_last_rung_is_the_whole_fold() {
+        let ladder = ResourceSpec {
+            resource: Resource::Samples,
+            min_resources: 10,
+            max_resources: 90,
+            factor: 3,
+        }
+        .ladder();
+        assert_eq!(ladder, [10, 30, 90]);
+        let classes: Vec<usize> = (0..100).map(|r| r % 4).collect();
+        let rows: Vec<usize> = (0..100).filter(|r| r % 5 != 0).collect();
+        let order = nested_order(&rows, Some(&classes), 1);
+        let at = |r: usize| {
+            let mut s = order[..r.min(order.len())].to_vec();
+            s.sort_unstable();
+            s
+        };
+        for w in ladder.windows(2) {
+            let (small, big) = (at(w[0] as usize), at(w[1] as usize));
+            assert!(small.iter().all(|r| big.contains(r)), "{w:?} not nested");
+        }
+        // 90 >= the fold's 80 rows: the whole fold, in data order.
+        assert_eq!(at(90), rows);
+    }
+}

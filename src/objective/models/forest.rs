@@ -537,6 +537,34 @@ mod tests {
     }
 
     #[test]
+    fn growing_a_forest_rung_by_rung_gives_the_forest_of_that_many_trees() {
+        // Twenty rows, two features, two classes.
+        let x = Array2::from_shape_fn((20, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+        let y: Vec<usize> = (0..20).map(|i| usize::from(i % 3 == 0)).collect();
+        let t = || Targets::Classes {
+            y: &y,
+            n_classes: 2,
+        };
+        let mut map = Params::new();
+        map.insert("max_depth".into(), Value::Int(3));
+        let mut grown = None;
+        for n in [1usize, 3, 9, 10] {
+            let f = RandomForest::grow(grown.take(), x.view(), t(), &map, 42, n).unwrap();
+            map.insert("n_estimators".into(), Value::Int(n as i64));
+            let Fitted::RandomForest(whole) = fit(x.view(), t(), &map, 42).unwrap() else {
+                panic!("not a forest")
+            };
+            map.remove("n_estimators");
+            assert_eq!(f.trees().len(), n);
+            assert_eq!(f, whole, "{n} trees grown by rungs differ from a fit of {n}");
+            grown = Some(f);
+        }
+        // Other data is refused, not mixed in.
+        let wide = Array2::zeros((20, 3));
+        assert!(RandomForest::grow(grown, wide.view(), t(), &map, 42, 12).is_err());
+    }
+
+    #[test]
     fn fit_entry_point_and_errors() {
         let x = array![[1.0], [2.0], [3.0], [4.0]];
         let mut map = Params::new();
