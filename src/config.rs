@@ -1731,7 +1731,10 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
         assert_eq!(spec(1, 27, 3).ladder(), [1, 3, 9, 27]);
         assert_eq!(spec(1, 100, 3).ladder(), [1, 3, 9, 27, 81, 100]);
         assert_eq!(spec(5, 5, 2).ladder(), [5]);
-        assert_eq!(spec(u64::MAX / 2, u64::MAX, 4).ladder(), [u64::MAX / 2, u64::MAX]);
+        assert_eq!(
+            spec(u64::MAX / 2, u64::MAX, 4).ladder(),
+            [u64::MAX / 2, u64::MAX]
+        );
     }
 
     #[test]

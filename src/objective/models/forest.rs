@@ -556,7 +556,10 @@ mod tests {
             };
             map.remove("n_estimators");
             assert_eq!(f.trees().len(), n);
-            assert_eq!(f, whole, "{n} trees grown by rungs differ from a fit of {n}");
+            assert_eq!(
+                f, whole,
+                "{n} trees grown by rungs differ from a fit of {n}"
+            );
             grown = Some(f);
         }
         // Other data is refused, not mixed in.
