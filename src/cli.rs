@@ -705,6 +705,14 @@ pub fn models_text() -> String {
             },
             m.summary
         ));
+        out.push_str(&format!(
+            "  resource: {}\n",
+            if m.name == "random_forest" {
+                "\"samples\" or \"trees\""
+            } else {
+                "\"samples\""
+            }
+        ));
         for p in m.params {
             out.push_str(&format!(
                 "    {:<22} default {:<10} {}: {}\n",
@@ -716,6 +724,12 @@ pub fn models_text() -> String {
         }
         out.push('\n');
     }
+    out.push_str(
+        "With [search.pruner], [objective] resource = \"samples\" trains each trial on nested \
+         subsamples of every training fold that grow rung by rung, and \"trees\" grows a \
+         random_forest tree by tree; min_resources, max_resources and factor set the rungs. \
+         README: Stopping bad trials early.\n",
+    );
     out
 }
 

@@ -22,8 +22,9 @@ pub enum Status {
     /// A command trial killed at its `timeout`. The one status that
     /// depends on the machine rather than on the trial's inputs.
     Timeout,
-    /// A command trial stopped early by the pruner (`[search.pruner]`);
-    /// its value is the last intermediate value it reported.
+    /// A trial stopped early by the pruner (`[search.pruner]`): a command,
+    /// or a built-in model climbing its resource's ladder; its value is
+    /// the last intermediate value it reported.
     Pruned,
     /// A trial dropped because the search was stopped (Ctrl-C, SIGTERM):
     /// a command killed, a model between folds, or a trial that had not
@@ -68,8 +69,9 @@ pub struct Evaluation {
     /// Values of a command's result columns (see
     /// [`command::result_columns`]), in that order; empty for the others.
     pub extra: Vec<String>,
-    /// The intermediate values a command reported, `(step, value)` in
-    /// step order (read only with a pruner; empty for the others).
+    /// The intermediate values `(step, value)` in step order, with a
+    /// pruner: a command's step lines, or a built-in model's score at each
+    /// rung of its resource (step = the resource amount); empty otherwise.
     pub steps: Vec<(u64, f64)>,
 }
 
