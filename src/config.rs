@@ -277,11 +277,15 @@ impl Resource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ResourceSpec {
     pub resource: Resource,
-    /// The first rung's resource (>= 1).
+    /// The first rung's resource (>= 1): rows or trees. Default
+    /// scikit-learn's `"smallest"`: 2 x folds x classes rows for
+    /// classification, 2 x folds for regression, 1 tree.
     pub min_resources: u64,
-    /// The last rung's resource (>= `min_resources`).
+    /// The last rung's resource (>= `min_resources`). Default the largest
+    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`] trees (at
+    /// most 100000).
     pub max_resources: u64,
-    /// The ratio between rungs (>= 2).
+    /// The ratio between rungs (>= 2), default [`DEFAULT_FACTOR`].
     pub factor: u64,
 }
 
