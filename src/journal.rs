@@ -1482,7 +1482,9 @@ fn csv_line(fields: &[String]) -> Vec<u8> {
 }
 
 /// The best trial: the best value by the search's direction, the earliest
-/// trial among equals; failed trials never win.
+/// trial among equals; only complete (`ok`) trials win: never a failed
+/// trial, nor a pruned one, whose value is a partial score. `run`, `show`,
+/// `list`, `compare`, `report`, `replay` and `export` all pick it here.
 pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
     let mut best: Option<&Row> = None;
     for r in rows {
