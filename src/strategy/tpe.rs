@@ -129,8 +129,8 @@ pub struct TpeSettings {
     /// `log l - log g` is proposed. Default 24; 0 to 100 000 (0 with
     /// `n_candidates = 24` is Optuna's rule).
     pub n_local: u64,
-    /// Fraction of the trials with a loss that form the good group:
-    /// `min(ceil(gamma * n), 25)` of them. Default 0.1 (Optuna's
+    /// Fraction of the trials with a loss (or pruned) that form the good
+    /// group: `min(ceil(gamma * n), 25)` of them. Default 0.1 (Optuna's
     /// `default_gamma`); in (0, 1].
     pub gamma: f64,
     /// Weight of the prior kernel in each mixture (and the pseudo-count of
@@ -207,7 +207,7 @@ impl TpeSettings {
         Ok(())
     }
 
-    /// How many of `n` trials with a loss are good:
+    /// How many of `n` ranked trials (with a loss, or pruned) are good:
     /// `min(ceil(gamma * n), 25, n)`.
     pub fn n_good(&self, n: usize) -> usize {
         let g = (self.gamma * n as f64).ceil();
