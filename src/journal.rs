@@ -31,7 +31,8 @@
 //!   back on resume for the pruner; a command objective adds its declared
 //!   result `columns` and `extra` (its other result keys as JSON); floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
-//!   `error` says why a trial failed (empty otherwise); `check` is 16 hex
+//!   `error` says why a trial failed (empty otherwise), and for a pruned
+//!   trial at which step it stopped (`pruned at step N`); `check` is 16 hex
 //!   digits of SHA-256 over the previous row's check (the root hash for the
 //!   first row) and this row's fields joined by 0x1f, a chain that makes a
 //!   changed, deleted or inserted row an error naming its line, and with
@@ -1106,7 +1107,7 @@ impl Journal {
         if self.columns.steps {
             fields.push(steps_text(&c.eval.steps));
         }
-        fields.push(c.eval.error.clone().unwrap_or_default());
+        fields.push(error_text(c.eval));
         let check = chain_next(&self.chain, &fields);
         fields.push(check.clone());
         self.chain = check;
@@ -1481,8 +1482,21 @@ fn csv_line(fields: &[String]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
+/// The `error` column of a row: why the trial failed; for a pruned trial
+/// whose objective gave no reason, the step it stopped at (`pruned at step
+/// N`, as a command's pruned trial says), so every pruned row says where
+/// it stopped whichever objective pruned it.
+fn error_text(eval: &Evaluation) -> String {
+    match (eval.error.as_deref(), eval.status, eval.steps.last()) {
+        (None | Some(""), Status::Pruned, Some((step, _))) => format!("pruned at step {step}"),
+        (e, ..) => e.unwrap_or_default().to_string(),
+    }
+}
+
 /// The best trial: the best value by the search's direction, the earliest
-/// trial among equals; failed trials never win.
+/// trial among equals; only complete (`ok`) trials win: never a failed
+/// trial, nor a pruned one, whose value is a partial score. `run`, `show`,
+/// `list`, `compare`, `report`, `replay` and `export` all pick it here.
 pub fn best_row(direction: Direction, rows: &[Row]) -> Option<&Row> {
     let mut best: Option<&Row> = None;
     for r in rows {
@@ -1754,6 +1768,32 @@ fn utc_now() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pruned_row_says_at_which_step_it_stopped() {
+        use crate::objective::{Evaluation, Status};
+        let pruned = |error: Option<&str>| Evaluation {
+            status: Status::Pruned,
+            value: 0.5,
+            folds: Vec::new(),
+            error: error.map(str::to_string),
+            extra: Vec::new(),
+            steps: vec![(0, 0.9), (3, 0.5)],
+        };
+        assert_eq!(super::error_text(&pruned(None)), "pruned at step 3");
+        assert_eq!(super::error_text(&pruned(Some(""))), "pruned at step 3");
+        // An objective's own words are kept.
+        assert_eq!(
+            super::error_text(&pruned(Some("pruned at step 3"))),
+            "pruned at step 3"
+        );
+        assert_eq!(super::error_text(&pruned(Some("why"))), "why");
+        // Other rows are as before.
+        let ok = Evaluation::ok(1.0, Vec::new());
+        assert_eq!(super::error_text(&ok), "");
+        let failed = Evaluation::failed("boom".into(), Vec::new());
+        assert_eq!(super::error_text(&failed), "boom");
+    }
+
     use super::*;
 
     #[test]

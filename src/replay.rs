@@ -383,6 +383,13 @@ pub enum ArtifactError {
     NotAModel { dir: PathBuf },
     #[error("trial {trial} failed in the search; export a trial that succeeded")]
     FailedTrial { trial: u64 },
+    /// A trial the pruner stopped: its value is a partial score.
+    #[error(
+        "trial {trial} was pruned at step {step}: its value is the score of a run stopped \
+         early, not a result; export a complete trial (leave out --trial for the best, or \
+         name one whose status is ok)"
+    )]
+    PrunedTrial { trial: u64, step: String },
     #[error("refit on all rows: {0}")]
     Fit(#[from] ModelError),
     #[error("{path}: {message}")]
@@ -401,9 +408,22 @@ pub enum ArtifactError {
 }
 
 /// Refit trial `trial` (default: the best) on every row with its
-/// parameters and seed, as scikit-learn's `refit=True` does.
+/// parameters and seed, as scikit-learn's `refit=True` does. A pruned
+/// trial is refused: its value is a partial score.
 pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError> {
     let row = rec.pick(trial)?.clone();
+    // The default pick (the best) is never pruned; a named one may be.
+    if row.status == Status::Pruned {
+        let step = row
+            .steps
+            .last()
+            .map_or_else(|| "?".to_string(), |(s, _)| s.to_string());
+        return Err(ArtifactError::PrunedTrial {
+            trial: row.trial,
+            step,
+        }
+        .into());
+    }
     let ObjectiveSpec::Model {
         model,
         task,

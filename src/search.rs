@@ -23,7 +23,7 @@ use crate::journal::{Committed, Journal, JournalError, Row};
 use crate::objective::{Evaluation, Objective, PruneFn, Status, TrialInfo};
 use crate::pruner::{Curve, Pruner};
 use crate::space::Space;
-use crate::strategy::{History, Observation, Strategy, Trial};
+use crate::strategy::{History, Observation, PrunedAt, Strategy, Trial};
 use crate::value::Params;
 
 /// A finished trial.
@@ -92,9 +92,10 @@ pub enum SearchError {
     },
 }
 
-/// What a strategy learns from a finished trial of `space`: its parameters
-/// (and their unit coordinates) and its value turned into a loss (lower is
-/// better); failed trials have none.
+/// What a strategy learns from a finished trial of `space` without
+/// intermediate values: its parameters (and their unit coordinates) and its
+/// value turned into a loss (lower is better); failed trials have none.
+/// [`observation_with_steps`] for a trial that may have been pruned.
 pub fn observation(
     space: &Space,
     direction: Direction,
@@ -102,10 +103,37 @@ pub fn observation(
     status: Status,
     value: f64,
 ) -> Observation {
-    let loss = (status == Status::Ok && value.is_finite()).then_some(match direction {
-        Direction::Minimize => value,
-        Direction::Maximize => -value,
-    });
+    observation_with_steps(space, direction, params, status, value, &[])
+}
+
+/// [`observation`] of a trial with its intermediate values `steps` (in
+/// step order): a pruned trial also carries the last step it reached and
+/// its loss there ([`Observation::pruned`]), which tpe ranks it by. A
+/// pruned trial without a step (which hpsearch's pruners never record) is
+/// observed as a failed one. The live run and the journal read back on
+/// resume both come through here, so a resumed search observes the same.
+pub fn observation_with_steps(
+    space: &Space,
+    direction: Direction,
+    params: Params,
+    status: Status,
+    value: f64,
+    steps: &[(u64, f64)],
+) -> Observation {
+    let oriented = |v: f64| match direction {
+        Direction::Minimize => v,
+        Direction::Maximize => -v,
+    };
+    if status == Status::Pruned {
+        if let Some(&(step, v)) = steps.last() {
+            let at = PrunedAt {
+                step,
+                loss: oriented(v),
+            };
+            return Observation::pruned(space, params, at);
+        }
+    }
+    let loss = (status == Status::Ok && value.is_finite()).then(|| oriented(value));
     Observation::new(space, params, loss)
 }
 
@@ -188,12 +216,13 @@ pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchErro
             }
         }
         let value = r.value.unwrap_or(f64::NAN);
-        state.observed.push(observation(
+        state.observed.push(observation_with_steps(
             &search.space,
             search.direction,
             params.clone(),
             r.status,
             value,
+            &r.steps,
         ));
         state.proposals.push(params);
         state.curves.push(Curve {
@@ -235,12 +264,13 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
             pruner: None,
         };
         let eval = objective.evaluate(&params, &info);
-        state.observed.push(observation(
+        state.observed.push(observation_with_steps(
             &search.space,
             search.direction,
             params.clone(),
             eval.status,
             eval.value,
+            &eval.steps,
         ));
         state.proposals.push(params.clone());
         out.push(Simulated {
@@ -499,12 +529,13 @@ pub fn run(
                     thread: o.thread,
                 });
                 if uses_history {
-                    state.observed.push(observation(
+                    state.observed.push(observation_with_steps(
                         &search.space,
                         search.direction,
                         o.params.clone(),
                         o.eval.status,
                         o.eval.value,
+                        &o.eval.steps,
                     ));
                 }
                 state.curves.push(Curve {
@@ -603,6 +634,91 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
         rows[1].seed += 1;
         let e = recorded_state(&s, &rows).unwrap_err().to_string();
         assert!(e.contains("trial 1 has seed"), "{e}");
+    }
+
+    #[test]
+    fn pruned_trials_are_observed_with_their_last_step() {
+        let s = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
+            .unwrap()
+            .search;
+        let p = |x: f64| -> Params {
+            [("x0", x), ("x1", 1.0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), crate::value::Value::Float(v)))
+                .collect()
+        };
+        let steps = [(0, 3.0), (2, 2.5)];
+        let o = observation_with_steps(
+            &s.space,
+            Direction::Maximize,
+            p(1.0),
+            Status::Pruned,
+            2.5,
+            &steps,
+        );
+        assert_eq!(o.loss, None);
+        assert_eq!(
+            o.pruned,
+            Some(PrunedAt {
+                step: 2,
+                loss: -2.5
+            })
+        );
+        // A complete trial's steps change nothing; a pruned one without a
+        // step is a failure.
+        let ok = observation_with_steps(
+            &s.space,
+            Direction::Minimize,
+            p(1.0),
+            Status::Ok,
+            2.0,
+            &steps,
+        );
+        assert_eq!(
+            ok,
+            observation(&s.space, Direction::Minimize, p(1.0), Status::Ok, 2.0)
+        );
+        assert_eq!((ok.loss, ok.pruned), (Some(2.0), None));
+        let bare = observation_with_steps(
+            &s.space,
+            Direction::Minimize,
+            p(1.0),
+            Status::Pruned,
+            2.0,
+            &[],
+        );
+        assert_eq!((bare.loss, bare.pruned), (None, None));
+        // Read back from the journal (a resume), a pruned row is observed
+        // as the live run observed it.
+        let root = s.root();
+        let strategy = s.strategy.build();
+        let seed = root.trial_seed(0);
+        let t = Trial {
+            space: &s.space,
+            index: 0,
+            seed,
+            search_seed: root.search_seed(),
+        };
+        let params = strategy.propose(&t, &History::default());
+        let row = Row {
+            trial: 0,
+            seed,
+            status: Status::Pruned,
+            value: Some(2.5),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            folds: Vec::new(),
+            extra: Vec::new(),
+            steps: steps.to_vec(),
+            error: "pruned at step 2".into(),
+        };
+        let state = recorded_state(&s, &[row]).unwrap();
+        let live =
+            observation_with_steps(&s.space, s.direction, params, Status::Pruned, 2.5, &steps);
+        assert_eq!(state.observed, vec![live]);
+        assert_eq!(state.observed[0].pruned.map(|a| a.step), Some(2));
     }
 
     /// Panics on trial 2, and only there.

@@ -250,3 +250,63 @@ fn newer_artifacts_and_function_searches_are_refused() {
     );
     assert!(!Path::new(&sb.path().join("f.json")).exists());
 }
+
+#[test]
+fn a_pruned_trial_is_refused_and_never_the_default() {
+    // Maximised; every trial after the first two is pruned at step 0 with
+    // a value (a + 1) above the best complete one (1.0 + 0.2).
+    let sb = Sandbox::new();
+    sb.write(
+        "curve.sh",
+        "awk -v a=\"$HPSEARCH_PARAM_A\" 'BEGIN { \
+         for (t = 0; t < 5; t++) printf \"{\\\"step\\\": %d, \\\"value\\\": %.4f}\\n\", t, a + 1 / (t + 1); \
+         printf \"{\\\"value\\\": %.4f}\\n\", a + 0.2 }'\n",
+    );
+    sb.write(
+        "p.toml",
+        r#"
+[search]
+strategy = "grid"
+parallel = 1
+[search.pruner]
+kind = "median"
+n_startup_trials = 2
+n_warmup_steps = 0
+[objective]
+command = ["sh", "curve.sh"]
+direction = "maximize"
+inputs = ["curve.sh"]
+[space]
+a = { type = "float", values = [1.0, 0.9, 0.8, 0.7] }
+"#,
+    );
+    sb.run(&["run", "p.toml", "--out", "p", "-q"])
+        .expect_code(0);
+    let csv = String::from_utf8(sb.read("p/trials.csv")).unwrap();
+    assert!(
+        csv.contains("\n2,") && csv.contains(",pruned,1.8,"),
+        "{csv}"
+    );
+    let r = sb.run(&["export", "p", "--trial", "2", "--out", "m.json"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("trial 2 was pruned at step 0")
+            && r.stderr().contains("export a complete trial"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!sb.path().join("m.json").exists());
+    // The default pick is the best complete trial (here, a program search
+    // has nothing to export, and says that instead), and replay picks it.
+    let r = sb.run(&["export", "p", "--out", "m.json"]);
+    r.expect_code(2);
+    assert!(!r.stderr().contains("pruned"), "{}", r.stderr());
+    let r = sb.run(&["replay", "p"]);
+    r.expect_code(0);
+    assert!(
+        format!("{}{}", r.stdout(), r.stderr()).contains("trial 0: replayed"),
+        "{}{}",
+        r.stdout(),
+        r.stderr()
+    );
+}

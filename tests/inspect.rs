@@ -472,3 +472,85 @@ n_neighbors = { type = "int", low = 1, high = 100, log = true }
         "{history}"
     );
 }
+
+/// A program whose value falls from `a + 1` at step 0 to `a + 0.2` at
+/// step 4 (no Python needed): maximised, over `a` from 1.0 down, so every
+/// trial after the first two is pruned at step 0 with a value (`a + 1`)
+/// above every complete trial's final one.
+const CURVE_SH: &str = "awk -v a=\"$HPSEARCH_PARAM_A\" 'BEGIN { \
+for (t = 0; t < 5; t++) printf \"{\\\"step\\\": %d, \\\"value\\\": %.4f}\\n\", t, a + 1 / (t + 1); \
+printf \"{\\\"value\\\": %.4f}\\n\", a + 0.2 }'\n";
+
+const CURVE_SEARCH: &str = r#"
+[search]
+strategy = "grid"
+parallel = 1
+PRUNER
+[objective]
+command = ["sh", "curve.sh"]
+direction = "maximize"
+inputs = ["curve.sh"]
+[space]
+a = { type = "float", values = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3] }
+"#;
+
+const MEDIAN: &str = "[search.pruner]\nkind = \"median\"\nn_startup_trials = 2\nn_warmup_steps = 0";
+
+#[test]
+fn pruned_trials_are_drawn_marked_and_never_best() {
+    let sb = Sandbox::new();
+    sb.write("curve.sh", CURVE_SH);
+    sb.write("p.toml", &CURVE_SEARCH.replace("PRUNER", MEDIAN));
+    sb.write("n.toml", &CURVE_SEARCH.replace("PRUNER", ""));
+    sb.run(&["run", "p.toml", "--out", "p", "-q"])
+        .expect_code(0);
+    sb.run(&["run", "n.toml", "--out", "n", "-q"])
+        .expect_code(0);
+    let csv = String::from_utf8(sb.read("p/trials.csv")).unwrap();
+    // Two complete trials, six pruned at step 0: the pruned values
+    // (a + 1, up to 1.8) beat the best complete one (1.0 + 0.2).
+    assert_eq!(csv.matches(",pruned,").count(), 6, "{csv}");
+    assert_eq!(csv.matches("pruned at step 0").count(), 6, "{csv}");
+    assert!(
+        csv.contains("\n2,") && csv.contains(",pruned,1.8,"),
+        "{csv}"
+    );
+
+    // show, compare and report agree: the best is complete trial 0.
+    let j = sb.run(&["show", "p", "--format", "json"]);
+    j.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout()).unwrap();
+    assert_eq!(v["best"]["trial"], 0, "{}", j.stdout());
+    assert_eq!(v["trials_pruned"], 6, "{}", j.stdout());
+    let top: Vec<u64> = v["top"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|r| r["trial"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(top, vec![0, 1], "only complete trials rank: {}", j.stdout());
+    let c = sb.run(&["compare", "p", "n", "--format", "csv"]);
+    c.expect_code(0);
+    let out = c.stdout();
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let col = head.iter().position(|h| h == "best_trial").unwrap();
+    let first = rdr.records().next().unwrap().unwrap();
+    assert_eq!(&first[col], "0", "{out}");
+
+    // The report draws the curves, pruned ones marked; not without a pruner.
+    sb.run(&["report", "p", "--out", "p.html"]).expect_code(0);
+    let html = String::from_utf8(sb.read("p.html")).unwrap();
+    assert_eq!(html.matches("data-plot=\"curves\"").count(), 1);
+    let curves = &html[html.find("data-plot=\"curves\"").unwrap()..];
+    let curves = &curves[..curves.find("</figure>").unwrap()];
+    assert!(
+        curves.contains("pruned (a cross where it stopped)"),
+        "{curves}"
+    );
+    assert!(curves.contains("the 6 pruned trials"), "{curves}");
+    assert!(curves.contains("best (trial 0)"), "{curves}");
+    assert!(html.contains("<h3>Intermediate values</h3>"));
+    sb.run(&["report", "n", "--out", "n.html"]).expect_code(0);
+    let html = String::from_utf8(sb.read("n.html")).unwrap();
+    assert!(!html.contains("data-plot=\"curves\""));
+    assert!(!html.contains("Intermediate values"));
+}

@@ -281,3 +281,32 @@ fn an_empty_plot_fails_the_check() {
     // Only the empty one is reported.
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+#[test]
+fn intermediate_value_curves_render_with_data_in_chromium() {
+    let Some(chromium) = chromium() else { return };
+    // A maximised search whose later trials the median pruner stops.
+    let sb = Sandbox::new();
+    sb.write(
+        "curve.sh",
+        "awk -v a=\"$HPSEARCH_PARAM_A\" 'BEGIN { \
+         for (t = 0; t < 5; t++) printf \"{\\\"step\\\": %d, \\\"value\\\": %.4f}\\n\", t, a + 1 / (t + 1); \
+         printf \"{\\\"value\\\": %.4f}\\n\", a + 0.2 }'\n",
+    );
+    sb.write(
+        "p.toml",
+        "[search]\nstrategy = \"grid\"\nparallel = 1\n[search.pruner]\nkind = \"median\"\n\
+         n_startup_trials = 2\n[objective]\ncommand = [\"sh\", \"curve.sh\"]\ndirection = \"maximize\"\n\
+         inputs = [\"curve.sh\"]\n[space]\na = { type = \"float\", values = [1.0, 0.9, 0.8, 0.7, 0.6] }\n",
+    );
+    sb.run(&["run", "p.toml", "--out", "p", "-q"])
+        .expect_code(0);
+    sb.run(&["report", "p", "--out", "report.html"])
+        .expect_code(0);
+    let probes = render(&chromium, &sb.path().join("report.html"));
+    let kinds: Vec<&str> = probes.iter().map(|p| p.kind.as_str()).collect();
+    assert!(kinds.contains(&"curves"), "{kinds:?}");
+    if let Err(e) = check(&probes) {
+        panic!("{e}");
+    }
+}

@@ -108,6 +108,9 @@ pub struct Folder {
     pub n_folds: usize,
     /// Every committed trial, in trial order.
     pub rows: Vec<Row>,
+    /// Whether the search has a pruner (`[search.pruner]`): its rows carry
+    /// their intermediate values (`steps`).
+    pub pruner: bool,
 }
 
 /// Read the results folder `dir`: its manifest and every committed row of
@@ -228,6 +231,7 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         steps: search.get("pruner").is_some(),
     };
     let rows = journal::read_committed(dir, &columns, &manifest)?;
+    let pruner = columns.steps;
     Ok(Folder {
         dir: dir.to_path_buf(),
         manifest,
@@ -239,6 +243,7 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         objective,
         n_folds,
         rows,
+        pruner,
     })
 }
 

@@ -472,6 +472,211 @@ where
     Ok(Drawn { svg, notes })
 }
 
+/// Most curves the intermediate-values plot draws: an even spread, by
+/// trial number, of the trials that reported values, and the best trial.
+pub const MAX_CURVES: usize = 400;
+
+/// The colour of complete trials' curves.
+const COMPLETE: RGBColor = PALETTE[0];
+/// The colour of pruned trials' curves and of the cross where each stopped.
+const PRUNED: RGBColor = PALETTE[1];
+
+/// Intermediate values (a search with `[search.pruner]`): one line per
+/// complete or pruned trial that reported values, step against value.
+/// Complete trials are drawn in blue, 2 px; pruned trials thinner and
+/// orange, with a cross at the step the pruner stopped them; the best
+/// trial thick, on top. The value axis is [`value_axis`] of every value
+/// drawn. Past [`MAX_CURVES`] trials it draws an even spread by trial
+/// number, and the best trial, and says so.
+pub fn curves(f: &Folder) -> Result<Drawn, PlotError> {
+    use crate::objective::Status;
+    let all: Vec<&crate::journal::Row> = f
+        .rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Ok | Status::Pruned) && !r.steps.is_empty())
+        .collect();
+    if all.is_empty() {
+        return Err("no trial reported an intermediate value".into());
+    }
+    let best = f.best().map(|b| b.trial);
+    let mut picked: Vec<&crate::journal::Row> = if all.len() > MAX_CURVES {
+        super::importance::spread(all.len(), MAX_CURVES)
+            .into_iter()
+            .map(|i| all[i])
+            .collect()
+    } else {
+        all.clone()
+    };
+    if let Some(b) = best.and_then(|b| all.iter().find(|r| r.trial == b)) {
+        if !picked.iter().any(|r| r.trial == b.trial) {
+            picked.push(b);
+        }
+    }
+    let mut notes: Vec<String> = Vec::new();
+    if picked.len() < all.len() {
+        notes.push(thinned_note(
+            picked.len(),
+            all.len(),
+            "an even spread by trial number, and the best",
+        ));
+    }
+    let values: Vec<f64> = picked
+        .iter()
+        .flat_map(|r| r.steps.iter().map(|&(_, v)| v))
+        .collect();
+    let axis = value_axis(&values, f.direction).ok_or("no finite intermediate value")?;
+    let last = picked
+        .iter()
+        .filter_map(|r| r.steps.last().map(|&(s, _)| s))
+        .max()
+        .unwrap_or(0) as f64;
+    let x = RangedCoordf64::from(-0.02 * last.max(1.0)..last.max(1.0) * 1.02);
+    let (a, b) = axis.range();
+    if axis.log {
+        curves_on(f, &picked, best, &axis, notes, x, (a..b).log_scale())
+    } else {
+        curves_on(
+            f,
+            &picked,
+            best,
+            &axis,
+            notes,
+            x,
+            RangedCoordf64::from(a..b),
+        )
+    }
+}
+
+fn curves_on<Y>(
+    f: &Folder,
+    picked: &[&crate::journal::Row],
+    best: Option<u64>,
+    axis: &ValueAxis,
+    mut notes: Vec<String>,
+    x: RangedCoordf64,
+    y: Y,
+) -> Result<Drawn, PlotError>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    use crate::objective::Status;
+    notes.extend(axis.note(f.direction, &f.metric));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_top(if notes.is_empty() {
+                12
+            } else {
+                12 + 16 * notes.len() as u32
+            })
+            .x_label_area_size(42)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x, y)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc(axis.desc(&format!("intermediate {}", f.metric)))
+            .x_label_formatter(&|v| format!("{}", v.round() as i64))
+            .y_label_formatter(&tick)
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .max_light_lines(1)
+            .draw()
+            .map_err(err)?;
+        let line = |r: &crate::journal::Row| -> Vec<(f64, f64)> {
+            r.steps
+                .iter()
+                .map(|&(s, v)| (s as f64, axis.place(v, f.direction).0))
+                .collect()
+        };
+        // Pruned first, then complete, then the best: the ones that
+        // matter most on top.
+        let pruned: Vec<&&crate::journal::Row> = picked
+            .iter()
+            .filter(|r| r.status == Status::Pruned)
+            .collect();
+        let complete: Vec<&&crate::journal::Row> = picked
+            .iter()
+            .filter(|r| r.status == Status::Ok && Some(r.trial) != best)
+            .collect();
+        let mut first = true;
+        for r in &pruned {
+            let drawn = chart
+                .draw_series(std::iter::once(PathElement::new(
+                    line(r),
+                    PRUNED.mix(0.45).stroke_width(1),
+                )))
+                .map_err(err)?;
+            if first {
+                drawn
+                    .label("pruned (a cross where it stopped)")
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], PRUNED.stroke_width(1))
+                    });
+                first = false;
+            }
+        }
+        chart
+            .draw_series(pruned.iter().filter_map(|r| {
+                let (s, v) = *r.steps.last()?;
+                Some(Cross::new(
+                    (s as f64, axis.place(v, f.direction).0),
+                    4,
+                    PRUNED.stroke_width(2),
+                ))
+            }))
+            .map_err(err)?;
+        let mut first = true;
+        for r in &complete {
+            let drawn = chart
+                .draw_series(std::iter::once(PathElement::new(
+                    line(r),
+                    COMPLETE.mix(0.7).stroke_width(2),
+                )))
+                .map_err(err)?;
+            if first {
+                drawn.label("complete").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], COMPLETE.stroke_width(2))
+                });
+                first = false;
+            }
+        }
+        if let Some(b) = picked
+            .iter()
+            .find(|r| Some(r.trial) == best && r.status == Status::Ok)
+        {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    line(b),
+                    BEST.stroke_width(3),
+                )))
+                .map_err(err)?
+                .label(format!("best (trial {})", b.trial))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BEST.stroke_width(3)));
+        }
+        let corner = match f.direction {
+            Direction::Maximize => SeriesLabelPosition::LowerRight,
+            Direction::Minimize => SeriesLabelPosition::UpperRight,
+        };
+        chart
+            .configure_series_labels()
+            .position(corner)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        draw_notes(&root, &notes)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Drawn { svg, notes })
+}
+
 /// Parallel coordinates: one vertical axis per parameter and one for the
 /// value; each successful trial a line across them, coloured by how good
 /// its value is (yellow best, purple worst) and drawn worst first so the

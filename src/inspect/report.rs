@@ -410,6 +410,20 @@ pub fn render(folders: &[Folder]) -> String {
                 "Each dot a fold's score, the vertical line their range, the red bar their mean (the trial's value).",
             );
         }
+        if f.pruner {
+            out.push_str("<h3>Intermediate values</h3>\n");
+            figure_or_note(
+                &mut out,
+                "curves",
+                name,
+                plot::curves(f),
+                &format!(
+                    "One line per trial that reported intermediate values (value against step): complete trials in blue, \
+                     the best in red, the {} pruned trials thin and orange with a cross at the step the pruner stopped them.",
+                    f.n_pruned()
+                ),
+            );
+        }
         out.push_str("<h3>Top trials</h3>\n");
         top_table(&mut out, f);
     }

@@ -48,6 +48,9 @@ mod tests {
         let a = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 1, 1);
         let b = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 4, 2);
         assert_eq!(a, b);
+        // Pruned trials in the history change nothing either.
+        let c = contract::run_with(Spec::Grid.build().as_ref(), &grid, 30, 4, 2, true);
+        assert_eq!(a, c);
         assert_eq!(a[7], grid.grid_point(7));
     }
 }

@@ -22,7 +22,7 @@ pub struct Observation {
     /// The trial's parameters.
     pub params: Params,
     /// The objective value, oriented so that lower is better; `None` for a
-    /// failed trial.
+    /// failed or a pruned trial.
     pub loss: Option<f64>,
     /// `params` in unit coordinates, one number per parameter in name
     /// order (0.5 for a missing one): computed once when the trial
@@ -30,6 +30,22 @@ pub struct Observation {
     /// Must equal `space.to_unit(&params)` bit for bit; [`Observation::new`]
     /// guarantees it.
     pub unit: Vec<f64>,
+    /// For a trial the pruner stopped (`[search.pruner]`): the last step
+    /// it reached and its loss there. `None` for every other trial, and
+    /// so for every trial of a search without a pruner. Its `loss` is
+    /// `None`: a partial score is not a result, but tpe ranks pruned trials
+    /// by how far they got ([`PrunedAt`]).
+    pub pruned: Option<PrunedAt>,
+}
+
+/// Where a pruned trial stopped: what Optuna's TPE ranks pruned trials by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrunedAt {
+    /// The last step the trial reported (the one it was pruned at).
+    pub step: u64,
+    /// Its intermediate value at that step, oriented so that lower is
+    /// better (as [`Observation::loss`]).
+    pub loss: f64,
 }
 
 impl Observation {
@@ -38,7 +54,21 @@ impl Observation {
     /// ([`Space::to_unit`]).
     pub fn new(space: &Space, params: Params, loss: Option<f64>) -> Observation {
         let unit = space.to_unit(&params);
-        Observation { params, loss, unit }
+        Observation {
+            params,
+            loss,
+            unit,
+            pruned: None,
+        }
+    }
+
+    /// A trial of `space` the pruner stopped after reaching `at.step` with
+    /// loss `at.loss` there: no loss of its own.
+    pub fn pruned(space: &Space, params: Params, at: PrunedAt) -> Observation {
+        Observation {
+            pruned: Some(at),
+            ..Observation::new(space, params, None)
+        }
     }
 }
 
@@ -211,6 +241,20 @@ pub(crate) mod contract {
         w: usize,
         search_seed: u64,
     ) -> Vec<Params> {
+        run_with(strategy, s, n, w, search_seed, false)
+    }
+
+    /// [`run`], and with `pruning` every fifth trial is stopped by a
+    /// pruner at step `i % 4` (a history a search with `[search.pruner]`
+    /// gives).
+    pub fn run_with(
+        strategy: &dyn Strategy,
+        s: &Space,
+        n: u64,
+        w: usize,
+        search_seed: u64,
+        pruning: bool,
+    ) -> Vec<Params> {
         let mut props: Vec<Params> = Vec::new();
         let mut obs: Vec<Observation> = Vec::new();
         for i in 0..n {
@@ -228,22 +272,35 @@ pub(crate) mod contract {
             let p = strategy.propose(&t, &h);
             // Failed trials happen: every seventh is one.
             let l = (i % 7 != 3).then(|| loss(s, &p));
-            obs.push(Observation::new(s, p.clone(), l));
+            let o = match l {
+                Some(l) if pruning && i % 5 == 1 => {
+                    let step = i % 4;
+                    let at = PrunedAt {
+                        step,
+                        loss: l + 1.0 / (1 + step) as f64,
+                    };
+                    Observation::pruned(s, p.clone(), at)
+                }
+                _ => Observation::new(s, p.clone(), l),
+            };
+            obs.push(o);
             props.push(p);
         }
         props
     }
 
+    /// Every check on a history of complete and failed trials, and on one
+    /// with pruned trials too.
     pub fn check(spec: Spec) {
         let s = space();
         let strat = spec.build();
         let n = 40;
-        for w in [1, 4] {
-            let a = run(strat.as_ref(), &s, n, w, 11);
+        for (w, pruning) in [(1, false), (4, false), (1, true), (4, true)] {
+            let a = run_with(strat.as_ref(), &s, n, w, 11, pruning);
             // Same inputs, same proposals (and a fresh object: no hidden state).
-            assert_eq!(a, run(spec.build().as_ref(), &s, n, w, 11));
+            assert_eq!(a, run_with(spec.build().as_ref(), &s, n, w, 11, pruning));
             // Another seed, other proposals.
-            assert_ne!(a, run(strat.as_ref(), &s, n, w, 12));
+            assert_ne!(a, run_with(strat.as_ref(), &s, n, w, 12, pruning));
             // Every proposal inside the space and on its grid.
             for p in &a {
                 assert_eq!(p.len(), s.params.len());

@@ -13,16 +13,24 @@
 //! Everything happens in the unit cube of [`Space::to_unit`] /
 //! [`Space::from_unit`], so a log-scaled parameter is already log-uniform.
 //!
-//! 1. **Start-up.** While fewer than `n_startup` trials have a loss, trial
-//!    `i` is point `i` of the search's Sobol design.
-//! 2. **Split.** The `n` trials with a loss are ranked by loss (lower is
-//!    better; ties by trial index). The first `min(ceil(gamma * n), 25)`
-//!    (the product taken in f64, as Optuna does) form the *good* group;
-//!    the other ranked trials, every **failed** trial (no loss, or a NaN
-//!    loss) and, with `constant_liar`, every **pending** trial form the
-//!    *bad* group. A failed trial is never good: whatever went wrong there
-//!    should be sampled less, not more. Pending trials are treated as the
-//!    worst (Optuna's constant liar), so parallel proposals spread out.
+//! 1. **Start-up.** While fewer than `n_startup` trials have a loss or were
+//!    pruned, trial `i` is point `i` of the search's Sobol design.
+//! 2. **Split.** The `n` trials with a loss or pruned are ranked as
+//!    Optuna 5's `_split_trials` ranks complete and pruned trials: every
+//!    complete trial before every **pruned** one; complete trials by loss
+//!    (lower is better); pruned trials by the last step they reached
+//!    (later is better), then by their loss at that step (a NaN there
+//!    ranks as +inf); ties by trial index. The first
+//!    `min(ceil(gamma * n), 25)` (the product taken in f64, as Optuna
+//!    does) form the *good* group — so pruned trials are good only when
+//!    there are fewer complete trials than that — and the other ranked
+//!    trials, every **failed** trial (no loss, or a NaN loss) and, with
+//!    `constant_liar`, every **pending** trial form the *bad* group. A
+//!    failed trial is never good: whatever went wrong there should be
+//!    sampled less, not more (Optuna leaves failed trials out instead).
+//!    Pending trials are treated as the worst (Optuna's constant liar), so
+//!    parallel proposals spread out. Without a pruner no trial is pruned
+//!    and this is the plain ranking by loss.
 //! 3. **Densities.** Each group gives a Parzen mixture: one kernel per
 //!    trial (in trial order) plus a prior kernel. Mixture weights are 1 for
 //!    each trial when the group has fewer than 25; otherwise the oldest
@@ -110,7 +118,8 @@ use crate::value::{Params, Value};
 #[serde(deny_unknown_fields, default)]
 pub struct TpeSettings {
     /// Trials taken from the Sobol design while fewer than this many trials
-    /// have a result (failed trials do not count). Default 10.
+    /// have a result (failed trials do not count; pruned trials do, as in
+    /// Optuna). Default 10.
     pub n_startup: u64,
     /// Candidates drawn from the good density per proposal. Default 8;
     /// 1 to 100 000.
@@ -120,8 +129,8 @@ pub struct TpeSettings {
     /// `log l - log g` is proposed. Default 24; 0 to 100 000 (0 with
     /// `n_candidates = 24` is Optuna's rule).
     pub n_local: u64,
-    /// Fraction of the trials with a loss that form the good group:
-    /// `min(ceil(gamma * n), 25)` of them. Default 0.1 (Optuna's
+    /// Fraction of the trials with a loss (or pruned) that form the good
+    /// group: `min(ceil(gamma * n), 25)` of them. Default 0.1 (Optuna's
     /// `default_gamma`); in (0, 1].
     pub gamma: f64,
     /// Weight of the prior kernel in each mixture (and the pseudo-count of
@@ -198,7 +207,7 @@ impl TpeSettings {
         Ok(())
     }
 
-    /// How many of `n` trials with a loss are good:
+    /// How many of `n` ranked trials (with a loss, or pruned) are good:
     /// `min(ceil(gamma * n), 25, n)`.
     pub fn n_good(&self, n: usize) -> usize {
         let g = (self.gamma * n as f64).ceil();
@@ -232,7 +241,11 @@ impl Strategy for Tpe {
     fn propose(&self, t: &Trial<'_>, history: &History<'_>) -> Params {
         let space = t.space;
         let d = space.params.len();
-        let n_ok = history.observed.iter().filter(|o| has_loss(o)).count();
+        let n_ok = history
+            .observed
+            .iter()
+            .filter(|o| rank_key(o).is_some())
+            .count();
         if d == 0 || (n_ok as u64) < self.settings.n_startup {
             return space.from_unit(&super::sobol::point(t.index, d, t.search_seed));
         }
@@ -317,14 +330,33 @@ struct Groups {
     best: Option<usize>,
 }
 
+/// Where a trial ranks in step 2 of the module doc (lower is better),
+/// before ties are broken by index; `None` for a trial that is not ranked
+/// (failed). Complete trials: `(0, 0, loss)`; pruned trials:
+/// `(1, u64::MAX - last step, loss there)`, so every complete trial comes
+/// first and a pruned trial that got further comes before one that
+/// stopped earlier (Optuna's `_get_pruned_trial_score`).
+fn rank_key(o: &Observation) -> Option<(u8, u64, u64)> {
+    if has_loss(o) {
+        return Some((0, 0, total_key(o.loss.unwrap_or(f64::INFINITY))));
+    }
+    o.pruned.map(|at| {
+        let loss = if at.loss.is_nan() {
+            f64::INFINITY
+        } else {
+            at.loss
+        };
+        (1, u64::MAX - at.step, total_key(loss))
+    })
+}
+
 /// Step 2 of the module doc.
 fn split(observed: &[Observation], pending: &[Params], s: &TpeSettings) -> Groups {
-    // Total order on (loss, index): equal losses rank by trial index.
-    let mut ranked: Vec<(u64, usize)> = observed
+    // Total order on (rank key, index): equal keys rank by trial index.
+    let mut ranked: Vec<((u8, u64, u64), usize)> = observed
         .iter()
         .enumerate()
-        .filter(|(_, o)| has_loss(o))
-        .map(|(i, o)| (total_key(o.loss.unwrap_or(f64::INFINITY)), i))
+        .filter_map(|(i, o)| rank_key(o).map(|k| (k, i)))
         .collect();
     let n_good = s.n_good(ranked.len());
     let mut is_good = vec![false; observed.len()];
@@ -2636,6 +2668,144 @@ mod tests {
         assert!((0.0..=1.0).contains(&x));
     }
 
+    /// A trial of `x` in [0, 1] the pruner stopped at `step` with loss
+    /// `loss` there.
+    fn pruned_obs(x: f64, step: u64, loss: f64) -> Observation {
+        let s = space("x = { type = 'float', low = 0.0, high = 1.0 }");
+        let params = [("x".to_string(), Value::Float(x))].into_iter().collect();
+        Observation::pruned(&s, params, super::super::PrunedAt { step, loss })
+    }
+
+    #[test]
+    fn pruned_trials_rank_by_last_step_then_value() {
+        // Trial 0 complete (a poor loss); 1..=20 pruned; 21 failed.
+        let mut observed: Vec<Observation> = (1..=20)
+            .map(|i| pruned_obs(i as f64 / 40.0, 1, 0.0))
+            .collect();
+        observed.insert(0, obs(0.99, Some(50.0)));
+        observed[3] = pruned_obs(0.3, 9, 2.0);
+        observed[8] = pruned_obs(0.4, 9, 1.0);
+        observed[5] = pruned_obs(0.5, 9, 1.0); // ties with 8: the earlier first
+        observed[12] = pruned_obs(0.6, 4, -100.0); // better value, earlier step
+        observed[15] = pruned_obs(0.7, 9, f64::NAN); // NaN ranks as +inf
+        observed.push(obs(0.8, None));
+        let s = TpeSettings {
+            gamma: 0.25,
+            ..TpeSettings::default()
+        };
+        // n = 21 ranked (the failed one is not): ceil(0.25 * 21) = 6 good:
+        // the complete trial, then the pruned by step, then by value.
+        let g = split(&observed, &[], &s);
+        assert_eq!(g.good, vec![0, 3, 5, 8, 12, 15]);
+        assert_eq!(g.best, Some(0), "a complete trial is the incumbent");
+        assert!(g.bad.contains(&21), "the failed trial is bad");
+        assert_eq!(g.good.len() + g.bad.len(), observed.len());
+        // Fewer good places than complete trials: no pruned trial is good.
+        let s = TpeSettings {
+            gamma: 0.04,
+            ..TpeSettings::default()
+        };
+        assert_eq!(split(&observed, &[], &s).good, vec![0]);
+        // No complete trial: the one that got furthest leads.
+        let only_pruned: Vec<Observation> = observed[1..21].to_vec();
+        let s = TpeSettings {
+            gamma: 0.1,
+            ..TpeSettings::default()
+        };
+        let g = split(&only_pruned, &[], &s);
+        assert_eq!(g.good, vec![4, 7]);
+        assert_eq!(g.best.map(|b| g.good[b]), Some(4));
+    }
+
+    #[test]
+    fn pruned_trials_count_for_start_up() {
+        // Ten pruned trials end the start-up as ten complete ones would.
+        let s = space("x = { type = 'float', low = 0.0, high = 1.0 }");
+        let observed: Vec<Observation> = (0..10)
+            .map(|i| pruned_obs(i as f64 / 10.0, i, i as f64))
+            .collect();
+        let t = Trial {
+            space: &s,
+            index: 10,
+            seed: 3,
+            search_seed: 4,
+        };
+        let sobol = s.from_unit(&sobol::point(10, 1, 4));
+        let h = History {
+            observed: &observed,
+            pending: &[],
+        };
+        assert_ne!(tpe().propose(&t, &h), sobol);
+        let failed: Vec<Observation> = observed.iter().map(|o| obs(o.unit[0], None)).collect();
+        let h = History {
+            observed: &failed,
+            pending: &[],
+        };
+        assert_eq!(tpe().propose(&t, &h), sobol);
+    }
+
+    #[test]
+    fn tpe_learns_from_pruned_trials_not_as_from_failed_ones() {
+        // Three complete trials near 0.9; four trials that ran to the last
+        // step near 0.15 before the pruner stopped them; 56 stopped at the
+        // first step across [0.3, 0.8]. Optuna's rule makes the four good
+        // (ceil(0.1 * 63) = 7 good places, 3 complete trials), so TPE
+        // proposes near 0.15 most of the time (59 of 60 seeds when
+        // written); were they failed, it would go there only by chance
+        // (10 of 60).
+        let mut observed: Vec<Observation> = Vec::new();
+        for i in 0..3 {
+            observed.push(obs(0.88 + 0.02 * i as f64, Some(1.0)));
+        }
+        for i in 0..4 {
+            observed.push(pruned_obs(0.12 + 0.02 * i as f64, 9, 0.8));
+        }
+        for i in 0..56 {
+            observed.push(pruned_obs(0.3 + 0.5 * i as f64 / 55.0, 1, 3.0));
+        }
+        let as_failed: Vec<Observation> = observed
+            .iter()
+            .map(|o| Observation {
+                pruned: None,
+                ..o.clone()
+            })
+            .collect();
+        let s = space("x = { type = 'float', low = 0.0, high = 1.0 }");
+        let st = Tpe::new(TpeSettings {
+            n_startup: 0,
+            ..TpeSettings::default()
+        });
+        let near = |observed: &[Observation]| -> (usize, Vec<Params>) {
+            let props: Vec<Params> = (0..60)
+                .map(|seed| {
+                    let t = Trial {
+                        space: &s,
+                        index: 63,
+                        seed,
+                        search_seed: 0,
+                    };
+                    let h = History {
+                        observed,
+                        pending: &[],
+                    };
+                    st.propose(&t, &h)
+                })
+                .collect();
+            let n = props
+                .iter()
+                .filter(|p| (0.05..0.25).contains(&p["x"].as_f64().unwrap()))
+                .count();
+            (n, props)
+        };
+        let (learned, a) = near(&observed);
+        let (ignored, b) = near(&as_failed);
+        assert_ne!(a, b);
+        assert!(
+            learned >= 45 && ignored <= 20,
+            "near the deep pruned trials: {learned} of 60 learning from them, {ignored} of 60 as failures"
+        );
+    }
+
     #[test]
     fn failures_push_proposals_away() {
         // Results are flat (all equal) on [0, 0.5]; everything above 0.5
@@ -3212,6 +3382,7 @@ mod tests {
                 loss: Some(y),
                 // The points are unit coordinates already (a unit cube).
                 unit: p.clone(),
+                pruned: None,
             })
             .collect();
         let groups = split(&observed, &[], &s);

@@ -12,7 +12,12 @@
 //!    (`sobol::point(i, dim, search_seed)`).
 //! 2. **Data.** Successful trials only: a failed trial (loss `None`, or a
 //!    non-finite loss) is left out of the model — it says nothing about the
-//!    value there, and the design does not penalise the region. Inputs are
+//!    value there, and the design does not penalise the region. So is a
+//!    trial the pruner stopped (`[search.pruner]`), as Optuna's `GPSampler`
+//!    uses complete trials only: its value is a partial score at an
+//!    earlier step, on another scale than a final value. A pruned trial
+//!    still takes its index (its Sobol point, its place in the window),
+//!    and does not count toward `n_startup`. Inputs are
 //!    encoded in the unit cube ([`Space::to_unit`], so log-scaled
 //!    parameters are modelled on the log scale): one column per numeric
 //!    parameter; a categorical parameter with `k` choices is one-hot, `k`
