@@ -379,9 +379,11 @@ fn four_workers_write_the_journal_one_machine_writes() {
     sb.write("prog.py", PROG);
     sb.write("random.toml", &branin("random", 1));
     sb.write("tpe.toml", &branin("tpe", 1));
+    sb.write("gp.toml", &branin("gp", 1));
     sb.write("cmd.toml", &command("tpe", 16));
     one_and_four_workers(&c, &sb, "random.toml", "random");
     one_and_four_workers(&c, &sb, "tpe.toml", "tpe");
+    one_and_four_workers(&c, &sb, "gp.toml", "gp");
     one_and_four_workers(&c, &sb, "cmd.toml", "cmd");
     no_password_in_files(&sb);
 }
@@ -411,7 +413,7 @@ fn killed_workers_lose_nothing() {
     sb.write("kill.toml", &command("random", 48));
     let want = plain(&sb, "kill.toml");
     let url = c.database("kill");
-    let env = [("PROG_SLEEP", "0.15")];
+    let env = [("PROG_SLEEP", "0.3")];
     let start = |k: usize| {
         spawn(
             &sb,
@@ -429,6 +431,7 @@ fn killed_workers_lose_nothing() {
         )
     };
     let mut workers: Vec<Child> = (0..3).map(start).collect();
+    let mut live_kills = 0;
     // Fixed instants (no clock reaches a result; these only decide when
     // the kills land).
     for (n, pause_ms) in [250u64, 120, 300, 80, 200, 150, 260, 90, 180, 220]
@@ -437,10 +440,19 @@ fn killed_workers_lose_nothing() {
     {
         std::thread::sleep(Duration::from_millis(pause_ms));
         let k = n % workers.len();
+        if matches!(workers[k].try_wait(), Ok(None)) {
+            live_kills += 1;
+        }
         let _ = workers[k].kill();
         let _ = workers[k].wait();
         workers[k] = start(k);
     }
+    // 48 trials of at least 0.3 s on six threads outlast the first kills
+    // whatever the machine's speed.
+    assert!(
+        live_kills >= 3,
+        "only {live_kills} kills hit a running worker"
+    );
     for (k, w) in workers.into_iter().enumerate() {
         let out = finish(w);
         ok(&out, &format!("worker {k}"));

@@ -324,7 +324,9 @@ pub fn ensure_schema(client: &mut Client, shown: &str) -> Result<(), StorageErro
     tx.commit().map_err(refuse)
 }
 
-/// Version 1. See design.md, "Storage".
+/// Version 1. See design.md, "Storage". The two partial indexes keep a
+/// claim (the lowest open trial) and a read (committed trials from an
+/// index on) as cheap at trial 20,000 as at trial 1.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS hpsearch_schema (version integer NOT NULL);
 CREATE TABLE IF NOT EXISTS hpsearch_search (
@@ -369,6 +371,7 @@ CREATE TABLE IF NOT EXISTS hpsearch_trial (
     PRIMARY KEY (search, idx)
 );
 CREATE INDEX IF NOT EXISTS hpsearch_trial_open ON hpsearch_trial (search, idx) WHERE NOT done;
+CREATE INDEX IF NOT EXISTS hpsearch_trial_done ON hpsearch_trial (search, idx) WHERE done;
 ";
 
 #[cfg(test)]
