@@ -81,6 +81,8 @@ pub enum Command {
     },
     /// List the searches in a database, their progress and live workers.
     Status {
+        /// Only this search (its file, as the workers ran it).
+        file: Option<PathBuf>,
         /// The database (also HPSEARCH_STORAGE).
         #[arg(long)]
         storage: Option<String>,
@@ -283,10 +285,14 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                 "pull needs --storage postgresql://user@host:port/db (or HPSEARCH_STORAGE)",
             )),
         },
-        Command::Status { storage } => match storage_url(storage) {
+        Command::Status { file, storage } => match storage_url(storage) {
             Some(url) => {
                 let target = crate::storage::Target::parse(&url).map_err(storage_failure)?;
-                out(&crate::storage::status(&target).map_err(storage_failure)?);
+                let root = match file {
+                    Some(f) => Some(config::load(&f).map_err(usage)?.search.root().hex()),
+                    None => None,
+                };
+                out(&crate::storage::status(&target, root.as_deref()).map_err(storage_failure)?);
                 Ok(())
             }
             None => Err(usage(

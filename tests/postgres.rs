@@ -320,6 +320,8 @@ rng = random.Random(int(os.environ["HPSEARCH_SEED"]))
 x = p["x"]
 pause = float(os.environ.get("PROG_SLEEP", "0"))
 value = (x - 0.3) ** 2 + 1e-3 * rng.random()
+if os.environ.get("NONDET"):
+    value += random.SystemRandom().random()
 if "steps" in sys.argv:
     for t in range(10):
         print(json.dumps({"step": t, "value": value + 1.0 / (t + 1)}), flush=True)
@@ -474,6 +476,61 @@ fn killed_workers_lose_nothing() {
     );
 }
 
+/// A worker stopped (SIGSTOP) while it runs a trial loses its lease;
+/// another worker runs and commits the trial; the first worker's late
+/// result is dropped, and since its objective is not deterministic here
+/// (`NONDET`), it says that its result differs. Both journals are the
+/// committed ones.
+#[test]
+fn a_late_result_is_dropped_and_checked() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("late.toml", &command("random", 6));
+    let want = plain(&sb, "late.toml");
+    let url = c.database("late");
+    let late = spawn(
+        &sb,
+        &url,
+        &["run", "late.toml", "-q", "-j", "1", "--out", "late"],
+        &[("PROG_SLEEP", "1"), ("NONDET", "1")],
+    );
+    let pid = late.id() as i32;
+    let bound = std::time::Instant::now() + Duration::from_secs(60);
+    while !sb.path().join("late/trials/0").exists() {
+        assert!(std::time::Instant::now() < bound, "trial 0 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // Let the lease (1 s on the database's clock) run out.
+    std::thread::sleep(Duration::from_millis(2500));
+    let other = finish(spawn(
+        &sb,
+        &url,
+        &["run", "late.toml", "-q", "-j", "2", "--out", "other"],
+        &[],
+    ));
+    ok(&other, "the other worker");
+    assert!(
+        sb.read("other/trials.csv") == want,
+        "the other worker's journal differs"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let out = finish(late);
+    ok(&out, "the late worker");
+    assert!(
+        text(&out).contains("trial 0: this worker's result differs from the one already committed"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        sb.read("late/trials.csv") == want,
+        "the late worker's journal differs"
+    );
+}
+
 /// The server restarted mid-search: the workers say so, retry and finish
 /// with nothing lost or duplicated.
 #[test]
@@ -559,6 +616,13 @@ fn searches_stay_apart_and_other_data_is_refused() {
     let shown = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(
         shown.contains("a  root") && shown.contains("b  root") && shown.contains("40/40"),
+        "{shown}"
+    );
+    let one = finish(spawn(&sb, &url, &["status", "a.toml"], &[]));
+    ok(&one, "status a.toml");
+    let shown = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(
+        shown.contains("a  root") && !shown.contains("b  root"),
         "{shown}"
     );
 

@@ -563,7 +563,44 @@ impl Storage {
                 ],
             )
         })?;
-        Ok(n == 1)
+        if n == 1 {
+            return Ok(true);
+        }
+        // Already committed (by a worker whose lease this one outlived, or
+        // by this one when the reply was lost): dropped, and checked equal.
+        let row = self.db.run("read a committed trial", |c| {
+            c.query_opt(
+                "SELECT params, status, value, folds, extra, steps, error FROM hpsearch_trial \
+                 WHERE search = $1 AND idx = $2 AND done",
+                &[&sid, &idx],
+            )
+        })?;
+        if let Some(r) = row {
+            let same_f = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            let theirs_status: String = r.get(1);
+            let folds: Vec<f64> = r.get(3);
+            let same = r.get::<_, String>(0) == params
+                && theirs_status == e.status.name()
+                && same_f(r.get(2), e.value)
+                && folds.len() == e.folds.len()
+                && folds.iter().zip(&e.folds).all(|(&a, &b)| same_f(a, b))
+                && r.get::<_, Vec<String>>(4) == e.extra
+                && r.get::<_, String>(5) == steps
+                && r.get::<_, Option<String>>(6) == e.error;
+            // A time-out depends on the machine, so it may differ.
+            let timeout = e.status == Status::Timeout || theirs_status == "timeout";
+            if !same && !timeout {
+                eprintln!(
+                    "warning: trial {}: this worker's result differs from the one already \
+                     committed (status {} here, {theirs_status} there); the committed one is kept. \
+                     Is the objective deterministic (the same parameters and seed give the same \
+                     result)?",
+                    o.trial,
+                    e.status.name()
+                );
+            }
+        }
+        Ok(false)
     }
 
     /// Read the committed trials from `sync.prefix` on and append those
@@ -776,9 +813,10 @@ fn heartbeat(
     })
 }
 
-/// `hpsearch status`: every search in the database, its progress and its
-/// live workers (a heartbeat within two leases), as text.
-pub fn status(target: &Target) -> Result<String, StorageError> {
+/// `hpsearch status`: every search in the database (or only the one with
+/// root hash `root`), its progress and its live workers (a heartbeat
+/// within two leases), as text.
+pub fn status(target: &Target, root: Option<&str>) -> Result<String, StorageError> {
     let mut client = target.connect_or_refuse()?;
     postgres::ensure_schema(&mut client, &target.shown)?;
     let fail = |e: ::postgres::Error| {
@@ -795,13 +833,17 @@ pub fn status(target: &Target) -> Result<String, StorageError> {
                (SELECT count(*) FROM hpsearch_trial t WHERE t.search = s.id AND t.done), \
                (SELECT count(*) FROM hpsearch_trial t WHERE t.search = s.id AND NOT t.done \
                   AND t.lease >= now()) \
-             FROM hpsearch_search s ORDER BY s.name, s.id",
-            &[],
+             FROM hpsearch_search s WHERE $1::text IS NULL OR s.root_hash = $1 \
+             ORDER BY s.name, s.id",
+            &[&root],
         )
         .map_err(fail)?;
     let mut out = String::new();
     if searches.is_empty() {
-        out.push_str("no search in this database\n");
+        out.push_str(match root {
+            Some(_) => "the database holds no such search\n",
+            None => "no search in this database\n",
+        });
     }
     for s in searches {
         let (sid, name, root, budget, done, running): (i64, String, String, i64, i64, i64) =
