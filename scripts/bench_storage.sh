@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-20000}
 workers=${2:-4}
-bin=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+bin=$(dirname "$(readlink -f "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")")
 hp=$PWD/target/release/hpsearch
 [ -x "$hp" ] || cargo build --release
 tmp=$(mktemp -d)
@@ -51,11 +51,9 @@ start, end, trials, workers, same = float(sys.argv[1]), float(sys.argv[2]), int(
 print(f"{trials} trials, {workers} workers: {end - start:.2f} s, {trials / (end - start):.0f} trials/s; "
       f"trials.csv identical to one machine's: {same}")
 EOF
+echo "coordination time per trial ($workers workers together), by block of 1,000 trials:"
 "$bin/psql" -h "$tmp" -p "$port" -U hp -d postgres -At -F ' ' -c "
-  SELECT 'coordination ms/trial, first 1000: ' ||
-         round((extract(epoch FROM max(committed) - min(committed)) * 1000 / 999)::numeric, 3)
-  FROM hpsearch_trial WHERE idx < 1000
-  UNION ALL
-  SELECT 'coordination ms/trial, last 1000:  ' ||
-         round((extract(epoch FROM max(committed) - min(committed)) * 1000 / 999)::numeric, 3)
-  FROM hpsearch_trial WHERE idx >= $trials - 1000"
+  SELECT 'trials ' || (idx / 1000) * 1000 || '..: ' ||
+         round((extract(epoch FROM max(committed) - min(committed)) * 1000
+                / greatest(count(*) - 1, 1))::numeric, 3) || ' ms'
+  FROM hpsearch_trial GROUP BY idx / 1000 ORDER BY idx / 1000"
