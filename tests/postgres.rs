@@ -684,6 +684,16 @@ fn bad_storage_exits_2_with_one_line_and_no_password() {
         "CREATE ROLE noright LOGIN PASSWORD '{PASSWORD}'; CREATE DATABASE locked; \
          REVOKE ALL ON DATABASE locked FROM PUBLIC; GRANT CONNECT ON DATABASE locked TO noright"
     ));
+    // A database written by a newer hpsearch (schema version 2).
+    let newer = c.database("newer");
+    postgres::Client::connect(&newer, postgres::NoTls)
+        .and_then(|mut n| {
+            n.batch_execute(
+                "CREATE TABLE hpsearch_schema (version integer NOT NULL); \
+                 INSERT INTO hpsearch_schema VALUES (2)",
+            )
+        })
+        .expect("a newer schema");
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
@@ -715,6 +725,7 @@ fn bad_storage_exits_2_with_one_line_and_no_password() {
             format!("{}?sslmode=require", c.url("postgres")),
             "not yet supported",
         ),
+        (newer, "written by a newer hpsearch (schema version 2"),
     ];
     for (url, cause) in cases {
         let out = finish(spawn(

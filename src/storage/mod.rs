@@ -358,6 +358,15 @@ impl Storage {
                     poll = POLL_MIN;
                 }
                 if sync.prefix >= budget {
+                    // Trials still running here were committed by others:
+                    // their results are dropped, but checked equal first.
+                    while out > 0 {
+                        let Ok(o) = rx.recv() else { break };
+                        out -= 1;
+                        if o.bug.is_none() && o.eval.status != Status::Interrupted {
+                            self.commit(wid, &o)?;
+                        }
+                    }
                     return Ok(());
                 }
                 while out < threads && sync.stop.is_none() && !interrupt::requested() {
