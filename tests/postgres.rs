@@ -16,19 +16,19 @@ use common::{system_tool, Sandbox};
 /// The password of the clusters' `hp` role: no output or file may hold it.
 const PASSWORD: &str = "Pw-7zq-Secret-91x";
 
-/// The folder holding `initdb` and `pg_ctl`: on `PATH`, or Debian's
+/// The folder holding `initdb`, `pg_ctl` and `psql`: on `PATH`, or Debian's
 /// `/usr/lib/postgresql/<version>/bin` (the newest).
 fn pg_bin() -> Option<PathBuf> {
-    let has = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&path) {
-            if has(&d) {
-                return Some(d);
-            }
-        }
-    }
+    let has = |d: &Path| {
+        ["initdb", "pg_ctl", "psql"]
+            .iter()
+            .all(|p| d.join(p).is_file())
+    };
+    let on_path =
+        std::env::var_os("PATH").and_then(|path| std::env::split_paths(&path).find(|d| has(d)));
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
+        .into_iter()
+        .flatten()
         .flatten()
         .filter_map(|e| {
             let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
@@ -37,7 +37,7 @@ fn pg_bin() -> Option<PathBuf> {
         })
         .collect();
     found.sort();
-    let bin = found.pop()?.1;
+    let bin = on_path.or_else(|| found.pop().map(|(_, d)| d))?;
     // As root, the server must run as another user.
     if is_root()
         && !Command::new("id")
@@ -69,7 +69,7 @@ impl Cluster {
         let bin = system_tool(
             pg_bin(),
             "HPSEARCH_REQUIRE_POSTGRES",
-            "PostgreSQL's initdb and pg_ctl (Debian: apt-get install postgresql)",
+            "PostgreSQL's initdb, pg_ctl and psql (Debian: apt-get install postgresql)",
         )?;
         let dir = tempfile::tempdir().expect("temp dir");
         use std::os::unix::fs::PermissionsExt;
@@ -137,14 +137,31 @@ impl Cluster {
         format!("postgresql://hp:{PASSWORD}@127.0.0.1:{}/{db}", self.port)
     }
 
-    /// Run SQL statements (`;`-separated, each on its own: CREATE
-    /// DATABASE refuses a transaction) as `hp` in database `postgres`.
-    fn sql(&self, statements: &str) {
-        let mut c = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
-            .expect("connect as hp");
+    /// Run SQL statements (each on its own: CREATE DATABASE refuses a
+    /// transaction) with psql as `hp` in database `db`, over the Unix
+    /// socket (trusted locally).
+    fn sql_in(&self, db: &str, statements: &str) {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.arg("-h").arg(self.dir.path()).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "hp",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+        ]);
         for s in statements.split(';').filter(|s| !s.trim().is_empty()) {
-            c.batch_execute(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            c.args(["-c", s]);
         }
+        let out = c.stdin(Stdio::null()).output().expect("psql");
+        assert!(out.status.success(), "psql {statements}: {out:?}");
+    }
+
+    fn sql(&self, statements: &str) {
+        self.sql_in("postgres", statements)
     }
 
     /// A new, empty database; returns its URL.
@@ -686,14 +703,11 @@ fn bad_storage_exits_2_with_one_line_and_no_password() {
     ));
     // A database written by a newer hpsearch (schema version 2).
     let newer = c.database("newer");
-    postgres::Client::connect(&newer, postgres::NoTls)
-        .and_then(|mut n| {
-            n.batch_execute(
-                "CREATE TABLE hpsearch_schema (version integer NOT NULL); \
-                 INSERT INTO hpsearch_schema VALUES (2)",
-            )
-        })
-        .expect("a newer schema");
+    c.sql_in(
+        "newer",
+        "CREATE TABLE hpsearch_schema (version integer NOT NULL); \
+         INSERT INTO hpsearch_schema VALUES (2)",
+    );
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
