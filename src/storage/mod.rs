@@ -157,7 +157,7 @@ pub struct Storage {
     db: Db,
     /// The search's id in the database.
     sid: i64,
-    /// The committed-trial count stored for `status`.
+    /// The name the search is stored under (its file's stem).
     pub name: String,
 }
 
