@@ -57,6 +57,35 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Run as one worker of a search shared through a database
+        /// (postgresql://user@host:port/db; also HPSEARCH_STORAGE). Any
+        /// number of workers on any machines run the same search; each
+        /// writes the whole results folder when the budget is done.
+        #[arg(long)]
+        storage: Option<String>,
+    },
+    /// Write a search's results folder from its database (`run --storage`).
+    ///
+    /// trials.csv is the one a single machine writes. A folder holding a prefix of the same search is extended; one with
+    /// another search is refused. An unfinished search gives an
+    /// unfinished folder (pull again later, or `run` it to resume).
+    Pull {
+        /// The search file (TOML), as the workers ran it.
+        file: PathBuf,
+        /// The database (also HPSEARCH_STORAGE).
+        #[arg(long)]
+        storage: Option<String>,
+        /// The results folder (default: results/<search file stem>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the searches in a database, their progress and live workers.
+    Status {
+        /// Only this search (its file, as the workers ran it).
+        file: Option<PathBuf>,
+        /// The database (also HPSEARCH_STORAGE).
+        #[arg(long)]
+        storage: Option<String>,
     },
     /// Validate a search file and print the resolved search without running it.
     Check {
@@ -248,7 +277,28 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             threads,
             out,
             quiet,
-        } => run(&file, threads, out, quiet),
+            storage,
+        } => run(&file, threads, out, quiet, storage_url(storage), false),
+        Command::Pull { file, storage, out } => match storage_url(storage) {
+            Some(url) => run(&file, Some(1), out, true, Some(url), true),
+            None => Err(usage(
+                "pull needs --storage postgresql://user@host:port/db (or HPSEARCH_STORAGE)",
+            )),
+        },
+        Command::Status { file, storage } => match storage_url(storage) {
+            Some(url) => {
+                let target = crate::storage::Target::parse(&url).map_err(storage_failure)?;
+                let root = match file {
+                    Some(f) => Some(config::load(&f).map_err(usage)?.search.root().hex()),
+                    None => None,
+                };
+                out(&crate::storage::status(&target, root.as_deref()).map_err(storage_failure)?);
+                Ok(())
+            }
+            None => Err(usage(
+                "status needs --storage postgresql://user@host:port/db (or HPSEARCH_STORAGE)",
+            )),
+        },
         Command::Check { file } => check(&file),
         Command::Replay { dir, trial, data } => replay(&dir, trial, data.as_deref()),
         Command::Export {
@@ -291,12 +341,40 @@ fn default_out(file: &Path) -> PathBuf {
     Path::new("results").join(stem)
 }
 
+/// `--storage`, or `HPSEARCH_STORAGE` when it is not given.
+fn storage_url(given: Option<String>) -> Option<String> {
+    given.or_else(|| {
+        std::env::var("HPSEARCH_STORAGE")
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+}
+
+fn storage_failure(e: crate::storage::StorageError) -> Failure {
+    use crate::storage::StorageError;
+    match e {
+        StorageError::Input(m) => usage(m),
+        StorageError::Failed(m) => failed(m),
+        StorageError::Search(e) => failed(e),
+    }
+}
+
+/// `run`, as one worker of a shared search when `storage` is given, or
+/// (`pull`) only copying the committed trials from the database.
 fn run(
     file: &Path,
     threads: Option<usize>,
     out: Option<PathBuf>,
     quiet: bool,
+    storage: Option<String>,
+    pull: bool,
 ) -> Result<(), Failure> {
+    // The URL is checked before anything else reads input.
+    let target = storage
+        .as_deref()
+        .map(crate::storage::Target::parse)
+        .transpose()
+        .map_err(storage_failure)?;
     let loaded = config::load(file).map_err(usage)?;
     let search = loaded.search;
     let threads = match threads {
@@ -310,6 +388,12 @@ fn run(
     let objective = objective::build(&search, loaded.dataset).map_err(usage)?;
     let columns = Columns::new(&search, objective.n_folds());
     let budget = search.budget();
+    // A worker checks it runs the database's search before it touches
+    // the results folder.
+    let mut store = match &target {
+        Some(t) => Some(crate::storage::Storage::open(t, &search, !pull).map_err(storage_failure)?),
+        None => None,
+    };
     let opened = journal::open(&dir, &search, &columns, objective.fold_of_rows());
     let (mut journal, recorded, state) = match opened {
         Ok(Opened::New(j)) => (*j, Vec::new(), search::State::default()),
@@ -370,16 +454,46 @@ fn run(
         }
         bar.inc(1);
     };
-    search::run(
-        &search,
-        objective.as_ref(),
-        &mut journal,
-        state,
-        budget,
-        threads,
-        &mut observe,
-    )
-    .map_err(|e| {
+    let ran = match store.as_mut() {
+        None => search::run(
+            &search,
+            objective.as_ref(),
+            &mut journal,
+            state,
+            budget,
+            threads,
+            &mut observe,
+        ),
+        Some(store) => {
+            let workers = if pull { 0 } else { threads };
+            match store.work(
+                &search,
+                objective.as_ref(),
+                &mut journal,
+                state,
+                budget,
+                workers,
+                &mut observe,
+            ) {
+                Ok(n) if n < budget => {
+                    bar.finish_and_clear();
+                    eprintln!(
+                        "{}: {n} of {budget} trials are committed in the database so far; \
+                         pull again later (or run the search to help finish it)",
+                        dir.display()
+                    );
+                    return Ok(());
+                }
+                Ok(_) => Ok(()),
+                Err(crate::storage::StorageError::Search(e)) => Err(e),
+                Err(e) => {
+                    bar.finish_and_clear();
+                    return Err(storage_failure(e));
+                }
+            }
+        }
+    };
+    ran.map_err(|e| {
         bar.finish_and_clear();
         match e {
             search::SearchError::Interrupted { committed } => Failure::stopped(format!(

@@ -1732,7 +1732,8 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-fn host() -> String {
+/// This machine's name, for the manifest and the storage's worker list.
+pub fn host() -> String {
     fs::read_to_string("/etc/hostname")
         .ok()
         .map(|s| s.trim().to_string())

@@ -17,6 +17,7 @@
 //! | [`journal`] | the results folder: write, read, validate, resume |
 //! | [`replay`] | replay, export, predict, the artifact format |
 //! | [`inspect`] | show, list, compare and the HTML report (read-only) |
+//! | [`storage`] | one search on many machines through PostgreSQL |
 //! | [`interrupt`] | Ctrl-C: the stop flag and the running process groups |
 //! | [`cli`] | arguments, progress, exit codes |
 
@@ -33,5 +34,6 @@ pub mod replay;
 pub mod search;
 pub mod seed;
 pub mod space;
+pub mod storage;
 pub mod strategy;
 pub mod value;

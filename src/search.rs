@@ -154,7 +154,7 @@ pub struct State {
 }
 
 /// Propose trial `i = state.proposals.len()` from what the window allows.
-fn propose_next(
+pub(crate) fn propose_next(
     search: &Search,
     strategy: &dyn Strategy,
     state: &State,
@@ -295,7 +295,7 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
 /// proposal has no parameters to record and stops the run
 /// ([`SearchError::Bug`]).
 #[allow(clippy::too_many_arguments)]
-fn run_trial(
+pub(crate) fn run_trial(
     search: &Search,
     strategy: &dyn Strategy,
     objective: &dyn Objective,

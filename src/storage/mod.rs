@@ -1,0 +1,881 @@
+//! One search on many machines: workers that share a PostgreSQL database
+//! (design.md, "Storage").
+//!
+//! The database holds, per search (keyed by its root hash), what a worker
+//! must match and one row per trial: a claim with a lease (expiry on the
+//! database's clock), then the committed result. A worker reads the
+//! committed results it has not seen (trial index ≥ its local journal's
+//! length), claims the lowest trial the window rule lets it start,
+//! proposes it from the committed history exactly as [`search::run`] does
+//! ([`search::propose_next`], [`search::run_trial`]), evaluates it while a
+//! heartbeat extends its lease, and commits it; the first commit of a
+//! trial wins and a later one is dropped. Committed rows reach the
+//! worker's own results folder in trial order, so `trials.csv` is the one
+//! a single machine writes.
+//!
+//! Environment (for tests and slow networks): `HPSEARCH_LEASE_SECONDS`
+//! (default 60: a dead worker's trial is rerun by another after this
+//! long) and `HPSEARCH_STORAGE_RETRY_SECONDS` (default 120: how long a
+//! worker retries a lost connection before it exits 1).
+
+pub mod postgres;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ::postgres::Client;
+
+use crate::config::Search;
+use crate::interrupt;
+use crate::journal::{self, parse_steps, steps_text, Committed, Journal};
+use crate::objective::{Evaluation, Objective, PruneFn, Status};
+use crate::pruner::{Curve, Pruner};
+use crate::search::{self, observation, visible, Outcome, SearchError, State};
+use crate::strategy::{History, Trial};
+use crate::value::Params;
+
+pub use self::postgres::Target;
+
+/// Why storage stopped a command.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Bad input, a refused connection or another search's database:
+    /// nothing was done (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// The connection was lost and did not come back in time, or the
+    /// server refused a statement mid-run (exit 1).
+    #[error("{0}")]
+    Failed(String),
+    /// The search stopped as [`search::run`] stops (Ctrl-C, failures, a bug
+    /// or the local journal's I/O).
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+fn env_seconds(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .unwrap_or(default)
+}
+
+/// How long a claim lasts without a heartbeat.
+pub fn lease_seconds() -> f64 {
+    env_seconds("HPSEARCH_LEASE_SECONDS", 60.0)
+}
+
+/// How long a lost connection is retried before giving up (exit 1).
+pub fn retry_seconds() -> f64 {
+    env_seconds("HPSEARCH_STORAGE_RETRY_SECONDS", 120.0)
+}
+
+/// The name a search is stored under: its file's stem.
+pub fn search_name(search: &Search) -> String {
+    search
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "search".into())
+}
+
+/// The data and input files a search read, with their hashes, in words.
+fn inputs_text(search: &Search) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = &search.data {
+        parts.push(format!("data {} sha256 {}", d.path.display(), d.sha256));
+    }
+    if let Some(c) = search.command() {
+        for i in &c.inputs {
+            parts.push(format!("input {} sha256 {}", i.name, i.sha256));
+        }
+    }
+    if parts.is_empty() {
+        "no data".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// A connection that reconnects with backoff when the server goes away.
+struct Db {
+    target: Target,
+    client: Client,
+}
+
+impl Db {
+    /// Run `f`; on a lost connection, reconnect and run it again (saying
+    /// so on stderr), for at most [`retry_seconds`]. Every statement run
+    /// this way is safe to repeat.
+    fn run<T>(
+        &mut self,
+        what: &str,
+        mut f: impl FnMut(&mut Client) -> Result<T, ::postgres::Error>,
+    ) -> Result<T, StorageError> {
+        let began = Instant::now();
+        let limit = retry_seconds();
+        let mut wait = 0.25f64;
+        loop {
+            let e = match f(&mut self.client) {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let why = self.target.scrub(&postgres::cause(&e));
+            if !postgres::is_connection_loss(&e, &self.client) {
+                return Err(StorageError::Failed(format!(
+                    "--storage {}: {what}: {why}",
+                    self.target.shown
+                )));
+            }
+            if began.elapsed().as_secs_f64() + wait > limit {
+                return Err(StorageError::Failed(format!(
+                    "--storage {}: lost the connection to the database ({why}) and it did not come \
+                     back within {limit} s (HPSEARCH_STORAGE_RETRY_SECONDS); run the same command \
+                     again to go on",
+                    self.target.shown
+                )));
+            }
+            eprintln!(
+                "hpsearch: lost the connection to the database while trying to {what} ({why}); \
+                 retrying in {wait:.2} s"
+            );
+            std::thread::sleep(Duration::from_secs_f64(wait));
+            wait = (wait * 2.0).min(8.0);
+            if let Ok(c) = self.target.connect() {
+                self.client = c;
+                eprintln!("hpsearch: reconnected to the database");
+            }
+        }
+    }
+}
+
+/// A search in the database, checked against this worker's search.
+pub struct Storage {
+    db: Db,
+    /// The search's id in the database.
+    sid: i64,
+    /// The name the search is stored under (its file's stem).
+    pub name: String,
+}
+
+impl Storage {
+    /// Connect, create the schema on first use, and find (or, when
+    /// `create`, register) `search`, refusing one the database holds with
+    /// other hashes or another hpsearch version. Touches no file.
+    pub fn open(target: &Target, search: &Search, create: bool) -> Result<Storage, StorageError> {
+        let mut client = target.connect_or_refuse()?;
+        postgres::ensure_schema(&mut client, &target.shown)?;
+        let shown = &target.shown;
+        let refuse = |e: ::postgres::Error| {
+            StorageError::Input(format!(
+                "--storage {shown}: {}",
+                target.scrub(&postgres::cause(&e))
+            ))
+        };
+        let root = search.root().hex();
+        let name = search_name(search);
+        let inputs = inputs_text(search);
+        let version = env!("CARGO_PKG_VERSION");
+        let format = journal::FORMAT as i32;
+        let budget = search.budget() as i64;
+        let canonical = serde_json::to_string(&search.canonical()).unwrap_or_default();
+        let mut tx = client.transaction().map_err(refuse)?;
+        tx.execute("SELECT pg_advisory_xact_lock(7526756393148023144)", &[])
+            .map_err(refuse)?;
+        // Another search stored under this name: the same file with other
+        // data or settings. Refused, naming both.
+        let other = tx
+            .query_opt(
+                "SELECT root_hash, inputs FROM hpsearch_search WHERE name = $1 AND root_hash <> $2 \
+                 ORDER BY id LIMIT 1",
+                &[&name, &root],
+            )
+            .map_err(refuse)?;
+        if let Some(row) = other {
+            let (theirs, their_inputs): (String, String) = (row.get(0), row.get(1));
+            return Err(StorageError::Input(format!(
+                "{}: the database holds another search named {name} (root hash {theirs}; \
+                 {their_inputs}); this file gives root hash {root} ({inputs}). Workers must run \
+                 the same search on the same data; rename the search file to store a new search",
+                search.file.display()
+            )));
+        }
+        let found = tx
+            .query_opt(
+                "SELECT id, hpsearch_version, results_format, budget FROM hpsearch_search \
+                 WHERE root_hash = $1",
+                &[&root],
+            )
+            .map_err(refuse)?;
+        let sid: i64 = match found {
+            Some(row) => {
+                let (sid, theirs, their_format, stored): (i64, String, i32, i64) =
+                    (row.get(0), row.get(1), row.get(2), row.get(3));
+                if theirs != version || their_format != format {
+                    return Err(StorageError::Input(format!(
+                        "{}: search {name} (root hash {root}) was started by hpsearch {theirs} \
+                         (results format {their_format}); this is hpsearch {version} (format \
+                         {format}). Run the same version on every worker",
+                        search.file.display()
+                    )));
+                }
+                if create && budget > stored {
+                    tx.execute(
+                        "UPDATE hpsearch_search SET budget = $2 WHERE id = $1",
+                        &[&sid, &budget],
+                    )
+                    .map_err(refuse)?;
+                }
+                sid
+            }
+            None if create => tx
+                .query_one(
+                    "INSERT INTO hpsearch_search (root_hash, name, hpsearch_version, \
+                     results_format, inputs, search_text, budget) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING id",
+                    &[&root, &name, &version, &format, &inputs, &canonical, &budget],
+                )
+                .map_err(refuse)?
+                .get(0),
+            None => {
+                return Err(StorageError::Input(format!(
+                    "{}: the database holds no search {name} with root hash {root}; start workers \
+                     with `hpsearch run {} --storage URL` first",
+                    search.file.display(),
+                    search.file.display()
+                )))
+            }
+        };
+        if create {
+            // Every trial of the budget has its row from the start, so
+            // claiming is one UPDATE of an existing row.
+            tx.execute(
+                "INSERT INTO hpsearch_trial (search, idx) SELECT $1, g FROM \
+                 generate_series(0::bigint, $2::bigint - 1) g ON CONFLICT DO NOTHING",
+                &[&sid, &budget],
+            )
+            .map_err(refuse)?;
+        }
+        tx.commit().map_err(refuse)?;
+        Ok(Storage {
+            db: Db {
+                target: target.clone(),
+                client,
+            },
+            sid,
+            name,
+        })
+    }
+
+    /// Run `search` as one worker of the database's search, appending
+    /// every committed trial (whoever ran it) to `journal` in trial order,
+    /// until trials `0 .. budget` are all committed. With `threads == 0`
+    /// it only copies what is committed (`pull`) and returns.
+    #[allow(clippy::too_many_arguments)]
+    pub fn work(
+        &mut self,
+        search: &Search,
+        objective: &dyn Objective,
+        journal: &mut Journal,
+        mut state: State,
+        budget: u64,
+        threads: usize,
+        observe: &mut dyn FnMut(&Outcome),
+    ) -> Result<u64, StorageError> {
+        let strategy = search.strategy.build();
+        let strategy = strategy.as_ref();
+        let uses_history = strategy.uses_history();
+        let held = uses_history || search.pruner.is_some();
+        let root = search.root();
+        let search_seed = root.search_seed();
+        let max_failures = search.command().map(|c| c.max_failures).filter(|&m| m > 0);
+        let mut sync = Sync {
+            prefix: state.curves.len() as u64,
+            in_a_row: 0,
+            stop: None,
+        };
+        if threads == 0 {
+            self.sync(
+                search, journal, &mut state, &mut sync, budget, None, observe,
+            )?;
+            journal.sync().map_err(SearchError::from)?;
+            return Ok(sync.prefix);
+        }
+        let sid = self.sid;
+        let wid: i64 = self.db.run("register this worker", |c| {
+            c.query_one(
+                "INSERT INTO hpsearch_worker (search, host, pid, threads) VALUES ($1, $2, $3, $4) \
+                 RETURNING id",
+                &[
+                    &sid,
+                    &journal::host(),
+                    &(std::process::id() as i64),
+                    &(threads as i32),
+                ],
+            )
+            .map(|r| r.get(0))
+        })?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| SearchError::Pool {
+                threads,
+                message: e.to_string(),
+            })?;
+        let lease = lease_seconds();
+        let inflight: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
+        let quit = Arc::new(AtomicBool::new(false));
+        let beat = heartbeat(
+            self.db.target.clone(),
+            sid,
+            wid,
+            lease,
+            inflight.clone(),
+            quit.clone(),
+        );
+        let workdirs = objective
+            .needs_workdir()
+            .then(|| journal.dir().to_path_buf());
+        let (tx, rx) = mpsc::channel::<Outcome>();
+        let mut out = 0usize;
+        let mut poll = POLL_MIN;
+        let result = pool.in_place_scope(|scope| -> Result<(), StorageError> {
+            loop {
+                let before = sync.prefix;
+                self.sync(
+                    search,
+                    journal,
+                    &mut state,
+                    &mut sync,
+                    budget,
+                    max_failures,
+                    observe,
+                )?;
+                if sync.prefix > before {
+                    poll = POLL_MIN;
+                }
+                if sync.prefix >= budget {
+                    // Trials still running here were committed by others:
+                    // their results are dropped, but checked equal first.
+                    while out > 0 {
+                        let Ok(o) = rx.recv() else { break };
+                        out -= 1;
+                        if o.bug.is_none() && o.eval.status != Status::Interrupted {
+                            self.commit(wid, &o)?;
+                        }
+                    }
+                    return Ok(());
+                }
+                while out < threads && sync.stop.is_none() && !interrupt::requested() {
+                    let last = if held {
+                        (sync.prefix + search.window - 1).min(budget - 1)
+                    } else {
+                        budget - 1
+                    };
+                    let Some(i) = self.claim(wid, lease, last)? else {
+                        break;
+                    };
+                    if let Ok(mut set) = inflight.lock() {
+                        set.insert(i as i64);
+                    }
+                    poll = POLL_MIN;
+                    let known = uses_history.then(|| {
+                        while state.proposals.len() as u64 <= i {
+                            let j = state.proposals.len() as u64;
+                            let p = search::propose_next(
+                                search,
+                                strategy,
+                                &state,
+                                search_seed,
+                                root.trial_seed(j),
+                            );
+                            state.proposals.push(p);
+                        }
+                        state.proposals[i as usize].clone()
+                    });
+                    let judge = search.pruner.map(|spec| {
+                        Pruner::new(
+                            spec,
+                            search.direction,
+                            i,
+                            &state.curves[..visible(i, search.window).min(state.curves.len())],
+                        )
+                    });
+                    let seed = root.trial_seed(i);
+                    let tx = tx.clone();
+                    let workdirs = workdirs.as_deref();
+                    out += 1;
+                    scope.spawn(move |_| {
+                        let began = Instant::now();
+                        let ask = judge.map(|p| move |v: &[(u64, f64)]| p.should_prune(v));
+                        let outcome = match search::run_trial(
+                            search,
+                            strategy,
+                            objective,
+                            known,
+                            i,
+                            seed,
+                            search_seed,
+                            workdirs,
+                            ask.as_ref().map(|f| f as &PruneFn),
+                        ) {
+                            Ok((params, eval)) => Outcome {
+                                trial: i,
+                                seed,
+                                params,
+                                eval,
+                                seconds: began.elapsed().as_secs_f64(),
+                                thread: rayon::current_thread_index().unwrap_or(0),
+                                bug: None,
+                            },
+                            Err(what) => Outcome {
+                                trial: i,
+                                seed,
+                                params: Params::new(),
+                                eval: Evaluation::interrupted(),
+                                seconds: 0.0,
+                                thread: 0,
+                                bug: Some(what),
+                            },
+                        };
+                        let _ = tx.send(outcome);
+                    });
+                }
+                if out == 0 && (sync.stop.is_some() || interrupt::requested()) {
+                    return Err(match sync.stop.take() {
+                        Some(e) => e.into(),
+                        None => SearchError::Interrupted {
+                            committed: sync.prefix,
+                        }
+                        .into(),
+                    });
+                }
+                let first = match rx.recv_timeout(Duration::from_secs_f64(poll)) {
+                    Ok(o) => o,
+                    Err(_) => {
+                        poll = (poll * 2.0).min(POLL_MAX);
+                        continue;
+                    }
+                };
+                poll = POLL_MIN;
+                let mut arrived = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    arrived.push(more);
+                }
+                for o in arrived {
+                    out -= 1;
+                    if let Ok(mut set) = inflight.lock() {
+                        set.remove(&(o.trial as i64));
+                    }
+                    if let Some(message) = &o.bug {
+                        if sync.stop.is_none() {
+                            sync.stop = Some(SearchError::Bug {
+                                trial: o.trial,
+                                message: message.clone(),
+                            });
+                        }
+                        self.release(wid, o.trial)?;
+                    } else if o.eval.status == Status::Interrupted {
+                        self.release(wid, o.trial)?;
+                    } else {
+                        self.commit(wid, &o)?;
+                    }
+                }
+            }
+        });
+        quit.store(true, Ordering::SeqCst);
+        let _ = beat.join();
+        // Whatever happened, leave no claim of ours behind and say we left.
+        let _ = self.db.client.execute(
+            "UPDATE hpsearch_trial SET worker = NULL, lease = NULL \
+             WHERE search = $1 AND worker = $2 AND NOT done",
+            &[&sid, &wid],
+        );
+        let _ = self.db.client.execute(
+            "UPDATE hpsearch_worker SET finished = true, heartbeat = now() WHERE id = $1",
+            &[&wid],
+        );
+        let synced = journal.sync();
+        match (result, synced) {
+            (Err(StorageError::Search(SearchError::Journal(e))), _) | (_, Err(e)) => {
+                Err(SearchError::Journal(e).into())
+            }
+            (result, Ok(())) => result.map(|()| sync.prefix),
+        }
+    }
+
+    /// Claim the lowest trial ≤ `last` that is not committed and not
+    /// claimed under a live lease; one statement, so two workers never
+    /// hold the same trial (`FOR UPDATE SKIP LOCKED`).
+    fn claim(&mut self, wid: i64, lease: f64, last: u64) -> Result<Option<u64>, StorageError> {
+        let sid = self.sid;
+        let last = last as i64;
+        let row = self.db.run("claim a trial", |c| {
+            c.query_opt(
+                "UPDATE hpsearch_trial t SET worker = $2, \
+                 lease = now() + make_interval(secs => $3), claims = t.claims + 1 \
+                 WHERE t.search = $1 AND t.idx = (SELECT idx FROM hpsearch_trial \
+                   WHERE search = $1 AND NOT done AND idx <= $4 AND (lease IS NULL OR lease < now()) \
+                   ORDER BY idx LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING t.idx",
+                &[&sid, &wid, &lease, &last],
+            )
+        })?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    /// Give back a trial this worker will not finish.
+    fn release(&mut self, wid: i64, trial: u64) -> Result<(), StorageError> {
+        let sid = self.sid;
+        let idx = trial as i64;
+        self.db.run("release a trial", |c| {
+            c.execute(
+                "UPDATE hpsearch_trial SET worker = NULL, lease = NULL \
+                 WHERE search = $1 AND idx = $2 AND worker = $3 AND NOT done",
+                &[&sid, &idx, &wid],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Commit a result; the first commit of a trial wins, a later one (a
+    /// worker whose lease ran out while it was still running) is dropped.
+    fn commit(&mut self, wid: i64, o: &Outcome) -> Result<bool, StorageError> {
+        let sid = self.sid;
+        let idx = o.trial as i64;
+        let params = params_text(&o.params);
+        let e = &o.eval;
+        let steps = steps_text(&e.steps);
+        let thread = o.thread as i32;
+        let n = self.db.run("commit a trial", |c| {
+            c.execute(
+                "UPDATE hpsearch_trial SET done = true, params = $3, status = $4, value = $5, \
+                 folds = $6, extra = $7, steps = $8, error = $9, seconds = $10, thread = $11, \
+                 committed_by = $12, committed = now(), lease = NULL \
+                 WHERE search = $1 AND idx = $2 AND NOT done",
+                &[
+                    &sid,
+                    &idx,
+                    &params,
+                    &e.status.name(),
+                    &e.value,
+                    &e.folds,
+                    &e.extra,
+                    &steps,
+                    &e.error,
+                    &o.seconds,
+                    &thread,
+                    &wid,
+                ],
+            )
+        })?;
+        if n == 1 {
+            return Ok(true);
+        }
+        // Already committed (by a worker whose lease this one outlived, or
+        // by this one when the reply was lost): dropped, and checked equal.
+        let row = self.db.run("read a committed trial", |c| {
+            c.query_opt(
+                "SELECT params, status, value, folds, extra, steps, error FROM hpsearch_trial \
+                 WHERE search = $1 AND idx = $2 AND done",
+                &[&sid, &idx],
+            )
+        })?;
+        if let Some(r) = row {
+            let same_f = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            let theirs_status: String = r.get(1);
+            let folds: Vec<f64> = r.get(3);
+            let same = r.get::<_, String>(0) == params
+                && theirs_status == e.status.name()
+                && same_f(r.get(2), e.value)
+                && folds.len() == e.folds.len()
+                && folds.iter().zip(&e.folds).all(|(&a, &b)| same_f(a, b))
+                && r.get::<_, Vec<String>>(4) == e.extra
+                && r.get::<_, String>(5) == steps
+                && r.get::<_, Option<String>>(6) == e.error;
+            // A time-out depends on the machine, so it may differ.
+            let timeout = e.status == Status::Timeout || theirs_status == "timeout";
+            if !same && !timeout {
+                eprintln!(
+                    "warning: trial {}: this worker's result differs from the one already \
+                     committed (status {} here, {theirs_status} there); the committed one is kept. \
+                     Is the objective deterministic (the same parameters and seed give the same \
+                     result)?",
+                    o.trial,
+                    e.status.name()
+                );
+            }
+        }
+        Ok(false)
+    }
+
+    /// Read the committed trials from `sync.prefix` on and append those
+    /// that extend the contiguous prefix to `journal`, updating `state` as
+    /// [`search::run`] does for its own commits.
+    #[allow(clippy::too_many_arguments)]
+    fn sync(
+        &mut self,
+        search: &Search,
+        journal: &mut Journal,
+        state: &mut State,
+        sync: &mut Sync,
+        budget: u64,
+        max_failures: Option<u64>,
+        observe: &mut dyn FnMut(&Outcome),
+    ) -> Result<(), StorageError> {
+        let sid = self.sid;
+        let from = sync.prefix as i64;
+        let until = budget as i64;
+        let rows = self.db.run("read committed trials", |c| {
+            c.query(
+                "SELECT idx, params, status, value, folds, extra, steps, error, seconds, thread \
+                 FROM hpsearch_trial WHERE search = $1 AND done AND idx >= $2 AND idx < $3 \
+                 ORDER BY idx",
+                &[&sid, &from, &until],
+            )
+        })?;
+        let strategy = search.strategy.build();
+        let uses_history = strategy.uses_history();
+        let root = search.root();
+        let search_seed = root.search_seed();
+        let bad = |i: u64, what: String| {
+            StorageError::Failed(format!(
+                "the database's trial {i} {what}; was the database edited, or written by another \
+                 build of hpsearch?"
+            ))
+        };
+        for row in rows {
+            let i = row.get::<_, i64>(0) as u64;
+            if i != sync.prefix {
+                break;
+            }
+            let stored_params: String = row.get(1);
+            let status_text: String = row.get(2);
+            let status = Status::parse(&status_text)
+                .ok_or_else(|| bad(i, format!("has status {status_text:?}")))?;
+            let steps_stored: String = row.get(6);
+            let eval = Evaluation {
+                status,
+                value: row.get(3),
+                folds: row.get(4),
+                extra: row.get(5),
+                steps: parse_steps(&steps_stored)
+                    .ok_or_else(|| bad(i, format!("has steps {steps_stored:?}")))?,
+                error: row.get(7),
+            };
+            let seed = root.trial_seed(i);
+            let params = if uses_history {
+                while state.proposals.len() as u64 <= i {
+                    let j = state.proposals.len() as u64;
+                    let p = search::propose_next(
+                        search,
+                        strategy.as_ref(),
+                        state,
+                        search_seed,
+                        root.trial_seed(j),
+                    );
+                    state.proposals.push(p);
+                }
+                state.proposals[i as usize].clone()
+            } else {
+                let t = Trial {
+                    space: &search.space,
+                    index: i,
+                    seed,
+                    search_seed,
+                };
+                strategy.propose(&t, &History::default())
+            };
+            if params_text(&params) != stored_params {
+                return Err(bad(
+                    i,
+                    format!(
+                        "has parameters {stored_params} where this search proposes {}",
+                        params_text(&params)
+                    ),
+                ));
+            }
+            let outcome = Outcome {
+                trial: i,
+                seed,
+                params,
+                eval,
+                seconds: row.get(8),
+                thread: row.get::<_, i32>(9).max(0) as usize,
+                bug: None,
+            };
+            journal.append(&Committed {
+                trial: i,
+                seed,
+                params: &outcome.params,
+                eval: &outcome.eval,
+                seconds: outcome.seconds,
+                thread: outcome.thread,
+            });
+            if uses_history {
+                state.observed.push(observation(
+                    &search.space,
+                    search.direction,
+                    outcome.params.clone(),
+                    outcome.eval.status,
+                    outcome.eval.value,
+                ));
+            }
+            state.curves.push(Curve {
+                status: outcome.eval.status,
+                steps: outcome.eval.steps.as_slice().into(),
+            });
+            sync.prefix += 1;
+            if matches!(outcome.eval.status, Status::Ok | Status::Pruned) {
+                sync.in_a_row = 0;
+            } else {
+                sync.in_a_row += 1;
+                if sync.stop.is_none() && max_failures.is_some_and(|m| sync.in_a_row >= m) {
+                    sync.stop = Some(SearchError::TooManyFailures {
+                        n: sync.in_a_row,
+                        trial: i,
+                        error: outcome.eval.error.clone().unwrap_or_default(),
+                    });
+                }
+            }
+            observe(&outcome);
+        }
+        journal.commit().map_err(SearchError::from)?;
+        Ok(())
+    }
+}
+
+/// The shortest and longest wait between two looks at the database when
+/// there is nothing to claim.
+const POLL_MIN: f64 = 0.005;
+const POLL_MAX: f64 = 0.25;
+
+/// Where a worker stands in the committed history.
+struct Sync {
+    /// Trials `0 .. prefix` are committed and in the local journal.
+    prefix: u64,
+    in_a_row: u64,
+    stop: Option<SearchError>,
+}
+
+/// A trial's parameters as stored (and compared): JSON `[[name, value], …]`
+/// with values as `trials.csv` writes them.
+fn params_text(params: &Params) -> String {
+    let pairs: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_string()))
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// The heartbeat: on its own connection, every quarter lease, extend the
+/// leases of the trials this worker is running and record that it lives.
+/// A failure is retried at the next beat (the main connection reports
+/// lost connections).
+fn heartbeat(
+    target: Target,
+    sid: i64,
+    wid: i64,
+    lease: f64,
+    inflight: Arc<Mutex<BTreeSet<i64>>>,
+    quit: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut client: Option<Client> = None;
+        let every = Duration::from_secs_f64(lease / 4.0);
+        let mut last = Instant::now();
+        while !quit.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+            if last.elapsed() < every {
+                continue;
+            }
+            last = Instant::now();
+            if client.as_ref().is_none_or(|c| c.is_closed()) {
+                client = target.connect().ok();
+            }
+            let Some(c) = client.as_mut() else {
+                continue;
+            };
+            let held: Vec<i64> = inflight
+                .lock()
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            let ok = c
+                .execute(
+                    "UPDATE hpsearch_trial SET lease = now() + make_interval(secs => $3) \
+                     WHERE search = $1 AND worker = $2 AND idx = ANY($4) AND NOT done",
+                    &[&sid, &wid, &lease, &held],
+                )
+                .and_then(|_| {
+                    c.execute(
+                        "UPDATE hpsearch_worker SET heartbeat = now() WHERE id = $1",
+                        &[&wid],
+                    )
+                });
+            if ok.is_err() {
+                client = None;
+            }
+        }
+    })
+}
+
+/// `hpsearch status`: every search in the database (or only the one with
+/// root hash `root`), its progress and its live workers (a heartbeat
+/// within two leases), as text.
+pub fn status(target: &Target, root: Option<&str>) -> Result<String, StorageError> {
+    let mut client = target.connect_or_refuse()?;
+    postgres::ensure_schema(&mut client, &target.shown)?;
+    let fail = |e: ::postgres::Error| {
+        StorageError::Failed(format!(
+            "--storage {}: {}",
+            target.shown,
+            target.scrub(&postgres::cause(&e))
+        ))
+    };
+    let lease = lease_seconds();
+    let searches = client
+        .query(
+            "SELECT s.id, s.name, s.root_hash, s.budget, \
+               (SELECT count(*) FROM hpsearch_trial t WHERE t.search = s.id AND t.done), \
+               (SELECT count(*) FROM hpsearch_trial t WHERE t.search = s.id AND NOT t.done \
+                  AND t.lease >= now()) \
+             FROM hpsearch_search s WHERE $1::text IS NULL OR s.root_hash = $1 \
+             ORDER BY s.name, s.id",
+            &[&root],
+        )
+        .map_err(fail)?;
+    let mut out = String::new();
+    if searches.is_empty() {
+        out.push_str(match root {
+            Some(_) => "the database holds no such search\n",
+            None => "no search in this database\n",
+        });
+    }
+    for s in searches {
+        let (sid, name, root, budget, done, running): (i64, String, String, i64, i64, i64) =
+            (s.get(0), s.get(1), s.get(2), s.get(3), s.get(4), s.get(5));
+        out.push_str(&format!(
+            "{name}  root {}  {done}/{budget} trials committed, {running} running\n",
+            &root[..root.len().min(16)]
+        ));
+        let workers = client
+            .query(
+                "SELECT host, pid, threads, EXTRACT(EPOCH FROM now() - heartbeat)::float8 \
+                 FROM hpsearch_worker WHERE search = $1 AND NOT finished \
+                 AND heartbeat >= now() - make_interval(secs => $2) ORDER BY id",
+                &[&sid, &(2.0 * lease)],
+            )
+            .map_err(fail)?;
+        for w in workers {
+            let (host, pid, threads, ago): (String, i64, i32, f64) =
+                (w.get(0), w.get(1), w.get(2), w.get(3));
+            out.push_str(&format!(
+                "  worker {host} pid {pid}, {threads} threads, last heartbeat {ago:.1} s ago\n"
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,800 @@
+//! One search on many machines through PostgreSQL (issue 16), against a
+//! real server: each test starts a private cluster in a temporary folder
+//! (initdb + pg_ctl on a free loopback port, as the `postgres` user when
+//! the tests run as root) and stops it when it ends, even on failure.
+//! Without PostgreSQL installed the tests say `skipped: …`, unless
+//! `HPSEARCH_REQUIRE_POSTGRES=1` (as `.ci/run` sets).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{system_tool, Sandbox};
+
+/// The password of the clusters' `hp` role: no output or file may hold it.
+const PASSWORD: &str = "Pw-7zq-Secret-91x";
+
+/// The folder holding `initdb`, `pg_ctl` and `psql`: on `PATH`, or Debian's
+/// `/usr/lib/postgresql/<version>/bin` (the newest).
+fn pg_bin() -> Option<PathBuf> {
+    let has = |d: &Path| {
+        ["initdb", "pg_ctl", "psql"]
+            .iter()
+            .all(|p| d.join(p).is_file())
+    };
+    let on_path =
+        std::env::var_os("PATH").and_then(|path| std::env::split_paths(&path).find(|d| has(d)));
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let d = e.path().join("bin");
+            has(&d).then_some((v, d))
+        })
+        .collect();
+    found.sort();
+    let bin = on_path.or_else(|| found.pop().map(|(_, d)| d))?;
+    // As root, the server must run as another user.
+    if is_root()
+        && !Command::new("id")
+            .arg("postgres")
+            .output()
+            .ok()?
+            .status
+            .success()
+    {
+        return None;
+    }
+    Some(bin)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A private PostgreSQL cluster, stopped when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn start() -> Option<Cluster> {
+        let bin = system_tool(
+            pg_bin(),
+            "HPSEARCH_REQUIRE_POSTGRES",
+            "PostgreSQL's initdb, pg_ctl and psql (Debian: apt-get install postgresql)",
+        )?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        let pwfile = dir.path().join("pw");
+        std::fs::write(&pwfile, format!("{PASSWORD}\n")).expect("pwfile");
+        std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("addr").port()
+        };
+        let c = Cluster { dir, bin, port };
+        let out = c
+            .tool("initdb")
+            .arg("-D")
+            .arg(c.data())
+            .args(["-A", "scram-sha-256", "--auth-local=trust", "-U", "hp"])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .args(["--no-sync", "-E", "UTF8"])
+            .output()
+            .expect("initdb");
+        assert!(out.status.success(), "initdb: {out:?}");
+        c.pg_ctl(&["start", "-w"]);
+        Some(c)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A program of the server's, as the `postgres` user when we are root.
+    fn tool(&self, name: &str) -> Command {
+        let prog = self.bin.join(name);
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(prog);
+            c
+        } else {
+            Command::new(prog)
+        }
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let opts = format!(
+            "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            self.dir.path().display(),
+            self.port
+        );
+        let out = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-o", &opts, "-l"])
+            .arg(self.dir.path().join("log"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("pg_ctl");
+        assert!(out.status.success(), "pg_ctl {args:?}: {out:?}");
+    }
+
+    /// The URL of database `db`, with the password.
+    fn url(&self, db: &str) -> String {
+        format!("postgresql://hp:{PASSWORD}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Run SQL statements (each on its own: CREATE DATABASE refuses a
+    /// transaction) with psql as `hp` in database `db`, over the Unix
+    /// socket (trusted locally).
+    fn sql_in(&self, db: &str, statements: &str) {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.arg("-h").arg(self.dir.path()).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "hp",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+        ]);
+        for s in statements.split(';').filter(|s| !s.trim().is_empty()) {
+            c.args(["-c", s]);
+        }
+        let out = c.stdin(Stdio::null()).output().expect("psql");
+        assert!(out.status.success(), "psql {statements}: {out:?}");
+    }
+
+    fn sql(&self, statements: &str) {
+        self.sql_in("postgres", statements)
+    }
+
+    /// A new, empty database; returns its URL.
+    fn database(&self, name: &str) -> String {
+        self.sql(&format!("CREATE DATABASE {name}"));
+        self.url(name)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Start `hpsearch` with `args` in the sandbox, the database in
+/// `HPSEARCH_STORAGE` (so the URL is not on the command line).
+fn spawn(sb: &Sandbox, url: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hpsearch"));
+    c.args(args)
+        .current_dir(sb.path())
+        .env("HPSEARCH_STORAGE", url)
+        .env("HPSEARCH_LEASE_SECONDS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.spawn().expect("start hpsearch")
+}
+
+/// Wait for a child, with a generous bound that only catches a hang.
+fn finish(child: Child) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(300)) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            // SAFETY: kill has no memory preconditions.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("worker {pid} hung");
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: &Output, what: &str) {
+    assert_eq!(out.status.code(), Some(0), "{what}: {}", text(out));
+    assert!(!text(out).contains(PASSWORD), "{what} printed the password");
+}
+
+/// No file under the sandbox holds the password.
+fn no_password_in_files(sb: &Sandbox) {
+    for (path, bytes) in sb.snapshot(".") {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+            "{} holds the password",
+            path.display()
+        );
+    }
+}
+
+/// A plain one-machine run of `file` into `plain_<stem>`: its trials.csv.
+fn plain(sb: &Sandbox, file: &str) -> Vec<u8> {
+    let stem = file.trim_end_matches(".toml");
+    let out = format!("plain_{stem}");
+    sb.run(&["run", file, "-q", "-j", "2", "--out", &out])
+        .expect_code(0);
+    sb.read(&format!("{out}/trials.csv"))
+}
+
+/// `file` run by one worker (1 thread) in one database and by four (1, 2,
+/// 1 and 2 threads) in another: every worker's trials.csv and a pull's
+/// are the plain run's bytes.
+fn one_and_four_workers(c: &Cluster, sb: &Sandbox, file: &str, db: &str) {
+    let want = plain(sb, file);
+    let stem = file.trim_end_matches(".toml");
+    let url = c.database(&format!("{db}_one"));
+    let w = finish(spawn(
+        sb,
+        &url,
+        &["run", file, "-q", "-j", "1", "--out", &format!("{db}_one")],
+        &[],
+    ));
+    ok(&w, "one worker");
+    assert!(
+        sb.read(&format!("{db}_one/trials.csv")) == want,
+        "{stem}: one worker differs"
+    );
+    let url = c.database(&format!("{db}_four"));
+    let workers: Vec<Child> = (0..4)
+        .map(|k| {
+            let threads = if k % 2 == 0 { "1" } else { "2" };
+            spawn(
+                sb,
+                &url,
+                &[
+                    "run",
+                    file,
+                    "-q",
+                    "-j",
+                    threads,
+                    "--out",
+                    &format!("{db}_w{k}"),
+                ],
+                &[],
+            )
+        })
+        .collect();
+    for (k, w) in workers.into_iter().enumerate() {
+        let out = finish(w);
+        ok(&out, &format!("{stem}: worker {k}"));
+        assert!(
+            text(&out).contains("results:"),
+            "{stem}: worker {k} printed no summary: {}",
+            text(&out)
+        );
+        assert!(
+            sb.read(&format!("{db}_w{k}/trials.csv")) == want,
+            "{stem}: worker {k}'s trials.csv differs from one machine's"
+        );
+    }
+    let out = finish(spawn(
+        sb,
+        &url,
+        &["pull", file, "--out", &format!("{db}_pulled")],
+        &[],
+    ));
+    ok(&out, "pull");
+    assert!(
+        sb.read(&format!("{db}_pulled/trials.csv")) == want,
+        "{stem}: the pulled trials.csv differs from one machine's"
+    );
+    // The pulled folder is an ordinary one.
+    sb.run(&["show", &format!("{db}_pulled")]).expect_code(0);
+}
+
+const BRANIN: &str = r#"
+[search]
+strategy = "STRATEGY"
+trials = 40
+seed = SEED
+parallel = 4
+[objective]
+function = "branin"
+[space]
+x0 = { type = "float", low = -5.0, high = 10.0 }
+x1 = { type = "float", low = 0.0, high = 15.0 }
+"#;
+
+/// A program objective: a value from the parameters and the seed, after
+/// `PROG_SLEEP` seconds; given the argument `steps`, ten intermediate values first.
+const PROG: &str = r#"
+import json, os, random, sys, time
+p = json.load(open(os.environ["HPSEARCH_PARAMS"]))
+rng = random.Random(int(os.environ["HPSEARCH_SEED"]))
+x = p["x"]
+pause = float(os.environ.get("PROG_SLEEP", "0"))
+value = (x - 0.3) ** 2 + 1e-3 * rng.random()
+if os.environ.get("NONDET"):
+    value += random.SystemRandom().random()
+if "steps" in sys.argv:
+    for t in range(10):
+        print(json.dumps({"step": t, "value": value + 1.0 / (t + 1)}), flush=True)
+        time.sleep(pause / 10)
+else:
+    time.sleep(pause)
+print(json.dumps({"value": value}))
+"#;
+
+const COMMAND: &str = r#"
+[search]
+strategy = "STRATEGY"
+trials = TRIALS
+seed = 3
+parallel = 4
+[objective]
+command = ["python3", "prog.py"]
+direction = "minimize"
+[space]
+x = { type = "float", low = 0.0, high = 1.0 }
+"#;
+
+const PRUNED: &str = r#"
+[search]
+strategy = "random"
+trials = 24
+seed = 5
+parallel = 3
+[search.pruner]
+kind = "median"
+n_startup_trials = 3
+n_warmup_steps = 1
+[objective]
+command = ["python3", "prog.py", "steps"]
+direction = "minimize"
+max_step = 9
+[space]
+x = { type = "float", low = 0.0, high = 1.0 }
+"#;
+
+fn branin(strategy: &str, seed: u64) -> String {
+    BRANIN
+        .replace("STRATEGY", strategy)
+        .replace("SEED", &seed.to_string())
+}
+
+fn command(strategy: &str, trials: u64) -> String {
+    COMMAND
+        .replace("STRATEGY", strategy)
+        .replace("TRIALS", &trials.to_string())
+}
+
+#[test]
+fn four_workers_write_the_journal_one_machine_writes() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("random.toml", &branin("random", 1));
+    sb.write("tpe.toml", &branin("tpe", 1));
+    sb.write("gp.toml", &branin("gp", 1));
+    sb.write("cmd.toml", &command("tpe", 16));
+    one_and_four_workers(&c, &sb, "random.toml", "random");
+    one_and_four_workers(&c, &sb, "tpe.toml", "tpe");
+    one_and_four_workers(&c, &sb, "gp.toml", "gp");
+    one_and_four_workers(&c, &sb, "cmd.toml", "cmd");
+    no_password_in_files(&sb);
+}
+
+#[test]
+fn four_workers_with_a_pruner_write_the_journal_one_machine_writes() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("pruned.toml", PRUNED);
+    one_and_four_workers(&c, &sb, "pruned.toml", "pruned");
+    let journal = String::from_utf8_lossy(&sb.read("pruned_pulled/trials.csv")).into_owned();
+    assert!(
+        journal.contains(",pruned,"),
+        "nothing was pruned:\n{journal}"
+    );
+}
+
+/// SIGKILL workers at ten instants while the others go on, starting a new
+/// worker each time (in the killed one's folder, so it also resumes its
+/// local journal): the journal is the one machine's.
+#[test]
+fn killed_workers_lose_nothing() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("kill.toml", &command("random", 48));
+    let want = plain(&sb, "kill.toml");
+    let url = c.database("kill");
+    let env = [("PROG_SLEEP", "0.3")];
+    let start = |k: usize| {
+        spawn(
+            &sb,
+            &url,
+            &[
+                "run",
+                "kill.toml",
+                "-q",
+                "-j",
+                "2",
+                "--out",
+                &format!("w{k}"),
+            ],
+            &env,
+        )
+    };
+    let mut workers: Vec<Child> = (0..3).map(start).collect();
+    let mut live_kills = 0;
+    // Fixed instants (no clock reaches a result; these only decide when
+    // the kills land).
+    for (n, pause_ms) in [250u64, 120, 300, 80, 200, 150, 260, 90, 180, 220]
+        .into_iter()
+        .enumerate()
+    {
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        let k = n % workers.len();
+        if matches!(workers[k].try_wait(), Ok(None)) {
+            live_kills += 1;
+        }
+        let _ = workers[k].kill();
+        let _ = workers[k].wait();
+        workers[k] = start(k);
+    }
+    // 48 trials of at least 0.3 s on six threads outlast the first kills
+    // whatever the machine's speed.
+    assert!(
+        live_kills >= 3,
+        "only {live_kills} kills hit a running worker"
+    );
+    for (k, w) in workers.into_iter().enumerate() {
+        let out = finish(w);
+        ok(&out, &format!("worker {k}"));
+        assert!(
+            sb.read(&format!("w{k}/trials.csv")) == want,
+            "worker {k}'s trials.csv differs after the kills"
+        );
+    }
+    let out = finish(spawn(
+        &sb,
+        &url,
+        &["pull", "kill.toml", "--out", "pulled"],
+        &[],
+    ));
+    ok(&out, "pull");
+    assert!(
+        sb.read("pulled/trials.csv") == want,
+        "pulled journal differs"
+    );
+}
+
+/// A worker stopped (SIGSTOP) while it runs a trial loses its lease;
+/// another worker runs and commits the trial; the first worker's late
+/// result is dropped, and since its objective is not deterministic here
+/// (`NONDET`), it says that its result differs. Both journals are the
+/// committed ones.
+#[test]
+fn a_late_result_is_dropped_and_checked() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("late.toml", &command("random", 6));
+    let want = plain(&sb, "late.toml");
+    let url = c.database("late");
+    let late = spawn(
+        &sb,
+        &url,
+        &["run", "late.toml", "-q", "-j", "1", "--out", "late"],
+        &[("PROG_SLEEP", "1"), ("NONDET", "1")],
+    );
+    let pid = late.id() as i32;
+    let bound = std::time::Instant::now() + Duration::from_secs(60);
+    while !sb.path().join("late/trials/0").exists() {
+        assert!(std::time::Instant::now() < bound, "trial 0 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // Let the lease (1 s on the database's clock) run out.
+    std::thread::sleep(Duration::from_millis(2500));
+    let other = finish(spawn(
+        &sb,
+        &url,
+        &["run", "late.toml", "-q", "-j", "2", "--out", "other"],
+        &[],
+    ));
+    ok(&other, "the other worker");
+    assert!(
+        sb.read("other/trials.csv") == want,
+        "the other worker's journal differs"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let out = finish(late);
+    ok(&out, "the late worker");
+    assert!(
+        text(&out).contains("trial 0: this worker's result differs from the one already committed"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        sb.read("late/trials.csv") == want,
+        "the late worker's journal differs"
+    );
+}
+
+/// The server restarted mid-search: the workers say so, retry and finish
+/// with nothing lost or duplicated.
+#[test]
+fn workers_ride_out_a_database_restart() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("restart.toml", &command("random", 40));
+    let want = plain(&sb, "restart.toml");
+    let url = c.database("restart");
+    let env = [("PROG_SLEEP", "0.1")];
+    let workers: Vec<Child> = (0..2)
+        .map(|k| {
+            spawn(
+                &sb,
+                &url,
+                &[
+                    "run",
+                    "restart.toml",
+                    "-q",
+                    "-j",
+                    "2",
+                    "--out",
+                    &format!("w{k}"),
+                ],
+                &env,
+            )
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(700));
+    c.pg_ctl(&["restart", "-m", "fast", "-w"]);
+    let mut said = false;
+    for (k, w) in workers.into_iter().enumerate() {
+        let out = finish(w);
+        ok(&out, &format!("worker {k}"));
+        said |= text(&out).contains("retrying");
+        assert!(
+            sb.read(&format!("w{k}/trials.csv")) == want,
+            "worker {k}'s trials.csv differs after the restart"
+        );
+    }
+    assert!(said, "no worker said it lost the connection");
+}
+
+/// Two searches in one database stay apart; a worker whose data differs
+/// from the database's search is refused (exit 2, both hashes named) and
+/// writes nothing.
+#[test]
+fn searches_stay_apart_and_other_data_is_refused() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("a.toml", &branin("random", 1));
+    sb.write("b.toml", &branin("random", 2));
+    let (want_a, want_b) = (plain(&sb, "a.toml"), plain(&sb, "b.toml"));
+    let url = c.database("apart");
+    let workers: Vec<Child> = ["a", "b", "a", "b"]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            spawn(
+                &sb,
+                &url,
+                &[
+                    "run",
+                    &format!("{s}.toml"),
+                    "-q",
+                    "-j",
+                    "1",
+                    "--out",
+                    &format!("{s}{k}"),
+                ],
+                &[],
+            )
+        })
+        .collect();
+    for w in workers {
+        ok(&finish(w), "worker");
+    }
+    assert!(sb.read("a0/trials.csv") == want_a && sb.read("a2/trials.csv") == want_a);
+    assert!(sb.read("b1/trials.csv") == want_b && sb.read("b3/trials.csv") == want_b);
+    let status = finish(spawn(&sb, &url, &["status"], &[]));
+    ok(&status, "status");
+    let shown = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        shown.contains("a  root") && shown.contains("b  root") && shown.contains("40/40"),
+        "{shown}"
+    );
+    let one = finish(spawn(&sb, &url, &["status", "a.toml"], &[]));
+    ok(&one, "status a.toml");
+    let shown = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(
+        shown.contains("a  root") && !shown.contains("b  root"),
+        "{shown}"
+    );
+
+    // A model search on one copy of the data, then a worker with other data.
+    sb.data("iris.csv");
+    let knn = common::IRIS_KNN.replace("SEED", "0");
+    sb.write("m.toml", &knn);
+    ok(
+        &finish(spawn(
+            &sb,
+            &url,
+            &["run", "m.toml", "-q", "--out", "m1"],
+            &[],
+        )),
+        "model worker",
+    );
+    let other = Sandbox::new();
+    other.data("iris.csv");
+    let iris = String::from_utf8_lossy(&other.read("data/iris.csv")).into_owned();
+    let cut: Vec<&str> = iris.lines().collect();
+    other.write("data/iris.csv", &(cut[..cut.len() - 1].join("\n") + "\n"));
+    other.write("m.toml", &knn);
+    let out = finish(spawn(
+        &other,
+        &url,
+        &["run", "m.toml", "-q", "--out", "m2"],
+        &[],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let theirs = String::from_utf8_lossy(&sb.read("m1/manifest.toml")).into_owned();
+    let root = theirs
+        .lines()
+        .find_map(|l| l.strip_prefix("root_hash = \""))
+        .map(|r| r.trim_end_matches('"').to_string())
+        .expect("root hash");
+    assert!(
+        said.contains(&root),
+        "the database's root hash is not named: {said}"
+    );
+    assert!(
+        said.contains("m.toml") && said.matches("root hash").count() >= 2,
+        "{said}"
+    );
+    assert!(
+        !other.path().join("m2").exists(),
+        "a refused worker wrote a folder"
+    );
+}
+
+/// Bad URL, unreachable host, wrong password, no rights, TLS: exit 2 with
+/// one line naming the cause, no password in it, nothing written.
+#[test]
+fn bad_storage_exits_2_with_one_line_and_no_password() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("s.toml", &branin("random", 1));
+    c.sql(&format!(
+        "CREATE ROLE noright LOGIN PASSWORD '{PASSWORD}'; CREATE DATABASE locked; \
+         REVOKE ALL ON DATABASE locked FROM PUBLIC; GRANT CONNECT ON DATABASE locked TO noright"
+    ));
+    // A database written by a newer hpsearch (schema version 2).
+    let newer = c.database("newer");
+    c.sql_in(
+        "newer",
+        "CREATE TABLE hpsearch_schema (version integer NOT NULL); \
+         INSERT INTO hpsearch_schema VALUES (2)",
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        l.local_addr().expect("addr").port()
+    };
+    let cases = [
+        (
+            format!("mysql://hp:{PASSWORD}@127.0.0.1/x"),
+            "not a PostgreSQL URL",
+        ),
+        (
+            format!("postgresql://hp:{PASSWORD}@127.0.0.1:{closed}/postgres"),
+            "connect",
+        ),
+        (
+            format!(
+                "postgresql://hp:wrong-{PASSWORD}@127.0.0.1:{}/postgres",
+                c.port
+            ),
+            "password authentication failed",
+        ),
+        (
+            format!(
+                "postgresql://noright:{PASSWORD}@127.0.0.1:{}/locked",
+                c.port
+            ),
+            "permission denied",
+        ),
+        (
+            format!("{}?sslmode=require", c.url("postgres")),
+            "not yet supported",
+        ),
+        (newer, "written by a newer hpsearch (schema version 2"),
+    ];
+    for (url, cause) in cases {
+        let out = finish(spawn(
+            &sb,
+            &url,
+            &["run", "s.toml", "-q", "--out", "r"],
+            &[],
+        ));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{cause}: {}", text(&out));
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{cause}: not one line: {err}"
+        );
+        assert!(err.contains(cause), "{cause}: {err}");
+        assert!(
+            !text(&out).contains(PASSWORD),
+            "{cause}: the password was printed: {err}"
+        );
+        assert!(
+            !sb.path().join("r").exists(),
+            "{cause}: a folder was written"
+        );
+    }
+    no_password_in_files(&sb);
+}
+
+/// The password from `~/.pgpass` (mode 0600), as libpq reads it; a file
+/// others may read is ignored with a warning.
+#[test]
+fn the_password_comes_from_pgpass() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    let home = sb.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let pgpass = home.join(".pgpass");
+    std::fs::write(
+        &pgpass,
+        format!(
+            "# hosts\nelsewhere:*:*:*:nope\n127.0.0.1:{}:*:hp:{PASSWORD}\n",
+            c.port
+        ),
+    )
+    .expect("pgpass");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let url = format!("postgresql://hp@127.0.0.1:{}/postgres", c.port);
+    let home_s = home.to_string_lossy().into_owned();
+    let env = [("HOME", home_s.as_str()), ("PGPASSWORD", "")];
+    let out = finish(spawn(&sb, &url, &["status"], &env));
+    ok(&out, "status with ~/.pgpass");
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = finish(spawn(&sb, &url, &["status"], &env));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is ignored"), "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD));
+}
