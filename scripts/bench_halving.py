@@ -51,6 +51,17 @@ def hpsearch(binary, config, threads, out):
     return wall, best, counts
 
 
+def candidates(trials_csv):
+    """(trial, seed, parameters...) of every row: the candidates a search drew."""
+    import csv
+    with open(trials_csv, newline="") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    end = next(i for i, h in enumerate(head) if h.startswith("fold_"))
+    keep = [0, 1] + list(range(head.index("value") + 1, end))
+    return [tuple(r[i] for i in keep) for r in rows[1:]]
+
+
 def accepts(binary, config):
     p = subprocess.run([binary, "check", config], cwd=ROOT, capture_output=True, text=True)
     return p.returncode == 0, p.stderr.strip().splitlines()[:3]
@@ -123,6 +134,11 @@ def main():
                 w, best, cands, res = sklearn_search(case, sk_min, nj)
                 arms[f"c{nj}"].append((w, best))
                 info["c"] = f"candidates {cands} at n_samples {res}"
+            if ok_a and r == 0:
+                same = candidates(os.path.join(work, f"{case}-a-0", "trials.csv")) == \
+                    candidates(os.path.join(work, f"{case}-b-0", "trials.csv"))
+                info["same"] = same
+                print(f"{case}: arms (a) and (b) drew the same 81 candidates: {same}", flush=True)
             print(f"{case} round {r}: " + ", ".join(f"{k} {v[-1][0]:.2f}s best {v[-1][1]:.6f}"
                                                    for k, v in arms.items() if v), flush=True)
         rows.append((case, title, arms, info))
@@ -143,6 +159,9 @@ def main():
             what = info.get(k[0], "")
             print(f"| {title} | {names[k]} | {statistics.median(ws):.2f} ({min(ws):.2f}-{max(ws):.2f}) "
                   f"| {arms[k][0][1]:.6f} | {what} |")
+    for case, title, arms, info in rows:
+        if "same" in info:
+            print(f"\n{title}: (a) and (b) drew the same 81 candidates (trial, seed, parameters): {info['same']}")
     print("\nGoals: (b)/(a) wall >= 3 with the best score within 0.5 %; (c at its better n_jobs)/(a) wall >= 5.\n")
     print("| input | (b)/(a) wall | best (a) - (b) | (c)/(a) wall | (c)/(b) wall |")
     print("|---|---|---|---|---|")
