@@ -1,10 +1,11 @@
-"""Driver for bench_halving.sh: three arms on two inputs, side by side.
+"""Driver for bench_halving.sh: three arms on each input, side by side.
 
-(a) hpsearch: 81 random candidates under successive_halving on `samples`
+(a) hpsearch: 81 candidates under successive_halving on `samples`
     (benches/halving/*_halving.toml);
-(b) hpsearch: the same 81 candidates without pruning (benches/halving/*.toml);
+(b) hpsearch: 81 candidates without pruning (benches/halving/*.toml);
 (c) scikit-learn's HalvingRandomSearchCV(n_candidates=81, factor=3,
-    resource="n_samples") over the same distributions, n_jobs=1 and 2.
+    resource="n_samples") over the same distributions (random cases) or
+    HalvingGridSearchCV over the same grid (grid cases), n_jobs=1 and 2.
 
 Each arm runs `rounds` times; the tables give the median wall time (whole
 process for hpsearch, the fit for scikit-learn) and the best CV score.
@@ -25,12 +26,21 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYNTH = os.path.join(ROOT, "target", "bench-data", "synth20k.csv")
 
-# case -> (title, hpsearch file without pruning, with pruning, sklearn min_resources)
+# case -> (title, hpsearch file without pruning, with pruning, scikit-learn
+# min_resources, "random" (HalvingRandomSearchCV) or "grid" (HalvingGridSearchCV)).
+# The random cases draw different candidates in (a) and (b), as a trial's
+# seed comes from the root hash, which the resource and pruner keys change;
+# the grid cases evaluate the very same 81 candidates in (a), (b) and (c).
 CASES = {
-    "digits_svm": ("RBF SVM, digits (1797 rows)", "benches/halving/digits_svm.toml",
-                   "benches/halving/digits_svm_halving.toml", 66),
-    "synth_forest": ("random forest (30 trees), synthetic (20000 rows)", "benches/halving/synth_forest.toml",
-                     "benches/halving/synth_forest_halving.toml", 740),
+    "digits_svm": ("RBF SVM, digits (1797 rows), random", "benches/halving/digits_svm.toml",
+                   "benches/halving/digits_svm_halving.toml", 66, "random"),
+    "synth_forest": ("random forest (30 trees), synthetic (20000 rows), random", "benches/halving/synth_forest.toml",
+                     "benches/halving/synth_forest_halving.toml", 740, "random"),
+    "digits_svm_grid": ("RBF SVM, digits (1797 rows), 9 x 9 grid", "benches/halving/digits_svm_grid.toml",
+                        "benches/halving/digits_svm_grid_halving.toml", 66, "grid"),
+    "synth_forest_grid": ("random forest (30 trees), synthetic (20000 rows), grid of 81",
+                          "benches/halving/synth_forest_grid.toml",
+                          "benches/halving/synth_forest_grid_halving.toml", 740, "grid"),
 }
 
 
@@ -52,13 +62,13 @@ def hpsearch(binary, config, threads, out):
 
 
 def candidates(trials_csv):
-    """(trial, seed, parameters...) of every row: the candidates a search drew."""
+    """(trial, parameters...) of every row: the candidates a search evaluated."""
     import csv
     with open(trials_csv, newline="") as fh:
         rows = list(csv.reader(fh))
     head = rows[0]
     end = next(i for i, h in enumerate(head) if h.startswith("fold_"))
-    keep = [0, 1] + list(range(head.index("value") + 1, end))
+    keep = [0] + list(range(head.index("value") + 1, end))
     return [tuple(r[i] for i in keep) for r in rows[1:]]
 
 
@@ -76,26 +86,33 @@ def read_csv(path):
     return np.delete(data, t, axis=1), data[:, t].astype(int)
 
 
-def sklearn_search(case, min_resources, n_jobs):
+def sklearn_search(case, min_resources, kind, n_jobs):
+    import numpy as np
     from scipy.stats import loguniform, randint
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
+    from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
-    if case == "digits_svm":
+    if case.startswith("digits_svm"):
         X, y = read_csv(os.path.join(ROOT, "data", "digits.csv"))
         est = make_pipeline(StandardScaler(), SVC(kernel="rbf"))
         dist = {"svc__C": loguniform(1e-2, 1e3), "svc__gamma": loguniform(1e-5, 1e-1)}
+        grid = {"svc__C": np.logspace(-2, 3, 9), "svc__gamma": np.logspace(-5, -1, 9)}
     else:
         X, y = read_csv(SYNTH)
         est = RandomForestClassifier(n_estimators=30, random_state=0)
         dist = {"max_depth": randint(2, 13), "max_features": ["sqrt", "log2", 0.5],
                 "min_samples_leaf": randint(1, 9)}
-    search = HalvingRandomSearchCV(est, dist, n_candidates=81, factor=3, resource="n_samples",
-                                   min_resources=min_resources, max_resources=len(y), cv=5,
-                                   scoring="accuracy", refit=False, random_state=0, n_jobs=n_jobs)
+        grid = {"max_depth": list(range(2, 11)), "max_features": ["sqrt", "log2", 0.5],
+                "min_samples_leaf": [1, 4, 7]}
+    common = dict(factor=3, resource="n_samples", min_resources=min_resources, max_resources=len(y), cv=5,
+                  scoring="accuracy", refit=False, n_jobs=n_jobs)
+    if kind == "grid":
+        search = HalvingGridSearchCV(est, grid, **common)
+    else:
+        search = HalvingRandomSearchCV(est, dist, n_candidates=81, random_state=0, **common)
     t0 = time.perf_counter()
     search.fit(X, y)
     wall = time.perf_counter() - t0
@@ -107,7 +124,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--only", nargs="+", default=["digits_svm", "synth_forest"], choices=list(CASES))
     args = ap.parse_args()
 
     import tempfile
@@ -116,7 +133,7 @@ def main():
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = []
     for case in args.only:
-        title, plain, halving, sk_min = CASES[case]
+        title, plain, halving, sk_min, kind = CASES[case]
         ok_a, why = accepts(args.bin, halving)
         if not ok_a:
             print(f"{case}: arm (a) skipped, this hpsearch refuses {halving}: {' / '.join(why)}", flush=True)
@@ -131,14 +148,14 @@ def main():
             arms["b"].append((w, best))
             info["b"] = counts
             for nj in (1, 2):
-                w, best, cands, res = sklearn_search(case, sk_min, nj)
+                w, best, cands, res = sklearn_search(case, sk_min, kind, nj)
                 arms[f"c{nj}"].append((w, best))
                 info["c"] = f"candidates {cands} at n_samples {res}"
             if ok_a and r == 0:
                 same = candidates(os.path.join(work, f"{case}-a-0", "trials.csv")) == \
                     candidates(os.path.join(work, f"{case}-b-0", "trials.csv"))
                 info["same"] = same
-                print(f"{case}: arms (a) and (b) drew the same 81 candidates: {same}", flush=True)
+                print(f"{case}: arms (a) and (b) evaluated the same 81 candidates: {same}", flush=True)
             print(f"{case} round {r}: " + ", ".join(f"{k} {v[-1][0]:.2f}s best {v[-1][1]:.6f}"
                                                    for k, v in arms.items() if v), flush=True)
         rows.append((case, title, arms, info))
@@ -149,7 +166,7 @@ def main():
     print("| input | arm | wall s | best CV accuracy | what ran |")
     print("|---|---|---|---|---|")
     names = {"a": "(a) hpsearch, successive_halving on samples", "b": "(b) hpsearch, no pruning",
-             "c1": "(c) HalvingRandomSearchCV n_jobs=1", "c2": "(c) HalvingRandomSearchCV n_jobs=2"}
+             "c1": "(c) scikit-learn's halving search n_jobs=1", "c2": "(c) scikit-learn's halving search n_jobs=2"}
     for case, title, arms, info in rows:
         for k in ("a", "b", "c1", "c2"):
             if not arms[k]:
@@ -161,7 +178,7 @@ def main():
                   f"| {arms[k][0][1]:.6f} | {what} |")
     for case, title, arms, info in rows:
         if "same" in info:
-            print(f"\n{title}: (a) and (b) drew the same 81 candidates (trial, seed, parameters): {info['same']}")
+            print(f"\n{title}: (a) and (b) evaluated the same 81 candidates (trial, parameters): {info['same']}")
     print("\nGoals: (b)/(a) wall >= 3 with the best score within 0.5 %; (c at its better n_jobs)/(a) wall >= 5.\n")
     print("| input | (b)/(a) wall | best (a) - (b) | (c)/(a) wall | (c)/(b) wall |")
     print("|---|---|---|---|---|")
