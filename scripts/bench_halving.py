@@ -108,11 +108,11 @@ def sklearn_search(case, min_resources, kind, n_jobs):
         grid = {"max_depth": list(range(2, 11)), "max_features": ["sqrt", "log2", 0.5],
                 "min_samples_leaf": [1, 4, 7]}
     common = dict(factor=3, resource="n_samples", min_resources=min_resources, max_resources=len(y), cv=5,
-                  scoring="accuracy", refit=False, n_jobs=n_jobs)
+                  scoring="accuracy", refit=False, random_state=0, n_jobs=n_jobs)
     if kind == "grid":
         search = HalvingGridSearchCV(est, grid, **common)
     else:
-        search = HalvingRandomSearchCV(est, dist, n_candidates=81, random_state=0, **common)
+        search = HalvingRandomSearchCV(est, dist, n_candidates=81, **common)
     t0 = time.perf_counter()
     search.fit(X, y)
     wall = time.perf_counter() - t0
