@@ -18,6 +18,12 @@ const SEARCHES: &[(&str, &str, &str, &str)] = &[
         "n_estimators = { type = \"int\", low = 5, high = 25 }",
     ),
     (
+        "gb",
+        "gradient_boosting",
+        "breast_cancer.csv",
+        "max_iter = { type = \"int\", low = 5, high = 20 }",
+    ),
+    (
         "logreg",
         "logistic_regression",
         "breast_cancer.csv",
