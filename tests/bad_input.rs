@@ -422,10 +422,12 @@ fn gradient_boosting_parameters_out_of_range_name_the_key() {
         ("subsample", "0.0", "a number in [0 (exclusive), 1]"),
         ("subsample", "2", "a number in [0 (exclusive), 1]"),
     ] {
-        let base = IRIS_KNN.replace("\"knn\"", "\"gradient_boosting\"").replace(
-            "n_neighbors = { type = \"int\", low = 1, high = 9 }",
-            "max_iter = { type = \"int\", low = 2, high = 5 }",
-        );
+        let base = IRIS_KNN
+            .replace("\"knn\"", "\"gradient_boosting\"")
+            .replace(
+                "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+                "max_iter = { type = \"int\", low = 2, high = 5 }",
+            );
         let fixed = base.replace(
             "\n[data]",
             &format!("\n[objective.params]\n{name} = {value}\n\n[data]"),
@@ -438,10 +440,12 @@ fn gradient_boosting_parameters_out_of_range_name_the_key() {
         let key = format!("[objective.params.{name}]: got");
         refuse(&fixed, none, &[&key, accepts]);
     }
-    let searched = IRIS_KNN.replace("\"knn\"", "\"gradient_boosting\"").replace(
-        "n_neighbors = { type = \"int\", low = 1, high = 9 }",
-        "learning_rate = { type = \"float\", low = 0.0, high = 0.5 }",
-    );
+    let searched = IRIS_KNN
+        .replace("\"knn\"", "\"gradient_boosting\"")
+        .replace(
+            "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+            "learning_rate = { type = \"float\", low = 0.0, high = 0.5 }",
+        );
     refuse(
         &searched,
         none,
