@@ -79,7 +79,7 @@ def sklearn_cv(csv, target, task, folds, max_iter):
     df = pd.read_csv(csv, keep_default_na=True)
     y = df[target].to_numpy()
     x = df.drop(columns=[target])
-    text = [c for c in x.columns if x[c].dtype == object]
+    text = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
     numeric = [c for c in x.columns if c not in text]
     params = dict(max_iter=max_iter, early_stopping=False, random_state=0)
     scores = []

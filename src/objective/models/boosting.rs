@@ -353,7 +353,9 @@ fn bin_of(thresholds: &[f64], v: f64) -> u8 {
 impl Binned {
     fn new(x: ArrayView2<'_, f64>, max_bins: usize) -> Result<Binned, ModelError> {
         let n_rows = x.nrows();
-        let per_feature: Vec<Result<(Vec<u8>, Vec<f64>, bool), ModelError>> = (0..x.ncols())
+        // Per feature: its bins, thresholds and whether it had a NaN.
+        type Feature = (Vec<u8>, Vec<f64>, bool);
+        let per_feature: Vec<Result<Feature, ModelError>> = (0..x.ncols())
             .into_par_iter()
             .map(|f| {
                 let col = x.column(f);
