@@ -12,6 +12,9 @@
 # is the `fit` call alone (the CSV is read before the clock starts); its
 # peak memory is the whole Python process.
 #
+# On a loaded machine OpenMP's busy waiting slows scikit-learn badly; set
+# OMP_WAIT_POLICY=PASSIVE (it is passed through) to measure it fairly.
+#
 # Usage: scripts/bench_boosting.sh   (env: PYTHON, HPSEARCH, THREADS=2,
 #        RUNS=3, TRIALS=0: a TRIALS-trial random search with 5-fold CV too)
 set -euo pipefail
