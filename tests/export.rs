@@ -18,12 +18,6 @@ const SEARCHES: &[(&str, &str, &str, &str)] = &[
         "n_estimators = { type = \"int\", low = 5, high = 25 }",
     ),
     (
-        "gb",
-        "gradient_boosting",
-        "breast_cancer.csv",
-        "max_iter = { type = \"int\", low = 5, high = 20 }",
-    ),
-    (
         "logreg",
         "logistic_regression",
         "breast_cancer.csv",
@@ -52,6 +46,12 @@ const SEARCHES: &[(&str, &str, &str, &str)] = &[
         "gaussian_nb",
         "wine.csv",
         "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }",
+    ),
+    (
+        "gb",
+        "gradient_boosting",
+        "breast_cancer.csv",
+        "max_iter = { type = \"int\", low = 5, high = 20 }",
     ),
 ];
 
