@@ -403,6 +403,59 @@ bad!(
     ["[objective.timeout]: only for command objectives; remove it"]
 );
 
+#[test]
+fn gradient_boosting_parameters_out_of_range_name_the_key() {
+    // Fixed in [objective.params] or as a searched range: refused before
+    // anything runs, naming the key and what it accepts.
+    for (name, value, accepts) in [
+        ("learning_rate", "0.0", "a number in [0 (exclusive), inf]"),
+        ("learning_rate", "-0.1", "a number in [0 (exclusive), inf]"),
+        ("max_iter", "0", "an integer in [1, 100000]"),
+        ("max_bins", "256", "an integer in [2, 255]"),
+        ("max_bins", "1", "an integer in [2, 255]"),
+        ("max_leaf_nodes", "1", "an integer >= 2 or one of \"none\""),
+        ("max_depth", "0", "an integer >= 1 or one of \"none\""),
+        ("min_samples_leaf", "0", "an integer >= 1"),
+        ("l2_regularization", "-1.0", "a number in [0, inf]"),
+        ("max_features", "0.0", "a number in [0 (exclusive), 1]"),
+        ("max_features", "1.5", "a number in [0 (exclusive), 1]"),
+        ("subsample", "0.0", "a number in [0 (exclusive), 1]"),
+        ("subsample", "2", "a number in [0 (exclusive), 1]"),
+    ] {
+        let base = IRIS_KNN
+            .replace("\"knn\"", "\"gradient_boosting\"")
+            .replace(
+                "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+                "max_iter = { type = \"int\", low = 2, high = 5 }",
+            );
+        let fixed = base.replace(
+            "\n[data]",
+            &format!("\n[objective.params]\n{name} = {value}\n\n[data]"),
+        );
+        let fixed = if name == "max_iter" {
+            fixed.replace("max_iter = { type", "max_depth = { type")
+        } else {
+            fixed
+        };
+        let key = format!("[objective.params.{name}]: got");
+        refuse(&fixed, none, &[&key, accepts]);
+    }
+    let searched = IRIS_KNN
+        .replace("\"knn\"", "\"gradient_boosting\"")
+        .replace(
+            "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+            "learning_rate = { type = \"float\", low = 0.0, high = 0.5 }",
+        );
+    refuse(
+        &searched,
+        none,
+        &[
+            "[space.learning_rate]: got 0",
+            "a number in [0 (exclusive), inf]",
+        ],
+    );
+}
+
 // ------------------------------------------------ bad input taken for good --
 
 /// Every built-in model with a valid one-parameter space.
@@ -429,6 +482,10 @@ const MODEL_SPACES: &[(&str, &str)] = &[
     ),
     (
         "random_forest",
+        "max_depth = { type = \"int\", low = 1, high = 5 }",
+    ),
+    (
+        "gradient_boosting",
         "max_depth = { type = \"int\", low = 1, high = 5 }",
     ),
     ("svm", "C = { type = \"float\", low = 0.1, high = 10.0 }"),

@@ -239,6 +239,13 @@ const MODELS: &[(&str, &str, &str, &str, &str)] = &[
         "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }",
         "",
     ),
+    (
+        "gb",
+        "gradient_boosting",
+        "auto_mpg.csv",
+        "max_iter = { type = \"int\", low = 5, high = 20 }",
+        "target = \"mpg\"\nimpute = \"median\"",
+    ),
 ];
 
 #[test]

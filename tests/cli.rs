@@ -58,6 +58,17 @@ fn models_lists_every_model_and_its_parameters() {
             "random_forest",
             &["n_estimators", "max_features", "bootstrap"][..],
         ),
+        (
+            "gradient_boosting",
+            &[
+                "learning_rate",
+                "max_iter",
+                "max_leaf_nodes",
+                "l2_regularization",
+                "max_bins",
+                "subsample",
+            ][..],
+        ),
         ("svm", &["C", "gamma", "kernel"][..]),
         ("knn", &["n_neighbors", "weights", "p"][..]),
         ("gaussian_nb", &["var_smoothing"][..]),

@@ -121,6 +121,38 @@ weights = { type = "categorical", choices = ["uniform", "distance"] }
     same_for_threads(&sb, "knn.toml");
 }
 
+#[test]
+fn gradient_boosting_searches_are_identical_for_1_2_8_threads() {
+    // Histograms are built feature by feature on the search's threads;
+    // subsampled rows and features draw from the trial seed.
+    let sb = Sandbox::new();
+    sb.data("digits.csv");
+    sb.write(
+        "gb.toml",
+        r#"
+[search]
+strategy = "random"
+trials = 4
+seed = 3
+[objective]
+model = "gradient_boosting"
+metric = "log_loss"
+[objective.params]
+max_iter = 8
+[data]
+path = "data/digits.csv"
+[cv]
+folds = 3
+[space]
+learning_rate = { type = "float", low = 0.05, high = 0.5, log = true }
+subsample = { type = "float", low = 0.5, high = 1.0 }
+max_features = { type = "float", low = 0.3, high = 1.0 }
+"#,
+    );
+    let text = String::from_utf8(same_for_threads(&sb, "gb.toml")).unwrap();
+    assert_eq!(text.lines().filter(|l| l.contains(",ok,")).count(), 4);
+}
+
 fn root_of(sb: &Sandbox, file: &str) -> String {
     let r = sb.run(&["check", file]);
     r.expect_code(0);

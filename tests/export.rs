@@ -47,6 +47,12 @@ const SEARCHES: &[(&str, &str, &str, &str)] = &[
         "wine.csv",
         "var_smoothing = { type = \"float\", low = 1e-9, high = 1e-6, log = true }",
     ),
+    (
+        "gb",
+        "gradient_boosting",
+        "breast_cancer.csv",
+        "max_iter = { type = \"int\", low = 5, high = 20 }",
+    ),
 ];
 
 fn setup(sb: &Sandbox, name: &str, model: &str, file: &str, space: &str) {

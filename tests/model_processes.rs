@@ -103,6 +103,12 @@ fn test_params(model: &str) -> Params {
     if model == "random_forest" {
         params.insert("n_estimators".into(), Value::Int(15));
     }
+    if model == "gradient_boosting" {
+        // Subsampled rows and features: the seeded paths too.
+        params.insert("max_iter".into(), Value::Int(10));
+        params.insert("subsample".into(), Value::Float(0.8));
+        params.insert("max_features".into(), Value::Float(0.5));
+    }
     params
 }
 
@@ -225,7 +231,8 @@ fn every_model_read_back_from_json_predicts_the_same_bits() {
             }
         }
     }
-    // 9 models: 3 serve both tasks (tree, forest, knn), 3 classification
-    // only (logistic, svm, naive Bayes), 3 regression only (the linear ones).
-    assert_eq!(checked, 3 * 3 + 3 * 2 + 3);
+    // 10 models: 4 serve both tasks (tree, forest, gradient boosting, knn),
+    // 3 classification only (logistic, svm, naive Bayes), 3 regression only
+    // (the linear ones).
+    assert_eq!(checked, 4 * 3 + 3 * 2 + 3);
 }

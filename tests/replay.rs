@@ -47,6 +47,11 @@ fn every_kind_of_model_replays_bit_for_bit() {
             "",
         ),
         (
+            "gradient_boosting",
+            "subsample = { type = \"float\", low = 0.5, high = 1.0 }",
+            "metric = \"log_loss\"",
+        ),
+        (
             "svm",
             "C = { type = \"float\", low = 0.1, high = 10.0, log = true }",
             "",

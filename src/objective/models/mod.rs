@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::{Params, Value};
 
+pub mod boosting;
 pub mod elastic_net;
 pub mod forest;
 pub mod knn;
@@ -107,6 +108,8 @@ pub enum Fitted {
     Knn(knn::Knn),
     /// `gaussian_nb`.
     GaussianNb(naive_bayes::GaussianNb),
+    /// `gradient_boosting`.
+    GradientBoosting(boosting::GradientBoosting),
 }
 
 impl Fitted {
@@ -121,6 +124,7 @@ impl Fitted {
             Fitted::Svm(m) => m.predict(x),
             Fitted::Knn(m) => m.predict(x),
             Fitted::GaussianNb(m) => m.predict(x),
+            Fitted::GradientBoosting(m) => m.predict(x),
         }
     }
 
@@ -134,6 +138,7 @@ impl Fitted {
             Fitted::Svm(m) => m.n_features(),
             Fitted::Knn(m) => m.n_features(),
             Fitted::GaussianNb(m) => m.n_features(),
+            Fitted::GradientBoosting(m) => m.n_features(),
         }
     }
 }
@@ -279,6 +284,7 @@ pub const MODELS: &[ModelInfo] = &[
     elastic_net::LASSO_INFO,
     tree::INFO,
     forest::INFO,
+    boosting::INFO,
     svm::INFO,
     knn::INFO,
     naive_bayes::INFO,
@@ -313,6 +319,7 @@ pub fn fit(
         "lasso" => elastic_net::fit(x, y, params, seed, Some(1.0)),
         "decision_tree" => tree::fit(x, y, params, seed),
         "random_forest" => forest::fit(x, y, params, seed),
+        "gradient_boosting" => boosting::fit(x, y, params, seed),
         "svm" => svm::fit(x, y, params, seed),
         "knn" => knn::fit(x, y, params, seed),
         "gaussian_nb" => naive_bayes::fit(x, y, params, seed),
