@@ -1615,13 +1615,21 @@ fn resolve_model_data(
             ),
         ));
     }
-    if metric == Metric::F1 {
+    if metric.binary_only() {
         if let Target::Classes { labels, .. } = &dataset.target {
             if labels.len() != 2 {
+                let instead = match metric {
+                    Metric::F1 => "f1_macro",
+                    Metric::Precision => "precision_macro",
+                    Metric::Recall => "recall_macro",
+                    Metric::RocAuc | Metric::AveragePrecision => "roc_auc_ovr",
+                    _ => "log_loss",
+                };
                 return Err(cx.err(
                     "objective.metric",
                     format!(
-                        "metric f1 is binary, but the target has {} classes; use f1_macro",
+                        "metric {} is binary, but the target has {} classes; use {instead}",
+                        metric.name(),
                         labels.len()
                     ),
                 ));

@@ -353,17 +353,35 @@ impl CrossValidated {
     fn score(&self, truth: &FoldTarget, pred: &Prediction) -> Result<f64, String> {
         match (truth, pred) {
             (FoldTarget::Classes(y), Prediction::Classes { labels, proba }) => {
+                let k = self.n_classes;
+                if self.metric.needs_proba() {
+                    let Some(p) = proba else {
+                        return Err(format!(
+                            "the model gave no probabilities for {}",
+                            self.metric.name()
+                        ));
+                    };
+                    let p = p.view();
+                    return match self.metric {
+                        Metric::LogLoss => Ok(metrics::log_loss(y, p)),
+                        Metric::RocAuc => Ok(metrics::roc_auc_binary(y, p)),
+                        Metric::RocAucOvr => Ok(metrics::roc_auc_ovr(y, p, false)),
+                        Metric::RocAucOvrWeighted => Ok(metrics::roc_auc_ovr(y, p, true)),
+                        Metric::AveragePrecision => Ok(metrics::average_precision(y, p)),
+                        Metric::BrierScore => Ok(metrics::brier_score(y, p)),
+                        m => Err(format!("metric {} does not fit classification", m.name())),
+                    };
+                }
                 Ok(match self.metric {
                     Metric::Accuracy => metrics::accuracy(y, labels),
-                    Metric::BalancedAccuracy => {
-                        metrics::balanced_accuracy(y, labels, self.n_classes)
-                    }
+                    Metric::BalancedAccuracy => metrics::balanced_accuracy(y, labels, k),
                     Metric::F1 => metrics::f1_binary(y, labels),
-                    Metric::F1Macro => metrics::f1_macro(y, labels, self.n_classes),
-                    Metric::LogLoss => match proba {
-                        Some(p) => metrics::log_loss(y, p.view()),
-                        None => return Err("the model gave no probabilities for log_loss".into()),
-                    },
+                    Metric::F1Macro => metrics::f1_macro(y, labels, k),
+                    Metric::F1Weighted => metrics::f1_weighted(y, labels, k),
+                    Metric::Precision => metrics::precision_binary(y, labels),
+                    Metric::PrecisionMacro => metrics::precision_macro(y, labels, k),
+                    Metric::Recall => metrics::recall_binary(y, labels),
+                    Metric::RecallMacro => metrics::recall_macro(y, labels, k),
                     m => return Err(format!("metric {} does not fit classification", m.name())),
                 })
             }
@@ -371,6 +389,9 @@ impl CrossValidated {
                 Metric::Rmse => metrics::rmse(y, p),
                 Metric::Mae => metrics::mae(y, p),
                 Metric::R2 => metrics::r2(y, p),
+                Metric::Mape => metrics::mape(y, p),
+                Metric::MedianAbsoluteError => metrics::median_absolute_error(y, p),
+                Metric::ExplainedVariance => metrics::explained_variance(y, p),
                 m => return Err(format!("metric {} does not fit regression", m.name())),
             }),
             _ => Err("the model predicted the wrong kind of target".into()),
