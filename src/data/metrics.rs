@@ -393,7 +393,9 @@ pub fn precision_macro(y: &[usize], pred: &[usize], n_classes: usize) -> f64 {
 /// Unweighted mean of the per-class recall over the classes in `y` or
 /// `pred` (scikit-learn's `recall_score(average="macro")`).
 pub fn recall_macro(y: &[usize], pred: &[usize], n_classes: usize) -> f64 {
-    averaged(y, pred, n_classes, false, |tp, _, fneg| ratio(tp, tp + fneg))
+    averaged(y, pred, n_classes, false, |tp, _, fneg| {
+        ratio(tp, tp + fneg)
+    })
 }
 
 /// Per-class F1 weighted by each class's count in `y` (scikit-learn's
@@ -565,7 +567,11 @@ pub fn explained_variance(y: &[f64], pred: &[f64]) -> f64 {
     let n = y.len() as f64;
     let diff: Vec<f64> = y.iter().zip(pred).map(|(a, b)| a - b).collect();
     let diff_mean = diff.iter().sum::<f64>() / n;
-    let num: f64 = diff.iter().map(|d| (d - diff_mean) * (d - diff_mean)).sum::<f64>() / n;
+    let num: f64 = diff
+        .iter()
+        .map(|d| (d - diff_mean) * (d - diff_mean))
+        .sum::<f64>()
+        / n;
     let mean = y.iter().sum::<f64>() / n;
     let den: f64 = y.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n;
     if den == 0.0 {
@@ -739,16 +745,28 @@ mod tests {
     #[test]
     fn precision_recall_by_hand() {
         // y = 1 1 1 0 0, pred = 1 1 0 1 0: tp 2, fp 1, fn 1.
-        close(precision_binary(&[1, 1, 1, 0, 0], &[1, 1, 0, 1, 0]), 2.0 / 3.0);
+        close(
+            precision_binary(&[1, 1, 1, 0, 0], &[1, 1, 0, 1, 0]),
+            2.0 / 3.0,
+        );
         close(recall_binary(&[1, 1, 1, 0, 0], &[1, 1, 0, 1, 0]), 2.0 / 3.0);
         // Nothing predicted positive: 0 (zero_division).
         close(precision_binary(&[1, 0], &[0, 0]), 0.0);
         // y = 0 0 1 1 2, pred = 0 1 1 1 0: precision 1/2, 2/3, 0 (class 2
         // never predicted); recall 1/2, 1, 0.
-        close(precision_macro(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3), (0.5 + 2.0 / 3.0) / 3.0);
-        close(recall_macro(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3), 1.5 / 3.0);
+        close(
+            precision_macro(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3),
+            (0.5 + 2.0 / 3.0) / 3.0,
+        );
+        close(
+            recall_macro(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3),
+            1.5 / 3.0,
+        );
         // f1 0.5, 0.8, 0 weighted by support 2, 2, 1 over 5.
-        close(f1_weighted(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3), (1.0 + 1.6) / 5.0);
+        close(
+            f1_weighted(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3),
+            (1.0 + 1.6) / 5.0,
+        );
     }
 
     #[test]
@@ -759,10 +777,16 @@ mod tests {
         close(mape(&y, &pred), (0.5 / 3.0 + 1.0 + 1.0 / 7.0) / 4.0);
         // |e| sorted 0, 0.5, 0.5, 1: median 0.5; odd count takes the middle.
         close(median_absolute_error(&y, &pred), 0.5);
-        close(median_absolute_error(&[1.0, 2.0, 3.0], &[1.0, 0.0, 3.5]), 0.5);
+        close(
+            median_absolute_error(&[1.0, 2.0, 3.0], &[1.0, 0.0, 3.5]),
+            0.5,
+        );
         // e = 0.5 -0.5 0 -1, mean -0.25, Var(e) = (0.5625 + 0.0625 + 0.0625
         // + 0.5625) / 4 = 0.3125; Var(y) = 29.1875 / 4.
-        close(explained_variance(&y, &pred), 1.0 - 0.3125 / (29.1875 / 4.0));
+        close(
+            explained_variance(&y, &pred),
+            1.0 - 0.3125 / (29.1875 / 4.0),
+        );
         close(explained_variance(&[2.0, 2.0], &[1.0, 1.0]), 1.0);
         close(explained_variance(&[2.0, 2.0], &[1.0, 3.0]), 0.0);
     }
