@@ -130,7 +130,7 @@ pub enum Command {
     ///
     /// Columns are matched by name (any order); a column the model reads
     /// must be there, the target column may be and is ignored, any other
-    /// column is an error. Writes `prediction` and, for classifiers with
+    /// column is an error unless kept (--keep). Writes `prediction` and, for classifiers with
     /// probabilities, `proba_<class>` columns.
     ///
     /// With --check-drift, the rows are first checked for drift as `hpsearch
@@ -149,6 +149,12 @@ pub enum Command {
         /// Check the rows for drift first; write the report beside --out.
         #[arg(long)]
         check_drift: bool,
+        /// Pass this input column through to the output (an ID, say), as
+        /// a first column; repeat for several (written in the order they have
+        /// in the input).
+        /// A kept column need not be one the model knows.
+        #[arg(long, value_name = "COL")]
+        keep: Vec<String>,
     },
     /// Check new data for drift against the training-data profile an
     /// exported model carries, column by column and for its predictions.
@@ -312,7 +318,8 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             data,
             out,
             check_drift,
-        } => predict(&model, &data, out.as_deref(), check_drift),
+            keep,
+        } => predict(&model, &data, out.as_deref(), check_drift, &keep),
         Command::Drift {
             model,
             data,
@@ -588,6 +595,12 @@ fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Fai
                 metric,
                 crate::value::fmt_f64(r.evaluation.value),
             ));
+            if !r.skipped.is_empty() {
+                out(&format!(
+                    "not compared (volatile): {}\n",
+                    r.skipped.join(", ")
+                ));
+            }
             Ok(())
         }
         Some(d) => Err(failed(format!(
@@ -618,6 +631,7 @@ fn predict(
     data: &Path,
     out_path: Option<&Path>,
     check_drift: bool,
+    keep: &[String],
 ) -> Result<(), Failure> {
     let a = crate::replay::Artifact::read(model).map_err(usage)?;
     if check_drift && out_path.is_none() {
@@ -629,7 +643,7 @@ fn predict(
     // One streaming pass reads, checks and predicts the rows (with
     // --check-drift, checks them for drift too); input that does not fit
     // writes nothing.
-    let report = match crate::replay::predict_file(&a, model, data, out_path, check_drift) {
+    let report = match crate::replay::predict_file(&a, model, data, out_path, check_drift, keep) {
         Ok(r) => r.zip(out_path).map(|(r, p)| (drift_report_path(p), r)),
         Err(e @ crate::replay::ReplayError::Write { .. }) => return Err(failed(e)),
         Err(e) => return Err(usage(e)),

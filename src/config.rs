@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::metrics::Metric;
 use crate::data::preprocess::{Impute, Scale};
-use crate::data::{self, Dataset, Target};
+use crate::data::{self, Column, Dataset, Target};
 use crate::objective::function::Function;
 use crate::objective::models::{self, ModelInfo, Task};
 use crate::seed::RootHash;
@@ -98,6 +98,7 @@ struct ObjectiveWire {
     max_step: Option<i64>,
     inputs: Option<Vec<String>>,
     columns: Option<Vec<String>>,
+    volatile: Option<Vec<String>>,
     metric: Option<String>,
     direction: Option<String>,
     task: Option<String>,
@@ -123,6 +124,14 @@ struct DataWire {
 #[serde(deny_unknown_fields)]
 struct CvWire {
     folds: Option<i64>,
+    kind: Option<String>,
+    repeats: Option<i64>,
+    stratify: Option<bool>,
+    groups: Option<String>,
+    order: Option<String>,
+    gap: Option<i64>,
+    max_train_size: Option<i64>,
+    test_size: Option<f64>,
 }
 
 // ------------------------------------------------------------ resolved --
@@ -200,6 +209,10 @@ pub struct CommandSpec {
     pub max_step: Option<u64>,
     /// `columns`: result keys given their own column in `trials.csv`.
     pub columns: Vec<String>,
+    /// `volatile`: result keys that are measurements (a fit time), not
+    /// results: recorded, but `replay` does not compare them. Default
+    /// none; part of the root hash only when not empty.
+    pub volatile: Vec<String>,
     /// `metric`: the name of what `value` measures (default "value").
     pub metric: String,
     /// `inputs`: files and folders whose content is part of the search.
@@ -355,8 +368,16 @@ pub struct Search {
     pub direction: Direction,
     /// `[data]`, for model objectives.
     pub data: Option<DataSpec>,
-    /// `[cv] folds`, default 5, for model objectives.
+    /// `[cv] folds`, default 5, for model objectives (1 for a holdout).
     pub folds: Option<usize>,
+    /// `[cv] kind` when set (with its settings); `None`: the default,
+    /// stratified k-fold for classification and shuffled k-fold for
+    /// regression, and no entry in the root hash.
+    pub cv_kind: Option<CvKind>,
+    /// What `cv_kind` read from its column (never a feature): for `group`,
+    /// each row's group (numbered by first appearance); for `time_series`
+    /// with `order`, the rows sorted by it. Empty otherwise.
+    pub cv_keys: Vec<usize>,
     pub space: Space,
     /// The search file's text, kept in the results folder for replay.
     pub text: String,
@@ -378,6 +399,12 @@ impl Search {
             (Spec::Grid, None) => grid,
             (_, t) => t.unwrap_or(0),
         }
+    }
+
+    /// Fold scores per trial: `[cv] folds` times the repeats of
+    /// `kind = "repeated"`; 0 without cross-validation.
+    pub fn fold_scores(&self) -> usize {
+        self.folds.unwrap_or(0) * self.cv_kind.as_ref().map_or(1, CvKind::repeats)
     }
 
     /// The metric name the value column holds.
@@ -428,7 +455,11 @@ impl Search {
                     d,
                     self.folds.map(|folds| CanonicalCv {
                         folds,
-                        stratified: *task == Task::Classification,
+                        stratified: match &self.cv_kind {
+                            None => *task == Task::Classification,
+                            Some(k) => k.stratified(),
+                        },
+                        scheme: self.cv_kind.as_ref(),
                     }),
                 )
             }
@@ -448,6 +479,7 @@ impl Search {
                     max_step: c.max_step,
                     metric: &c.metric,
                     columns: &c.columns,
+                    volatile: &c.volatile,
                     inputs: c
                         .inputs
                         .iter()
@@ -508,7 +540,7 @@ pub struct Canonical<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<CanonicalData<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cv: Option<CanonicalCv>,
+    pub cv: Option<CanonicalCv<'a>>,
     pub space: BTreeMap<&'a str, &'a Domain>,
 }
 
@@ -538,6 +570,10 @@ pub enum CanonicalObjective<'a> {
         max_step: Option<u64>,
         metric: &'a str,
         columns: &'a [String],
+        /// Left out when empty, so searches without it keep the root
+        /// hash they had before the key existed.
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        volatile: &'a [String],
         /// Each input as written, with its content hash.
         inputs: BTreeMap<&'a str, &'a str>,
     },
@@ -558,9 +594,69 @@ pub struct CanonicalData<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CanonicalCv {
+pub struct CanonicalCv<'a> {
     pub folds: usize,
     pub stratified: bool,
+    /// Left out when `[cv] kind` is not set, so searches without it keep
+    /// the root hash they had before the key existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<&'a CvKind>,
+}
+
+/// `[cv] kind`, as set, with its settings (see README, "Cross-validation").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CvKind {
+    /// Stratified k-fold (classification).
+    Stratified,
+    /// Shuffled k-fold, not stratified.
+    Kfold,
+    /// k-fold `repeats` times, each with its own shuffle; stratified for
+    /// classification unless `stratify = false`.
+    Repeated { repeats: usize, stratify: bool },
+    /// scikit-learn's `GroupKFold`: the rows of one value of column
+    /// `groups` are held out together; the column is not a feature.
+    Group { groups: String },
+    /// scikit-learn's `TimeSeriesSplit`, rows ordered by column `order`
+    /// (not a feature) or in file order.
+    TimeSeries {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        order: Option<String>,
+        gap: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_train_size: Option<usize>,
+    },
+    /// One split holding out `test_size` of the rows; stratified for
+    /// classification unless `stratify = false`.
+    Holdout { test_size: f64, stratify: bool },
+}
+
+impl CvKind {
+    /// Whether the folds keep class proportions.
+    pub fn stratified(&self) -> bool {
+        match self {
+            CvKind::Stratified => true,
+            CvKind::Repeated { stratify, .. } | CvKind::Holdout { stratify, .. } => *stratify,
+            CvKind::Kfold | CvKind::Group { .. } | CvKind::TimeSeries { .. } => false,
+        }
+    }
+
+    /// Folds per row in `folds.csv` (the repeats).
+    pub fn repeats(&self) -> usize {
+        match self {
+            CvKind::Repeated { repeats, .. } => *repeats,
+            _ => 1,
+        }
+    }
+
+    /// The data column the scheme reads (never a feature).
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            CvKind::Group { groups } => Some(groups),
+            CvKind::TimeSeries { order, .. } => order.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------- validation --
@@ -715,13 +811,17 @@ pub fn parse_with_data(
             ("objective.max_step", o.max_step.is_some()),
             ("objective.inputs", o.inputs.is_some()),
             ("objective.columns", o.columns.is_some()),
+            ("objective.volatile", o.volatile.is_some()),
         ] {
             if present {
                 return Err(cx.err(key, "only for command objectives; remove it"));
             }
         }
     }
-    let (objective, direction, data, dataset, folds) = match (&o.model, &o.function) {
+    let (objective, direction, data, dataset, folds, cv_kind, cv_keys) = match (
+        &o.model,
+        &o.function,
+    ) {
         (None, None) if o.command.is_some() => {
             if let Some(key) = [("data", wire.data.is_some()), ("cv", wire.cv.is_some())]
                 .iter()
@@ -739,6 +839,8 @@ pub fn parse_with_data(
                 None,
                 None,
                 None,
+                None,
+                Vec::new(),
             )
         }
         // Caught above with the other combinations; kept for the match.
@@ -789,6 +891,8 @@ pub fn parse_with_data(
                 None,
                 None,
                 None,
+                None,
+                Vec::new(),
             )
         }
         (Some(name), None) => {
@@ -822,10 +926,20 @@ pub fn parse_with_data(
                     want
                 }
             };
-            let folds = match wire.cv.as_ref().and_then(|c| c.folds) {
-                None => 5,
-                Some(k) if k >= 2 && (k as u64) <= dataset.n_rows as u64 => k as usize,
-                Some(k) => {
+            let cv_kind = resolve_cv_kind(&cx, wire.cv.as_ref(), &spec.target, task)?;
+            let folds = match (wire.cv.as_ref().and_then(|c| c.folds), &cv_kind) {
+                (Some(k), Some(CvKind::Holdout { .. })) => {
+                    return Err(cx.err(
+                        "cv.folds",
+                        format!(
+                            "a holdout is one split (set by test_size); remove folds (got {k})"
+                        ),
+                    ))
+                }
+                (None, Some(CvKind::Holdout { .. })) => 1,
+                (None, _) => 5,
+                (Some(k), _) if k >= 2 && (k as u64) <= dataset.n_rows as u64 => k as usize,
+                (Some(k), _) => {
                     return Err(cx.err(
                         "cv.folds",
                         format!(
@@ -835,6 +949,34 @@ pub fn parse_with_data(
                     ))
                 }
             };
+            let (dataset, cv_keys) = match &cv_kind {
+                Some(kind) => check_cv_data(&cx, kind, dataset, folds)?,
+                None => (dataset, Vec::new()),
+            };
+            if let (
+                Some(r),
+                Some(
+                    kind @ (CvKind::Group { .. }
+                    | CvKind::TimeSeries { .. }
+                    | CvKind::Holdout { .. }),
+                ),
+            ) = (&o.resource, &cv_kind)
+            {
+                let name = match kind {
+                    CvKind::Group { .. } => "group",
+                    CvKind::TimeSeries { .. } => "time_series",
+                    _ => "holdout",
+                };
+                return Err(cx.err(
+                    "objective.resource",
+                    format!(
+                        "resource = \"{r}\" is not supported with [cv] kind = \"{name}\": its rungs \
+                         subsample k-fold training folds (a stratified random subsample would mix \
+                         up the order of a time series); use kind = \"stratified\", \"kfold\" or \
+                         \"repeated\", or remove resource"
+                    ),
+                ));
+            }
             let resource = resolve_resource(&cx, model, o, &space, &fixed, &dataset, folds)?;
             (
                 ObjectiveSpec::Model {
@@ -848,6 +990,8 @@ pub fn parse_with_data(
                 Some(spec),
                 Some(dataset),
                 Some(folds),
+                cv_kind,
+                cv_keys,
             )
         }
     };
@@ -928,6 +1072,8 @@ pub fn parse_with_data(
             direction,
             data,
             folds,
+            cv_kind,
+            cv_keys,
             space,
             text: text.to_string(),
         },
@@ -1073,6 +1219,23 @@ fn resolve_command(
         }
         columns.push(c);
     }
+    let mut volatile: Vec<String> = Vec::new();
+    for v in o.volatile.clone().unwrap_or_default() {
+        let key = format!("objective.volatile.{v}");
+        if v == "value" {
+            return Err(cx.err(
+                &key,
+                "`value` is the result the search optimises; it cannot be volatile",
+            ));
+        }
+        if v.is_empty() {
+            return Err(cx.err("objective.volatile", "an empty key name; remove it"));
+        }
+        if volatile.contains(&v) {
+            return Err(cx.err(&key, "listed twice"));
+        }
+        volatile.push(v);
+    }
     let mut inputs: Vec<Input> = Vec::new();
     for name in o.inputs.clone().unwrap_or_default() {
         let key = format!("objective.inputs.{name}");
@@ -1101,11 +1264,299 @@ fn resolve_command(
             prune_grace,
             max_step,
             columns,
+            volatile,
             metric,
             inputs,
         },
         direction,
     ))
+}
+
+/// Resolve `[cv] kind` and the keys that go with it; `None` when `kind`
+/// is not set (the keys of other kinds are refused then too).
+fn resolve_cv_kind(
+    cx: &Ctx<'_>,
+    cv: Option<&CvWire>,
+    target: &str,
+    task: Task,
+) -> Result<Option<CvKind>, ConfigError> {
+    let Some(cv) = cv else { return Ok(None) };
+    let kind = cv.kind.as_deref();
+    const KINDS: &[&str] = &[
+        "stratified",
+        "kfold",
+        "repeated",
+        "group",
+        "time_series",
+        "holdout",
+    ];
+    let only = |key: &str, present: bool, kinds: &str| -> Result<(), ConfigError> {
+        if present {
+            Err(cx.err(
+                format!("cv.{key}"),
+                format!(
+                    "only with kind = {kinds}; remove it (kind is {})",
+                    kind.map_or("not set".to_string(), |k| format!("\"{k}\""))
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let is = |k: &str| kind == Some(k);
+    only(
+        "repeats",
+        cv.repeats.is_some() && !is("repeated"),
+        "\"repeated\"",
+    )?;
+    only("groups", cv.groups.is_some() && !is("group"), "\"group\"")?;
+    for (key, present) in [
+        ("order", cv.order.is_some()),
+        ("gap", cv.gap.is_some()),
+        ("max_train_size", cv.max_train_size.is_some()),
+    ] {
+        only(key, present && !is("time_series"), "\"time_series\"")?;
+    }
+    only(
+        "test_size",
+        cv.test_size.is_some() && !is("holdout"),
+        "\"holdout\"",
+    )?;
+    if cv.stratify == Some(true) && (is("time_series") || is("group") || is("kfold")) {
+        return Err(cx.err(
+            "cv.stratify",
+            format!(
+                "kind = \"{}\" does not stratify (it keeps {}); remove stratify, or use kind = \"stratified\"",
+                kind.unwrap_or_default(),
+                match kind {
+                    Some("time_series") => "the rows in time order, unshuffled",
+                    Some("group") => "each group's rows together",
+                    _ => "the rows' shuffled order",
+                }
+            ),
+        ));
+    }
+    only(
+        "stratify",
+        cv.stratify.is_some()
+            && !(is("repeated")
+                || is("holdout")
+                || is("time_series")
+                || is("group")
+                || is("kfold")),
+        "\"repeated\" or \"holdout\"",
+    )?;
+    let classes = task == Task::Classification;
+    let stratify = match cv.stratify {
+        Some(true) if !classes => {
+            return Err(cx.err(
+                "cv.stratify",
+                "stratifying needs classes, but this search does regression; remove it",
+            ))
+        }
+        Some(s) => s,
+        None => classes,
+    };
+    let column = |key: &str, name: &str| -> Result<String, ConfigError> {
+        if name == target {
+            return Err(cx.err(
+                format!("cv.{key}"),
+                format!("`{name}` is the target column; name another column"),
+            ));
+        }
+        Ok(name.to_string())
+    };
+    let kind = match kind {
+        None => return Ok(None),
+        Some("stratified") => {
+            if !classes {
+                return Err(cx.err(
+                    "cv.kind",
+                    "\"stratified\" needs classes, but this search does regression; use kind = \"kfold\"",
+                ));
+            }
+            CvKind::Stratified
+        }
+        Some("kfold") => CvKind::Kfold,
+        Some("repeated") => {
+            let repeats = match cv.repeats {
+                None => 10,
+                Some(r) if r >= 1 => r as usize,
+                Some(r) => return Err(cx.err("cv.repeats", format!("must be at least 1, got {r}"))),
+            };
+            CvKind::Repeated { repeats, stratify }
+        }
+        Some("group") => {
+            let Some(g) = &cv.groups else {
+                return Err(cx.err(
+                    "cv.groups",
+                    "missing: kind = \"group\" needs groups = \"<column>\", the column whose values are the groups",
+                ));
+            };
+            CvKind::Group {
+                groups: column("groups", g)?,
+            }
+        }
+        Some("time_series") => {
+            let gap = match cv.gap {
+                None => 0,
+                Some(g) if g >= 0 => g as usize,
+                Some(g) => return Err(cx.err("cv.gap", format!("must be 0 or more, got {g}"))),
+            };
+            let max_train_size = match cv.max_train_size {
+                None => None,
+                Some(m) if m >= 1 => Some(m as usize),
+                Some(m) => {
+                    return Err(cx.err("cv.max_train_size", format!("must be at least 1, got {m}")))
+                }
+            };
+            let order = cv
+                .order
+                .as_deref()
+                .map(|o| column("order", o))
+                .transpose()?;
+            CvKind::TimeSeries {
+                order,
+                gap,
+                max_train_size,
+            }
+        }
+        Some("holdout") => {
+            let test_size = cv.test_size.unwrap_or(0.25);
+            if !(test_size > 0.0 && test_size < 1.0) {
+                return Err(cx.err(
+                    "cv.test_size",
+                    format!(
+                        "must be a share of the rows strictly between 0 and 1, got {test_size}"
+                    ),
+                ));
+            }
+            CvKind::Holdout {
+                test_size,
+                stratify,
+            }
+        }
+        Some(other) => return Err(cx.err("cv.kind", one_of("cross-validation kind", other, KINDS))),
+    };
+    Ok(Some(kind))
+}
+
+/// Take the column `kind` reads out of the features, and check that the
+/// data allow its folds (enough groups, rows, a holdout with rows on both
+/// sides).
+fn check_cv_data(
+    cx: &Ctx<'_>,
+    kind: &CvKind,
+    mut ds: Dataset,
+    folds: usize,
+) -> Result<(Dataset, Vec<usize>), ConfigError> {
+    let n = ds.n_rows;
+    let mut keys = Vec::new();
+    if let Some(name) = kind.column() {
+        let key = match kind {
+            CvKind::Group { .. } => "cv.groups",
+            _ => "cv.order",
+        };
+        let Some(i) = ds.column_index(name) else {
+            return Err(cx.err(
+                key,
+                format!(
+                    "`{name}` is not a column of {}; its columns are: {}",
+                    ds.path.display(),
+                    ds.feature_names.join(", ")
+                ),
+            ));
+        };
+        if let Some(row) = (0..n).find(|&r| ds.columns[i].is_missing(r)) {
+            return Err(cx.err(
+                key,
+                format!(
+                    "{}: line {}, column `{name}` is missing a value; every row needs one",
+                    ds.path.display(),
+                    ds.line(row)
+                ),
+            ));
+        }
+        if ds.feature_names.len() == 1 {
+            return Err(cx.err(
+                key,
+                format!("`{name}` is the only feature column; the model would have nothing to learn from"),
+            ));
+        }
+        ds.feature_names.remove(i);
+        let column = ds.columns.remove(i);
+        keys = match kind {
+            CvKind::Group { .. } => group_indices(&column, n),
+            _ => time_order(&column, n),
+        };
+    }
+    match kind {
+        CvKind::Group { groups } => {
+            let count = keys.iter().max().map_or(0, |m| m + 1);
+            if count < folds {
+                return Err(cx.err(
+                    "cv.groups",
+                    format!(
+                        "column `{groups}` has {count} distinct value(s), fewer than the {folds} folds; \
+                         lower folds or group by another column"
+                    ),
+                ));
+            }
+        }
+        CvKind::TimeSeries { gap, .. } => {
+            let test_size = n / (folds + 1);
+            if test_size == 0 || n <= gap + folds * test_size {
+                return Err(cx.err(
+                    "cv.folds",
+                    format!(
+                        "{n} rows are too few for a time-series split into {folds} folds with gap {gap} \
+                         (each fold tests n / (folds + 1) = {test_size} rows, and the first needs training rows before the gap); \
+                         lower folds or gap"
+                    ),
+                ));
+            }
+        }
+        CvKind::Holdout { test_size, .. } => {
+            let held = (test_size * n as f64).ceil() as usize;
+            if held >= n {
+                return Err(cx.err(
+                    "cv.test_size",
+                    format!("holds out all {n} rows ({test_size}); lower it"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok((ds, keys))
+}
+
+/// Each row's group: its value's index in order of first appearance.
+fn group_indices(column: &Column, n: usize) -> Vec<usize> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    (0..n)
+        .map(|r| {
+            let key = match column {
+                Column::Numeric(v) => v[r].map_or(String::new(), crate::value::fmt_f64),
+                Column::Text(v) => v[r].clone().unwrap_or_default(),
+            };
+            let next = seen.len();
+            *seen.entry(key).or_insert(next)
+        })
+        .collect()
+}
+
+/// The rows sorted by `column` ascending (numbers by value, text by its
+/// bytes, as ISO dates sort), ties in file order.
+fn time_order(column: &Column, n: usize) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..n).collect();
+    match column {
+        Column::Numeric(v) => rows.sort_by(|&a, &b| {
+            v[a].unwrap_or(f64::NAN)
+                .total_cmp(&v[b].unwrap_or(f64::NAN))
+        }),
+        Column::Text(v) => rows.sort_by(|&a, &b| v[a].cmp(&v[b])),
+    }
+    rows
 }
 
 /// Resolve `[objective] resource`, `min_resources`, `max_resources` and
@@ -1615,13 +2066,21 @@ fn resolve_model_data(
             ),
         ));
     }
-    if metric == Metric::F1 {
+    if metric.binary_only() {
         if let Target::Classes { labels, .. } = &dataset.target {
             if labels.len() != 2 {
+                let instead = match metric {
+                    Metric::F1 => "f1_macro",
+                    Metric::Precision => "precision_macro",
+                    Metric::Recall => "recall_macro",
+                    Metric::RocAuc | Metric::AveragePrecision => "roc_auc_ovr",
+                    _ => "log_loss",
+                };
                 return Err(cx.err(
                     "objective.metric",
                     format!(
-                        "metric f1 is binary, but the target has {} classes; use f1_macro",
+                        "metric {} is binary, but the target has {} classes; use {instead}",
+                        metric.name(),
                         labels.len()
                     ),
                 ));

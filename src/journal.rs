@@ -50,9 +50,12 @@
 //!   journal's do. A trial that ran again after a crash may be listed
 //!   twice (the later entry is the run that committed).
 //! * `folds.csv` — for model searches: the header `fold`, then one line per
-//!   data row holding its held-out fold (0 to k-1), on the line the row has
-//!   in the data file (data row `r`, counted from 0, on line `r + 2`),
-//!   written once when the search starts. Every trial is scored on these
+//!   data row holding its held-out fold (0 to k-1, or -1 for a row no fold
+//!   holds out: a time series' first rows, a holdout's training rows), on
+//!   the line the row has in the data file (data row `r`, counted from 0,
+//!   on line `r + 2`), written once when the search starts. With
+//!   `[cv] kind = "repeated"` the header is `repeat_0,repeat_1,…` and each
+//!   line holds the row's fold in each repeat (numbered on over repeats). Every trial is scored on these
 //!   folds; scikit-learn's
 //!   `PredefinedSplit(pandas.read_csv("folds.csv")["fold"])` reproduces
 //!   them. Folders written before this format hold `row,line,fold` lines
@@ -346,7 +349,7 @@ pub fn open(
     dir: &Path,
     search: &Search,
     columns: &Columns,
-    folds: Option<&[usize]>,
+    folds: Option<FoldsOf<'_>>,
 ) -> Result<Opened, JournalError> {
     let manifest_path = dir.join("manifest.toml");
     if !manifest_path.exists() {
@@ -854,15 +857,61 @@ fn take_lock(dir: &Path) -> Result<File, JournalError> {
     }
 }
 
+/// The held-out folds of the data rows, for `folds.csv`.
+#[derive(Clone, Copy, Debug)]
+pub struct FoldsOf<'a> {
+    /// Folds per row: 1, or the repeats of `[cv] kind = "repeated"`.
+    pub width: usize,
+    /// Row after row, `width` entries each: the fold (numbered over all
+    /// repeats) that holds the row out, or [`NO_FOLD`].
+    pub folds: &'a [usize],
+}
+
+/// A row no fold holds out (time series' first rows, a holdout's training
+/// rows); written `-1`, as scikit-learn's `PredefinedSplit` reads it.
+pub const NO_FOLD: usize = usize::MAX;
+
+impl FoldsOf<'_> {
+    /// The header line.
+    fn header(&self) -> String {
+        if self.width == 1 {
+            "fold\n".to_string()
+        } else {
+            let names: Vec<String> = (0..self.width).map(|r| format!("repeat_{r}")).collect();
+            names.join(",") + "\n"
+        }
+    }
+
+    /// The line of one row's folds.
+    fn line(&self, row: &[usize], out: &mut String) {
+        use std::fmt::Write as _;
+        for (j, &f) in row.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            // Writing to a String cannot fail.
+            let _ = if f == NO_FOLD {
+                write!(out, "-1")
+            } else {
+                write!(out, "{f}")
+            };
+        }
+        out.push('\n');
+    }
+
+    fn rows(&self) -> std::slice::Chunks<'_, usize> {
+        self.folds.chunks(self.width.max(1))
+    }
+}
+
 /// `folds.csv`: the header `fold`, then the fold of data row `r` on line
-/// `r + 2`, the line the row has in the data file.
-fn folds_text(folds: &[usize]) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(5 + 2 * folds.len());
-    text.push_str("fold\n");
-    for fold in folds {
-        // Writing to a String cannot fail.
-        let _ = writeln!(text, "{fold}");
+/// `r + 2`, the line the row has in the data file (`-1`: in no fold); with
+/// repeats, the header `repeat_0,repeat_1,…` and one fold per repeat.
+fn folds_text(folds: FoldsOf<'_>) -> String {
+    let mut text = folds.header();
+    text.reserve(2 * folds.folds.len());
+    for row in folds.rows() {
+        folds.line(row, &mut text);
     }
     text
 }
@@ -870,7 +919,7 @@ fn folds_text(folds: &[usize]) -> String {
 /// Whether the `folds.csv` at `path` holds exactly `folds`, in the format
 /// of [`folds_text`] or the first format's `row,line,fold` (folders written
 /// before the change still resume). Read a line at a time, never whole.
-fn folds_match(path: &Path, folds: &[usize]) -> Result<bool, JournalError> {
+fn folds_match(path: &Path, folds: FoldsOf<'_>) -> Result<bool, JournalError> {
     use io::BufRead;
     use std::fmt::Write as _;
     let file = File::open(path).map_err(io_err(path))?;
@@ -883,19 +932,19 @@ fn folds_match(path: &Path, folds: &[usize]) -> Result<bool, JournalError> {
     };
     next(&mut line)?;
     let first_format = match line.as_slice() {
-        b"fold\n" => false,
-        b"row,line,fold\n" => true,
+        b"row,line,fold\n" if folds.width == 1 => true,
+        h if h == folds.header().as_bytes() => false,
         _ => return Ok(false),
     };
     let mut expected = String::new();
-    for (row, fold) in folds.iter().enumerate() {
+    for (row, fold) in folds.rows().enumerate() {
         expected.clear();
-        // Writing to a String cannot fail.
-        let _ = if first_format {
-            writeln!(expected, "{row},{},{fold}", row + 2)
+        if first_format {
+            // Writing to a String cannot fail.
+            let _ = writeln!(expected, "{row},{},{}", row + 2, fold[0]);
         } else {
-            writeln!(expected, "{fold}")
-        };
+            folds.line(fold, &mut expected);
+        }
         if !next(&mut line)? || line != expected.as_bytes() {
             return Ok(false);
         }
@@ -921,7 +970,7 @@ fn write_files(
     dir: &Path,
     search: &Search,
     columns: &Columns,
-    folds: Option<&[usize]>,
+    folds: Option<FoldsOf<'_>>,
     names: &[&str],
 ) -> Result<(), JournalError> {
     for &name in names {
@@ -945,7 +994,7 @@ fn create(
     dir: &Path,
     search: &Search,
     columns: &Columns,
-    folds: Option<&[usize]>,
+    folds: Option<FoldsOf<'_>>,
 ) -> Result<Journal, JournalError> {
     let manifest_path = dir.join("manifest.toml");
     let refuse_if_holding = |dir: &Path| -> Result<(), JournalError> {

@@ -147,7 +147,7 @@ pub fn open(dir: &Path, data: Option<&Path>) -> Result<Recorded, ReplayError> {
             ours: env!("CARGO_PKG_VERSION"),
         });
     }
-    let n_folds = loaded.search.folds.unwrap_or(0);
+    let n_folds = loaded.search.fold_scores();
     let columns = Columns::new(&loaded.search, n_folds);
     let rows = journal::read_committed(dir, &columns, &manifest)?;
     Ok(Recorded {
@@ -210,6 +210,9 @@ pub struct Replayed {
     /// The first difference from the journal, or `None` when every score
     /// has the same bits.
     pub difference: Option<String>,
+    /// The volatile result keys (`[objective] volatile`) the comparison
+    /// skipped, as declared.
+    pub skipped: Vec<String>,
 }
 
 /// Retrain `trial` (default: the best) with its recorded seed and compare
@@ -248,15 +251,28 @@ pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError
     if workdir.is_some() {
         let _ = std::fs::remove_dir_all(&root);
     }
-    let difference = compare(&row, &eval);
+    let (columns, volatile) = match rec.search.command() {
+        Some(c) => (c.columns.as_slice(), c.volatile.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    let difference = compare(&row, &eval, columns, volatile);
     Ok(Replayed {
         trial: row.trial,
         evaluation: eval,
         difference,
+        skipped: volatile.to_vec(),
     })
 }
 
-fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
+/// The first difference between `row` and `eval`. A command's result keys
+/// are compared by name: the declared `columns` (in order), then the keys
+/// of the `extra` JSON object; the keys in `volatile` are skipped.
+fn compare(
+    row: &Row,
+    eval: &Evaluation,
+    columns: &[String],
+    volatile: &[String],
+) -> Option<String> {
     if row.status != eval.status {
         return Some(format!(
             "status: journal {}, replay {}",
@@ -308,12 +324,56 @@ fn compare(row: &Row, eval: &Evaluation) -> Option<String> {
             ));
         }
     }
+    let advice = |key: &str| {
+        format!(
+            "; if `{key}` is a measurement that changes from run to run (a time, say), \
+             declare it in [objective]: volatile = [\"{key}\"]"
+        )
+    };
     for (k, (a, b)) in row.extra.iter().zip(&eval.extra).enumerate() {
-        if a != b {
-            return Some(format!(
-                "extra column {}: journal {a:?}, replay {b:?}",
-                k + 1
-            ));
+        if a == b {
+            continue;
+        }
+        match columns.get(k) {
+            Some(name) if volatile.contains(name) => {}
+            Some(name) => {
+                return Some(format!(
+                    "result key `{name}`: journal {a:?}, replay {b:?}{}",
+                    advice(name)
+                ))
+            }
+            None => {
+                // The `extra` cell: a JSON object of the other keys.
+                let parse = |t: &str| -> std::collections::BTreeMap<String, serde_json::Value> {
+                    serde_json::from_str(t).unwrap_or_default()
+                };
+                let (ja, jb) = (parse(a), parse(b));
+                let keys: std::collections::BTreeSet<&String> =
+                    ja.keys().chain(jb.keys()).collect();
+                for key in keys {
+                    if volatile.contains(key) {
+                        continue;
+                    }
+                    let (va, vb) = (ja.get(key), jb.get(key));
+                    if va != vb {
+                        let show = |v: Option<&serde_json::Value>| {
+                            v.map_or_else(|| "absent".to_string(), |v| v.to_string())
+                        };
+                        return Some(format!(
+                            "result key `{key}`: journal {}, replay {}{}",
+                            show(va),
+                            show(vb),
+                            advice(key)
+                        ));
+                    }
+                }
+                if ja.is_empty() && jb.is_empty() {
+                    return Some(format!(
+                        "extra column {}: journal {a:?}, replay {b:?}",
+                        k + 1
+                    ));
+                }
+            }
         }
     }
     None
@@ -593,31 +653,51 @@ impl Artifact {
     /// floats in shortest round-trip form.
     pub fn predictions_csv(&self, pred: &Prediction) -> String {
         let mut w = csv_writer(Vec::new());
-        let _ = write_predictions(self.classes.as_deref(), &mut w, pred, true);
+        let _ = write_predictions(self.classes.as_deref(), &mut w, pred, true, &NO_KEPT);
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 }
 
+/// No kept column.
+const NO_KEPT: crate::drift::Kept<'static> = crate::drift::Kept {
+    names: &[],
+    cells: &[],
+};
+
 /// [`Artifact::predictions_csv`]'s records for `pred` (class labels from
 /// `classes`), the header first when `header`: batch after batch, the same
-/// bytes as the whole.
+/// bytes as the whole. The kept input columns (`predict --keep`) come
+/// first on each line.
 fn write_predictions<W: std::io::Write>(
     classes: Option<&[String]>,
     w: &mut csv::Writer<W>,
     pred: &Prediction,
     header: bool,
+    kept: &crate::drift::Kept<'_>,
 ) -> csv::Result<()> {
     let labels = classes.unwrap_or_default();
+    let keep = kept.names;
+    let mut kept_rows = kept.cells.chunks(keep.len().max(1));
+    let mut write_kept = |w: &mut csv::Writer<W>| -> csv::Result<()> {
+        if let Some(row) = kept_rows.next() {
+            for cell in row {
+                w.write_field(cell)?;
+            }
+        }
+        Ok(())
+    };
     match pred {
         Prediction::Classes { labels: idx, proba } => {
             if header {
-                let mut head = vec!["prediction".to_string()];
+                let mut head = keep.to_vec();
+                head.push("prediction".to_string());
                 if proba.is_some() {
                     head.extend(labels.iter().map(|l| format!("proba_{l}")));
                 }
                 w.write_record(&head)?;
             }
             for (r, &k) in idx.iter().enumerate() {
+                write_kept(w)?;
                 w.write_field(labels.get(k).map_or("", String::as_str))?;
                 if let Some(p) = proba {
                     for &v in p.row(r) {
@@ -629,9 +709,12 @@ fn write_predictions<W: std::io::Write>(
         }
         Prediction::Values(v) => {
             if header {
-                w.write_record(["prediction"])?;
+                let mut head = keep.to_vec();
+                head.push("prediction".to_string());
+                w.write_record(&head)?;
             }
             for &x in v {
+                write_kept(w)?;
                 w.write_record([fmt_f64(x)])?;
             }
         }
@@ -661,12 +744,15 @@ fn csv_writer<W: std::io::Write>(inner: W) -> csv::Writer<W> {
 /// predicted (and removed otherwise); stdout gets a checking pass over the
 /// file first, then the predicting one. A closed stdout (`| head`) ends
 /// the prediction quietly. `model_path` only names the artifact in errors.
+/// The input columns `keep` names (`predict --keep`) are written first, in
+/// the order they have in `data`, cell for cell as read (trimmed).
 pub fn predict_file(
     artifact: &Artifact,
     model_path: &Path,
     data: &Path,
     out: Option<&Path>,
     check_drift: bool,
+    keep: &[String],
 ) -> Result<Option<crate::drift::Report>, ReplayError> {
     use std::io::Write;
     let Some(path) = out else {
@@ -679,11 +765,16 @@ pub fn predict_file(
             }
             .into());
         }
-        crate::drift::predict_rows(artifact, model_path, data, None)?;
+        crate::drift::predict_rows(artifact, model_path, data, keep, None)?;
         let stdout = std::io::stdout();
         let mut sink = Streamed::new(artifact, std::io::BufWriter::new(stdout.lock()));
-        let scanned =
-            crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)));
+        let scanned = crate::drift::predict_rows(
+            artifact,
+            model_path,
+            data,
+            keep,
+            Some(&mut |p, k| sink.push(p, k)),
+        );
         return match (scanned, sink.finish()) {
             (_, Err(e)) | (Err(_), Ok(Some(e))) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 Ok(None)
@@ -717,10 +808,18 @@ pub fn predict_file(
     let file = tmp.as_file().try_clone().map_err(write_err)?;
     let mut sink = Streamed::new(artifact, std::io::BufWriter::new(file));
     let report = if check_drift {
-        let r = crate::drift::check_and_predict(artifact, model_path, data, &mut |p| sink.push(p));
+        let r = crate::drift::check_and_predict(artifact, model_path, data, keep, &mut |p, k| {
+            sink.push(p, k)
+        });
         Some(r?)
     } else {
-        crate::drift::predict_rows(artifact, model_path, data, Some(&mut |p| sink.push(p)))?;
+        crate::drift::predict_rows(
+            artifact,
+            model_path,
+            data,
+            keep,
+            Some(&mut |p, k| sink.push(p, k)),
+        )?;
         None
     };
     if let Some(e) = sink.finish().map_err(write_err)? {
@@ -755,12 +854,13 @@ impl<'a, W: std::io::Write> Streamed<'a, W> {
         }
     }
 
-    fn push(&mut self, pred: &Prediction) -> Result<(), String> {
+    fn push(&mut self, pred: &Prediction, kept: &crate::drift::Kept<'_>) -> Result<(), String> {
         if let Err(e) = write_predictions(
             self.artifact.classes.as_deref(),
             &mut self.csv,
             pred,
             self.header,
+            kept,
         ) {
             let message = e.to_string();
             self.error = Some(match e.into_kind() {
@@ -795,7 +895,7 @@ mod tests {
     fn csv_of(classes: Option<&[String]>, batches: &[Prediction]) -> String {
         let mut w = csv_writer(Vec::new());
         for (i, b) in batches.iter().enumerate() {
-            write_predictions(classes, &mut w, b, i == 0).unwrap();
+            write_predictions(classes, &mut w, b, i == 0, &NO_KEPT).unwrap();
         }
         String::from_utf8(w.into_inner().unwrap()).unwrap()
     }

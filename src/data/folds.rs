@@ -75,6 +75,116 @@ pub fn k_fold(n: usize, k: usize, strata: Option<&[usize]>, seed: u64) -> Vec<Fo
         .collect()
 }
 
+/// scikit-learn's `GroupKFold` (no shuffling): `k` folds whose test sets
+/// hold whole groups. `groups[row]` is the row's group index; groups are
+/// taken largest first (ties: the smaller group index, i.e. the group
+/// seen first in the file), each into the fold with the fewest rows so
+/// far (ties: the lowest fold). The seed plays no part, as in
+/// scikit-learn.
+///
+/// Preconditions (the caller checks them): `2 <= k <=` the number of
+/// groups.
+pub fn group_k_fold(groups: &[usize], k: usize) -> Vec<Fold> {
+    let k = k.max(1);
+    let n_groups = groups.iter().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; n_groups];
+    for &g in groups {
+        sizes[g] += 1;
+    }
+    let mut order: Vec<usize> = (0..n_groups).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    let mut load = vec![0usize; k];
+    let mut fold_of_group = vec![0usize; n_groups];
+    for g in order {
+        let mut best = 0;
+        for f in 1..k {
+            if load[f] < load[best] {
+                best = f;
+            }
+        }
+        load[best] += sizes[g];
+        fold_of_group[g] = best;
+    }
+    (0..k)
+        .map(|f| {
+            let (test, train) = (0..groups.len()).partition(|&r| fold_of_group[groups[r]] == f);
+            Fold { train, test }
+        })
+        .collect()
+}
+
+/// scikit-learn's `TimeSeriesSplit(n_splits=k, gap, max_train_size)` over
+/// the rows in `order` (earliest first): `test_size = n / (k + 1)`
+/// (integer division); fold `i`'s test rows are the `test_size` rows from
+/// position `n - (k - i) test_size`, its training rows every earlier row
+/// but the last `gap` before the test rows, at most the latest
+/// `max_train_size`. The first positions are in no test fold.
+///
+/// `None` when the rows are too few: a fold with no test row or no
+/// training row.
+pub fn time_series_split(
+    order: &[usize],
+    k: usize,
+    gap: usize,
+    max_train_size: Option<usize>,
+) -> Option<Vec<Fold>> {
+    let n = order.len();
+    let test_size = n / (k + 1);
+    if test_size == 0 || n <= gap + k * test_size {
+        return None;
+    }
+    let first = n - k * test_size;
+    let mut folds = Vec::with_capacity(k);
+    for i in 0..k {
+        let start = first + i * test_size;
+        let train_end = start - gap;
+        let train_start = max_train_size.map_or(0, |m| train_end.saturating_sub(m));
+        let mut train = order[train_start..train_end].to_vec();
+        let mut test = order[start..start + test_size].to_vec();
+        train.sort_unstable();
+        test.sort_unstable();
+        folds.push(Fold { train, test });
+    }
+    Some(folds)
+}
+
+/// One train/test split holding out `ceil(test_size * n)` rows: the rows
+/// are dealt as [`k_fold`] deals them (each stratum shuffled with `seed`,
+/// strata in class order), and position `p` of that sequence is a test
+/// row when `ceil((p + 1) t) > ceil(p t)`, which spreads the test rows
+/// evenly over it, so with `strata` each class is held out in proportion
+/// (within one row).
+pub fn holdout(n: usize, test_size: f64, strata: Option<&[usize]>, seed: u64) -> Fold {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let groups: Vec<Vec<usize>> = match strata {
+        None => vec![(0..n).collect()],
+        Some(classes) => {
+            let n_classes = classes.iter().take(n).max().map_or(0, |m| m + 1);
+            let mut groups = vec![Vec::new(); n_classes];
+            for (row, &class) in classes.iter().enumerate().take(n) {
+                groups[class].push(row);
+            }
+            groups.retain(|g| !g.is_empty());
+            groups
+        }
+    };
+    let mut is_test = vec![false; n];
+    let mut position = 0usize;
+    for mut group in groups {
+        shuffle(&mut group, &mut rng);
+        for row in group {
+            let (a, b) = (
+                position as f64 * test_size,
+                (position + 1) as f64 * test_size,
+            );
+            is_test[row] = b.ceil() > a.ceil();
+            position += 1;
+        }
+    }
+    let (test, train) = (0..n).partition(|&r| is_test[r]);
+    Fold { train, test }
+}
+
 /// In-place Fisher–Yates shuffle: for `i` from `len-1` down to 1, swap `i`
 /// with `bounded(rng, i + 1)`.
 pub fn shuffle<T>(items: &mut [T], rng: &mut Xoshiro256PlusPlus) {
@@ -240,5 +350,58 @@ mod tests {
         let mut sorted = v.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..20).collect::<Vec<_>>());
+    }
+    #[test]
+    fn group_k_fold_keeps_groups_whole_and_balances_sizes() {
+        // Group sizes 5, 1, 3, 3, 2 (groups by first appearance 0..4).
+        let groups = [0, 0, 1, 2, 0, 2, 3, 3, 2, 0, 4, 4, 3, 0];
+        let folds = group_k_fold(&groups, 2);
+        check_partition(&folds, groups.len());
+        // Largest first: g0 (5) -> fold 0; g2 (3) -> fold 1; g3 (3) -> fold 1
+        // (3 < 5); g4 (2) -> fold 0 (5 < 6); g1 (1) -> fold 1 (6 < 7).
+        let fold_of = |g: usize| {
+            let row = groups.iter().position(|&x| x == g).unwrap();
+            folds.iter().position(|f| f.test.contains(&row)).unwrap()
+        };
+        assert_eq!((0..5).map(fold_of).collect::<Vec<_>>(), vec![0, 1, 1, 1, 0]);
+        for f in &folds {
+            for &r in &f.test {
+                assert!(f.train.iter().all(|&t| groups[t] != groups[r]));
+            }
+        }
+    }
+
+    #[test]
+    fn time_series_split_as_scikit_learn() {
+        // TimeSeriesSplit(n_splits=3, gap=1) on 10 rows: test_size 2,
+        // tests [4,5], [6,7], [8,9]; trains [0..3), [0..5), [0..7).
+        let order: Vec<usize> = (0..10).collect();
+        let folds = time_series_split(&order, 3, 1, None).unwrap();
+        assert_eq!(folds[0].test, vec![4, 5]);
+        assert_eq!(folds[0].train, vec![0, 1, 2]);
+        assert_eq!(folds[2].test, vec![8, 9]);
+        assert_eq!(folds[2].train, (0..7).collect::<Vec<_>>());
+        // max_train_size keeps the latest rows.
+        let folds = time_series_split(&order, 3, 0, Some(2)).unwrap();
+        assert_eq!(folds[2].train, vec![6, 7]);
+        // The order is given: positions map back to rows.
+        let reversed: Vec<usize> = (0..10).rev().collect();
+        let folds = time_series_split(&reversed, 3, 0, None).unwrap();
+        assert_eq!(folds[2].test, vec![0, 1]);
+        // Too few rows for the gap.
+        assert!(time_series_split(&order, 3, 4, None).is_none());
+        assert!(time_series_split(&order[..3], 3, 0, None).is_none());
+    }
+
+    #[test]
+    fn holdout_holds_out_ceil_of_the_share_per_class_in_proportion() {
+        let strata: Vec<usize> = (0..40).map(|i| usize::from(i % 4 == 0)).collect();
+        let f = holdout(40, 0.25, Some(&strata), 3);
+        assert_eq!(f.test.len(), 10);
+        assert_eq!(f.train.len() + f.test.len(), 40);
+        let ones = f.test.iter().filter(|&&r| strata[r] == 1).count();
+        assert!((2..=3).contains(&ones), "{ones}");
+        assert_eq!(holdout(10, 0.33, None, 1).test.len(), 4);
+        assert_eq!(f, holdout(40, 0.25, Some(&strata), 3));
     }
 }

@@ -945,15 +945,25 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
         tally: true,
         predict: false,
     };
-    scan(artifact, model_path, csv, pass, None)?.ok_or_else(|| no_report(csv))
+    scan(artifact, model_path, csv, pass, &[], None)?.ok_or_else(|| no_report(csv))
 }
 
 /// Where a scan hands its predictions: one [`BATCH_ROWS`]-row batch at a
-/// time, in row order. An error stops the scan with its message.
+/// time, in row order, with the batch's cells of the kept columns. An
+/// error stops the scan with its message.
 pub type Sink<'s> = &'s mut SinkFn<'s>;
 
 /// What a [`Sink`] points at.
-pub type SinkFn<'s> = dyn FnMut(&Prediction) -> Result<(), String> + 's;
+pub type SinkFn<'s> = dyn FnMut(&Prediction, &Kept<'_>) -> Result<(), String> + 's;
+
+/// The input columns `predict --keep` passes through, for one batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Kept<'a> {
+    /// Their names, in the order they have in the input file.
+    pub names: &'a [String],
+    /// Their cells (trimmed), row after row.
+    pub cells: &'a [String],
+}
 
 /// [`check`], and the model's predictions of every row of `csv`, in row
 /// order, from the same single read of the file: what `predict --check-drift`
@@ -969,17 +979,19 @@ pub type SinkFn<'s> = dyn FnMut(&Prediction) -> Result<(), String> + 's;
 /// reads each column with the kind it had in training (a text column stays
 /// text even when every cell is a number). Memory: the report's plus one
 /// batch, whatever the rows.
+/// `keep` names input columns passed through to `sink` (`predict --keep`).
 pub fn check_and_predict(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,
+    keep: &[String],
     sink: Sink<'_>,
 ) -> Result<Report, DriftError> {
     let pass = Pass {
         tally: true,
         predict: true,
     };
-    scan(artifact, model_path, csv, pass, Some(sink))?.ok_or_else(|| no_report(csv))
+    scan(artifact, model_path, csv, pass, keep, Some(sink))?.ok_or_else(|| no_report(csv))
 }
 
 /// `predict`'s streaming pass: read `csv` as [`check_and_predict`] does
@@ -988,17 +1000,21 @@ pub fn check_and_predict(
 /// predicts too). With no sink the rows are only checked, nothing is
 /// predicted: `predict` does that first when it writes to stdout, where
 /// nothing can be taken back. Memory: one batch, whatever the rows.
+/// `keep` names input columns passed through to `sink` (`predict --keep`):
+/// each must be in the header, and a column the model does not read is
+/// allowed when it is kept.
 pub fn predict_rows(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,
+    keep: &[String],
     sink: Option<Sink<'_>>,
 ) -> Result<(), DriftError> {
     let pass = Pass {
         tally: false,
         predict: sink.is_some(),
     };
-    scan(artifact, model_path, csv, pass, sink).map(|_| ())
+    scan(artifact, model_path, csv, pass, keep, sink).map(|_| ())
 }
 
 fn no_report(csv: &Path) -> DriftError {
@@ -1024,6 +1040,7 @@ fn scan(
     model_path: &Path,
     csv: &Path,
     pass: Pass,
+    keep: &[String],
     mut sink: Option<Sink<'_>>,
 ) -> Result<Option<Report>, DriftError> {
     let profile = match pass.tally {
@@ -1138,7 +1155,12 @@ fn scan(
             f.trim().to_owned()
         })
         .collect();
-    let positions = match_columns(artifact, &header).map_err(&invalid)?;
+    let positions = match_columns(artifact, &header, keep).map_err(&invalid)?;
+    // Kept columns go out in the order they have in the input.
+    let kept_at: Vec<usize> = (0..header.len())
+        .filter(|&j| keep.contains(&header[j]))
+        .collect();
+    let kept_names: Vec<String> = kept_at.iter().map(|&j| header[j].clone()).collect();
 
     // Without a profile (predict), no trackers: `trackers.get_mut(i)` is
     // `None` and nothing is tallied.
@@ -1213,6 +1235,11 @@ fn scan(
                 }
             }
         }
+        for &pos in &kept_at {
+            batch
+                .kept
+                .push(record.get(pos).unwrap_or("").trim().to_owned());
+        }
         rows += 1;
         batch.rows += 1;
         if batch.rows == BATCH_ROWS {
@@ -1221,6 +1248,7 @@ fn scan(
                 csv,
                 predict,
                 prediction.as_mut(),
+                &kept_names,
                 sink.as_deref_mut(),
             )?;
         }
@@ -1230,7 +1258,14 @@ fn scan(
             "no data rows: the file has a header but no rows below it".into(),
         ));
     }
-    batch.predict(artifact, csv, predict, prediction.as_mut(), sink)?;
+    batch.predict(
+        artifact,
+        csv,
+        predict,
+        prediction.as_mut(),
+        &kept_names,
+        sink,
+    )?;
     let (Some(profile), Some(prediction)) = (profile, prediction) else {
         return Ok(None);
     };
@@ -1272,7 +1307,11 @@ fn scan(
 
 /// For each feature the model reads, its position in `header`; errors as
 /// `predict` words them.
-fn match_columns(artifact: &Artifact, header: &[String]) -> Result<Vec<usize>, String> {
+fn match_columns(
+    artifact: &Artifact,
+    header: &[String],
+    keep: &[String],
+) -> Result<Vec<usize>, String> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (j, name) in header.iter().enumerate() {
         if name.is_empty() {
@@ -1289,7 +1328,29 @@ fn match_columns(artifact: &Artifact, header: &[String]) -> Result<Vec<usize>, S
             ));
         }
     }
-    artifact.check_columns(header)?;
+    let mut asked: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, k) in keep.iter().enumerate() {
+        if !seen.contains_key(k.as_str()) {
+            return Err(format!(
+                "--keep {k}: the file has no column `{k}`; its columns are: {}",
+                header.join(", ")
+            ));
+        }
+        if let Some(first) = asked.insert(k, i) {
+            return Err(format!(
+                "--keep {k} is given twice (places {} and {}); keep each column once",
+                first + 1,
+                i + 1
+            ));
+        }
+    }
+    // A kept column is passed through, so the model need not know it.
+    let checked: Vec<String> = header
+        .iter()
+        .filter(|h| !asked.contains_key(h.as_str()) || artifact.features.contains(h))
+        .cloned()
+        .collect();
+    artifact.check_columns(&checked)?;
     Ok(artifact
         .features
         .iter()
@@ -1301,6 +1362,8 @@ fn match_columns(artifact: &Artifact, header: &[String]) -> Result<Vec<usize>, S
 struct Batch {
     names: Vec<String>,
     columns: Vec<Column>,
+    /// The kept columns' cells, row after row (`predict --keep`).
+    kept: Vec<String>,
     rows: usize,
 }
 
@@ -1325,6 +1388,7 @@ impl Batch {
         Batch {
             names: artifact.features.clone(),
             columns,
+            kept: Vec::new(),
             rows: 0,
         }
     }
@@ -1338,6 +1402,7 @@ impl Batch {
         csv: &Path,
         predict: bool,
         tracker: Option<&mut Tracker>,
+        kept_names: &[String],
         sink: Option<&mut SinkFn<'_>>,
     ) -> Result<(), DriftError> {
         if self.rows == 0 {
@@ -1357,6 +1422,7 @@ impl Batch {
             n_rows: self.rows,
         };
         self.rows = 0;
+        let kept = std::mem::take(&mut self.kept);
         let fail = |message: String| DriftError::Predict {
             path: csv.to_path_buf(),
             message,
@@ -1381,7 +1447,11 @@ impl Batch {
             }
         }
         if let Some(sink) = sink {
-            sink(&pred).map_err(fail)?;
+            let kept = Kept {
+                names: kept_names,
+                cells: &kept,
+            };
+            sink(&pred, &kept).map_err(fail)?;
         }
         Ok(())
     }

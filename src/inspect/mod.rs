@@ -185,6 +185,14 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
         .and_then(|c| c.get("folds"))
         .and_then(|f| f.as_integer())
         .map_or(0, |f| f.max(0) as usize);
+    // `[cv] kind = "repeated"`: a fold score per fold of each repeat.
+    let n_folds = n_folds
+        * search
+            .get("cv")
+            .and_then(|c| c.get("scheme"))
+            .and_then(|s| s.get("repeats"))
+            .and_then(|r| r.as_integer())
+            .map_or(1, |r| r.max(1) as usize);
     let (metric, objective) = match (get("model"), get("function")) {
         (Some(model), _) => {
             let metric = get("metric").unwrap_or_else(|| "value".into());

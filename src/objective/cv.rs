@@ -48,11 +48,12 @@ use rand_xoshiro::rand_core::SeedableRng;
 use super::models::forest::RandomForest;
 use super::models::{self, ModelInfo, Prediction, Targets};
 use super::{Evaluation, Objective, Status, TrialInfo};
-use crate::config::{ObjectiveSpec, Resource, ResourceSpec, Search};
-use crate::data::folds::{k_fold, shuffle};
+use crate::config::{CvKind, ObjectiveSpec, Resource, ResourceSpec, Search};
+use crate::data::folds::{group_k_fold, holdout, k_fold, shuffle, time_series_split, Fold};
 use crate::data::metrics::{self, Metric};
 use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
+use crate::journal::{FoldsOf, NO_FOLD};
 use crate::seed;
 use crate::value::Params;
 
@@ -95,7 +96,14 @@ pub struct CrossValidated {
     n_classes: usize,
     folds: Folds,
     n_folds: usize,
+    /// Row after row, `width` entries: the fold holding the row out in
+    /// each repeat, or [`NO_FOLD`].
     fold_of_row: Vec<usize>,
+    /// Folds per row: the repeats of `[cv] kind = "repeated"`, else 1.
+    width: usize,
+    /// With `[cv] kind` set: the splits, whose training rows need not be
+    /// the complement of the test rows (time series, holdout, repeats).
+    splits: Option<Vec<Fold>>,
     /// With `[objective] resource`: the ladder and what each rung needs.
     rungs: Option<Rungs>,
 }
@@ -189,6 +197,53 @@ pub fn nested_order(rows: &[usize], strata: Option<&[usize]>, seed: u64) -> Vec<
     keyed.into_iter().map(|k| k.3).collect()
 }
 
+/// The splits of `search`'s `[cv]` over `n` rows (`strata`: the classes,
+/// for classification), seeded with `sub_seed(seed, "folds", r)` for
+/// repeat `r` (0 when nothing repeats): without `kind`, today's default
+/// (stratified for classification, shuffled k-fold for regression);
+/// repeats are numbered on, fold `f` of repeat `r` being `r k + f`.
+pub fn cv_splits(
+    search: &Search,
+    n: usize,
+    k: usize,
+    strata: Option<&[usize]>,
+) -> Result<Vec<Fold>, String> {
+    let seed_of = |r: u64| seed::sub_seed(search.seed, "folds", r);
+    Ok(match &search.cv_kind {
+        None | Some(CvKind::Stratified) => k_fold(n, k, strata, seed_of(0)),
+        Some(CvKind::Kfold) => k_fold(n, k, None, seed_of(0)),
+        Some(CvKind::Repeated { repeats, stratify }) => {
+            let strata = strata.filter(|_| *stratify);
+            (0..*repeats as u64)
+                .flat_map(|r| k_fold(n, k, strata, seed_of(r)))
+                .collect()
+        }
+        Some(CvKind::Group { .. }) => group_k_fold(&search.cv_keys, k),
+        Some(CvKind::TimeSeries {
+            order,
+            gap,
+            max_train_size,
+        }) => {
+            let rows: Vec<usize> = match order {
+                Some(_) => search.cv_keys.clone(),
+                None => (0..n).collect(),
+            };
+            time_series_split(&rows, k, *gap, *max_train_size).ok_or_else(|| {
+                format!("{n} rows are too few for a time-series split into {k} folds")
+            })?
+        }
+        Some(CvKind::Holdout {
+            test_size,
+            stratify,
+        }) => vec![holdout(
+            n,
+            *test_size,
+            strata.filter(|_| *stratify),
+            seed_of(0),
+        )],
+    })
+}
+
 impl CrossValidated {
     /// Prepare the folds of `ds` for `search` (a model search).
     pub fn new(search: &Search, ds: Dataset) -> Result<CrossValidated, DataError> {
@@ -233,16 +288,21 @@ impl CrossValidated {
             }
         };
         let k = search.folds.unwrap_or(5);
-        let fold_seed = seed::sub_seed(search.seed, "folds", 0);
         let (strata, n_classes) = match &ds.target {
             Target::Classes { labels, y } => (Some(y.as_slice()), labels.len()),
             Target::Values(_) => (None, 0),
         };
-        let splits = k_fold(ds.n_rows, k, strata, fold_seed);
-        let mut fold_of_row = vec![0; ds.n_rows];
+        let splits =
+            cv_splits(search, ds.n_rows, k, strata).map_err(|message| DataError::Invalid {
+                path: ds.path.clone(),
+                message,
+            })?;
+        let repeats = search.cv_kind.as_ref().map_or(1, CvKind::repeats);
+        let per_repeat = (splits.len() / repeats).max(1);
+        let mut fold_of_row = vec![NO_FOLD; ds.n_rows * repeats];
         for (f, split) in splits.iter().enumerate() {
             for &r in &split.test {
-                fold_of_row[r] = f;
+                fold_of_row[r * repeats + f / per_repeat] = f;
             }
         }
         let fitted = splits
@@ -323,6 +383,8 @@ impl CrossValidated {
             folds,
             n_folds: splits.len(),
             fold_of_row,
+            width: repeats,
+            splits: search.cv_kind.is_some().then_some(splits),
             rungs,
         })
     }
@@ -344,8 +406,15 @@ impl CrossValidated {
         let pre = fitted
             .get(i)
             .ok_or_else(|| format!("no fold {i} (the search has {})", fitted.len()))?;
-        let (test, train): (Vec<usize>, Vec<usize>) =
-            (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i));
+        let (test, train): (Vec<usize>, Vec<usize>) = match &self.splits {
+            Some(splits) => {
+                let f = splits
+                    .get(i)
+                    .ok_or_else(|| format!("no fold {i} (the search has {})", splits.len()))?;
+                (f.test.clone(), f.train.clone())
+            }
+            None => (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i)),
+        };
         let transform = |rows: &[usize]| pre.transform_packed(data, rows);
         prepare(target, transform, &train, &test).map_err(|e| e.to_string())
     }
@@ -353,17 +422,35 @@ impl CrossValidated {
     fn score(&self, truth: &FoldTarget, pred: &Prediction) -> Result<f64, String> {
         match (truth, pred) {
             (FoldTarget::Classes(y), Prediction::Classes { labels, proba }) => {
+                let k = self.n_classes;
+                if self.metric.needs_proba() {
+                    let Some(p) = proba else {
+                        return Err(format!(
+                            "the model gave no probabilities for {}",
+                            self.metric.name()
+                        ));
+                    };
+                    let p = p.view();
+                    return match self.metric {
+                        Metric::LogLoss => Ok(metrics::log_loss(y, p)),
+                        Metric::RocAuc => Ok(metrics::roc_auc_binary(y, p)),
+                        Metric::RocAucOvr => Ok(metrics::roc_auc_ovr(y, p, false)),
+                        Metric::RocAucOvrWeighted => Ok(metrics::roc_auc_ovr(y, p, true)),
+                        Metric::AveragePrecision => Ok(metrics::average_precision(y, p)),
+                        Metric::BrierScore => Ok(metrics::brier_score(y, p)),
+                        m => Err(format!("metric {} does not fit classification", m.name())),
+                    };
+                }
                 Ok(match self.metric {
                     Metric::Accuracy => metrics::accuracy(y, labels),
-                    Metric::BalancedAccuracy => {
-                        metrics::balanced_accuracy(y, labels, self.n_classes)
-                    }
+                    Metric::BalancedAccuracy => metrics::balanced_accuracy(y, labels, k),
                     Metric::F1 => metrics::f1_binary(y, labels),
-                    Metric::F1Macro => metrics::f1_macro(y, labels, self.n_classes),
-                    Metric::LogLoss => match proba {
-                        Some(p) => metrics::log_loss(y, p.view()),
-                        None => return Err("the model gave no probabilities for log_loss".into()),
-                    },
+                    Metric::F1Macro => metrics::f1_macro(y, labels, k),
+                    Metric::F1Weighted => metrics::f1_weighted(y, labels, k),
+                    Metric::Precision => metrics::precision_binary(y, labels),
+                    Metric::PrecisionMacro => metrics::precision_macro(y, labels, k),
+                    Metric::Recall => metrics::recall_binary(y, labels),
+                    Metric::RecallMacro => metrics::recall_macro(y, labels, k),
                     m => return Err(format!("metric {} does not fit classification", m.name())),
                 })
             }
@@ -371,6 +458,9 @@ impl CrossValidated {
                 Metric::Rmse => metrics::rmse(y, p),
                 Metric::Mae => metrics::mae(y, p),
                 Metric::R2 => metrics::r2(y, p),
+                Metric::Mape => metrics::mape(y, p),
+                Metric::MedianAbsoluteError => metrics::median_absolute_error(y, p),
+                Metric::ExplainedVariance => metrics::explained_variance(y, p),
                 m => return Err(format!("metric {} does not fit regression", m.name())),
             }),
             _ => Err("the model predicted the wrong kind of target".into()),
@@ -641,8 +731,11 @@ impl Objective for CrossValidated {
         self.n_folds
     }
 
-    fn fold_of_rows(&self) -> Option<&[usize]> {
-        Some(&self.fold_of_row)
+    fn fold_of_rows(&self) -> Option<FoldsOf<'_>> {
+        Some(FoldsOf {
+            width: self.width,
+            folds: &self.fold_of_row,
+        })
     }
 }
 
