@@ -233,7 +233,7 @@ impl CrossValidated {
             }
         };
         let k = search.folds.unwrap_or(5);
-        let fold_seed = seed::sub_seed(search.seed, "folds", 0);
+        let fold_seed = seed::sub_seed(search.seed, seed::streams::FOLDS, 0);
         let (strata, n_classes) = match &ds.target {
             Target::Classes { labels, y } => (Some(y.as_slice()), labels.len()),
             Target::Values(_) => (None, 0),
@@ -403,7 +403,7 @@ impl Rungs {
                     nested_order(
                         &split.train,
                         strata,
-                        seed::sub_seed(user_seed, "subsample", f as u64),
+                        seed::sub_seed(user_seed, seed::streams::SUBSAMPLE, f as u64),
                     )
                 })
                 .collect();
@@ -546,7 +546,7 @@ impl CrossValidated {
                 },
                 FoldTarget::Values(v) => Targets::Values(v),
             };
-            let training_seed = seed::sub_seed(seed, "training", i as u64);
+            let training_seed = seed::sub_seed(seed, seed::streams::TRAINING, i as u64);
             let pred = match fit(i, fold, targets, training_seed) {
                 Ok(p) => p,
                 Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),

@@ -621,7 +621,7 @@ impl Gp {
         let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
         let kern = Kernel::from_raw(&self.fitted(&x, &losses, d, t.search_seed));
         debug_assert!(kern.noise >= MIN_NOISE);
-        let mut rng = seed::stream(t.seed, "gp");
+        let mut rng = seed::stream(t.seed, seed::streams::GP);
 
         let post = Posterior::new(kern.clone(), x.clone(), &y, f0, st.jitter)?;
         let post = if history.pending.is_empty() {
@@ -895,7 +895,7 @@ impl Gp {
                 return clamp(e);
             }
         }
-        let mut rng = seed::stream(search_seed, "gp-fit");
+        let mut rng = seed::stream(search_seed, seed::streams::GP_FIT);
         let mut best: Option<(f64, Vec<f64>)> = None;
         for k in 0..st.n_restarts {
             let s0 = if k == 0 {

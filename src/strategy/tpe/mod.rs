@@ -222,7 +222,7 @@ impl Strategy for Tpe {
             out
         };
         let (good_buf, bad_buf) = (coords(&groups.good), coords(&groups.bad));
-        let mut rng = seed::stream(t.seed, "tpe");
+        let mut rng = seed::stream(t.seed, seed::streams::TPE);
         let mut u = vec![0.5; d];
         if s.multivariate {
             let dims: Vec<usize> = (0..d).collect();
