@@ -10,6 +10,7 @@
 //! | [`config`] | the TOML schema, validation, defaults, canonical form |
 //! | [`space`] | parameter kinds, sampling, grid enumeration |
 //! | [`seed`] | root hash, seed derivation, named RNG streams |
+//! | `numeric` | special functions, the AVX2 dispatch, where libm may be used |
 //! | [`strategy`] | the `Strategy` trait; grid, random, sobol, tpe, gp |
 //! | [`objective`] | the `Objective` trait; built-in models, functions, commands |
 //! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
@@ -28,6 +29,7 @@ pub mod drift;
 pub mod inspect;
 pub mod interrupt;
 pub mod journal;
+pub(crate) mod numeric;
 pub mod objective;
 pub mod pruner;
 pub mod replay;

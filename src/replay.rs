@@ -519,7 +519,7 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     let rows: Vec<usize> = (0..ds.n_rows).collect();
     let pre = Preprocessor::fit(ds, &rows, &spec)?;
     let x = pre.transform(ds, &rows)?;
-    let refit_seed = seed::sub_seed(row.seed, "refit", 0);
+    let refit_seed = seed::sub_seed(row.seed, seed::streams::REFIT, 0);
     let (targets, classes) = match &ds.target {
         Target::Classes { labels, y } => (
             Targets::Classes {

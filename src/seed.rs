@@ -17,7 +17,8 @@
 //!   "training", fold)`; cross-validation folds come from `sub_seed(user
 //!   seed, "folds", 0)` so every trial is scored on the same folds. The
 //!   Sobol design is scrambled with `sub_seed(search seed, "sobol/owen",
-//!   dimension)` (see `strategy::sobol`).
+//!   dimension)` (see `strategy::sobol`). Every stream's name is a
+//!   constant of [`streams`].
 //!
 //! SHA-256 (not a fast mixer) because the derivation must never change and
 //! must give unrelated streams for neighbouring indices; its cost is noise
@@ -71,6 +72,54 @@ impl RootHash {
         h.update(index.to_le_bytes());
         first_u64(&h.finalize())
     }
+}
+
+/// The names of every seed stream, the one place they are spelled.
+///
+/// Each is an input to [`stream`] or [`sub_seed`], so its string is part of
+/// every result drawn from it: changing one changes every search that uses
+/// it. Give a new use of randomness a new name here; never reuse one.
+pub mod streams {
+    /// Random search's proposals: `stream(trial seed, PROPOSAL)`.
+    pub const PROPOSAL: &str = "proposal";
+    /// TPE's proposals: `stream(trial seed, TPE)`.
+    pub const TPE: &str = "tpe";
+    /// The Gaussian process's acquisition sweep: `stream(trial seed, GP)`.
+    pub const GP: &str = "gp";
+    /// The Gaussian process's hyperparameter fit (cold starts):
+    /// `stream(search seed, GP_FIT)`.
+    pub const GP_FIT: &str = "gp-fit";
+    /// The Sobol design's Owen scrambling, one sub-seed a dimension:
+    /// `sub_seed(search seed, SOBOL_OWEN, dimension)`.
+    pub const SOBOL_OWEN: &str = "sobol/owen";
+    /// Sobol points past the design's end:
+    /// `stream(sub_seed(search seed, SOBOL_EXTRA, index), SOBOL_EXTRA)`.
+    pub const SOBOL_EXTRA: &str = "sobol/extra";
+    /// Cross-validation folds, the same for every trial:
+    /// `sub_seed(user seed, FOLDS, 0)`.
+    pub const FOLDS: &str = "folds";
+    /// Nested subsamples of the training rows, one a fold:
+    /// `sub_seed(user seed, SUBSAMPLE, fold)`.
+    pub const SUBSAMPLE: &str = "subsample";
+    /// A model's training on one fold: `sub_seed(trial seed, TRAINING, fold)`.
+    pub const TRAINING: &str = "training";
+    /// The refit on all rows for an artifact: `sub_seed(trial seed, REFIT, 0)`.
+    pub const REFIT: &str = "refit";
+
+    /// Every name above, for the test that they are distinct.
+    #[cfg(test)]
+    pub(crate) const ALL: [&str; 10] = [
+        PROPOSAL,
+        TPE,
+        GP,
+        GP_FIT,
+        SOBOL_OWEN,
+        SOBOL_EXTRA,
+        FOLDS,
+        SUBSAMPLE,
+        TRAINING,
+        REFIT,
+    ];
 }
 
 /// A named RNG stream derived from a seed.
@@ -170,4 +219,29 @@ mod tests {
     ];
     const PINNED_STREAM: [u64; 2] = [2319232457586992097, 4543519544250247450];
     const PINNED_SUB: u64 = 496310578951545222;
+
+    /// The names reach every hash drawn from them: they are pinned here
+    /// and must be distinct.
+    #[test]
+    fn stream_names_are_pinned_and_distinct() {
+        assert_eq!(
+            streams::ALL,
+            [
+                "proposal",
+                "tpe",
+                "gp",
+                "gp-fit",
+                "sobol/owen",
+                "sobol/extra",
+                "folds",
+                "subsample",
+                "training",
+                "refit"
+            ]
+        );
+        let mut names = streams::ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), streams::ALL.len());
+    }
 }

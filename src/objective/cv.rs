@@ -208,7 +208,7 @@ pub fn cv_splits(
     k: usize,
     strata: Option<&[usize]>,
 ) -> Result<Vec<Fold>, String> {
-    let seed_of = |r: u64| seed::sub_seed(search.seed, "folds", r);
+    let seed_of = |r: u64| seed::sub_seed(search.seed, seed::streams::FOLDS, r);
     Ok(match &search.cv_kind {
         None | Some(CvKind::Stratified) => k_fold(n, k, strata, seed_of(0)),
         Some(CvKind::Kfold) => k_fold(n, k, None, seed_of(0)),
@@ -493,7 +493,7 @@ impl Rungs {
                     nested_order(
                         &split.train,
                         strata,
-                        seed::sub_seed(user_seed, "subsample", f as u64),
+                        seed::sub_seed(user_seed, seed::streams::SUBSAMPLE, f as u64),
                     )
                 })
                 .collect();
@@ -636,7 +636,7 @@ impl CrossValidated {
                 },
                 FoldTarget::Values(v) => Targets::Values(v),
             };
-            let training_seed = seed::sub_seed(seed, "training", i as u64);
+            let training_seed = seed::sub_seed(seed, seed::streams::TRAINING, i as u64);
             let pred = match fit(i, fold, targets, training_seed) {
                 Ok(p) => p,
                 Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),

@@ -11,7 +11,7 @@ pub struct Random;
 
 impl Strategy for Random {
     fn propose(&self, t: &Trial<'_>, _h: &History<'_>) -> Params {
-        let mut rng = seed::stream(t.seed, "proposal");
+        let mut rng = seed::stream(t.seed, seed::streams::PROPOSAL);
         let u: Vec<f64> = t.space.params.iter().map(|_| unit(&mut rng)).collect();
         t.space.from_unit(&u)
     }

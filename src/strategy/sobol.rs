@@ -206,11 +206,12 @@ fn to_unit(x: u64) -> f64 {
 pub fn point(index: u64, dim: usize, seed: u64) -> Vec<f64> {
     let mut out = Vec::with_capacity(dim);
     for d in 0..dim.min(MAX_DIM) {
-        let coord_seed = seed::sub_seed(seed, "sobol/owen", d as u64);
+        let coord_seed = seed::sub_seed(seed, seed::streams::SOBOL_OWEN, d as u64);
         out.push(to_unit(owen(unscrambled(index, d), coord_seed)));
     }
     if dim > MAX_DIM {
-        let mut rng = seed::stream(seed::sub_seed(seed, "sobol/extra", index), "sobol/extra");
+        let extra = seed::streams::SOBOL_EXTRA;
+        let mut rng = seed::stream(seed::sub_seed(seed, extra, index), extra);
         out.extend((MAX_DIM..dim).map(|_| unit(&mut rng)));
     }
     out

@@ -39,7 +39,7 @@
 //!   `‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b`, clamped at zero, and `e^x` is our own
 //!   branch-free [`exp_nonpositive`].
 //! - The hot loops are compiled twice, for the baseline CPU and for AVX2,
-//!   and picked at run time; both give the same bits (see `with_avx2!`).
+//!   and picked at run time; both give the same bits (see `avx2_dispatch!`).
 //!
 //! On digits (1797 × 64, 10 classes), 5-fold CV over an 8 × 8 grid of `C`
 //! and `gamma`, this is about 4× faster than scikit-learn's libsvm on one
@@ -58,6 +58,7 @@ use serde::{Deserialize, Serialize};
 use super::Reader;
 use super::{check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction};
 use super::{Targets, Task, POSITIVE};
+use crate::numeric::avx2_dispatch;
 use crate::value::{Params, Value};
 
 const NAME: &str = "svm";
@@ -658,44 +659,18 @@ fn vote(machines: &[BinarySvm], dec: &[f64], votes: &mut [usize]) -> usize {
 // ---------------------------------------------------------------------------
 // Run-time choice of instruction set
 
-/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
-/// compiled with AVX2 when the CPU has it, and compiled for the baseline
-/// otherwise. Why this cannot change a result: Rust never reassociates or
-/// fuses floating-point operations (no fast-math, no FMA contraction), so
-/// wider registers compute each lane with exactly the same roundings; a test
-/// checks both copies bit for bit. Only the speed differs.
-macro_rules! with_avx2 {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident;) => {
-        $(#[$m])*
-        fn $name($($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                fn wide($($arg: $ty),*) -> $ret {
-                    $body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2, checked just above.
-                    return unsafe { wide($($arg),*) };
-                }
-            }
-            $body($($arg),*)
-        }
-    };
-}
-
-with_avx2! {
+avx2_dispatch! {
     /// See [`kernel_matrix_impl`].
     fn kernel_matrix(xs: &[f64], sq: &[f64], n: usize, d: usize, kernel: Kernel) -> Vec<f64>
         = kernel_matrix_impl;
 }
 
-with_avx2! {
+avx2_dispatch! {
     /// See [`solve_impl`].
     fn solve(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solution = solve_impl;
 }
 
-with_avx2! {
+avx2_dispatch! {
     /// See [`kernel_row_impl`].
     fn kernel_row(row: &[f64], svt: &Columns, sv_sq: &[f64], kernel: Kernel, out: &mut [f64]) -> ()
         = kernel_row_impl;

@@ -7,32 +7,7 @@
 //! registers) and adds them in a fixed tree, then the tail in index order, so a result is the same bits on every
 //! run and machine (Rust never fuses or reorders float operations).
 
-/// Defines `$name`, which runs `$body` (an `#[inline(always)]` function)
-/// compiled for AVX2 when the CPU has it, and for the baseline otherwise.
-/// This cannot change a result: Rust never reorders or fuses floating-point
-/// operations (no fast-math, no FMA contraction), so wider registers do
-/// each lane's arithmetic with the same roundings; only the speed differs
-/// (`avx2_and_baseline_agree_bit_for_bit` checks it).
-macro_rules! avx2_dispatch {
-    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = $body:path;) => {
-        $(#[$m])*
-        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                fn wide($($arg: $ty),*) $(-> $ret)? {
-                    $body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2, checked just above.
-                    return unsafe { wide($($arg),*) };
-                }
-            }
-            $body($($arg),*)
-        }
-    };
-}
-pub(crate) use avx2_dispatch;
+use crate::numeric::avx2_dispatch;
 
 /// `Σ a_k b_k` over the shorter length, in the fixed order described above.
 #[inline(always)]

@@ -90,7 +90,7 @@
 //! fixed order; the work is single-threaded and iteration counts are
 //! capped, not timed. The dense linear algebra, the likelihood and
 //! the acquisition run compiled for AVX2 when the CPU has it, with the
-//! same bits as the baseline build (see `linalg::avx2_dispatch!`). The
+//! same bits as the baseline build (see `numeric::avx2_dispatch!`). The
 //! memoised chain is a cache only: it is used just as far as its trials
 //! equal the history's bit for bit, and what it holds is exactly what
 //! recomputation would give.
@@ -110,7 +110,8 @@ pub mod model;
 pub mod special;
 pub mod warp;
 
-use linalg::{avx2_dispatch, dot, Cholesky};
+use crate::numeric::avx2_dispatch;
+use linalg::{dot, Cholesky};
 use model::{fit_objective, matern52, minimise, Data, Kernel, LineSearch, ETA_LIMIT, MIN_NOISE};
 
 /// How trials whose results the window hides are put into the model.
@@ -620,7 +621,7 @@ impl Gp {
         let losses: Vec<f64> = ok.iter().map(|(_, l)| *l).collect();
         let kern = Kernel::from_raw(&self.fitted(&x, &losses, d, t.search_seed));
         debug_assert!(kern.noise >= MIN_NOISE);
-        let mut rng = seed::stream(t.seed, "gp");
+        let mut rng = seed::stream(t.seed, seed::streams::GP);
 
         let post = Posterior::new(kern.clone(), x.clone(), &y, f0, st.jitter)?;
         let post = if history.pending.is_empty() {
@@ -894,7 +895,7 @@ impl Gp {
                 return clamp(e);
             }
         }
-        let mut rng = seed::stream(search_seed, "gp-fit");
+        let mut rng = seed::stream(search_seed, seed::streams::GP_FIT);
         let mut best: Option<(f64, Vec<f64>)> = None;
         for k in 0..st.n_restarts {
             let s0 = if k == 0 {

@@ -17,9 +17,10 @@ use argmin::solver::linesearch::condition::ArmijoCondition;
 use argmin::solver::linesearch::{BacktrackingLineSearch, MoreThuenteLineSearch};
 use argmin::solver::quasinewton::LBFGS;
 
+use crate::numeric::avx2_dispatch;
+
 use super::linalg::{
-    avx2_dispatch, dot, factor_in_place, inverse_in_place, jitter_ladder, lane_tree, solve_lower,
-    solve_upper,
+    dot, factor_in_place, inverse_in_place, jitter_ladder, lane_tree, solve_lower, solve_upper,
 };
 
 /// The noise-variance floor σ²_min (outputs are standardised).
