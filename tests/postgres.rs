@@ -563,6 +563,71 @@ fn a_late_result_is_dropped_and_checked() {
     );
 }
 
+/// A worker stopped (SIGSTOP) while its trial sleeps for ten minutes loses
+/// its lease; another worker commits the whole budget. Once resumed, the
+/// first worker stops its running program (SIGTERM to the group) instead
+/// of waiting for it, and exits 0 with the committed journal.
+#[test]
+fn a_trial_past_the_budget_is_killed() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("slow.toml", &command("random", 4));
+    let url = c.database("slow");
+    let slow = spawn(
+        &sb,
+        &url,
+        &["run", "slow.toml", "-q", "-j", "1", "--out", "slow"],
+        &[("PROG_SLEEP", "600")],
+    );
+    let pid = slow.id() as i32;
+    let trial = "slow/trials/0";
+    let bound = std::time::Instant::now() + Duration::from_secs(60);
+    let program = loop {
+        if let Some(p) = holder_of(trial) {
+            break p;
+        }
+        assert!(std::time::Instant::now() < bound, "trial 0 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_millis(2500));
+    let other = finish(spawn(
+        &sb,
+        &url,
+        &["run", "slow.toml", "-q", "-j", "2", "--out", "other"],
+        &[],
+    ));
+    ok(&other, "the other worker");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // Without the kill, this waits ten minutes and `finish` says it hung.
+    let out = finish(slow);
+    ok(&out, "the worker whose trial was not wanted");
+    assert!(
+        common::eventually_dead(&program.to_string()),
+        "the program still runs"
+    );
+    assert!(sb.read("slow/trials.csv") == sb.read("other/trials.csv"));
+}
+
+/// The process whose environment says it works in a trial folder whose
+/// path ends with `dir`.
+fn holder_of(dir: &str) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0).any(|kv| {
+                    kv.starts_with(b"HPSEARCH_TRIAL_DIR=") && kv.ends_with(dir.as_bytes())
+                })
+            })
+        })
+}
+
 /// The server restarted mid-search: the workers say so, retry and finish
 /// with nothing lost or duplicated.
 #[test]
