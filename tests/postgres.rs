@@ -903,7 +903,13 @@ fn certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
             .expect("openssl");
         assert!(out.status.success(), "openssl {args:?}: {out:?}");
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let (ca, ca_key) = (format!("{name}-ca.crt"), format!("{name}-ca.key"));
     let (crt, key, csr) = (
         format!("{name}.crt"),
@@ -913,7 +919,9 @@ fn certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let mut a = vec!["req", "-x509"];
     a.extend(ec);
     let subject = format!("/CN=hpsearch test CA {name}");
-    a.extend(["-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &subject]);
+    a.extend([
+        "-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &subject,
+    ]);
     openssl(&a);
     let mut a = vec!["req"];
     a.extend(ec);
@@ -926,8 +934,21 @@ fn certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     )
     .expect("ext");
     openssl(&[
-        "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-out",
-        &crt, "-days", "2", "-extfile", &ext,
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &crt,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
     ]);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.join(&key), std::fs::Permissions::from_mode(0o600))
@@ -986,8 +1007,14 @@ fn tls_as_libpq_reads_sslmode() {
     for url in [
         at("127.0.0.1", "sslmode=require"),
         at("127.0.0.1", "application_name=x"),
-        at("localhost", &format!("sslmode=verify-full&sslrootcert={ca_s}")),
-        at("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca_s}")),
+        at(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+        ),
+        at(
+            "127.0.0.1",
+            &format!("sslmode=verify-ca&sslrootcert={ca_s}"),
+        ),
     ] {
         let out = finish(spawn(&sb, &url, &["status"], &env));
         ok(&out, &url.replace(PASSWORD, "***"));
@@ -996,7 +1023,10 @@ fn tls_as_libpq_reads_sslmode() {
     let want = plain(&sb, "s.toml");
     let out = finish(spawn(
         &sb,
-        &at("localhost", &format!("sslmode=verify-full&sslrootcert={ca_s}")),
+        &at(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+        ),
         &["run", "s.toml", "-q", "--out", "tls"],
         &env,
     ));
@@ -1005,30 +1035,50 @@ fn tls_as_libpq_reads_sslmode() {
     for (url, cause) in [
         (at("127.0.0.1", "sslmode=disable"), "no encryption"),
         (
-            at("127.0.0.1", &format!("sslmode=verify-full&sslrootcert={ca_s}")),
+            at(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+            ),
             "not valid for name",
         ),
         (
-            at("localhost", &format!("sslmode=verify-full&sslrootcert={other_s}")),
+            at(
+                "localhost",
+                &format!("sslmode=verify-full&sslrootcert={other_s}"),
+            ),
             "UnknownIssuer",
         ),
         (
-            at("localhost", "sslmode=verify-full&sslrootcert=/nonexistent/root.crt"),
+            at(
+                "localhost",
+                "sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+            ),
             "sslrootcert /nonexistent/root.crt",
         ),
     ] {
-        let out = finish(spawn(&sb, &url, &["run", "s.toml", "-q", "--out", "r"], &env));
+        let out = finish(spawn(
+            &sb,
+            &url,
+            &["run", "s.toml", "-q", "--out", "r"],
+            &env,
+        ));
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(2), "{cause}: {}", text(&out));
         assert_eq!(err.trim_end().lines().count(), 1, "{cause}: {err}");
         assert!(err.contains(cause), "{cause}: {err}");
         assert!(!text(&out).contains(PASSWORD), "{cause}: {err}");
-        assert!(!sb.path().join("r").exists(), "{cause}: a folder was written");
+        assert!(
+            !sb.path().join("r").exists(),
+            "{cause}: a folder was written"
+        );
     }
     // libpq: `require` with a root file checks the chain (as verify-ca).
     let out = finish(spawn(
         &sb,
-        &at("127.0.0.1", &format!("sslmode=require&sslrootcert={other_s}")),
+        &at(
+            "127.0.0.1",
+            &format!("sslmode=require&sslrootcert={other_s}"),
+        ),
         &["status"],
         &env,
     ));
