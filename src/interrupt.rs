@@ -48,6 +48,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Set while running trials are not wanted (see [`discard_running`]).
+static DISCARD: AtomicBool = AtomicBool::new(false);
 
 /// The programs running now (see `objective::command`): process group →
 /// trial folder.
@@ -83,6 +85,25 @@ pub fn requested() -> bool {
 /// Ask the search to stop, as Ctrl-C does (for embedding and tests).
 pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Stop every command trial now running as a pruned one is stopped
+/// (SIGTERM to its group, SIGKILL after `prune_grace`), its result
+/// recorded as interrupted, until [`keep_running`]. Storage calls it when
+/// other workers have committed the whole budget: what still runs here is
+/// not wanted. Starts of new trials are the caller's to prevent.
+pub fn discard_running() {
+    DISCARD.store(true, Ordering::SeqCst);
+}
+
+/// End [`discard_running`].
+pub fn keep_running() {
+    DISCARD.store(false, Ordering::SeqCst);
+}
+
+/// Whether running trials are to be stopped ([`discard_running`]).
+pub fn discarding() -> bool {
+    DISCARD.load(Ordering::SeqCst)
 }
 
 /// Remember a running program's process group and trial folder, so a

@@ -62,10 +62,18 @@ struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// More server options (`-c name=value`), e.g. for TLS.
+    extra: String,
 }
 
 impl Cluster {
     fn start() -> Option<Cluster> {
+        Self::start_with(|_| String::new())
+    }
+
+    /// A cluster whose data folder `setup` may change before it starts;
+    /// `setup` returns more server options.
+    fn start_with(setup: impl FnOnce(&Cluster) -> String) -> Option<Cluster> {
         let bin = system_tool(
             pg_bin(),
             "HPSEARCH_REQUIRE_POSTGRES",
@@ -82,7 +90,12 @@ impl Cluster {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             l.local_addr().expect("addr").port()
         };
-        let c = Cluster { dir, bin, port };
+        let mut c = Cluster {
+            dir,
+            bin,
+            port,
+            extra: String::new(),
+        };
         let out = c
             .tool("initdb")
             .arg("-D")
@@ -93,6 +106,7 @@ impl Cluster {
             .output()
             .expect("initdb");
         assert!(out.status.success(), "initdb: {out:?}");
+        c.extra = setup(&c);
         c.pg_ctl(&["start", "-w"]);
         Some(c)
     }
@@ -115,9 +129,10 @@ impl Cluster {
 
     fn pg_ctl(&self, args: &[&str]) {
         let opts = format!(
-            "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60 {}",
             self.dir.path().display(),
-            self.port
+            self.port,
+            self.extra
         );
         let out = self
             .tool("pg_ctl")
@@ -548,6 +563,71 @@ fn a_late_result_is_dropped_and_checked() {
     );
 }
 
+/// A worker stopped (SIGSTOP) while its trial sleeps for ten minutes loses
+/// its lease; another worker commits the whole budget. Once resumed, the
+/// first worker stops its running program (SIGTERM to the group) instead
+/// of waiting for it, and exits 0 with the committed journal.
+#[test]
+fn a_trial_past_the_budget_is_killed() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("slow.toml", &command("random", 4));
+    let url = c.database("slow");
+    let slow = spawn(
+        &sb,
+        &url,
+        &["run", "slow.toml", "-q", "-j", "1", "--out", "slow"],
+        &[("PROG_SLEEP", "600")],
+    );
+    let pid = slow.id() as i32;
+    let trial = "slow/trials/0";
+    let bound = std::time::Instant::now() + Duration::from_secs(60);
+    let program = loop {
+        if let Some(p) = holder_of(trial) {
+            break p;
+        }
+        assert!(std::time::Instant::now() < bound, "trial 0 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_millis(2500));
+    let other = finish(spawn(
+        &sb,
+        &url,
+        &["run", "slow.toml", "-q", "-j", "2", "--out", "other"],
+        &[],
+    ));
+    ok(&other, "the other worker");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // Without the kill, this waits ten minutes and `finish` says it hung.
+    let out = finish(slow);
+    ok(&out, "the worker whose trial was not wanted");
+    assert!(
+        common::eventually_dead(&program.to_string()),
+        "the program still runs"
+    );
+    assert!(sb.read("slow/trials.csv") == sb.read("other/trials.csv"));
+}
+
+/// The process whose environment says it works in a trial folder whose
+/// path ends with `dir`.
+fn holder_of(dir: &str) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0).any(|kv| {
+                    kv.starts_with(b"HPSEARCH_TRIAL_DIR=") && kv.ends_with(dir.as_bytes())
+                })
+            })
+        })
+}
+
 /// The server restarted mid-search: the workers say so, retry and finish
 /// with nothing lost or duplicated.
 #[test]
@@ -737,7 +817,11 @@ fn bad_storage_exits_2_with_one_line_and_no_password() {
         ),
         (
             format!("{}?sslmode=require", c.url("postgres")),
-            "not yet supported",
+            "server does not support TLS",
+        ),
+        (
+            format!("{}?sslmode=sometimes", c.url("postgres")),
+            "sslmode=sometimes is not a TLS mode",
         ),
         (newer, "written by a newer hpsearch (schema version 2"),
     ];
@@ -797,4 +881,217 @@ fn the_password_comes_from_pgpass() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("is ignored"), "{}", text(&out));
     assert!(!text(&out).contains(PASSWORD));
+}
+
+/// A CA and a server certificate for `localhost` signed by it, made with
+/// the `openssl` program in `dir` (as the `postgres` user when root, so
+/// the server may read its key): (CA file, server certificate, key).
+fn certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let mut c = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "openssl"]);
+            c
+        } else {
+            Command::new("openssl")
+        };
+        let out = c
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca, ca_key) = (format!("{name}-ca.crt"), format!("{name}-ca.key"));
+    let (crt, key, csr) = (
+        format!("{name}.crt"),
+        format!("{name}.key"),
+        format!("{name}.csr"),
+    );
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    let subject = format!("/CN=hpsearch test CA {name}");
+    a.extend([
+        "-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &subject,
+    ]);
+    openssl(&a);
+    let mut a = vec!["req"];
+    a.extend(ec);
+    a.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"]);
+    openssl(&a);
+    let ext = format!("{name}.ext");
+    std::fs::write(
+        dir.join(&ext),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &crt,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join(&key), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod key");
+    (dir.join(ca), dir.join(crt), dir.join(key))
+}
+
+/// TLS (`sslmode` as libpq reads it) against a server that takes TCP
+/// connections over TLS only (`hostssl` in pg_hba.conf): `require` and
+/// the default `prefer` work, a search runs over it; `verify-full` with
+/// the right root works and with another host name or another root fails
+/// with exit 2 naming the cause; `verify-ca` does not check the name.
+#[test]
+fn tls_as_libpq_reads_sslmode() {
+    if system_tool(
+        which("openssl"),
+        "HPSEARCH_REQUIRE_POSTGRES",
+        "the openssl program (Debian: apt-get install openssl)",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let mut roots = None;
+    let Some(c) = Cluster::start_with(|c| {
+        let (ca, crt, key) = certificates(c.dir.path(), "server");
+        let (other_ca, _, _) = certificates(c.dir.path(), "other");
+        std::fs::write(
+            c.data().join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("pg_hba.conf");
+        roots = Some((ca, other_ca));
+        format!(
+            "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            crt.display(),
+            key.display()
+        )
+    }) else {
+        return;
+    };
+    let Some((ca, other_ca)) = roots else { return };
+    let sb = Sandbox::new();
+    let home = sb.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let home_s = home.to_string_lossy().into_owned();
+    let env = [("HOME", home_s.as_str())];
+    let at = |host: &str, query: &str| {
+        format!(
+            "postgresql://hp:{PASSWORD}@{host}:{}/postgres?{query}",
+            c.port
+        )
+    };
+    let ca_s = ca.to_string_lossy();
+    let other_s = other_ca.to_string_lossy();
+    for url in [
+        at("127.0.0.1", "sslmode=require"),
+        at("127.0.0.1", "application_name=x"),
+        at(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+        ),
+        at(
+            "127.0.0.1",
+            &format!("sslmode=verify-ca&sslrootcert={ca_s}"),
+        ),
+    ] {
+        let out = finish(spawn(&sb, &url, &["status"], &env));
+        ok(&out, &url.replace(PASSWORD, "***"));
+    }
+    sb.write("s.toml", &branin("random", 3));
+    let want = plain(&sb, "s.toml");
+    let out = finish(spawn(
+        &sb,
+        &at(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+        ),
+        &["run", "s.toml", "-q", "--out", "tls"],
+        &env,
+    ));
+    ok(&out, "a search over TLS");
+    assert_eq!(sb.read("tls/trials.csv"), want);
+    for (url, cause) in [
+        (at("127.0.0.1", "sslmode=disable"), "no encryption"),
+        (
+            at(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={ca_s}"),
+            ),
+            "not valid for name",
+        ),
+        (
+            at(
+                "localhost",
+                &format!("sslmode=verify-full&sslrootcert={other_s}"),
+            ),
+            "UnknownIssuer",
+        ),
+        (
+            at(
+                "localhost",
+                "sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+            ),
+            "sslrootcert /nonexistent/root.crt",
+        ),
+    ] {
+        let out = finish(spawn(
+            &sb,
+            &url,
+            &["run", "s.toml", "-q", "--out", "r"],
+            &env,
+        ));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{cause}: {}", text(&out));
+        assert_eq!(err.trim_end().lines().count(), 1, "{cause}: {err}");
+        assert!(err.contains(cause), "{cause}: {err}");
+        assert!(!text(&out).contains(PASSWORD), "{cause}: {err}");
+        assert!(
+            !sb.path().join("r").exists(),
+            "{cause}: a folder was written"
+        );
+    }
+    // libpq: `require` with a root file checks the chain (as verify-ca).
+    let out = finish(spawn(
+        &sb,
+        &at(
+            "127.0.0.1",
+            &format!("sslmode=require&sslrootcert={other_s}"),
+        ),
+        &["status"],
+        &env,
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("UnknownIssuer"), "{}", text(&out));
+    no_password_in_files(&sb);
+}
+
+/// `name` on `PATH`.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
 }

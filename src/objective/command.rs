@@ -180,7 +180,14 @@ fn run(
         grace: spec.prune_grace,
         max_step: spec.max_step,
     });
-    let ended = supervise(child, group, dir, spec.timeout, steps.as_ref());
+    let ended = supervise(
+        child,
+        group,
+        dir,
+        spec.timeout,
+        spec.prune_grace,
+        steps.as_ref(),
+    );
     interrupt::unregister(group);
     let (status, out, err) = ended?;
 
@@ -273,6 +280,7 @@ fn supervise(
     group: u32,
     dir: &Path,
     timeout: Option<f64>,
+    grace: f64,
     steps: Option<&Steps<'_>>,
 ) -> Result<(Ended, Stream, Stream), String> {
     use std::os::fd::OwnedFd;
@@ -315,6 +323,15 @@ fn supervise(
                     killed = Some(Ended::BadStep);
                 }
             }
+        }
+        // Not wanted any more (storage: others committed the budget):
+        // stopped as a pruned trial is, recorded as interrupted.
+        // A program that has already exited is left to be reaped: its
+        // result is still checked against the committed one.
+        if killed.is_none() && interrupt::discarding() && !exited(group) {
+            terminate_group(group);
+            grace_until = Some(Instant::now() + Duration::from_secs_f64(grace));
+            killed = Some(Ended::Interrupted);
         }
         if let Some(g) = grace_until {
             if interrupt::requested() || Instant::now() >= g {
@@ -370,8 +387,10 @@ fn supervise(
     group: u32,
     dir: &Path,
     timeout: Option<f64>,
+    grace: f64,
     steps: Option<&Steps<'_>>,
 ) -> Result<(Ended, Stream, Stream), String> {
+    let _ = grace;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     // Without poll(2) the values are judged once the program has ended
@@ -527,6 +546,27 @@ struct Stream {
     steps: Vec<(u64, f64)>,
     /// Why a step line was refused; no step is read after it.
     step_error: Option<String>,
+}
+
+/// Whether the program `pid` has exited (or was reaped), without reaping
+/// it: the waiting thread does that.
+#[cfg(unix)]
+fn exited(pid: u32) -> bool {
+    let pid: libc::id_t = pid;
+    // SAFETY: siginfo_t is plain data, valid zeroed; waitid only writes it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid, writable siginfo_t; WNOWAIT leaves the
+    // child to its waiter.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled `info` (or left it zeroed: still running).
+    r != 0 || unsafe { info.si_pid() } != 0
 }
 
 /// Send SIGTERM to every process of the group `group` (a pruned trial:

@@ -359,7 +359,10 @@ impl Storage {
                 }
                 if sync.prefix >= budget {
                     // Trials still running here were committed by others:
-                    // their results are dropped, but checked equal first.
+                    // command trials are stopped (SIGTERM, SIGKILL after
+                    // the grace) so this worker exits promptly; a result
+                    // that arrives anyway is dropped, but checked equal.
+                    let _discard = Discard::start(out > 0);
                     while out > 0 {
                         let Ok(o) = rx.recv() else { break };
                         out -= 1;
@@ -769,6 +772,27 @@ fn params_text(params: &Params) -> String {
         .map(|(k, v)| (k.as_str(), v.to_string()))
         .collect();
     serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// Running command trials stopped ([`interrupt::discard_running`]) while
+/// this lives.
+struct Discard(bool);
+
+impl Discard {
+    fn start(on: bool) -> Discard {
+        if on {
+            interrupt::discard_running();
+        }
+        Discard(on)
+    }
+}
+
+impl Drop for Discard {
+    fn drop(&mut self) {
+        if self.0 {
+            interrupt::keep_running();
+        }
+    }
 }
 
 /// The heartbeat: on its own connection, every quarter lease, extend the

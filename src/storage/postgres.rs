@@ -5,8 +5,17 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::StorageError;
 
@@ -21,6 +30,8 @@ pub struct Target {
     pub shown: String,
     /// The password, kept only to scrub it from messages.
     secret: Option<String>,
+    /// TLS, unless `sslmode=disable` or the host is a Unix socket.
+    tls: Option<MakeRustlsConnect>,
 }
 
 impl std::fmt::Debug for Target {
@@ -56,9 +67,45 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// libpq's `sslmode`: whether TLS is tried, required, and what is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain only.
+    Disable,
+    /// TLS when the server offers it, else plain; nothing checked. libpq's
+    /// `allow` (plain first) is read as `prefer`.
+    Prefer,
+    /// TLS or fail; the certificate is checked as `verify-ca` when a root
+    /// file is named or `~/.postgresql/root.crt` exists (as libpq does).
+    Require,
+    /// TLS, the certificate chain checked against the roots.
+    VerifyCa,
+    /// TLS, the chain and the host name checked.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(mode: &str, shown: &str) -> Result<SslMode, StorageError> {
+        Ok(match mode {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => {
+                return Err(StorageError::Input(format!(
+                    "--storage {shown}: sslmode={mode} is not a TLS mode; write one of disable, \
+                     allow, prefer, require, verify-ca, verify-full"
+                )))
+            }
+        })
+    }
+}
+
 impl Target {
-    /// Parse a `postgresql://` URL. TLS (`sslmode=require`, `verify-ca`,
-    /// `verify-full`) is refused for now rather than silently ignored.
+    /// Parse a `postgresql://` URL, with libpq's `sslmode` (default
+    /// `prefer`; also `PGSSLMODE`) and `sslrootcert` (also
+    /// `PGSSLROOTCERT`; default `~/.postgresql/root.crt` where it exists).
     pub fn parse(url: &str) -> Result<Target, StorageError> {
         let shown = redact(url);
         if !(url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -66,29 +113,27 @@ impl Target {
                 "--storage {shown}: not a PostgreSQL URL; write postgresql://user@host:port/database"
             )));
         }
-        if let Some(mode) = url
-            .split_once('?')
-            .into_iter()
-            .flat_map(|(_, q)| q.split('&'))
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "sslmode")
-            .map(|(_, v)| v)
-        {
-            if !matches!(mode, "disable" | "allow" | "prefer") {
-                return Err(StorageError::Input(format!(
-                    "--storage {shown}: sslmode={mode} is not yet supported (TLS comes in a later \
-                     version); use a connection that needs no TLS (a Unix socket, an SSH tunnel) \
-                     with sslmode=disable"
-                )));
-            }
-        }
-        // Why `prefer` and `allow` become `disable`: without TLS support a
-        // plain connection is what they would end as anyway.
+        let param = |key: &str| -> Option<String> {
+            url.split_once('?')
+                .into_iter()
+                .flat_map(|(_, q)| q.split('&'))
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        };
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        let mode = match param("sslmode").or_else(|| env("PGSSLMODE")) {
+            Some(m) => SslMode::parse(&m, &shown)?,
+            None => SslMode::Prefer,
+        };
+        let rootcert = param("sslrootcert").or_else(|| env("PGSSLROOTCERT"));
+        // rust-postgres reads neither parameter as libpq does: they are
+        // taken out of the URL here and applied by `tls_config`.
         let plain: String = match url.split_once('?') {
             Some((base, q)) => {
                 let kept: Vec<&str> = q
                     .split('&')
-                    .filter(|kv| !kv.starts_with("sslmode="))
+                    .filter(|kv| !kv.starts_with("sslmode=") && !kv.starts_with("sslrootcert="))
                     .collect();
                 if kept.is_empty() {
                     base.to_string()
@@ -138,10 +183,24 @@ impl Target {
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned());
         config.application_name("hpsearch");
+        // TLS is never used on a Unix socket (libpq ignores sslmode there).
+        let tcp = config.get_hosts().iter().any(|h| matches!(h, Host::Tcp(_)));
+        let tls = if mode == SslMode::Disable || !tcp {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            None
+        } else {
+            config.ssl_mode(if mode == SslMode::Prefer {
+                postgres::config::SslMode::Prefer
+            } else {
+                postgres::config::SslMode::Require
+            });
+            Some(tls_config(mode, rootcert.as_deref(), &shown)?)
+        };
         Ok(Target {
             config,
             shown,
             secret,
+            tls,
         })
     }
 
@@ -152,7 +211,10 @@ impl Target {
 
     /// Connect once.
     pub fn connect(&self) -> Result<Client, postgres::Error> {
-        self.config.connect(NoTls)
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
     }
 
     /// Connect, or say in one line why not (exit 2: nothing was done).
@@ -164,6 +226,177 @@ impl Target {
                 self.scrub(&cause(&e))
             ))
         })
+    }
+}
+
+/// The rustls client for `mode`: which roots (the `sslrootcert` file,
+/// `~/.postgresql/root.crt`, else the Mozilla roots of webpki-roots; libpq
+/// would refuse there) and which checks.
+fn tls_config(
+    mode: SslMode,
+    rootcert: Option<&str>,
+    shown: &str,
+) -> Result<MakeRustlsConnect, StorageError> {
+    // ring, not aws-lc-rs: it builds with a C compiler alone. Deprecated
+    // in rustls 0.23.48 only for lacking post-quantum key exchange.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let default_root = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".postgresql").join("root.crt"))
+        .filter(|p| p.is_file());
+    let root_file: Option<PathBuf> = match rootcert {
+        Some("system") => None,
+        Some(p) => Some(PathBuf::from(p)),
+        None => default_root,
+    };
+    // libpq: `require` with a root file behaves as `verify-ca`.
+    let mode = match (mode, &root_file) {
+        (SslMode::Require, Some(_)) => SslMode::VerifyCa,
+        (m, _) => m,
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StorageError::Input(format!("--storage {shown}: TLS: {e}")))?;
+    let config = match mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoCheck(provider)))
+            .with_no_client_auth(),
+        SslMode::VerifyCa | SslMode::VerifyFull => {
+            let mut roots = rustls::RootCertStore::empty();
+            match &root_file {
+                Some(path) => {
+                    let bad = |e: &dyn std::fmt::Display| {
+                        StorageError::Input(format!(
+                            "--storage {shown}: sslrootcert {}: {e}; name a PEM file of the \
+                             certificates that signed the server's",
+                            path.display()
+                        ))
+                    };
+                    let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))?;
+                    for cert in certs {
+                        let cert = cert.map_err(|e| bad(&e))?;
+                        roots.add(cert).map_err(|e| bad(&e))?;
+                    }
+                    if roots.is_empty() {
+                        return Err(bad(&"no certificate in the file"));
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| StorageError::Input(format!("--storage {shown}: TLS: {e}")))?;
+            let builder = builder.dangerous();
+            if mode == SslMode::VerifyFull {
+                builder.with_custom_certificate_verifier(verifier)
+            } else {
+                builder.with_custom_certificate_verifier(Arc::new(NoHostCheck(verifier)))
+            }
+            .with_no_client_auth()
+        }
+    };
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// `sslmode=prefer` and `require` without roots: TLS against eavesdropping
+/// only, the certificate not checked (as libpq). The handshake's signatures
+/// are still verified.
+#[derive(Debug)]
+struct NoCheck(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoCheck {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: the chain checked, the host name not.
+#[derive(Debug)]
+struct NoHostCheck(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for NoHostCheck {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // The chain is checked before the name: a name error means the
+        // chain was good.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 
@@ -415,11 +648,22 @@ mod tests {
     }
 
     #[test]
-    fn tls_modes_are_refused_not_ignored() {
-        let e = Target::parse("postgresql://hp@h/x?sslmode=require")
+    fn tls_modes_are_read_like_libpq() {
+        let e = Target::parse("postgresql://hp@h/x?sslmode=sometimes")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("not yet supported"), "{e}");
+        assert!(e.contains("not a TLS mode"), "{e}");
+        for mode in ["disable", "allow", "prefer", "require", "verify-full"] {
+            let t = Target::parse(&format!("postgresql://hp@h/x?sslmode={mode}")).unwrap();
+            assert_eq!(t.tls.is_some(), mode != "disable", "{mode}");
+        }
+        // A Unix socket: never TLS.
+        let t = Target::parse("postgresql://hp@%2Ftmp/x?sslmode=require").unwrap();
+        assert!(t.tls.is_none());
+        let e = Target::parse("postgresql://hp@h/x?sslmode=verify-ca&sslrootcert=/nonexistent")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sslrootcert /nonexistent"), "{e}");
         let e = Target::parse("mysql://hp@h/x").unwrap_err().to_string();
         assert!(e.contains("not a PostgreSQL URL"), "{e}");
     }
