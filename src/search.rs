@@ -153,6 +153,75 @@ pub struct State {
     pub curves: Vec<Curve>,
 }
 
+/// Commit trial `o`, the next in index order: its row goes to `journal`,
+/// and `state` learns what later proposals and pruners may see of it.
+/// One function for [`run`] and the storage workers (`crate::storage`),
+/// so a trial committed on any machine teaches the same thing.
+pub(crate) fn commit(
+    search: &Search,
+    uses_history: bool,
+    journal: &mut Journal,
+    state: &mut State,
+    o: &Outcome,
+) {
+    journal.append(&Committed {
+        trial: o.trial,
+        seed: o.seed,
+        params: &o.params,
+        eval: &o.eval,
+        seconds: o.seconds,
+        thread: o.thread,
+    });
+    if uses_history {
+        state.observed.push(observation_with_steps(
+            &search.space,
+            search.direction,
+            o.params.clone(),
+            o.eval.status,
+            o.eval.value,
+            &o.eval.steps,
+        ));
+    }
+    state.curves.push(Curve {
+        status: o.eval.status,
+        steps: o.eval.steps.as_slice().into(),
+    });
+}
+
+/// `[objective] max_failures`: trials in a row, in trial order, that did
+/// not succeed stop a search.
+pub(crate) struct Failures {
+    max: Option<u64>,
+    in_a_row: u64,
+}
+
+impl Failures {
+    pub(crate) fn new(search: &Search) -> Failures {
+        Failures {
+            max: search.command().map(|c| c.max_failures).filter(|&m| m > 0),
+            in_a_row: 0,
+        }
+    }
+
+    /// Count committed trial `o`; the error that stops the search when it
+    /// makes `max_failures` in a row. A pruned trial did not fail: it
+    /// stopped as asked.
+    pub(crate) fn count(&mut self, o: &Outcome) -> Option<SearchError> {
+        if matches!(o.eval.status, Status::Ok | Status::Pruned) {
+            self.in_a_row = 0;
+            return None;
+        }
+        self.in_a_row += 1;
+        self.max
+            .is_some_and(|m| self.in_a_row >= m)
+            .then(|| SearchError::TooManyFailures {
+                n: self.in_a_row,
+                trial: o.trial,
+                error: o.eval.error.clone().unwrap_or_default(),
+            })
+    }
+}
+
 /// Propose trial `i = state.proposals.len()` from what the window allows.
 pub(crate) fn propose_next(
     search: &Search,
@@ -416,8 +485,7 @@ pub fn run(
     let workdirs = objective
         .needs_workdir()
         .then(|| journal.dir().to_path_buf());
-    let max_failures = search.command().map(|c| c.max_failures).filter(|&m| m > 0);
-    let mut in_a_row = 0u64;
+    let mut failures = Failures::new(search);
     let mut stop: Option<SearchError> = None;
     // Set when a killed trial cannot be committed: nothing after it can be.
     let mut blocked = false;
@@ -520,41 +588,10 @@ pub fn run(
                     blocked = true;
                     break;
                 }
-                journal.append(&Committed {
-                    trial: o.trial,
-                    seed: o.seed,
-                    params: &o.params,
-                    eval: &o.eval,
-                    seconds: o.seconds,
-                    thread: o.thread,
-                });
-                if uses_history {
-                    state.observed.push(observation_with_steps(
-                        &search.space,
-                        search.direction,
-                        o.params.clone(),
-                        o.eval.status,
-                        o.eval.value,
-                        &o.eval.steps,
-                    ));
-                }
-                state.curves.push(Curve {
-                    status: o.eval.status,
-                    steps: o.eval.steps.as_slice().into(),
-                });
+                commit(search, uses_history, journal, &mut state, &o);
                 committed += 1;
-                // A pruned trial did not fail: it stopped as asked.
-                if matches!(o.eval.status, Status::Ok | Status::Pruned) {
-                    in_a_row = 0;
-                } else {
-                    in_a_row += 1;
-                    if stop.is_none() && max_failures.is_some_and(|m| in_a_row >= m) {
-                        stop = Some(SearchError::TooManyFailures {
-                            n: in_a_row,
-                            trial: o.trial,
-                            error: o.eval.error.clone().unwrap_or_default(),
-                        });
-                    }
+                if let Some(e) = failures.count(&o) {
+                    stop.get_or_insert(e);
                 }
                 done.push(o);
             }

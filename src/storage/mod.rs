@@ -29,10 +29,10 @@ use ::postgres::Client;
 
 use crate::config::Search;
 use crate::interrupt;
-use crate::journal::{self, parse_steps, steps_text, Committed, Journal};
+use crate::journal::{self, parse_steps, steps_text, Journal};
 use crate::objective::{Evaluation, Objective, PruneFn, Status};
-use crate::pruner::{Curve, Pruner};
-use crate::search::{self, observation, visible, Outcome, SearchError, State};
+use crate::pruner::Pruner;
+use crate::search::{self, visible, Failures, Outcome, SearchError, State};
 use crate::strategy::{History, Trial};
 use crate::value::Params;
 
@@ -291,16 +291,15 @@ impl Storage {
         let held = uses_history || search.pruner.is_some();
         let root = search.root();
         let search_seed = root.search_seed();
-        let max_failures = search.command().map(|c| c.max_failures).filter(|&m| m > 0);
         let mut sync = Sync {
             prefix: state.curves.len() as u64,
-            in_a_row: 0,
+            failures: Failures::new(search),
             stop: None,
         };
         if threads == 0 {
-            self.sync(
-                search, journal, &mut state, &mut sync, budget, None, observe,
-            )?;
+            // Only reading: what `sync` would say of failures in a row is
+            // not asked.
+            self.sync(search, journal, &mut state, &mut sync, budget, observe)?;
             journal.sync().map_err(SearchError::from)?;
             return Ok(sync.prefix);
         }
@@ -345,15 +344,7 @@ impl Storage {
         let result = pool.in_place_scope(|scope| -> Result<(), StorageError> {
             loop {
                 let before = sync.prefix;
-                self.sync(
-                    search,
-                    journal,
-                    &mut state,
-                    &mut sync,
-                    budget,
-                    max_failures,
-                    observe,
-                )?;
+                self.sync(search, journal, &mut state, &mut sync, budget, observe)?;
                 if sync.prefix > before {
                     poll = POLL_MIN;
                 }
@@ -626,7 +617,6 @@ impl Storage {
         state: &mut State,
         sync: &mut Sync,
         budget: u64,
-        max_failures: Option<u64>,
         observe: &mut dyn FnMut(&Outcome),
     ) -> Result<(), StorageError> {
         let sid = self.sid;
@@ -710,39 +700,10 @@ impl Storage {
                 thread: row.get::<_, i32>(9).max(0) as usize,
                 bug: None,
             };
-            journal.append(&Committed {
-                trial: i,
-                seed,
-                params: &outcome.params,
-                eval: &outcome.eval,
-                seconds: outcome.seconds,
-                thread: outcome.thread,
-            });
-            if uses_history {
-                state.observed.push(observation(
-                    &search.space,
-                    search.direction,
-                    outcome.params.clone(),
-                    outcome.eval.status,
-                    outcome.eval.value,
-                ));
-            }
-            state.curves.push(Curve {
-                status: outcome.eval.status,
-                steps: outcome.eval.steps.as_slice().into(),
-            });
+            search::commit(search, uses_history, journal, state, &outcome);
             sync.prefix += 1;
-            if matches!(outcome.eval.status, Status::Ok | Status::Pruned) {
-                sync.in_a_row = 0;
-            } else {
-                sync.in_a_row += 1;
-                if sync.stop.is_none() && max_failures.is_some_and(|m| sync.in_a_row >= m) {
-                    sync.stop = Some(SearchError::TooManyFailures {
-                        n: sync.in_a_row,
-                        trial: i,
-                        error: outcome.eval.error.clone().unwrap_or_default(),
-                    });
-                }
+            if let Some(e) = sync.failures.count(&outcome) {
+                sync.stop.get_or_insert(e);
             }
             observe(&outcome);
         }
@@ -760,7 +721,7 @@ const POLL_MAX: f64 = 0.25;
 struct Sync {
     /// Trials `0 .. prefix` are committed and in the local journal.
     prefix: u64,
-    in_a_row: u64,
+    failures: Failures,
     stop: Option<SearchError>,
 }
 
