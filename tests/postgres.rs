@@ -434,6 +434,18 @@ fn four_workers_with_a_pruner_write_the_journal_one_machine_writes() {
         journal.contains(",pruned,"),
         "nothing was pruned:\n{journal}"
     );
+    // tpe ranks a pruned trial by the step it reached: every worker must
+    // learn that from the committed rows, as one machine does.
+    sb.write(
+        "pruned_tpe.toml",
+        &PRUNED.replace("strategy = \"random\"", "strategy = \"tpe\""),
+    );
+    one_and_four_workers(&c, &sb, "pruned_tpe.toml", "pruned_tpe");
+    let journal = String::from_utf8_lossy(&sb.read("pruned_tpe_pulled/trials.csv")).into_owned();
+    assert!(
+        journal.contains(",pruned,"),
+        "nothing was pruned:\n{journal}"
+    );
 }
 
 /// SIGKILL workers at ten instants while the others go on, starting a new
