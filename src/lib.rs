@@ -9,14 +9,17 @@
 //! | --- | --- |
 //! | [`config`] | the TOML schema, validation, defaults, canonical form |
 //! | [`space`] | parameter kinds, sampling, grid enumeration |
+//! | [`value`] | parameter values and maps (in name order), shared by every module |
 //! | [`seed`] | root hash, seed derivation, named RNG streams |
 //! | `numeric` | special functions, the AVX2 dispatch, where libm may be used |
 //! | [`strategy`] | the `Strategy` trait; grid, random, sobol, tpe, gp |
 //! | [`objective`] | the `Objective` trait; built-in models, functions, commands |
 //! | [`data`] | CSV loading and hashing, preprocessing, folds, metrics |
+//! | [`pruner`] | whether a running trial stops early, from settled curves |
 //! | [`search`] | the coordinator: parallel evaluation, ordered commit |
 //! | [`journal`] | the results folder: write, read, validate, resume |
 //! | [`replay`] | replay, export, predict, the artifact format |
+//! | [`drift`] | the training-data profile; drift checks of new data |
 //! | [`inspect`] | show, list, compare and the HTML report (read-only) |
 //! | [`storage`] | one search on many machines through PostgreSQL |
 //! | [`interrupt`] | Ctrl-C: the stop flag and the running process groups |
