@@ -835,10 +835,10 @@ pub fn models_text() -> String {
         ));
         out.push_str(&format!(
             "  resource: {}\n",
-            if m.name == "random_forest" {
-                "\"samples\" or \"trees\""
-            } else {
-                "\"samples\""
+            match m.name {
+                "random_forest" => "\"samples\" or \"trees\"",
+                "gradient_boosting" => "\"samples\" or \"iterations\"",
+                _ => "\"samples\"",
             }
         ));
         for p in m.params {
@@ -855,7 +855,8 @@ pub fn models_text() -> String {
     out.push_str(
         "With [search.pruner], [objective] resource = \"samples\" trains each trial on nested \
          subsamples of every training fold that grow rung by rung, and \"trees\" grows a \
-         random_forest tree by tree; min_resources, max_resources and factor set the rungs. \
+         random_forest tree by tree, \"iterations\" a gradient_boosting iteration by \
+         iteration; min_resources, max_resources and factor set the rungs. \
          README: Stopping bad trials early.\n",
     );
     out

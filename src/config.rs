@@ -274,6 +274,8 @@ pub enum Resource {
     Samples,
     /// Trees of a `random_forest` (its `n_estimators`).
     Trees,
+    /// Boosting iterations of a `gradient_boosting` (its `max_iter`).
+    Iterations,
 }
 
 impl Resource {
@@ -281,6 +283,7 @@ impl Resource {
         match self {
             Resource::Samples => "samples",
             Resource::Trees => "trees",
+            Resource::Iterations => "iterations",
         }
     }
 }
@@ -290,13 +293,13 @@ impl Resource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ResourceSpec {
     pub resource: Resource,
-    /// The first rung's resource (>= 1): rows or trees. Default
-    /// scikit-learn's `"smallest"`: 2 x folds x classes rows for
-    /// classification, 2 x folds for regression, 1 tree.
+    /// The first rung's resource (>= 1): rows, trees or iterations.
+    /// Default scikit-learn's `"smallest"`: 2 x folds x classes rows for
+    /// classification, 2 x folds for regression, 1 tree or iteration.
     pub min_resources: u64,
     /// The last rung's resource (>= `min_resources`). Default the largest
-    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`] trees (at
-    /// most 100000).
+    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`] trees or
+    /// [`DEFAULT_MAX_ITERATIONS`] iterations (at most 100000).
     pub max_resources: u64,
     /// The ratio between rungs (>= 2), default [`DEFAULT_FACTOR`].
     pub factor: u64,
@@ -328,6 +331,10 @@ pub const DEFAULT_FACTOR: u64 = 3;
 /// Default of `[objective] max_resources` for `resource = "trees"`
 /// (scikit-learn's default `n_estimators`).
 pub const DEFAULT_MAX_TREES: u64 = 100;
+
+/// Default of `[objective] max_resources` for `resource = "iterations"`
+/// (scikit-learn's default `max_iter`).
+pub const DEFAULT_MAX_ITERATIONS: u64 = 100;
 
 /// Default of `[objective] max_failures`.
 pub const DEFAULT_MAX_FAILURES: u64 = 10;
@@ -1022,10 +1029,10 @@ pub fn parse_with_data(
                          [objective] resource = \"samples\" (training rows, every model){}, \
                          or remove [search.pruner]",
                         model.name,
-                        if model.name == "random_forest" {
-                            " or resource = \"trees\""
-                        } else {
-                            ""
+                        match model.name {
+                            "random_forest" => " or resource = \"trees\"",
+                            "gradient_boosting" => " or resource = \"iterations\"",
+                            _ => "",
                         }
                     ),
                 ))
@@ -1581,7 +1588,8 @@ fn resolve_resource(
                 return Err(cx.err(
                     key,
                     "only with a resource: set [objective] resource = \"samples\" (or \
-                     \"trees\" for random_forest), or remove it",
+                     \"trees\" for random_forest, \"iterations\" for gradient_boosting), \
+                     or remove it",
                 ));
             }
         }
@@ -1590,10 +1598,11 @@ fn resolve_resource(
     let resource = match name {
         "samples" => Resource::Samples,
         "trees" => Resource::Trees,
+        "iterations" => Resource::Iterations,
         other => {
             return Err(cx.err(
                 "objective.resource",
-                one_of("resource", other, &["samples", "trees"]),
+                one_of("resource", other, &["samples", "trees", "iterations"]),
             ))
         }
     };
@@ -1623,6 +1632,38 @@ fn resolve_resource(
             ));
         }
     }
+    if resource == Resource::Iterations {
+        if model.name != "gradient_boosting" {
+            return Err(cx.err(
+                "objective.resource",
+                format!(
+                    "\"iterations\" is only for gradient_boosting; model {} has no boosting \
+                     iterations: use resource = \"samples\"{}",
+                    model.name,
+                    if model.name == "random_forest" {
+                        " or \"trees\""
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if space.names().contains(&"max_iter") {
+            return Err(cx.err(
+                "space.max_iter",
+                "cannot be searched with [objective] resource = \"iterations\": the \
+                 resource is the number of iterations (max_resources at the last rung); \
+                 remove one",
+            ));
+        }
+        if fixed.contains_key("max_iter") {
+            return Err(cx.err(
+                "objective.params.max_iter",
+                "cannot be set with [objective] resource = \"iterations\": the number of \
+                 iterations is max_resources; remove it",
+            ));
+        }
+    }
     let factor = match o.factor {
         None => DEFAULT_FACTOR,
         Some(f) if f >= 2 => f as u64,
@@ -1644,6 +1685,11 @@ fn resolve_resource(
             DEFAULT_MAX_TREES,
             100_000,
             "100000 trees (n_estimators' limit)".to_string(),
+        ),
+        Resource::Iterations => (
+            DEFAULT_MAX_ITERATIONS,
+            100_000,
+            "100000 iterations (max_iter's limit)".to_string(),
         ),
     };
     let max_resources = match o.max_resources {
@@ -1672,7 +1718,7 @@ fn resolve_resource(
         None => (
             match resource {
                 Resource::Samples => 2 * folds as u64 * n_classes,
-                Resource::Trees => 1,
+                Resource::Trees | Resource::Iterations => 1,
             },
             "the default ",
         ),

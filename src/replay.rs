@@ -504,12 +504,17 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     let mut params = fixed.clone();
     params.extend(searched);
     // With resource = "trees" the trials' forests grew to max_resources
-    // trees (their last rung): the export is that forest.
-    if let Some(r) = resource.filter(|r| r.resource == crate::config::Resource::Trees) {
-        params.insert(
-            "n_estimators".into(),
-            crate::value::Value::Int(r.max_resources as i64),
-        );
+    // trees (their last rung): the export is that forest; likewise
+    // max_resources boosting iterations with resource = "iterations".
+    if let Some(r) = resource {
+        let key = match r.resource {
+            crate::config::Resource::Trees => Some("n_estimators"),
+            crate::config::Resource::Iterations => Some("max_iter"),
+            crate::config::Resource::Samples => None,
+        };
+        if let Some(key) = key {
+            params.insert(key.into(), crate::value::Value::Int(r.max_resources as i64));
+        }
     }
     let spec = PreprocessSpec {
         impute: d.impute,

@@ -69,6 +69,35 @@ min_samples_leaf = { type = "int", low = 1, high = 20 }
 
 const FOREST_LADDER: [u64; 4] = [1, 3, 9, 27];
 
+/// Gradient boosting on breast_cancer (3 folds) on `iterations`, up to 27.
+const BOOST_ITERATIONS: &str = r#"
+[search]
+strategy = "random"
+trials = 20
+seed = 2
+
+[search.pruner]
+kind = "successive_halving"
+
+[objective]
+model = "gradient_boosting"
+resource = "iterations"
+max_resources = 27
+
+[data]
+path = "data/breast_cancer.csv"
+target = "target"
+
+[cv]
+folds = 3
+
+[space]
+learning_rate = { type = "float", low = 0.001, high = 1.0, log = true }
+max_leaf_nodes = { type = "int", low = 2, high = 31 }
+"#;
+
+const BOOST_LADDER: [u64; 4] = [1, 3, 9, 27];
+
 fn sandbox(search: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.data("breast_cancer.csv");
@@ -170,6 +199,75 @@ fn hyperband_on_trees_is_identical_for_any_thread_count() {
         .expect_code(0);
     let model: serde_json::Value = serde_json::from_slice(&sb.read("m.json")).unwrap();
     assert_eq!(model["params"]["n_estimators"], 27, "{}", model["params"]);
+}
+
+#[test]
+fn successive_halving_on_iterations_is_identical_for_any_thread_count() {
+    let sb = sandbox(BOOST_ITERATIONS);
+    let rows = identical_1_2_8(&sb);
+    let (pruned, complete) = on_the_ladder(&rows, &BOOST_LADDER);
+    for t in [&pruned, &complete] {
+        sb.run(&["replay", "j1", "--trial", t]).expect_code(0);
+    }
+    // The export is the model of max_resources iterations.
+    sb.run(&["export", "j1", "--trial", &complete, "--out", "m.json"])
+        .expect_code(0);
+    let model: serde_json::Value = serde_json::from_slice(&sb.read("m.json")).unwrap();
+    assert_eq!(model["params"]["max_iter"], 27, "{}", model["params"]);
+}
+
+#[test]
+fn the_last_iteration_rung_scores_what_a_search_with_that_max_iter_scores() {
+    // A grid of gradient boosting: a complete trial's last rung (27
+    // iterations, from predict_rounds) has the value and fold scores of
+    // the plain search with max_iter = 27, bit for bit.
+    let grid = BOOST_ITERATIONS
+        .replace(
+            "strategy = \"random\"\ntrials = 20\n",
+            "strategy = \"grid\"\n",
+        )
+        .replace(
+            "learning_rate = { type = \"float\", low = 0.001, high = 1.0, log = true }\n\
+             max_leaf_nodes = { type = \"int\", low = 2, high = 31 }\n",
+            "learning_rate = { type = \"float\", values = [0.01, 0.1, 0.5] }\n\
+             max_leaf_nodes = { type = \"int\", values = [3, 15] }\n",
+        );
+    assert!(grid.contains("values"), "{grid}");
+    let plain = grid
+        .replace("[search.pruner]\nkind = \"successive_halving\"\n", "")
+        .replace(
+            "resource = \"iterations\"\nmax_resources = 27\n",
+            "params = { max_iter = 27 }\n",
+        );
+    assert!(plain.contains("max_iter = 27"), "{plain}");
+    let sb = sandbox(&grid);
+    sb.write("plain.toml", &plain);
+    sb.run(&["run", "s.toml", "--out", "mf", "-q"])
+        .expect_code(0);
+    sb.run(&["run", "plain.toml", "--out", "plain", "-q"])
+        .expect_code(0);
+    let want = [
+        "trial",
+        "status",
+        "value",
+        "learning_rate",
+        "max_leaf_nodes",
+        "fold_0",
+        "fold_1",
+        "fold_2",
+    ];
+    let mf = columns(&sb, "mf", &want);
+    let plain = columns(&sb, "plain", &want);
+    assert_eq!(mf.len(), 6);
+    let mut complete = 0;
+    for (a, b) in mf.iter().zip(&plain) {
+        assert_eq!(a[3..5], b[3..5], "same parameters by index");
+        if a[1] == "ok" {
+            complete += 1;
+            assert_eq!(a[2..], b[2..], "trial {}: the last rung differs", a[0]);
+        }
+    }
+    assert!(complete >= 2, "{mf:?}");
 }
 
 #[test]
@@ -345,6 +443,31 @@ refused!(
     ),
     "[space.n_estimators]",
     "cannot be searched with [objective] resource = \"trees\""
+);
+refused!(
+    iterations_are_only_for_gradient_boosting,
+    FOREST_TREES.replace("resource = \"trees\"\n", "resource = \"iterations\"\n"),
+    "[objective.resource]",
+    "\"iterations\" is only for gradient_boosting; model random_forest has no boosting \
+     iterations"
+);
+refused!(
+    max_iter_cannot_be_searched_with_iterations,
+    BOOST_ITERATIONS.replace(
+        "[space]\n",
+        "[space]\nmax_iter = { type = \"int\", low = 10, high = 50 }\n"
+    ),
+    "[space.max_iter]",
+    "cannot be searched with [objective] resource = \"iterations\""
+);
+refused!(
+    max_iter_cannot_be_set_with_iterations,
+    BOOST_ITERATIONS.replace(
+        "max_resources = 27\n",
+        "max_resources = 27\nparams = { max_iter = 50 }\n"
+    ),
+    "[objective.params.max_iter]",
+    "cannot be set with [objective] resource = \"iterations\""
 );
 refused!(
     factor_must_be_at_least_two,

@@ -277,6 +277,25 @@ pub fn fit(
     )?))
 }
 
+impl GradientBoosting {
+    /// Fit on `x`/`y` with `params` (validated values; missing ones take
+    /// the defaults), as [`fit`] does, keeping the concrete model (for
+    /// [`GradientBoosting::predict_rounds`]).
+    pub fn fit_params(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        params: &Params,
+        seed: u64,
+    ) -> Result<GradientBoosting, ModelError> {
+        let reader = Reader {
+            model: MODEL,
+            params,
+        };
+        let p = BoostParams::from_reader(&reader)?;
+        GradientBoosting::fit(x, y, &p, seed)
+    }
+}
+
 /// Output `k` (`k >= 1`) of the SplitMix64 sequence started at `state`.
 fn splitmix64(state: u64, k: u64) -> u64 {
     let mut z = state.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
