@@ -1,5 +1,5 @@
 //! Multi-fidelity for the built-in models (issue 15 point 2) on the real
-//! binary: `[objective] resource = "samples"` and `"trees"` under a
+//! binary: `[objective] resource = "samples"`, `"trees"` and `"iterations"` under a
 //! pruner give byte-identical journals for any thread count and after
 //! kill -9 + resume, steps on the ladder, a last rung that scores what the
 //! search without a resource scores, replay of pruned trials, and every
