@@ -1,9 +1,10 @@
-//! Multi-fidelity for the built-in models (issue 15 point 2) on the real
-//! binary: `[objective] resource = "samples"`, `"trees"` and `"iterations"` under a
-//! pruner give byte-identical journals for any thread count and after
-//! kill -9 + resume, steps on the ladder, a last rung that scores what the
-//! search without a resource scores, replay of pruned trials, and every
-//! bad setting refused before anything is written.
+//! Multi-fidelity for the built-in models (issue 15 point 2, issue 20
+//! point 3) on the real binary: `[objective] resource = "samples"`,
+//! `"trees"` and `"iterations"` under a pruner give byte-identical
+//! journals for any thread count and after kill -9 + resume, steps on the
+//! ladder, a last rung that scores what the search without a resource
+//! scores, replay of pruned trials, and every bad setting refused before
+//! anything is written.
 
 mod common;
 
@@ -268,6 +269,26 @@ fn the_last_iteration_rung_scores_what_a_search_with_that_max_iter_scores() {
         }
     }
     assert!(complete >= 2, "{mf:?}");
+}
+
+#[test]
+fn models_lists_iterations_for_gradient_boosting_only() {
+    let sb = Sandbox::new();
+    let r = sb.run(&["models"]);
+    r.expect_code(0);
+    let out = r.stdout();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("resource:") && l.contains("\"iterations\""))
+        .collect();
+    assert_eq!(
+        lines,
+        ["  resource: \"samples\" or \"iterations\""],
+        "{out}"
+    );
+    let at = out.find("gradient_boosting").unwrap();
+    let next = out[at..].find("resource:").unwrap();
+    assert!(out[at + next..].starts_with("resource: \"samples\" or \"iterations\""));
 }
 
 #[test]
