@@ -41,19 +41,16 @@
 //!   first `r` trees. Each tree depends on the training seed and its
 //!   index only, so a rung grows only the trees the last one lacked, and
 //!   the forest at rung `r` is the forest of `n_estimators = r`.
-//! - `iterations` (`gradient_boosting`): at rung `r` each fold's model is
-//!   its first `r` boosting iterations. Each fold's model is fitted once,
-//!   at the first rung, with `max_iter = max_resources`, and every rung
-//!   predicts with its first `r` iterations (`predict_rounds`: the same
-//!   bits as a fit with `max_iter = r`). A boosting fit cannot yet be
-//!   continued, so a trial pruned early has still paid for
-//!   `max_resources` iterations per fold: the pruner saves the scoring of
-//!   later rungs, not the training.
+//! - `iterations` (`gradient_boosting`): at rung `r` each fold's model has
+//!   its first `r` boosting iterations. The fit is kept between rungs
+//!   ([`Growing`]: the binned rows and raw predictions), so a rung trains
+//!   only the iterations the last one lacked, a pruned trial never trains
+//!   the rest, and the model at rung `r` is the model of `max_iter = r`.
 
 use ndarray::Array2;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use super::models::boosting::GradientBoosting;
+use super::models::boosting::Growing;
 use super::models::forest::RandomForest;
 use super::models::{self, ModelInfo, Prediction, Targets};
 use super::{Evaluation, Objective, Status, TrialInfo};
@@ -64,7 +61,7 @@ use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
 use crate::journal::{FoldsOf, NO_FOLD};
 use crate::seed;
-use crate::value::{Params, Value};
+use crate::value::Params;
 
 /// One fold's prepared matrices.
 struct Prepared {
@@ -664,10 +661,8 @@ impl CrossValidated {
         let mut steps: Vec<(u64, f64)> = Vec::with_capacity(rungs.ladder.len());
         // `trees`: each fold's forest, grown from rung to rung.
         let mut forests: Vec<Option<RandomForest>> = (0..self.n_folds).map(|_| None).collect();
-        // `iterations`: each fold's model of max_resources iterations,
-        // fitted at the first rung.
-        let mut boosted: Vec<Option<GradientBoosting>> = (0..self.n_folds).map(|_| None).collect();
-        let max_iter = rungs.ladder.last().copied().unwrap_or(1);
+        // `iterations`: each fold's boosting fit, grown from rung to rung.
+        let mut boosted: Vec<Option<Growing>> = (0..self.n_folds).map(|_| None).collect();
         let mut last = Evaluation::failed("no rung".into(), Vec::new());
         for (k, &r) in rungs.ladder.iter().enumerate() {
             let scored = match rungs.resource {
@@ -691,20 +686,18 @@ impl CrossValidated {
                 }),
                 Resource::Iterations => self.score_folds(trial.seed, None, |i, fold, y, seed| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
-                    let model = match boosted.get_mut(i).and_then(Option::take) {
-                        Some(m) => m,
-                        None => {
-                            let mut p = all.clone();
-                            p.insert("max_iter".into(), Value::Int(max_iter as i64));
-                            GradientBoosting::fit_params(fold.x_train.view(), y, &p, seed)
-                                .map_err(|e| e.to_string())?
-                        }
+                    let mut grower = match boosted.get_mut(i).and_then(Option::take) {
+                        Some(g) => g,
+                        None => Growing::start(fold.x_train.view(), y, all, seed)
+                            .map_err(|e| e.to_string())?,
                     };
-                    let pred = model
+                    grower.grow_to(fold.x_train.view(), y, n);
+                    let pred = grower
+                        .model()
                         .predict_rounds(fold.x_test.view(), n)
                         .map_err(|e| e.to_string());
                     if let Some(slot) = boosted.get_mut(i) {
-                        *slot = Some(model);
+                        *slot = Some(grower);
                     }
                     pred
                 }),

@@ -296,6 +296,146 @@ impl GradientBoosting {
     }
 }
 
+/// A `gradient_boosting` fit in progress: the model of its first
+/// iterations and what the next iteration needs (the binned rows and the
+/// raw predictions). [`Growing::grow_to`] adds iterations; the model after
+/// `n` of them is the model of `max_iter = n`, bit for bit, however the
+/// growth was split (it is the same loop [`GradientBoosting::fit`] runs).
+/// This is how `resource = "iterations"` climbs its ladder.
+pub struct Growing {
+    model: GradientBoosting,
+    p: BoostParams,
+    seed: u64,
+    binned: Binned,
+    raw: Vec<f64>,
+    g: Vec<Vec<f32>>,
+    h: Vec<Vec<f32>>,
+    prob: Vec<f64>,
+    gp: GrowParams,
+    all: Vec<u32>,
+    rows: Vec<u32>,
+    in_sample: Vec<bool>,
+}
+
+impl Growing {
+    /// Start a fit on `x`/`y` with `params` (validated values; missing
+    /// ones take the defaults; `max_iter` is ignored) and no iteration.
+    pub fn start(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        params: &Params,
+        seed: u64,
+    ) -> Result<Growing, ModelError> {
+        let reader = Reader {
+            model: MODEL,
+            params,
+        };
+        let p = BoostParams::from_reader(&reader)?;
+        GradientBoosting::start(x, y, &BoostParams { max_iter: 1, ..p }, seed)
+    }
+
+    /// The model of the iterations grown so far.
+    pub fn model(&self) -> &GradientBoosting {
+        &self.model
+    }
+
+    /// Grow to `n` iterations (none when it has as many already), on the
+    /// same `x`/`y` as [`Growing::start`].
+    // Why: the row loops index several per-row vectors at once (targets,
+    // gradients, raw predictions) in one order, as the fit always did.
+    #[allow(clippy::needless_range_loop)]
+    pub fn grow_to(&mut self, x: ArrayView2<'_, f64>, y: Targets<'_>, iterations: usize) {
+        let k = self.model.baseline.len();
+        let n = self.raw.len() / k.max(1);
+        let task = self.model.task;
+        while self.model.iterations.len() < iterations {
+            let it = self.model.iterations.len();
+            // Gradients and hessians at the current raw predictions.
+            match y {
+                Targets::Values(v) => {
+                    for i in 0..n {
+                        self.g[0][i] = (self.raw[i] - v[i]) as f32;
+                    }
+                }
+                Targets::Classes { y: c, .. } if k == 1 => {
+                    for i in 0..n {
+                        let pr = expit(self.raw[i]);
+                        self.g[0][i] = (pr - if c[i] == 1 { 1.0 } else { 0.0 }) as f32;
+                        self.h[0][i] = (pr * (1.0 - pr)) as f32;
+                    }
+                }
+                Targets::Classes { y: c, .. } => {
+                    for i in 0..n {
+                        softmax(&self.raw[i * k..(i + 1) * k], &mut self.prob);
+                        for (cls, pr) in self.prob.iter().enumerate() {
+                            let t = if c[i] == cls { 1.0 } else { 0.0 };
+                            self.g[cls][i] = (pr - t) as f32;
+                            self.h[cls][i] = (pr * (1.0 - pr)) as f32;
+                        }
+                    }
+                }
+            }
+            // The rows of this iteration.
+            let sampled = self.p.subsample < 1.0;
+            if sampled {
+                let m = ((self.p.subsample * n as f64) as usize).clamp(1, n);
+                let mut perm = self.all.clone();
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream(self.seed, 1, it as u64));
+                for i in 0..m {
+                    let j = i + below(&mut rng, n - i);
+                    perm.swap(i, j);
+                }
+                perm.truncate(m);
+                perm.sort_unstable();
+                self.in_sample.iter_mut().for_each(|s| *s = false);
+                for &r in &perm {
+                    self.in_sample[r as usize] = true;
+                }
+                self.rows = perm;
+            }
+            let mut trees = Vec::with_capacity(k);
+            for cls in 0..k {
+                let mut rows_k = if sampled {
+                    self.rows.clone()
+                } else {
+                    self.all.clone()
+                };
+                let mut rng =
+                    Xoshiro256PlusPlus::seed_from_u64(stream(self.seed, 2, (it * k + cls) as u64));
+                let grads = Grads {
+                    g: &self.g[cls],
+                    h: (task == Task::Classification).then_some(&self.h[cls][..]),
+                };
+                let grown = grow(&self.binned, &mut rows_k, &grads, &self.gp, &mut rng);
+                let mut nodes = grown.nodes;
+                for node in &mut nodes {
+                    if let Node::Leaf { value } = node {
+                        *value *= self.p.learning_rate;
+                    }
+                }
+                let tree = BoostTree { nodes };
+                // Raw predictions: the rows the tree was grown on by their
+                // leaf, the others through the tree.
+                for (a, b, v) in grown.leaves {
+                    let v = v * self.p.learning_rate;
+                    for &r in &rows_k[a..b] {
+                        self.raw[r as usize * k + cls] += v;
+                    }
+                }
+                if sampled {
+                    let mut row = vec![0.0; x.ncols()];
+                    for i in (0..n).filter(|i| !self.in_sample[*i]) {
+                        row.iter_mut().zip(x.row(i)).for_each(|(d, s)| *d = *s);
+                        self.raw[i * k + cls] += tree.value(&row);
+                    }
+                }
+                trees.push(tree);
+            }
+            self.model.iterations.push(trees);
+        }
+    }
+}
+
 /// Output `k` (`k >= 1`) of the SplitMix64 sequence started at `state`.
 fn splitmix64(state: u64, k: u64) -> u64 {
     let mut z = state.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -1038,6 +1178,19 @@ impl GradientBoosting {
         p: &BoostParams,
         seed: u64,
     ) -> Result<GradientBoosting, ModelError> {
+        let mut grower = Self::start(x, y, p, seed)?;
+        grower.grow_to(x, y, p.max_iter);
+        Ok(grower.model)
+    }
+
+    /// A fit on `x`/`y` of no iteration yet, to grow with
+    /// [`Growing::grow_to`].
+    fn start(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        p: &BoostParams,
+        seed: u64,
+    ) -> Result<Growing, ModelError> {
         p.check()?;
         let n = x.nrows();
         if n == 0 || x.ncols() == 0 {
@@ -1078,10 +1231,10 @@ impl GradientBoosting {
         let binned = Binned::new(x, p.max_bins)?;
         let baseline = baseline(y, n, k);
         // raw[i * k + c]: the raw prediction of row i, tree c.
-        let mut raw: Vec<f64> = (0..n * k).map(|j| baseline[j % k]).collect();
-        let mut g = vec![vec![0f32; n]; k];
-        let mut h = vec![vec![0f32; n]; k];
-        let mut prob = vec![0.0; k];
+        let raw: Vec<f64> = (0..n * k).map(|j| baseline[j % k]).collect();
+        let g = vec![vec![0f32; n]; k];
+        let h = vec![vec![0f32; n]; k];
+        let prob = vec![0.0; k];
         let n_sub_features = (p.max_features < 1.0).then(|| {
             ((p.max_features * binned.n_features() as f64).ceil() as usize)
                 .clamp(1, binned.n_features())
@@ -1094,95 +1247,27 @@ impl GradientBoosting {
             n_sub_features,
         };
         let all: Vec<u32> = (0..n as u32).collect();
-        let mut rows: Vec<u32> = Vec::new();
-        let mut in_sample = vec![true; n];
-        let mut iterations = Vec::with_capacity(p.max_iter);
-        for it in 0..p.max_iter {
-            // Gradients and hessians at the current raw predictions.
-            match y {
-                Targets::Values(v) => {
-                    for i in 0..n {
-                        g[0][i] = (raw[i] - v[i]) as f32;
-                    }
-                }
-                Targets::Classes { y: c, .. } if k == 1 => {
-                    for i in 0..n {
-                        let pr = expit(raw[i]);
-                        g[0][i] = (pr - if c[i] == 1 { 1.0 } else { 0.0 }) as f32;
-                        h[0][i] = (pr * (1.0 - pr)) as f32;
-                    }
-                }
-                Targets::Classes { y: c, .. } => {
-                    for i in 0..n {
-                        softmax(&raw[i * k..(i + 1) * k], &mut prob);
-                        for (cls, pr) in prob.iter().enumerate() {
-                            let t = if c[i] == cls { 1.0 } else { 0.0 };
-                            g[cls][i] = (pr - t) as f32;
-                            h[cls][i] = (pr * (1.0 - pr)) as f32;
-                        }
-                    }
-                }
-            }
-            // The rows of this iteration.
-            let sampled = p.subsample < 1.0;
-            if sampled {
-                let m = ((p.subsample * n as f64) as usize).clamp(1, n);
-                let mut perm = all.clone();
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream(seed, 1, it as u64));
-                for i in 0..m {
-                    let j = i + below(&mut rng, n - i);
-                    perm.swap(i, j);
-                }
-                perm.truncate(m);
-                perm.sort_unstable();
-                in_sample.iter_mut().for_each(|s| *s = false);
-                for &r in &perm {
-                    in_sample[r as usize] = true;
-                }
-                rows = perm;
-            }
-            let mut trees = Vec::with_capacity(k);
-            for cls in 0..k {
-                let mut rows_k = if sampled { rows.clone() } else { all.clone() };
-                let mut rng =
-                    Xoshiro256PlusPlus::seed_from_u64(stream(seed, 2, (it * k + cls) as u64));
-                let grads = Grads {
-                    g: &g[cls],
-                    h: (task == Task::Classification).then_some(&h[cls][..]),
-                };
-                let grown = grow(&binned, &mut rows_k, &grads, &gp, &mut rng);
-                let mut nodes = grown.nodes;
-                for node in &mut nodes {
-                    if let Node::Leaf { value } = node {
-                        *value *= p.learning_rate;
-                    }
-                }
-                let tree = BoostTree { nodes };
-                // Raw predictions: the rows the tree was grown on by their
-                // leaf, the others through the tree.
-                for (a, b, v) in grown.leaves {
-                    let v = v * p.learning_rate;
-                    for &r in &rows_k[a..b] {
-                        raw[r as usize * k + cls] += v;
-                    }
-                }
-                if sampled {
-                    let mut row = vec![0.0; x.ncols()];
-                    for i in (0..n).filter(|i| !in_sample[*i]) {
-                        row.iter_mut().zip(x.row(i)).for_each(|(d, s)| *d = *s);
-                        raw[i * k + cls] += tree.value(&row);
-                    }
-                }
-                trees.push(tree);
-            }
-            iterations.push(trees);
-        }
-        Ok(GradientBoosting {
-            task,
-            n_features: x.ncols(),
-            n_classes,
-            baseline,
-            iterations,
+        let rows: Vec<u32> = Vec::new();
+        let in_sample = vec![true; n];
+        Ok(Growing {
+            model: GradientBoosting {
+                task,
+                n_features: x.ncols(),
+                n_classes,
+                baseline,
+                iterations: Vec::with_capacity(p.max_iter),
+            },
+            p: *p,
+            seed,
+            binned,
+            raw,
+            g,
+            h,
+            prob,
+            gp,
+            all,
+            rows,
+            in_sample,
         })
     }
 
@@ -1372,6 +1457,38 @@ mod tests {
             })
         };
         assert_eq!(bits(&reg(1)), bits(&reg(4)));
+    }
+
+    #[test]
+    fn growing_step_by_step_equals_one_fit() {
+        // Row and feature subsampling on, so every seed stream is used.
+        let (x, y) = load("wine.csv");
+        let c = classes(&y);
+        let n_classes = c.iter().max().unwrap() + 1;
+        let t = Targets::Classes { y: &c, n_classes };
+        let params: Params = [
+            ("subsample".to_string(), Value::Float(0.7)),
+            ("max_features".to_string(), Value::Float(0.6)),
+        ]
+        .into_iter()
+        .collect();
+        let mut g = Growing::start(x.view(), t, &params, 4).unwrap();
+        for n in [1, 3, 3, 9] {
+            g.grow_to(x.view(), t, n);
+            let p = BoostParams {
+                subsample: 0.7,
+                max_features: 0.6,
+                ..small(n)
+            };
+            let once = fit_classes(&x, &y, &p, 4);
+            assert_eq!(g.model().iterations(), once.iterations(), "{n} iterations");
+        }
+        let (xr, yr) = load("diabetes.csv");
+        let mut g = Growing::start(xr.view(), Targets::Values(&yr), &Params::new(), 0).unwrap();
+        g.grow_to(xr.view(), Targets::Values(&yr), 2);
+        g.grow_to(xr.view(), Targets::Values(&yr), 5);
+        let once = GradientBoosting::fit(xr.view(), Targets::Values(&yr), &small(5), 0).unwrap();
+        assert_eq!(g.model(), &once);
     }
 
     #[test]
