@@ -277,25 +277,6 @@ pub fn fit(
     )?))
 }
 
-impl GradientBoosting {
-    /// Fit on `x`/`y` with `params` (validated values; missing ones take
-    /// the defaults), as [`fit`] does, keeping the concrete model (for
-    /// [`GradientBoosting::predict_rounds`]).
-    pub fn fit_params(
-        x: ArrayView2<'_, f64>,
-        y: Targets<'_>,
-        params: &Params,
-        seed: u64,
-    ) -> Result<GradientBoosting, ModelError> {
-        let reader = Reader {
-            model: MODEL,
-            params,
-        };
-        let p = BoostParams::from_reader(&reader)?;
-        GradientBoosting::fit(x, y, &p, seed)
-    }
-}
-
 /// A `gradient_boosting` fit in progress: the model of its first
 /// iterations and what the next iteration needs (the binned rows and the
 /// raw predictions). [`Growing::grow_to`] adds iterations; the model after
