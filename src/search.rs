@@ -222,6 +222,20 @@ impl Failures {
     }
 }
 
+/// Trial `i`'s pruner (with `[search.pruner]`): it sees only the settled
+/// curves, trials `0 ..= i-W` (design.md, Determinism 7). One place for
+/// [`run`] and the storage workers.
+pub(crate) fn pruner_for(search: &Search, state: &State, i: u64) -> Option<Pruner> {
+    search.pruner.map(|spec| {
+        Pruner::new(
+            spec,
+            search.direction,
+            i,
+            &state.curves[..visible(i, search.window).min(state.curves.len())],
+        )
+    })
+}
+
 /// Propose trial `i = state.proposals.len()` from what the window allows.
 pub(crate) fn propose_next(
     search: &Search,
@@ -498,14 +512,7 @@ pub fn run(
                     break;
                 }
                 // Only the settled curves, trials 0 ..= i-W.
-                let judge = search.pruner.map(|spec| {
-                    Pruner::new(
-                        spec,
-                        search.direction,
-                        i,
-                        &state.curves[..visible(i, search.window).min(state.curves.len())],
-                    )
-                });
+                let judge = pruner_for(search, &state, i);
                 let seed = root.trial_seed(i);
                 // A strategy that learns proposes here, in index order, from
                 // the window's history; one that does not proposes in the

@@ -31,8 +31,7 @@ use crate::config::Search;
 use crate::interrupt;
 use crate::journal::{self, parse_steps, steps_text, Journal};
 use crate::objective::{Evaluation, Objective, PruneFn, Status};
-use crate::pruner::Pruner;
-use crate::search::{self, visible, Failures, Outcome, SearchError, State};
+use crate::search::{self, Failures, Outcome, SearchError, State};
 use crate::strategy::{History, Trial};
 use crate::value::Params;
 
@@ -390,14 +389,7 @@ impl Storage {
                         }
                         state.proposals[i as usize].clone()
                     });
-                    let judge = search.pruner.map(|spec| {
-                        Pruner::new(
-                            spec,
-                            search.direction,
-                            i,
-                            &state.curves[..visible(i, search.window).min(state.curves.len())],
-                        )
-                    });
+                    let judge = search::pruner_for(search, &state, i);
                     let seed = root.trial_seed(i);
                     let tx = tx.clone();
                     let workdirs = workdirs.as_deref();
