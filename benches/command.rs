@@ -17,9 +17,9 @@
 use std::path::Path;
 
 use hpsearch::config;
-use hpsearch::journal::{self, Columns, Opened};
+use hpsearch::engine;
+use hpsearch::journal;
 use hpsearch::objective::{self, TrialInfo};
-use hpsearch::search;
 use hpsearch::value::{Params, Value};
 
 fn main() {
@@ -66,6 +66,7 @@ fn trial_true(b: divan::Bencher) {
             seed: i,
             workdir: Some(&work),
             pruner: None,
+            stop: None,
         };
         obj.evaluate(&params, &info)
     });
@@ -73,25 +74,14 @@ fn trial_true(b: divan::Bencher) {
 
 #[divan::bench(sample_count = 5)]
 fn search_true(b: divan::Bencher) {
-    let loaded = config::parse(Path::new("bench.toml"), SEARCH).expect("search");
-    let s = loaded.search;
+    let search = engine::Search::from_toml(SEARCH, "bench.toml").expect("search");
     b.counter(divan::counter::ItemsCount::new(200usize))
         .bench_local(|| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let obj = objective::build(&s, None).expect("objective");
-            let columns = Columns::new(&s, 0);
-            let Ok(Opened::New(mut j)) = journal::open(dir.path(), &s, &columns, None) else {
-                panic!("new journal")
+            let options = engine::RunOptions {
+                threads: Some(1),
+                ..Default::default()
             };
-            search::run(
-                &s,
-                obj.as_ref(),
-                &mut j,
-                search::State::default(),
-                200,
-                1,
-                &mut |_| {},
-            )
-            .expect("search");
+            search.run(dir.path(), options).expect("search");
         });
 }

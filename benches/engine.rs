@@ -6,9 +6,7 @@
 use std::path::Path;
 
 use hpsearch::config;
-use hpsearch::journal::{self, Columns, Opened};
-use hpsearch::objective;
-use hpsearch::search;
+use hpsearch::engine;
 use hpsearch::seed::RootHash;
 use hpsearch::strategy::{History, Spec, Trial};
 
@@ -60,24 +58,13 @@ fn random_proposal_mixed(b: divan::Bencher) {
 /// A whole search of 10,000 trials, journal fsync'd in batches.
 #[divan::bench(args = [1, 2], sample_count = 5)]
 fn search_10k_trials(b: divan::Bencher, threads: usize) {
-    let loaded = config::parse(Path::new("bench.toml"), MIXED).expect("config");
-    let s = loaded.search;
-    let obj = objective::build(&s, None).expect("objective");
-    let cols = Columns::new(&s, 0);
+    let search = engine::Search::from_toml(MIXED, "bench.toml").expect("search");
     b.bench_local(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let Ok(Opened::New(mut j)) = journal::open(&dir.path().join("r"), &s, &cols, None) else {
-            panic!("journal");
+        let options = engine::RunOptions {
+            threads: Some(threads),
+            ..Default::default()
         };
-        search::run(
-            &s,
-            obj.as_ref(),
-            &mut j,
-            Default::default(),
-            10_000,
-            threads,
-            &mut |_| {},
-        )
-        .expect("run");
+        search.run(dir.path().join("r"), options).expect("run");
     });
 }

@@ -23,10 +23,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::{self, Search};
-use crate::journal::{self, Columns, Opened, Row};
-use crate::objective::{self, models, Status};
-use crate::search;
+use hpsearch::config::{self, Direction, Search};
+use hpsearch::engine;
+use hpsearch::interrupt::StopToken;
+use hpsearch::journal::{self, Row};
+use hpsearch::objective::{models, Status};
+use hpsearch::search::Outcome;
 
 /// Reproducible hyperparameter search: the same search file and data give
 /// the same trials and scores, bit for bit, for any thread count.
@@ -245,7 +247,7 @@ impl Failure {
     /// the message says how to resume.
     fn stopped(message: String) -> Failure {
         Failure {
-            code: crate::interrupt::EXIT_INTERRUPTED,
+            code: hpsearch::interrupt::EXIT_INTERRUPTED,
             message,
         }
     }
@@ -253,7 +255,7 @@ impl Failure {
     /// What the message is printed after: `stopped` for a stop (exit
     /// 130), which is what the user asked for, `error` for anything else.
     pub fn label(&self) -> &'static str {
-        if self.code == crate::interrupt::EXIT_INTERRUPTED {
+        if self.code == hpsearch::interrupt::EXIT_INTERRUPTED {
             "stopped"
         } else {
             "error"
@@ -293,12 +295,13 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         },
         Command::Status { file, storage } => match storage_url(storage) {
             Some(url) => {
-                let target = crate::storage::Target::parse(&url).map_err(storage_failure)?;
+                let target = hpsearch::storage::Target::parse(&url).map_err(storage_failure)?;
                 let root = match file {
                     Some(f) => Some(config::load(&f).map_err(usage)?.search.root().hex()),
                     None => None,
                 };
-                out(&crate::storage::status(&target, root.as_deref()).map_err(storage_failure)?);
+                out(&hpsearch::storage::status(&target, root.as_deref())
+                    .map_err(storage_failure)?);
                 Ok(())
             }
             None => Err(usage(
@@ -357,8 +360,8 @@ fn storage_url(given: Option<String>) -> Option<String> {
     })
 }
 
-fn storage_failure(e: crate::storage::StorageError) -> Failure {
-    use crate::storage::StorageError;
+fn storage_failure(e: hpsearch::storage::StorageError) -> Failure {
+    use hpsearch::storage::StorageError;
     match e {
         StorageError::Input(m) => usage(m),
         StorageError::Failed(m) => failed(m),
@@ -367,7 +370,8 @@ fn storage_failure(e: crate::storage::StorageError) -> Failure {
 }
 
 /// `run`, as one worker of a shared search when `storage` is given, or
-/// (`pull`) only copying the committed trials from the database.
+/// (`pull`) only copying the committed trials from the database: the
+/// engine runs it ([`hpsearch::engine::Search::run`]); this prints.
 fn run(
     file: &Path,
     threads: Option<usize>,
@@ -379,150 +383,132 @@ fn run(
     // The URL is checked before anything else reads input.
     let target = storage
         .as_deref()
-        .map(crate::storage::Target::parse)
+        .map(hpsearch::storage::Target::parse)
         .transpose()
         .map_err(storage_failure)?;
-    let loaded = config::load(file).map_err(usage)?;
-    let search = loaded.search;
-    let threads = match threads {
-        Some(0) => return Err(usage("--threads must be at least 1")),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let dir = out.unwrap_or_else(|| default_out(file));
+    if threads == Some(0) {
+        return Err(usage("--threads must be at least 1"));
+    }
     // Everything that can reject the input happens before the folder is
     // touched: preparing the folds reads and checks the data.
-    let objective = objective::build(&search, loaded.dataset).map_err(usage)?;
-    let columns = Columns::new(&search, objective.n_folds());
-    let budget = search.budget();
-    // A worker checks it runs the database's search before it touches
-    // the results folder.
-    let mut store = match &target {
-        Some(t) => Some(crate::storage::Storage::open(t, &search, !pull).map_err(storage_failure)?),
-        None => None,
+    let search = engine::Search::from_file(file).map_err(engine_failure)?;
+    let dir = out.unwrap_or_else(|| default_out(file));
+    let stop = StopToken::new();
+    if let Err(e) = hpsearch::interrupt::install(&stop) {
+        eprintln!("warning: {e}");
+    }
+    let mut progress = Progress {
+        bar: progress(search.budget(), quiet),
+        tally: Tally::default(),
+        direction: search.spec().direction,
+        dir: dir.clone(),
     };
-    let opened = journal::open(&dir, &search, &columns, objective.fold_of_rows());
-    let (mut journal, recorded, state) = match opened {
-        Ok(Opened::New(j)) => (*j, Vec::new(), search::State::default()),
-        Ok(Opened::Unfinished(mut u)) => {
-            let rows = std::mem::take(&mut u.rows);
-            let state = search::recorded_state(&search, &rows).map_err(usage)?;
-            eprintln!(
-                "{}: resuming at trial {} of {budget}",
-                dir.display(),
-                rows.len()
-            );
-            (u.resume(budget).map_err(failed)?, rows, state)
-        }
-        Ok(Opened::Finished(rows)) => {
+    let ran = search.run(
+        &dir,
+        engine::RunOptions {
+            threads: if pull { Some(1) } else { threads },
+            stop,
+            observer: Some(&mut progress),
+            storage: target.as_ref(),
+            pull,
+        },
+    );
+    progress.bar.finish_and_clear();
+    let done = ran.map_err(engine_failure)?;
+    match done.ending {
+        engine::Ending::AlreadyComplete => {
             eprintln!("{}: already finished; nothing to do.", dir.display());
-            print_summary(&search, &rows, &dir);
+        }
+        engine::Ending::Partial { committed } => {
+            eprintln!(
+                "{}: {committed} of {} trials are committed in the database so far; \
+                 pull again later (or run the search to help finish it)",
+                dir.display(),
+                search.budget()
+            );
             return Ok(());
         }
-        Err(e @ journal::JournalError::Io { .. }) => return Err(failed(e)),
-        Err(e) => return Err(usage(e)),
-    };
-
-    stop_on_ctrl_c();
-    let bar = progress(budget, quiet);
-    bar.set_position(recorded.len() as u64);
-    let direction = search.direction;
-    let mut tally = Tally {
-        best: journal::best_row(direction, &recorded).and_then(|r| r.value),
-        failed: count(&recorded, Status::Failed),
-        timed_out: count(&recorded, Status::Timeout),
-        pruned: count(&recorded, Status::Pruned),
-    };
-    bar.set_message(tally.message());
-    let mut observe = |o: &search::Outcome| {
-        // Why only on a change: this runs for every trial, up to 100,000
-        // a second for a function, and formatting is not free.
-        let changed = match o.eval.status {
-            Status::Ok if tally.best.is_none_or(|b| direction.better(o.eval.value, b)) => {
-                tally.best = Some(o.eval.value);
-                true
-            }
-            Status::Failed => {
-                tally.failed += 1;
-                true
-            }
-            Status::Timeout => {
-                tally.timed_out += 1;
-                true
-            }
-            Status::Pruned => {
-                tally.pruned += 1;
-                true
-            }
-            _ => false,
-        };
-        if changed {
-            bar.set_message(tally.message());
-        }
-        bar.inc(1);
-    };
-    let ran = match store.as_mut() {
-        None => search::run(
-            &search,
-            objective.as_ref(),
-            &mut journal,
-            state,
-            budget,
-            threads,
-            &mut observe,
-        ),
-        Some(store) => {
-            let workers = if pull { 0 } else { threads };
-            match store.work(
-                &search,
-                objective.as_ref(),
-                &mut journal,
-                state,
-                budget,
-                workers,
-                &mut observe,
-            ) {
-                Ok(n) if n < budget => {
-                    bar.finish_and_clear();
-                    eprintln!(
-                        "{}: {n} of {budget} trials are committed in the database so far; \
-                         pull again later (or run the search to help finish it)",
-                        dir.display()
-                    );
-                    return Ok(());
-                }
-                Ok(_) => Ok(()),
-                Err(crate::storage::StorageError::Search(e)) => Err(e),
-                Err(e) => {
-                    bar.finish_and_clear();
-                    return Err(storage_failure(e));
-                }
-            }
-        }
-    };
-    ran.map_err(|e| {
-        bar.finish_and_clear();
-        match e {
-            search::SearchError::Interrupted { committed } => Failure::stopped(format!(
-                "{}: interrupted with {committed} trials in the journal; \
-                 run the same command again to resume",
-                dir.display()
-            )),
-            e => failed(format!("{}: {e}", dir.display())),
-        }
-    })?;
-    bar.finish_and_clear();
-    journal.finish().map_err(failed)?;
-
-    let rows = journal::read_rows(&dir.join("trials.csv"), &columns, &search.root().hex())
-        .map_err(failed)?;
-    print_summary(&search, &rows, &dir);
-    if rows.iter().all(|r| r.status != Status::Ok) {
+        engine::Ending::Complete => {}
+    }
+    print_summary(search.spec(), &done.rows, &dir);
+    if done.ending == engine::Ending::Complete && engine::none_succeeded(&done.rows) {
         return Err(failed(
             "no trial succeeded; see the error column of trials.csv",
         ));
     }
     Ok(())
+}
+
+fn engine_failure(e: engine::Error) -> Failure {
+    match e {
+        engine::Error::Input(m) => usage(m),
+        engine::Error::Failed(m) => failed(m),
+        engine::Error::Stopped { dir, committed } => Failure::stopped(format!(
+            "{}: interrupted with {committed} trials in the journal; \
+             run the same command again to resume",
+            dir.display()
+        )),
+    }
+}
+
+/// The progress bar, fed by the engine.
+struct Progress {
+    bar: ProgressBar,
+    tally: Tally,
+    direction: Direction,
+    dir: PathBuf,
+}
+
+impl engine::Observer for Progress {
+    fn start(&mut self, recorded: &[Row], budget: u64, resumed: bool) {
+        if resumed {
+            eprintln!(
+                "{}: resuming at trial {} of {budget}",
+                self.dir.display(),
+                recorded.len()
+            );
+        }
+        self.bar.set_position(recorded.len() as u64);
+        self.tally = Tally {
+            best: journal::best_row(self.direction, recorded).and_then(|r| r.value),
+            failed: count(recorded, Status::Failed),
+            timed_out: count(recorded, Status::Timeout),
+            pruned: count(recorded, Status::Pruned),
+        };
+        self.bar.set_message(self.tally.message());
+    }
+
+    fn committed(&mut self, o: &Outcome) {
+        // Why only on a change: this runs for every trial, up to 100,000
+        // a second for a function, and formatting is not free.
+        let t = &mut self.tally;
+        let changed = match o.eval.status {
+            Status::Ok
+                if t.best
+                    .is_none_or(|b| self.direction.better(o.eval.value, b)) =>
+            {
+                t.best = Some(o.eval.value);
+                true
+            }
+            Status::Failed => {
+                t.failed += 1;
+                true
+            }
+            Status::Timeout => {
+                t.timed_out += 1;
+                true
+            }
+            Status::Pruned => {
+                t.pruned += 1;
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            self.bar.set_message(self.tally.message());
+        }
+        self.bar.inc(1);
+    }
 }
 
 fn count(rows: &[Row], status: Status) -> usize {
@@ -549,7 +535,7 @@ impl Tally {
     pub fn message(&self) -> String {
         let mut parts = Vec::new();
         if let Some(b) = self.best {
-            parts.push(format!("best {}", crate::inspect::fmt_sig(b, 6)));
+            parts.push(format!("best {}", hpsearch::inspect::fmt_sig(b, 6)));
         }
         if self.failed > 0 {
             parts.push(format!("{} failed", self.failed));
@@ -564,19 +550,22 @@ impl Tally {
     }
 }
 
-/// Install the Ctrl-C handler (see `interrupt`): command trials run in
-/// their own process groups, so without it Ctrl-C would leave them running.
-fn stop_on_ctrl_c() {
-    if let Err(e) = crate::interrupt::install() {
+/// Install the Ctrl-C handler (see `interrupt`) for `stop`: command
+/// trials run in their own process groups, so without it Ctrl-C would
+/// leave them running.
+fn stop_on_ctrl_c() -> StopToken {
+    let stop = StopToken::new();
+    if let Err(e) = hpsearch::interrupt::install(&stop) {
         eprintln!("warning: {e}");
     }
+    stop
 }
 
 fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Failure> {
-    let rec = crate::replay::open(dir, data).map_err(usage)?;
+    let rec = hpsearch::replay::open(dir, data).map_err(usage)?;
     let metric = rec.search.metric_name().to_string();
-    stop_on_ctrl_c();
-    let r = crate::replay::replay(rec, trial).map_err(usage)?;
+    let stop = stop_on_ctrl_c();
+    let r = hpsearch::replay::replay(rec, trial, &stop).map_err(usage)?;
     if r.evaluation.status == Status::Interrupted {
         return Err(Failure::stopped(format!(
             "trial {}: replay interrupted; run the same command again to replay it",
@@ -593,7 +582,7 @@ fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Fai
                 "trial {}: replayed; {} = {}{folds} identical to the journal, bit for bit\n",
                 r.trial,
                 metric,
-                crate::value::fmt_f64(r.evaluation.value),
+                hpsearch::value::fmt_f64(r.evaluation.value),
             ));
             if !r.skipped.is_empty() {
                 out(&format!(
@@ -611,8 +600,8 @@ fn replay(dir: &Path, trial: Option<u64>, data: Option<&Path>) -> Result<(), Fai
 }
 
 fn export(dir: &Path, trial: Option<u64>, out: &Path, data: Option<&Path>) -> Result<(), Failure> {
-    let rec = crate::replay::open(dir, data).map_err(usage)?;
-    let a = crate::replay::export(rec, trial).map_err(usage)?;
+    let rec = hpsearch::replay::open(dir, data).map_err(usage)?;
+    let a = hpsearch::replay::export(rec, trial).map_err(usage)?;
     a.write(out).map_err(failed)?;
     eprintln!(
         "trial {} ({} {}, cross-validated {} = {}) refitted on all rows: {}",
@@ -620,7 +609,7 @@ fn export(dir: &Path, trial: Option<u64>, out: &Path, data: Option<&Path>) -> Re
         a.model,
         a.task.name(),
         a.metric,
-        crate::value::fmt_f64(a.cv_score),
+        hpsearch::value::fmt_f64(a.cv_score),
         out.display()
     );
     Ok(())
@@ -633,7 +622,7 @@ fn predict(
     check_drift: bool,
     keep: &[String],
 ) -> Result<(), Failure> {
-    let a = crate::replay::Artifact::read(model).map_err(usage)?;
+    let a = hpsearch::replay::Artifact::read(model).map_err(usage)?;
     if check_drift && out_path.is_none() {
         return Err(usage(
             "predict --check-drift writes its report beside the predictions: give --out \
@@ -643,9 +632,10 @@ fn predict(
     // One streaming pass reads, checks and predicts the rows (with
     // --check-drift, checks them for drift too); input that does not fit
     // writes nothing.
-    let report = match crate::replay::predict_file(&a, model, data, out_path, check_drift, keep) {
+    let report = match hpsearch::replay::predict_file(&a, model, data, out_path, check_drift, keep)
+    {
         Ok(r) => r.zip(out_path).map(|(r, p)| (drift_report_path(p), r)),
-        Err(e @ crate::replay::ReplayError::Write { .. }) => return Err(failed(e)),
+        Err(e @ hpsearch::replay::ReplayError::Write { .. }) => return Err(failed(e)),
         Err(e) => return Err(usage(e)),
     };
     if let Some((path, report)) = report {
@@ -669,8 +659,8 @@ pub fn drift_report_path(out: &Path) -> PathBuf {
 }
 
 fn drift(model: &Path, data: &Path, format: DriftFormat) -> Result<(), Failure> {
-    let a = crate::replay::Artifact::read(model).map_err(usage)?;
-    let report = crate::drift::check(&a, model, data).map_err(usage)?;
+    let a = hpsearch::replay::Artifact::read(model).map_err(usage)?;
+    let report = hpsearch::drift::check(&a, model, data).map_err(usage)?;
     out(&match format {
         DriftFormat::Json => report.to_json(),
         DriftFormat::Text => report.to_text(model, data),
@@ -679,14 +669,14 @@ fn drift(model: &Path, data: &Path, format: DriftFormat) -> Result<(), Failure> 
 }
 
 /// Exit 3 when a column alerts (the report was already written).
-fn drift_outcome(report: &crate::drift::Report) -> Result<(), Failure> {
-    if report.severity < crate::drift::Severity::Alert {
+fn drift_outcome(report: &hpsearch::drift::Report) -> Result<(), Failure> {
+    if report.severity < hpsearch::drift::Severity::Alert {
         return Ok(());
     }
     let names: Vec<&str> = report
         .columns
         .iter()
-        .filter(|c| c.severity == crate::drift::Severity::Alert)
+        .filter(|c| c.severity == hpsearch::drift::Severity::Alert)
         .map(|c| c.column.as_str())
         .collect();
     Err(Failure {
@@ -880,7 +870,7 @@ pub enum DriftFormat {
     Json,
 }
 
-fn inspect_err(e: crate::inspect::InspectError) -> Failure {
+fn inspect_err(e: hpsearch::inspect::InspectError) -> Failure {
     if e.is_bad_input() {
         usage(e)
     } else {
@@ -889,7 +879,7 @@ fn inspect_err(e: crate::inspect::InspectError) -> Failure {
 }
 
 fn show(dir: &Path, top: usize, format: Format) -> Result<(), Failure> {
-    use crate::inspect::{self, show};
+    use hpsearch::inspect::{self, show};
     let f = inspect::open(dir).map_err(inspect_err)?;
     let s = show::summary(&f, top);
     out(&match format {
@@ -901,7 +891,7 @@ fn show(dir: &Path, top: usize, format: Format) -> Result<(), Failure> {
 }
 
 fn list(dir: Option<&Path>) -> Result<(), Failure> {
-    use crate::inspect::list;
+    use hpsearch::inspect::list;
     let dir = dir.unwrap_or(Path::new("results"));
     let entries = list::list(dir).map_err(inspect_err)?;
     if entries.is_empty() {
@@ -913,7 +903,7 @@ fn list(dir: Option<&Path>) -> Result<(), Failure> {
 }
 
 fn compare(dirs: &[PathBuf], format: Format, verbose: bool) -> Result<(), Failure> {
-    use crate::inspect::{self, compare};
+    use hpsearch::inspect::{self, compare};
     let folders = dirs
         .iter()
         .map(|d| inspect::open(d))
@@ -929,7 +919,7 @@ fn compare(dirs: &[PathBuf], format: Format, verbose: bool) -> Result<(), Failur
 }
 
 fn report(dirs: &[PathBuf], dest: &Path) -> Result<(), Failure> {
-    use crate::inspect::{self, report};
+    use hpsearch::inspect::{self, report};
     let folders = dirs
         .iter()
         .map(|d| inspect::open(d))

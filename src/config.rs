@@ -91,6 +91,8 @@ struct ObjectiveWire {
     model: Option<String>,
     function: Option<String>,
     command: Option<Vec<String>>,
+    external: Option<String>,
+    version: Option<String>,
     args: Option<bool>,
     timeout: Option<f64>,
     max_failures: Option<i64>,
@@ -179,6 +181,18 @@ pub enum ObjectiveSpec {
     Function { function: Function, dim: usize },
     /// Any program, run once per trial (see `objective::command`).
     Command(Box<CommandSpec>),
+    /// Code the caller gives (a Rust closure, a Python function: see
+    /// `engine`): the search cannot see it, so its `name` and `version`
+    /// stand for it in the root hash. `hpsearch run` refuses it.
+    External {
+        /// `[objective] external`: the objective's name.
+        name: String,
+        /// `[objective] version`: changed whenever the code changes what
+        /// it returns, which makes it a different search.
+        version: String,
+        /// `[objective] metric`: what `value` measures (default "value").
+        metric: String,
+    },
 }
 
 /// `[objective] command = [...]` and its settings.
@@ -420,6 +434,18 @@ impl Search {
             ObjectiveSpec::Model { metric, .. } => metric.name(),
             ObjectiveSpec::Function { .. } => "value",
             ObjectiveSpec::Command(c) => &c.metric,
+            ObjectiveSpec::External { metric, .. } => metric,
+        }
+    }
+
+    /// What the objective is called: the model or function name, the
+    /// command's program, the external objective's name.
+    pub fn objective_name(&self) -> &str {
+        match &self.objective {
+            ObjectiveSpec::Model { model, .. } => model.name,
+            ObjectiveSpec::Function { function, .. } => function.name(),
+            ObjectiveSpec::Command(c) => c.argv.first().map_or("", |s| s.as_str()),
+            ObjectiveSpec::External { name, .. } => name,
         }
     }
 
@@ -492,6 +518,19 @@ impl Search {
                         .iter()
                         .map(|i| (i.name.as_str(), i.sha256.as_str()))
                         .collect(),
+                },
+                None,
+                None,
+            ),
+            ObjectiveSpec::External {
+                name,
+                version,
+                metric,
+            } => (
+                CanonicalObjective::External {
+                    external: name,
+                    version,
+                    metric,
                 },
                 None,
                 None,
@@ -583,6 +622,11 @@ pub enum CanonicalObjective<'a> {
         volatile: &'a [String],
         /// Each input as written, with its content hash.
         inputs: BTreeMap<&'a str, &'a str>,
+    },
+    External {
+        external: &'a str,
+        version: &'a str,
+        metric: &'a str,
     },
 }
 
@@ -787,11 +831,23 @@ pub fn parse_with_data(
 
     // [objective]
     let o = &wire.objective;
-    let given = [o.model.is_some(), o.function.is_some(), o.command.is_some()];
+    let given = [
+        o.model.is_some(),
+        o.function.is_some(),
+        o.command.is_some(),
+        o.external.is_some(),
+    ];
     if given.iter().filter(|&&g| g).count() > 1 {
         return Err(cx.err(
             "objective",
-            "give one of `model`, `function` or `command`, not several",
+            "give one of `model`, `function` or `command`, not several (or only `external` \
+             for code the caller gives: see the README's \"Use it from Rust\")",
+        ));
+    }
+    if o.external.is_none() && o.version.is_some() {
+        return Err(cx.err(
+            "objective.version",
+            "only for an external objective (`external = \"name\"`); remove it",
         ));
     }
     if o.model.is_none() {
@@ -829,6 +885,11 @@ pub fn parse_with_data(
         &o.model,
         &o.function,
     ) {
+        _ if o.external.is_some() => {
+            let (spec, direction) =
+                resolve_external(&cx, o, wire.data.is_some(), wire.cv.is_some())?;
+            (spec, direction, None, None, None, None, Vec::new())
+        }
         (None, None) if o.command.is_some() => {
             if let Some(key) = [("data", wire.data.is_some()), ("cv", wire.cv.is_some())]
                 .iter()
@@ -1013,7 +1074,8 @@ pub fn parse_with_data(
     };
     if pruner.is_some() {
         match &objective {
-            ObjectiveSpec::Command(_) => {}
+            // A closure reports through `engine::Trial::report`.
+            ObjectiveSpec::Command(_) | ObjectiveSpec::External { .. } => {}
             ObjectiveSpec::Model {
                 resource: Some(_), ..
             } => {}
@@ -1086,6 +1148,62 @@ pub fn parse_with_data(
         },
         dataset,
     })
+}
+
+/// Resolve `[objective] external = "name"` (code the caller gives).
+fn resolve_external(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+    has_data: bool,
+    has_cv: bool,
+) -> Result<(ObjectiveSpec, Direction), ConfigError> {
+    let name = o.external.clone().unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(cx.err(
+            "objective.external",
+            "is empty; name the objective, e.g. external = \"train_resnet\"",
+        ));
+    }
+    let version = match &o.version {
+        Some(v) if !v.trim().is_empty() => v.clone(),
+        _ => {
+            return Err(cx.err(
+                "objective.version",
+                "missing: an external objective needs a version, e.g. version = \"1\"; change \
+                 it whenever the code changes what it returns (it is part of the search's \
+                 identity)",
+            ))
+        }
+    };
+    for (key, present) in [
+        ("objective.task", o.task.is_some()),
+        ("objective.params", o.params.is_some()),
+        ("data", has_data),
+        ("cv", has_cv),
+    ] {
+        if present {
+            return Err(cx.err(key, "only for model objectives; remove it"));
+        }
+    }
+    let direction = match o.direction.as_deref() {
+        None | Some("minimize") => Direction::Minimize,
+        Some("maximize") => Direction::Maximize,
+        Some(d) => {
+            return Err(cx.err(
+                "objective.direction",
+                one_of("direction", d, &["minimize", "maximize"]),
+            ))
+        }
+    };
+    let metric = o.metric.clone().unwrap_or_else(|| "value".to_string());
+    Ok((
+        ObjectiveSpec::External {
+            name,
+            version,
+            metric,
+        },
+        direction,
+    ))
 }
 
 /// Resolve `[objective] command = [...]` and its settings.

@@ -1,7 +1,10 @@
 //! Stopping a search from the keyboard (Ctrl-C) or a `kill` (SIGTERM), and
 //! keeping the programs of command trials under control.
 //!
-//! The first signal only raises a flag: the coordinator stops proposing,
+//! A search stops through its [`StopToken`]; the CLI's signal handler
+//! ([`install`]) stops the token of the search it runs, and a library user
+//! stops theirs from anywhere. The first signal only stops the token: the
+//! coordinator stops proposing,
 //! command trials still running are killed (with everything they started)
 //! and dropped, and every trial that finished before them is committed in
 //! order, so the results folder resumes like one a crash left. A second
@@ -45,14 +48,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-
-static REQUESTED: AtomicBool = AtomicBool::new(false);
-/// Set while running trials are not wanted (see [`discard_running`]).
-static DISCARD: AtomicBool = AtomicBool::new(false);
+use std::sync::{Arc, Mutex};
 
 /// The programs running now (see `objective::command`): process group →
-/// trial folder.
+/// trial folder. Process-wide on purpose: a second Ctrl-C kills every
+/// program this process started, whichever search started it.
 static RUNNING: Mutex<BTreeMap<u32, PathBuf>> = Mutex::new(BTreeMap::new());
 
 /// Exit status of a search stopped by a signal (128 + SIGINT, as shells use).
@@ -62,11 +62,77 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// starts inherits it, which is how [`kill_holders`] finds them.
 pub const TRIAL_DIR_VAR: &str = "HPSEARCH_TRIAL_DIR";
 
-/// Install the handler for SIGINT and SIGTERM. Call once, from the CLI;
-/// a library user who does not call it gets the default signal behaviour.
-pub fn install() -> Result<(), String> {
-    ctrlc::set_handler(|| {
-        if REQUESTED.swap(true, Ordering::SeqCst) {
+/// Asks one search to stop: the coordinator stops proposing, trials not
+/// yet started are dropped, running command trials are killed, and what
+/// finished is committed in order (see the module doc). Clones share the
+/// flag, so a token can be handed to another thread, a signal handler or a
+/// user interface while the search runs with its twin.
+///
+/// ```
+/// let stop = hpsearch::interrupt::StopToken::new();
+/// let twin = stop.clone();
+/// assert!(!stop.is_stopped());
+/// twin.stop();
+/// assert!(stop.is_stopped());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StopToken(Arc<Flags>);
+
+#[derive(Debug, Default)]
+struct Flags {
+    stop: AtomicBool,
+    /// Set while running trials are not wanted (see
+    /// [`StopToken::discard_running`]).
+    discard: AtomicBool,
+}
+
+impl StopToken {
+    /// A token that has not been stopped.
+    pub fn new() -> StopToken {
+        StopToken::default()
+    }
+
+    /// Ask the search to stop. Idempotent; there is no un-stopping (make a
+    /// new token for the next run).
+    pub fn stop(&self) {
+        self.0.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked.
+    pub fn is_stopped(&self) -> bool {
+        self.0.stop.load(Ordering::SeqCst)
+    }
+
+    /// Stop every command trial now running as a pruned one is stopped
+    /// (SIGTERM to its group, SIGKILL after `prune_grace`), its result
+    /// recorded as interrupted, until [`StopToken::keep_running`]. Storage
+    /// calls it when other workers have committed the whole budget: what
+    /// still runs here is not wanted. Starts of new trials are the
+    /// caller's to prevent.
+    pub(crate) fn discard_running(&self) {
+        self.0.discard.store(true, Ordering::SeqCst);
+    }
+
+    /// End [`StopToken::discard_running`].
+    pub(crate) fn keep_running(&self) {
+        self.0.discard.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether running trials are to be stopped.
+    pub(crate) fn discarding(&self) -> bool {
+        self.0.discard.load(Ordering::SeqCst)
+    }
+}
+
+/// Install the handler for SIGINT and SIGTERM: the first signal stops
+/// `token`, a second kills every running trial program and exits (status
+/// [`EXIT_INTERRUPTED`]). A process can install it once (the CLI does); a
+/// library user who does not call it keeps the default signal behaviour
+/// and stops a search with its own token.
+pub fn install(token: &StopToken) -> Result<(), String> {
+    let token = token.clone();
+    ctrlc::set_handler(move || {
+        if token.0.stop.swap(true, Ordering::SeqCst) {
             kill_all();
             std::process::exit(EXIT_INTERRUPTED);
         }
@@ -75,35 +141,6 @@ pub fn install() -> Result<(), String> {
         );
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
-}
-
-/// Whether a stop was requested.
-pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
-}
-
-/// Ask the search to stop, as Ctrl-C does (for embedding and tests).
-pub fn request() {
-    REQUESTED.store(true, Ordering::SeqCst);
-}
-
-/// Stop every command trial now running as a pruned one is stopped
-/// (SIGTERM to its group, SIGKILL after `prune_grace`), its result
-/// recorded as interrupted, until [`keep_running`]. Storage calls it when
-/// other workers have committed the whole budget: what still runs here is
-/// not wanted. Starts of new trials are the caller's to prevent.
-pub fn discard_running() {
-    DISCARD.store(true, Ordering::SeqCst);
-}
-
-/// End [`discard_running`].
-pub fn keep_running() {
-    DISCARD.store(false, Ordering::SeqCst);
-}
-
-/// Whether running trials are to be stopped ([`discard_running`]).
-pub fn discarding() -> bool {
-    DISCARD.load(Ordering::SeqCst)
 }
 
 /// Remember a running program's process group and trial folder, so a

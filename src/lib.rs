@@ -22,13 +22,16 @@
 //! | [`drift`] | the training-data profile; drift checks of new data |
 //! | [`inspect`] | show, list, compare and the HTML report (read-only) |
 //! | [`storage`] | one search on many machines through PostgreSQL |
-//! | [`interrupt`] | Ctrl-C: the stop flag and the running process groups |
-//! | [`cli`] | arguments, progress, exit codes |
+//! | [`interrupt`] | the stop token, the Ctrl-C handler, the running process groups |
+//! | [`engine`] | the library's entry point: a search from a file or from parts, run, resume, stop token, ask/tell |
+//!
+//! The command line (arguments, progress, exit codes) is the binary's own
+//! module, `src/cli.rs`, a thin caller of [`engine`].
 
-pub mod cli;
 pub mod config;
 pub mod data;
 pub mod drift;
+pub mod engine;
 pub mod inspect;
 pub mod interrupt;
 pub mod journal;

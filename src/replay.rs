@@ -221,7 +221,11 @@ pub struct Replayed {
 /// A command objective runs its program again, in a temporary folder
 /// (removed afterwards) instead of `trials/<index>/`, so a replay never
 /// writes into the results folder.
-pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError> {
+pub fn replay(
+    rec: Recorded,
+    trial: Option<u64>,
+    stop: &crate::interrupt::StopToken,
+) -> Result<Replayed, ReplayError> {
     let row = rec.pick(trial)?.clone();
     let params = rec.params_of(&row)?;
     let obj = objective::build(&rec.search, rec.dataset)?;
@@ -246,6 +250,7 @@ pub fn replay(rec: Recorded, trial: Option<u64>) -> Result<Replayed, ReplayError
             .pruner
             .is_some()
             .then_some(&judge as &objective::PruneFn),
+        stop: Some(stop),
     };
     let eval = obj.evaluate(&params, &info);
     if workdir.is_some() {

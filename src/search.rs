@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use crate::config::{Direction, Search};
-use crate::interrupt;
+use crate::interrupt::StopToken;
 use crate::journal;
 use crate::journal::{Committed, Journal, JournalError, Row};
 use crate::objective::{Evaluation, Objective, PruneFn, Status, TrialInfo};
@@ -345,6 +345,7 @@ pub fn simulate(search: &Search, objective: &dyn Objective, budget: u64) -> Vec<
             seed,
             workdir: None,
             pruner: None,
+            stop: None,
         };
         let eval = objective.evaluate(&params, &info);
         state.observed.push(observation_with_steps(
@@ -388,6 +389,7 @@ pub(crate) fn run_trial(
     search_seed: u64,
     workdirs: Option<&std::path::Path>,
     pruner: Option<&PruneFn>,
+    stop: &StopToken,
 ) -> Result<(Params, Evaluation), String> {
     let params = match known {
         Some(p) => p,
@@ -401,7 +403,7 @@ pub(crate) fn run_trial(
             strategy.propose(&t, &History::default())
         })?,
     };
-    if interrupt::requested() {
+    if stop.is_stopped() {
         return Ok((params, Evaluation::interrupted()));
     }
     let eval = catch(|| match workdirs.map(|d| journal::fresh_trial_dir(d, i)) {
@@ -413,6 +415,7 @@ pub(crate) fn run_trial(
                 seed,
                 workdir: dir.as_deref(),
                 pruner,
+                stop: Some(stop),
             };
             objective.evaluate(&params, &info)
         }
@@ -445,17 +448,19 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 ///
 /// Two things stop a search early, each after the trials in flight end
 /// (and are committed, in order, when they finished on their own): a stop
-/// request ([`interrupt`]; command trials are killed and not committed,
+/// on `stop` ([`StopToken`]; command trials are killed and not committed,
 /// nor anything after them), and `max_failures` trials in a row that did
 /// not succeed (counted in trial order within this call). Either way the
 /// journal holds a prefix of the straight run's trials and resumes.
-pub fn run(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
     search: &Search,
     objective: &dyn Objective,
     journal: &mut Journal,
     mut state: State,
     budget: u64,
     threads: usize,
+    stop_token: &StopToken,
     observe: &mut dyn FnMut(&Outcome),
 ) -> Result<(), SearchError> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -506,7 +511,7 @@ pub fn run(
     let result = pool.in_place_scope(|scope| {
         loop {
             // Propose and launch every trial the window allows.
-            while stop.is_none() && !interrupt::requested() && next < budget && out < max_out {
+            while stop.is_none() && !stop_token.is_stopped() && next < budget && out < max_out {
                 let i = next;
                 if held && visible(i, search.window) > committed as usize {
                     break;
@@ -539,6 +544,7 @@ pub fn run(
                         search_seed,
                         workdirs,
                         ask.as_ref().map(|f| f as &PruneFn),
+                        stop_token,
                     ) {
                         Ok(done) => done,
                         Err(what) => {
@@ -802,6 +808,7 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
                 State::default(),
                 6,
                 2,
+                &StopToken::new(),
                 &mut |_| {},
             );
             let _ = done_tx.send(r.map_err(|e| e.to_string()));

@@ -187,6 +187,7 @@ fn run(
         spec.timeout,
         spec.prune_grace,
         steps.as_ref(),
+        trial,
     );
     interrupt::unregister(group);
     let (status, out, err) = ended?;
@@ -282,6 +283,7 @@ fn supervise(
     timeout: Option<f64>,
     grace: f64,
     steps: Option<&Steps<'_>>,
+    trial: &TrialInfo<'_>,
 ) -> Result<(Ended, Stream, Stream), String> {
     use std::os::fd::OwnedFd;
     let mut pipes = [
@@ -328,19 +330,19 @@ fn supervise(
         // stopped as a pruned trial is, recorded as interrupted.
         // A program that has already exited is left to be reaped: its
         // result is still checked against the committed one.
-        if killed.is_none() && interrupt::discarding() && !exited(group) {
+        if killed.is_none() && trial.discarding() && !exited(group) {
             terminate_group(group);
             grace_until = Some(Instant::now() + Duration::from_secs_f64(grace));
             killed = Some(Ended::Interrupted);
         }
         if let Some(g) = grace_until {
-            if interrupt::requested() || Instant::now() >= g {
+            if trial.stop_requested() || Instant::now() >= g {
                 interrupt::kill_trial(group, dir);
                 grace_until = None;
             }
         }
         if killed.is_none() {
-            if interrupt::requested() {
+            if trial.stop_requested() {
                 interrupt::kill_trial(group, dir);
                 killed = Some(Ended::Interrupted);
             } else if let (Some(d), Some(t)) = (deadline, timeout) {
@@ -389,6 +391,7 @@ fn supervise(
     timeout: Option<f64>,
     grace: f64,
     steps: Option<&Steps<'_>>,
+    trial: &TrialInfo<'_>,
 ) -> Result<(Ended, Stream, Stream), String> {
     let _ = grace;
     let stdout = child.stdout.take();
@@ -417,7 +420,7 @@ fn supervise(
             break status;
         }
         if killed.is_none() {
-            if interrupt::requested() {
+            if trial.stop_requested() {
                 let _ = child.kill();
                 killed = Some(Ended::Interrupted);
             } else if let (Some(d), Some(t)) = (deadline, timeout) {

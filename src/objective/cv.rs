@@ -618,7 +618,7 @@ impl CrossValidated {
     /// a failure with the scores so far).
     fn score_folds(
         &self,
-        seed: u64,
+        trial: &TrialInfo<'_>,
         rung: Option<usize>,
         mut fit: impl FnMut(usize, &Prepared, Targets<'_>, u64) -> Result<Prediction, String>,
     ) -> Result<Vec<f64>, Evaluation> {
@@ -626,7 +626,7 @@ impl CrossValidated {
         for i in 0..self.n_folds {
             // A stop drops the trial between folds (it reruns on resume),
             // so Ctrl-C never waits for more than one fit.
-            if crate::interrupt::requested() {
+            if trial.stop_requested() {
                 return Err(Evaluation::interrupted());
             }
             // Kept, or prepared for this fold and dropped after it.
@@ -642,7 +642,7 @@ impl CrossValidated {
                 },
                 FoldTarget::Values(v) => Targets::Values(v),
             };
-            let training_seed = seed::sub_seed(seed, seed::streams::TRAINING, i as u64);
+            let training_seed = seed::sub_seed(trial.seed, seed::streams::TRAINING, i as u64);
             let pred = match fit(i, fold, targets, training_seed) {
                 Ok(p) => p,
                 Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),
@@ -666,12 +666,12 @@ impl CrossValidated {
         let mut last = Evaluation::failed("no rung".into(), Vec::new());
         for (k, &r) in rungs.ladder.iter().enumerate() {
             let scored = match rungs.resource {
-                Resource::Samples => self.score_folds(trial.seed, Some(k), |_, fold, y, seed| {
+                Resource::Samples => self.score_folds(trial, Some(k), |_, fold, y, seed| {
                     models::fit(self.model.name, fold.x_train.view(), y, all, seed)
                         .and_then(|m| m.predict(fold.x_test.view()))
                         .map_err(|e| e.to_string())
                 }),
-                Resource::Trees => self.score_folds(trial.seed, None, |i, fold, y, seed| {
+                Resource::Trees => self.score_folds(trial, None, |i, fold, y, seed| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
                     let grown = forests.get_mut(i).and_then(Option::take);
                     let forest = RandomForest::grow(grown, fold.x_train.view(), y, all, seed, n)
@@ -684,7 +684,7 @@ impl CrossValidated {
                     }
                     pred
                 }),
-                Resource::Iterations => self.score_folds(trial.seed, None, |i, fold, y, seed| {
+                Resource::Iterations => self.score_folds(trial, None, |i, fold, y, seed| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
                     let mut grower = match boosted.get_mut(i).and_then(Option::take) {
                         Some(g) => g,
@@ -740,7 +740,7 @@ impl Objective for CrossValidated {
         if let Some(rungs) = &self.rungs {
             return self.evaluate_rungs(rungs, &all, trial);
         }
-        let scored = self.score_folds(trial.seed, None, |_, fold, y, seed| {
+        let scored = self.score_folds(trial, None, |_, fold, y, seed| {
             models::fit(self.model.name, fold.x_train.view(), y, &all, seed)
                 .and_then(|m| m.predict(fold.x_test.view()))
                 .map_err(|e| e.to_string())

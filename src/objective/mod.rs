@@ -138,6 +138,23 @@ pub struct TrialInfo<'a> {
     /// prune). Built by the search from the settled curves only
     /// (design.md, Determinism 7), so it is a pure function of its input.
     pub pruner: Option<&'a PruneFn>,
+    /// The search's stop token: an objective that runs long (a program,
+    /// a model between folds) looks at it and gives up with
+    /// [`Evaluation::interrupted`]. `None`: nothing stops it.
+    pub stop: Option<&'a crate::interrupt::StopToken>,
+}
+
+impl TrialInfo<'_> {
+    /// Whether the search was asked to stop (see [`TrialInfo::stop`]).
+    pub fn stop_requested(&self) -> bool {
+        self.stop.is_some_and(|s| s.is_stopped())
+    }
+
+    /// Whether running trials are not wanted any more (storage: other
+    /// workers committed the budget).
+    pub(crate) fn discarding(&self) -> bool {
+        self.stop.is_some_and(|s| s.discarding())
+    }
 }
 
 impl std::fmt::Debug for TrialInfo<'_> {
@@ -147,6 +164,7 @@ impl std::fmt::Debug for TrialInfo<'_> {
             .field("seed", &self.seed)
             .field("workdir", &self.workdir)
             .field("pruner", &self.pruner.is_some())
+            .field("stop", &self.stop_requested())
             .finish()
     }
 }
@@ -203,6 +221,13 @@ pub fn build(
         (ObjectiveSpec::Model { .. }, Some(ds)) => {
             Ok(Box::new(cv::CrossValidated::new(search, ds)?))
         }
+        (ObjectiveSpec::External { name, .. }, _) => Err(crate::data::DataError::Invalid {
+            path: search.file.clone(),
+            message: format!(
+                "the objective `{name}` is external: its code is given by the program that runs \
+                 the search (Rust: hpsearch::engine; Python: hpsearch.optimize)"
+            ),
+        }),
         (ObjectiveSpec::Model { model, .. }, None) => Err(crate::data::DataError::Invalid {
             path: search.file.clone(),
             message: format!("model {} needs data", model.name),

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use ::postgres::Client;
 
 use crate::config::Search;
-use crate::interrupt;
+use crate::interrupt::StopToken;
 use crate::journal::{self, parse_steps, steps_text, Journal};
 use crate::objective::{Evaluation, Objective, PruneFn, Status};
 use crate::search::{self, Failures, Outcome, SearchError, State};
@@ -282,6 +282,7 @@ impl Storage {
         mut state: State,
         budget: u64,
         threads: usize,
+        stop: &StopToken,
         observe: &mut dyn FnMut(&Outcome),
     ) -> Result<u64, StorageError> {
         let strategy = search.strategy.build();
@@ -352,7 +353,7 @@ impl Storage {
                     // command trials are stopped (SIGTERM, SIGKILL after
                     // the grace) so this worker exits promptly; a result
                     // that arrives anyway is dropped, but checked equal.
-                    let _discard = Discard::start(out > 0);
+                    let _discard = Discard::start(stop, out > 0);
                     while out > 0 {
                         let Ok(o) = rx.recv() else { break };
                         out -= 1;
@@ -362,7 +363,7 @@ impl Storage {
                     }
                     return Ok(());
                 }
-                while out < threads && sync.stop.is_none() && !interrupt::requested() {
+                while out < threads && sync.stop.is_none() && !stop.is_stopped() {
                     let last = if held {
                         (sync.prefix + search.window - 1).min(budget - 1)
                     } else {
@@ -407,6 +408,7 @@ impl Storage {
                             search_seed,
                             workdirs,
                             ask.as_ref().map(|f| f as &PruneFn),
+                            stop,
                         ) {
                             Ok((params, eval)) => Outcome {
                                 trial: i,
@@ -430,7 +432,7 @@ impl Storage {
                         let _ = tx.send(outcome);
                     });
                 }
-                if out == 0 && (sync.stop.is_some() || interrupt::requested()) {
+                if out == 0 && (sync.stop.is_some() || stop.is_stopped()) {
                     return Err(match sync.stop.take() {
                         Some(e) => e.into(),
                         None => SearchError::Interrupted {
@@ -727,23 +729,23 @@ fn params_text(params: &Params) -> String {
     serde_json::to_string(&pairs).unwrap_or_default()
 }
 
-/// Running command trials stopped ([`interrupt::discard_running`]) while
+/// Running command trials stopped ([`StopToken::discard_running`]) while
 /// this lives.
-struct Discard(bool);
+struct Discard<'a>(Option<&'a StopToken>);
 
-impl Discard {
-    fn start(on: bool) -> Discard {
+impl Discard<'_> {
+    fn start(stop: &StopToken, on: bool) -> Discard<'_> {
         if on {
-            interrupt::discard_running();
+            stop.discard_running();
         }
-        Discard(on)
+        Discard(on.then_some(stop))
     }
 }
 
-impl Drop for Discard {
+impl Drop for Discard<'_> {
     fn drop(&mut self) {
-        if self.0 {
-            interrupt::keep_running();
+        if let Some(stop) = self.0 {
+            stop.keep_running();
         }
     }
 }

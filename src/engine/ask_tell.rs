@@ -1,0 +1,274 @@
+//! Ask and tell: the search proposes, someone else evaluates (an external
+//! scheduler, the Python package), in any order; the journal still commits
+//! in trial order, so it is the one [`Search::run`] writes.
+//!
+//! Why it is the same journal: [`AskTell::ask`] proposes trial `i` exactly
+//! as the coordinator does (`search::propose_next`, from the history the
+//! window allows), and holds it back until trials `0 ..= i-W` are
+//! committed, as the coordinator does; [`AskTell::tell`] keeps a result
+//! until every earlier trial is told, then commits through the same
+//! `search::commit`. Only the wall times in `timings.csv` differ.
+//!
+//! [`Search::run`]: super::Search::run
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use super::{failed, input, Error, Search};
+use crate::journal::{self, Journal, Opened, Row};
+use crate::objective::{Evaluation, Status};
+use crate::pruner::Pruner;
+use crate::search::{self, Outcome, State};
+use crate::strategy::Strategy;
+use crate::value::Params;
+
+/// A trial handed out by [`AskTell::ask`].
+#[derive(Debug)]
+pub struct Asked {
+    /// The trial index.
+    pub index: u64,
+    /// The trial's seed (design.md, Determinism 2).
+    pub seed: u64,
+    /// The parameters to evaluate.
+    pub params: Params,
+    pruner: Option<Pruner>,
+}
+
+impl Asked {
+    /// With `[search.pruner]`: whether a trial that reported these
+    /// `(step, value)` pairs (steps increasing) should stop now. It sees
+    /// only the trials settled when this one was asked, so the answer is
+    /// the one a run gives. Without a pruner: never.
+    pub fn should_prune(&self, steps: &[(u64, f64)]) -> bool {
+        self.pruner.as_ref().is_some_and(|p| p.should_prune(steps))
+    }
+}
+
+/// What [`AskTell::ask`] has to give.
+#[derive(Debug)]
+pub enum Next {
+    /// Evaluate this trial and tell its result.
+    Trial(Asked),
+    /// The window allows no new trial until earlier ones are told.
+    Wait,
+    /// Every trial of the budget has been asked.
+    Done,
+}
+
+/// A search driven from outside; see the module doc. Made by
+/// [`Search::ask_tell`]; holds the results folder's lock until dropped.
+///
+/// ```
+/// use hpsearch::engine::{Next, Search};
+/// use hpsearch::objective::Evaluation;
+///
+/// let search = Search::from_toml(
+///     r#"
+/// [search]
+/// strategy = "tpe"
+/// trials = 6
+/// [objective]
+/// external = "square"
+/// version = "1"
+/// direction = "minimize"
+/// [space]
+/// x = { type = "float", low = -3.0, high = 3.0 }
+/// "#,
+///     "square.toml",
+/// )?;
+/// let dir = tempfile::tempdir()?;
+/// let mut at = search.ask_tell(dir.path())?;
+/// let mut out = Vec::new();
+/// loop {
+///     match at.ask() {
+///         Next::Trial(t) => out.push(t),
+///         // Told late, in reverse order: the journal is still in order.
+///         Next::Wait => {
+///             while let Some(t) = out.pop() {
+///                 let x = t.params["x"].as_f64().unwrap_or(0.0);
+///                 at.tell(t.index, Evaluation::ok(x * x, Vec::new()))?;
+///             }
+///         }
+///         Next::Done => break,
+///     }
+/// }
+/// while let Some(t) = out.pop() {
+///     let x = t.params["x"].as_f64().unwrap_or(0.0);
+///     at.tell(t.index, Evaluation::ok(x * x, Vec::new()))?;
+/// }
+/// assert_eq!(at.finish()?.len(), 6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AskTell<'s> {
+    search: &'s Search,
+    strategy: Box<dyn Strategy>,
+    journal: Journal,
+    state: State,
+    budget: u64,
+    /// Whether the window holds proposals back (a strategy that learns, or
+    /// a pruner).
+    held: bool,
+    uses_history: bool,
+    /// The next index to ask.
+    next: u64,
+    /// Trials committed.
+    committed: u64,
+    /// Asked and not yet told: parameters, seed, when asked.
+    asked: BTreeMap<u64, (Params, u64, Instant)>,
+    /// Told, waiting for an earlier trial before they commit.
+    told: BTreeMap<u64, Outcome>,
+}
+
+impl<'s> AskTell<'s> {
+    pub(super) fn open(search: &'s Search, dir: &Path) -> Result<AskTell<'s>, Error> {
+        let spec = &search.spec;
+        let columns = search.columns();
+        let folds = search.objective.as_deref().and_then(|o| o.fold_of_rows());
+        let (journal, state) = match journal::open(dir, spec, &columns, folds) {
+            Ok(Opened::New(j)) => (*j, State::default()),
+            Ok(Opened::Unfinished(mut u)) => {
+                let rows = std::mem::take(&mut u.rows);
+                let state = search::recorded_state(spec, &rows).map_err(input)?;
+                (u.resume(spec.budget()).map_err(failed)?, state)
+            }
+            Ok(Opened::Finished(_)) => {
+                return Err(Error::Input(format!(
+                    "{}: the search is already finished; nothing to ask",
+                    dir.display()
+                )))
+            }
+            Err(e @ journal::JournalError::Io { .. }) => return Err(failed(e)),
+            Err(e) => return Err(input(e)),
+        };
+        let strategy = spec.strategy.build();
+        let uses_history = strategy.uses_history();
+        let committed = state.curves.len() as u64;
+        Ok(AskTell {
+            search,
+            held: uses_history || spec.pruner.is_some(),
+            uses_history,
+            strategy,
+            journal,
+            next: committed,
+            committed,
+            state,
+            budget: spec.budget(),
+            asked: BTreeMap::new(),
+            told: BTreeMap::new(),
+        })
+    }
+
+    /// The next trial the window allows (see [`Next`]).
+    pub fn ask(&mut self) -> Next {
+        let spec = &self.search.spec;
+        let i = self.next;
+        if i >= self.budget {
+            return Next::Done;
+        }
+        if self.held && search::visible(i, spec.window) > self.committed as usize {
+            return Next::Wait;
+        }
+        let root = spec.root();
+        let seed = root.trial_seed(i);
+        // A strategy that learns proposes from the window's history and
+        // keeps its proposal (a pending trial for the later ones); the
+        // others propose from the index alone, as the run's workers do.
+        let params = if self.uses_history {
+            let p = search::propose_next(
+                spec,
+                self.strategy.as_ref(),
+                &self.state,
+                root.search_seed(),
+                seed,
+            );
+            self.state.proposals.push(p.clone());
+            p
+        } else {
+            let t = crate::strategy::Trial {
+                space: &spec.space,
+                index: i,
+                seed,
+                search_seed: root.search_seed(),
+            };
+            self.strategy
+                .propose(&t, &crate::strategy::History::default())
+        };
+        let pruner = search::pruner_for(spec, &self.state, i);
+        self.next += 1;
+        self.asked.insert(i, (params.clone(), seed, Instant::now()));
+        Next::Trial(Asked {
+            index: i,
+            seed,
+            params,
+            pruner,
+        })
+    }
+
+    /// Record the evaluation of asked trial `index`, in any order. It is
+    /// committed once every earlier trial is told. An interrupted
+    /// evaluation is refused (tell it again with its real result, or
+    /// drop the [`AskTell`]: the trial is asked again on resume).
+    pub fn tell(&mut self, index: u64, eval: Evaluation) -> Result<(), Error> {
+        if eval.status == Status::Interrupted {
+            return Err(Error::Input(format!(
+                "trial {index}: an interrupted evaluation cannot be told; it is asked again \
+                 when the search resumes"
+            )));
+        }
+        let Some((params, seed, asked)) = self.asked.remove(&index) else {
+            return Err(Error::Input(
+                if index < self.committed || self.told.contains_key(&index) {
+                    format!("trial {index} was already told")
+                } else {
+                    format!("trial {index} was not asked")
+                },
+            ));
+        };
+        self.told.insert(
+            index,
+            Outcome {
+                trial: index,
+                seed,
+                params,
+                eval,
+                seconds: asked.elapsed().as_secs_f64(),
+                thread: 0,
+                bug: None,
+            },
+        );
+        while let Some(o) = self.told.remove(&self.committed) {
+            search::commit(
+                &self.search.spec,
+                self.uses_history,
+                &mut self.journal,
+                &mut self.state,
+                &o,
+            );
+            self.committed += 1;
+        }
+        self.journal.commit().map_err(failed)
+    }
+
+    /// Trials committed to the journal so far.
+    pub fn committed(&self) -> u64 {
+        self.committed
+    }
+
+    /// The indices asked and not yet told.
+    pub fn pending(&self) -> Vec<u64> {
+        self.asked.keys().copied().collect()
+    }
+
+    /// Write what was committed to disk and close the journal: marked
+    /// finished when the whole budget is in it, left to resume otherwise
+    /// (trials asked but not told are asked again). Returns the rows.
+    pub fn finish(mut self) -> Result<Vec<Row>, Error> {
+        self.journal.sync().map_err(failed)?;
+        let dir = self.journal.dir().to_path_buf();
+        if self.committed >= self.budget {
+            self.journal.finish().map_err(failed)?;
+        }
+        self.search.rows(&dir, &self.search.columns())
+    }
+}

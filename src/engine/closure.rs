@@ -1,0 +1,228 @@
+//! Objectives written in Rust: a closure `Fn(&Params, &Trial) -> R` as an
+//! [`Objective`], with intermediate values and pruning through [`Trial`].
+//!
+//! A closure enters the root hash through the name and version of the
+//! search's `[objective] external = "…"` (see `config`): the search cannot
+//! see the code, so the caller's version is its identity, and changing the
+//! version makes a different search (a folder of the old one is refused).
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use crate::objective::{Evaluation, Objective, Status, TrialInfo};
+use crate::value::Params;
+
+/// What a closure objective may return: the value, a value or an error,
+/// or a whole [`Evaluation`].
+pub trait IntoEvaluation {
+    /// The trial's evaluation.
+    fn into_evaluation(self) -> Evaluation;
+}
+
+impl IntoEvaluation for f64 {
+    /// A finite value succeeds; a non-finite one fails the trial.
+    fn into_evaluation(self) -> Evaluation {
+        Evaluation::ok(self, Vec::new())
+    }
+}
+
+impl<E: std::fmt::Display> IntoEvaluation for Result<f64, E> {
+    /// `Err` fails the trial with the error's text in `error`.
+    fn into_evaluation(self) -> Evaluation {
+        match self {
+            Ok(v) => Evaluation::ok(v, Vec::new()),
+            Err(e) => Evaluation::failed(e.to_string(), Vec::new()),
+        }
+    }
+}
+
+impl IntoEvaluation for Evaluation {
+    fn into_evaluation(self) -> Evaluation {
+        self
+    }
+}
+
+/// The trial a closure evaluates: its index, seed and folder, and the
+/// place to report intermediate values and ask the pruner.
+///
+/// ```
+/// use hpsearch::engine::{FnObjective, Trial};
+/// use hpsearch::value::Params;
+///
+/// // An "epoch loop" that reports its loss and stops when pruned.
+/// let objective = FnObjective::new(|params: &Params, trial: &Trial<'_>| {
+///     let lr = params.get("lr").and_then(|v| v.as_f64()).unwrap_or(0.1);
+///     let mut loss = 1.0;
+///     for epoch in 1..=10 {
+///         loss *= 1.0 - lr;
+///         trial.report(epoch, loss)?;
+///         if trial.should_prune() {
+///             break;
+///         }
+///     }
+///     Ok::<f64, String>(loss)
+/// });
+/// # let _ = objective;
+/// ```
+pub struct Trial<'a> {
+    info: &'a TrialInfo<'a>,
+    /// The values reported so far, steps increasing.
+    steps: RefCell<Vec<(u64, f64)>>,
+    /// A reporting error (the first), which fails the trial.
+    bad: RefCell<Option<String>>,
+    /// How many values the pruner had seen when it said stop.
+    pruned_at: RefCell<Option<usize>>,
+}
+
+impl<'a> Trial<'a> {
+    fn new(info: &'a TrialInfo<'a>) -> Trial<'a> {
+        Trial {
+            info,
+            steps: RefCell::new(Vec::new()),
+            bad: RefCell::new(None),
+            pruned_at: RefCell::new(None),
+        }
+    }
+
+    /// The trial index.
+    pub fn index(&self) -> u64 {
+        self.info.index
+    }
+
+    /// The trial's seed: seed the objective's own randomness with it, and
+    /// the trial is reproducible.
+    pub fn seed(&self) -> u64 {
+        self.info.seed
+    }
+
+    /// The trial's own empty folder, when the objective asked for one.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.info.workdir
+    }
+
+    /// Whether the search was asked to stop: a long objective may give up
+    /// (its trial is dropped and reruns on resume).
+    pub fn stop_requested(&self) -> bool {
+        self.info.stop_requested()
+    }
+
+    /// Report an intermediate value at `step` (steps strictly increasing;
+    /// the value finite). A bad report fails the trial with the returned
+    /// message, as a bad step line fails a command trial.
+    pub fn report(&self, step: u64, value: f64) -> Result<(), String> {
+        if let Some(e) = self.bad.borrow().as_ref() {
+            return Err(e.clone());
+        }
+        let mut steps = self.steps.borrow_mut();
+        let problem = if !value.is_finite() {
+            Some(format!("step {step}: the value is not finite ({value})"))
+        } else {
+            match steps.last() {
+                Some(&(last, _)) if step <= last => Some(format!(
+                    "step {step} after step {last}: steps must increase"
+                )),
+                _ => None,
+            }
+        };
+        if let Some(p) = problem {
+            *self.bad.borrow_mut() = Some(p.clone());
+            return Err(p);
+        }
+        steps.push((step, value));
+        Ok(())
+    }
+
+    /// With a pruner: whether to stop now, given the values reported so
+    /// far. Once it says yes the trial is recorded as pruned at that step
+    /// whatever the closure returns or reports afterwards (the record is
+    /// the decision, not the timing).
+    pub fn should_prune(&self) -> bool {
+        if self.pruned_at.borrow().is_some() {
+            return true;
+        }
+        let steps = self.steps.borrow();
+        let yes = self
+            .info
+            .pruner
+            .is_some_and(|p| !steps.is_empty() && p(&steps));
+        if yes {
+            *self.pruned_at.borrow_mut() = Some(steps.len());
+        }
+        yes
+    }
+
+    /// The evaluation to record, from the closure's.
+    fn settle(self, eval: Evaluation) -> Evaluation {
+        if eval.status == Status::Interrupted {
+            return eval;
+        }
+        let steps = self.steps.into_inner();
+        let pruned = self
+            .pruned_at
+            .into_inner()
+            .map(|n| steps[..n.min(steps.len())].to_vec());
+        if let Some((kept, &(step, value))) = pruned.as_ref().and_then(|k| Some((k, k.last()?))) {
+            let kept = kept.clone();
+            return Evaluation {
+                status: Status::Pruned,
+                value,
+                folds: Vec::new(),
+                error: Some(format!("pruned at step {step}")),
+                extra: Vec::new(),
+                steps: kept,
+            };
+        }
+        if let Some(e) = self.bad.into_inner() {
+            let mut failed = Evaluation::failed(e, Vec::new());
+            failed.steps = steps;
+            return failed;
+        }
+        Evaluation { steps, ..eval }
+    }
+}
+
+/// A closure as an [`Objective`] (see the module doc and [`Trial`]).
+pub struct FnObjective<F> {
+    f: F,
+}
+
+impl<F> FnObjective<F> {
+    /// Wrap `f(params, trial)`.
+    pub fn new<R>(f: F) -> FnObjective<F>
+    where
+        F: Fn(&Params, &Trial<'_>) -> R + Send + Sync,
+        R: IntoEvaluation,
+    {
+        FnObjective { f }
+    }
+}
+
+impl<F, R> Objective for FnObjective<F>
+where
+    F: Fn(&Params, &Trial<'_>) -> R + Send + Sync,
+    R: IntoEvaluation,
+{
+    fn evaluate(&self, params: &Params, info: &TrialInfo<'_>) -> Evaluation {
+        let trial = Trial::new(info);
+        // A panic in the user's code fails the trial with its message; it
+        // must not unwind into the search's worker.
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (self.f)(params, &trial).into_evaluation()
+        }));
+        match got {
+            Ok(eval) => trial.settle(eval),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                Evaluation::failed(format!("the objective panicked: {what}"), Vec::new())
+            }
+        }
+    }
+
+    fn n_folds(&self) -> usize {
+        0
+    }
+}
