@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::data::preprocess::{Impute, Scale};
-use crate::objective::models::Task;
+use crate::data::Task;
 use crate::seed::RootHash;
 use crate::space::Domain;
 use crate::strategy::Spec;

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use crate::data::metrics::Metric;
 use crate::data::preprocess::{Impute, Scale};
+use crate::data::Task;
 use crate::data::{self, Dataset, Target};
-use crate::objective::models::{ModelInfo, Task};
+use crate::objective::models::ModelInfo;
 use crate::space::{Domain, Space};
 use crate::value::{Params, Value};
 

@@ -22,24 +22,8 @@ pub mod naive_bayes;
 pub mod svm;
 pub mod tree;
 
-/// What a model predicts.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    Classification,
-    Regression,
-}
-
-impl Task {
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Classification => "classification",
-            Task::Regression => "regression",
-        }
-    }
-}
+/// What a model predicts; owned by `data` (a target column reads as one).
+pub use crate::data::Task;
 
 /// Training targets of one fold.
 #[derive(Clone, Copy, Debug)]
