@@ -42,7 +42,12 @@ fn trial_seed(b: divan::Bencher) {
 
 #[divan::bench]
 fn random_proposal_mixed(b: divan::Bencher) {
-    let loaded = config::parse(Path::new("bench.toml"), MIXED).expect("config");
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        MIXED,
+        hpsearch::objective::models::MODELS,
+    )
+    .expect("config");
     let strategy = Spec::Random.build();
     let mut i = 0u64;
     b.bench_local(|| {
@@ -60,7 +65,12 @@ fn random_proposal_mixed(b: divan::Bencher) {
 /// A whole search of 10,000 trials, journal fsync'd in batches.
 #[divan::bench(args = [1, 2], sample_count = 5)]
 fn search_10k_trials(b: divan::Bencher, threads: usize) {
-    let loaded = config::parse(Path::new("bench.toml"), MIXED).expect("config");
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        MIXED,
+        hpsearch::objective::models::MODELS,
+    )
+    .expect("config");
     let s = loaded.search;
     let obj = objective::build(&s, None).expect("objective");
     let cols = Columns::new(&s, 0);

@@ -295,7 +295,13 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             Some(url) => {
                 let target = crate::storage::Target::parse(&url).map_err(storage_failure)?;
                 let root = match file {
-                    Some(f) => Some(config::load(&f).map_err(usage)?.search.root().hex()),
+                    Some(f) => Some(
+                        config::load(&f, crate::objective::models::MODELS)
+                            .map_err(usage)?
+                            .search
+                            .root()
+                            .hex(),
+                    ),
                     None => None,
                 };
                 out(&crate::storage::status(&target, root.as_deref()).map_err(storage_failure)?);
@@ -382,7 +388,7 @@ fn run(
         .map(crate::storage::Target::parse)
         .transpose()
         .map_err(storage_failure)?;
-    let loaded = config::load(file).map_err(usage)?;
+    let loaded = config::load(file, crate::objective::models::MODELS).map_err(usage)?;
     let search = loaded.search;
     let threads = match threads {
         Some(0) => return Err(usage("--threads must be at least 1")),
@@ -786,7 +792,7 @@ fn join(xs: &[f64]) -> String {
 
 fn check(file: &Path) -> Result<(), Failure> {
     use std::fmt::Write;
-    let loaded = config::load(file).map_err(usage)?;
+    let loaded = config::load(file, crate::objective::models::MODELS).map_err(usage)?;
     let s = &loaded.search;
     let mut t = String::new();
     let _ = writeln!(t, "{}: ok", file.display());

@@ -1,8 +1,10 @@
-//! The results folder: the only module that touches it.
+//! The results folder: the only module that writes its files (a command
+//! trial's `trials/<i>/` folder, made here, is the trial's working
+//! directory; see design.md, "Who writes into a results folder").
 //!
 //! # Format
 //!
-//! `results/<name>/` holds three files:
+//! `results/<name>/` holds these files and folders:
 //!
 //! * `manifest.toml` — written first when the search starts, then replaced
 //!   (a uniquely named temporary file, then a rename) after every durable

@@ -134,6 +134,7 @@ pub fn open(dir: &Path, data: Option<&Path>) -> Result<Recorded, ReplayError> {
         Path::new(&manifest.search_file),
         &text,
         data_path.as_deref(),
+        models::MODELS,
     )
     .map_err(|source| ReplayError::Config {
         dir: dir.to_path_buf(),

@@ -1,7 +1,7 @@
 //! `[objective] command = [...]` and its settings, checked.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::space::Space;
 
@@ -45,7 +45,7 @@ pub(super) fn resolve_command(
         )
     })?;
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-    let program = crate::objective::command::resolve_program(first, &cwd).ok_or_else(|| {
+    let program = resolve_program(first, &cwd).ok_or_else(|| {
         if first.contains('/') {
             cx.err(
                 "objective.command",
@@ -123,7 +123,7 @@ pub(super) fn resolve_command(
         if let Some(other) = upper.insert(name.to_ascii_uppercase(), name) {
             return Err(cx.err(
                 format!("space.{name}"),
-                format!("`{name}` and `{other}` differ only in case, so they would share the environment variable {}; rename one", crate::objective::command::env_name(name)),
+                format!("`{name}` and `{other}` differ only in case, so they would share the environment variable {}; rename one", env_name(name)),
             ));
         }
     }
@@ -132,7 +132,7 @@ pub(super) fn resolve_command(
         let key = format!("objective.columns.{c}");
         crate::space::check_name(&c)
             .map_err(|m| cx.err(&key, m.replace("parameter name", "column name")))?;
-        if c == crate::objective::command::EXTRA_COLUMN {
+        if c == EXTRA_COLUMN {
             return Err(cx.err(
                 &key,
                 "`extra` is the column of the keys not listed here; remove it",
@@ -200,4 +200,40 @@ pub(super) fn resolve_command(
         },
         direction,
     ))
+}
+
+/// The name of the column holding the result keys not given a column.
+pub const EXTRA_COLUMN: &str = "extra";
+
+/// The environment variable that carries parameter `name`.
+pub fn env_name(name: &str) -> String {
+    format!("HPSEARCH_PARAM_{}", name.to_ascii_uppercase())
+}
+
+/// Resolve the program of a command: a name with a `/` is a path relative
+/// to `cwd`; a bare name is looked up on `PATH`. `None` when there is no
+/// such executable file.
+pub fn resolve_program(name: &str, cwd: &Path) -> Option<PathBuf> {
+    if name.contains('/') {
+        let p = cwd.join(name);
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+        // Why keep the bare name: the OS resolves it the same way at spawn,
+        // and the manifest should say what the user wrote.
+        .map(|_| PathBuf::from(name))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    p.is_file()
 }

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::data::Task;
-use crate::data::{Column, Dataset};
+use crate::data::{Column, Dataset, Task};
 
 use super::wire::CvWire;
 use super::{one_of, ConfigError, Ctx, CvKind};

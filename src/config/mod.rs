@@ -13,6 +13,7 @@
 //! | `parse.rs` | `load`, `parse`: TOML to a checked [`Search`], section by section |
 //! | `resolved.rs` | the validated types: [`Search`] and what it holds |
 //! | `defaults.rs` | the documented defaults and limits |
+//! | `catalog.rs` | what a built-in model accepts (`ModelInfo`, `HyperParam`); the list of models is passed in |
 //! | `canonical.rs` | the canonical form and the root hash |
 //! | `command.rs`, `model.rs`, `cv.rs`, `pruner.rs` | the checks of `[objective] command`, a model's `[data]` and parameters, `[cv]`, `[objective] resource` and `[search.pruner]` |
 
@@ -20,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod canonical;
+mod catalog;
 mod command;
 mod cv;
 mod defaults;
@@ -32,6 +34,8 @@ mod tests;
 mod wire;
 
 pub use canonical::{Canonical, CanonicalCv, CanonicalData, CanonicalObjective};
+pub use catalog::{HyperParam, ModelInfo, POSITIVE};
+pub use command::{env_name, resolve_program, EXTRA_COLUMN};
 pub use defaults::{
     DEFAULT_FACTOR, DEFAULT_MAX_FAILURES, DEFAULT_MAX_ITERATIONS, DEFAULT_MAX_TREES,
     DEFAULT_PRUNE_GRACE, MAX_GRID,

@@ -4,14 +4,12 @@ use std::path::Path;
 
 use crate::data::metrics::Metric;
 use crate::data::preprocess::{Impute, Scale};
-use crate::data::Task;
-use crate::data::{self, Dataset, Target};
-use crate::objective::models::ModelInfo;
+use crate::data::{self, Dataset, Target, Task};
 use crate::space::{Domain, Space};
 use crate::value::{Params, Value};
 
 use super::wire::{DataWire, ObjectiveWire};
-use super::{one_of, ConfigError, Ctx, DataSpec, Direction};
+use super::{one_of, ConfigError, Ctx, DataSpec, Direction, ModelInfo};
 
 pub(super) fn direction_of(metric: Metric) -> Direction {
     if metric.maximize() {

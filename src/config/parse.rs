@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
+use crate::benchmark::Function;
 use crate::data;
-use crate::objective::function::Function;
-use crate::objective::models;
 use crate::space::Space;
 use crate::strategy::Spec;
 
@@ -14,10 +13,15 @@ use super::cv::{check_cv_data, resolve_cv_kind};
 use super::model::{check_model_space, direction_of, fixed_params, resolve_model_data};
 use super::pruner::{resolve_pruner, resolve_resource};
 use super::wire::FileWire;
-use super::{one_of, ConfigError, Ctx, CvKind, Direction, Loaded, ObjectiveSpec, Search, MAX_GRID};
+use super::{
+    one_of, ConfigError, Ctx, CvKind, Direction, Loaded, ModelInfo, ObjectiveSpec, Search, MAX_GRID,
+};
 
-/// Read, check and resolve a search file, loading its data.
-pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
+/// Read, check and resolve a search file, loading its data. `models` is
+/// the list of built-in models a search may name
+/// (`objective::models::MODELS`; given, so `config` never depends on
+/// `objective`).
+pub fn load(file: &Path, models: &'static [ModelInfo]) -> Result<Loaded, ConfigError> {
     // A FIFO or a device would block or never end.
     data::check_regular(file).map_err(|e| match e {
         data::DataError::Io { source, .. } => ConfigError::Read {
@@ -33,13 +37,13 @@ pub fn load(file: &Path) -> Result<Loaded, ConfigError> {
         file: file.to_path_buf(),
         source,
     })?;
-    parse(file, &text)
+    parse(file, &text, models)
 }
 
 /// Check and resolve the text of a search file named `file` (relative data
 /// paths are resolved against its folder).
-pub fn parse(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
-    parse_with_data(file, text, None)
+pub fn parse(file: &Path, text: &str, models: &'static [ModelInfo]) -> Result<Loaded, ConfigError> {
+    parse_with_data(file, text, None, models)
 }
 
 /// [`parse`], with the data file at `data_path` instead of the path the
@@ -48,6 +52,7 @@ pub fn parse_with_data(
     file: &Path,
     text: &str,
     data_path: Option<&Path>,
+    models: &'static [ModelInfo],
 ) -> Result<Loaded, ConfigError> {
     let wire: FileWire = toml::from_str(text).map_err(|e| ConfigError::Parse {
         file: file.to_path_buf(),
@@ -227,8 +232,8 @@ pub fn parse_with_data(
             )
         }
         (Some(name), None) => {
-            let model = models::info(name).ok_or_else(|| {
-                let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
+            let model = models.iter().find(|m| m.name == *name).ok_or_else(|| {
+                let names: Vec<&str> = models.iter().map(|m| m.name).collect();
                 cx.err("objective.model", one_of("model", name, &names))
             })?;
             let dw = wire.data.as_ref().ok_or_else(|| {

@@ -1,13 +1,12 @@
 //! `[objective] resource` (the rungs of a model trial) and `[search.pruner]`.
 
 use crate::data::{Dataset, Target};
-use crate::objective::models::ModelInfo;
 use crate::space::Space;
 use crate::value::Params;
 
 use super::wire::{ObjectiveWire, PrunerWire};
 use super::{
-    one_of, ConfigError, Ctx, PrunerSpec, Resource, ResourceSpec, DEFAULT_FACTOR,
+    one_of, ConfigError, Ctx, ModelInfo, PrunerSpec, Resource, ResourceSpec, DEFAULT_FACTOR,
     DEFAULT_MAX_ITERATIONS, DEFAULT_MAX_TREES,
 };
 

@@ -4,18 +4,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::benchmark::Function;
 use crate::data::metrics::Metric;
 use crate::data::preprocess::{Impute, Scale};
-use crate::data::Dataset;
-use crate::data::Task;
-use crate::objective::function::Function;
-use crate::objective::models::ModelInfo;
+use crate::data::{Dataset, Task};
 use crate::space::Space;
 use crate::strategy::Spec;
 use crate::value::Params;
 
-#[allow(unused_imports)]
-use super::defaults::{DEFAULT_FACTOR, DEFAULT_MAX_ITERATIONS, DEFAULT_MAX_TREES};
+use super::ModelInfo;
 
 /// Whether lower or higher values are better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,10 +169,10 @@ pub struct ResourceSpec {
     /// classification, 2 x folds for regression, 1 tree or iteration.
     pub min_resources: u64,
     /// The last rung's resource (>= `min_resources`). Default the largest
-    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`] trees or
-    /// [`DEFAULT_MAX_ITERATIONS`] iterations (at most 100000).
+    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`](super::DEFAULT_MAX_TREES) trees or
+    /// [`DEFAULT_MAX_ITERATIONS`](super::DEFAULT_MAX_ITERATIONS) iterations (at most 100000).
     pub max_resources: u64,
-    /// The ratio between rungs (>= 2), default [`DEFAULT_FACTOR`].
+    /// The ratio between rungs (>= 2), default [`DEFAULT_FACTOR`](super::DEFAULT_FACTOR).
     pub factor: u64,
 }
 

@@ -3,7 +3,7 @@ use std::path::Path;
 use super::*;
 
 fn parse_fn(text: &str) -> Result<Search, ConfigError> {
-    parse(Path::new("t.toml"), text).map(|l| l.search)
+    parse(Path::new("t.toml"), text, crate::objective::models::MODELS).map(|l| l.search)
 }
 
 const BASE: &str = r#"
