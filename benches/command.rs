@@ -51,7 +51,12 @@ fn spawn_true() -> std::process::Output {
 
 #[divan::bench(sample_count = 200)]
 fn trial_true(b: divan::Bencher) {
-    let loaded = config::parse(Path::new("bench.toml"), SEARCH).expect("search");
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        SEARCH,
+        hpsearch::objective::models::MODELS,
+    )
+    .expect("search");
     let obj = objective::build(&loaded.search, None).expect("objective");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut params = Params::new();

@@ -40,7 +40,12 @@ fn trial_seed(b: divan::Bencher) {
 
 #[divan::bench]
 fn random_proposal_mixed(b: divan::Bencher) {
-    let loaded = config::parse(Path::new("bench.toml"), MIXED).expect("config");
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        MIXED,
+        hpsearch::objective::models::MODELS,
+    )
+    .expect("config");
     let strategy = Spec::Random.build();
     let mut i = 0u64;
     b.bench_local(|| {

@@ -80,7 +80,12 @@ fn search_text(f: Function, strategy: &str, window: u64, seed: u64, budget: u64)
 
 fn run(f: Function, strategy: &str, window: u64, seed: u64, budget: u64) -> Vec<Simulated> {
     let text = search_text(f, strategy, window, seed, budget);
-    let loaded = config::parse(Path::new("bench.toml"), &text).expect("bench search");
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        &text,
+        hpsearch::objective::models::MODELS,
+    )
+    .expect("bench search");
     search::simulate(&loaded.search, &FunctionObjective(f), budget)
 }
 
@@ -332,7 +337,12 @@ fn cpu_ms(
 ) -> Option<f64> {
     use hpsearch::strategy::{History, Trial};
     let text = search_text(Function::Hartmann6, strategy, 1, seed, budget);
-    let loaded = config::parse(Path::new("bench.toml"), &text).ok()?;
+    let loaded = config::parse(
+        Path::new("bench.toml"),
+        &text,
+        hpsearch::objective::models::MODELS,
+    )
+    .ok()?;
     let search = &loaded.search;
     let st = search.strategy.build();
     let root = search.root();

@@ -297,7 +297,13 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             Some(url) => {
                 let target = hpsearch::storage::Target::parse(&url).map_err(storage_failure)?;
                 let root = match file {
-                    Some(f) => Some(config::load(&f).map_err(usage)?.search.root().hex()),
+                    Some(f) => Some(
+                        config::load(&f, hpsearch::objective::models::MODELS)
+                            .map_err(usage)?
+                            .search
+                            .root()
+                            .hex(),
+                    ),
                     None => None,
                 };
                 out(&hpsearch::storage::status(&target, root.as_deref())
@@ -776,7 +782,7 @@ fn join(xs: &[f64]) -> String {
 
 fn check(file: &Path) -> Result<(), Failure> {
     use std::fmt::Write;
-    let loaded = config::load(file).map_err(usage)?;
+    let loaded = config::load(file, hpsearch::objective::models::MODELS).map_err(usage)?;
     let s = &loaded.search;
     let mut t = String::new();
     let _ = writeln!(t, "{}: ok", file.display());

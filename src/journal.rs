@@ -1,8 +1,10 @@
-//! The results folder: the only module that touches it.
+//! The results folder: the only module that writes its files (a command
+//! trial's `trials/<i>/` folder, made here, is the trial's working
+//! directory; see design.md, "Who writes into a results folder").
 //!
 //! # Format
 //!
-//! `results/<name>/` holds three files:
+//! `results/<name>/` holds these files and folders:
 //!
 //! * `manifest.toml` — written first when the search starts, then replaced
 //!   (a uniquely named temporary file, then a rename) after every durable
@@ -87,6 +89,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Direction, Search};
+use crate::data::folds::{FoldsOf, NO_FOLD};
 use crate::objective::{Evaluation, Status};
 use crate::seed::hex;
 use crate::value::{fmt_f64, Params};
@@ -857,20 +860,8 @@ fn take_lock(dir: &Path) -> Result<File, JournalError> {
     }
 }
 
-/// The held-out folds of the data rows, for `folds.csv`.
-#[derive(Clone, Copy, Debug)]
-pub struct FoldsOf<'a> {
-    /// Folds per row: 1, or the repeats of `[cv] kind = "repeated"`.
-    pub width: usize,
-    /// Row after row, `width` entries each: the fold (numbered over all
-    /// repeats) that holds the row out, or [`NO_FOLD`].
-    pub folds: &'a [usize],
-}
-
-/// A row no fold holds out (time series' first rows, a holdout's training
-/// rows); written `-1`, as scikit-learn's `PredefinedSplit` reads it.
-pub const NO_FOLD: usize = usize::MAX;
-
+// `FoldsOf` belongs to `data::folds` (the objective makes it, the journal
+// writes it); its `folds.csv` lines are written here.
 impl FoldsOf<'_> {
     /// The header line.
     fn header(&self) -> String {

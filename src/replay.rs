@@ -9,18 +9,20 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::{self, ConfigError, ObjectiveSpec, Search};
 use crate::data::preprocess::{PreprocessSpec, Preprocessor};
 use crate::data::{self, Dataset, Target};
 use crate::drift::profile::Profile;
 use crate::journal::{self, Columns, JournalError, Manifest, Row};
-use crate::objective::models::{self, Fitted, ModelError, Prediction, Targets, Task};
+use crate::objective::models::{self, Prediction, Targets};
 use crate::objective::{self, Evaluation, Status};
 use crate::search::{self, SearchError};
 use crate::seed;
 use crate::value::{fmt_f64, Params};
+
+/// The artifact type is `drift`'s (a drift check reads it); its public
+/// path here is kept.
+pub use crate::drift::artifact::{Artifact, ArtifactError, ARTIFACT_FORMAT};
 
 /// Why a replay (or an export) could not run.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +134,7 @@ pub fn open(dir: &Path, data: Option<&Path>) -> Result<Recorded, ReplayError> {
         Path::new(&manifest.search_file),
         &text,
         data_path.as_deref(),
+        models::MODELS,
     )
     .map_err(|source| ReplayError::Config {
         dir: dir.to_path_buf(),
@@ -386,92 +389,6 @@ fn compare(
 
 // ------------------------------------------------------------ export --
 
-/// Version of the model artifact format; `predict` refuses newer ones.
-/// Format 2 added `profile` (the drift reference); format 1 artifacts
-/// still predict, but `drift` asks for a re-export.
-pub const ARTIFACT_FORMAT: u32 = 2;
-
-/// A model exported for production: everything needed to predict, and to
-/// know where it came from.
-///
-/// # Format
-///
-/// One JSON object (written by `hpsearch export`, read by `hpsearch
-/// predict`), fields in this order: `format` (2), `hpsearch_version`,
-/// `root_hash` of the search, `data_sha256` of the training file, `trial`
-/// and its `seed`, `refit_seed` (= `sub_seed(seed, "refit", 0)`, the seed
-/// the refit on all rows trained with), `model`, `task`, `metric`,
-/// `cv_score` (the trial's cross-validated value: what the model is
-/// expected to score) and `fold_scores`, `params` (every hyperparameter
-/// set, searched or fixed; defaults are the model's), `target`, `classes`
-/// (class labels in the order of the probability columns; absent for
-/// regression), `features` (the input columns it reads, by name),
-/// `preprocessing` (imputation, scaling and one-hot levels fitted on all
-/// rows), `fitted` (the model, tagged by `kind`) and `profile` (the
-/// training data's reference profile for drift checks, documented on
-/// `hpsearch::drift::profile`; absent in format 1). Floats are written in
-/// shortest round-trip form, so reading the file gives the same bits.
-/// Nothing in it depends on the clock: exporting twice gives the same bytes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Artifact {
-    pub format: u32,
-    pub hpsearch_version: String,
-    pub root_hash: String,
-    pub data_sha256: String,
-    pub trial: u64,
-    pub seed: u64,
-    pub refit_seed: u64,
-    pub model: String,
-    pub task: Task,
-    pub metric: String,
-    pub cv_score: f64,
-    pub fold_scores: Vec<f64>,
-    pub params: Params,
-    pub target: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classes: Option<Vec<String>>,
-    pub features: Vec<String>,
-    pub preprocessing: Preprocessor,
-    pub fitted: Fitted,
-    /// The training data's profile, for `hpsearch drift` (format 2 on).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<Profile>,
-}
-
-/// Why an export or a prediction failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ArtifactError {
-    #[error(
-        "{dir}: export is for searches over a built-in model; this one optimises a function or runs a command \
-         (a command's trial keeps its own files in trials/<index>/)"
-    )]
-    NotAModel { dir: PathBuf },
-    #[error("trial {trial} failed in the search; export a trial that succeeded")]
-    FailedTrial { trial: u64 },
-    /// A trial the pruner stopped: its value is a partial score.
-    #[error(
-        "trial {trial} was pruned at step {step}: its value is the score of a run stopped \
-         early, not a result; export a complete trial (leave out --trial for the best, or \
-         name one whose status is ok)"
-    )]
-    PrunedTrial { trial: u64, step: String },
-    #[error("refit on all rows: {0}")]
-    Fit(#[from] ModelError),
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-    #[error(
-        "{path}: artifact format {found}, but this hpsearch ({ours}) reads format {ARTIFACT_FORMAT} and older; \
-         use a newer hpsearch"
-    )]
-    Newer {
-        path: PathBuf,
-        found: u64,
-        ours: &'static str,
-    },
-    #[error("{path}: {message}")]
-    Columns { path: PathBuf, message: String },
-}
-
 /// Refit trial `trial` (default: the best) on every row with its
 /// parameters and seed, as scikit-learn's `refit=True` does. A pruned
 /// trial is refused: its value is a partial score.
@@ -569,92 +486,12 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
     })
 }
 
+// `Artifact` is `drift::artifact`'s (drift reads it, below replay); writing
+// one and the predictions' CSV are replay's.
 impl Artifact {
-    /// The JSON text (pretty, fields in a fixed order).
-    pub fn to_json(&self) -> String {
-        // Serialising plain data cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
-    }
-
     /// Write to `path` (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<(), ReplayError> {
         journal::write_atomic(path, self.to_json().as_bytes())?;
-        Ok(())
-    }
-
-    /// Read an artifact, refusing a newer format before anything else.
-    pub fn read(path: &Path) -> Result<Artifact, ReplayError> {
-        let file_err = |message: String| ArtifactError::File {
-            path: path.to_path_buf(),
-            message,
-        };
-        if let Ok(Some(what)) = data::not_regular(path) {
-            return Err(file_err(format!(
-                "is {what}, not a regular file; give the path of an exported model"
-            ))
-            .into());
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| file_err(format!("cannot read the model: {e}")))?;
-        let raw: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| file_err(format!("not a model artifact (invalid JSON: {e})")))?;
-        let found = raw
-            .get("format")
-            .and_then(|f| f.as_u64())
-            .ok_or_else(|| file_err("not a model artifact (no `format`)".into()))?;
-        if found > ARTIFACT_FORMAT as u64 {
-            return Err(ArtifactError::Newer {
-                path: path.to_path_buf(),
-                found,
-                ours: env!("CARGO_PKG_VERSION"),
-            }
-            .into());
-        }
-        serde_json::from_value(raw)
-            .map_err(|e| file_err(format!("not a valid model artifact: {e}")).into())
-    }
-
-    /// Predict the rows of `ds`, whose columns are matched by name (see
-    /// [`Artifact::check_columns`]).
-    pub fn predict(&self, ds: &Dataset) -> Result<Prediction, ReplayError> {
-        self.check_columns(&ds.feature_names)
-            .map_err(|message| ArtifactError::Columns {
-                path: ds.path.clone(),
-                message,
-            })?;
-        let rows: Vec<usize> = (0..ds.n_rows).collect();
-        let x = self.preprocessing.transform(ds, &rows)?;
-        Ok(self.fitted.predict(x.view()).map_err(ArtifactError::Fit)?)
-    }
-
-    /// The column rule of `predict` and `drift`: every feature the model
-    /// reads must be among `names`; the target column may be (it is
-    /// ignored); any other column is an error. The message names them.
-    pub fn check_columns(&self, names: &[String]) -> Result<(), String> {
-        let missing: Vec<&str> = self
-            .features
-            .iter()
-            .filter(|f| !names.contains(f))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "missing column(s) the model reads: {}",
-                missing.join(", ")
-            ));
-        }
-        let extra: Vec<&str> = names
-            .iter()
-            .filter(|f| !self.features.contains(f) && **f != self.target)
-            .map(String::as_str)
-            .collect();
-        if !extra.is_empty() {
-            return Err(format!(
-                "column(s) the model does not know: {}; the model reads {}",
-                extra.join(", "),
-                self.features.join(", ")
-            ));
-        }
         Ok(())
     }
 

@@ -649,9 +649,13 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
 
     #[test]
     fn drift_names_the_first_differing_trial() {
-        let s = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
-            .unwrap()
-            .search;
+        let s = crate::config::parse(
+            Path::new("t.toml"),
+            BRANIN_RANDOM,
+            crate::objective::models::MODELS,
+        )
+        .unwrap()
+        .search;
         let root = s.root();
         let strategy = s.strategy.build();
         let mut rows: Vec<Row> = (0..3)
@@ -688,9 +692,13 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
 
     #[test]
     fn pruned_trials_are_observed_with_their_last_step() {
-        let s = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
-            .unwrap()
-            .search;
+        let s = crate::config::parse(
+            Path::new("t.toml"),
+            BRANIN_RANDOM,
+            crate::objective::models::MODELS,
+        )
+        .unwrap()
+        .search;
         let p = |x: f64| -> Params {
             [("x0", x), ("x1", 1.0)]
                 .into_iter()
@@ -785,9 +793,13 @@ x1 = { type = "float", low = 0.0, high = 15.0 }
 
     #[test]
     fn a_panicking_trial_fails_alone_and_the_run_ends() {
-        let search = crate::config::parse(Path::new("t.toml"), BRANIN_RANDOM)
-            .unwrap()
-            .search;
+        let search = crate::config::parse(
+            Path::new("t.toml"),
+            BRANIN_RANDOM,
+            crate::objective::models::MODELS,
+        )
+        .unwrap()
+        .search;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("r");
         let (done_tx, done_rx) = mpsc::channel();

@@ -215,6 +215,20 @@ pub fn bounded(rng: &mut Xoshiro256PlusPlus, range: u64) -> u64 {
     }
 }
 
+/// The held-out folds of the data rows, for `folds.csv`.
+#[derive(Clone, Copy, Debug)]
+pub struct FoldsOf<'a> {
+    /// Folds per row: 1, or the repeats of `[cv] kind = "repeated"`.
+    pub width: usize,
+    /// Row after row, `width` entries each: the fold (numbered over all
+    /// repeats) that holds the row out, or [`NO_FOLD`].
+    pub folds: &'a [usize],
+}
+
+/// A row no fold holds out (time series' first rows, a holdout's training
+/// rows); written `-1`, as scikit-learn's `PredefinedSplit` reads it.
+pub const NO_FOLD: usize = usize::MAX;
+
 #[cfg(test)]
 mod tests {
     use super::*;

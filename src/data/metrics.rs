@@ -10,7 +10,7 @@
 
 use ndarray::ArrayView2;
 
-use crate::objective::models::Task;
+use super::Task;
 
 /// A score of predictions against the truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

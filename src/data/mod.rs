@@ -44,12 +44,29 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::objective::models::Task;
-
 pub mod folds;
 pub mod inputs;
 pub mod metrics;
 pub mod preprocess;
+
+/// What a model predicts.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Classification,
+    Regression,
+}
+
+impl Task {
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        }
+    }
+}
 
 /// Errors about the data file. Each names the file and, where there is one,
 /// the line (1-based, as an editor shows it) and the column.

@@ -51,6 +51,7 @@
 //! [`BATCH_ROWS`] rows, levels are kept in `BTreeMap`s, and every sum runs
 //! in a fixed order. Two runs print the same bytes.
 
+pub mod artifact;
 pub mod profile;
 pub mod stats;
 
@@ -64,7 +65,7 @@ use sha2::{Digest, Sha256};
 use crate::data::preprocess::{FittedColumn, Impute};
 use crate::data::{self, Column, Dataset, Target};
 use crate::objective::models::Prediction;
-use crate::replay::Artifact;
+pub use artifact::Artifact;
 use profile::{class_label, ColumnProfile, Moments, NumericProfile, Values};
 
 /// Rows predicted at a time for the prediction check (fixed, so the

@@ -65,13 +65,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{Evaluation, Objective, PruneFn, Status, TrialInfo};
-use crate::config::CommandSpec;
+use crate::config::{env_name, CommandSpec, EXTRA_COLUMN};
 use crate::interrupt;
 use crate::value::{fmt_f64, Params};
 
@@ -87,9 +87,6 @@ const POLL: Duration = Duration::from_millis(50);
 /// something its trial could not kill holds the pipes open.
 #[cfg(unix)]
 const DRAIN: Duration = Duration::from_millis(500);
-
-/// The name of the column holding the result keys not given a column.
-pub const EXTRA_COLUMN: &str = "extra";
 
 /// A program evaluated once per trial.
 pub struct CommandObjective {
@@ -128,11 +125,6 @@ pub fn result_columns(declared: &[String]) -> Vec<String> {
     let mut c = declared.to_vec();
     c.push(EXTRA_COLUMN.to_string());
     c
-}
-
-/// The environment variable that carries parameter `name`.
-pub fn env_name(name: &str) -> String {
-    format!("HPSEARCH_PARAM_{}", name.to_ascii_uppercase())
 }
 
 /// Run one trial of `spec` in `dir`.
@@ -990,34 +982,6 @@ fn last_lines(bytes: &[u8], n: usize) -> String {
     } else {
         joined
     }
-}
-
-/// Resolve the program of a command: a name with a `/` is a path relative
-/// to `cwd`; a bare name is looked up on `PATH`. `None` when there is no
-/// such executable file.
-pub fn resolve_program(name: &str, cwd: &Path) -> Option<PathBuf> {
-    if name.contains('/') {
-        let p = cwd.join(name);
-        return p.is_file().then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-        // Why keep the bare name: the OS resolves it the same way at spawn,
-        // and the manifest should say what the user wrote.
-        .map(|_| PathBuf::from(name))
-}
-
-fn is_executable(p: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    p.is_file()
 }
 
 #[cfg(test)]

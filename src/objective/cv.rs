@@ -56,10 +56,10 @@ use super::models::{self, ModelInfo, Prediction, Targets};
 use super::{Evaluation, Objective, Status, TrialInfo};
 use crate::config::{CvKind, ObjectiveSpec, Resource, ResourceSpec, Search};
 use crate::data::folds::{group_k_fold, holdout, k_fold, shuffle, time_series_split, Fold};
+use crate::data::folds::{FoldsOf, NO_FOLD};
 use crate::data::metrics::{self, Metric};
 use crate::data::preprocess::{Packed, PreprocessSpec, Preprocessor};
 use crate::data::{DataError, Dataset, Target};
-use crate::journal::{FoldsOf, NO_FOLD};
 use crate::seed;
 use crate::value::Params;
 

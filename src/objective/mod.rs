@@ -182,7 +182,7 @@ pub trait Objective: Send + Sync {
 
     /// For cross-validation: the held-out fold of each data row, in row
     /// order, so the split can be audited or reused by another tool.
-    fn fold_of_rows(&self) -> Option<crate::journal::FoldsOf<'_>> {
+    fn fold_of_rows(&self) -> Option<crate::data::folds::FoldsOf<'_>> {
         None
     }
 

@@ -22,24 +22,8 @@ pub mod naive_bayes;
 pub mod svm;
 pub mod tree;
 
-/// What a model predicts.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    Classification,
-    Regression,
-}
-
-impl Task {
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Classification => "classification",
-            Task::Regression => "regression",
-        }
-    }
-}
+/// What a model predicts; owned by `data` (a target column reads as one).
+pub use crate::data::Task;
 
 /// Training targets of one fold.
 #[derive(Clone, Copy, Debug)]
@@ -163,118 +147,10 @@ pub fn check_width(
     }
 }
 
-/// One tunable hyperparameter: its scikit-learn name, what it accepts and
-/// its default. Used to validate search files and by `hpsearch models`.
-#[derive(Clone, Copy, Debug)]
-pub struct HyperParam {
-    pub name: &'static str,
-    /// Accepted integers (inclusive), if any.
-    pub ints: Option<(i64, i64)>,
-    /// Accepted floats (inclusive), if any; ints inside it are accepted too.
-    pub floats: Option<(f64, f64)>,
-    /// Accepted strings.
-    pub choices: &'static [&'static str],
-    /// Whether `true`/`false` are accepted.
-    pub boolean: bool,
-    /// The default, as a user would write it.
-    pub default: &'static str,
-    pub help: &'static str,
-}
-
-/// Smallest positive float: the lower bound for "must be > 0".
-pub const POSITIVE: f64 = f64::MIN_POSITIVE;
-
-impl HyperParam {
-    /// An empty description, to fill with struct update syntax.
-    pub const fn new(name: &'static str, default: &'static str, help: &'static str) -> Self {
-        HyperParam {
-            name,
-            ints: None,
-            floats: None,
-            choices: &[],
-            boolean: false,
-            default,
-            help,
-        }
-    }
-
-    /// Whether `v` is a value this parameter accepts; the error says what is.
-    pub fn check(&self, v: &Value) -> Result<(), String> {
-        let ok = match v {
-            Value::Int(i) => {
-                self.ints.is_some_and(|(lo, hi)| (lo..=hi).contains(i))
-                    || self
-                        .floats
-                        .is_some_and(|(lo, hi)| (*i as f64) >= lo && (*i as f64) <= hi)
-            }
-            Value::Float(f) => self.floats.is_some_and(|(lo, hi)| *f >= lo && *f <= hi),
-            Value::Str(s) => self.choices.contains(&s.as_str()),
-            Value::Bool(_) => self.boolean,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("got {}, expected {}", show(v), self.accepts()))
-        }
-    }
-
-    /// What the parameter accepts, in words.
-    pub fn accepts(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some((lo, hi)) = self.floats {
-            parts.push(format!("a number in [{}, {}]", bound(lo), bound(hi)));
-        } else if let Some((lo, hi)) = self.ints {
-            if hi == i64::MAX {
-                parts.push(format!("an integer >= {lo}"));
-            } else {
-                parts.push(format!("an integer in [{lo}, {hi}]"));
-            }
-        }
-        if !self.choices.is_empty() {
-            let c: Vec<String> = self.choices.iter().map(|c| format!("\"{c}\"")).collect();
-            parts.push(format!("one of {}", c.join(", ")));
-        }
-        if self.boolean {
-            parts.push("true or false".into());
-        }
-        parts.join(" or ")
-    }
-}
-
-fn bound(x: f64) -> String {
-    if x == POSITIVE {
-        "0 (exclusive)".into()
-    } else if x == f64::MAX {
-        "inf".into()
-    } else {
-        x.to_string()
-    }
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Str(s) => format!("\"{s}\""),
-        other => other.to_string(),
-    }
-}
-
-/// A built-in model: its name in search files, the tasks it serves and its
-/// tunable hyperparameters.
-#[derive(Clone, Copy, Debug)]
-pub struct ModelInfo {
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub tasks: &'static [Task],
-    /// Whether it predicts class probabilities (needed by `log_loss`).
-    pub probabilities: bool,
-    pub params: &'static [HyperParam],
-}
-
-impl ModelInfo {
-    pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
-        self.params.iter().find(|p| p.name == name)
-    }
-}
+// What a model accepts (`HyperParam`) and the model's description
+// (`ModelInfo`) are `config`'s: it checks search files with them. The list
+// of models is this module's (`MODELS`), passed to `config::load`.
+pub use crate::config::{HyperParam, ModelInfo, POSITIVE};
 
 /// Every built-in model, in the order `hpsearch models` prints them.
 pub const MODELS: &[ModelInfo] = &[

@@ -1,0 +1,370 @@
+//! The validated search: what `parse` produces and every other module reads.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::benchmark::Function;
+use crate::data::metrics::Metric;
+use crate::data::preprocess::{Impute, Scale};
+use crate::data::{Dataset, Task};
+use crate::space::Space;
+use crate::strategy::Spec;
+use crate::value::Params;
+
+use super::ModelInfo;
+
+/// Whether lower or higher values are better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Minimize,
+    Maximize,
+}
+
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        }
+    }
+
+    /// Whether `a` is strictly better than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Direction::Minimize => a < b,
+            Direction::Maximize => a > b,
+        }
+    }
+}
+
+/// What a trial evaluates.
+#[derive(Clone, Debug)]
+pub enum ObjectiveSpec {
+    /// A built-in model trained with k-fold cross-validation.
+    Model {
+        model: &'static ModelInfo,
+        task: Task,
+        metric: Metric,
+        /// `[objective.params]`: hyperparameters fixed for every trial.
+        fixed: Params,
+        /// `[objective] resource` and its ladder (multi-fidelity, with a
+        /// pruner); `None` when not set.
+        resource: Option<ResourceSpec>,
+    },
+    /// A built-in benchmark function of `dim` parameters.
+    Function { function: Function, dim: usize },
+    /// Any program, run once per trial (see `objective::command`).
+    Command(Box<CommandSpec>),
+    /// Code the caller gives (a Rust closure, a Python function: see
+    /// `engine`): the search cannot see it, so its `name` and `version`
+    /// stand for it in the root hash. `hpsearch run` refuses it.
+    External {
+        /// `[objective] external`: the objective's name.
+        name: String,
+        /// `[objective] version`: changed whenever the code changes what
+        /// it returns, which makes it a different search.
+        version: String,
+        /// `[objective] metric`: what `value` measures (default "value").
+        metric: String,
+    },
+}
+
+/// `[objective] command = [...]` and its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandSpec {
+    /// The command as written: the program, then its arguments.
+    pub argv: Vec<String>,
+    /// The program to start: a path (made absolute) or a name on `PATH`.
+    pub program: PathBuf,
+    /// Where the program runs: the search file's folder, absolute.
+    pub cwd: PathBuf,
+    /// Whether the parameters are appended as `--name=value` (`args`,
+    /// default true).
+    pub args: bool,
+    /// `timeout`, seconds; none by default.
+    pub timeout: Option<f64>,
+    /// `max_failures`: stop after this many failed trials in a row (in
+    /// trial order, counted within one `hpsearch run`); 0 never stops.
+    /// Default 10. Not part of the root hash: it stops a search, it never
+    /// changes a trial.
+    pub max_failures: u64,
+    /// `prune_grace`: seconds between SIGTERM and SIGKILL when a trial is
+    /// pruned (default 10). Not part of the root hash: it never changes
+    /// a recorded value.
+    pub prune_grace: f64,
+    /// `max_step`: the largest step a program may report (only with a
+    /// pruner); a step past it fails the trial.
+    pub max_step: Option<u64>,
+    /// `columns`: result keys given their own column in `trials.csv`.
+    pub columns: Vec<String>,
+    /// `volatile`: result keys that are measurements (a fit time), not
+    /// results: recorded, but `replay` does not compare them. Default
+    /// none; part of the root hash only when not empty.
+    pub volatile: Vec<String>,
+    /// `metric`: the name of what `value` measures (default "value").
+    pub metric: String,
+    /// `inputs`: files and folders whose content is part of the search.
+    pub inputs: Vec<Input>,
+}
+
+/// One entry of `[objective] inputs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    /// As written in the search file (relative to its folder).
+    pub name: String,
+    /// Resolved.
+    pub path: PathBuf,
+    /// The content hash (`data::inputs::hash_input`).
+    pub sha256: String,
+}
+
+/// `[search.pruner]`: stops trials early from their intermediate values
+/// (see `crate::pruner`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PrunerSpec {
+    /// Optuna's MedianPruner rule.
+    Median {
+        n_startup_trials: u64,
+        n_warmup_steps: u64,
+        interval_steps: u64,
+    },
+    /// Optuna's SuccessiveHalvingPruner rule (asynchronous successive
+    /// halving).
+    SuccessiveHalving {
+        min_resource: u64,
+        reduction_factor: u64,
+        min_early_stopping_rate: u64,
+        bootstrap_count: u64,
+    },
+    /// Optuna's HyperbandPruner rule, brackets from the trial index.
+    Hyperband {
+        min_resource: u64,
+        max_resource: u64,
+        reduction_factor: u64,
+        bootstrap_count: u64,
+    },
+}
+
+/// What a built-in model's trial grows by rung (`[objective] resource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// Training rows: a seeded, stratified, nested subsample of each
+    /// training fold (every model).
+    Samples,
+    /// Trees of a `random_forest` (its `n_estimators`).
+    Trees,
+    /// Boosting iterations of a `gradient_boosting` (its `max_iter`).
+    Iterations,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Samples => "samples",
+            Resource::Trees => "trees",
+            Resource::Iterations => "iterations",
+        }
+    }
+}
+
+/// `[objective] resource`, `min_resources`, `max_resources` and `factor`,
+/// resolved (defaults filled in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceSpec {
+    pub resource: Resource,
+    /// The first rung's resource (>= 1): rows, trees or iterations.
+    /// Default scikit-learn's `"smallest"`: 2 x folds x classes rows for
+    /// classification, 2 x folds for regression, 1 tree or iteration.
+    pub min_resources: u64,
+    /// The last rung's resource (>= `min_resources`). Default the largest
+    /// training fold's rows (its cap), or [`DEFAULT_MAX_TREES`](super::DEFAULT_MAX_TREES) trees or
+    /// [`DEFAULT_MAX_ITERATIONS`](super::DEFAULT_MAX_ITERATIONS) iterations (at most 100000).
+    pub max_resources: u64,
+    /// The ratio between rungs (>= 2), default [`DEFAULT_FACTOR`](super::DEFAULT_FACTOR).
+    pub factor: u64,
+}
+
+impl ResourceSpec {
+    /// The ladder: `min_resources * factor^k` while below
+    /// `max_resources`, then `max_resources` (scikit-learn's halving
+    /// searches grow the same way; here the last rung is always exactly
+    /// `max_resources`).
+    pub fn ladder(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut r = self.min_resources.max(1);
+        while r < self.max_resources {
+            out.push(r);
+            match r.checked_mul(self.factor.max(2)) {
+                Some(next) => r = next,
+                None => break,
+            }
+        }
+        out.push(self.max_resources);
+        out
+    }
+}
+
+/// The data file and how to prepare it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSpec {
+    /// Resolved against the search file's folder.
+    pub path: PathBuf,
+    pub target: String,
+    pub impute: Impute,
+    pub fill_value: f64,
+    pub scale: Scale,
+    /// `[data] text`: feature columns read as text (categorical) whatever
+    /// their cells, sorted by name. Empty by default.
+    pub text: Vec<String>,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// A validated search.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// The search file it came from.
+    pub file: PathBuf,
+    pub strategy: Spec,
+    /// `[search] trials` as written (for grid: an optional cap).
+    pub trials: Option<u64>,
+    /// `[search] seed`, default 0.
+    pub seed: u64,
+    /// `[search] parallel`, the proposal window W (default 4): how many
+    /// trials a model-based strategy keeps in flight. 1 is strictly
+    /// sequential.
+    pub window: u64,
+    /// `[search.pruner]`; `None` for `kind = "none"` (the default).
+    pub pruner: Option<PrunerSpec>,
+    pub objective: ObjectiveSpec,
+    pub direction: Direction,
+    /// `[data]`, for model objectives.
+    pub data: Option<DataSpec>,
+    /// `[cv] folds`, default 5, for model objectives (1 for a holdout).
+    pub folds: Option<usize>,
+    /// `[cv] kind` when set (with its settings); `None`: the default,
+    /// stratified k-fold for classification and shuffled k-fold for
+    /// regression, and no entry in the root hash.
+    pub cv_kind: Option<CvKind>,
+    /// What `cv_kind` read from its column (never a feature): for `group`,
+    /// each row's group (numbered by first appearance); for `time_series`
+    /// with `order`, the rows sorted by it. Empty otherwise.
+    pub cv_keys: Vec<usize>,
+    pub space: Space,
+    /// The search file's text, kept in the results folder for replay.
+    pub text: String,
+}
+
+/// A search file read and checked, with its data loaded.
+pub struct Loaded {
+    pub search: Search,
+    pub dataset: Option<Dataset>,
+}
+
+impl Search {
+    /// The number of trials to run: `trials`, or for grid the grid size
+    /// capped by `trials`.
+    pub fn budget(&self) -> u64 {
+        let grid = self.space.grid_size().unwrap_or(u64::MAX);
+        match (&self.strategy, self.trials) {
+            (Spec::Grid, Some(t)) => t.min(grid),
+            (Spec::Grid, None) => grid,
+            (_, t) => t.unwrap_or(0),
+        }
+    }
+
+    /// Fold scores per trial: `[cv] folds` times the repeats of
+    /// `kind = "repeated"`; 0 without cross-validation.
+    pub fn fold_scores(&self) -> usize {
+        self.folds.unwrap_or(0) * self.cv_kind.as_ref().map_or(1, CvKind::repeats)
+    }
+
+    /// The metric name the value column holds.
+    pub fn metric_name(&self) -> &str {
+        match &self.objective {
+            ObjectiveSpec::Model { metric, .. } => metric.name(),
+            ObjectiveSpec::Function { .. } => "value",
+            ObjectiveSpec::Command(c) => &c.metric,
+            ObjectiveSpec::External { metric, .. } => metric,
+        }
+    }
+
+    /// What the objective is called: the model or function name, the
+    /// command's program, the external objective's name.
+    pub fn objective_name(&self) -> &str {
+        match &self.objective {
+            ObjectiveSpec::Model { model, .. } => model.name,
+            ObjectiveSpec::Function { function, .. } => function.name(),
+            ObjectiveSpec::Command(c) => c.argv.first().map_or("", |s| s.as_str()),
+            ObjectiveSpec::External { name, .. } => name,
+        }
+    }
+
+    /// The command objective's settings, if that is the objective.
+    pub fn command(&self) -> Option<&CommandSpec> {
+        match &self.objective {
+            ObjectiveSpec::Command(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// `[cv] kind`, as set, with its settings (see README, "Cross-validation").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CvKind {
+    /// Stratified k-fold (classification).
+    Stratified,
+    /// Shuffled k-fold, not stratified.
+    Kfold,
+    /// k-fold `repeats` times, each with its own shuffle; stratified for
+    /// classification unless `stratify = false`.
+    Repeated { repeats: usize, stratify: bool },
+    /// scikit-learn's `GroupKFold`: the rows of one value of column
+    /// `groups` are held out together; the column is not a feature.
+    Group { groups: String },
+    /// scikit-learn's `TimeSeriesSplit`, rows ordered by column `order`
+    /// (not a feature) or in file order.
+    TimeSeries {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        order: Option<String>,
+        gap: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_train_size: Option<usize>,
+    },
+    /// One split holding out `test_size` of the rows; stratified for
+    /// classification unless `stratify = false`.
+    Holdout { test_size: f64, stratify: bool },
+}
+
+impl CvKind {
+    /// Whether the folds keep class proportions.
+    pub fn stratified(&self) -> bool {
+        match self {
+            CvKind::Stratified => true,
+            CvKind::Repeated { stratify, .. } | CvKind::Holdout { stratify, .. } => *stratify,
+            CvKind::Kfold | CvKind::Group { .. } | CvKind::TimeSeries { .. } => false,
+        }
+    }
+
+    /// Folds per row in `folds.csv` (the repeats).
+    pub fn repeats(&self) -> usize {
+        match self {
+            CvKind::Repeated { repeats, .. } => *repeats,
+            _ => 1,
+        }
+    }
+
+    /// The data column the scheme reads (never a feature).
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            CvKind::Group { groups } => Some(groups),
+            CvKind::TimeSeries { order, .. } => order.as_deref(),
+            _ => None,
+        }
+    }
+}
