@@ -6,6 +6,45 @@
 //! it was), `manifest.toml` (root hash, data files and their SHA-256) and
 //! `trials.csv`. Replay refuses to run on data whose hash changed, because
 //! no comparison could mean anything then.
+//!
+//! # Example
+//!
+//! ```
+//! # use hpsearch::objective::Objective as _;
+//! # // Hidden set-up: run a 6-trial random search on Branin into `dir`
+//! # // (what `hpsearch run` does; the engine API will replace these lines).
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path().join("branin");
+//! # let text = r#"
+//! # [search]
+//! # strategy = "random"
+//! # trials = 6
+//! # seed = 0
+//! # [objective]
+//! # function = "branin"
+//! # [space]
+//! # x0 = { type = "float", low = -5.0, high = 10.0 }
+//! # x1 = { type = "float", low = 0.0, high = 15.0 }
+//! # "#;
+//! # let search = hpsearch::config::parse(&tmp.path().join("branin.toml"), text)?.search;
+//! # let objective = hpsearch::objective::build(&search, None)?;
+//! # let columns = hpsearch::journal::Columns::new(&search, objective.n_folds());
+//! # let opened = hpsearch::journal::open(&dir, &search, &columns, objective.fold_of_rows())?;
+//! # let hpsearch::journal::Opened::New(mut writer) = opened else {
+//! #     return Err("a fresh folder opens as new".into());
+//! # };
+//! # let state = hpsearch::search::State::default();
+//! # hpsearch::search::run(&search, objective.as_ref(), &mut writer, state, 6, 2, &mut |_| {})?;
+//! # writer.finish()?;
+//! use hpsearch::replay;
+//!
+//! // Retrain the best trial of the results folder `dir` and compare every
+//! // score with the journal, bit for bit (`hpsearch replay DIR`).
+//! let recorded = replay::open(&dir, None)?;
+//! let replayed = replay::replay(recorded, None)?;
+//! assert_eq!(replayed.difference, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +64,7 @@ use crate::value::{fmt_f64, Params};
 /// Why a replay (or an export) could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// The results folder could not be read (a missing or damaged file).
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// A command objective's input is not what the search ran on.
@@ -33,42 +73,84 @@ pub enum ReplayError {
          restore it (the search's results only hold for the inputs it ran on)"
     )]
     InputChanged {
+        /// The input's path, relative to the search file's folder.
         name: String,
+        /// The SHA-256 the manifest recorded.
         recorded: String,
+        /// The SHA-256 the input has now.
         now: String,
     },
+    /// The folder's `search.toml` no longer parses or validates (`dir` is the
+    /// results folder).
     #[error("{dir}/search.toml: {source}")]
-    Config { dir: PathBuf, source: ConfigError },
+    Config {
+        /// The results folder.
+        dir: PathBuf,
+        /// What is wrong with the search file.
+        source: ConfigError,
+    },
+    /// The data file's SHA-256 is not the manifest's.
     #[error(
         "data file {path} changed since the search ran: the manifest has sha256 {recorded}, the file now has {now}; \
          restore the original file (or point --data at a copy of it)"
     )]
     DataChanged {
+        /// The data file read.
         path: PathBuf,
+        /// The SHA-256 the manifest recorded.
         recorded: String,
+        /// The SHA-256 the file has now.
         now: String,
     },
+    /// The data file could not be read (`message` says why).
     #[error("{path}: cannot read the data file: {message}; point --data at it")]
-    DataMissing { path: PathBuf, message: String },
+    DataMissing {
+        /// The data file.
+        path: PathBuf,
+        /// The I/O error, as text.
+        message: String,
+    },
+    /// The search rebuilt from `search.toml` hashes differently from the
+    /// manifest's: another hpsearch version computes it otherwise.
     #[error(
         "{dir}: the search rebuilt from search.toml has root hash {now}, the manifest {recorded} \
          (written by hpsearch {version}; this is {ours}): replay needs the same hpsearch version"
     )]
     RootChanged {
+        /// The results folder.
         dir: PathBuf,
+        /// The manifest's root hash.
         recorded: String,
+        /// The root hash of the search as rebuilt now.
         now: String,
+        /// The hpsearch version that wrote the manifest.
         version: String,
+        /// This hpsearch's version.
         ours: &'static str,
     },
+    /// `--trial` names an index past the journal's end (`n` committed trials).
     #[error("{dir}: no trial {trial} (the journal holds {n})")]
-    NoSuchTrial { dir: PathBuf, trial: u64, n: usize },
+    NoSuchTrial {
+        /// The results folder.
+        dir: PathBuf,
+        /// The trial asked for.
+        trial: u64,
+        /// How many trials the journal holds.
+        n: usize,
+    },
+    /// No trial succeeded, so there is no best trial to pick.
     #[error("{dir}: no successful trial to replay")]
-    NoTrials { dir: PathBuf },
+    NoTrials {
+        /// The results folder.
+        dir: PathBuf,
+    },
+    /// Rebuilding the proposals or the objective failed.
     #[error(transparent)]
     Drift(#[from] SearchError),
+    /// The data (or the rows to predict) could not be loaded.
     #[error("{0}")]
     Data(#[from] data::DataError),
+    /// Exporting, reading or predicting with an artifact failed.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     /// The rows to predict do not fit the model (exit 2, nothing written).
@@ -77,17 +159,26 @@ pub enum ReplayError {
     /// The predictions could not be written (exit 1).
     #[error("{path}: cannot write the predictions: {source}")]
     Write {
+        /// The output file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
 
 /// A results folder, with its search rebuilt and its data loaded.
 pub struct Recorded {
+    /// The results folder.
     pub dir: PathBuf,
+    /// Its `manifest.toml`.
     pub manifest: Manifest,
+    /// The search rebuilt from `search.toml` (its root hash checked against
+    /// the manifest's).
     pub search: Search,
+    /// The training data, checked against the manifest's SHA-256; `None` for a
+    /// search without data (a function, or a command without `data`).
     pub dataset: Option<Dataset>,
+    /// The committed trials, in index order.
     pub rows: Vec<Row>,
 }
 
@@ -205,7 +296,9 @@ impl Recorded {
 
 /// The outcome of a replay.
 pub struct Replayed {
+    /// The trial replayed.
     pub trial: u64,
+    /// What the retrained trial gave now.
     pub evaluation: Evaluation,
     /// The first difference from the journal, or `None` when every score
     /// has the same bits.
@@ -409,24 +502,44 @@ pub const ARTIFACT_FORMAT: u32 = 2;
 /// Nothing in it depends on the clock: exporting twice gives the same bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
+    /// The artifact format ([`ARTIFACT_FORMAT`] when written by this version).
     pub format: u32,
+    /// The hpsearch version that exported it.
     pub hpsearch_version: String,
+    /// The root hash of the search the trial came from (hex).
     pub root_hash: String,
+    /// SHA-256 of the training data file (hex).
     pub data_sha256: String,
+    /// The trial's index in the search.
     pub trial: u64,
+    /// The trial's seed (the one its cross-validation used).
     pub seed: u64,
+    /// The seed of the refit on all rows: `sub_seed(seed, "refit", 0)`.
     pub refit_seed: u64,
+    /// The built-in model's name (`logistic_regression`, …).
     pub model: String,
+    /// Classification or regression.
     pub task: Task,
+    /// The metric the search optimised.
     pub metric: String,
+    /// The trial's cross-validated value of `metric`: what the model is
+    /// expected to score on new data.
     pub cv_score: f64,
+    /// The trial's score on each fold, in fold order.
     pub fold_scores: Vec<f64>,
+    /// Every hyperparameter the model was fitted with, searched or fixed.
     pub params: Params,
+    /// The target column's name in the training data.
     pub target: String,
+    /// Class labels, in the order of the probability columns; `None` for
+    /// regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
+    /// The input columns the model reads, by name, in training order.
     pub features: Vec<String>,
+    /// Imputation, scaling and one-hot levels, fitted on all rows.
     pub preprocessing: Preprocessor,
+    /// The fitted model, tagged by `kind`.
     pub fitted: Fitted,
     /// The training data's profile, for `hpsearch drift` (format 2 on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -440,31 +553,62 @@ pub enum ArtifactError {
         "{dir}: export is for searches over a built-in model; this one optimises a function or runs a command \
          (a command's trial keeps its own files in trials/<index>/)"
     )]
-    NotAModel { dir: PathBuf },
+    /// The search optimises a function or runs a command: there is no model
+    /// to export.
+    NotAModel {
+        /// The results folder.
+        dir: PathBuf,
+    },
+    /// The trial named failed in the search.
     #[error("trial {trial} failed in the search; export a trial that succeeded")]
-    FailedTrial { trial: u64 },
+    FailedTrial {
+        /// The trial's index.
+        trial: u64,
+    },
     /// A trial the pruner stopped: its value is a partial score.
     #[error(
         "trial {trial} was pruned at step {step}: its value is the score of a run stopped \
          early, not a result; export a complete trial (leave out --trial for the best, or \
          name one whose status is ok)"
     )]
-    PrunedTrial { trial: u64, step: String },
+    PrunedTrial {
+        /// The trial's index.
+        trial: u64,
+        /// The last step it reported, as text (`?` when none).
+        step: String,
+    },
+    /// The refit on all rows failed.
     #[error("refit on all rows: {0}")]
     Fit(#[from] ModelError),
+    /// The artifact file could not be read, is not JSON or not an artifact.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The artifact file.
+        path: PathBuf,
+        /// What is wrong, as text.
+        message: String,
+    },
     #[error(
         "{path}: artifact format {found}, but this hpsearch ({ours}) reads format {ARTIFACT_FORMAT} and older; \
          use a newer hpsearch"
     )]
+    /// The artifact has a format newer than [`ARTIFACT_FORMAT`].
     Newer {
+        /// The artifact file.
         path: PathBuf,
+        /// The artifact's format.
         found: u64,
+        /// This hpsearch's version.
         ours: &'static str,
     },
+    /// The rows' columns do not fit the model (see [`Artifact::check_columns`]).
     #[error("{path}: {message}")]
-    Columns { path: PathBuf, message: String },
+    Columns {
+        /// The data file holding the rows.
+        path: PathBuf,
+        /// Which columns are missing or unknown.
+        message: String,
+    },
 }
 
 /// Refit trial `trial` (default: the best) on every row with its
