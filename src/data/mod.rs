@@ -57,11 +57,18 @@ pub mod preprocess;
 pub enum DataError {
     /// The file's content is not usable; `message` says where and what to do.
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong, where (line, column) and what to do.
+        message: String,
+    },
     /// The file could not be read at all.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The data file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -116,7 +123,12 @@ impl Column {
 pub enum Target {
     /// Class indices into `labels` (sorted, so the order is the file's
     /// content, not the order of first appearance).
-    Classes { labels: Vec<String>, y: Vec<usize> },
+    Classes {
+        /// The class labels, sorted; class `k` is `labels[k]`.
+        labels: Vec<String>,
+        /// Each row's class index.
+        y: Vec<usize>,
+    },
     /// Real-valued targets, one per row.
     Values(Vec<f64>),
 }
@@ -370,7 +382,9 @@ pub fn load_features_as(path: &Path, trained: &[(&str, Kind)]) -> Result<Dataset
 /// The kind a feature column is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// Numbers (missing markers allowed).
     Numeric,
+    /// Text, one-hot encoded by the preprocessing.
     Text,
 }
 

@@ -28,11 +28,14 @@ pub mod tree;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
+    /// Predict a class label from a finite set (the target's distinct values).
     Classification,
+    /// Predict a real number.
     Regression,
 }
 
 impl Task {
+    /// The lowercase name, as search files and artifacts write it.
     pub fn name(self) -> &'static str {
         match self {
             Task::Classification => "classification",
@@ -45,7 +48,12 @@ impl Task {
 #[derive(Clone, Copy, Debug)]
 pub enum Targets<'a> {
     /// Class indices `0..n_classes` (labels sorted as in the data module).
-    Classes { y: &'a [usize], n_classes: usize },
+    Classes {
+        /// The class index of each training row.
+        y: &'a [usize],
+        /// How many classes there are (every index is below it).
+        n_classes: usize,
+    },
     /// Real-valued targets.
     Values(&'a [f64]),
 }
@@ -56,9 +64,13 @@ pub enum Prediction {
     /// Predicted class indices, and class probabilities (rows × n_classes)
     /// where the model has them.
     Classes {
+        /// The predicted class index of each row.
         labels: Vec<usize>,
+        /// Class probabilities, one row per input row (each sums to 1);
+        /// `None` for a model without them.
         proba: Option<Array2<f64>>,
     },
+    /// Predicted values of a regression, one per row.
     Values(Vec<f64>),
 }
 
@@ -66,21 +78,30 @@ pub enum Prediction {
 /// search goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// Training failed (data the model cannot fit, no convergence, …).
     #[error("{model}: {message}")]
     Fit {
+        /// The model's name.
         model: &'static str,
+        /// What went wrong.
         message: String,
     },
+    /// A parameter has a value of the wrong type for the model.
     #[error("{model}: parameter `{name}`: {message}")]
     Param {
+        /// The model's name.
         model: &'static str,
+        /// The parameter's name.
         name: String,
+        /// What was expected.
         message: String,
     },
     /// A fitted model asked to predict rows it cannot read.
     #[error("{model}: {message}")]
     Predict {
+        /// The model's name.
         model: &'static str,
+        /// What is wrong with the rows.
         message: String,
     },
 }
@@ -167,6 +188,7 @@ pub fn check_width(
 /// its default. Used to validate search files and by `hpsearch models`.
 #[derive(Clone, Copy, Debug)]
 pub struct HyperParam {
+    /// The name, as scikit-learn spells it (`C`, `max_depth`, …).
     pub name: &'static str,
     /// Accepted integers (inclusive), if any.
     pub ints: Option<(i64, i64)>,
@@ -178,6 +200,7 @@ pub struct HyperParam {
     pub boolean: bool,
     /// The default, as a user would write it.
     pub default: &'static str,
+    /// One line on what it does, for `hpsearch models`.
     pub help: &'static str,
 }
 
@@ -262,15 +285,20 @@ fn show(v: &Value) -> String {
 /// tunable hyperparameters.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelInfo {
+    /// The name in search files (`model = "..."`).
     pub name: &'static str,
+    /// One line on what it is, for `hpsearch models`.
     pub summary: &'static str,
+    /// The tasks it serves.
     pub tasks: &'static [Task],
     /// Whether it predicts class probabilities (needed by `log_loss`).
     pub probabilities: bool,
+    /// Its tunable hyperparameters.
     pub params: &'static [HyperParam],
 }
 
 impl ModelInfo {
+    /// The hyperparameter called `name`, if the model has one.
     pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
         self.params.iter().find(|p| p.name == name)
     }
@@ -332,7 +360,9 @@ pub fn fit(
 
 /// Typed access to a validated parameter map, with the model's defaults.
 pub struct Reader<'a> {
+    /// The model's name, for errors.
     pub model: &'static str,
+    /// The parameters to read.
     pub params: &'a Params,
 }
 
@@ -345,6 +375,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A number (an int is read as a float), or `default` when absent.
     pub fn f64(&self, name: &str, default: f64) -> Result<f64, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -354,6 +385,8 @@ impl Reader<'_> {
         }
     }
 
+    /// A non-negative integer (a whole float is accepted), or `default`
+    /// when absent.
     pub fn usize(&self, name: &str, default: usize) -> Result<usize, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -364,6 +397,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A boolean, or `default` when absent.
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -378,7 +412,7 @@ impl Reader<'_> {
         self.params.get(name)
     }
 
-    /// A string choice.
+    /// A string choice, or `default` when absent.
     pub fn str<'b>(&'b self, name: &str, default: &'b str) -> Result<&'b str, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
