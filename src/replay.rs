@@ -614,6 +614,44 @@ pub enum ArtifactError {
 /// Refit trial `trial` (default: the best) on every row with its
 /// parameters and seed, as scikit-learn's `refit=True` does. A pruned
 /// trial is refused: its value is a partial score.
+///
+/// ```
+/// # use hpsearch::objective::Objective as _;
+/// # // Hidden set-up: run the grid search of configs/iris_gaussian_nb.toml
+/// # // into `dir` (what `hpsearch run` does; the engine API will replace
+/// # // these lines).
+/// # let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// # let tmp = tempfile::tempdir()?;
+/// # let dir = tmp.path().join("iris");
+/// # let loaded = hpsearch::config::load(&repo.join("configs/iris_gaussian_nb.toml"))?;
+/// # let search = loaded.search;
+/// # let objective = hpsearch::objective::build(&search, loaded.dataset)?;
+/// # let columns = hpsearch::journal::Columns::new(&search, objective.n_folds());
+/// # let opened = hpsearch::journal::open(&dir, &search, &columns, objective.fold_of_rows())?;
+/// # let hpsearch::journal::Opened::New(mut writer) = opened else {
+/// #     return Err("a fresh folder opens as new".into());
+/// # };
+/// # let state = hpsearch::search::State::default();
+/// # let budget = search.budget();
+/// # hpsearch::search::run(&search, objective.as_ref(), &mut writer, state, budget, 2, &mut |_| {})?;
+/// # writer.finish()?;
+/// use hpsearch::replay::{self, Artifact};
+///
+/// // Refit the best trial of the results folder `dir` on all rows
+/// // (`hpsearch export DIR --out model.json`).
+/// let artifact = replay::export(replay::open(&dir, None)?, None)?;
+/// let model = tmp.path().join("model.json");
+/// artifact.write(&model)?;
+///
+/// // Later, elsewhere: read it back and predict (`hpsearch predict`).
+/// let artifact = Artifact::read(&model)?;
+/// let rows = hpsearch::data::load_features(&repo.join("data/iris.csv"))?;
+/// let prediction = artifact.predict(&rows)?;
+/// let csv = artifact.predictions_csv(&prediction);
+/// assert!(csv.starts_with("prediction,proba_0,proba_1,proba_2\n"));
+/// assert_eq!(csv.lines().count(), 1 + 150);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError> {
     let row = rec.pick(trial)?.clone();
     // The default pick (the best) is never pruned; a named one may be.
