@@ -218,9 +218,12 @@ pub struct Manifest {
 /// A data file (or input) a search read, with its content hash.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataEntry {
-    /// The file's path (a command's input: as written in the search file).
+    /// The path: a data file's as the search resolved it (against the
+    /// search file's folder), a command's input's as written in the search
+    /// file.
     pub path: String,
-    /// SHA-256 of its content, 64 hex digits.
+    /// SHA-256 of its bytes (of a folder input: of its file list, see
+    /// [`crate::data::inputs`]), 64 lowercase hex digits.
     pub sha256: String,
 }
 

@@ -73,7 +73,7 @@ pub enum ReplayError {
          restore it (the search's results only hold for the inputs it ran on)"
     )]
     InputChanged {
-        /// The input's path, relative to the search file's folder.
+        /// The input, as the search file names it.
         name: String,
         /// The SHA-256 the manifest recorded.
         recorded: String,
@@ -144,7 +144,8 @@ pub enum ReplayError {
         /// The results folder.
         dir: PathBuf,
     },
-    /// Rebuilding the proposals or the objective failed.
+    /// The proposals recomputed from the journal disagree with its rows
+    /// (an edited `trials.csv`, or another hpsearch version).
     #[error(transparent)]
     Drift(#[from] SearchError),
     /// The data (or the rows to predict) could not be loaded.

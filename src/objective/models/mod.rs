@@ -78,7 +78,8 @@ pub enum Prediction {
 /// search goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    /// Training failed (data the model cannot fit, no convergence, …).
+    /// Training failed, or the model cannot serve the task; `message` says
+    /// why.
     #[error("{model}: {message}")]
     Fit {
         /// The model's name.
