@@ -651,6 +651,10 @@ pub enum ArtifactError {
 /// let csv = artifact.predictions_csv(&prediction);
 /// assert!(csv.starts_with("prediction,proba_0,proba_1,proba_2\n"));
 /// assert_eq!(csv.lines().count(), 1 + 150);
+///
+/// // The training rows themselves do not drift from the model's profile.
+/// let report = hpsearch::drift::check(&artifact, &model, &repo.join("data/iris.csv"))?;
+/// assert_eq!(report.severity, hpsearch::drift::Severity::Ok);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError> {

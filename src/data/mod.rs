@@ -215,6 +215,20 @@ impl Dataset {
 ///   than 20 distinct values is regression, and `0.5, 1.5` is regression.
 ///
 /// `sha256` is computed on the same bytes that are parsed.
+///
+/// ```
+/// use std::path::Path;
+/// use hpsearch::data;
+/// use hpsearch::objective::models::Task;
+///
+/// let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
+/// let ds = data::load(&iris, "target", None)?;
+/// assert_eq!((ds.n_rows, ds.feature_names.len()), (150, 4));
+/// // Labels 0, 1 and 2: whole numbers, few of them, so classes.
+/// assert_eq!(ds.target.task(), Task::Classification);
+/// assert_eq!(ds.target.n_classes(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, DataError> {
     load_with(path, target, task, &ReadOptions::default())
 }

@@ -326,6 +326,24 @@ pub fn info(name: &str) -> Option<&'static ModelInfo> {
 
 /// Train `model` on `x`/`y`. `params` holds only validated values; missing
 /// ones take the defaults in the model's [`HyperParam`] list.
+///
+/// ```
+/// use hpsearch::objective::models::{self, Prediction, Targets};
+/// use hpsearch::value::{Params, Value};
+/// use ndarray::array;
+///
+/// let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+/// let y = [0, 0, 0, 1, 1, 1];
+/// let mut params = Params::new();
+/// params.insert("n_neighbors".into(), Value::Int(3));
+/// let targets = Targets::Classes { y: &y, n_classes: 2 };
+/// let fitted = models::fit("knn", x.view(), targets, &params, 0)?;
+/// let Prediction::Classes { labels, .. } = fitted.predict(array![[0.5], [4.5]].view())? else {
+///     return Err("a classifier predicts classes".into());
+/// };
+/// assert_eq!(labels, [0, 1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fit(
     model: &str,
     x: ArrayView2<'_, f64>,
