@@ -42,9 +42,21 @@ pub enum Function {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Domain {
     /// A float in `[low, high]`, searched on a log scale when `log`.
-    Float { low: f64, high: f64, log: bool },
+    Float {
+        /// The lower bound.
+        low: f64,
+        /// The upper bound.
+        high: f64,
+        /// Whether the reference searches it on a log scale.
+        log: bool,
+    },
     /// An integer in `[low, high]`.
-    Int { low: i64, high: i64 },
+    Int {
+        /// The lower bound.
+        low: i64,
+        /// The upper bound.
+        high: i64,
+    },
     /// One of the listed words.
     Categorical(&'static [&'static str]),
 }

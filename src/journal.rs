@@ -80,6 +80,42 @@
 //! missing is refused unless it holds no trial (a creation a crash cut
 //! short), and a journal shorter than its manifest records is refused,
 //! naming the missing trials.
+//!
+//! # Example
+//!
+//! ```
+//! # // Hidden set-up: run a 6-trial random search on Branin into `dir`
+//! # // (what `hpsearch run` does).
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path().join("branin");
+//! # let text = r#"
+//! # [search]
+//! # strategy = "random"
+//! # trials = 6
+//! # seed = 0
+//! # [objective]
+//! # function = "branin"
+//! # [space]
+//! # x0 = { type = "float", low = -5.0, high = 10.0 }
+//! # x1 = { type = "float", low = 0.0, high = 15.0 }
+//! # "#;
+//! # let engine = hpsearch::engine::Search::from_toml(text, tmp.path().join("branin.toml"))?;
+//! # let options = hpsearch::engine::RunOptions { threads: Some(2), ..Default::default() };
+//! # engine.run(&dir, options)?;
+//! # let search = engine.spec();
+//! use hpsearch::journal::{self, Columns};
+//!
+//! // `dir` is a results folder; `search` its search, resolved.
+//! let manifest = journal::read_manifest(&dir)?;
+//! assert_eq!(manifest.rows, 6);
+//! // A function has no folds: no `fold_<k>` columns.
+//! let columns = Columns::new(&search, 0);
+//! let rows = journal::read_committed(&dir, &columns, &manifest)?;
+//! assert_eq!(rows.len(), 6);
+//! let best = journal::best_row(search.direction, &rows).ok_or("no trial succeeded")?;
+//! println!("best trial {}: {:?} with {:?}", best.trial, best.value, best.params);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -106,14 +142,30 @@ pub const TMP_PREFIX: &str = ".hpsearch-tmp-";
 /// Problems with a results folder.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    /// A file of the folder could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
     /// The folder holds another search, or something else entirely.
     #[error("{path}: {message}")]
-    Refused { path: PathBuf, message: String },
+    Refused {
+        /// The folder or file refused.
+        path: PathBuf,
+        /// Why, and what to do.
+        message: String,
+    },
     /// A file in the folder is damaged.
     #[error("{path}: {message}")]
-    Damaged { path: PathBuf, message: String },
+    Damaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong, naming the line where there is one.
+        message: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
@@ -126,58 +178,81 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
 /// `manifest.toml`; see the module doc.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The results-folder format ([`FORMAT`] when written by this version).
     pub format: u32,
+    /// The hpsearch version that started the search.
     pub hpsearch_version: String,
+    /// The search's root hash, 64 hex digits.
     pub root_hash: String,
+    /// The search file's absolute path when the search started.
     pub search_file: String,
+    /// How many trials the search runs.
     pub budget: u64,
     /// Rows `trials.csv` held at the last durable flush; it may hold more
     /// (a crash between the flush and this record), never fewer.
     pub rows: u64,
     /// The `check` of row `rows - 1` (the root hash when `rows` is 0).
     pub last_check: String,
+    /// When the search started (UTC, RFC 3339).
     pub started: String,
+    /// When the search finished (UTC, RFC 3339); `None` while it is unfinished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
+    /// The host name of the machine that started the search.
     pub host: String,
+    /// The data files the search read (empty for a function).
     #[serde(default)]
     pub data: Vec<DataEntry>,
     /// A command objective's inputs (`path` as written in the search file).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<DataEntry>,
+    /// The resolved search in canonical form: what the root hash is computed
+    /// from.
     pub search: toml::Value,
 }
 
 /// A data file (or input) a search read, with its content hash.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataEntry {
+    /// The path: a data file's as the search resolved it (against the
+    /// search file's folder), a command's input's as written in the search
+    /// file.
     pub path: String,
+    /// SHA-256 of its bytes (of a folder input: of its file list, see
+    /// [`crate::data::inputs`]), 64 lowercase hex digits.
     pub sha256: String,
 }
 
 /// One row of `trials.csv`, as read back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// The trial's index, from 0.
     pub trial: u64,
+    /// The trial's seed (derived from the root hash and the index).
     pub seed: u64,
+    /// `ok`, `failed`, `timeout` or `pruned`.
     pub status: Status,
     /// `None` for a failed trial.
     pub value: Option<f64>,
     /// Parameter values as written, in column order.
     pub params: Vec<(String, String)>,
+    /// The fold scores, in fold order (empty without folds).
     pub folds: Vec<f64>,
     /// The extra columns (a command's result keys), as written.
     pub extra: Vec<String>,
     /// The intermediate values `(step, value)` (the `steps` column, with
     /// a pruner; empty otherwise).
     pub steps: Vec<(u64, f64)>,
+    /// Why the trial failed, or where it was pruned; empty otherwise.
     pub error: String,
 }
 
 /// The column layout of `trials.csv` for a search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Columns {
+    /// The parameter names, in name order.
     pub params: Vec<String>,
+    /// How many `fold_<k>` columns there are.
     pub n_folds: usize,
     /// Columns after the fold scores (a command's result columns).
     pub extra: Vec<String>,
@@ -186,6 +261,7 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// The layout for `search` with `n_folds` fold-score columns.
     pub fn new(search: &Search, n_folds: usize) -> Columns {
         let extra = search
             .command()
@@ -297,11 +373,18 @@ pub struct Journal {
 /// A finished trial, ready to be committed.
 #[derive(Clone, Debug)]
 pub struct Committed<'a> {
+    /// The trial's index.
     pub trial: u64,
+    /// The trial's seed.
     pub seed: u64,
+    /// The parameters it ran with.
     pub params: &'a Params,
+    /// What the objective gave.
     pub eval: &'a Evaluation,
+    /// Wall time of the trial, in seconds (`timings.csv` only, never the
+    /// journal).
     pub seconds: f64,
+    /// The worker that ran it (`timings.csv` only).
     pub thread: usize,
 }
 

@@ -6,6 +6,38 @@
 //! it was), `manifest.toml` (root hash, data files and their SHA-256) and
 //! `trials.csv`. Replay refuses to run on data whose hash changed, because
 //! no comparison could mean anything then.
+//!
+//! # Example
+//!
+//! ```
+//! # // Hidden set-up: run a 6-trial random search on Branin into `dir`
+//! # // (what `hpsearch run` does).
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path().join("branin");
+//! # let text = r#"
+//! # [search]
+//! # strategy = "random"
+//! # trials = 6
+//! # seed = 0
+//! # [objective]
+//! # function = "branin"
+//! # [space]
+//! # x0 = { type = "float", low = -5.0, high = 10.0 }
+//! # x1 = { type = "float", low = 0.0, high = 15.0 }
+//! # "#;
+//! # let engine = hpsearch::engine::Search::from_toml(text, tmp.path().join("branin.toml"))?;
+//! # let options = hpsearch::engine::RunOptions { threads: Some(2), ..Default::default() };
+//! # engine.run(&dir, options)?;
+//! use hpsearch::interrupt::StopToken;
+//! use hpsearch::replay;
+//!
+//! // Retrain the best trial of the results folder `dir` and compare every
+//! // score with the journal, bit for bit (`hpsearch replay DIR`).
+//! let recorded = replay::open(&dir, None)?;
+//! let replayed = replay::replay(recorded, None, &StopToken::new())?;
+//! assert_eq!(replayed.difference, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +59,7 @@ pub use crate::drift::artifact::{Artifact, ArtifactError, ARTIFACT_FORMAT};
 /// Why a replay (or an export) could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// The results folder could not be read (a missing or damaged file).
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// A command objective's input is not what the search ran on.
@@ -35,42 +68,85 @@ pub enum ReplayError {
          restore it (the search's results only hold for the inputs it ran on)"
     )]
     InputChanged {
+        /// The input, as the search file names it.
         name: String,
+        /// The SHA-256 the manifest recorded.
         recorded: String,
+        /// The SHA-256 the input has now.
         now: String,
     },
+    /// The folder's `search.toml` no longer parses or validates (`dir` is the
+    /// results folder).
     #[error("{dir}/search.toml: {source}")]
-    Config { dir: PathBuf, source: ConfigError },
+    Config {
+        /// The results folder.
+        dir: PathBuf,
+        /// What is wrong with the search file.
+        source: ConfigError,
+    },
+    /// The data file's SHA-256 is not the manifest's.
     #[error(
         "data file {path} changed since the search ran: the manifest has sha256 {recorded}, the file now has {now}; \
          restore the original file (or point --data at a copy of it)"
     )]
     DataChanged {
+        /// The data file read.
         path: PathBuf,
+        /// The SHA-256 the manifest recorded.
         recorded: String,
+        /// The SHA-256 the file has now.
         now: String,
     },
+    /// The data file could not be read (`message` says why).
     #[error("{path}: cannot read the data file: {message}; point --data at it")]
-    DataMissing { path: PathBuf, message: String },
+    DataMissing {
+        /// The data file.
+        path: PathBuf,
+        /// The I/O error, as text.
+        message: String,
+    },
+    /// The search rebuilt from `search.toml` hashes differently from the
+    /// manifest's: another hpsearch version computes it otherwise.
     #[error(
         "{dir}: the search rebuilt from search.toml has root hash {now}, the manifest {recorded} \
          (written by hpsearch {version}; this is {ours}): replay needs the same hpsearch version"
     )]
     RootChanged {
+        /// The results folder.
         dir: PathBuf,
+        /// The manifest's root hash.
         recorded: String,
+        /// The root hash of the search as rebuilt now.
         now: String,
+        /// The hpsearch version that wrote the manifest.
         version: String,
+        /// This hpsearch's version.
         ours: &'static str,
     },
+    /// `--trial` names an index past the journal's end (`n` committed trials).
     #[error("{dir}: no trial {trial} (the journal holds {n})")]
-    NoSuchTrial { dir: PathBuf, trial: u64, n: usize },
+    NoSuchTrial {
+        /// The results folder.
+        dir: PathBuf,
+        /// The trial asked for.
+        trial: u64,
+        /// How many trials the journal holds.
+        n: usize,
+    },
+    /// No trial succeeded, so there is no best trial to pick.
     #[error("{dir}: no successful trial to replay")]
-    NoTrials { dir: PathBuf },
+    NoTrials {
+        /// The results folder.
+        dir: PathBuf,
+    },
+    /// The proposals recomputed from the journal disagree with its rows
+    /// (an edited `trials.csv`, or another hpsearch version).
     #[error(transparent)]
     Drift(#[from] SearchError),
+    /// The data (or the rows to predict) could not be loaded.
     #[error("{0}")]
     Data(#[from] data::DataError),
+    /// Exporting, reading or predicting with an artifact failed.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     /// The rows to predict do not fit the model (exit 2, nothing written).
@@ -79,17 +155,26 @@ pub enum ReplayError {
     /// The predictions could not be written (exit 1).
     #[error("{path}: cannot write the predictions: {source}")]
     Write {
+        /// The output file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
 
 /// A results folder, with its search rebuilt and its data loaded.
 pub struct Recorded {
+    /// The results folder.
     pub dir: PathBuf,
+    /// Its `manifest.toml`.
     pub manifest: Manifest,
+    /// The search rebuilt from `search.toml` (its root hash checked against
+    /// the manifest's).
     pub search: Search,
+    /// The training data, checked against the manifest's SHA-256; `None` for a
+    /// search without data (a function, or a command without `data`).
     pub dataset: Option<Dataset>,
+    /// The committed trials, in index order.
     pub rows: Vec<Row>,
 }
 
@@ -208,7 +293,9 @@ impl Recorded {
 
 /// The outcome of a replay.
 pub struct Replayed {
+    /// The trial replayed.
     pub trial: u64,
+    /// What the retrained trial gave now.
     pub evaluation: Evaluation,
     /// The first difference from the journal, or `None` when every score
     /// has the same bits.
@@ -392,6 +479,37 @@ fn compare(
 /// Refit trial `trial` (default: the best) on every row with its
 /// parameters and seed, as scikit-learn's `refit=True` does. A pruned
 /// trial is refused: its value is a partial score.
+///
+/// ```
+/// # // Hidden set-up: run the grid search of configs/iris_gaussian_nb.toml
+/// # // into `dir` (what `hpsearch run` does).
+/// # let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// # let tmp = tempfile::tempdir()?;
+/// # let dir = tmp.path().join("iris");
+/// # let engine = hpsearch::engine::Search::from_file(repo.join("configs/iris_gaussian_nb.toml"))?;
+/// # let options = hpsearch::engine::RunOptions { threads: Some(2), ..Default::default() };
+/// # engine.run(&dir, options)?;
+/// use hpsearch::replay::{self, Artifact};
+///
+/// // Refit the best trial of the results folder `dir` on all rows
+/// // (`hpsearch export DIR --out model.json`).
+/// let artifact = replay::export(replay::open(&dir, None)?, None)?;
+/// let model = tmp.path().join("model.json");
+/// artifact.write(&model)?;
+///
+/// // Later, elsewhere: read it back and predict (`hpsearch predict`).
+/// let artifact = Artifact::read(&model)?;
+/// let rows = hpsearch::data::load_features(&repo.join("data/iris.csv"))?;
+/// let prediction = artifact.predict(&rows)?;
+/// let csv = artifact.predictions_csv(&prediction);
+/// assert!(csv.starts_with("prediction,proba_0,proba_1,proba_2\n"));
+/// assert_eq!(csv.lines().count(), 1 + 150);
+///
+/// // The training rows themselves do not drift from the model's profile.
+/// let report = hpsearch::drift::check(&artifact, &model, &repo.join("data/iris.csv"))?;
+/// assert_eq!(report.severity, hpsearch::drift::Severity::Ok);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError> {
     let row = rec.pick(trial)?.clone();
     // The default pick (the best) is never pruned; a named one may be.

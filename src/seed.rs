@@ -23,6 +23,31 @@
 //! SHA-256 (not a fast mixer) because the derivation must never change and
 //! must give unrelated streams for neighbouring indices; its cost is noise
 //! next to a trial.
+//!
+//! # Example
+//!
+//! ```
+//! use hpsearch::seed::{self, streams, RootHash};
+//! use rand::RngCore;
+//!
+//! // A search's root hash is the SHA-256 of its canonical form
+//! // (`config::Search::root` computes it); here, of `{}`.
+//! let root = RootHash::of(b"{}");
+//! assert_eq!(
+//!     root.hex(),
+//!     "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+//! );
+//! // Trial 0's seed, and the training seed of its fold 2: the same on
+//! // every machine, whatever the thread count.
+//! let trial = root.trial_seed(0);
+//! assert_eq!(trial, 5334828449605815608);
+//! let fold_2 = seed::sub_seed(trial, streams::TRAINING, 2);
+//! assert_ne!(fold_2, seed::sub_seed(trial, streams::TRAINING, 3));
+//! // A named stream is an explicit RNG: equal seeds, equal draws.
+//! let a = seed::stream(trial, streams::PROPOSAL).next_u64();
+//! let b = seed::stream(trial, streams::PROPOSAL).next_u64();
+//! assert_eq!(a, b);
+//! ```
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -24,38 +24,88 @@ pub enum Domain {
     /// A real interval, optionally log-scaled, optionally discretised by a
     /// `step` or into `steps` points (log-spaced when `log`).
     Float {
+        /// The lower bound, included; above 0 when `log`.
         low: f64,
+        /// The upper bound, included; above `low`.
         high: f64,
+        /// Sample (and space `steps` points) uniformly in `ln x`.
         log: bool,
+        /// Grid spacing: the points are `low + k * step` up to `high` (never with
+        /// `log`).
         #[serde(skip_serializing_if = "Option::is_none")]
         step: Option<f64>,
+        /// Grid size: this many points from `low` to `high` inclusive, 2 to
+        /// 1,000,000 (never with `step`).
         #[serde(skip_serializing_if = "Option::is_none")]
         steps: Option<u64>,
     },
     /// An integer interval with a `step` (default 1), optionally sampled on
     /// a log scale.
     Int {
+        /// The lower bound, included; at least 1 when `log`.
         low: i64,
+        /// The upper bound, included when `high - low` is a multiple of `step`.
         high: i64,
+        /// Sample log-uniformly (each integer gets the mass of its rounding
+        /// interval); only with `step = 1`.
         log: bool,
+        /// The spacing of the values `low, low + step, …`; at least 1.
         step: i64,
     },
     /// Unordered choices.
-    Categorical { choices: Vec<Value> },
+    Categorical {
+        /// The choices, in the order written; no two equal.
+        choices: Vec<Value>,
+    },
     /// An explicit list of numbers (`values = [...]` on a float or int).
-    Values { values: Vec<Value> },
+    Values {
+        /// The numbers, in the order written.
+        values: Vec<Value>,
+    },
 }
 
 /// One named parameter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Param {
+    /// The parameter's name (`[space.<name>]`), not one of [`RESERVED`].
     pub name: String,
+    /// The values it may take.
     pub domain: Domain,
 }
 
 /// A validated search space, parameters sorted by name.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use hpsearch::space::{ParamWire, Space};
+/// use hpsearch::value::Value;
+///
+/// // The `[space]` table of a search file.
+/// let wire: BTreeMap<String, ParamWire> = toml::from_str(
+///     r#"
+///     kernel = { type = "categorical", choices = ["rbf", "linear"] }
+///     C = { type = "float", low = 0.001, high = 1000.0, log = true, steps = 7 }
+///     "#,
+/// )?;
+/// let space = Space::from_wire(&wire).map_err(|(name, why)| format!("[space.{name}]: {why}"))?;
+/// assert_eq!(space.names(), ["C", "kernel"]);
+///
+/// // Grid point 0, then 1: the last parameter in name order varies fastest.
+/// assert_eq!(space.grid_size(), Ok(14));
+/// let first = space.grid_point(0);
+/// assert_eq!(first["kernel"], Value::Str("rbf".into()));
+/// assert!((first["C"].as_f64().unwrap_or(0.0) - 0.001).abs() < 1e-15);
+/// assert_eq!(space.grid_point(1)["kernel"], Value::Str("linear".into()));
+///
+/// // A strategy works in the unit cube; `from_unit` maps a point to values.
+/// let params = space.from_unit(&[0.5, 0.9]);
+/// assert_eq!(params["C"], Value::Float(1.0));
+/// assert_eq!(params["kernel"], Value::Str("linear".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Space {
+    /// The parameters, sorted by name.
     pub params: Vec<Param>,
 }
 
@@ -63,14 +113,22 @@ pub struct Space {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamWire {
+    /// `type`: `"float"`, `"int"` or `"categorical"`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `low`: a number (an integer for `int`).
     pub low: Option<toml::Value>,
+    /// `high`: a number (an integer for `int`).
     pub high: Option<toml::Value>,
+    /// `log` (default `false`).
     pub log: Option<bool>,
+    /// `step`: a positive number (an integer for `int`, default 1).
     pub step: Option<toml::Value>,
+    /// `steps`: how many grid points a float range has.
     pub steps: Option<i64>,
+    /// `choices` of a categorical: strings, numbers or booleans, no duplicate.
     pub choices: Option<Vec<toml::Value>>,
+    /// `values`: an explicit list of numbers instead of a range.
     pub values: Option<Vec<toml::Value>>,
 }
 

@@ -13,13 +13,32 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
+    /// A boolean (a categorical choice `true` or `false`).
     Bool(bool),
+    /// An integer (an `int` parameter, or an integer choice).
     Int(i64),
+    /// A float (a `float` parameter, or a float choice).
     Float(f64),
+    /// A string (a categorical choice).
     Str(String),
 }
 
 /// A trial's parameters, ordered by name.
+///
+/// ```
+/// use hpsearch::value::{Params, Value};
+///
+/// let mut params = Params::new();
+/// params.insert("max_depth".into(), Value::Int(4));
+/// params.insert("C".into(), Value::Float(0.5));
+/// params.insert("kernel".into(), Value::Str("rbf".into()));
+/// // Iteration is in name order (uppercase sorts first), whatever the
+/// // insertion order.
+/// let names: Vec<&str> = params.keys().map(String::as_str).collect();
+/// assert_eq!(names, ["C", "kernel", "max_depth"]);
+/// assert_eq!(params["C"].as_f64(), Some(0.5));
+/// assert_eq!(params["max_depth"].to_string(), "4");
+/// ```
 pub type Params = BTreeMap<String, Value>;
 
 impl Value {
@@ -41,6 +60,7 @@ impl Value {
         }
     }
 
+    /// The value as a string, for strings only.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -48,6 +68,7 @@ impl Value {
         }
     }
 
+    /// The value as a boolean, for booleans only.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),

@@ -11,6 +11,7 @@ use crate::value::Value;
 /// its default. Used to validate search files and by `hpsearch models`.
 #[derive(Clone, Copy, Debug)]
 pub struct HyperParam {
+    /// The name, as scikit-learn spells it (`C`, `max_depth`, …).
     pub name: &'static str,
     /// Accepted integers (inclusive), if any.
     pub ints: Option<(i64, i64)>,
@@ -22,6 +23,7 @@ pub struct HyperParam {
     pub boolean: bool,
     /// The default, as a user would write it.
     pub default: &'static str,
+    /// One line on what it does, for `hpsearch models`.
     pub help: &'static str,
 }
 
@@ -106,15 +108,20 @@ fn show(v: &Value) -> String {
 /// tunable hyperparameters.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelInfo {
+    /// The name, as scikit-learn spells it (`C`, `max_depth`, …).
     pub name: &'static str,
+    /// One line on what it is, for `hpsearch models`.
     pub summary: &'static str,
+    /// The tasks it serves.
     pub tasks: &'static [Task],
     /// Whether it predicts class probabilities (needed by `log_loss`).
     pub probabilities: bool,
+    /// Its tunable hyperparameters.
     pub params: &'static [HyperParam],
 }
 
 impl ModelInfo {
+    /// The hyperparameter called `name`, if the model has one.
     pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
         self.params.iter().find(|p| p.name == name)
     }

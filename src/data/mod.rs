@@ -55,11 +55,14 @@ pub mod preprocess;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
+    /// Predict a class label from a finite set (the target's distinct values).
     Classification,
+    /// Predict a real number.
     Regression,
 }
 
 impl Task {
+    /// The lowercase name, as search files and artifacts write it.
     pub fn name(self) -> &'static str {
         match self {
             Task::Classification => "classification",
@@ -74,11 +77,18 @@ impl Task {
 pub enum DataError {
     /// The file's content is not usable; `message` says where and what to do.
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong, where (line, column) and what to do.
+        message: String,
+    },
     /// The file could not be read at all.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The data file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -133,7 +143,12 @@ impl Column {
 pub enum Target {
     /// Class indices into `labels` (sorted, so the order is the file's
     /// content, not the order of first appearance).
-    Classes { labels: Vec<String>, y: Vec<usize> },
+    Classes {
+        /// The class labels, sorted; class `k` is `labels[k]`.
+        labels: Vec<String>,
+        /// Each row's class index.
+        y: Vec<usize>,
+    },
     /// Real-valued targets, one per row.
     Values(Vec<f64>),
 }
@@ -220,6 +235,20 @@ impl Dataset {
 ///   than 20 distinct values is regression, and `0.5, 1.5` is regression.
 ///
 /// `sha256` is computed on the same bytes that are parsed.
+///
+/// ```
+/// use std::path::Path;
+/// use hpsearch::data;
+/// use hpsearch::objective::models::Task;
+///
+/// let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
+/// let ds = data::load(&iris, "target", None)?;
+/// assert_eq!((ds.n_rows, ds.feature_names.len()), (150, 4));
+/// // Labels 0, 1 and 2: whole numbers, few of them, so classes.
+/// assert_eq!(ds.target.task(), Task::Classification);
+/// assert_eq!(ds.target.n_classes(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, DataError> {
     load_with(path, target, task, &ReadOptions::default())
 }
@@ -387,7 +416,9 @@ pub fn load_features_as(path: &Path, trained: &[(&str, Kind)]) -> Result<Dataset
 /// The kind a feature column is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// Numbers (missing markers allowed).
     Numeric,
+    /// Text, one-hot encoded by the preprocessing.
     Text,
 }
 

@@ -108,15 +108,25 @@ pub enum FittedColumn {
     /// Output `(x - center) / divisor`, with `x` filled by `fill` when
     /// missing (`None`: missing is an error).
     Numeric {
+        /// The input column's name.
         name: String,
+        /// The value a missing cell takes (fitted by `impute`).
         fill: Option<f64>,
+        /// Subtracted first: the mean (`standard`), the minimum (`minmax`),
+        /// or 0 (no scaling).
         center: f64,
+        /// Divided by next: the standard deviation, the range, or 1; never 0
+        /// (a constant column gets 1).
         divisor: f64,
     },
     /// One output per level (sorted); `fill` replaces a missing value.
     Text {
+        /// The input column's name.
         name: String,
+        /// The levels seen in the training rows, sorted: one output each
+        /// (an unseen level is all zeros).
         levels: Vec<String>,
+        /// The level a missing cell takes (fitted by `impute`).
         fill: Option<String>,
     },
 }
@@ -342,7 +352,7 @@ impl<'a> Cells<'a> {
 
 /// A dataset's feature columns packed to be kept for a long time: a
 /// numeric column as one `f64` a cell with NaN for a missing one (a parsed
-/// cell is never NaN, see [`super::parse_finite`]): 8 bytes a cell, not
+/// cell is never NaN, see `data::parse_finite`): 8 bytes a cell, not
 /// the 16 of `Option<f64>`. Text columns are kept as they are.
 #[derive(Clone, Debug)]
 pub struct Packed {

@@ -41,24 +41,44 @@ pub const ARTIFACT_FORMAT: u32 = 2;
 /// Nothing in it depends on the clock: exporting twice gives the same bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
+    /// The artifact format ([`ARTIFACT_FORMAT`] when written by this version).
     pub format: u32,
+    /// The hpsearch version that exported it.
     pub hpsearch_version: String,
+    /// The root hash of the search the trial came from (hex).
     pub root_hash: String,
+    /// SHA-256 of the training data file (hex).
     pub data_sha256: String,
+    /// The trial's index in the search.
     pub trial: u64,
+    /// The trial's seed (the one its cross-validation used).
     pub seed: u64,
+    /// The seed of the refit on all rows: `sub_seed(seed, "refit", 0)`.
     pub refit_seed: u64,
+    /// The built-in model's name (`logistic_regression`, …).
     pub model: String,
+    /// Classification or regression.
     pub task: Task,
+    /// The metric the search optimised.
     pub metric: String,
+    /// The trial's cross-validated value of `metric`: what the model is
+    /// expected to score on new data.
     pub cv_score: f64,
+    /// The trial's score on each fold, in fold order.
     pub fold_scores: Vec<f64>,
+    /// Every hyperparameter the model was fitted with, searched or fixed.
     pub params: Params,
+    /// The target column's name in the training data.
     pub target: String,
+    /// Class labels, in the order of the probability columns; `None` for
+    /// regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
+    /// The input columns the model reads, by name, in training order.
     pub features: Vec<String>,
+    /// Imputation, scaling and one-hot levels, fitted on all rows.
     pub preprocessing: Preprocessor,
+    /// The fitted model, tagged by `kind`.
     pub fitted: Fitted,
     /// The training data's profile, for `hpsearch drift` (format 2 on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +102,7 @@ pub enum ArtifactError {
          name one whose status is ok)"
     )]
     PrunedTrial { trial: u64, step: String },
+    /// The refit on all rows failed.
     #[error("refit on all rows: {0}")]
     Fit(#[from] ModelError),
     #[error("{path}: {message}")]
@@ -90,6 +111,7 @@ pub enum ArtifactError {
         "{path}: artifact format {found}, but this hpsearch ({ours}) reads format {ARTIFACT_FORMAT} and older; \
          use a newer hpsearch"
     )]
+    /// The artifact has a format newer than [`ARTIFACT_FORMAT`].
     Newer {
         path: PathBuf,
         found: u64,

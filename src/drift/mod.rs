@@ -91,22 +91,37 @@ pub enum DriftError {
          re-export it with this hpsearch ({ours}) to check drift"
     )]
     NoProfile {
+        /// The artifact file.
         path: PathBuf,
+        /// Its artifact format (1: before profiles).
         format: u32,
+        /// This hpsearch's version.
         ours: &'static str,
     },
     /// The CSV file could not be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The CSV file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// The CSV file's content does not fit the model.
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The CSV file.
+        path: PathBuf,
+        /// What does not fit, naming the line or column.
+        message: String,
+    },
     /// Predicting a batch failed.
     #[error("{path}: predicting rows for the prediction check: {message}")]
-    Predict { path: PathBuf, message: String },
+    Predict {
+        /// The CSV file.
+        path: PathBuf,
+        /// The model's error.
+        message: String,
+    },
 }
 
 /// `ok`, `warn` or `alert` (ordered: `Ok < Warn < Alert`).

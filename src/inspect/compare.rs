@@ -253,7 +253,9 @@ pub enum Difference {
     /// The same setting of several parameters (`space.<name>.<setting>`)
     /// differs: the setting and the parameters' names.
     Space {
+        /// The setting (`low`, `log`, …).
         setting: String,
+        /// The parameters whose setting differs, by name.
         params: Vec<String>,
     },
 }

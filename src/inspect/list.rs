@@ -30,7 +30,9 @@ pub struct Entry {
     /// Trials that failed, timed out, or were pruned, each counted apart
     /// (as `run` and `show` count them).
     pub failed: usize,
+    /// Trials that ran past their time-out.
     pub timed_out: usize,
+    /// Trials the pruner stopped.
     pub pruned: usize,
     /// What the value column holds.
     pub metric: String,

@@ -19,6 +19,41 @@
 //! | [`importance`] | fANOVA parameter importance on a random forest |
 //! | [`plot`] | the SVG plots |
 //! | [`report`] | the self-contained HTML report |
+//!
+//! # Example
+//!
+//! ```
+//! # // Hidden set-up: run a 6-trial random search on Branin into `dir`
+//! # // (what `hpsearch run` does).
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path().join("branin");
+//! # let text = r#"
+//! # [search]
+//! # strategy = "random"
+//! # trials = 6
+//! # seed = 0
+//! # [objective]
+//! # function = "branin"
+//! # [space]
+//! # x0 = { type = "float", low = -5.0, high = 10.0 }
+//! # x1 = { type = "float", low = 0.0, high = 15.0 }
+//! # "#;
+//! # let engine = hpsearch::engine::Search::from_toml(text, tmp.path().join("branin.toml"))?;
+//! # let options = hpsearch::engine::RunOptions { threads: Some(2), ..Default::default() };
+//! # engine.run(&dir, options)?;
+//! # let search = engine.spec();
+//! use hpsearch::inspect::{self, show};
+//!
+//! // Read a results folder on its own (no search file, no data), as
+//! // `hpsearch show DIR --top 3` does.
+//! let folder = inspect::open(&dir)?;
+//! assert_eq!(folder.rows.len(), 6);
+//! let summary = show::summary(&folder, 3);
+//! assert_eq!(summary.status, "finished");
+//! assert_eq!(summary.top.len(), 3);
+//! print!("{}", show::to_text(&summary));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,13 +79,28 @@ pub enum InspectError {
     Journal(#[from] JournalError),
     /// The manifest's resolved search lacks something hpsearch always writes.
     #[error("{path}: [search]: {message}")]
-    Manifest { path: PathBuf, message: String },
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is missing or wrong.
+        message: String,
+    },
     /// A folder to list does not exist or cannot be read.
     #[error("{path}: {message}")]
-    NotFound { path: PathBuf, message: String },
+    NotFound {
+        /// The folder.
+        path: PathBuf,
+        /// Why it cannot be read.
+        message: String,
+    },
     /// Writing an output file failed.
     #[error("{path}: {message}")]
-    Write { path: PathBuf, message: String },
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// The I/O error, as text.
+        message: String,
+    },
 }
 
 impl InspectError {
@@ -403,7 +453,14 @@ pub fn parse_value(domain: &Domain, text: &str) -> Option<Value> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Axis {
     /// A number between `low` and `high`, on a log scale when `log`.
-    Numeric { low: f64, high: f64, log: bool },
+    Numeric {
+        /// The axis's lower end.
+        low: f64,
+        /// The axis's upper end.
+        high: f64,
+        /// Whether the axis is logarithmic.
+        log: bool,
+    },
     /// Named choices at positions 0, 1, 2, ...
     Choices(Vec<String>),
 }

@@ -28,7 +28,10 @@ use crate::objective::Status;
 /// reference count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
+    /// How the trial ended (`ok`, `failed`, `timeout` or `pruned`).
     pub status: Status,
+    /// Its intermediate values `(step, value)`, in the order reported
+    /// (steps increasing), values as the objective gave them (not oriented).
     pub steps: std::sync::Arc<[(u64, f64)]>,
 }
 

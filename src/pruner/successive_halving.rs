@@ -40,9 +40,18 @@ use crate::objective::Status;
 /// The settings of one successive-halving rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rungs {
+    /// The scale of the rungs: rung `k` is at `min_resource *
+    /// reduction_factor ^ (min_early_stopping_rate + k)`; at least 1
+    /// (default 1).
     pub min_resource: u64,
+    /// Each rung is this many times the step of the one before, and about
+    /// `1 / reduction_factor` of a rung's competitors are promoted; at
+    /// least 2 (default 4).
     pub reduction_factor: u64,
+    /// How many rungs the ladder skips at its start (default 0).
     pub min_early_stopping_rate: u64,
+    /// A trial with at most this many competitors at a rung is pruned
+    /// (default 0).
     pub bootstrap_count: u64,
 }
 

@@ -86,6 +86,7 @@ pub struct History<'a> {
 /// The trial being proposed.
 #[derive(Clone, Copy, Debug)]
 pub struct Trial<'a> {
+    /// The space to propose in.
     pub space: &'a Space,
     /// The trial's index `i`.
     pub index: u64,
@@ -97,6 +98,31 @@ pub struct Trial<'a> {
 }
 
 /// A way of choosing trials.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use hpsearch::seed::RootHash;
+/// use hpsearch::space::{ParamWire, Space};
+/// use hpsearch::strategy::{History, Spec, Trial};
+///
+/// let wire: BTreeMap<String, ParamWire> =
+///     toml::from_str(r#"x = { type = "float", low = -5.0, high = 5.0 }"#)?;
+/// let space = Space::from_wire(&wire).map_err(|(name, why)| format!("{name}: {why}"))?;
+/// let root = RootHash::of(b"my search");
+/// let strategy = Spec::Random.build();
+/// let trial = Trial {
+///     space: &space,
+///     index: 0,
+///     seed: root.trial_seed(0),
+///     search_seed: root.search_seed(),
+/// };
+/// // A proposal is a pure function of the trial and the history it is shown.
+/// let a = strategy.propose(&trial, &History::default());
+/// let b = strategy.propose(&trial, &History::default());
+/// assert_eq!(a, b);
+/// assert!(space.params[0].contains(&a["x"]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Strategy: Send + Sync {
     /// The parameters of trial `t.index`.
     fn propose(&self, t: &Trial<'_>, history: &History<'_>) -> Params;
@@ -111,14 +137,20 @@ pub trait Strategy: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Spec {
+    /// `grid`: every point of the grid, in order (see [`Space::grid_point`]).
     Grid,
+    /// `random`: independent uniform draws.
     Random,
+    /// `sobol`: a scrambled Sobol sequence.
     Sobol,
+    /// `tpe`: the tree-structured Parzen estimator, with `[search.tpe]`.
     Tpe(tpe::TpeSettings),
+    /// `gp`: Gaussian-process Bayesian optimisation, with `[search.gp]`.
     Gp(gp::GpSettings),
 }
 
 impl Spec {
+    /// The names a search file may give `strategy`.
     pub const NAMES: &'static [&'static str] = &["grid", "random", "sobol", "tpe", "gp"];
 
     /// The strategy `name` with its settings table (`[search.tpe]`,
@@ -165,6 +197,7 @@ impl Spec {
         }
     }
 
+    /// The name, as a search file writes it.
     pub fn name(&self) -> &'static str {
         match self {
             Spec::Grid => "grid",

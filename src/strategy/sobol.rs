@@ -28,7 +28,7 @@
 //! * **Output.** The scrambled coordinate's top 53 bits times 2^-53: exact
 //!   in an `f64`, in [0, 1), never 1.
 //! * **Beyond [`MAX_DIM`] dimensions** there are no direction numbers:
-//!   coordinate `MAX_DIM + j` of point `i` is the `j`-th [`unit`] draw of
+//!   coordinate `MAX_DIM + j` of point `i` is the `j`-th [`unit()`] draw of
 //!   `seed::stream(seed::sub_seed(seed, "sobol/extra", i), "sobol/extra")`,
 //!   plain uniform random, still a function of (`seed`, `i`) alone.
 

@@ -29,7 +29,12 @@ pub use crate::data::Task;
 #[derive(Clone, Copy, Debug)]
 pub enum Targets<'a> {
     /// Class indices `0..n_classes` (labels sorted as in the data module).
-    Classes { y: &'a [usize], n_classes: usize },
+    Classes {
+        /// The class index of each training row.
+        y: &'a [usize],
+        /// How many classes there are (every index is below it).
+        n_classes: usize,
+    },
     /// Real-valued targets.
     Values(&'a [f64]),
 }
@@ -40,9 +45,13 @@ pub enum Prediction {
     /// Predicted class indices, and class probabilities (rows × n_classes)
     /// where the model has them.
     Classes {
+        /// The predicted class index of each row.
         labels: Vec<usize>,
+        /// Class probabilities, one row per input row (each sums to 1);
+        /// `None` for a model without them.
         proba: Option<Array2<f64>>,
     },
+    /// Predicted values of a regression, one per row.
     Values(Vec<f64>),
 }
 
@@ -50,21 +59,31 @@ pub enum Prediction {
 /// search goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// Training failed, or the model cannot serve the task; `message` says
+    /// why.
     #[error("{model}: {message}")]
     Fit {
+        /// The model's name.
         model: &'static str,
+        /// What went wrong.
         message: String,
     },
+    /// A parameter has a value of the wrong type for the model.
     #[error("{model}: parameter `{name}`: {message}")]
     Param {
+        /// The model's name.
         model: &'static str,
+        /// The parameter's name.
         name: String,
+        /// What was expected.
         message: String,
     },
     /// A fitted model asked to predict rows it cannot read.
     #[error("{model}: {message}")]
     Predict {
+        /// The model's name.
         model: &'static str,
+        /// What is wrong with the rows.
         message: String,
     },
 }
@@ -173,6 +192,24 @@ pub fn info(name: &str) -> Option<&'static ModelInfo> {
 
 /// Train `model` on `x`/`y`. `params` holds only validated values; missing
 /// ones take the defaults in the model's [`HyperParam`] list.
+///
+/// ```
+/// use hpsearch::objective::models::{self, Prediction, Targets};
+/// use hpsearch::value::{Params, Value};
+/// use ndarray::array;
+///
+/// let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+/// let y = [0, 0, 0, 1, 1, 1];
+/// let mut params = Params::new();
+/// params.insert("n_neighbors".into(), Value::Int(3));
+/// let targets = Targets::Classes { y: &y, n_classes: 2 };
+/// let fitted = models::fit("knn", x.view(), targets, &params, 0)?;
+/// let Prediction::Classes { labels, .. } = fitted.predict(array![[0.5], [4.5]].view())? else {
+///     return Err("a classifier predicts classes".into());
+/// };
+/// assert_eq!(labels, [0, 1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fit(
     model: &str,
     x: ArrayView2<'_, f64>,
@@ -208,7 +245,9 @@ pub fn fit(
 
 /// Typed access to a validated parameter map, with the model's defaults.
 pub struct Reader<'a> {
+    /// The model's name, for errors.
     pub model: &'static str,
+    /// The parameters to read.
     pub params: &'a Params,
 }
 
@@ -221,6 +260,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A number (an int is read as a float), or `default` when absent.
     pub fn f64(&self, name: &str, default: f64) -> Result<f64, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -230,6 +270,8 @@ impl Reader<'_> {
         }
     }
 
+    /// A non-negative integer (a whole float is accepted), or `default`
+    /// when absent.
     pub fn usize(&self, name: &str, default: usize) -> Result<usize, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -240,6 +282,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A boolean, or `default` when absent.
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ModelError> {
         match self.params.get(name) {
             None => Ok(default),
@@ -254,7 +297,7 @@ impl Reader<'_> {
         self.params.get(name)
     }
 
-    /// A string choice.
+    /// A string choice, or `default` when absent.
     pub fn str<'b>(&'b self, name: &str, default: &'b str) -> Result<&'b str, ModelError> {
         match self.params.get(name) {
             None => Ok(default),

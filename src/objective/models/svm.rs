@@ -37,7 +37,7 @@
 //! - Dot products are summed feature by feature in ascending order, several
 //!   columns at a time in vector registers; for the RBF kernel
 //!   `‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b`, clamped at zero, and `e^x` is our own
-//!   branch-free [`exp_nonpositive`].
+//!   branch-free `exp_nonpositive`.
 //! - The hot loops are compiled twice, for the baseline CPU and for AVX2,
 //!   and picked at run time; both give the same bits (see `avx2_dispatch!`).
 //!
