@@ -27,6 +27,7 @@ Usage: scripts/module_cycles.py [SRC_DIR]   (default: src next to scripts/)
 
 import os
 import re
+import signal
 import sys
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -260,6 +261,9 @@ def sccs(nodes, edges):
 
 
 def main(argv):
+    # Piped into `head`, stop quietly when the reader goes away.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     here = os.path.dirname(os.path.abspath(__file__))
     src = argv[1] if len(argv) > 1 else os.path.join(here, "..", "src")
     src = os.path.normpath(src)

@@ -1,4 +1,7 @@
-//! `[objective] command = [...]` and its settings, checked.
+//! `[objective] command = [...]` and its settings, checked; the names the
+//! command protocol fixes (the `extra` column, each parameter's environment
+//! variable) and how the program is found, which `objective::command` uses
+//! to run it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

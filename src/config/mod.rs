@@ -5,7 +5,9 @@
 //! checked rule by rule into a [`Search`]; nothing downstream sees an
 //! unchecked value. Every error names the file, the key path and what was
 //! expected. Loading reads the data file (to hash it and check the target),
-//! but never writes anything.
+//! but never writes anything. It sits below `objective` (design.md,
+//! "Layers"): the list of built-in models a search may name is an argument
+//! of [`load`] (`objective::models::MODELS`).
 //!
 //! | file | holds |
 //! | --- | --- |
@@ -16,7 +18,8 @@
 //! | `catalog.rs` | what a built-in model accepts (`ModelInfo`, `HyperParam`); the list of models is passed in |
 //! | `canonical.rs` | the canonical form and the root hash |
 //! | `external.rs` | the check of `[objective] external` (code the caller gives) |
-//! | `command.rs`, `model.rs`, `cv.rs`, `pruner.rs` | the checks of `[objective] command`, a model's `[data]` and parameters, `[cv]`, `[objective] resource` and `[search.pruner]` |
+//! | `command.rs` | `[objective] command`, and the names the command protocol fixes |
+//! | `model.rs`, `cv.rs`, `pruner.rs` | the checks of a model's `[data]` and parameters, `[cv]`, `[objective] resource` and `[search.pruner]` |
 
 use std::fmt;
 use std::path::{Path, PathBuf};
