@@ -137,7 +137,7 @@ pub const FORMAT: u32 = 2;
 
 /// How the temporary files of [`write_atomic`] begin; a results folder
 /// accepts (and `run` removes) files so named.
-pub const TMP_PREFIX: &str = ".hpsearch-tmp-";
+pub(crate) const TMP_PREFIX: &str = ".hpsearch-tmp-";
 
 /// Problems with a results folder.
 #[derive(Debug, thiserror::Error)]
@@ -293,11 +293,11 @@ impl Columns {
 }
 
 /// The column of a pruned search's intermediate values.
-pub const STEPS_COLUMN: &str = "steps";
+pub(crate) const STEPS_COLUMN: &str = "steps";
 
 /// Intermediate values as the `steps` column holds them: compact JSON
 /// `[[step,value],…]`, values in shortest round-trip form.
-pub fn steps_text(steps: &[(u64, f64)]) -> String {
+pub(crate) fn steps_text(steps: &[(u64, f64)]) -> String {
     let parts: Vec<String> = steps
         .iter()
         .map(|&(s, v)| format!("[{s},{}]", fmt_f64(v)))
@@ -307,7 +307,7 @@ pub fn steps_text(steps: &[(u64, f64)]) -> String {
 
 /// Read [`steps_text`] back (parsed by hand, so every value has the bits
 /// it was written with).
-pub fn parse_steps(text: &str) -> Option<Vec<(u64, f64)>> {
+pub(crate) fn parse_steps(text: &str) -> Option<Vec<(u64, f64)>> {
     let inner = text.strip_prefix('[')?.strip_suffix(']')?;
     if inner.is_empty() {
         return Some(Vec::new());
@@ -325,7 +325,7 @@ pub fn parse_steps(text: &str) -> Option<Vec<(u64, f64)>> {
 }
 
 /// What `open` found.
-pub enum Opened {
+pub(crate) enum Opened {
     /// A new search: write into this journal from trial 0.
     New(Box<Journal>),
     /// The same search, interrupted: check its rows, then [`Unfinished::resume`].
@@ -335,7 +335,7 @@ pub enum Opened {
 }
 
 /// An interrupted search, locked for this process but not yet written to.
-pub struct Unfinished {
+pub(crate) struct Unfinished {
     dir: PathBuf,
     lock: File,
     manifest: Manifest,
@@ -355,7 +355,7 @@ pub struct Unfinished {
 /// Rows are formatted here, on the coordinator's thread, and handed to a
 /// background writer ([`Journal::commit`]) that appends and flushes them;
 /// [`Journal::sync`] waits until every handed row is on disk.
-pub struct Journal {
+pub(crate) struct Journal {
     dir: PathBuf,
     /// Held (OS lock) while the journal is open; a crash releases it.
     _lock: File,
@@ -372,7 +372,7 @@ pub struct Journal {
 
 /// A finished trial, ready to be committed.
 #[derive(Clone, Debug)]
-pub struct Committed<'a> {
+pub(crate) struct Committed<'a> {
     /// The trial's index.
     pub trial: u64,
     /// The trial's seed.
@@ -431,7 +431,7 @@ fn is_own(name: &str) -> bool {
 /// already holds this search's whole budget, or unfinished (locked, nothing
 /// written yet) when it holds less; refuse anything else with a message
 /// saying how to proceed.
-pub fn open(
+pub(crate) fn open(
     dir: &Path,
     search: &Search,
     columns: &Columns,
@@ -1662,7 +1662,7 @@ struct Log {
 /// Read `trials.csv` of the search with root hash `root`. This checks the
 /// rows but not their number: a results folder's reader wants
 /// [`read_committed`].
-pub fn read_rows(path: &Path, columns: &Columns, root: &str) -> Result<Vec<Row>, JournalError> {
+pub(crate) fn read_rows(path: &Path, columns: &Columns, root: &str) -> Result<Vec<Row>, JournalError> {
     read_log(path, columns, root, 0).map(|l| l.rows)
 }
 
@@ -1856,7 +1856,7 @@ fn short(hash: &str) -> &str {
 }
 
 /// This machine's name, for the manifest and the storage's worker list.
-pub fn host() -> String {
+pub(crate) fn host() -> String {
     fs::read_to_string("/etc/hostname")
         .ok()
         .map(|s| s.trim().to_string())

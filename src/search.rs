@@ -112,7 +112,7 @@ pub fn observation(
 /// pruned trial without a step (which hpsearch's pruners never record) is
 /// observed as a failed one. The live run and the journal read back on
 /// resume both come through here, so a resumed search observes the same.
-pub fn observation_with_steps(
+pub(crate) fn observation_with_steps(
     space: &Space,
     direction: Direction,
     params: Params,
@@ -139,13 +139,13 @@ pub fn observation_with_steps(
 
 /// The number of results proposal `i` may see with window `w`: trials
 /// `0 ..= i-w`, none when `i < w`.
-pub fn visible(i: u64, w: u64) -> usize {
+pub(crate) fn visible(i: u64, w: u64) -> usize {
     (i + 1).saturating_sub(w) as usize
 }
 
 /// The proposals and observations of a search so far, in trial order.
 #[derive(Clone, Debug, Default)]
-pub struct State {
+pub(crate) struct State {
     pub proposals: Vec<Params>,
     pub observed: Vec<Observation>,
     /// The committed trials' statuses and intermediate values, in trial
@@ -271,7 +271,7 @@ pub(crate) fn propose_next(
 /// with the history each one had, and compare them with the journal: the
 /// guard against silent drift before a resume. Returns the state to go on
 /// from.
-pub fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchError> {
+pub(crate) fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, SearchError> {
     let strategy = search.strategy.build();
     let root = search.root();
     let search_seed = root.search_seed();

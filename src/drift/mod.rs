@@ -53,7 +53,7 @@
 
 pub mod artifact;
 pub mod profile;
-pub mod stats;
+pub(crate) mod stats;
 
 use std::collections::BTreeMap;
 use std::io::Read;

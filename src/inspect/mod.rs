@@ -65,9 +65,9 @@ use crate::space::{Domain, Param};
 use crate::value::Value;
 
 pub mod compare;
-pub mod importance;
+pub(crate) mod importance;
 pub mod list;
-pub mod plot;
+pub(crate) mod plot;
 pub mod report;
 pub mod show;
 

@@ -395,11 +395,6 @@ impl CrossValidated {
         })
     }
 
-    /// Whether the folds' matrices are kept (else prepared per trial).
-    pub fn keeps_folds(&self) -> bool {
-        matches!(self.folds, Folds::Kept(_))
-    }
-
     /// Fold `i`'s matrices: prepared now from the data (the rows of
     /// [`k_fold`]'s split, ascending, as when they are kept).
     fn prepare_fold(

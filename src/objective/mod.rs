@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::value::Params;
 
 pub mod command;
-pub mod cv;
+pub(crate) mod cv;
 pub mod function;
 pub mod models;
 

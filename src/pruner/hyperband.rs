@@ -54,13 +54,9 @@ impl Brackets {
     }
 
     /// How many brackets.
+    #[cfg(test)]
     pub fn len(&self) -> u64 {
         self.budgets.len() as u64
-    }
-
-    /// Never empty; here for clippy's `len_without_is_empty`.
-    pub fn is_empty(&self) -> bool {
-        self.budgets.is_empty()
     }
 
     /// Trial `i`'s bracket.

@@ -13,9 +13,9 @@
 //! the settled curves, so it is the same for any thread count and after a
 //! resume.
 
-pub mod hyperband;
-pub mod median;
-pub mod successive_halving;
+pub(crate) mod hyperband;
+pub(crate) mod median;
+pub(crate) mod successive_halving;
 
 use crate::config::{Direction, PrunerSpec};
 use crate::objective::Status;

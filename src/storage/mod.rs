@@ -18,7 +18,7 @@
 //! long) and `HPSEARCH_STORAGE_RETRY_SECONDS` (default 120: how long a
 //! worker retries a lost connection before it exits 1).
 
-pub mod postgres;
+pub(crate) mod postgres;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,12 +152,10 @@ impl Db {
 }
 
 /// A search in the database, checked against this worker's search.
-pub struct Storage {
+pub(crate) struct Storage {
     db: Db,
     /// The search's id in the database.
     sid: i64,
-    /// The name the search is stored under (its file's stem).
-    pub name: String,
 }
 
 impl Storage {
@@ -265,7 +263,6 @@ impl Storage {
                 client,
             },
             sid,
-            name,
         })
     }
 

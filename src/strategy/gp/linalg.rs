@@ -48,7 +48,9 @@ pub struct Cholesky {
     /// `L`, row-major; entries above the diagonal are zero.
     pub l: Vec<f64>,
     /// What was added to the diagonal to make the factorisation succeed
-    /// (0 when `A` itself was positive definite enough).
+    /// (0 when `A` itself was positive definite enough). Read by the
+    /// tests, which check the jitter ladder.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub jitter: f64,
 }
 
@@ -87,6 +89,7 @@ impl Cholesky {
     }
 
     /// `Σ log L_ii` = half the log-determinant of the factored matrix.
+    #[cfg(test)]
     pub fn half_log_det(&self) -> f64 {
         (0..self.n).map(|i| self.l[i * self.n + i].ln()).sum()
     }
@@ -107,6 +110,7 @@ impl Cholesky {
     }
 
     /// The inverse of `L Lᵀ`, full and symmetric, row-major.
+    #[cfg(test)]
     pub fn inverse(&self) -> Vec<f64> {
         let n = self.n;
         // u holds L⁻¹ transposed: row j of u is column j of L⁻¹, nonzero

@@ -105,10 +105,10 @@ use crate::seed;
 use crate::space::{Domain, Space};
 use crate::value::Params;
 
-pub mod linalg;
-pub mod model;
-pub mod special;
-pub mod warp;
+pub(crate) mod linalg;
+pub(crate) mod model;
+pub(crate) mod special;
+pub(crate) mod warp;
 
 use crate::numeric::avx2_dispatch;
 use linalg::{dot, Cholesky};
