@@ -1,0 +1,311 @@
+//! Unit tests of `gradient_boosting`: bins, thread and growth
+//! invariance, quality, missing values, limits, parameters and artifacts.
+
+use super::bins::{bin_of, thresholds, MISSING};
+use super::*;
+use crate::objective::models::tree::tests::{accuracy, classes, holdout, load, r2};
+use ndarray::array;
+
+fn small(max_iter: usize) -> BoostParams {
+    BoostParams {
+        max_iter,
+        ..BoostParams::default()
+    }
+}
+
+fn labels(p: &Prediction) -> Vec<usize> {
+    match p {
+        Prediction::Classes { labels, .. } => labels.clone(),
+        Prediction::Values(_) => panic!("expected classes"),
+    }
+}
+
+fn bits(p: &Prediction) -> Vec<u64> {
+    match p {
+        Prediction::Classes { proba, .. } => proba
+            .as_ref()
+            .map(|a| a.iter().map(|v| v.to_bits()).collect())
+            .unwrap_or_default(),
+        Prediction::Values(v) => v.iter().map(|v| v.to_bits()).collect(),
+    }
+}
+
+fn fit_classes(x: &Array2<f64>, y: &[f64], p: &BoostParams, seed: u64) -> GradientBoosting {
+    let c = classes(y);
+    let n_classes = c.iter().max().unwrap() + 1;
+    GradientBoosting::fit(x.view(), Targets::Classes { y: &c, n_classes }, p, seed).unwrap()
+}
+
+#[test]
+fn thresholds_are_midpoints_or_quantiles_and_nan_has_its_own_bin() {
+    assert_eq!(thresholds(vec![3.0, 1.0, 2.0, 1.0], 255), vec![1.5, 2.5]);
+    assert_eq!(bin_of(&[1.5, 2.5], 1.5), 0);
+    assert_eq!(bin_of(&[1.5, 2.5], 1.6), 1);
+    assert_eq!(bin_of(&[1.5, 2.5], 9.0), 2);
+    assert_eq!(bin_of(&[1.5, 2.5], f64::NAN), MISSING);
+    // 0..10 into 2 bins: the median, numpy's percentile(50, "midpoint").
+    let t = thresholds((0..10).map(f64::from).collect(), 2);
+    assert_eq!(t, vec![4.5]);
+    let t = thresholds((0..1000).map(f64::from).collect(), 255);
+    assert_eq!(t.len(), 254);
+    assert!(t.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn same_bits_for_1_and_4_threads() {
+    let (x, y) = load("digits.csv");
+    let p = BoostParams {
+        max_features: 0.5,
+        subsample: 0.8,
+        ..small(5)
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let m = fit_classes(&x, &y, &p, 7);
+            (m.clone(), m.predict(x.view()).unwrap())
+        })
+    };
+    let (m1, p1) = run(1);
+    let (m4, p4) = run(4);
+    assert_eq!(m1, m4);
+    assert_eq!(bits(&p1), bits(&p4));
+    let (xr, yr) = load("diabetes.csv");
+    let reg = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            GradientBoosting::fit(xr.view(), Targets::Values(&yr), &small(20), 3)
+                .unwrap()
+                .predict(xr.view())
+                .unwrap()
+        })
+    };
+    assert_eq!(bits(&reg(1)), bits(&reg(4)));
+}
+
+#[test]
+fn growing_step_by_step_equals_one_fit() {
+    // Row and feature subsampling on, so every seed stream is used.
+    let (x, y) = load("wine.csv");
+    let c = classes(&y);
+    let n_classes = c.iter().max().unwrap() + 1;
+    let t = Targets::Classes { y: &c, n_classes };
+    let params: Params = [
+        ("subsample".to_string(), Value::Float(0.7)),
+        ("max_features".to_string(), Value::Float(0.6)),
+    ]
+    .into_iter()
+    .collect();
+    let mut g = Growing::start(x.view(), t, &params, 4).unwrap();
+    for n in [1, 3, 3, 9] {
+        g.grow_to(x.view(), t, n);
+        let p = BoostParams {
+            subsample: 0.7,
+            max_features: 0.6,
+            ..small(n)
+        };
+        let once = fit_classes(&x, &y, &p, 4);
+        assert_eq!(g.model().iterations(), once.iterations(), "{n} iterations");
+    }
+    let (xr, yr) = load("diabetes.csv");
+    let mut g = Growing::start(xr.view(), Targets::Values(&yr), &Params::new(), 0).unwrap();
+    g.grow_to(xr.view(), Targets::Values(&yr), 2);
+    g.grow_to(xr.view(), Targets::Values(&yr), 5);
+    let once = GradientBoosting::fit(xr.view(), Targets::Values(&yr), &small(5), 0).unwrap();
+    assert_eq!(g.model(), &once);
+}
+
+#[test]
+fn first_k_rounds_equal_a_fit_with_max_iter_k() {
+    let (x, y) = load("wine.csv");
+    let p = BoostParams {
+        subsample: 0.7,
+        max_features: 0.6,
+        ..small(12)
+    };
+    let full = fit_classes(&x, &y, &p, 4);
+    for k in [1, 5, 12] {
+        let short = fit_classes(&x, &y, &BoostParams { max_iter: k, ..p }, 4);
+        assert_eq!(short.iterations(), &full.iterations()[..k]);
+        assert_eq!(
+            bits(&full.predict_rounds(x.view(), k).unwrap()),
+            bits(&short.predict(x.view()).unwrap())
+        );
+    }
+    let (xr, yr) = load("diabetes.csv");
+    let full = GradientBoosting::fit(xr.view(), Targets::Values(&yr), &small(10), 0).unwrap();
+    let short = GradientBoosting::fit(xr.view(), Targets::Values(&yr), &small(4), 0).unwrap();
+    assert_eq!(
+        full.predict_rounds(xr.view(), 4).unwrap(),
+        short.predict(xr.view()).unwrap()
+    );
+}
+
+#[test]
+fn quality_on_shipped_data() {
+    let (x, y) = load("breast_cancer.csv");
+    let (xtr, ytr, xte, yte) = holdout(&x, &y);
+    let m = fit_classes(&xtr, &ytr, &BoostParams::default(), 0);
+    let acc = accuracy(&labels(&m.predict(xte.view()).unwrap()), &classes(&yte));
+    assert!(acc > 0.93, "{acc}");
+    let (x, y) = load("wine.csv");
+    let (xtr, ytr, xte, yte) = holdout(&x, &y);
+    let m = fit_classes(&xtr, &ytr, &BoostParams::default(), 0);
+    let pred = m.predict(xte.view()).unwrap();
+    if let Prediction::Classes { proba: Some(p), .. } = &pred {
+        assert_eq!(p.ncols(), 3);
+        assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+    }
+    let acc = accuracy(&labels(&pred), &classes(&yte));
+    assert!(acc > 0.9, "{acc}");
+    let (x, y) = load("diabetes.csv");
+    let (xtr, ytr, xte, yte) = holdout(&x, &y);
+    let m = GradientBoosting::fit(xtr.view(), Targets::Values(&ytr), &small(100), 0).unwrap();
+    let Prediction::Values(v) = m.predict(xte.view()).unwrap() else {
+        panic!("values")
+    };
+    let r = r2(&v, &yte);
+    assert!(r > 0.3, "{r}");
+}
+
+#[test]
+fn missing_values_learn_a_direction() {
+    // Class 1 is x > 5 or missing: NaN must go right with the large
+    // values, although the missing rows are not the largest.
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for i in 0..200 {
+        let v = (i % 10) as f64;
+        if i % 7 == 0 {
+            xs.push(f64::NAN);
+            ys.push(1.0);
+        } else {
+            xs.push(v);
+            ys.push(if v > 5.0 { 1.0 } else { 0.0 });
+        }
+    }
+    let x = Array2::from_shape_vec((xs.len(), 1), xs).unwrap();
+    let m = fit_classes(&x, &ys, &small(20), 0);
+    let probe = array![[0.0], [9.0], [f64::NAN]];
+    assert_eq!(labels(&m.predict(probe.view()).unwrap()), vec![0, 1, 1]);
+    let Node::Split { missing_left, .. } = m.iterations()[0][0].nodes()[0] else {
+        panic!("no split")
+    };
+    assert!(!missing_left);
+    // A feature with no NaN in training sends NaN to the larger child.
+    let x2 = Array2::from_shape_fn((100, 1), |(i, _)| i as f64);
+    let y2: Vec<f64> = (0..100).map(|i| if i < 70 { 0.0 } else { 1.0 }).collect();
+    let m = fit_classes(&x2, &y2, &small(1), 0);
+    let Node::Split { missing_left, .. } = m.iterations()[0][0].nodes()[0] else {
+        panic!("no split")
+    };
+    assert!(missing_left);
+    let inf = array![[1.0], [f64::INFINITY]];
+    assert!(GradientBoosting::fit(inf.view(), Targets::Values(&[1.0, 2.0]), &small(1), 0).is_err());
+}
+
+#[test]
+fn limits_bound_the_trees() {
+    let (x, y) = load("diabetes.csv");
+    let p = BoostParams {
+        max_leaf_nodes: Some(4),
+        ..small(3)
+    };
+    let m = GradientBoosting::fit(x.view(), Targets::Values(&y), &p, 0).unwrap();
+    for t in m.iterations().iter().flatten() {
+        let leaves = t
+            .nodes()
+            .iter()
+            .filter(|n| matches!(n, Node::Leaf { .. }))
+            .count();
+        assert_eq!(leaves, 4);
+    }
+    let p = BoostParams {
+        max_leaf_nodes: None,
+        max_depth: Some(1),
+        ..small(3)
+    };
+    let m = GradientBoosting::fit(x.view(), Targets::Values(&y), &p, 0).unwrap();
+    assert!(m
+        .iterations()
+        .iter()
+        .flatten()
+        .all(|t| t.nodes().len() == 3));
+    // min_samples_leaf larger than half the rows: no split at all.
+    let p = BoostParams {
+        min_samples_leaf: 1000,
+        ..small(2)
+    };
+    let m = GradientBoosting::fit(x.view(), Targets::Values(&y), &p, 0).unwrap();
+    assert!(m
+        .iterations()
+        .iter()
+        .flatten()
+        .all(|t| t.nodes().len() == 1));
+}
+
+#[test]
+fn parameters_are_read_and_checked() {
+    let read = |pairs: &[(&str, Value)]| {
+        let map: Params = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        BoostParams::from_reader(&Reader {
+            model: MODEL,
+            params: &map,
+        })
+    };
+    assert_eq!(read(&[]).unwrap(), BoostParams::default());
+    let p = read(&[
+        ("max_leaf_nodes", Value::Str("none".into())),
+        ("max_depth", Value::Int(3)),
+        ("max_features", Value::Int(1)),
+    ])
+    .unwrap();
+    assert_eq!((p.max_leaf_nodes, p.max_depth), (None, Some(3)));
+    assert_eq!(p.max_features, 1.0);
+    for (name, v) in [
+        ("learning_rate", Value::Float(0.0)),
+        ("max_iter", Value::Int(0)),
+        ("max_leaf_nodes", Value::Int(1)),
+        ("max_depth", Value::Int(0)),
+        ("min_samples_leaf", Value::Int(0)),
+        ("l2_regularization", Value::Float(-1.0)),
+        ("max_features", Value::Float(1.5)),
+        ("max_bins", Value::Int(256)),
+        ("max_bins", Value::Int(1)),
+        ("subsample", Value::Float(0.0)),
+    ] {
+        let e = read(&[(name, v)]).unwrap_err().to_string();
+        assert!(e.contains(&format!("parameter `{name}`")), "{e}");
+        assert!(INFO.param(name).is_some());
+    }
+}
+
+#[test]
+fn serde_round_trip_and_broken_models_are_refused() {
+    let (x, y) = load("wine.csv");
+    let m = fit_classes(&x, &y, &small(3), 1);
+    let json = serde_json::to_string(&Fitted::GradientBoosting(m.clone())).unwrap();
+    let back: Fitted = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, Fitted::GradientBoosting(m.clone()));
+    assert_eq!(
+        bits(&back.predict(x.view()).unwrap()),
+        bits(&m.predict(x.view()).unwrap())
+    );
+    let json = serde_json::to_string(&m).unwrap();
+    let wrong = json.replacen("\"left\":", "\"left\":0,\"x\":", 1);
+    assert!(serde_json::from_str::<GradientBoosting>(&wrong).is_err());
+    let wrong = json.replacen("\"n_features\":13", "\"n_features\":0", 1);
+    assert!(serde_json::from_str::<GradientBoosting>(&wrong).is_err());
+    let wrong = json.replacen("\"n_classes\":3", "\"n_classes\":2", 1);
+    assert!(serde_json::from_str::<GradientBoosting>(&wrong).is_err());
+    assert!(m.predict(array![[1.0]].view()).is_err());
+}
