@@ -914,8 +914,8 @@ pub fn parse_with_data(
                 )
             })?;
             let (spec, dataset, task, metric) = resolve_model_data(&cx, model, o, dw)?;
-            check_model_space(&cx, model, &space)?;
-            let fixed = fixed_params(&cx, model, o, &space)?;
+            check_model_space(&cx, model, &space, task)?;
+            let fixed = fixed_params(&cx, model, o, &space, task)?;
             let direction = match o.direction.as_deref() {
                 None => direction_of(metric),
                 Some(d) => {
@@ -2151,6 +2151,7 @@ fn check_model_space(
     cx: &Ctx<'_>,
     model: &'static ModelInfo,
     space: &Space,
+    task: Task,
 ) -> Result<(), ConfigError> {
     for p in &space.params {
         let key = format!("space.{}", p.name);
@@ -2174,6 +2175,7 @@ fn check_model_space(
         };
         for v in &probes {
             hp.check(v).map_err(|m| cx.err(&key, m))?;
+            hp.check_task(v, task).map_err(|m| cx.err(&key, m))?;
         }
     }
     Ok(())
@@ -2185,6 +2187,7 @@ fn fixed_params(
     model: &'static ModelInfo,
     o: &ObjectiveWire,
     space: &Space,
+    task: Task,
 ) -> Result<Params, ConfigError> {
     let mut out = Params::new();
     for (name, raw) in o.params.iter().flatten() {
@@ -2201,6 +2204,7 @@ fn fixed_params(
         let v = Value::from_toml(raw)
             .ok_or_else(|| cx.err(&key, "must be a string, number or boolean"))?;
         hp.check(&v).map_err(|m| cx.err(&key, m))?;
+        hp.check_task(&v, task).map_err(|m| cx.err(&key, m))?;
         out.insert(name.clone(), v);
     }
     Ok(out)

@@ -174,6 +174,9 @@ pub struct HyperParam {
     pub floats: Option<(f64, f64)>,
     /// Accepted strings.
     pub choices: &'static [&'static str],
+    /// Strings of `choices` that only one task accepts (see
+    /// [`HyperParam::check_task`]); the others suit every task.
+    pub task_choices: &'static [(&'static str, Task)],
     /// Whether `true`/`false` are accepted.
     pub boolean: bool,
     /// The default, as a user would write it.
@@ -192,6 +195,7 @@ impl HyperParam {
             ints: None,
             floats: None,
             choices: &[],
+            task_choices: &[],
             boolean: false,
             default,
             help,
@@ -215,6 +219,29 @@ impl HyperParam {
             Ok(())
         } else {
             Err(format!("got {}, expected {}", show(v), self.accepts()))
+        }
+    }
+
+    /// Whether `v`, already accepted by [`HyperParam::check`], suits
+    /// `task`; the error says which choices do.
+    pub fn check_task(&self, v: &Value, task: Task) -> Result<(), String> {
+        let Value::Str(s) = v else { return Ok(()) };
+        match self.task_choices.iter().find(|(c, _)| c == s) {
+            Some((_, t)) if *t != task => {
+                let fits: Vec<String> = self
+                    .task_choices
+                    .iter()
+                    .filter(|(_, t)| *t == task)
+                    .map(|(c, _)| format!("\"{c}\""))
+                    .collect();
+                Err(format!(
+                    "\"{s}\" is for {}, but this search does {}; use {}",
+                    t.name(),
+                    task.name(),
+                    fits.join(" or ")
+                ))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -9,7 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::bins::Binned;
 use super::grow::{grow, Grads, GrowParams};
-use super::loss::{baseline, expit, softmax};
+use super::loss::{baseline, expit, median, softmax, Loss};
 use super::{stream, trees_per_iteration, BoostParams, BoostTree, GradientBoosting, Node, MODEL};
 use crate::objective::models::tree::below;
 use crate::objective::models::{ModelError, Reader, Targets, Task};
@@ -24,6 +24,8 @@ use crate::value::Params;
 pub struct Growing {
     pub(super) model: GradientBoosting,
     p: BoostParams,
+    /// The loss, resolved against the task.
+    loss: Loss,
     seed: u64,
     binned: Binned,
     raw: Vec<f64>,
@@ -71,6 +73,13 @@ impl Growing {
             let it = self.model.iterations.len();
             // Gradients and hessians at the current raw predictions.
             match y {
+                // scikit-learn's AbsoluteError: the sign of raw - y, and
+                // -1 on a tie.
+                Targets::Values(v) if self.loss == Loss::AbsoluteError => {
+                    for i in 0..n {
+                        self.g[0][i] = if self.raw[i] > v[i] { 1.0 } else { -1.0 };
+                    }
+                }
                 Targets::Values(v) => {
                     for i in 0..n {
                         self.g[0][i] = (self.raw[i] - v[i]) as f32;
@@ -132,11 +141,32 @@ impl Growing {
                         *value *= self.p.learning_rate;
                     }
                 }
+                // What each leaf adds to its rows' raw predictions.
+                let mut steps: Vec<(usize, usize, f64)> = Vec::with_capacity(grown.leaves.len());
+                for (id, a, b, v) in grown.leaves {
+                    let mut step = v * self.p.learning_rate;
+                    if let (Loss::AbsoluteError, Targets::Values(t)) = (self.loss, y) {
+                        // scikit-learn's `_update_leaves_values`: the leaf
+                        // is the median residual of its rows (at the raw
+                        // predictions before this tree), shrunk; the L2
+                        // penalty does not enter.
+                        let mut res: Vec<f64> = rows_k[a..b]
+                            .iter()
+                            .map(|&r| t[r as usize] - self.raw[r as usize * k + cls])
+                            .collect();
+                        if !res.is_empty() {
+                            step = self.p.learning_rate * median(&mut res);
+                            if let Some(node) = nodes.get_mut(id) {
+                                *node = Node::Leaf { value: step };
+                            }
+                        }
+                    }
+                    steps.push((a, b, step));
+                }
                 let tree = BoostTree { nodes };
                 // Raw predictions: the rows the tree was grown on by their
                 // leaf, the others through the tree.
-                for (a, b, v) in grown.leaves {
-                    let v = v * self.p.learning_rate;
+                for (a, b, v) in steps {
                     for &r in &rows_k[a..b] {
                         self.raw[r as usize * k + cls] += v;
                     }
@@ -200,9 +230,23 @@ impl GradientBoosting {
                 }
             }
         }
+        let loss = p.loss.unwrap_or(Loss::default_for(task));
+        if loss.task() != task {
+            return Err(ModelError::Param {
+                model: MODEL,
+                name: "loss".into(),
+                message: format!(
+                    "\"{}\" is for {}, but the targets are for {}; use \"{}\"",
+                    loss.name(),
+                    loss.task().name(),
+                    task.name(),
+                    Loss::default_for(task).name()
+                ),
+            });
+        }
         let k = trees_per_iteration(task, n_classes);
         let binned = Binned::new(x, p.max_bins)?;
-        let baseline = baseline(y, n, k);
+        let baseline = baseline(y, n, k, loss);
         // raw[i * k + c]: the raw prediction of row i, tree c.
         let raw: Vec<f64> = (0..n * k).map(|j| baseline[j % k]).collect();
         let g = vec![vec![0f32; n]; k];
@@ -231,6 +275,7 @@ impl GradientBoosting {
                 iterations: Vec::with_capacity(p.max_iter),
             },
             p: *p,
+            loss,
             seed,
             binned,
             raw,

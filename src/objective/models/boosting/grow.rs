@@ -249,8 +249,9 @@ impl Ord for Key {
 /// the row range of each finished leaf.
 pub(super) struct Grown {
     pub(super) nodes: Vec<Node>,
-    /// `(start, end, leaf value)` in the row buffer.
-    pub(super) leaves: Vec<(usize, usize, f64)>,
+    /// `(node, start, end, leaf value)`: each leaf's node index and its
+    /// rows' range in the row buffer.
+    pub(super) leaves: Vec<(usize, usize, usize, f64)>,
 }
 
 /// Grow one tree on `rows` (ascending; reordered in place) by best-first
@@ -311,7 +312,7 @@ pub(super) fn grow(
     let mut heap: BinaryHeap<Key> = BinaryHeap::new();
     let mut open: Vec<Option<Open>> = vec![None];
     if m < 2 * msl || sum_h < MIN_HESSIAN {
-        leaves.push((0, m, 0.0));
+        leaves.push((0, 0, m, 0.0));
         return Grown { nodes, leaves };
     }
     match find(&hist, m, sum_g, sum_h, 0.0) {
@@ -333,7 +334,7 @@ pub(super) fn grow(
             });
         }
         None => {
-            leaves.push((0, m, 0.0));
+            leaves.push((0, 0, m, 0.0));
             return Grown { nodes, leaves };
         }
     }
@@ -433,14 +434,14 @@ pub(super) fn grow(
                         split,
                     });
                 }
-                _ => leaves.push((a, b, v)),
+                _ => leaves.push((id, a, b, v)),
             }
         }
         if finish_all {
             // Every node still waiting becomes a leaf.
             while let Some(k) = heap.pop() {
                 if let Some(o) = open.get_mut(k.id).and_then(Option::take) {
-                    leaves.push((o.start, o.end, o.value));
+                    leaves.push((o.id, o.start, o.end, o.value));
                 }
             }
         }

@@ -60,6 +60,7 @@ use super::{
     POSITIVE,
 };
 use crate::value::{Params, Value};
+pub use loss::Loss;
 use loss::{expit, softmax};
 
 const MODEL: &str = "gradient_boosting";
@@ -72,6 +73,21 @@ pub const INFO: ModelInfo = ModelInfo {
     tasks: &[Task::Classification, Task::Regression],
     probabilities: true,
     params: &[
+        HyperParam {
+            choices: Loss::NAMES,
+            task_choices: &[
+                ("squared_error", Task::Regression),
+                ("absolute_error", Task::Regression),
+                ("log_loss", Task::Classification),
+            ],
+            ..HyperParam::new(
+                "loss",
+                "squared_error (regression), log_loss (classification)",
+                "what each iteration's trees minimise: squared_error or absolute_error \
+                 (regression; absolute_error sets each leaf to the median residual of its rows), \
+                 log_loss (classification, binary or multinomial)",
+            )
+        },
         HyperParam {
             floats: Some((POSITIVE, f64::MAX)),
             ..HyperParam::new(
@@ -150,6 +166,8 @@ pub const INFO: ModelInfo = ModelInfo {
 /// The settings of a boosted model, validated.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BoostParams {
+    /// `None`: the task's default ([`Loss::default_for`]).
+    pub loss: Option<Loss>,
     pub learning_rate: f64,
     pub max_iter: usize,
     pub max_leaf_nodes: Option<usize>,
@@ -165,6 +183,7 @@ impl Default for BoostParams {
     /// scikit-learn's defaults.
     fn default() -> Self {
         BoostParams {
+            loss: None,
             learning_rate: 0.1,
             max_iter: 100,
             max_leaf_nodes: Some(31),
@@ -211,7 +230,17 @@ impl BoostParams {
     /// so a caller that skipped them still gets an error, not a panic).
     pub fn from_reader(r: &Reader<'_>) -> Result<Self, ModelError> {
         let d = BoostParams::default();
+        let loss = match r.value("loss") {
+            None => None,
+            Some(v) => Some(v.as_str().and_then(Loss::from_name).ok_or_else(|| {
+                param_err(
+                    "loss",
+                    format!("expected one of {}, got {v}", Loss::NAMES.join(", ")),
+                )
+            })?),
+        };
         let p = BoostParams {
+            loss,
             learning_rate: r.f64("learning_rate", d.learning_rate)?,
             max_iter: r.usize("max_iter", d.max_iter)?,
             max_leaf_nodes: int_or_none(r, "max_leaf_nodes", 2, d.max_leaf_nodes)?,
