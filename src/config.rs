@@ -2061,13 +2061,16 @@ fn resolve_model_data(
             ),
         ));
     }
-    if impute == Impute::None {
+    // A model that takes NaN natively gets the missing cells as NaN.
+    if impute == Impute::None && !model.takes_missing() {
         if let Some((line, column)) = dataset.first_missing() {
             return Err(cx.err(
                 "data.impute",
                 format!(
-                    "{}: line {line}, column `{column}` is missing a value; set impute = \"median\" (or mean, most_frequent, constant) or fix the file",
-                    path.display()
+                    "{}: line {line}, column `{column}` is missing a value; set impute = \"median\" (or mean, most_frequent, constant) or fix the file; model {} cannot take missing values (only {} can, with impute = \"none\")",
+                    path.display(),
+                    model.name,
+                    models::TAKE_MISSING.join(", ")
                 ),
             ));
         }

@@ -301,7 +301,18 @@ impl ModelInfo {
     pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
         self.params.iter().find(|p| p.name == name)
     }
+
+    /// Whether the model takes missing feature values (NaN) natively, so
+    /// that `impute = "none"` passes missing cells on to it instead of
+    /// refusing them.
+    pub fn takes_missing(&self) -> bool {
+        TAKE_MISSING.contains(&self.name)
+    }
 }
+
+/// The models that handle NaN features themselves (a learned direction
+/// at each split), as scikit-learn's HistGradientBoosting does.
+pub const TAKE_MISSING: &[&str] = &[boosting::INFO.name];
 
 /// Every built-in model, in the order `hpsearch models` prints them.
 pub const MODELS: &[ModelInfo] = &[
