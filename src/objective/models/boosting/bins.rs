@@ -33,23 +33,35 @@ pub(super) fn thresholds(mut values: Vec<f64>, max_bins: usize) -> Vec<f64> {
     let mut t: Vec<f64> = if distinct.len() <= max_bins {
         distinct.windows(2).map(|w| (w[0] + w[1]) * 0.5).collect()
     } else {
-        // numpy's percentile(method="midpoint") at linspace(0, 100,
-        // max_bins + 1)[1:-1].
+        // numpy's percentile(method="averaged_inverted_cdf") at
+        // linspace(0, 100, max_bins + 1)[1:-1], as scikit-learn 1.9: the
+        // upper value at the virtual index n·q - 1 when it falls between
+        // two values, the midpoint of the two when it falls on one (numpy's
+        // lerp with gamma 1 or 0.5), clipped to the first and last value.
         let n = values.len();
         let step = 100.0 / max_bins as f64;
-        (1..max_bins)
+        let mut t: Vec<f64> = (1..max_bins)
             .map(|k| {
                 let q = (k as f64 * step) / 100.0;
-                let v = (n - 1) as f64 * q;
+                let v = n as f64 * q - 1.0;
+                if v < 0.0 {
+                    return values[0];
+                }
+                if v >= (n - 1) as f64 {
+                    return values[n - 1];
+                }
                 let lo = v.floor();
-                if lo == v.ceil() {
-                    values[lo as usize]
-                } else {
-                    let (a, b) = (values[lo as usize], values[lo as usize + 1]);
+                let (a, b) = (values[lo as usize], values[lo as usize + 1]);
+                if v - lo == 0.0 {
                     b - (b - a) * 0.5
+                } else {
+                    b
                 }
             })
-            .collect()
+            .collect();
+        // scikit-learn drops repeated thresholds (np.unique).
+        t.dedup();
+        t
     };
     for v in &mut t {
         if *v > f64::MAX {

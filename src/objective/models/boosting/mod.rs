@@ -10,7 +10,8 @@
 //! - **Bins.** Each feature's thresholds come from its training values
 //!   only: the midpoints of consecutive distinct values when there are at
 //!   most `max_bins` of them, otherwise the `max_bins - 1` inner quantiles
-//!   (numpy's "midpoint" percentiles, as scikit-learn). Values `<=` a
+//!   (numpy's "averaged_inverted_cdf" percentiles, repeats dropped, as
+//!   scikit-learn 1.9). Values `<=` a
 //!   threshold fall in its bin or below; NaN falls in a bin of its own.
 //! - **Sums.** A node's rows stay in ascending row order (stable
 //!   partitions); each feature's histogram is summed over them in that

@@ -43,12 +43,41 @@ fn thresholds_are_midpoints_or_quantiles_and_nan_has_its_own_bin() {
     assert_eq!(bin_of(&[1.5, 2.5], 1.6), 1);
     assert_eq!(bin_of(&[1.5, 2.5], 9.0), 2);
     assert_eq!(bin_of(&[1.5, 2.5], f64::NAN), MISSING);
-    // 0..10 into 2 bins: the median, numpy's percentile(50, "midpoint").
+    // 0..10 into 2 bins: the median, numpy's percentile(50,
+    // "averaged_inverted_cdf").
     let t = thresholds((0..10).map(f64::from).collect(), 2);
     assert_eq!(t, vec![4.5]);
     let t = thresholds((0..1000).map(f64::from).collect(), 255);
     assert_eq!(t.len(), 254);
     assert!(t.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn quantile_thresholds_are_scikit_learns() {
+    // Reference: scikit-learn 1.9.1's `_find_binning_thresholds` (numpy's
+    // "averaged_inverted_cdf" percentiles, repeats dropped) on the same
+    // columns.
+    let col: Vec<f64> = (0..600u64).map(|i| ((i * i) % 997) as f64 / 7.0).collect();
+    let t = thresholds(col, 255);
+    assert_eq!(t.len(), 254);
+    for (i, want) in [
+        (0, 0.42857142857142855),
+        (1, 1.2857142857142858),
+        (2, 1.8571428571428572),
+        (100, 56.142857142857146),
+        (252, 141.14285714285714),
+        (253, 141.85714285714286),
+    ] {
+        assert_eq!(t[i].to_bits(), f64::to_bits(want), "threshold {i}");
+    }
+    // A value a third of the rows hold: its repeated quantiles collapse.
+    let col: Vec<f64> = (0..1000)
+        .map(|i| f64::from(i % 300))
+        .chain(std::iter::repeat_n(0.5, 500))
+        .collect();
+    let t = thresholds(col, 40);
+    assert_eq!(t.len(), 27);
+    assert_eq!(t[..5], [0.5, 6.0, 15.0, 24.5, 34.0]);
 }
 
 #[test]
