@@ -83,10 +83,10 @@ pub const INFO: ModelInfo = ModelInfo {
             ],
             ..HyperParam::new(
                 "loss",
-                "squared_error (regression), log_loss (classification)",
-                "what each iteration's trees minimise: squared_error or absolute_error \
-                 (regression; absolute_error sets each leaf to the median residual of its rows), \
-                 log_loss (classification, binary or multinomial)",
+                "squared_error/log_loss",
+                "what each iteration's trees minimise: squared_error (the regression default) \
+                 or absolute_error (regression; each leaf becomes the median residual of its \
+                 rows), log_loss (classification, binary or multinomial; its only loss)",
             )
         },
         HyperParam {
