@@ -148,6 +148,7 @@ fn main() {
         impute: Impute::Median,
         fill_value: 0.0,
         scale: Scale::Standard,
+        keep_missing: false,
     };
     let pre = Preprocessor::fit(&ds, &fit_rows, &spec).expect("preprocess");
     let xfit = pre.transform(&ds, &fit_rows).expect("transform");

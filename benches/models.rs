@@ -30,6 +30,7 @@ fn fold(file: &str, task: Task) -> (Array2<f64>, Y) {
         impute: Impute::None,
         fill_value: 0.0,
         scale: Scale::Standard,
+        keep_missing: false,
     };
     let pre = Preprocessor::fit(&ds, &train, &spec).expect("preprocess");
     let x = pre.transform(&ds, &train).expect("transform");

@@ -17,6 +17,9 @@
 #
 # Usage: scripts/bench_boosting.sh   (env: PYTHON, HPSEARCH, THREADS=2,
 #        RUNS=3, TRIALS=0: a TRIALS-trial random search with 5-fold CV too)
+#
+# The search against RandomizedSearchCV on the same candidates and folds,
+# side by side, is scripts/bench_boosting_search.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

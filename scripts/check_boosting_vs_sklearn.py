@@ -12,6 +12,12 @@ folds, and prints both mean scores and their relative difference.
 auto_mpg has missing values and a text column: both sides impute the
 median of the training fold and one-hot encode `origin`.
 
+diabetes and auto_mpg also run with loss = "absolute_error" (scored by
+mean absolute error, "mae"), the other rows with the task's default loss.
+auto_mpg runs a third time with impute = "none": hpsearch passes the
+missing cells to the model as NaN, and scikit-learn gets them as NaN too
+(no imputer), both learning the missing values' direction at each split.
+
 With --synthetic, also a seeded 100,000 x 30 classification and regression
 set (make_classification / make_regression, random_state=0).
 
@@ -32,23 +38,34 @@ import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-# (file, target, task, extra [data] lines)
+# (file, target, task, extra [data] lines, loss or None for the default)
 SHIPPED = [
-    ("breast_cancer.csv", "target", "classification", ""),
-    ("wine.csv", "target", "classification", ""),
-    ("digits.csv", "target", "classification", ""),
-    ("diabetes.csv", "target", "regression", ""),
-    ("auto_mpg.csv", "mpg", "regression", 'impute = "median"\n'),
+    ("breast_cancer.csv", "target", "classification", "", None),
+    ("wine.csv", "target", "classification", "", None),
+    ("digits.csv", "target", "classification", "", None),
+    ("diabetes.csv", "target", "regression", "", None),
+    ("auto_mpg.csv", "mpg", "regression", 'impute = "median"\n', None),
+    ("diabetes.csv", "target", "regression", "", "absolute_error"),
+    ("auto_mpg.csv", "mpg", "regression", 'impute = "median"\n', "absolute_error"),
+    ("auto_mpg.csv", "mpg", "regression", 'impute = "none"\n', None),
+    ("auto_mpg.csv", "mpg", "regression", 'impute = "none"\n', "absolute_error"),
 ]
 
 
-def hpsearch_cv(exe, work, csv, target, task, extra, max_iter):
-    metric = "accuracy" if task == "classification" else "r2"
-    name = Path(csv).stem
+def metric_of(task, loss):
+    if task == "classification":
+        return "accuracy"
+    return "mae" if loss == "absolute_error" else "r2"
+
+
+def hpsearch_cv(exe, work, csv, target, task, extra, max_iter, loss):
+    metric = metric_of(task, loss)
+    name = Path(csv).stem + (f"-{loss}" if loss else "") + ("-nan" if "none" in extra else "")
+    loss_line = f'loss = "{loss}"\n' if loss else ""
     toml = work / f"{name}.toml"
     toml.write_text(
         f"""[search]
@@ -59,7 +76,7 @@ metric = "{metric}"
 task = "{task}"
 [objective.params]
 max_iter = {max_iter}
-[data]
+{loss_line}[data]
 path = "{Path(csv).resolve()}"
 target = "{target}"
 {extra}[cv]
@@ -75,13 +92,15 @@ learning_rate = {{ type = "float", values = [0.1] }}
     return float(trials["value"].iloc[0]), folds
 
 
-def sklearn_cv(csv, target, task, folds, max_iter):
+def sklearn_cv(csv, target, task, folds, max_iter, loss, native_missing=False):
     df = pd.read_csv(csv, keep_default_na=True)
     y = df[target].to_numpy()
     x = df.drop(columns=[target])
     text = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
     numeric = [c for c in x.columns if c not in text]
     params = dict(max_iter=max_iter, early_stopping=False, random_state=0)
+    if loss:
+        params["loss"] = loss
     scores = []
     for k in np.unique(folds):
         train, test = folds != k, folds == k
@@ -92,7 +111,11 @@ def sklearn_cv(csv, target, task, folds, max_iter):
         if text or x[numeric].isna().any().any():
             pre = ColumnTransformer(
                 [
-                    ("num", SimpleImputer(strategy="median"), numeric),
+                    (
+                        "num",
+                        "passthrough" if native_missing else SimpleImputer(strategy="median"),
+                        numeric,
+                    ),
                     ("txt", OneHotEncoder(handle_unknown="ignore"), text),
                 ]
             )
@@ -104,6 +127,8 @@ def sklearn_cv(csv, target, task, folds, max_iter):
             pred = model.predict(x.to_numpy()[test])
         if task == "classification":
             scores.append(accuracy_score(y[test], pred))
+        elif loss == "absolute_error":
+            scores.append(mean_absolute_error(y[test], pred))
         else:
             scores.append(r2_score(y[test], pred))
     return float(np.mean(scores))
@@ -124,8 +149,8 @@ def synthetic(work):
     reg = work / "synth_regression.csv"
     pd.DataFrame(x, columns=cols).assign(target=y).to_csv(reg, index=False)
     return [
-        (str(cls), "target", "classification", ""),
-        (str(reg), "target", "regression", ""),
+        (str(cls), "target", "classification", "", None),
+        (str(reg), "target", "regression", "", None),
     ]
 
 
@@ -141,20 +166,26 @@ def main():
         f"scikit-learn {sklearn.__version__}; 5 folds from hpsearch's folds.csv; "
         f"max_iter={a.max_iter}, other parameters default; early_stopping=False"
     )
-    print(f"{'data':22s} {'metric':9s} {'hpsearch':>9s} {'sklearn':>9s} {'rel diff':>9s}")
+    print(
+        f"{'data':22s} {'loss':19s} {'metric':9s} {'hpsearch':>9s} {'sklearn':>9s} {'rel diff':>9s}"
+    )
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        sets = [(str(Path(a.data) / f), t, k, e) for f, t, k, e in SHIPPED]
+        sets = [(str(Path(a.data) / f), t, k, e, l) for f, t, k, e, l in SHIPPED]
         if a.synthetic:
             sets += synthetic(work)
-        for csv, target, task, extra in sets:
-            ours, folds = hpsearch_cv(exe, work, csv, target, task, extra, a.max_iter)
-            theirs = sklearn_cv(csv, target, task, folds, a.max_iter)
+        for csv, target, task, extra, loss in sets:
+            ours, folds = hpsearch_cv(exe, work, csv, target, task, extra, a.max_iter, loss)
+            native = 'impute = "none"' in extra
+            theirs = sklearn_cv(csv, target, task, folds, a.max_iter, loss, native)
             rel = abs(ours - theirs) / abs(theirs)
             worst = max(worst, rel)
-            metric = "accuracy" if task == "classification" else "r2"
-            print(f"{Path(csv).stem:22s} {metric:9s} {ours:9.4f} {theirs:9.4f} {rel:9.2%}")
+            metric = metric_of(task, loss)
+            shown = (loss or "default") + (" NaN" if native else "")
+            print(
+                f"{Path(csv).stem:22s} {shown:19s} {metric:9s} {ours:9.4f} {theirs:9.4f} {rel:9.2%}"
+            )
     print(f"largest relative difference: {worst:.2%}")
     return 0
 

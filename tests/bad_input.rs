@@ -456,6 +456,68 @@ fn gradient_boosting_parameters_out_of_range_name_the_key() {
     );
 }
 
+#[test]
+fn gradient_boosting_loss_must_suit_the_task() {
+    // absolute_error and squared_error are regression losses; log_loss is
+    // classification's. Fixed or searched, a loss of the other task is
+    // refused before anything runs, naming the key.
+    let iris = IRIS_KNN
+        .replace("\"knn\"", "\"gradient_boosting\"")
+        .replace(
+            "n_neighbors = { type = \"int\", low = 1, high = 9 }",
+            "max_iter = { type = \"int\", low = 2, high = 5 }",
+        );
+    for loss in ["absolute_error", "squared_error"] {
+        let fixed = iris.replace(
+            "\n[data]",
+            &format!("\n[objective.params]\nloss = \"{loss}\"\n\n[data]"),
+        );
+        refuse(
+            &fixed,
+            none,
+            &[
+                &format!("[objective.params.loss]: \"{loss}\" is for regression"),
+                "this search does classification; use \"log_loss\"",
+            ],
+        );
+    }
+    let searched = iris.replace(
+        "max_iter = { type = \"int\", low = 2, high = 5 }",
+        "loss = { type = \"categorical\", choices = [\"log_loss\", \"absolute_error\"] }",
+    );
+    refuse(
+        &searched,
+        none,
+        &["[space.loss]: \"absolute_error\" is for regression"],
+    );
+    let diabetes = iris.replace("data/iris.csv", "data/diabetes.csv").replace(
+        "\n[data]",
+        "\n[objective.params]\nloss = \"log_loss\"\n\n[data]",
+    );
+    refuse(
+        &diabetes,
+        |sb: &Sandbox| {
+            sb.data("diabetes.csv");
+        },
+        &[
+            "[objective.params.loss]: \"log_loss\" is for classification",
+            "use \"squared_error\" or \"absolute_error\"",
+        ],
+    );
+    let unknown = iris.replace(
+        "\n[data]",
+        "\n[objective.params]\nloss = \"huber\"\n\n[data]",
+    );
+    refuse(
+        &unknown,
+        none,
+        &[
+            "[objective.params.loss]: got \"huber\"",
+            "\"absolute_error\"",
+        ],
+    );
+}
+
 // ------------------------------------------------ bad input taken for good --
 
 /// Every built-in model with a valid one-parameter space.

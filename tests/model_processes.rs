@@ -31,6 +31,7 @@ fn fit_half(model: &str, file: &str, task: Task, params: &Params) -> (Fitted, Ar
         impute: Impute::None,
         fill_value: 0.0,
         scale: Scale::Standard,
+        keep_missing: false,
     };
     let pre = Preprocessor::fit(&ds, &rows, &spec).expect("fit preprocessing");
     let x = pre.transform(&ds, &rows).expect("transform");

@@ -19,6 +19,9 @@ pub struct HyperParam {
     pub floats: Option<(f64, f64)>,
     /// Accepted strings.
     pub choices: &'static [&'static str],
+    /// Strings of `choices` that only one task accepts (see
+    /// [`HyperParam::check_task`]); the others suit every task.
+    pub task_choices: &'static [(&'static str, Task)],
     /// Whether `true`/`false` are accepted.
     pub boolean: bool,
     /// The default, as a user would write it.
@@ -38,6 +41,7 @@ impl HyperParam {
             ints: None,
             floats: None,
             choices: &[],
+            task_choices: &[],
             boolean: false,
             default,
             help,
@@ -61,6 +65,29 @@ impl HyperParam {
             Ok(())
         } else {
             Err(format!("got {}, expected {}", show(v), self.accepts()))
+        }
+    }
+
+    /// Whether `v`, already accepted by [`HyperParam::check`], suits
+    /// `task`; the error says which choices do.
+    pub fn check_task(&self, v: &Value, task: Task) -> Result<(), String> {
+        let Value::Str(s) = v else { return Ok(()) };
+        match self.task_choices.iter().find(|(c, _)| c == s) {
+            Some((_, t)) if *t != task => {
+                let fits: Vec<String> = self
+                    .task_choices
+                    .iter()
+                    .filter(|(_, t)| *t == task)
+                    .map(|(c, _)| format!("\"{c}\""))
+                    .collect();
+                Err(format!(
+                    "\"{s}\" is for {}, but this search does {}; use {}",
+                    t.name(),
+                    task.name(),
+                    fits.join(" or ")
+                ))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -108,7 +135,7 @@ fn show(v: &Value) -> String {
 /// tunable hyperparameters.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelInfo {
-    /// The name, as scikit-learn spells it (`C`, `max_depth`, …).
+    /// The name search files use (`knn`, `svm`, …).
     pub name: &'static str,
     /// One line on what it is, for `hpsearch models`.
     pub summary: &'static str,
@@ -116,6 +143,10 @@ pub struct ModelInfo {
     pub tasks: &'static [Task],
     /// Whether it predicts class probabilities (needed by `log_loss`).
     pub probabilities: bool,
+    /// Whether it takes missing feature values (NaN) natively, so that
+    /// `impute = "none"` passes missing cells on to it instead of refusing
+    /// them (gradient boosting: a learned direction at each split).
+    pub missing_values: bool,
     /// Its tunable hyperparameters.
     pub params: &'static [HyperParam],
 }
@@ -124,5 +155,10 @@ impl ModelInfo {
     /// The hyperparameter called `name`, if the model has one.
     pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
         self.params.iter().find(|p| p.name == name)
+    }
+
+    /// See [`ModelInfo::missing_values`].
+    pub fn takes_missing(&self) -> bool {
+        self.missing_values
     }
 }

@@ -25,6 +25,7 @@ pub(super) fn resolve_model_data(
     model: &'static ModelInfo,
     o: &ObjectiveWire,
     dw: &DataWire,
+    models: &'static [ModelInfo],
 ) -> Result<(DataSpec, Dataset, Task, Metric), ConfigError> {
     let metric = match &o.metric {
         None => None,
@@ -159,13 +160,21 @@ pub(super) fn resolve_model_data(
             ),
         ));
     }
-    if impute == Impute::None {
+    // A model that takes NaN natively gets the missing cells as NaN.
+    if impute == Impute::None && !model.takes_missing() {
         if let Some((line, column)) = dataset.first_missing() {
+            let native: Vec<&str> = models
+                .iter()
+                .filter(|m| m.takes_missing())
+                .map(|m| m.name)
+                .collect();
             return Err(cx.err(
                 "data.impute",
                 format!(
-                    "{}: line {line}, column `{column}` is missing a value; set impute = \"median\" (or mean, most_frequent, constant) or fix the file",
-                    path.display()
+                    "{}: line {line}, column `{column}` is missing a value; set impute = \"median\" (or mean, most_frequent, constant) or fix the file; model {} cannot take missing values (only {} can, with impute = \"none\")",
+                    path.display(),
+                    model.name,
+                    native.join(", ")
                 ),
             ));
         }
@@ -249,6 +258,7 @@ pub(super) fn check_model_space(
     cx: &Ctx<'_>,
     model: &'static ModelInfo,
     space: &Space,
+    task: Task,
 ) -> Result<(), ConfigError> {
     for p in &space.params {
         let key = format!("space.{}", p.name);
@@ -272,6 +282,7 @@ pub(super) fn check_model_space(
         };
         for v in &probes {
             hp.check(v).map_err(|m| cx.err(&key, m))?;
+            hp.check_task(v, task).map_err(|m| cx.err(&key, m))?;
         }
     }
     Ok(())
@@ -283,6 +294,7 @@ pub(super) fn fixed_params(
     model: &'static ModelInfo,
     o: &ObjectiveWire,
     space: &Space,
+    task: Task,
 ) -> Result<Params, ConfigError> {
     let mut out = Params::new();
     for (name, raw) in o.params.iter().flatten() {
@@ -299,6 +311,7 @@ pub(super) fn fixed_params(
         let v = Value::from_toml(raw)
             .ok_or_else(|| cx.err(&key, "must be a string, number or boolean"))?;
         hp.check(&v).map_err(|m| cx.err(&key, m))?;
+        hp.check_task(&v, task).map_err(|m| cx.err(&key, m))?;
         out.insert(name.clone(), v);
     }
     Ok(out)

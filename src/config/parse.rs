@@ -260,9 +260,9 @@ pub fn parse_with_data(
                     format!("missing: model {name} needs a [data] table with `path` and `target`"),
                 )
             })?;
-            let (spec, dataset, task, metric) = resolve_model_data(&cx, model, o, dw)?;
-            check_model_space(&cx, model, &space)?;
-            let fixed = fixed_params(&cx, model, o, &space)?;
+            let (spec, dataset, task, metric) = resolve_model_data(&cx, model, o, dw, models)?;
+            check_model_space(&cx, model, &space, task)?;
+            let fixed = fixed_params(&cx, model, o, &space, task)?;
             let direction = match o.direction.as_deref() {
                 None => direction_of(metric),
                 Some(d) => {

@@ -21,7 +21,12 @@
 //!   encodes as all zeros. One-hot outputs are never scaled.
 //!
 //! With `impute = none`, a missing value in any row that is fitted or
-//! transformed is an error naming its line and column.
+//! transformed is an error naming its line and column, unless the spec
+//! keeps missing values ([`PreprocessSpec::keep_missing`], set for models
+//! that handle NaN natively): then a missing numeric cell comes out as NaN
+//! (the scaling statistics are computed on the present training values
+//! only), and a missing text cell as NaN in every one of its column's
+//! one-hot outputs.
 //!
 //! Every statistic is summed in the order of the rows given (fixed), so the
 //! fitted values are a pure function of the data and the rows. Columns are
@@ -99,6 +104,10 @@ pub struct PreprocessSpec {
     pub fill_value: f64,
     /// How numeric columns are scaled.
     pub scale: Scale,
+    /// With `impute = none`: pass missing cells on as NaN instead of
+    /// refusing them (only for a model that takes NaN natively, see
+    /// `ModelInfo::takes_missing`). Ignored by the other imputations.
+    pub keep_missing: bool,
 }
 
 /// One fitted input column, found by name when transforming.
@@ -154,13 +163,21 @@ impl FittedColumn {
 ///
 /// Serialised (serde) as `{ impute, fill_value, scale, columns }` where
 /// `columns` lists, in output order, `{ kind = "numeric", name, fill,
-/// center, divisor }` or `{ kind = "text", name, levels, fill }`.
+/// center, divisor }` or `{ kind = "text", name, levels, fill }`; and
+/// `keep_missing = true` after them when missing cells pass as NaN (the
+/// field is absent otherwise, so older files read back unchanged).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocessor {
     impute: Impute,
     fill_value: f64,
     scale: Scale,
     columns: Vec<FittedColumn>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    keep_missing: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Preprocessor {
@@ -186,6 +203,7 @@ impl Preprocessor {
             fill_value: spec.fill_value,
             scale: spec.scale,
             columns,
+            keep_missing: spec.impute == Impute::None && spec.keep_missing,
         })
     }
 
@@ -250,9 +268,11 @@ impl Preprocessor {
                     Cells::Numeric(_) | Cells::Packed(_),
                 ) => {
                     for (i, &row) in rows.iter().enumerate() {
-                        let x = match column.number(path, name, row)? {
-                            Some(x) => x,
-                            None => fill.ok_or_else(|| missing_error(path, name, row))?,
+                        let x = match (column.number(path, name, row)?, fill) {
+                            (Some(x), _) => x,
+                            (None, Some(f)) => *f,
+                            (None, None) if self.keep_missing => f64::NAN,
+                            (None, None) => return Err(missing_error(path, name, row)),
                         };
                         out[[i, offset]] = (x - center) / divisor;
                     }
@@ -261,6 +281,12 @@ impl Preprocessor {
                     for (i, &row) in rows.iter().enumerate() {
                         let value = match cell(path, name, values, row)? {
                             Some(v) => Some(v),
+                            None if self.keep_missing => {
+                                for k in 0..levels.len() {
+                                    out[[i, offset + k]] = f64::NAN;
+                                }
+                                continue;
+                            }
                             None if self.impute == Impute::None => {
                                 return Err(missing_error(path, name, row));
                             }
@@ -315,6 +341,7 @@ impl Preprocessor {
             impute: self.impute,
             fill_value: self.fill_value,
             scale: self.scale,
+            keep_missing: self.keep_missing,
         }
     }
 }
@@ -488,7 +515,9 @@ fn fit_numeric(
     let fill = match spec.impute {
         Impute::None => {
             if let Some(i) = train.iter().position(Option::is_none) {
-                return Err(missing_error(&ds.path, name, rows[i]));
+                if !spec.keep_missing {
+                    return Err(missing_error(&ds.path, name, rows[i]));
+                }
             }
             None
         }
@@ -515,11 +544,16 @@ fn fit_numeric(
         }
         Impute::Constant => Some(spec.fill_value),
     };
-    // Statistics on the imputed training values, in row order.
-    let values: Vec<f64> = train
-        .iter()
-        .map(|v| v.copied().or(fill).unwrap_or(0.0))
-        .collect();
+    // Statistics on the imputed training values, in row order (kept
+    // missing cells, NaN later, do not enter them).
+    let values: Vec<f64> = if spec.impute == Impute::None && spec.keep_missing {
+        present
+    } else {
+        train
+            .iter()
+            .map(|v| v.copied().or(fill).unwrap_or(0.0))
+            .collect()
+    };
     let n = values.len() as f64;
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -579,7 +613,9 @@ fn fit_text(
     let fill = match spec.impute {
         Impute::None => {
             if let Some(i) = train.iter().position(Option::is_none) {
-                return Err(missing_error(&ds.path, name, rows[i]));
+                if !spec.keep_missing {
+                    return Err(missing_error(&ds.path, name, rows[i]));
+                }
             }
             None
         }
@@ -632,6 +668,7 @@ mod tests {
             impute,
             fill_value: -1.0,
             scale,
+            keep_missing: false,
         }
     }
 
@@ -778,6 +815,52 @@ mod tests {
         let out = p.transform(&ds, &[0, 1, 2]).unwrap();
         let std = (8.0f64 / 3.0).sqrt();
         assert_eq!(out.column(0).to_vec(), vec![-2.0 / std, 0.0, 2.0 / std]);
+    }
+
+    #[test]
+    fn kept_missing_cells_come_out_as_nan_and_stay_out_of_the_statistics() {
+        // Train 0, NA, 4 kept missing: standard scaling on 0 and 4 only
+        // (mean 2, std 2); the missing cell is NaN, in every one-hot output
+        // of a text column too. The flag reaches the serialised form only
+        // when set.
+        let ds = dataset(
+            &["x", "color"],
+            vec![
+                num(&[Some(0.0), None, Some(4.0)]),
+                text(&[Some("red"), None, Some("blue")]),
+            ],
+        );
+        let keep = PreprocessSpec {
+            keep_missing: true,
+            ..spec(Impute::None, Scale::Standard)
+        };
+        let p = Preprocessor::fit(&ds, &[0, 1, 2], &keep).unwrap();
+        assert!(p.spec().keep_missing);
+        let out = p.transform(&ds, &[0, 1, 2]).unwrap();
+        assert_eq!(out.row(0).to_vec(), vec![-1.0, 0.0, 1.0]);
+        assert!(out.row(1).iter().all(|v| v.is_nan()), "{out}");
+        assert_eq!(out.row(2).to_vec(), vec![1.0, 1.0, 0.0]);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["keep_missing"], true);
+        let back: Preprocessor = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+        // Without the flag: refused as before, and no field written.
+        let e = Preprocessor::fit(&ds, &[0, 1, 2], &spec(Impute::None, Scale::Standard));
+        assert!(message(e.unwrap_err()).contains("missing value"));
+        let p = Preprocessor::fit(&ds, &[0, 2], &spec(Impute::None, Scale::Standard)).unwrap();
+        assert!(serde_json::to_value(&p)
+            .unwrap()
+            .get("keep_missing")
+            .is_none());
+        assert!(p.transform(&ds, &[1]).is_err());
+        // Another imputation ignores the flag.
+        let mean = PreprocessSpec {
+            keep_missing: true,
+            ..spec(Impute::Mean, Scale::None)
+        };
+        let p = Preprocessor::fit(&ds, &[0, 1, 2], &mean).unwrap();
+        assert!(!p.spec().keep_missing);
+        assert_eq!(p.transform(&ds, &[1]).unwrap()[[0, 0]], 2.0);
     }
 
     #[test]

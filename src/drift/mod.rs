@@ -951,7 +951,8 @@ impl<R: Read> Read for Lines<R> {
 /// ignored), any other column is an error. A numeric training column whose
 /// cell is not a number (and not a missing marker) is an error naming its
 /// line, as `predict` would refuse it; so is a missing cell when the model
-/// was exported with `impute = "none"`. Data row `r` is on line `r + 2`,
+/// was exported with `impute = "none"`, unless the model takes missing
+/// values natively (`gradient_boosting`: the cell reaches it as NaN). Data row `r` is on line `r + 2`,
 /// as for `predict`: a blank line before the header or a row, a quoted
 /// cell with a line break, or a line that ends in a bare carriage return
 /// is an error naming the line (blank lines at the end are fine), for LF
@@ -1191,7 +1192,9 @@ fn scan(
         )));
     }
     let mut prediction = profile.map(|p| Tracker::new(&p.prediction));
-    let impute_none = artifact.preprocessing.spec().impute == Impute::None;
+    // A model that takes NaN natively was exported keeping missing cells.
+    let spec = artifact.preprocessing.spec();
+    let impute_none = spec.impute == Impute::None && !spec.keep_missing;
     let mut batch = Batch::new(artifact);
     let predict = pass.tally || pass.predict;
     let mut rows = 0u64;

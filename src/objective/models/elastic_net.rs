@@ -110,6 +110,7 @@ pub const INFO: ModelInfo = ModelInfo {
               + alpha*l1_ratio*||w||_1 + 0.5*alpha*(1 - l1_ratio)*||w||^2",
     tasks: &[Task::Regression],
     probabilities: false,
+    missing_values: false,
     params: &[ALPHA, L1_RATIO, MAX_ITER, TOL, FIT_INTERCEPT],
 };
 

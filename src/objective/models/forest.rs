@@ -44,6 +44,7 @@ pub const INFO: ModelInfo = ModelInfo {
     summary: "random forest of CART trees (hpsearch's own, seeded), scikit-learn's parameters",
     tasks: &[Task::Classification, Task::Regression],
     probabilities: true,
+    missing_values: false,
     params: &[
         HyperParam {
             ints: Some((1, 100_000)),

@@ -33,6 +33,7 @@ pub const INFO: ModelInfo = ModelInfo {
     summary: "k-nearest neighbours (brute force): majority or distance-weighted vote, or mean",
     tasks: &[Task::Classification, Task::Regression],
     probabilities: true,
+    missing_values: false,
     params: &[
         HyperParam {
             ints: Some((1, i64::MAX)),

@@ -69,6 +69,7 @@ pub const INFO: ModelInfo = ModelInfo {
               scikit-learn's LogisticRegression(solver=\"lbfgs\")",
     tasks: &[Task::Classification],
     probabilities: true,
+    missing_values: false,
     params: &[
         HyperParam {
             floats: Some((POSITIVE, f64::MAX)),

@@ -44,6 +44,7 @@ pub const INFO: ModelInfo = ModelInfo {
               GaussianNB",
     tasks: &[Task::Classification],
     probabilities: true,
+    missing_values: false,
     params: &[HyperParam {
         floats: Some((0.0, f64::MAX)),
         ..HyperParam::new(

@@ -77,6 +77,7 @@ pub const INFO: ModelInfo = ModelInfo {
               RBF or linear kernel, one-vs-one multiclass",
     tasks: &[Task::Classification],
     probabilities: false,
+    missing_values: false,
     params: &[
         HyperParam {
             floats: Some((POSITIVE, f64::MAX)),

@@ -119,6 +119,7 @@ pub const INFO: ModelInfo = ModelInfo {
     summary: "CART decision tree (hpsearch's own, deterministic), scikit-learn's parameters",
     tasks: &[Task::Classification, Task::Regression],
     probabilities: true,
+    missing_values: false,
     params: &[
         CRITERION,
         MAX_DEPTH,
