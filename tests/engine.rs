@@ -173,6 +173,11 @@ fn ask_tell_refuses_what_was_not_asked_or_told_twice_and_resumes_the_rest() {
             Err(Error::Input(m)) if m.contains("already told")
         ));
         assert!(at.tell(t1.index, Evaluation::interrupted()).is_err());
+        // A function search records no fold scores.
+        assert!(matches!(
+            at.tell(t1.index, Evaluation::ok(1.0, vec![0.5])),
+            Err(Error::Input(m)) if m.contains("1 fold scores")
+        ));
         assert_eq!(at.pending(), vec![1]);
         // Trial 1 is never told: the folder resumes at it.
         assert_eq!(at.finish().unwrap().len(), 1);

@@ -118,6 +118,8 @@ pub struct AskTell<'s> {
     asked: BTreeMap<u64, (Params, u64, Instant)>,
     /// Told, waiting for an earlier trial before they commit.
     told: BTreeMap<u64, Outcome>,
+    /// What a row holds (fold scores, extra cells).
+    columns: crate::journal::Columns,
 }
 
 impl<'s> AskTell<'s> {
@@ -156,6 +158,7 @@ impl<'s> AskTell<'s> {
             budget: spec.budget(),
             asked: BTreeMap::new(),
             told: BTreeMap::new(),
+            columns,
         })
     }
 
@@ -216,6 +219,23 @@ impl<'s> AskTell<'s> {
                  when the search resumes"
             )));
         }
+        if eval.status == Status::Ok && !eval.value.is_finite() {
+            return Err(Error::Input(format!(
+                "trial {index}: status ok with the value {}; use Evaluation::ok, which fails a \
+                 non-finite value",
+                eval.value
+            )));
+        }
+        if eval.folds.len() > self.columns.n_folds || eval.extra.len() > self.columns.extra.len() {
+            return Err(Error::Input(format!(
+                "trial {index}: {} fold scores and {} extra cells, where this search records at \
+                 most {} and {}",
+                eval.folds.len(),
+                eval.extra.len(),
+                self.columns.n_folds,
+                self.columns.extra.len()
+            )));
+        }
         let Some((params, seed, asked)) = self.asked.remove(&index) else {
             return Err(Error::Input(
                 if index < self.committed || self.told.contains_key(&index) {
@@ -269,6 +289,6 @@ impl<'s> AskTell<'s> {
         if self.committed >= self.budget {
             self.journal.finish().map_err(failed)?;
         }
-        self.search.rows(&dir, &self.search.columns())
+        self.search.rows(&dir, &self.columns)
     }
 }
