@@ -2450,7 +2450,11 @@ mod layout_tests {
             let (x, y) = load(name);
             let y = classes(&y);
             let n_classes = y.iter().max().unwrap() + 1;
-            trees += compare(&x, Labels::Classes { y: &y, n_classes }, Task::Classification);
+            trees += compare(
+                &x,
+                Labels::Classes { y: &y, n_classes },
+                Task::Classification,
+            );
         }
         assert_eq!(trees, 6 * 2 * 25 * 3 * 3);
     }
