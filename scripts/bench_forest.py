@@ -12,11 +12,14 @@ after a change against scikit-learn, side by side in one run.
 
 Every arm runs once per round, the arms of a round one after the other, so
 that each ratio compares runs made in the same machine state. The tables
-give medians over the rounds (min-max), the best CV accuracy and the load
-average before each round."""
+give medians over the rounds (min-max) of the wall time and of the CPU time
+(user + system: hpsearch's process; scikit-learn's process and its joblib
+workers), the best CV accuracy and the load average before each round. On a
+loaded machine the CPU time is the steadier measure of the work done."""
 import argparse
 import csv
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,16 +35,44 @@ ISSUE22 = "benches/forest/synth30_forest.toml"
 HALVING = "benches/halving/synth_forest_halving.toml"
 
 
+def children_cpu():
+    """CPU seconds of the children this process has waited for."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def own_cpu():
+    """CPU seconds of this process and of its live children (joblib's
+    workers), read from /proc."""
+    t = os.times()
+    total = t.user + t.system
+    tick = os.sysconf("SC_CLK_TCK")
+    me = str(os.getpid())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def hpsearch(binary, config, threads, out):
+    c0 = children_cpu()
     t0 = time.perf_counter()
     p = subprocess.run([binary, "run", config, "--threads", str(threads), "--out", out, "--quiet"],
                        cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu = children_cpu() - c0
     if p.returncode != 0:
         sys.exit(f"{binary} failed on {config}:\n{p.stderr}")
     best = next(float(line.rsplit("=", 1)[1]) for line in p.stdout.splitlines()
                 if line.startswith("best trial"))
-    return wall, best
+    return wall, best, cpu
 
 
 def trials(out):
@@ -74,9 +105,10 @@ def sklearn_random(candidates, folds_csv, n_jobs):
     fold = np.loadtxt(folds_csv, delimiter=",", skiprows=1, dtype=int, ndmin=2)[:, -1]
     search = Given(RandomForestClassifier(n_estimators=30, random_state=0), {}, n_iter=len(candidates),
                    cv=PredefinedSplit(fold), scoring="accuracy", refit=False, n_jobs=n_jobs)
+    c0 = own_cpu()
     t0 = time.perf_counter()
     search.fit(X, y)
-    return time.perf_counter() - t0, float(search.best_score_)
+    return time.perf_counter() - t0, float(search.best_score_), own_cpu() - c0
 
 
 def med(xs):
@@ -112,7 +144,7 @@ def main():
             res.setdefault(("issue22", "identical"), []).append(identical)
             res.setdefault(("issue22", "sklearn"), []).append(
                 sklearn_random(trials(outs["after"]), os.path.join(outs["after"], "folds.csv"), 2))
-            print(f"  issue22: " + ", ".join(f"{k} {v[-1][0]:.2f}s best {v[-1][1]:.6f}"
+            print("  issue22: " + ", ".join(f"{k} {v[-1][0]:.2f}s (cpu {v[-1][2]:.2f}s) best {v[-1][1]:.6f}"
                                              for (c, k), v in res.items() if c == "issue22" and k != "identical")
                   + f"; same candidates {same}; trials.csv identical before/after {identical}", flush=True)
         if "halving" in args.only:
@@ -124,29 +156,33 @@ def main():
                     open(os.path.join(outs["after"], "trials.csv"), "rb") as b:
                 res.setdefault(("halving", "identical"), []).append(a.read() == b.read())
             for nj in args.halving_jobs:
+                c0 = own_cpu()
                 w, best, _, _ = bench_halving.sklearn_search("synth_forest", 740, "random", nj)
-                res.setdefault(("halving", f"sklearn n_jobs={nj}"), []).append((w, best))
-            print(f"  halving: " + ", ".join(f"{k} {v[-1][0]:.2f}s best {v[-1][1]:.6f}"
+                res.setdefault(("halving", f"sklearn n_jobs={nj}"), []).append((w, best, own_cpu() - c0))
+            print("  halving: " + ", ".join(f"{k} {v[-1][0]:.2f}s (cpu {v[-1][2]:.2f}s) best {v[-1][1]:.6f}"
                                              for (c, k), v in res.items() if c == "halving" and k != "identical")
                   + f"; trials.csv identical before/after {res[('halving', 'identical')][-1]}", flush=True)
     print(f"\nload average at end: {os.getloadavg()}; before each round: "
           + ", ".join(f"{l[0]:.1f}" for l in loads))
     print(f"hpsearch --threads {args.threads}; medians of {args.rounds} rounds (min-max); best = best mean CV accuracy\n")
-    print("| workload | arm | wall s | best CV accuracy |")
-    print("|---|---|---|---|")
+    print("| workload | arm | wall s | CPU s | best CV accuracy |")
+    print("|---|---|---|---|---|")
     for (case, arm), v in res.items():
         if arm == "identical":
             continue
-        m, lo, hi = med([w for w, _ in v])
-        print(f"| {case} | {arm} | {m:.2f} ({lo:.2f}-{hi:.2f}) | {v[0][1]:.6f} |")
+        m, lo, hi = med([x[0] for x in v])
+        cm, clo, chi = med([x[2] for x in v])
+        print(f"| {case} | {arm} | {m:.2f} ({lo:.2f}-{hi:.2f}) | {cm:.2f} ({clo:.2f}-{chi:.2f}) | {v[0][1]:.6f} |")
     print()
     for case in args.only:
-        before = med([w for w, _ in res[(case, "before")]])[0]
-        after = med([w for w, _ in res[(case, "after")]])[0]
-        sk = min(med([w for w, _ in v])[0] for (c, k), v in res.items() if c == case and k.startswith("sklearn"))
-        print(f"{case}: before/after {before / after:.2f}x; scikit-learn (better n_jobs) / before "
-              f"{sk / before:.2f}x, / after {sk / after:.2f}x; trials.csv identical before/after in every round: "
-              f"{all(res[(case, 'identical')])}")
+        for i, what in ((0, "wall"), (2, "CPU")):
+            before = med([x[i] for x in res[(case, "before")]])[0]
+            after = med([x[i] for x in res[(case, "after")]])[0]
+            sk = min(med([x[i] for x in v])[0] for (c, k), v in res.items()
+                     if c == case and k.startswith("sklearn"))
+            print(f"{case} {what}: before/after {before / after:.2f}x; scikit-learn (better n_jobs) / before "
+                  f"{sk / before:.2f}x, / after {sk / after:.2f}x")
+        print(f"{case}: trials.csv identical before/after in every round: {all(res[(case, 'identical')])}")
 
 
 if __name__ == "__main__":
