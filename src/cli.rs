@@ -468,11 +468,14 @@ struct Progress {
 impl engine::Observer for Progress {
     fn start(&mut self, recorded: &[Row], budget: u64, resumed: bool) {
         if resumed {
-            eprintln!(
-                "{}: resuming at trial {} of {budget}",
-                self.dir.display(),
-                recorded.len()
-            );
+            // Above the bar, not through it.
+            self.bar.suspend(|| {
+                eprintln!(
+                    "{}: resuming at trial {} of {budget}",
+                    self.dir.display(),
+                    recorded.len()
+                )
+            });
         }
         self.bar.set_position(recorded.len() as u64);
         self.tally = Tally {
