@@ -1662,7 +1662,11 @@ struct Log {
 /// Read `trials.csv` of the search with root hash `root`. This checks the
 /// rows but not their number: a results folder's reader wants
 /// [`read_committed`].
-pub(crate) fn read_rows(path: &Path, columns: &Columns, root: &str) -> Result<Vec<Row>, JournalError> {
+pub(crate) fn read_rows(
+    path: &Path,
+    columns: &Columns,
+    root: &str,
+) -> Result<Vec<Row>, JournalError> {
     read_log(path, columns, root, 0).map(|l| l.rows)
 }
 

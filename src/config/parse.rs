@@ -9,8 +9,8 @@ use crate::space::Space;
 use crate::strategy::Spec;
 
 use super::command::resolve_command;
-use super::external::resolve_external;
 use super::cv::{check_cv_data, resolve_cv_kind};
+use super::external::resolve_external;
 use super::model::{check_model_space, direction_of, fixed_params, resolve_model_data};
 use super::pruner::{resolve_pruner, resolve_resource};
 use super::wire::FileWire;

@@ -165,14 +165,16 @@ impl Search {
     /// folds prepared). An `external` objective (see
     /// [`Search::with_objective`]) still needs its code.
     pub fn from_file(file: impl AsRef<Path>) -> Result<Search, Error> {
-        let loaded = config::load(file.as_ref(), crate::objective::models::MODELS).map_err(input)?;
+        let loaded =
+            config::load(file.as_ref(), crate::objective::models::MODELS).map_err(input)?;
         Search::prepare(loaded)
     }
 
     /// [`Search::from_file`] for a text: `file` names it in errors, and
     /// relative data paths are read from its folder.
     pub fn from_toml(text: &str, file: impl AsRef<Path>) -> Result<Search, Error> {
-        let loaded = config::parse(file.as_ref(), text, crate::objective::models::MODELS).map_err(input)?;
+        let loaded =
+            config::parse(file.as_ref(), text, crate::objective::models::MODELS).map_err(input)?;
         Search::prepare(loaded)
     }
 
