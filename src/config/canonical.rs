@@ -191,7 +191,7 @@ pub enum CanonicalObjective<'a> {
     Function {
         /// The function's name (`[objective] function`).
         function: &'static str,
-        /// The number of parameters it takes (`[objective] dim`).
+        /// How many parameters it takes: the number of `[space]` entries.
         dim: usize,
     },
     /// A program run once per trial.
