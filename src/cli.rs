@@ -43,7 +43,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a search and print the best trial.
     ///
-    /// Results go to results/<search file stem>/ (or --out): manifest.toml,
+    /// Results go to `results/<search file stem>/` (or --out): manifest.toml,
     /// trials.csv and timings.csv. Running a finished search again prints
     /// its summary and changes nothing; an unfinished one resumes. Ctrl-C
     /// stops cleanly (exit 130): run the same command again to resume.
@@ -53,7 +53,7 @@ pub enum Command {
         /// Worker threads (default: all cores). Never changes a result.
         #[arg(long, short = 'j')]
         threads: Option<usize>,
-        /// The results folder (default: results/<search file stem>).
+        /// The results folder (default: `results/<search file stem>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress bar.
@@ -77,7 +77,7 @@ pub enum Command {
         /// The database (also HPSEARCH_STORAGE).
         #[arg(long)]
         storage: Option<String>,
-        /// The results folder (default: results/<search file stem>).
+        /// The results folder (default: `results/<search file stem>`).
         #[arg(long)]
         out: Option<PathBuf>,
     },

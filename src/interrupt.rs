@@ -16,7 +16,7 @@
 //! A trial's program runs in its own process group, and every process it
 //! starts inherits `HPSEARCH_TRIAL_DIR=<absolute trial folder>` in its
 //! environment. A process that leaves the group (`setsid`, a double fork, a
-//! daemon) keeps that variable, so [`kill_trial`] kills the group and then,
+//! daemon) keeps that variable, so `kill_trial` kills the group and then,
 //! on Linux, every process whose `/proc/<pid>/environ` names the trial's
 //! folder, until none is left.
 //!

@@ -1561,7 +1561,7 @@ fn write_record(dir: &Path, m: &Manifest, durable: bool) -> Result<(), JournalEr
 }
 
 /// Write a whole file by writing a uniquely named temporary file beside it
-/// ([`TMP_PREFIX`]`*`, so never a file of the user's), flushing it and
+/// (`TMP_PREFIX*`, so never a file of the user's), flushing it and
 /// renaming it over the target, so a crash leaves the old or the new file,
 /// never a torn one. On an error the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {

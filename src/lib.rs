@@ -35,6 +35,8 @@
 //! `objective`; `journal`, `pruner`; `search`; `storage`, `drift`;
 //! `replay`, `inspect`; `engine`. See design.md, "Shape of the code".
 
+#![warn(missing_docs)]
+
 pub mod benchmark;
 pub mod config;
 pub mod data;

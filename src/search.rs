@@ -29,12 +29,17 @@ use crate::value::Params;
 /// A finished trial.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The trial's index, from 0 in proposal order.
     pub trial: u64,
+    /// The trial's seed, derived from the root hash and the index.
     pub seed: u64,
+    /// The parameters proposed.
     pub params: Params,
+    /// What the objective returned.
     pub eval: Evaluation,
     /// Wall time, for `timings.csv` only.
     pub seconds: f64,
+    /// The worker thread that ran it, for `timings.csv` only.
     pub thread: usize,
     /// Set when proposing the trial panicked (an hpsearch bug): the trial
     /// is never committed and the run stops.
@@ -59,8 +64,15 @@ impl Outcome {
 /// Errors that stop a search.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    /// The worker thread pool could not be built.
     #[error("cannot start {threads} worker threads: {message}")]
-    Pool { threads: usize, message: String },
+    Pool {
+        /// The thread count asked for.
+        threads: usize,
+        /// Why the pool failed.
+        message: String,
+    },
+    /// The results folder could not be read or written.
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// `[objective] max_failures` trials in a row did not succeed.
@@ -68,26 +80,44 @@ pub enum SearchError {
         "stopped after {n} failed trials in a row (max_failures = {n}); the last, trial {trial}: {error}. \
          Fix the cause and run again to resume, or raise [objective] max_failures (0 never stops)"
     )]
-    TooManyFailures { n: u64, trial: u64, error: String },
+    TooManyFailures {
+        /// `max_failures`: how many failed in a row.
+        n: u64,
+        /// The last of them.
+        trial: u64,
+        /// Its error.
+        error: String,
+    },
     /// Ctrl-C (or SIGTERM): running trials were killed and dropped.
     #[error(
         "interrupted: {committed} trials are in the journal; run the same command again to resume"
     )]
-    Interrupted { committed: u64 },
+    Interrupted {
+        /// Trials in the journal when the search stopped.
+        committed: u64,
+    },
     /// A panic inside hpsearch (a bug) while proposing a trial.
     #[error(
         "hpsearch bug: proposing trial {trial} panicked: {message} (please report it, with the \
          search file); the journal holds every trial before it"
     )]
-    Bug { trial: u64, message: String },
+    Bug {
+        /// The trial being proposed.
+        trial: u64,
+        /// The panic's message.
+        message: String,
+    },
     /// A recorded trial is not what this search proposes.
     #[error(
         "trials.csv line {line}: trial {trial} {message}; the journal and this search disagree \
          (was trials.csv edited, or written by another version of hpsearch?)"
     )]
     Drift {
+        /// The recorded trial's index.
         trial: u64,
+        /// Its line in `trials.csv` (1 is the header).
         line: u64,
+        /// How it differs from what this search proposes.
         message: String,
     },
 }
@@ -95,7 +125,7 @@ pub enum SearchError {
 /// What a strategy learns from a finished trial of `space` without
 /// intermediate values: its parameters (and their unit coordinates) and its
 /// value turned into a loss (lower is better); failed trials have none.
-/// [`observation_with_steps`] for a trial that may have been pruned.
+/// `observation_with_steps` for a trial that may have been pruned.
 pub fn observation(
     space: &Space,
     direction: Direction,
@@ -319,7 +349,9 @@ pub(crate) fn recorded_state(search: &Search, rows: &[Row]) -> Result<State, Sea
 /// A trial of [`simulate`].
 #[derive(Clone, Debug)]
 pub struct Simulated {
+    /// The parameters proposed.
     pub params: Params,
+    /// What the objective returned.
     pub eval: Evaluation,
     /// Wall time the proposal took (a measurement only).
     pub propose_seconds: f64,

@@ -129,53 +129,86 @@ impl Search {
     }
 }
 
-/// The canonical form of a search (see [`Search::canonical`]).
+/// The canonical form of a search (see [`Search::canonical`]); serialised
+/// as compact JSON, it is the root hash's input. Its shape (field names,
+/// their order, what is left out when) must not change: any change gives
+/// every existing search a new root hash, and their results folders would
+/// no longer resume.
 #[derive(Debug, Serialize)]
 pub struct Canonical<'a> {
+    /// `hpsearch-search/1`: the encoding's version tag, so a future
+    /// encoding cannot collide with this one.
     pub format: &'static str,
     /// The name, or a table of the name and its settings.
     pub strategy: &'a Spec,
+    /// `[search] seed` (default 0).
     pub seed: u64,
+    /// `[search] parallel`, the proposal window; left out for grid and
+    /// random without a pruner (they never look at results).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<u64>,
     /// Left out when there is none, so searches without a pruner keep
     /// the root hash they had before pruning existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pruner: Option<&'a PrunerSpec>,
+    /// `[objective] direction`: a model's is its metric's; a function's
+    /// defaults to minimize.
     pub direction: Direction,
+    /// What a trial evaluates.
     pub objective: CanonicalObjective<'a>,
+    /// The data and its preparation; model objectives only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<CanonicalData<'a>>,
+    /// The cross-validation scheme; model objectives only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cv: Option<CanonicalCv<'a>>,
+    /// Each searched parameter's domain, by name (sorted).
     pub space: BTreeMap<&'a str, &'a Domain>,
 }
 
+/// The objective part of [`Canonical`], tagged by `kind`. Part of the
+/// root hash's input: its shape (variants, field names and order) must not
+/// change, or every existing search gets a new root hash.
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum CanonicalObjective<'a> {
+    /// A built-in model trained with cross-validation.
     Model {
+        /// The model's name (`[objective] model`).
         model: &'static str,
+        /// Classification or regression, as resolved.
         task: Task,
+        /// The metric's name, as resolved (default the task's).
         metric: &'static str,
+        /// `[objective.params]`: the hyperparameters fixed for every trial.
         params: &'a Params,
         /// Left out when not set, so searches without a resource keep
         /// the root hash they had before the key existed.
         #[serde(skip_serializing_if = "Option::is_none")]
         resource: Option<&'a ResourceSpec>,
     },
+    /// A built-in benchmark function.
     Function {
+        /// The function's name (`[objective] function`).
         function: &'static str,
+        /// How many parameters it takes: the number of `[space]` entries.
         dim: usize,
     },
+    /// A program run once per trial.
     Command {
+        /// The command as written: the program, then its arguments.
         command: &'a [String],
+        /// Whether the parameters are appended as `--name=value`.
         args: bool,
+        /// `timeout`, seconds; left out when not set.
         #[serde(skip_serializing_if = "Option::is_none")]
         timeout: Option<f64>,
+        /// `max_step`, the largest step reported; left out when not set.
         #[serde(skip_serializing_if = "Option::is_none")]
         max_step: Option<u64>,
+        /// What `value` measures (default "value").
         metric: &'a str,
+        /// Result keys given their own column in `trials.csv`.
         columns: &'a [String],
         /// Left out when empty, so searches without it keep the root
         /// hash they had before the key existed.
@@ -184,20 +217,35 @@ pub enum CanonicalObjective<'a> {
         /// Each input as written, with its content hash.
         inputs: BTreeMap<&'a str, &'a str>,
     },
+    /// Code the caller gives, which the search cannot see: its name and
+    /// version stand for it.
     External {
+        /// `[objective] external`: the objective's name.
         external: &'a str,
+        /// `[objective] version`: changed whenever the code changes what it
+        /// returns.
         version: &'a str,
+        /// What `value` measures (default "value").
         metric: &'a str,
     },
 }
 
+/// The `[data]` part of [`Canonical`]: the data by content, not by path.
+/// Part of the root hash's input: its shape (field names and order) must
+/// not change, or every existing search gets a new root hash.
 #[derive(Debug, Serialize)]
 pub struct CanonicalData<'a> {
+    /// SHA-256 of the data file's bytes (hex).
     pub sha256: &'a str,
+    /// `[data] target`: the target column (default "target").
     pub target: &'a str,
+    /// `[data] impute` (default none).
     pub impute: Impute,
+    /// `[data] fill_value`; only with `impute = "constant"`, left out
+    /// otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_value: Option<f64>,
+    /// `[data] scale` (default none).
     pub scale: Scale,
     /// Left out when empty, so searches that do not set `text` keep the
     /// root hash they had before the key existed.
@@ -205,9 +253,15 @@ pub struct CanonicalData<'a> {
     pub text: &'a [String],
 }
 
+/// The `[cv]` part of [`Canonical`]. Part of the root hash's input: its
+/// shape (field names and order) must not change, or every existing search
+/// gets a new root hash.
 #[derive(Debug, Serialize)]
 pub struct CanonicalCv<'a> {
+    /// `[cv] folds` (default 5; 1 for a holdout).
     pub folds: usize,
+    /// Whether the folds keep class proportions, as resolved: the default
+    /// for classification, or what `[cv] kind` says.
     pub stratified: bool,
     /// Left out when `[cv] kind` is not set, so searches without it keep
     /// the root hash they had before the key existed.

@@ -54,20 +54,32 @@ pub use resolved::{
 /// A search file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The search file cannot be read (missing, a folder, no permission).
     #[error("{file}: cannot read the search file: {source}")]
     Read {
+        /// The search file, as given.
         file: PathBuf,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
     /// TOML syntax, a wrong type or an unknown key; the message carries the
     /// line and column.
     #[error("{file}: {message}")]
-    Parse { file: PathBuf, message: String },
+    Parse {
+        /// The search file, as given.
+        file: PathBuf,
+        /// What is wrong, with the line and column.
+        message: String,
+    },
     /// A rule broken at `key` (a path such as `space.alpha`).
     #[error("{file}: [{key}]: {message}")]
     Invalid {
+        /// The search file, as given.
         file: PathBuf,
+        /// Where: a dotted key path such as `space.alpha` or
+        /// `search.pruner.max_resource`.
         key: String,
+        /// What is wrong and what to do about it.
         message: String,
     },
 }

@@ -18,11 +18,14 @@ use super::ModelInfo;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Lower values are better (losses, errors, the benchmark functions).
     Minimize,
+    /// Higher values are better (accuracy, R²).
     Maximize,
 }
 
 impl Direction {
+    /// The name as written in a search file: "minimize" or "maximize".
     pub fn name(self) -> &'static str {
         match self {
             Direction::Minimize => "minimize",
@@ -44,8 +47,13 @@ impl Direction {
 pub enum ObjectiveSpec {
     /// A built-in model trained with k-fold cross-validation.
     Model {
+        /// The model, from the catalogue (`[objective] model`).
         model: &'static ModelInfo,
+        /// Classification or regression: `[objective] task`, or the model's
+        /// only task, the metric's, or read from the target column.
         task: Task,
+        /// `[objective] metric`, default the task's (accuracy for
+        /// classification, R² for regression).
         metric: Metric,
         /// `[objective.params]`: hyperparameters fixed for every trial.
         fixed: Params,
@@ -54,7 +62,12 @@ pub enum ObjectiveSpec {
         resource: Option<ResourceSpec>,
     },
     /// A built-in benchmark function of `dim` parameters.
-    Function { function: Function, dim: usize },
+    Function {
+        /// `[objective] function`.
+        function: Function,
+        /// How many parameters it takes: the number of `[space]` entries.
+        dim: usize,
+    },
     /// Any program, run once per trial (see `objective::command`).
     Command(Box<CommandSpec>),
     /// Code the caller gives (a Rust closure, a Python function: see
@@ -127,23 +140,44 @@ pub struct Input {
 pub enum PrunerSpec {
     /// Optuna's MedianPruner rule.
     Median {
+        /// Pruning waits until this many settled trials completed (default
+        /// 5, >= 0).
         n_startup_trials: u64,
+        /// No trial is pruned before this step (default 0).
         n_warmup_steps: u64,
+        /// Steps between checks, counted from `n_warmup_steps` (default 1,
+        /// >= 1).
         interval_steps: u64,
     },
     /// Optuna's SuccessiveHalvingPruner rule (asynchronous successive
     /// halving).
     SuccessiveHalving {
+        /// The step of the first rung (default 1, >= 1); with a resource,
+        /// its `min_resources`.
         min_resource: u64,
+        /// Rung `k + 1` is this many times rung `k`, and the best
+        /// `1 / reduction_factor` go on (default 4, >= 2); with a resource,
+        /// its `factor`.
         reduction_factor: u64,
+        /// Rung `k` is at `min_resource * reduction_factor ^
+        /// (min_early_stopping_rate + k)` (default 0).
         min_early_stopping_rate: u64,
+        /// A trial is pruned at a rung that at most this many trials
+        /// (itself included) reached (default 0).
         bootstrap_count: u64,
     },
     /// Optuna's HyperbandPruner rule, brackets from the trial index.
     Hyperband {
+        /// The first rung's step (default 1, >= 1); with a resource, its
+        /// `min_resources`.
         min_resource: u64,
+        /// The most steps a trial runs (required, above `min_resource`);
+        /// with a resource, its `max_resources`.
         max_resource: u64,
+        /// The ratio between rungs (default 3, >= 2); with a resource, its
+        /// `factor`.
         reduction_factor: u64,
+        /// As for successive halving (default 0).
         bootstrap_count: u64,
     },
 }
@@ -162,6 +196,8 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// The name as written in a search file: "samples", "trees" or
+    /// "iterations".
     pub fn name(self) -> &'static str {
         match self {
             Resource::Samples => "samples",
@@ -175,6 +211,7 @@ impl Resource {
 /// resolved (defaults filled in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ResourceSpec {
+    /// What grows: rows, trees or iterations.
     pub resource: Resource,
     /// The first rung's resource (>= 1): rows, trees or iterations.
     /// Default scikit-learn's `"smallest"`: 2 x folds x classes rows for
@@ -213,9 +250,15 @@ impl ResourceSpec {
 pub struct DataSpec {
     /// Resolved against the search file's folder.
     pub path: PathBuf,
+    /// `target`: the target column (default "target"); never a feature.
     pub target: String,
+    /// `impute`: how missing feature cells are filled (default none:
+    /// missing cells are an error, except for models that take them).
     pub impute: Impute,
+    /// `fill_value`: the value `impute = "constant"` fills in (default
+    /// 0); unused otherwise.
     pub fill_value: f64,
+    /// `scale`: how numeric features are scaled (default none).
     pub scale: Scale,
     /// `[data] text`: feature columns read as text (categorical) whatever
     /// their cells, sorted by name. Empty by default.
@@ -229,6 +272,8 @@ pub struct DataSpec {
 pub struct Search {
     /// The search file it came from.
     pub file: PathBuf,
+    /// `[search] strategy`: the name, or a table of the name and its
+    /// settings.
     pub strategy: Spec,
     /// `[search] trials` as written (for grid: an optional cap).
     pub trials: Option<u64>,
@@ -240,7 +285,10 @@ pub struct Search {
     pub window: u64,
     /// `[search.pruner]`; `None` for `kind = "none"` (the default).
     pub pruner: Option<PrunerSpec>,
+    /// What a trial evaluates.
     pub objective: ObjectiveSpec,
+    /// `[objective] direction`, resolved: a model's is its metric's, a
+    /// function's defaults to minimize, a command's must be written.
     pub direction: Direction,
     /// `[data]`, for model objectives.
     pub data: Option<DataSpec>,
@@ -254,6 +302,7 @@ pub struct Search {
     /// each row's group (numbered by first appearance); for `time_series`
     /// with `order`, the rows sorted by it. Empty otherwise.
     pub cv_keys: Vec<usize>,
+    /// `[space]`: the searched parameters, in name order.
     pub space: Space,
     /// The search file's text, kept in the results folder for replay.
     pub text: String,
@@ -261,7 +310,10 @@ pub struct Search {
 
 /// A search file read and checked, with its data loaded.
 pub struct Loaded {
+    /// The validated search.
     pub search: Search,
+    /// The data, loaded and prepared, for model objectives; `None`
+    /// otherwise.
     pub dataset: Option<Dataset>,
 }
 
@@ -323,22 +375,44 @@ pub enum CvKind {
     Kfold,
     /// k-fold `repeats` times, each with its own shuffle; stratified for
     /// classification unless `stratify = false`.
-    Repeated { repeats: usize, stratify: bool },
+    Repeated {
+        /// `[cv] repeats` (default 10, >= 1).
+        repeats: usize,
+        /// `[cv] stratify`: whether folds keep class proportions (default
+        /// true for classification; regression cannot).
+        stratify: bool,
+    },
     /// scikit-learn's `GroupKFold`: the rows of one value of column
     /// `groups` are held out together; the column is not a feature.
-    Group { groups: String },
+    Group {
+        /// `[cv] groups`: the column whose values are the groups.
+        groups: String,
+    },
     /// scikit-learn's `TimeSeriesSplit`, rows ordered by column `order`
     /// (not a feature) or in file order.
     TimeSeries {
         #[serde(skip_serializing_if = "Option::is_none")]
+        /// `[cv] order`: the column the rows are sorted by; `None`: file
+        /// order.
         order: Option<String>,
+        /// `[cv] gap`: rows left out between each training and test part
+        /// (default 0).
         gap: usize,
         #[serde(skip_serializing_if = "Option::is_none")]
+        /// `[cv] max_train_size`: the most training rows a fold keeps
+        /// (the latest ones); `None`: no cap.
         max_train_size: Option<usize>,
     },
     /// One split holding out `test_size` of the rows; stratified for
     /// classification unless `stratify = false`.
-    Holdout { test_size: f64, stratify: bool },
+    Holdout {
+        /// `[cv] test_size`: the share of rows held out, in (0, 1)
+        /// (default 0.25).
+        test_size: f64,
+        /// `[cv] stratify`: whether folds keep class proportions (default
+        /// true for classification; regression cannot).
+        stratify: bool,
+    },
 }
 
 impl CvKind {

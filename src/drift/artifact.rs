@@ -88,37 +88,68 @@ pub struct Artifact {
 /// Why an export or a prediction failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
+    /// The search optimises a function or runs a command: there is no
+    /// model to export.
     #[error(
         "{dir}: export is for searches over a built-in model; this one optimises a function or runs a command \
          (a command's trial keeps its own files in trials/<index>/)"
     )]
-    NotAModel { dir: PathBuf },
+    NotAModel {
+        /// The results folder.
+        dir: PathBuf,
+    },
+    /// The trial asked for failed in the search: it has no model.
     #[error("trial {trial} failed in the search; export a trial that succeeded")]
-    FailedTrial { trial: u64 },
+    FailedTrial {
+        /// The trial's index.
+        trial: u64,
+    },
     /// A trial the pruner stopped: its value is a partial score.
     #[error(
         "trial {trial} was pruned at step {step}: its value is the score of a run stopped \
          early, not a result; export a complete trial (leave out --trial for the best, or \
          name one whose status is ok)"
     )]
-    PrunedTrial { trial: u64, step: String },
+    PrunedTrial {
+        /// The trial's index.
+        trial: u64,
+        /// The step it was stopped at, as the journal records it.
+        step: String,
+    },
     /// The refit on all rows failed.
     #[error("refit on all rows: {0}")]
     Fit(#[from] ModelError),
+    /// A file that cannot be used: the artifact cannot be read or is not
+    /// one, or an output that cannot be written.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
     #[error(
         "{path}: artifact format {found}, but this hpsearch ({ours}) reads format {ARTIFACT_FORMAT} and older; \
          use a newer hpsearch"
     )]
     /// The artifact has a format newer than [`ARTIFACT_FORMAT`].
     Newer {
+        /// The artifact.
         path: PathBuf,
+        /// Its `format`.
         found: u64,
+        /// This hpsearch's version.
         ours: &'static str,
     },
+    /// The data's feature columns do not match the model's (see
+    /// [`Artifact::check_columns`]).
     #[error("{path}: {message}")]
-    Columns { path: PathBuf, message: String },
+    Columns {
+        /// The data file.
+        path: PathBuf,
+        /// Which columns are missing or extra.
+        message: String,
+    },
     /// The rows to predict cannot be prepared as the model was.
     #[error("{0}")]
     Data(#[from] DataError),

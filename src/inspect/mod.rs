@@ -16,8 +16,8 @@
 //! | [`show`] | one search at a glance: text, JSON, CSV |
 //! | [`list`] | one line per search in a folder of results |
 //! | [`compare`] | several searches side by side |
-//! | [`importance`] | fANOVA parameter importance on a random forest |
-//! | [`plot`] | the SVG plots |
+//! | `importance` | fANOVA parameter importance on a random forest |
+//! | `plot` | the SVG plots |
 //! | [`report`] | the self-contained HTML report |
 //!
 //! # Example

@@ -11,8 +11,8 @@
 //! function of the folders: the same folders give the same bytes.
 //!
 //! Its size and time are bounded whatever the number of trials: the plots
-//! thin what they draw past [`plot::THIN_ABOVE`] trials and say so, and
-//! the importance forest sees at most [`importance::MAX_ROWS`] trials
+//! thin what they draw past `plot::THIN_ABOVE` trials and say so, and
+//! the importance forest sees at most `importance::MAX_ROWS` trials
 //! (docs/inspect.md, "Large searches and outliers").
 
 use std::fmt::Write;
@@ -45,8 +45,8 @@ figure.plot{margin:8px 0;display:table}figure.plot svg{display:block}\
 figcaption{display:table-caption;caption-side:bottom;font-size:12px;color:#555}.slices{display:flex;flex-wrap:wrap;gap:8px}\
 p.note{color:#555;font-size:13px}";
 
-/// The importance of each parameter of `f` (see [`importance::fanova`],
-/// fitted to at most [`importance::MAX_ROWS`] of the successful trials, an
+/// The importance of each parameter of `f` (see `importance::fanova`,
+/// fitted to at most `importance::MAX_ROWS` of the successful trials, an
 /// even spread by rank); `None` when it cannot be computed.
 pub fn importances(f: &Folder) -> Option<Vec<f64>> {
     let ok: Vec<_> = f.ranked();

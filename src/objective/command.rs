@@ -94,6 +94,7 @@ pub struct CommandObjective {
 }
 
 impl CommandObjective {
+    /// The objective that runs `spec`'s program once per trial.
     pub fn new(spec: CommandSpec) -> CommandObjective {
         CommandObjective { spec }
     }

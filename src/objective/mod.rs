@@ -17,7 +17,10 @@ pub mod models;
 /// How a trial ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// The trial gave a finite value.
     Ok,
+    /// The trial gave no usable value (an error, a crash, a non-finite
+    /// value); its value is NaN and `error` says why.
     Failed,
     /// A command trial killed at its `timeout`. The one status that
     /// depends on the machine rather than on the trial's inputs.
@@ -33,6 +36,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The name `trials.csv` writes in its `status` column.
     pub fn name(self) -> &'static str {
         match self {
             Status::Ok => "ok",
@@ -58,6 +62,7 @@ impl Status {
 /// The result of one trial.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
+    /// How the trial ended.
     pub status: Status,
     /// The objective value (the mean of the fold scores for a model);
     /// NaN when the trial failed.
@@ -111,6 +116,8 @@ impl Evaluation {
         }
     }
 
+    /// A failed evaluation: `error` says why, `folds` holds the fold
+    /// scores computed before the failure; the value is NaN.
     pub fn failed(error: String, folds: Vec<f64>) -> Evaluation {
         Evaluation {
             status: Status::Failed,

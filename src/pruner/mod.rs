@@ -2,8 +2,8 @@
 //! values (`[search.pruner]`).
 //!
 //! Three rules, each following Optuna's pruner of the same name:
-//! `median` ([`median`]), `successive_halving` ([`successive_halving`]) and
-//! `hyperband` ([`hyperband`]). Each module documents its exact rule.
+//! `median`, `successive_halving` and `hyperband`, each in the private
+//! module of that name, which documents its exact rule.
 //!
 //! The one difference from Optuna, shared by all three, is which trials a
 //! decision looks at: Optuna compares with whatever trials happened to

@@ -6,8 +6,8 @@
 //! database's clock), then the committed result. A worker reads the
 //! committed results it has not seen (trial index ≥ its local journal's
 //! length), claims the lowest trial the window rule lets it start,
-//! proposes it from the committed history exactly as [`search::run`] does
-//! ([`search::propose_next`], [`search::run_trial`]), evaluates it while a
+//! proposes it from the committed history exactly as `search::run` does
+//! (`search::propose_next`, `search::run_trial`), evaluates it while a
 //! heartbeat extends its lease, and commits it; the first commit of a
 //! trial wins and a later one is dropped. Committed rows reach the
 //! worker's own results folder in trial order, so `trials.csv` is the one
@@ -48,7 +48,7 @@ pub enum StorageError {
     /// server refused a statement mid-run (exit 1).
     #[error("{0}")]
     Failed(String),
-    /// The search stopped as [`search::run`] stops (Ctrl-C, failures, a bug
+    /// The search stopped as `search::run` stops (Ctrl-C, failures, a bug
     /// or the local journal's I/O).
     #[error(transparent)]
     Search(#[from] SearchError),
@@ -599,7 +599,7 @@ impl Storage {
 
     /// Read the committed trials from `sync.prefix` on and append those
     /// that extend the contiguous prefix to `journal`, updating `state` as
-    /// [`search::run`] does for its own commits.
+    /// `search::run` does for its own commits.
     #[allow(clippy::too_many_arguments)]
     fn sync(
         &mut self,

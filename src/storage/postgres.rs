@@ -467,7 +467,7 @@ fn pgpass_lookup(config: &Config) -> Option<String> {
     pgpass_find(&path, &host, &port, db, user)
 }
 
-/// See [`pgpass_lookup`].
+/// See `pgpass_lookup`.
 pub fn pgpass_find(path: &Path, host: &str, port: &str, db: &str, user: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).ok()?;

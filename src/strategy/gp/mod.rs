@@ -24,7 +24,7 @@
 //!    columns, each with its own lengthscale. Integer, stepped and
 //!    explicit-value parameters are treated as continuous (their cell
 //!    centre `(k + 0.5)/n`) and a candidate is rounded by
-//!    [`Space::from_unit`]. Losses are warped ([`warp`]): standardised,
+//!    [`Space::from_unit`]. Losses are warped (`warp`): standardised,
 //!    passed through a Yeo–Johnson power transform whose exponent in
 //!    [0, 2] maximises the profile likelihood (below 1 a heavy tail of bad
 //!    losses is compressed, above 1 a tail of a few very good ones;
@@ -32,7 +32,7 @@
 //!    The model, its fit and the expected improvement all work on this
 //!    warped scale: an improvement is measured in warped units, not in
 //!    raw loss.
-//! 3. **Fit: the fit chain.** Kernel hyperparameters (see [`model`])
+//! 3. **Fit: the fit chain.** Kernel hyperparameters (see `model`)
 //!    maximise the log marginal likelihood plus weak priors, by argmin's
 //!    L-BFGS with exact gradients. `fit(m)`, the fit to the first `m`
 //!    successful trials (losses warped among those `m`), is defined
@@ -58,7 +58,7 @@
 //!    Cholesky factor of this kernel matrix serves the whole acquisition
 //!    search.
 //! 5. **Acquisition.** Log expected improvement over the best observed
-//!    warped loss, computed without underflow (see [`special`]). It
+//!    warped loss, computed without underflow (see `special`). It
 //!    is evaluated at `n_sweep` random points (snapped to the grid and to
 //!    one-hot categories; their variances come from one batched
 //!    triangular solve per block of 32 points); L-BFGS (backtracking

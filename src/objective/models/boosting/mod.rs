@@ -170,14 +170,30 @@ pub const INFO: ModelInfo = ModelInfo {
 pub struct BoostParams {
     /// `None`: the task's default ([`Loss::default_for`]).
     pub loss: Option<Loss>,
+    /// Shrinkage: each tree's leaf values are multiplied by it (> 0,
+    /// default 0.1).
     pub learning_rate: f64,
+    /// Boosting iterations: one tree each, or one per class for
+    /// multiclass (1..=100000, default 100).
     pub max_iter: usize,
+    /// Most leaves per tree (>= 2, default 31); `None`: no limit.
     pub max_leaf_nodes: Option<usize>,
+    /// Deepest level of a tree, the root being level 0 (>= 1); `None`
+    /// (the default): no limit.
     pub max_depth: Option<usize>,
+    /// Fewest training rows in a leaf (>= 1, default 20).
     pub min_samples_leaf: usize,
+    /// L2 penalty on leaf values, added to each leaf's hessian sum (>= 0,
+    /// default 0).
     pub l2_regularization: f64,
+    /// Share of the features drawn at random for each split, in (0, 1]
+    /// (at least one, rounded up; default 1.0).
     pub max_features: f64,
+    /// Bins per feature for non-missing values (2..=255, default 255);
+    /// missing values get one more.
     pub max_bins: usize,
+    /// Share of the training rows each iteration's trees are grown on,
+    /// drawn without replacement, in (0, 1] (default 1.0: every row).
     pub subsample: f64,
 }
 
@@ -338,14 +354,23 @@ pub enum Node {
     /// `x <= threshold` goes left, a larger value right, NaN to the
     /// learned side.
     Split {
+        /// The column of the prepared feature matrix it tests.
         feature: usize,
+        /// The largest value that goes left.
         threshold: f64,
+        /// Whether a missing value (NaN) goes left.
         missing_left: bool,
+        /// The left child's index in the tree's nodes.
         left: usize,
+        /// The right child's index in the tree's nodes.
         right: usize,
     },
     /// The tree's output (already multiplied by the learning rate).
-    Leaf { value: f64 },
+    Leaf {
+        /// What the tree adds to the raw prediction for a row that ends
+        /// here.
+        value: f64,
+    },
 }
 
 /// One boosted tree.
