@@ -9,7 +9,7 @@
 //! - **Order of rows.** Each feature's rows are sorted once by
 //!   (value, row index); a split scans a node's rows in that order. Two
 //!   layouts get them there, with the same result bit for bit (see
-//!   [`Layout`]): partitioning every feature's order stably at each split,
+//!   `Layout`): partitioning every feature's order stably at each split,
 //!   or sorting a node's rows by their ranks only for the features drawn.
 //! - **Thresholds** are midpoints between consecutive distinct values of a
 //!   node, as in scikit-learn; a row goes left when `x <= threshold`.
