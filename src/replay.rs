@@ -699,8 +699,8 @@ fn csv_writer<W: std::io::Write>(inner: W) -> csv::Writer<W> {
 /// `None`); with `check_drift`, check the rows against the artifact's
 /// profile in the same pass and return the report.
 ///
-/// The file is streamed ([`crate::drift::predict_rows`]): rows are read,
-/// checked and predicted [`crate::drift::BATCH_ROWS`] at a time and each
+/// The file is streamed (`crate::drift::predict_rows`): rows are read,
+/// checked and predicted `crate::drift::BATCH_ROWS` at a time and each
 /// batch's lines written before the next is read, so memory does not grow
 /// with the rows. The bytes are those of one whole-file prediction: every
 /// model predicts each row on its own, and the records are written by the

@@ -34,7 +34,7 @@ pub struct Fold {
 ///    holding its rows in ascending order.
 /// 3. Each group, in that order, is shuffled in place with the same `rng` by
 ///    Fisher–Yates: for `i` from `len-1` down to `1`, draw `j` uniform in
-///    `0..=i` with [`bounded`] and swap positions `i` and `j`.
+///    `0..=i` with `bounded` and swap positions `i` and `j`.
 /// 4. The shuffled groups are concatenated, and the row at position `p` of
 ///    that sequence goes to the test set of fold `p % k`. Dealing continues
 ///    round-robin across group boundaries (the next class starts at the
@@ -187,7 +187,7 @@ pub fn holdout(n: usize, test_size: f64, strata: Option<&[usize]>, seed: u64) ->
 
 /// In-place Fisher–Yates shuffle: for `i` from `len-1` down to 1, swap `i`
 /// with `bounded(rng, i + 1)`.
-pub fn shuffle<T>(items: &mut [T], rng: &mut Xoshiro256PlusPlus) {
+pub(crate) fn shuffle<T>(items: &mut [T], rng: &mut Xoshiro256PlusPlus) {
     for i in (1..items.len()).rev() {
         let j = bounded(rng, i as u64 + 1) as usize;
         items.swap(i, j);
@@ -201,7 +201,7 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut Xoshiro256PlusPlus) {
 /// `2^64 mod range`; return the high 64 bits. Each draw consumes one or more
 /// `next_u64` outputs, a fixed function of the RNG stream. `range == 0`
 /// returns 0 without drawing.
-pub fn bounded(rng: &mut Xoshiro256PlusPlus, range: u64) -> u64 {
+pub(crate) fn bounded(rng: &mut Xoshiro256PlusPlus, range: u64) -> u64 {
     if range == 0 {
         return 0;
     }

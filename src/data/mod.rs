@@ -26,7 +26,7 @@
 //!   such cell: it is almost always a typo or an export glitch, and reading
 //!   it as text would silently turn a numeric feature into a categorical one
 //!   with a level per distinct value. Columns listed in
-//!   [`ReadOptions::text`] (`[data] text = [...]`) are read as text
+//!   `ReadOptions::text` (`[data] text = [...]`) are read as text
 //!   whatever their cells.
 //! - Data files are read only when they are regular files (symbolic links
 //!   followed): a device such as `/dev/zero` or a FIFO is refused before
@@ -255,7 +255,7 @@ pub fn load(path: &Path, target: &str, task: Option<Task>) -> Result<Dataset, Da
 
 /// How [`load_with`] reads a file, beyond its target and task.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ReadOptions<'a> {
+pub(crate) struct ReadOptions<'a> {
     /// Feature columns read as text whatever their cells (`[data] text`).
     /// Names that are not feature columns are ignored here; the caller
     /// checks them.
@@ -266,7 +266,7 @@ pub struct ReadOptions<'a> {
 }
 
 /// [`load`], with the columns read as text and the reason for the task.
-pub fn load_with(
+pub(crate) fn load_with(
     path: &Path,
     target: &str,
     task: Option<Task>,
@@ -352,7 +352,7 @@ pub fn load_with(
 
 /// Load a file of feature columns only, every column read as [`load`]
 /// reads features except that a mostly numeric column with a non-number is
-/// text (see [`load_features_as`]).
+/// text (see `load_features_as`).
 pub fn load_features(path: &Path) -> Result<Dataset, DataError> {
     load_features_as(path, &[])
 }
@@ -363,7 +363,10 @@ pub fn load_features(path: &Path) -> Result<Dataset, DataError> {
 /// numbers (an error names the first that is not), a text column is text
 /// whatever its cells. Other columns (not used by the model) are numeric
 /// when every non-missing cell is a number, text otherwise.
-pub fn load_features_as(path: &Path, trained: &[(&str, Kind)]) -> Result<Dataset, DataError> {
+pub(crate) fn load_features_as(
+    path: &Path,
+    trained: &[(&str, Kind)],
+) -> Result<Dataset, DataError> {
     let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
@@ -449,7 +452,7 @@ pub fn sha256_file(path: &Path) -> Result<String, DataError> {
 /// `None` when `path` is a regular file (symbolic links followed), else
 /// what it is instead ("a FIFO (named pipe)", "a character device", "a
 /// folder", ...).
-pub fn not_regular(path: &Path) -> std::io::Result<Option<&'static str>> {
+pub(crate) fn not_regular(path: &Path) -> std::io::Result<Option<&'static str>> {
     let meta = std::fs::metadata(path)?;
     let ft = meta.file_type();
     Ok(if ft.is_file() {
@@ -464,7 +467,7 @@ pub fn not_regular(path: &Path) -> std::io::Result<Option<&'static str>> {
 /// Refuse `path` unless it is a regular file (symbolic links followed):
 /// reading `/dev/zero` would never end and opening a FIFO blocks until
 /// another process writes to it.
-pub fn check_regular(path: &Path) -> Result<(), DataError> {
+pub(crate) fn check_regular(path: &Path) -> Result<(), DataError> {
     let kind = not_regular(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -504,7 +507,7 @@ fn special_file_kind(_: &std::fs::FileType) -> &'static str {
 }
 
 /// The bytes of `path`, once [`check_regular`] accepts it.
-pub fn read_regular(path: &Path) -> Result<Vec<u8>, DataError> {
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, DataError> {
     check_regular(path)?;
     std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -513,7 +516,7 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>, DataError> {
 }
 
 /// SHA-256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest.iter() {

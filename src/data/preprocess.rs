@@ -219,7 +219,11 @@ impl Preprocessor {
     /// [`Preprocessor::transform`] on the packed form of a dataset: the
     /// same matrix, bit for bit (the same code reads a packed numeric
     /// cell's NaN as the missing cell it stands for).
-    pub fn transform_packed(&self, p: &Packed, rows: &[usize]) -> Result<Array2<f64>, DataError> {
+    pub(crate) fn transform_packed(
+        &self,
+        p: &Packed,
+        rows: &[usize],
+    ) -> Result<Array2<f64>, DataError> {
         let cells = p
             .columns
             .iter()
@@ -382,7 +386,7 @@ impl<'a> Cells<'a> {
 /// cell is never NaN, see `data::parse_finite`): 8 bytes a cell, not
 /// the 16 of `Option<f64>`. Text columns are kept as they are.
 #[derive(Clone, Debug)]
-pub struct Packed {
+pub(crate) struct Packed {
     /// The data file, for errors.
     pub path: PathBuf,
     /// Feature names, in the dataset's order.

@@ -48,7 +48,7 @@
 //!
 //! The report is a pure function of the artifact and the CSV bytes:
 //! records are tallied in file order, predictions run in fixed batches of
-//! [`BATCH_ROWS`] rows, levels are kept in `BTreeMap`s, and every sum runs
+//! `BATCH_ROWS` rows, levels are kept in `BTreeMap`s, and every sum runs
 //! in a fixed order. Two runs print the same bytes.
 
 pub mod artifact;
@@ -70,14 +70,14 @@ use profile::{class_label, ColumnProfile, Moments, NumericProfile, Values};
 
 /// Rows predicted at a time for the prediction check (fixed, so the
 /// batches, and anything a model might do per batch, never vary).
-pub const BATCH_ROWS: usize = 4096;
+pub(crate) const BATCH_ROWS: usize = 4096;
 
 /// At most this many distinct unseen levels are remembered per column
 /// (their rows are all counted); the report lists the most frequent.
 const MAX_UNSEEN_KEPT: usize = 1000;
 
 /// Checks per column: psi, ks or chi2, missing, outside.
-pub const CHECKS_PER_COLUMN: usize = 4;
+pub(crate) const CHECKS_PER_COLUMN: usize = 4;
 
 /// How many unseen levels the report names per column.
 const UNSEEN_SHOWN: usize = 10;
@@ -386,7 +386,7 @@ pub struct Report {
 
 /// The new data of one numeric column, against its training points.
 #[derive(Clone, Debug)]
-pub struct NumericTally {
+pub(crate) struct NumericTally {
     count: u64,
     missing: u64,
     moments: Moments,
@@ -443,7 +443,7 @@ impl NumericTally {
 
 /// The new data of one categorical column, against its training levels.
 #[derive(Clone, Debug)]
-pub struct CategoricalTally {
+pub(crate) struct CategoricalTally {
     count: u64,
     missing: u64,
     /// Per training level, in the profile's (sorted) order.
@@ -491,7 +491,7 @@ impl CategoricalTally {
 
 /// The tally of one column of either kind.
 #[derive(Clone, Debug)]
-pub enum Tally {
+pub(crate) enum Tally {
     /// A numeric column.
     Numeric(NumericTally),
     /// A categorical column.
@@ -548,7 +548,7 @@ impl<'a> Tracker<'a> {
 /// Compare a column's tally with its profile and grade the checks, their
 /// p-values corrected for `tests` checks in the whole report (see
 /// [`Check::grade`]).
-pub fn evaluate(
+pub(crate) fn evaluate(
     reference: &ColumnProfile,
     tally: &Tally,
     role: Role,
@@ -849,7 +849,7 @@ fn categorical_checks(
 /// Sort rows as the table shows them: alert, warn, ok; then by PSI,
 /// largest first (none last); then by name; the predictions after a
 /// feature with the same name.
-pub fn sort_columns(columns: &mut [ColumnReport]) {
+pub(crate) fn sort_columns(columns: &mut [ColumnReport]) {
     columns.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -968,14 +968,14 @@ pub fn check(artifact: &Artifact, model_path: &Path, csv: &Path) -> Result<Repor
 /// Where a scan hands its predictions: one [`BATCH_ROWS`]-row batch at a
 /// time, in row order, with the batch's cells of the kept columns. An
 /// error stops the scan with its message.
-pub type Sink<'s> = &'s mut SinkFn<'s>;
+pub(crate) type Sink<'s> = &'s mut SinkFn<'s>;
 
 /// What a [`Sink`] points at.
-pub type SinkFn<'s> = dyn FnMut(&Prediction, &Kept<'_>) -> Result<(), String> + 's;
+pub(crate) type SinkFn<'s> = dyn FnMut(&Prediction, &Kept<'_>) -> Result<(), String> + 's;
 
 /// The input columns `predict --keep` passes through, for one batch.
 #[derive(Clone, Copy, Debug)]
-pub struct Kept<'a> {
+pub(crate) struct Kept<'a> {
     /// Their names, in the order they have in the input file.
     pub names: &'a [String],
     /// Their cells (trimmed), row after row.
@@ -997,7 +997,7 @@ pub struct Kept<'a> {
 /// text even when every cell is a number). Memory: the report's plus one
 /// batch, whatever the rows.
 /// `keep` names input columns passed through to `sink` (`predict --keep`).
-pub fn check_and_predict(
+pub(crate) fn check_and_predict(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,
@@ -1020,7 +1020,7 @@ pub fn check_and_predict(
 /// `keep` names input columns passed through to `sink` (`predict --keep`):
 /// each must be in the header, and a column the model does not read is
 /// allowed when it is kept.
-pub fn predict_rows(
+pub(crate) fn predict_rows(
     artifact: &Artifact,
     model_path: &Path,
     csv: &Path,

@@ -10,7 +10,7 @@ use super::{flatten, fmt_sig, Folder};
 use crate::value::Value;
 
 /// The fractions of the budget at which best-so-far values are reported.
-pub const CHECKPOINTS: [u64; 4] = [10, 25, 50, 100];
+pub(crate) const CHECKPOINTS: [u64; 4] = [10, 25, 50, 100];
 
 /// One search's column in a comparison.
 #[derive(Clone, Debug, Serialize)]
@@ -40,7 +40,7 @@ pub struct Column {
     /// The best trial's parameters, by name.
     pub best_params: BTreeMap<String, Value>,
     /// The best value among the first `ceil(p% of the budget)` trials, for
-    /// each `p` in [`CHECKPOINTS`]; `None` when the search has not got
+    /// each `p` in `CHECKPOINTS`; `None` when the search has not got
     /// that far or no trial had succeeded by then.
     pub best_at: Vec<(u64, Option<f64>)>,
 }
@@ -57,7 +57,7 @@ pub struct Comparison {
 
 /// The number of trials that make `p` percent of `budget`, rounded up, at
 /// least 1.
-pub fn checkpoint(budget: u64, p: u64) -> u64 {
+pub(crate) fn checkpoint(budget: u64, p: u64) -> u64 {
     (budget * p).div_ceil(100).max(1)
 }
 
@@ -192,7 +192,7 @@ pub fn to_csv(c: &Comparison) -> String {
 /// search's folder), then one row a fact: strategy, objective, root hash,
 /// trials, best value, trial and when it was reached, the best so far at
 /// each checkpoint, and the best trial's parameters.
-pub fn table(c: &Comparison) -> Vec<Vec<String>> {
+pub(crate) fn table(c: &Comparison) -> Vec<Vec<String>> {
     let num = |x: Option<f64>| x.map_or("-".to_string(), |v| fmt_sig(v, 6));
     let mut head = vec![String::new()];
     head.extend(c.columns.iter().map(|k| k.dir.clone()));

@@ -429,17 +429,17 @@ impl Folder {
 
 /// Whether a row is a successful trial; a status this version does not know
 /// counts as not successful.
-pub fn is_ok(r: &Row) -> bool {
+pub(crate) fn is_ok(r: &Row) -> bool {
     r.status == Status::Ok && r.value.is_some()
 }
 
 /// The value of a successful row.
-pub fn ok_value(r: &Row) -> Option<f64> {
+pub(crate) fn ok_value(r: &Row) -> Option<f64> {
     r.value.filter(|_| is_ok(r))
 }
 
 /// A parameter value as written in `trials.csv`, read back by its domain.
-pub fn parse_value(domain: &Domain, text: &str) -> Option<Value> {
+pub(crate) fn parse_value(domain: &Domain, text: &str) -> Option<Value> {
     match domain {
         Domain::Float { .. } => text.parse::<f64>().ok().map(Value::Float),
         Domain::Int { .. } => text.parse::<i64>().ok().map(Value::Int),
@@ -451,7 +451,7 @@ pub fn parse_value(domain: &Domain, text: &str) -> Option<Value> {
 
 /// How a parameter is drawn on an axis.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Axis {
+pub(crate) enum Axis {
     /// A number between `low` and `high`, on a log scale when `log`.
     Numeric {
         /// The axis's lower end.
@@ -469,7 +469,7 @@ pub enum Axis {
 /// the domain is log); categorical choices and explicit value lists by
 /// position, evenly spaced (a list is a handful of hand-picked points, often
 /// log-spaced, which a linear axis would crowd together).
-pub fn axis_of(p: &Param) -> Axis {
+pub(crate) fn axis_of(p: &Param) -> Axis {
     match &p.domain {
         Domain::Float { low, high, log, .. } => Axis::Numeric {
             low: *low,
@@ -488,7 +488,7 @@ pub fn axis_of(p: &Param) -> Axis {
 }
 
 /// Where `v` sits on `axis`: the number itself, or the choice's position.
-pub fn axis_position(axis: &Axis, v: &Value) -> Option<f64> {
+pub(crate) fn axis_position(axis: &Axis, v: &Value) -> Option<f64> {
     match axis {
         Axis::Numeric { .. } => v.as_f64(),
         Axis::Choices(names) => {
@@ -500,7 +500,7 @@ pub fn axis_position(axis: &Axis, v: &Value) -> Option<f64> {
 
 /// Mean and (population) standard deviation of fold scores, summed in fold
 /// order; `None` when there are none.
-pub fn fold_stats(folds: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn fold_stats(folds: &[f64]) -> Option<(f64, f64)> {
     if folds.is_empty() {
         return None;
     }
@@ -511,7 +511,7 @@ pub fn fold_stats(folds: &[f64]) -> Option<(f64, f64)> {
 }
 
 /// CSV text with `\n` line ends: the header row, then `rows`.
-pub fn csv_text(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+pub(crate) fn csv_text(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
@@ -554,7 +554,7 @@ pub fn fmt_sig(x: f64, digits: usize) -> String {
 
 /// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC), the form
 /// the manifest uses.
-pub fn fmt_utc(secs: u64) -> String {
+pub(crate) fn fmt_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil date from a day count (proleptic Gregorian, 400-year eras).
@@ -582,7 +582,7 @@ pub fn fmt_utc(secs: u64) -> String {
 
 /// Flatten a TOML value into `dotted.key -> text` pairs (arrays kept whole),
 /// for comparing resolved searches.
-pub fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+pub(crate) fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
     match v {
         toml::Value::Table(t) if !t.is_empty() => {
             for (k, v) in t {

@@ -21,7 +21,7 @@ use std::path::Path;
 use super::{compare, importance, plot, show, Folder, InspectError};
 
 /// Escape text for HTML.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -48,7 +48,7 @@ p.note{color:#555;font-size:13px}";
 /// The importance of each parameter of `f` (see `importance::fanova`,
 /// fitted to at most `importance::MAX_ROWS` of the successful trials, an
 /// even spread by rank); `None` when it cannot be computed.
-pub fn importances(f: &Folder) -> Option<Vec<f64>> {
+pub(crate) fn importances(f: &Folder) -> Option<Vec<f64>> {
     let ok: Vec<_> = f.ranked();
     let x: Vec<Vec<f64>> = ok.iter().map(|r| f.unit_of(r)).collect();
     let y: Vec<f64> = ok.iter().filter_map(|r| r.value).collect();

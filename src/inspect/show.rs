@@ -256,7 +256,7 @@ fn is_zero(n: &usize) -> bool {
 
 /// "`done` of `budget` done, `n` failed[, `m` timed out] (`status`)": the
 /// counts `run` prints, time-outs apart from failures.
-pub fn trials_line(s: &Summary) -> String {
+pub(crate) fn trials_line(s: &Summary) -> String {
     let mut timed_out = match s.trials_timed_out {
         0 => String::new(),
         n => format!(", {n} timed out"),
@@ -372,7 +372,7 @@ pub fn to_text(s: &Summary) -> String {
 }
 
 /// Left-aligned columns separated by two spaces (widths in characters).
-pub fn columns(rows: &[Vec<String>]) -> String {
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|k| {

@@ -1,4 +1,3 @@
-
 #[test]
 fn a_pruned_row_says_at_which_step_it_stopped() {
     use crate::objective::{Evaluation, Status};

@@ -235,7 +235,7 @@ where
 /// A uniform draw in [0, 1) from the top 53 bits: written out rather than
 /// taken from `rand`'s distributions, whose algorithms may change between
 /// versions and would silently change every proposal.
-pub fn unit(rng: &mut impl RngCore) -> f64 {
+pub(crate) fn unit(rng: &mut impl RngCore) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 

@@ -13,7 +13,7 @@
 //!   O(bits of `i`) per coordinate, without the points before it. The
 //!   direction numbers are 64-bit fixed point, built from the primitive
 //!   polynomials and initial numbers `m` of Joe & Kuo's `new-joe-kuo-6.21201`
-//!   for the first [`MAX_DIM`] dimensions (dimension 0 is van der Corput's
+//!   for the first `MAX_DIM` dimensions (dimension 0 is van der Corput's
 //!   sequence), so every `u64` index has its own point.
 //! * **Scramble.** Owen's nested uniform scramble of each coordinate's top
 //!   53 bits: bit `63 - l` of the coordinate is flipped when a hash of
@@ -27,8 +27,8 @@
 //!   64-bit finaliser applied twice (`mix(mix(node) ^ coordinate seed)`).
 //! * **Output.** The scrambled coordinate's top 53 bits times 2^-53: exact
 //!   in an `f64`, in [0, 1), never 1.
-//! * **Beyond [`MAX_DIM`] dimensions** there are no direction numbers:
-//!   coordinate `MAX_DIM + j` of point `i` is the `j`-th [`unit()`] draw of
+//! * **Beyond `MAX_DIM` dimensions** there are no direction numbers:
+//!   coordinate `MAX_DIM + j` of point `i` is the `j`-th `unit()` draw of
 //!   `seed::stream(seed::sub_seed(seed, "sobol/extra", i), "sobol/extra")`,
 //!   plain uniform random, still a function of (`seed`, `i`) alone.
 
@@ -38,7 +38,7 @@ use crate::value::Params;
 
 /// The number of dimensions with Sobol direction numbers; further
 /// coordinates are uniform random draws (see the module doc).
-pub const MAX_DIM: usize = 64;
+pub(crate) const MAX_DIM: usize = 64;
 
 /// Bits of a direction number, and so of an unscrambled coordinate.
 const BITS: usize = 64;
@@ -203,7 +203,7 @@ fn to_unit(x: u64) -> f64 {
 /// construction). The first [`MAX_DIM`] coordinates are Sobol; any further
 /// ones are seeded uniform draws. Depends only on its arguments, and
 /// `point(i, d, s)` is a prefix of `point(i, d + 1, s)`.
-pub fn point(index: u64, dim: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn point(index: u64, dim: usize, seed: u64) -> Vec<f64> {
     let mut out = Vec::with_capacity(dim);
     for d in 0..dim.min(MAX_DIM) {
         let coord_seed = seed::sub_seed(seed, seed::streams::SOBOL_OWEN, d as u64);

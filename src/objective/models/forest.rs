@@ -128,7 +128,7 @@ impl ForestParams {
 
     /// Read `n_estimators`, `bootstrap` and the tree parameters (see
     /// [`TreeParams::from_reader`]) from a parameter map.
-    pub fn from_reader(r: &Reader<'_>, task: Task) -> Result<Self, ModelError> {
+    pub(crate) fn from_reader(r: &Reader<'_>, task: Task) -> Result<Self, ModelError> {
         let n_estimators = r.usize("n_estimators", 100)?;
         if n_estimators == 0 {
             return Err(ModelError::Param {

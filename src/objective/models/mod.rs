@@ -244,7 +244,7 @@ pub fn fit(
 }
 
 /// Typed access to a validated parameter map, with the model's defaults.
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     /// The model's name, for errors.
     pub model: &'static str,
     /// The parameters to read.
@@ -309,7 +309,7 @@ impl Reader<'_> {
 }
 
 /// The error for a model given targets of the wrong task.
-pub fn wrong_task(model: &'static str, y: &Targets<'_>) -> ModelError {
+pub(crate) fn wrong_task(model: &'static str, y: &Targets<'_>) -> ModelError {
     let got = match y {
         Targets::Classes { .. } => "classification",
         Targets::Values(_) => "regression",

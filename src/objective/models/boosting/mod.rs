@@ -246,7 +246,7 @@ fn int_or_none(
 impl BoostParams {
     /// Read and check every parameter (the same rules as [`INFO`]'s bounds,
     /// so a caller that skipped them still gets an error, not a panic).
-    pub fn from_reader(r: &Reader<'_>) -> Result<Self, ModelError> {
+    pub(crate) fn from_reader(r: &Reader<'_>) -> Result<Self, ModelError> {
         let d = BoostParams::default();
         let loss = match r.value("loss") {
             None => None,

@@ -24,9 +24,9 @@
 //! decrease of the objective. It stops when the maximal violation
 //! `max_{I_up} −yG − min_{I_low} −yG` falls below `tol` (scikit-learn's
 //! stopping rule, default 1e-3) or after `max_iter` updates of one binary
-//! problem (default [`DEFAULT_MAX_ITER`]; scikit-learn has no cap by
+//! problem (default `DEFAULT_MAX_ITER`; scikit-learn has no cap by
 //! default); a problem that hits the cap still gives a model (see
-//! [`BinarySvm::converged`]). No shrinking: the whole kernel is in memory,
+//! `BinarySvm::converged`). No shrinking: the whole kernel is in memory,
 //! so an iteration is a few vectorised passes over a few hundred numbers,
 //! and shrinking would not pay for its bookkeeping.
 //!
@@ -64,7 +64,7 @@ use crate::value::{Params, Value};
 const NAME: &str = "svm";
 
 /// Default cap on SMO updates for one binary (pair) problem.
-pub const DEFAULT_MAX_ITER: usize = 1_000_000;
+pub(crate) const DEFAULT_MAX_ITER: usize = 1_000_000;
 
 /// Curvature used when `K(i,i) + K(j,j) − 2K(i,j)` is not positive (as in
 /// Fan et al.), so a step along a flat direction stays finite.
@@ -122,7 +122,7 @@ pub const INFO: ModelInfo = ModelInfo {
 
 /// How `gamma` was given.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Gamma {
+pub(crate) enum Gamma {
     /// A fixed positive value.
     Value(f64),
     /// `1 / (n_features * X.var())` over every entry of the training matrix
@@ -134,7 +134,7 @@ pub enum Gamma {
 
 /// Which kernel, before `gamma` is resolved against the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelKind {
+pub(crate) enum KernelKind {
     /// `exp(-gamma * ‖x − x'‖²)`.
     Rbf,
     /// `x · x'`.
@@ -156,7 +156,7 @@ pub enum Kernel {
 
 /// Validated settings of one fit.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SvcParams {
+pub(crate) struct SvcParams {
     /// Box constraint (> 0).
     pub c: f64,
     /// Kernel kind.
@@ -285,7 +285,7 @@ pub fn fit(
 
 /// One trained binary machine, for the class pair `(positive, negative)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BinarySvm {
+pub(crate) struct BinarySvm {
     /// The class whose rows were labelled `+1` (the lower index).
     pub positive: usize,
     /// The class whose rows were labelled `-1`.
@@ -423,7 +423,7 @@ impl Svc {
     /// Train on `x` (rows × features) and class indices `y < n_classes`.
     /// Needs at least two classes present; a class absent from `y` never
     /// gets a vote.
-    pub fn fit(
+    pub(crate) fn fit(
         x: ArrayView2<'_, f64>,
         y: &[usize],
         n_classes: usize,
@@ -573,7 +573,8 @@ impl Svc {
 
     /// The binary machines, one per pair of present classes `(p, q)`,
     /// `p < q`, in lexicographic order.
-    pub fn machines(&self) -> &[BinarySvm] {
+    #[cfg(test)]
+    pub(crate) fn machines(&self) -> &[BinarySvm] {
         &self.machines
     }
 
@@ -583,7 +584,7 @@ impl Svc {
     }
 
     /// Decision values, one row per row of `x`, one column per machine (in
-    /// [`Svc::machines`] order); positive favours the machine's `positive`
+    /// `Svc::machines` order); positive favours the machine's `positive`
     /// class. `x` should have [`Svc::n_features`] columns: extra columns
     /// are ignored and missing ones count as zeros (callers check widths;
     /// this never panics).

@@ -1,4 +1,3 @@
-
 use super::tests::{classes, load};
 use super::*;
 use ndarray::Array2;

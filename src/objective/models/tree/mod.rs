@@ -247,7 +247,7 @@ impl TreeParams {
     /// `max_depth`, `min_samples_split`, `min_samples_leaf`, `max_features`
     /// (defaulting to `max_features_default`) and `min_impurity_decrease`.
     /// Other names are ignored. Errors name the parameter.
-    pub fn from_reader(
+    pub(crate) fn from_reader(
         r: &Reader<'_>,
         task: Task,
         max_features_default: MaxFeatures,

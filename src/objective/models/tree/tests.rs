@@ -1,4 +1,3 @@
-
 use super::*;
 pub(crate) use crate::objective::models::testdata::{holdout, load};
 use ndarray::{array, Array2};
