@@ -4,6 +4,19 @@
 use super::wire::ObjectiveWire;
 use super::{one_of, ConfigError, Ctx, Direction, ObjectiveSpec};
 
+/// `[objective] direction` of an objective without a metric that implies
+/// one (a function, an external objective): minimize unless told.
+pub(super) fn minimize_unless(cx: &Ctx<'_>, given: Option<&str>) -> Result<Direction, ConfigError> {
+    match given {
+        None | Some("minimize") => Ok(Direction::Minimize),
+        Some("maximize") => Ok(Direction::Maximize),
+        Some(d) => Err(cx.err(
+            "objective.direction",
+            one_of("direction", d, &["minimize", "maximize"]),
+        )),
+    }
+}
+
 /// Resolve `[objective] external = "name"` (code the caller gives).
 pub(super) fn resolve_external(
     cx: &Ctx<'_>,
@@ -39,16 +52,7 @@ pub(super) fn resolve_external(
             return Err(cx.err(key, "only for model objectives; remove it"));
         }
     }
-    let direction = match o.direction.as_deref() {
-        None | Some("minimize") => Direction::Minimize,
-        Some("maximize") => Direction::Maximize,
-        Some(d) => {
-            return Err(cx.err(
-                "objective.direction",
-                one_of("direction", d, &["minimize", "maximize"]),
-            ))
-        }
-    };
+    let direction = minimize_unless(cx, o.direction.as_deref())?;
     let metric = o.metric.clone().unwrap_or_else(|| "value".to_string());
     Ok((
         ObjectiveSpec::External {

@@ -10,13 +10,11 @@ use crate::strategy::Spec;
 
 use super::command::resolve_command;
 use super::cv::{check_cv_data, resolve_cv_kind};
-use super::external::resolve_external;
+use super::external::{minimize_unless, resolve_external};
 use super::model::{check_model_space, direction_of, fixed_params, resolve_model_data};
 use super::pruner::{resolve_pruner, resolve_resource};
 use super::wire::FileWire;
-use super::{
-    one_of, ConfigError, Ctx, CvKind, Direction, Loaded, ModelInfo, ObjectiveSpec, Search, MAX_GRID,
-};
+use super::{one_of, ConfigError, Ctx, CvKind, Loaded, ModelInfo, ObjectiveSpec, Search, MAX_GRID};
 
 /// Read, check and resolve a search file, loading its data. `models` is
 /// the list of built-in models a search may name
@@ -229,16 +227,7 @@ pub fn parse_with_data(
             let dim = function
                 .check_params(&space.names())
                 .map_err(|m| cx.err("space", format!("function {name}: {m}")))?;
-            let direction = match o.direction.as_deref() {
-                None | Some("minimize") => Direction::Minimize,
-                Some("maximize") => Direction::Maximize,
-                Some(d) => {
-                    return Err(cx.err(
-                        "objective.direction",
-                        one_of("direction", d, &["minimize", "maximize"]),
-                    ))
-                }
-            };
+            let direction = minimize_unless(&cx, o.direction.as_deref())?;
             (
                 ObjectiveSpec::Function { function, dim },
                 direction,

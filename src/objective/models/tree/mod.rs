@@ -889,6 +889,46 @@ impl Best {
     }
 }
 
+/// Make node `p` a split on feature `f` at `threshold` with two leaf
+/// children (filled when they are grown), rows `p.start..mid` going left,
+/// and queue both: the right first, so the left is grown first. One place
+/// for both layouts, which must grow the same trees.
+#[allow(clippy::too_many_arguments)]
+fn split_node(
+    nodes: &mut Vec<Node>,
+    stack: &mut Vec<Pending>,
+    p: &Pending,
+    f: usize,
+    threshold: f64,
+    mid: usize,
+    only: Option<usize>,
+) {
+    let left = nodes.len();
+    let right = left + 1;
+    nodes.push(Node::Leaf { value: Vec::new() });
+    nodes.push(Node::Leaf { value: Vec::new() });
+    nodes[p.node] = Node::Split {
+        feature: f,
+        threshold,
+        left,
+        right,
+    };
+    stack.push(Pending {
+        node: right,
+        start: mid,
+        end: p.end,
+        depth: p.depth + 1,
+        only,
+    });
+    stack.push(Pending {
+        node: left,
+        start: p.start,
+        end: mid,
+        depth: p.depth + 1,
+        only,
+    });
+}
+
 /// Work waiting on the stack: a node and the range of its rows.
 struct Pending {
     node: usize,
@@ -1446,30 +1486,7 @@ impl Builder<'_> {
                 self.partition(f, p.start, mid, p.end);
                 None
             };
-            let left = nodes.len();
-            let right = left + 1;
-            nodes.push(Node::Leaf { value: Vec::new() });
-            nodes.push(Node::Leaf { value: Vec::new() });
-            nodes[p.node] = Node::Split {
-                feature: f,
-                threshold,
-                left,
-                right,
-            };
-            stack.push(Pending {
-                node: right,
-                start: mid,
-                end: p.end,
-                depth: p.depth + 1,
-                only,
-            });
-            stack.push(Pending {
-                node: left,
-                start: p.start,
-                end: mid,
-                depth: p.depth + 1,
-                only,
-            });
+            split_node(&mut nodes, &mut stack, &p, f, threshold, mid, only);
         }
         nodes
     }
@@ -1615,30 +1632,7 @@ impl PerNode<'_> {
                 self.partition(f, best.n_left, p.start, p.end);
                 None
             };
-            let left = nodes.len();
-            let right = left + 1;
-            nodes.push(Node::Leaf { value: Vec::new() });
-            nodes.push(Node::Leaf { value: Vec::new() });
-            nodes[p.node] = Node::Split {
-                feature: f,
-                threshold,
-                left,
-                right,
-            };
-            stack.push(Pending {
-                node: right,
-                start: mid,
-                end: p.end,
-                depth: p.depth + 1,
-                only,
-            });
-            stack.push(Pending {
-                node: left,
-                start: p.start,
-                end: mid,
-                depth: p.depth + 1,
-                only,
-            });
+            split_node(&mut nodes, &mut stack, &p, f, threshold, mid, only);
         }
         nodes
     }
