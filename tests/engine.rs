@@ -197,8 +197,12 @@ fn ask_tell_refuses_what_was_not_asked_or_told_twice_and_resumes_the_rest() {
     }
     at.finish().unwrap();
     assert_eq!(std::fs::read(dir.join("trials.csv")).unwrap(), straight);
-    // Finished: nothing more to ask.
-    assert!(matches!(search.ask_tell(&dir), Err(Error::Input(_))));
+    // Finished: nothing more to ask, and the rows as they are.
+    let mut again = search.ask_tell(&dir).unwrap();
+    assert!(matches!(again.ask(), Next::Done));
+    assert!(again.tell(0, Evaluation::ok(1.0, Vec::new())).is_err());
+    assert_eq!(again.finish().unwrap().len(), 10);
+    assert_eq!(std::fs::read(dir.join("trials.csv")).unwrap(), straight);
 }
 
 /// Stops its token after `after` committed trials.

@@ -58,6 +58,8 @@ pub enum Next {
 
 /// A search driven from outside; see the module doc. Made by
 /// [`Search::ask_tell`]; holds the results folder's lock until dropped.
+/// On a folder that already holds the whole budget, `ask` says
+/// [`Next::Done`] at once and `finish` returns its rows.
 ///
 /// ```
 /// use hpsearch::engine::{Next, Search};
@@ -103,7 +105,9 @@ pub enum Next {
 pub struct AskTell<'s> {
     search: &'s Search,
     strategy: Box<dyn Strategy>,
-    journal: Journal,
+    /// `None` for a folder that was already finished.
+    journal: Option<Journal>,
+    dir: std::path::PathBuf,
     state: State,
     budget: u64,
     /// Whether the window holds proposals back (a strategy that learns, or
@@ -128,17 +132,27 @@ impl<'s> AskTell<'s> {
         let columns = search.columns();
         let folds = search.objective.as_deref().and_then(|o| o.fold_of_rows());
         let (journal, state) = match journal::open(dir, spec, &columns, folds) {
-            Ok(Opened::New(j)) => (*j, State::default()),
+            Ok(Opened::New(j)) => (Some(*j), State::default()),
             Ok(Opened::Unfinished(mut u)) => {
                 let rows = std::mem::take(&mut u.rows);
                 let state = search::recorded_state(spec, &rows).map_err(input)?;
-                (u.resume(spec.budget()).map_err(failed)?, state)
+                (Some(u.resume(spec.budget()).map_err(failed)?), state)
             }
-            Ok(Opened::Finished(_)) => {
-                return Err(Error::Input(format!(
-                    "{}: the search is already finished; nothing to ask",
-                    dir.display()
-                )))
+            // Nothing to ask: `ask` says Done and `finish` gives the rows,
+            // as `run` leaves a finished folder as it is.
+            Ok(Opened::Finished(rows)) => {
+                let curves = rows
+                    .iter()
+                    .map(|r| crate::pruner::Curve {
+                        status: r.status,
+                        steps: r.steps.as_slice().into(),
+                    })
+                    .collect();
+                let state = State {
+                    curves,
+                    ..State::default()
+                };
+                (None, state)
             }
             Err(e @ journal::JournalError::Io { .. }) => return Err(failed(e)),
             Err(e) => return Err(input(e)),
@@ -152,6 +166,7 @@ impl<'s> AskTell<'s> {
             uses_history,
             strategy,
             journal,
+            dir: dir.to_path_buf(),
             next: committed,
             committed,
             state,
@@ -257,17 +272,21 @@ impl<'s> AskTell<'s> {
                 bug: None,
             },
         );
+        // A trial was asked, so the journal is open.
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
+        };
         while let Some(o) = self.told.remove(&self.committed) {
             search::commit(
                 &self.search.spec,
                 self.uses_history,
-                &mut self.journal,
+                journal,
                 &mut self.state,
                 &o,
             );
             self.committed += 1;
         }
-        self.journal.commit().map_err(failed)
+        journal.commit().map_err(failed)
     }
 
     /// Trials committed to the journal so far.
@@ -283,12 +302,13 @@ impl<'s> AskTell<'s> {
     /// Write what was committed to disk and close the journal: marked
     /// finished when the whole budget is in it, left to resume otherwise
     /// (trials asked but not told are asked again). Returns the rows.
-    pub fn finish(mut self) -> Result<Vec<Row>, Error> {
-        self.journal.sync().map_err(failed)?;
-        let dir = self.journal.dir().to_path_buf();
-        if self.committed >= self.budget {
-            self.journal.finish().map_err(failed)?;
+    pub fn finish(self) -> Result<Vec<Row>, Error> {
+        if let Some(mut journal) = self.journal {
+            journal.sync().map_err(failed)?;
+            if self.committed >= self.budget {
+                journal.finish().map_err(failed)?;
+            }
         }
-        self.search.rows(&dir, &self.columns)
+        self.search.rows(&self.dir, &self.columns)
     }
 }
