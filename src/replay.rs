@@ -560,7 +560,7 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
         impute: d.impute,
         fill_value: d.fill_value,
         scale: d.scale,
-        keep_missing: model.takes_missing(),
+        keep_missing: model.missing_values,
     };
     let rows: Vec<usize> = (0..ds.n_rows).collect();
     let pre = Preprocessor::fit(ds, &rows, &spec)?;

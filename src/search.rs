@@ -464,7 +464,7 @@ pub(crate) fn run_trial(
 }
 
 /// Run `f`, turning a panic into its message.
-fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
         panic
             .downcast_ref::<&str>()

@@ -156,9 +156,4 @@ impl ModelInfo {
     pub fn param(&self, name: &str) -> Option<&'static HyperParam> {
         self.params.iter().find(|p| p.name == name)
     }
-
-    /// See [`ModelInfo::missing_values`].
-    pub fn takes_missing(&self) -> bool {
-        self.missing_values
-    }
 }

@@ -161,11 +161,11 @@ pub(super) fn resolve_model_data(
         ));
     }
     // A model that takes NaN natively gets the missing cells as NaN.
-    if impute == Impute::None && !model.takes_missing() {
+    if impute == Impute::None && !model.missing_values {
         if let Some((line, column)) = dataset.first_missing() {
             let native: Vec<&str> = models
                 .iter()
-                .filter(|m| m.takes_missing())
+                .filter(|m| m.missing_values)
                 .map(|m| m.name)
                 .collect();
             return Err(cx.err(

@@ -106,7 +106,7 @@ pub struct PreprocessSpec {
     pub scale: Scale,
     /// With `impute = none`: pass missing cells on as NaN instead of
     /// refusing them (only for a model that takes NaN natively, see
-    /// `ModelInfo::takes_missing`). Ignored by the other imputations.
+    /// `ModelInfo::missing_values`). Ignored by the other imputations.
     pub keep_missing: bool,
 }
 

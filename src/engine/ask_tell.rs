@@ -122,6 +122,8 @@ pub struct AskTell<'s> {
     asked: BTreeMap<u64, (Params, u64, Instant)>,
     /// Told, waiting for an earlier trial before they commit.
     told: BTreeMap<u64, Outcome>,
+    /// The search's root hash (seeds; computed once, not per trial).
+    root: crate::seed::RootHash,
     /// What a row holds (fold scores, extra cells).
     columns: crate::journal::Columns,
 }
@@ -131,35 +133,26 @@ impl<'s> AskTell<'s> {
         let spec = &search.spec;
         let columns = search.columns();
         let folds = search.objective.as_deref().and_then(|o| o.fold_of_rows());
-        let (journal, state) = match journal::open(dir, spec, &columns, folds) {
-            Ok(Opened::New(j)) => (Some(*j), State::default()),
+        let (journal, state, committed) = match journal::open(dir, spec, &columns, folds) {
+            Ok(Opened::New(j)) => (Some(*j), State::default(), 0),
             Ok(Opened::Unfinished(mut u)) => {
                 let rows = std::mem::take(&mut u.rows);
                 let state = search::recorded_state(spec, &rows).map_err(input)?;
-                (Some(u.resume(spec.budget()).map_err(failed)?), state)
+                let committed = rows.len() as u64;
+                (
+                    Some(u.resume(spec.budget()).map_err(failed)?),
+                    state,
+                    committed,
+                )
             }
             // Nothing to ask: `ask` says Done and `finish` gives the rows,
             // as `run` leaves a finished folder as it is.
-            Ok(Opened::Finished(rows)) => {
-                let curves = rows
-                    .iter()
-                    .map(|r| crate::pruner::Curve {
-                        status: r.status,
-                        steps: r.steps.as_slice().into(),
-                    })
-                    .collect();
-                let state = State {
-                    curves,
-                    ..State::default()
-                };
-                (None, state)
-            }
+            Ok(Opened::Finished(rows)) => (None, State::default(), rows.len() as u64),
             Err(e @ journal::JournalError::Io { .. }) => return Err(failed(e)),
             Err(e) => return Err(input(e)),
         };
         let strategy = spec.strategy.build();
         let uses_history = strategy.uses_history();
-        let committed = state.curves.len() as u64;
         Ok(AskTell {
             search,
             held: uses_history || spec.pruner.is_some(),
@@ -171,6 +164,7 @@ impl<'s> AskTell<'s> {
             committed,
             state,
             budget: spec.budget(),
+            root: spec.root(),
             asked: BTreeMap::new(),
             told: BTreeMap::new(),
             columns,
@@ -187,7 +181,7 @@ impl<'s> AskTell<'s> {
         if self.held && search::visible(i, spec.window) > self.committed as usize {
             return Next::Wait;
         }
-        let root = spec.root();
+        let root = &self.root;
         let seed = root.trial_seed(i);
         // A strategy that learns proposes from the window's history and
         // keeps its proposal (a pending trial for the later ones); the

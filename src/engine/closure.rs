@@ -66,21 +66,25 @@ impl IntoEvaluation for Evaluation {
 /// ```
 pub struct Trial<'a> {
     info: &'a TrialInfo<'a>,
-    /// The values reported so far, steps increasing.
-    steps: RefCell<Vec<(u64, f64)>>,
+    reported: RefCell<Reported>,
+}
+
+/// What a closure reported while it ran.
+#[derive(Default)]
+struct Reported {
+    /// The values so far, steps increasing.
+    steps: Vec<(u64, f64)>,
     /// A reporting error (the first), which fails the trial.
-    bad: RefCell<Option<String>>,
+    bad: Option<String>,
     /// How many values the pruner had seen when it said stop.
-    pruned_at: RefCell<Option<usize>>,
+    pruned_at: Option<usize>,
 }
 
 impl<'a> Trial<'a> {
     fn new(info: &'a TrialInfo<'a>) -> Trial<'a> {
         Trial {
             info,
-            steps: RefCell::new(Vec::new()),
-            bad: RefCell::new(None),
-            pruned_at: RefCell::new(None),
+            reported: RefCell::default(),
         }
     }
 
@@ -110,14 +114,14 @@ impl<'a> Trial<'a> {
     /// the value finite). A bad report fails the trial with the returned
     /// message, as a bad step line fails a command trial.
     pub fn report(&self, step: u64, value: f64) -> Result<(), String> {
-        if let Some(e) = self.bad.borrow().as_ref() {
+        let mut r = self.reported.borrow_mut();
+        if let Some(e) = &r.bad {
             return Err(e.clone());
         }
-        let mut steps = self.steps.borrow_mut();
         let problem = if !value.is_finite() {
             Some(format!("step {step}: the value is not finite ({value})"))
         } else {
-            match steps.last() {
+            match r.steps.last() {
                 Some(&(last, _)) if step <= last => Some(format!(
                     "step {step} after step {last}: steps must increase"
                 )),
@@ -125,10 +129,10 @@ impl<'a> Trial<'a> {
             }
         };
         if let Some(p) = problem {
-            *self.bad.borrow_mut() = Some(p.clone());
+            r.bad = Some(p.clone());
             return Err(p);
         }
-        steps.push((step, value));
+        r.steps.push((step, value));
         Ok(())
     }
 
@@ -137,16 +141,16 @@ impl<'a> Trial<'a> {
     /// whatever the closure returns or reports afterwards (the record is
     /// the decision, not the timing).
     pub fn should_prune(&self) -> bool {
-        if self.pruned_at.borrow().is_some() {
+        let mut r = self.reported.borrow_mut();
+        if r.pruned_at.is_some() {
             return true;
         }
-        let steps = self.steps.borrow();
         let yes = self
             .info
             .pruner
-            .is_some_and(|p| !steps.is_empty() && p(&steps));
+            .is_some_and(|p| !r.steps.is_empty() && p(&r.steps));
         if yes {
-            *self.pruned_at.borrow_mut() = Some(steps.len());
+            r.pruned_at = Some(r.steps.len());
         }
         yes
     }
@@ -156,23 +160,17 @@ impl<'a> Trial<'a> {
         if eval.status == Status::Interrupted {
             return eval;
         }
-        let steps = self.steps.into_inner();
-        let pruned = self
-            .pruned_at
-            .into_inner()
-            .map(|n| steps[..n.min(steps.len())].to_vec());
-        if let Some((kept, &(step, value))) = pruned.as_ref().and_then(|k| Some((k, k.last()?))) {
-            let kept = kept.clone();
-            return Evaluation {
-                status: Status::Pruned,
-                value,
-                folds: Vec::new(),
-                error: Some(format!("pruned at step {step}")),
-                extra: Vec::new(),
-                steps: kept,
-            };
+        let Reported {
+            steps,
+            bad,
+            pruned_at,
+        } = self.reported.into_inner();
+        if let Some(pruned) =
+            pruned_at.and_then(|n| Evaluation::pruned(steps[..n.min(steps.len())].to_vec()))
+        {
+            return pruned;
         }
-        if let Some(e) = self.bad.into_inner() {
+        if let Some(e) = bad {
             let mut failed = Evaluation::failed(e, Vec::new());
             failed.steps = steps;
             return failed;
@@ -206,19 +204,9 @@ where
         let trial = Trial::new(info);
         // A panic in the user's code fails the trial with its message; it
         // must not unwind into the search's worker.
-        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            (self.f)(params, &trial).into_evaluation()
-        }));
-        match got {
+        match crate::search::catch(|| (self.f)(params, &trial).into_evaluation()) {
             Ok(eval) => trial.settle(eval),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".into());
-                Evaluation::failed(format!("the objective panicked: {what}"), Vec::new())
-            }
+            Err(what) => Evaluation::failed(format!("the objective panicked: {what}"), Vec::new()),
         }
     }
 

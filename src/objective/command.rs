@@ -225,16 +225,14 @@ fn settle_steps(eval: &mut Evaluation, out: &Stream, steps: &Steps<'_>) {
         return;
     }
     let values = &out.steps;
-    if let Some(n) = steps.prune_point(values, 0) {
-        let kept = values[..n].to_vec();
-        let (step, value) = kept[n - 1];
+    if let Some(pruned) = steps
+        .prune_point(values, 0)
+        .and_then(|n| Evaluation::pruned(values[..n].to_vec()))
+    {
+        let cells = eval.extra.len();
         *eval = Evaluation {
-            status: Status::Pruned,
-            value,
-            folds: Vec::new(),
-            error: Some(format!("pruned at step {step}")),
-            extra: vec![String::new(); eval.extra.len()],
-            steps: kept,
+            extra: vec![String::new(); cells],
+            ..pruned
         };
         return;
     }

@@ -285,7 +285,7 @@ impl CrossValidated {
                 impute: d.impute,
                 fill_value: d.fill_value,
                 scale: d.scale,
-                keep_missing: model.takes_missing(),
+                keep_missing: model.missing_values,
             },
             None => {
                 return Err(DataError::Invalid {

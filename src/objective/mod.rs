@@ -104,6 +104,21 @@ impl Evaluation {
         }
     }
 
+    /// A trial the pruner stopped after the values `kept` (steps
+    /// increasing): its value is the last of them. `None` when `kept` is
+    /// empty (a pruner never stops a trial before its first value).
+    pub fn pruned(kept: Vec<(u64, f64)>) -> Option<Evaluation> {
+        let &(step, value) = kept.last()?;
+        Some(Evaluation {
+            status: Status::Pruned,
+            value,
+            folds: Vec::new(),
+            error: Some(format!("pruned at step {step}")),
+            extra: Vec::new(),
+            steps: kept,
+        })
+    }
+
     /// A trial dropped because the search was stopped; never committed.
     pub fn interrupted() -> Evaluation {
         Evaluation {
