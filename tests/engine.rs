@@ -459,3 +459,26 @@ fn the_builder_is_the_search_file_it_stands_for() {
         .unwrap();
     assert!(done.best(&model).is_some());
 }
+
+#[test]
+fn the_cli_reads_an_external_search_folder_and_refuses_to_rerun_it() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("r");
+    run_closure(&search_text("random", EXTERNAL, 4), &dir, 2);
+    let before = sb.snapshot("r");
+    let show = sb.run(&["show", "r"]);
+    show.expect_code(0);
+    assert!(show.stdout().contains("4 trials"), "{}", show.stdout());
+    // The code is the caller's: replay cannot retrain it, and there is no
+    // model to export. Both say so, exit 2 and write nothing.
+    let replay = sb.run(&["replay", "r"]);
+    replay.expect_code(2);
+    assert!(
+        replay.stderr().contains("is external"),
+        "{}",
+        replay.stderr()
+    );
+    sb.run(&["export", "r", "--out", "m.json"]).expect_code(2);
+    assert!(!sb.path().join("m.json").exists());
+    assert_eq!(sb.snapshot("r"), before);
+}
