@@ -799,6 +799,16 @@ fn check(file: &Path) -> Result<(), Failure> {
     if let Some(d) = &s.data {
         let _ = writeln!(t, "data:      {} (sha256 {})", d.path.display(), d.sha256);
     }
+    if let config::ObjectiveSpec::External {
+        runner: Some(r), ..
+    } = &s.objective
+    {
+        let _ = writeln!(
+            t,
+            "command:   {:?} (runs the external objective; not part of the root hash)",
+            r.argv
+        );
+    }
     if let Some(ds) = &loaded.dataset {
         let _ = writeln!(
             t,

@@ -308,7 +308,9 @@ pub struct Replayed {
 /// Retrain `trial` (default: the best) with its recorded seed and compare
 /// its status, value and every fold score with the journal.
 ///
-/// A command objective runs its program again, in a temporary folder
+/// A command objective (or an external one whose search file gives
+/// `command`; without one, an external objective is refused) runs its
+/// program again, in a temporary folder
 /// (removed afterwards) instead of `trials/<index>/`, so a replay never
 /// writes into the results folder.
 pub fn replay(
@@ -346,10 +348,8 @@ pub fn replay(
     if workdir.is_some() {
         let _ = std::fs::remove_dir_all(&root);
     }
-    let (columns, volatile) = match rec.search.command() {
-        Some(c) => (c.columns.as_slice(), c.volatile.as_slice()),
-        None => (&[][..], &[][..]),
-    };
+    let columns = rec.search.result_columns().unwrap_or_default();
+    let volatile = rec.search.volatile();
     let difference = compare(&row, &eval, columns, volatile);
     Ok(Replayed {
         trial: row.trial,

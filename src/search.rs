@@ -228,7 +228,7 @@ pub(crate) struct Failures {
 impl Failures {
     pub(crate) fn new(search: &Search) -> Failures {
         Failures {
-            max: search.command().map(|c| c.max_failures).filter(|&m| m > 0),
+            max: search.runner().map(|c| c.max_failures).filter(|&m| m > 0),
             in_a_row: 0,
         }
     }

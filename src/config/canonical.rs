@@ -83,15 +83,23 @@ impl Search {
                 None,
                 None,
             ),
+            // Why the runner (`command` and its settings) is left out: it
+            // is how one caller gives the code, and a Python function
+            // given for the same name and version is the same search.
             ObjectiveSpec::External {
                 name,
                 version,
                 metric,
+                columns,
+                volatile,
+                runner: _,
             } => (
                 CanonicalObjective::External {
                     external: name,
                     version,
                     metric,
+                    columns,
+                    volatile,
                 },
                 None,
                 None,
@@ -218,7 +226,8 @@ pub enum CanonicalObjective<'a> {
         inputs: BTreeMap<&'a str, &'a str>,
     },
     /// Code the caller gives, which the search cannot see: its name and
-    /// version stand for it.
+    /// version stand for it. The `command` that may run it from the CLI
+    /// is not part of it.
     External {
         /// `[objective] external`: the objective's name.
         external: &'a str,
@@ -227,6 +236,14 @@ pub enum CanonicalObjective<'a> {
         version: &'a str,
         /// What `value` measures (default "value").
         metric: &'a str,
+        /// Result keys given their own column in `trials.csv`; left out
+        /// when empty, so searches without it keep the root hash they had
+        /// before the key existed.
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        columns: &'a [String],
+        /// Left out when empty, as `columns`.
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        volatile: &'a [String],
     },
 }
 

@@ -20,6 +20,45 @@ pub(super) fn resolve_command(
     o: &ObjectiveWire,
     space: &Space,
 ) -> Result<(CommandSpec, Direction), ConfigError> {
+    let (argv, program, cwd) = resolve_program_of(cx, o)?;
+    let direction = match o.direction.as_deref() {
+        Some("minimize") => Direction::Minimize,
+        Some("maximize") => Direction::Maximize,
+        Some(d) => {
+            return Err(cx.err(
+                "objective.direction",
+                one_of("direction", d, &["minimize", "maximize"]),
+            ))
+        }
+        None => {
+            return Err(cx.err(
+                "objective.direction",
+                "missing: say whether the program's value is to be minimized or maximized, e.g. direction = \"maximize\"",
+            ))
+        }
+    };
+    let spec = command_settings(cx, o, space, argv, program, cwd)?;
+    Ok((spec, direction))
+}
+
+/// A command that runs an external objective (`[objective] external` with
+/// `command`): the program and its settings, without a direction (the
+/// external objective's).
+pub(super) fn resolve_runner(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+    space: &Space,
+) -> Result<CommandSpec, ConfigError> {
+    let (argv, program, cwd) = resolve_program_of(cx, o)?;
+    command_settings(cx, o, space, argv, program, cwd)
+}
+
+/// The command's argument list, its program (found) and the folder it
+/// runs in (the search file's, absolute).
+fn resolve_program_of(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+) -> Result<(Vec<String>, PathBuf, PathBuf), ConfigError> {
     let argv = o.command.clone().unwrap_or_default();
     let Some(first) = argv.first() else {
         return Err(cx.err(
@@ -64,22 +103,20 @@ pub(super) fn resolve_command(
             )
         }
     })?;
-    let direction = match o.direction.as_deref() {
-        Some("minimize") => Direction::Minimize,
-        Some("maximize") => Direction::Maximize,
-        Some(d) => {
-            return Err(cx.err(
-                "objective.direction",
-                one_of("direction", d, &["minimize", "maximize"]),
-            ))
-        }
-        None => {
-            return Err(cx.err(
-                "objective.direction",
-                "missing: say whether the program's value is to be minimized or maximized, e.g. direction = \"maximize\"",
-            ))
-        }
-    };
+    Ok((argv, program, cwd))
+}
+
+/// The settings of a command beside its program: `args`, `timeout`,
+/// `max_failures`, `prune_grace`, `max_step`, `metric`, `columns`,
+/// `volatile` and `inputs`.
+fn command_settings(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+    space: &Space,
+    argv: Vec<String>,
+    program: PathBuf,
+    cwd: PathBuf,
+) -> Result<CommandSpec, ConfigError> {
     let timeout = match o.timeout {
         None => None,
         Some(t) if t.is_finite() && t > 0.0 => Some(t),
@@ -130,6 +167,49 @@ pub(super) fn resolve_command(
             ));
         }
     }
+    let (columns, volatile) = result_keys(cx, o, space)?;
+    let mut inputs: Vec<Input> = Vec::new();
+    for name in o.inputs.clone().unwrap_or_default() {
+        let key = format!("objective.inputs.{name}");
+        if inputs.iter().any(|i| i.name == name) {
+            return Err(cx.err(&key, "listed twice"));
+        }
+        let path = cwd.join(&name);
+        let sha256 = crate::data::inputs::hash_input(&path).map_err(|m| {
+            cx.err(
+                &key,
+                format!(
+                    "cannot hash the input ({m}); paths are relative to the search file's folder"
+                ),
+            )
+        })?;
+        inputs.push(Input { name, path, sha256 });
+    }
+    Ok(CommandSpec {
+        argv,
+        program,
+        cwd,
+        args: o.args.unwrap_or(true),
+        timeout,
+        max_failures,
+        prune_grace,
+        max_step,
+        columns,
+        volatile,
+        metric,
+        inputs,
+    })
+}
+
+/// `[objective] columns` and `volatile` (a command's, or an external
+/// objective's), checked: column names are valid, not `extra`, not a
+/// parameter, and listed once; volatile keys are not `value`, not empty,
+/// and listed once.
+pub(super) fn result_keys(
+    cx: &Ctx<'_>,
+    o: &ObjectiveWire,
+    space: &Space,
+) -> Result<(Vec<String>, Vec<String>), ConfigError> {
     let mut columns: Vec<String> = Vec::new();
     for c in o.columns.clone().unwrap_or_default() {
         let key = format!("objective.columns.{c}");
@@ -169,40 +249,7 @@ pub(super) fn resolve_command(
         }
         volatile.push(v);
     }
-    let mut inputs: Vec<Input> = Vec::new();
-    for name in o.inputs.clone().unwrap_or_default() {
-        let key = format!("objective.inputs.{name}");
-        if inputs.iter().any(|i| i.name == name) {
-            return Err(cx.err(&key, "listed twice"));
-        }
-        let path = cwd.join(&name);
-        let sha256 = crate::data::inputs::hash_input(&path).map_err(|m| {
-            cx.err(
-                &key,
-                format!(
-                    "cannot hash the input ({m}); paths are relative to the search file's folder"
-                ),
-            )
-        })?;
-        inputs.push(Input { name, path, sha256 });
-    }
-    Ok((
-        CommandSpec {
-            argv,
-            program,
-            cwd,
-            args: o.args.unwrap_or(true),
-            timeout,
-            max_failures,
-            prune_grace,
-            max_step,
-            columns,
-            volatile,
-            metric,
-            inputs,
-        },
-        direction,
-    ))
+    Ok((columns, volatile))
 }
 
 /// The name of the column holding the result keys not given a column.

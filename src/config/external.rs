@@ -1,6 +1,10 @@
 //! `[objective] external = "name"`: an objective whose code the caller
-//! gives (`engine`), identified in the root hash by its name and version.
+//! gives (`engine`), identified in the root hash by its name and version;
+//! with `command = [...]`, also a program the CLI runs for it.
 
+use crate::space::Space;
+
+use super::command::{resolve_runner, result_keys};
 use super::wire::ObjectiveWire;
 use super::{one_of, ConfigError, Ctx, Direction, ObjectiveSpec};
 
@@ -17,10 +21,13 @@ pub(super) fn minimize_unless(cx: &Ctx<'_>, given: Option<&str>) -> Result<Direc
     }
 }
 
-/// Resolve `[objective] external = "name"` (code the caller gives).
+/// Resolve `[objective] external = "name"` (code the caller gives), with
+/// its result `columns` and `volatile` keys and, when given, the
+/// `command` that runs it from the CLI.
 pub(super) fn resolve_external(
     cx: &Ctx<'_>,
     o: &ObjectiveWire,
+    space: &Space,
     has_data: bool,
     has_cv: bool,
 ) -> Result<(ObjectiveSpec, Direction), ConfigError> {
@@ -52,13 +59,35 @@ pub(super) fn resolve_external(
             return Err(cx.err(key, "only for model objectives; remove it"));
         }
     }
+    if o.inputs.is_some() {
+        return Err(cx.err(
+            "objective.inputs",
+            "only for command objectives: an external objective's name and version stand for \
+             its code and whatever it reads, so change the version when they change, and \
+             remove `inputs`",
+        ));
+    }
     let direction = minimize_unless(cx, o.direction.as_deref())?;
     let metric = o.metric.clone().unwrap_or_else(|| "value".to_string());
+    // Why the runner is resolved here but left out of the root hash: it is
+    // how this caller gives the code; the name and version are what the
+    // code is (see `canonical`).
+    let runner = match &o.command {
+        Some(_) => Some(Box::new(resolve_runner(cx, o, space)?)),
+        None => None,
+    };
+    let (columns, volatile) = match &runner {
+        Some(r) => (r.columns.clone(), r.volatile.clone()),
+        None => result_keys(cx, o, space)?,
+    };
     Ok((
         ObjectiveSpec::External {
             name,
             version,
             metric,
+            columns,
+            volatile,
+            runner,
         },
         direction,
     ))

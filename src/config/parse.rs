@@ -115,10 +115,12 @@ pub fn parse_with_data(
 
     // [objective]
     let o = &wire.objective;
+    // Why `command` beside `external` is not a second objective: it is
+    // the program that runs the external objective from the CLI.
     let given = [
         o.model.is_some(),
         o.function.is_some(),
-        o.command.is_some(),
+        o.command.is_some() && o.external.is_none(),
         o.external.is_some(),
     ];
     if given.iter().filter(|&&g| g).count() > 1 {
@@ -150,18 +152,36 @@ pub fn parse_with_data(
         }
     }
     if o.command.is_none() {
+        let external = o.external.is_some();
         for (key, present) in [
             ("objective.args", o.args.is_some()),
             ("objective.timeout", o.timeout.is_some()),
             ("objective.max_failures", o.max_failures.is_some()),
             ("objective.prune_grace", o.prune_grace.is_some()),
             ("objective.max_step", o.max_step.is_some()),
-            ("objective.inputs", o.inputs.is_some()),
+            // An external objective refuses it with its own reason.
+            ("objective.inputs", o.inputs.is_some() && !external),
+        ] {
+            if present && external {
+                return Err(cx.err(
+                    key,
+                    "only with `command = [...]`, the program that runs an external objective \
+                     from the CLI; give the command or remove it",
+                ));
+            }
+            if present {
+                return Err(cx.err(key, "only for command objectives; remove it"));
+            }
+        }
+        for (key, present) in [
             ("objective.columns", o.columns.is_some()),
             ("objective.volatile", o.volatile.is_some()),
         ] {
-            if present {
-                return Err(cx.err(key, "only for command objectives; remove it"));
+            if present && !external {
+                return Err(cx.err(
+                    key,
+                    "only for command objectives (and external ones); remove it",
+                ));
             }
         }
     }
@@ -171,7 +191,7 @@ pub fn parse_with_data(
     ) {
         _ if o.external.is_some() => {
             let (spec, direction) =
-                resolve_external(&cx, o, wire.data.is_some(), wire.cv.is_some())?;
+                resolve_external(&cx, o, &space, wire.data.is_some(), wire.cv.is_some())?;
             (spec, direction, None, None, None, None, Vec::new())
         }
         (None, None) if o.command.is_some() => {

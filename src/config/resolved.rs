@@ -72,7 +72,8 @@ pub enum ObjectiveSpec {
     Command(Box<CommandSpec>),
     /// Code the caller gives (a Rust closure, a Python function: see
     /// `engine`): the search cannot see it, so its `name` and `version`
-    /// stand for it in the root hash. `hpsearch run` refuses it.
+    /// stand for it in the root hash. `hpsearch run` runs it only when
+    /// the file also gives a `command` (`runner`).
     External {
         /// `[objective] external`: the objective's name.
         name: String,
@@ -81,6 +82,24 @@ pub enum ObjectiveSpec {
         version: String,
         /// `[objective] metric`: what `value` measures (default "value").
         metric: String,
+        /// `[objective] columns`: result keys given their own column in
+        /// `trials.csv`, as for a command. Default none; part of the root
+        /// hash only when not empty.
+        columns: Vec<String>,
+        /// `[objective] volatile`: result keys `replay` does not compare,
+        /// as for a command. Default none; part of the root hash only
+        /// when not empty.
+        volatile: Vec<String>,
+        /// `[objective] command` and its settings (`args`, `timeout`,
+        /// `max_failures`, `prune_grace`, `max_step`): a program that
+        /// computes the objective, so `hpsearch run` can run it with the
+        /// command protocol. Not part of the root hash: the name and
+        /// version are the identity, and the version is the user's
+        /// promise that this program and any other code given for it
+        /// agree. Its `columns`, `volatile` and `metric` are the
+        /// objective's; it has no `inputs`. `None`: only a caller that
+        /// gives the code can run the search.
+        runner: Option<Box<CommandSpec>>,
     },
 }
 
@@ -361,6 +380,38 @@ impl Search {
         match &self.objective {
             ObjectiveSpec::Command(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// The program that runs the objective with the command protocol: a
+    /// command objective's, or an external objective's `command`.
+    pub fn runner(&self) -> Option<&CommandSpec> {
+        match &self.objective {
+            ObjectiveSpec::Command(c) => Some(c),
+            ObjectiveSpec::External { runner, .. } => runner.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The declared result columns (`[objective] columns`) of an objective
+    /// that reports a result map (a command, an external objective), whose
+    /// `trials.csv` holds them and then the `extra` column; `None` for a
+    /// model or a function, which have neither.
+    pub fn result_columns(&self) -> Option<&[String]> {
+        match &self.objective {
+            ObjectiveSpec::Command(c) => Some(&c.columns),
+            ObjectiveSpec::External { columns, .. } => Some(columns),
+            _ => None,
+        }
+    }
+
+    /// The result keys `replay` does not compare (`[objective] volatile`);
+    /// empty for a model or a function.
+    pub fn volatile(&self) -> &[String] {
+        match &self.objective {
+            ObjectiveSpec::Command(c) => &c.volatile,
+            ObjectiveSpec::External { volatile, .. } => volatile,
+            _ => &[],
         }
     }
 }

@@ -163,7 +163,9 @@ impl Finished {
 impl Search {
     /// Read, check and resolve the search file `file` (its data loaded,
     /// folds prepared). An `external` objective (see
-    /// [`Search::with_objective`]) still needs its code.
+    /// [`Search::with_objective`]) still needs its code, unless the file
+    /// gives a `command` for it, which runs it with the command protocol
+    /// (as `hpsearch run` does).
     pub fn from_file(file: impl AsRef<Path>) -> Result<Search, Error> {
         let loaded =
             config::load(file.as_ref(), crate::objective::models::MODELS).map_err(input)?;
@@ -186,7 +188,8 @@ impl Search {
 
     fn prepare(loaded: config::Loaded) -> Result<Search, Error> {
         let objective = match loaded.search.objective {
-            ObjectiveSpec::External { .. } => None,
+            // Without a `command`, the caller gives the code.
+            ObjectiveSpec::External { runner: None, .. } => None,
             _ => Some(objective::build(&loaded.search, loaded.dataset).map_err(input)?),
         };
         Ok(Search {
@@ -197,11 +200,15 @@ impl Search {
 
     /// Give an `external` objective its code: anything that implements
     /// [`Objective`], for example a closure wrapped in [`FnObjective`].
-    /// Refused for a search whose objective is built in (a model, a
-    /// function or a command), whose root hash already says what it is.
+    /// It replaces the search file's `command`, if it gives one (which
+    /// is then not run, and whose `max_failures` no longer applies): the
+    /// root hash is the same either way. Refused for a search whose
+    /// objective is built in (a model, a function or a command), whose
+    /// root hash already says what it is.
     pub fn with_objective(mut self, objective: impl Objective + 'static) -> Result<Search, Error> {
-        match &self.spec.objective {
-            ObjectiveSpec::External { .. } => {
+        match &mut self.spec.objective {
+            ObjectiveSpec::External { runner, .. } => {
+                *runner = None;
                 self.objective = Some(Box::new(objective));
                 Ok(self)
             }
@@ -251,8 +258,10 @@ impl Search {
         self.objective.as_deref().ok_or_else(|| {
             Error::Input(format!(
                 "{}: the objective `{}` is external: its code is given by the program that runs \
-                 the search (Rust: Search::with_fn; Python: hpsearch.optimize); `hpsearch run` \
-                 cannot run it",
+                 the search (Rust: Search::with_fn; Python: hpsearch.optimize), so `hpsearch \
+                 run` cannot run it as it is; or give it `command = [...]` to run it from the \
+                 CLI (under [objective]: a program that computes it by the command protocol; \
+                 the name and version stay the search's identity)",
                 self.spec.file.display(),
                 self.spec.objective_name()
             ))

@@ -275,8 +275,9 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
             (metric, text)
         }
     };
-    // A command's result columns, then `extra` (journal.rs, the format).
-    let extra = if get("kind").as_deref() == Some("command") {
+    // A command's or an external objective's result columns, then
+    // `extra` (journal.rs, the format).
+    let extra = if matches!(get("kind").as_deref(), Some("command" | "external")) {
         crate::objective::command::result_columns(&strings("columns"))
     } else {
         Vec::new()

@@ -30,8 +30,10 @@
 //!   pruned trial its last intermediate value; empty when failed); with a
 //!   pruner, `steps` holds the trial's intermediate values as compact
 //!   JSON `[[step,value],…]` (values in shortest round-trip form), read
-//!   back on resume for the pruner; a command objective adds its declared
-//!   result `columns` and `extra` (its other result keys as JSON); floats are written
+//!   back on resume for the pruner; a command or an external objective
+//!   adds its declared result `columns` and `extra` (its other result
+//!   keys as JSON; empty cells for a closure returning a plain value);
+//!   floats are written
 //!   in shortest round-trip form, so parsing them gives the same bits;
 //!   `error` says why a trial failed (empty otherwise), and for a pruned
 //!   trial at which step it stopped (`pruned at step N`); `check` is 16 hex
@@ -254,7 +256,8 @@ pub struct Columns {
     pub params: Vec<String>,
     /// How many `fold_<k>` columns there are.
     pub n_folds: usize,
-    /// Columns after the fold scores (a command's result columns).
+    /// Columns after the fold scores (the result columns of a command or
+    /// an external objective).
     pub extra: Vec<String>,
     /// Whether there is a `steps` column (a search with a pruner).
     pub steps: bool,
@@ -263,9 +266,12 @@ pub struct Columns {
 impl Columns {
     /// The layout for `search` with `n_folds` fold-score columns.
     pub fn new(search: &Search, n_folds: usize) -> Columns {
+        // Why an external objective has the command's layout: a Python
+        // function returning a result map keeps its other keys, and the
+        // file is the one the same search run by a command writes.
         let extra = search
-            .command()
-            .map(|c| crate::objective::command::result_columns(&c.columns))
+            .result_columns()
+            .map(crate::objective::command::result_columns)
             .unwrap_or_default();
         Columns {
             params: search.space.names().iter().map(|s| s.to_string()).collect(),

@@ -848,7 +848,7 @@ fn patch_non_finite(text: &str) -> (String, Option<String>) {
 /// Turn how the program ended and what it printed into an evaluation.
 fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Evaluation {
     let extra = match &out.found {
-        Some(Found::Result(m) | Found::NonFinite(m, _)) => extra_values(&spec.columns, m),
+        Some(Found::Result(m) | Found::NonFinite(m, _)) => result_cells(&spec.columns, m),
         _ => vec![String::new(); spec.columns.len() + 1],
     };
     let with_stderr = |what: String| {
@@ -900,16 +900,8 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
                 format!("the result's value {v} is not a finite number"),
                 Vec::new(),
             ),
-            Some(Found::Result(map)) => match map.get("value").and_then(|v| v.as_f64()) {
-                Some(v) => Evaluation::ok(v, Vec::new()),
-                None => Evaluation::failed(
-                    format!(
-                        "the result's value is not a number: {}",
-                        map.get("value").map(|v| v.to_string()).unwrap_or_default()
-                    ),
-                    Vec::new(),
-                ),
-            },
+            // The extra cells are set below, for every ending.
+            Some(Found::Result(map)) => Evaluation::from_result(&spec.columns, map),
         },
     };
     if eval.status != Status::Interrupted {
@@ -929,9 +921,27 @@ fn exit_text(status: ExitStatus) -> String {
     "the program ended abnormally".into()
 }
 
-/// The values of the declared `columns`, then the other keys (not
-/// `value`) as one JSON object, keys sorted; empty when there are none.
-fn extra_values(columns: &[String], m: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+/// The `trials.csv` cells of a result map (a command's result line, or
+/// what an external objective returns, e.g. a Python dict), in the
+/// order of [`result_columns`]: the value of each declared column (a
+/// number in shortest round-trip form, a string as it is, null or a
+/// missing key empty, anything else as JSON), then the other keys but
+/// `value` as one compact JSON object with sorted keys in the `extra`
+/// cell (empty when there are none). Put them in
+/// [`Evaluation::extra`]; `columns` are the search's
+/// (`config::Search::result_columns`).
+///
+/// ```
+/// use hpsearch::objective::command::result_cells;
+///
+/// let result = serde_json::json!({"value": 0.5, "loss": 0.25, "epochs": 3, "note": "ok"});
+/// let cells = result_cells(&["loss".to_string()], result.as_object().unwrap());
+/// assert_eq!(cells, ["0.25", r#"{"epochs":3,"note":"ok"}"#]);
+/// ```
+pub fn result_cells(
+    columns: &[String],
+    m: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
     let mut out: Vec<String> = columns
         .iter()
         .map(|c| m.get(c).map(cell).unwrap_or_default())
@@ -1179,7 +1189,7 @@ mod tests {
     fn floats_keep_their_bits_in_cells_and_extra_json() {
         let line = r#"{"value": 1, "lr": 0.1, "n": 7, "name": "x", "hist": [1.5, 2], "z": 0.30000000000000004}"#;
         let m = stream(line).result().unwrap();
-        let v = extra_values(&["lr".into(), "n".into(), "missing".into()], &m);
+        let v = result_cells(&["lr".into(), "n".into(), "missing".into()], &m);
         assert_eq!(v[0], "0.1");
         assert_eq!(v[1], "7");
         assert_eq!(v[2], "");

@@ -71,8 +71,11 @@ pub struct Evaluation {
     pub folds: Vec<f64>,
     /// Why the trial failed.
     pub error: Option<String>,
-    /// Values of a command's result columns (see
-    /// [`command::result_columns`]), in that order; empty for the others.
+    /// The cells of the result columns (see [`command::result_columns`])
+    /// of a command or an external objective, in that order: the
+    /// declared `columns`, then `extra` (built by
+    /// [`command::result_cells`]); empty for the others, and empty cells
+    /// when empty (a closure returning a plain value).
     pub extra: Vec<String>,
     /// The intermediate values `(step, value)` in step order, with a
     /// pruner: a command's step lines, or a built-in model's score at each
@@ -102,6 +105,31 @@ impl Evaluation {
                 steps: Vec::new(),
             }
         }
+    }
+
+    /// The evaluation of a result map, as a command's result line gives
+    /// it (`{"value": 0.93, "loss": 0.21}`) and as an external objective
+    /// may return it: `value` is the value (a finite number, or the trial
+    /// fails), and [`Evaluation::extra`] holds the cells of the declared
+    /// `columns` and then the other keys (see [`command::result_cells`]).
+    /// `columns` are the search's (`config::Search::result_columns`), so
+    /// the row is the one the same search run by a command writes.
+    pub fn from_result(
+        columns: &[String],
+        result: &serde_json::Map<String, serde_json::Value>,
+    ) -> Evaluation {
+        let mut eval = match result.get("value").and_then(|v| v.as_f64()) {
+            Some(v) => Evaluation::ok(v, Vec::new()),
+            None => Evaluation::failed(
+                match result.get("value") {
+                    Some(v) => format!("the result's value is not a number: {v}"),
+                    None => "the result has no \"value\" key".to_string(),
+                },
+                Vec::new(),
+            ),
+        };
+        eval.extra = command::result_cells(columns, result);
+        eval
     }
 
     /// A trial the pruner stopped after the values `kept` (steps
@@ -243,11 +271,20 @@ pub fn build(
         (ObjectiveSpec::Model { .. }, Some(ds)) => {
             Ok(Box::new(cv::CrossValidated::new(search, ds)?))
         }
+        // The command the file gives runs the external objective.
+        (
+            ObjectiveSpec::External {
+                runner: Some(spec),
+                ..
+            },
+            _,
+        ) => Ok(Box::new(command::CommandObjective::new((**spec).clone()))),
         (ObjectiveSpec::External { name, .. }, _) => Err(crate::data::DataError::Invalid {
             path: search.file.clone(),
             message: format!(
                 "the objective `{name}` is external: its code is given by the program that runs \
-                 the search (Rust: hpsearch::engine; Python: hpsearch.optimize)"
+                 the search (Rust: hpsearch::engine; Python: hpsearch.optimize), or by \
+                 `command = [...]` in the search file"
             ),
         }),
         (ObjectiveSpec::Model { model, .. }, None) => Err(crate::data::DataError::Invalid {
