@@ -88,8 +88,16 @@ fn a_command_run_by_the_cli_and_a_closure_give_the_same_bytes() {
     let mut csvs = Vec::new();
     for threads in ["1", "2"] {
         let out = format!("cli{threads}");
-        sb.run(&["run", "x.toml", "--out", &out, "--threads", threads, "--quiet"])
-            .expect_code(0);
+        sb.run(&[
+            "run",
+            "x.toml",
+            "--out",
+            &out,
+            "--threads",
+            threads,
+            "--quiet",
+        ])
+        .expect_code(0);
         csvs.push((out.clone(), sb.read(&format!("{out}/trials.csv"))));
         // The program ran in its trial's folder.
         assert!(sb.path().join(&out).join("trials/0/stdout.log").is_file());
@@ -157,7 +165,9 @@ fn the_command_is_not_part_of_the_root_hash_the_version_and_columns_are() {
         "columns = [\"half\"]",
         "command = [\"python3\", \"other.py\", \"--fast\"]\ncolumns = [\"half\"]",
         "command = [\"sh\", \"-c\", \"exit 1\"]\ncolumns = [\"half\"]",
-        &format!("{WITH_COMMAND}\ntimeout = 30.0\nmax_failures = 3\nargs = false\nprune_grace = 2.0"),
+        &format!(
+            "{WITH_COMMAND}\ntimeout = 30.0\nmax_failures = 3\nargs = false\nprune_grace = 2.0"
+        ),
     ] {
         assert_eq!(root(same), with, "{same}");
     }
@@ -181,7 +191,11 @@ fn the_command_is_not_part_of_the_root_hash_the_version_and_columns_are() {
     sb.write("x.toml", &search_text(WITH_COMMAND));
     let c = sb.run(&["check", "x.toml"]);
     c.expect_code(0);
-    assert!(c.stdout().contains(&format!("root hash: {with}")), "{}", c.stdout());
+    assert!(
+        c.stdout().contains(&format!("root hash: {with}")),
+        "{}",
+        c.stdout()
+    );
     assert!(
         c.stdout()
             .contains("command:   [\"python3\", \"prog.py\"] (runs the external objective; not part of the root hash)"),
@@ -195,13 +209,17 @@ fn the_command_is_not_part_of_the_root_hash_the_version_and_columns_are() {
     let before = sb.snapshot("r");
     sb.write(
         "x.toml",
-        &search_text(&format!(
-            "command = [\"python3\", \"./prog.py\"]\ncolumns = [\"half\"]\ntimeout = 60.0"
-        )),
+        &search_text(
+            "command = [\"python3\", \"./prog.py\"]\ncolumns = [\"half\"]\ntimeout = 60.0",
+        ),
     );
     let again = sb.run(&["run", "x.toml", "--out", "r", "--quiet"]);
     again.expect_code(0);
-    assert!(again.stderr().contains("already finished"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("already finished"),
+        "{}",
+        again.stderr()
+    );
     assert_eq!(sb.snapshot("r"), before);
     // Another version is another search: refused, nothing written.
     sb.write(
@@ -226,7 +244,8 @@ fn inputs_beside_an_external_objective_are_refused_naming_the_key() {
             let r = sb.run(args);
             r.expect_code(2);
             assert!(
-                r.stderr().contains("[objective.inputs]: only for command objectives"),
+                r.stderr()
+                    .contains("[objective.inputs]: only for command objectives"),
                 "{extra}: {}",
                 r.stderr()
             );

@@ -422,6 +422,32 @@ fn four_workers_write_the_journal_one_machine_writes() {
     no_password_in_files(&sb);
 }
 
+/// An external objective run by its `command` (the program of COMMAND):
+/// workers run it as they run a command, and the journal is one machine's.
+const EXTERNAL: &str = r#"
+[search]
+strategy = "tpe"
+trials = 16
+seed = 3
+parallel = 4
+[objective]
+external = "prog"
+version = "1"
+command = ["python3", "prog.py"]
+[space]
+x = { type = "float", low = 0.0, high = 1.0 }
+"#;
+
+#[test]
+fn workers_run_an_external_search_by_its_command() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write("prog.py", PROG);
+    sb.write("ext.toml", EXTERNAL);
+    one_and_four_workers(&c, &sb, "ext.toml", "ext");
+    no_password_in_files(&sb);
+}
+
 #[test]
 fn four_workers_with_a_pruner_write_the_journal_one_machine_writes() {
     let Some(c) = Cluster::start() else { return };

@@ -17,7 +17,7 @@
 //! | `defaults.rs` | the documented defaults and limits |
 //! | `catalog.rs` | what a built-in model accepts (`ModelInfo`, `HyperParam`); the list of models is passed in |
 //! | `canonical.rs` | the canonical form and the root hash |
-//! | `external.rs` | the check of `[objective] external` (code the caller gives) |
+//! | `external.rs` | the check of `[objective] external` (code the caller gives), its result `columns`, and the `command` that may run it (not hashed) |
 //! | `command.rs` | `[objective] command`, and the names the command protocol fixes |
 //! | `model.rs`, `cv.rs`, `pruner.rs` | the checks of a model's `[data]` and parameters, `[cv]`, `[objective] resource` and `[search.pruner]` |
 

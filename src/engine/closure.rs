@@ -5,6 +5,12 @@
 //! search's `[objective] external = "…"` (see `config`): the search cannot
 //! see the code, so the caller's version is its identity, and changing the
 //! version makes a different search (a folder of the old one is refused).
+//! The search file may also give a `command` for the same objective (how
+//! `hpsearch run` runs it, outside the root hash); `Search::with_fn`
+//! replaces it. The journal has a command's layout either way (the
+//! declared `columns`, then `extra`): return
+//! [`Evaluation::from_result`](crate::objective::Evaluation::from_result)
+//! to fill them from a result map, as a program's result line does.
 
 use std::cell::RefCell;
 use std::path::Path;

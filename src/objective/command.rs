@@ -1,4 +1,11 @@
-//! Any program as the objective: `[objective] command = ["python3", "train.py"]`.
+//! Any program as the objective: `[objective] command = ["python3", "train.py"]`,
+//! or the program that runs an external objective from the CLI
+//! (`[objective] external` with `command`), the same way.
+//!
+//! [`result_columns`] is the journal's layout of a result map and
+//! [`result_cells`] its cells, which code giving an external objective's
+//! results (a closure, a Python function) uses too, so its rows are the
+//! program's.
 //!
 //! # The protocol
 //!

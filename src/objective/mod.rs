@@ -274,8 +274,7 @@ pub fn build(
         // The command the file gives runs the external objective.
         (
             ObjectiveSpec::External {
-                runner: Some(spec),
-                ..
+                runner: Some(spec), ..
             },
             _,
         ) => Ok(Box::new(command::CommandObjective::new((**spec).clone()))),
