@@ -169,7 +169,7 @@ fn run(
     let group = child.id();
     interrupt::register(group, dir);
     let steps = trial.pruner.map(|p| Steps {
-        prune: p,
+        prune: &**p,
         grace: spec.prune_grace,
         max_step: spec.max_step,
     });
@@ -927,6 +927,16 @@ fn exit_text(status: ExitStatus) -> String {
         return format!("the program was killed by signal {sig}");
     }
     "the program ended abnormally".into()
+}
+
+/// A result map (`value` and other keys) as the journal's result cells
+/// ([`result_columns`]): what a program's result line or a Python
+/// objective's dict records.
+pub fn result_cells(
+    columns: &[String],
+    m: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    extra_values(columns, m)
 }
 
 /// The values of the declared `columns`, then the other keys (not

@@ -30,7 +30,7 @@ use ::postgres::Client;
 use crate::config::Search;
 use crate::interrupt::StopToken;
 use crate::journal::{self, parse_steps, steps_text, Journal};
-use crate::objective::{Evaluation, Objective, PruneFn, Status};
+use crate::objective::{Evaluation, Objective, Status};
 use crate::search::{self, Failures, Outcome, SearchError, State};
 use crate::strategy::{History, Trial};
 use crate::value::Params;
@@ -394,7 +394,7 @@ impl Storage {
                     out += 1;
                     scope.spawn(move |_| {
                         let began = Instant::now();
-                        let ask = judge.map(|p| move |v: &[(u64, f64)]| p.should_prune(v));
+                        let ask = judge.map(crate::pruner::Pruner::shared);
                         let outcome = match search::run_trial(
                             search,
                             strategy,
@@ -404,7 +404,7 @@ impl Storage {
                             seed,
                             search_seed,
                             workdirs,
-                            ask.as_ref().map(|f| f as &PruneFn),
+                            ask.as_ref(),
                             stop,
                         ) {
                             Ok((params, eval)) => Outcome {
