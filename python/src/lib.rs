@@ -25,7 +25,7 @@ use hpsearch::interrupt::StopToken;
 use hpsearch::journal::{Columns, Row};
 use hpsearch::objective::{Evaluation, Status};
 
-use objective::{PyObjective, Trial, TrialPruned};
+use objective::{PyObjective, Running, Trial, TrialPruned};
 
 /// The `hpsearch` command line, compiled into the extension so the wheel's
 /// `hpsearch` command is the Rust binary's own code.
@@ -56,6 +56,8 @@ fn declared_columns(spec: &hpsearch::config::Search) -> Vec<String> {
 #[pyclass(frozen, module = "hpsearch._native")]
 struct Search {
     inner: Arc<engine::Search>,
+    /// The objective's calls in progress (Ctrl-C interrupts them).
+    running: Running,
 }
 
 #[pymethods]
@@ -74,17 +76,23 @@ impl Search {
         let search = py
             .detach(|| engine::Search::from_toml(&text, &file))
             .map_err(engine_err)?;
+        let running = Running::default();
         let search = match objective {
             Some(func) => {
                 let columns = declared_columns(search.spec());
                 search
-                    .with_objective(PyObjective { func, columns })
+                    .with_objective(PyObjective {
+                        func,
+                        columns,
+                        running: running.clone(),
+                    })
                     .map_err(engine_err)?
             }
             None => search,
         };
         Ok(Search {
             inner: Arc::new(search),
+            running,
         })
     }
 
@@ -172,11 +180,17 @@ impl Search {
                         Err(mpsc::RecvTimeoutError::Disconnected) => return (None, interrupt),
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                     }
-                    if interrupt.is_none() {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    // Every Ctrl-C stops the run and interrupts the calls in
+                    // progress again (one may have caught the first).
+                    let signal = Python::attach(|py| {
+                        py.check_signals().map_err(|e| {
                             stop.stop();
-                            interrupt = Some(e);
-                        }
+                            self.running.interrupt(py);
+                            e
+                        })
+                    });
+                    if let Err(e) = signal {
+                        interrupt.get_or_insert(e);
                     }
                 }
             })
@@ -321,6 +335,7 @@ impl AskTell {
             )));
         };
         if pruned && !reports.prune_now() {
+            t.restore_reports(reports);
             return Err(PyValueError::new_err(format!(
                 "tell: trial {} is pruned without a reported value; call trial.report(value, \
                  step) first",

@@ -6,7 +6,8 @@
 //! one at a time, whatever `threads` says (the README says so, and points
 //! to `command` programs or code that releases the GIL).
 
-use std::sync::Mutex;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyException, PyKeyError, PyValueError};
 use pyo3::prelude::*;
@@ -62,6 +63,13 @@ impl Trial {
     /// The trial index.
     pub fn index(&self) -> u64 {
         self.index
+    }
+
+    /// Put back what `take_reports` took (a tell that was refused).
+    pub fn restore_reports(&self, reports: Reports) {
+        if let Ok(mut r) = self.reports.lock() {
+            *r = Some(reports);
+        }
     }
 
     /// What was reported, taken out: the trial is settled.
@@ -293,11 +301,58 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// The Python threads running an objective call now, by thread ident:
+/// Ctrl-C raises KeyboardInterrupt in each, so a trial that loops in
+/// Python stops at its next bytecode (one blocked in C code returns first).
+#[derive(Clone, Default)]
+pub struct Running(Arc<Mutex<BTreeSet<u64>>>);
+
+impl Running {
+    fn enter(&self, _py: Python<'_>) -> u64 {
+        // SAFETY: no precondition; it reads the OS thread's identifier.
+        let id = u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() });
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(id);
+        }
+        id
+    }
+
+    fn leave(&self, _py: Python<'_>, id: u64) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&id);
+        }
+    }
+
+    /// Raise KeyboardInterrupt in every running call.
+    pub fn interrupt(&self, _py: Python<'_>) {
+        let ids: Vec<u64> = self
+            .0
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        for id in ids {
+            // SAFETY: the GIL is held (`_py`), as the call requires; the
+            // exception type is a borrowed, immortal built-in, and an id
+            // that names no thread state is ignored (returns 0). Entering
+            // and leaving the set happen under the GIL around the call, so
+            // an id in the set is a thread inside it.
+            unsafe {
+                pyo3::ffi::PyThreadState_SetAsyncExc(
+                    id as std::os::raw::c_long,
+                    pyo3::ffi::PyExc_KeyboardInterrupt,
+                );
+            }
+        }
+    }
+}
+
 /// A Python callable `objective(trial)` as the search's objective.
 pub struct PyObjective {
     pub func: Py<PyAny>,
     /// The declared result columns (`[objective] columns`).
     pub columns: Vec<String>,
+    /// The threads inside `func` now.
+    pub running: Running,
 }
 
 impl Objective for PyObjective {
@@ -319,7 +374,9 @@ impl Objective for PyObjective {
                     return Evaluation::failed(format!("the trial's object: {e}"), Vec::new())
                 }
             };
+            let id = self.running.enter(py);
             let out = self.func.call1(py, (trial.clone(),));
+            self.running.leave(py, id);
             let mut reports = trial.get().take_reports().unwrap_or_default();
             let eval = match out {
                 Ok(v) => returned(v.bind(py), &self.columns),

@@ -135,7 +135,7 @@ def _prepare(
         "strategy": settings["strategy"] or "tpe",
         "trials": 100 if settings["trials"] is None else settings["trials"],
         "seed": 0 if settings["seed"] is None else settings["seed"],
-        "window": settings["window"],
+        "parallel": settings["parallel"],
     }
     if settings["pruner"] is not None:
         search["pruner"] = dict(settings["pruner"])
@@ -165,7 +165,7 @@ def optimize(
     direction: Optional[str] = None,
     name: Optional[str] = None,
     version: Union[str, int] = "1",
-    window: Optional[int] = None,
+    parallel: Optional[int] = None,
     pruner: Optional[Mapping[str, Any]] = None,
     columns: Optional[List[str]] = None,
 ) -> Study:
@@ -188,7 +188,7 @@ def optimize(
     """
     settings = dict(
         strategy=strategy, trials=trials, seed=seed, direction=direction, name=name,
-        version=version, window=window, pruner=pruner, columns=columns,
+        version=version, parallel=parallel, pruner=pruner, columns=columns,
     )
     search, file = _prepare(objective, space, settings)
     if not search.external:
@@ -239,7 +239,7 @@ def create_study(
     direction: Optional[str] = None,
     name: Optional[str] = None,
     version: Union[str, int] = "1",
-    window: Optional[int] = None,
+    parallel: Optional[int] = None,
     pruner: Optional[Mapping[str, Any]] = None,
     columns: Optional[List[str]] = None,
 ) -> Study:
@@ -249,7 +249,7 @@ def create_study(
     returns. Call ``study.finish()`` (or use ``with``) when done."""
     settings = dict(
         strategy=strategy, trials=trials, seed=seed, direction=direction, name=name,
-        version=version, window=window, pruner=pruner, columns=columns,
+        version=version, parallel=parallel, pruner=pruner, columns=columns,
     )
     search, file = _prepare(None, space, settings)
     folder = Path(out) if out is not None else Path(_default_out(file))
