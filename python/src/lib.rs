@@ -183,10 +183,9 @@ impl Search {
                     // Every Ctrl-C stops the run and interrupts the calls in
                     // progress again (one may have caught the first).
                     let signal = Python::attach(|py| {
-                        py.check_signals().map_err(|e| {
+                        py.check_signals().inspect_err(|_| {
                             stop.stop();
                             self.running.interrupt(py);
-                            e
                         })
                     });
                     if let Err(e) = signal {

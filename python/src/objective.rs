@@ -310,7 +310,7 @@ pub struct Running(Arc<Mutex<BTreeSet<u64>>>);
 impl Running {
     fn enter(&self, _py: Python<'_>) -> u64 {
         // SAFETY: no precondition; it reads the OS thread's identifier.
-        let id = u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() });
+        let id = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
         if let Ok(mut set) = self.0.lock() {
             set.insert(id);
         }
