@@ -409,3 +409,11 @@ def test_the_package_installs_the_hpsearch_command(in_tmp):
     assert (in_tmp / "results/s/trials.csv").exists()
     bad = subprocess.run([hpsearch_command(), "run", "missing.toml"], capture_output=True, text=True)
     assert bad.returncode == 2 and "error:" in bad.stderr
+
+
+def test_the_cli_reads_a_python_search_folder(in_tmp):
+    hpsearch.optimize(branin_objective, TOML, out="py")
+    for args in (["show", "py"], ["list", "."], ["report", "py", "--out", "report.html"]):
+        out = subprocess.run([hpsearch_command(), *args], capture_output=True, text=True)
+        assert out.returncode == 0, (args, out.stderr)
+    assert "trial" in (in_tmp / "report.html").read_text()
