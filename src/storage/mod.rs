@@ -173,7 +173,7 @@ impl Storage {
             ))
         };
         let root = search.root().hex();
-        let name = search_name(search);
+        let name = target.name.clone().unwrap_or_else(|| search_name(search));
         let inputs = inputs_text(search);
         let version = env!("CARGO_PKG_VERSION");
         let format = journal::FORMAT as i32;
@@ -196,7 +196,8 @@ impl Storage {
             return Err(StorageError::Input(format!(
                 "{}: the database holds another search named {name} (root hash {theirs}; \
                  {their_inputs}); this file gives root hash {root} ({inputs}). Workers must run \
-                 the same search on the same data; rename the search file to store a new search",
+                 the same search on the same data; give it another `--name` (or rename the \
+                 search file) to store a new search",
                 search.file.display()
             )));
         }
