@@ -65,6 +65,12 @@ pub enum Command {
         /// writes the whole results folder when the budget is done.
         #[arg(long)]
         storage: Option<String>,
+        /// With --storage: the name the search is stored under (default:
+        /// the search file's stem). Another search under the same name is
+        /// refused, so give two searches whose files share a stem each
+        /// their own name.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Write a search's results folder from its database (`run --storage`).
     ///
@@ -80,6 +86,9 @@ pub enum Command {
         /// The results folder (default: `results/<search file stem>`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The name the workers stored it under (`run --name`).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// List the searches in a database, their progress and live workers.
     Status {
@@ -286,9 +295,23 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             out,
             quiet,
             storage,
-        } => run(&file, threads, out, quiet, storage_url(storage), false),
-        Command::Pull { file, storage, out } => match storage_url(storage) {
-            Some(url) => run(&file, Some(1), out, true, Some(url), true),
+            name,
+        } => run(
+            &file,
+            threads,
+            out,
+            quiet,
+            storage_url(storage),
+            name,
+            false,
+        ),
+        Command::Pull {
+            file,
+            storage,
+            out,
+            name,
+        } => match storage_url(storage) {
+            Some(url) => run(&file, Some(1), out, true, Some(url), name, true),
             None => Err(usage(
                 "pull needs --storage postgresql://user@host:port/db (or HPSEARCH_STORAGE)",
             )),
@@ -384,12 +407,18 @@ fn run(
     out: Option<PathBuf>,
     quiet: bool,
     storage: Option<String>,
+    name: Option<String>,
     pull: bool,
 ) -> Result<(), Failure> {
+    if name.is_some() && storage.is_none() {
+        return Err(usage(
+            "--name names a search in a database: it needs --storage (or HPSEARCH_STORAGE)",
+        ));
+    }
     // The URL is checked before anything else reads input.
     let target = storage
         .as_deref()
-        .map(hpsearch::storage::Target::parse)
+        .map(|url| hpsearch::storage::Target::parse(url)?.named(name))
         .transpose()
         .map_err(storage_failure)?;
     if threads == Some(0) {

@@ -332,16 +332,13 @@ pub fn replay(
     // pruned trial is stopped where the journal says it was: its values
     // up to there are compared bit for bit.
     let stop_at = (row.status == Status::Pruned).then_some(row.steps.len());
-    let judge = move |v: &[(u64, f64)]| stop_at.is_some_and(|n| v.len() >= n);
+    let judge: objective::Prune =
+        std::sync::Arc::new(move |v: &[(u64, f64)]| stop_at.is_some_and(|n| v.len() >= n));
     let info = objective::TrialInfo {
         index: row.trial,
         seed: row.seed,
         workdir: workdir.as_deref(),
-        pruner: rec
-            .search
-            .pruner
-            .is_some()
-            .then_some(&judge as &objective::PruneFn),
+        pruner: rec.search.pruner.is_some().then_some(&judge),
         stop: Some(stop),
     };
     let eval = obj.evaluate(&params, &info);

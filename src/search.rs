@@ -20,7 +20,7 @@ use crate::config::{Direction, Search};
 use crate::interrupt::StopToken;
 use crate::journal;
 use crate::journal::{Committed, Journal, JournalError, Row};
-use crate::objective::{Evaluation, Objective, PruneFn, Status, TrialInfo};
+use crate::objective::{Evaluation, Objective, Prune, Status, TrialInfo};
 use crate::pruner::{Curve, Pruner};
 use crate::space::Space;
 use crate::strategy::{History, Observation, PrunedAt, Strategy, Trial};
@@ -420,7 +420,7 @@ pub(crate) fn run_trial(
     seed: u64,
     search_seed: u64,
     workdirs: Option<&std::path::Path>,
-    pruner: Option<&PruneFn>,
+    pruner: Option<&Prune>,
     stop: &StopToken,
 ) -> Result<(Params, Evaluation), String> {
     let params = match known {
@@ -565,7 +565,7 @@ pub(crate) fn run(
                 let workdirs = workdirs.as_deref();
                 scope.spawn(move |_| {
                     let began = Instant::now();
-                    let ask = judge.map(|p| move |v: &[(u64, f64)]| p.should_prune(v));
+                    let ask = judge.map(Pruner::shared);
                     let (params, eval) = match run_trial(
                         search,
                         strategy,
@@ -575,7 +575,7 @@ pub(crate) fn run(
                         seed,
                         search_seed,
                         workdirs,
-                        ask.as_ref().map(|f| f as &PruneFn),
+                        ask.as_ref(),
                         stop_token,
                     ) {
                         Ok(done) => done,

@@ -808,6 +808,62 @@ fn searches_stay_apart_and_other_data_is_refused() {
     );
 }
 
+/// Two searches whose files share a stem: the second is refused under the
+/// stem, and stored beside the first under its own `--name`; `pull` with
+/// that name writes its journal; `--name` without storage is a usage error.
+#[test]
+fn two_searches_with_one_file_stem_share_a_database_by_name() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path().join("one")).expect("mkdir");
+    std::fs::create_dir_all(sb.path().join("two")).expect("mkdir");
+    sb.write("one/s.toml", &branin("random", 1));
+    sb.write("two/s.toml", &branin("random", 2));
+    let (want_one, want_two) = (plain(&sb, "one/s.toml"), plain(&sb, "two/s.toml"));
+    // (`plain` ran them without a database, into plain_one/s and plain_two/s.)
+    let url = c.database("named");
+    let run = |file: &str, out: &str, name: Option<&str>| {
+        let mut args = vec!["run", file, "-q", "-j", "1", "--out", out];
+        if let Some(n) = name {
+            args.extend(["--name", n]);
+        }
+        finish(spawn(&sb, &url, &args, &[]))
+    };
+    ok(&run("one/s.toml", "o1", None), "first search");
+    let refused = run("two/s.toml", "t1", None);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("--name"), "{}", text(&refused));
+    assert!(!sb.path().join("t1").exists());
+    ok(
+        &run("two/s.toml", "t2", Some("s-seed2")),
+        "second search, named",
+    );
+    assert!(sb.read("o1/trials.csv") == want_one);
+    assert!(sb.read("t2/trials.csv") == want_two);
+    let pulled = finish(spawn(
+        &sb,
+        &url,
+        &["pull", "two/s.toml", "--name", "s-seed2", "--out", "p2"],
+        &[],
+    ));
+    ok(&pulled, "pull by name");
+    assert!(sb.read("p2/trials.csv") == want_two);
+    let status = finish(spawn(&sb, &url, &["status"], &[]));
+    let shown = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        shown.contains("s  root") && shown.contains("s-seed2  root"),
+        "{shown}"
+    );
+    let alone = sb.run(&["run", "one/s.toml", "--name", "x", "--out", "x"]);
+    alone.expect_code(2);
+    assert!(
+        alone.stderr().contains("needs --storage"),
+        "{}",
+        alone.stderr()
+    );
+    assert!(!sb.path().join("x").exists());
+}
+
 /// Bad URL, unreachable host, wrong password, no rights, TLS: exit 2 with
 /// one line naming the cause, no password in it, nothing written.
 #[test]

@@ -13,9 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{failed, input, Error, Search};
+use super::{failed, input, Error, Reports, Search};
 use crate::journal::{self, Journal, Opened, Row};
 use crate::objective::{Evaluation, Status};
 use crate::pruner::Pruner;
@@ -42,6 +43,13 @@ impl Asked {
     /// the one a run gives. Without a pruner: never.
     pub fn should_prune(&self, steps: &[(u64, f64)]) -> bool {
         self.pruner.as_ref().is_some_and(|p| p.should_prune(steps))
+    }
+
+    /// A record of this trial's intermediate values judged by its pruner
+    /// (see [`Reports`]): `settle` turns the caller's evaluation into the
+    /// one to tell.
+    pub fn reports(&self) -> Reports {
+        Reports::new(self.pruner.clone().map(Pruner::shared))
     }
 }
 
@@ -103,7 +111,7 @@ pub enum Next {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AskTell<'s> {
-    search: &'s Search,
+    search: Held<'s>,
     strategy: Box<dyn Strategy>,
     /// `None` for a folder that was already finished.
     journal: Option<Journal>,
@@ -128,8 +136,36 @@ pub struct AskTell<'s> {
     columns: crate::journal::Columns,
 }
 
+/// The search an [`AskTell`] drives: borrowed, or shared with the caller
+/// (an owner that cannot hold a borrow, such as a Python object).
+enum Held<'s> {
+    Borrowed(&'s Search),
+    Shared(Arc<Search>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Search;
+
+    fn deref(&self) -> &Search {
+        match self {
+            Held::Borrowed(s) => s,
+            Held::Shared(s) => s,
+        }
+    }
+}
+
+impl AskTell<'static> {
+    pub(super) fn open_shared(search: Arc<Search>, dir: &Path) -> Result<AskTell<'static>, Error> {
+        AskTell::open_held(Held::Shared(search), dir)
+    }
+}
+
 impl<'s> AskTell<'s> {
     pub(super) fn open(search: &'s Search, dir: &Path) -> Result<AskTell<'s>, Error> {
+        AskTell::open_held(Held::Borrowed(search), dir)
+    }
+
+    fn open_held(search: Held<'s>, dir: &Path) -> Result<AskTell<'s>, Error> {
         let spec = &search.spec;
         let columns = search.columns();
         let folds = search.objective.as_deref().and_then(|o| o.fold_of_rows());
@@ -153,9 +189,11 @@ impl<'s> AskTell<'s> {
         };
         let strategy = spec.strategy.build();
         let uses_history = strategy.uses_history();
+        let held = uses_history || spec.pruner.is_some();
+        let (budget, root) = (spec.budget(), spec.root());
         Ok(AskTell {
             search,
-            held: uses_history || spec.pruner.is_some(),
+            held,
             uses_history,
             strategy,
             journal,
@@ -163,8 +201,8 @@ impl<'s> AskTell<'s> {
             next: committed,
             committed,
             state,
-            budget: spec.budget(),
-            root: spec.root(),
+            budget,
+            root,
             asked: BTreeMap::new(),
             told: BTreeMap::new(),
             columns,
@@ -286,6 +324,11 @@ impl<'s> AskTell<'s> {
     /// Trials committed to the journal so far.
     pub fn committed(&self) -> u64 {
         self.committed
+    }
+
+    /// The trials committed so far, as `trials.csv` holds them.
+    pub fn rows(&self) -> Result<Vec<Row>, Error> {
+        self.search.rows(&self.dir, &self.columns)
     }
 
     /// The indices asked and not yet told.

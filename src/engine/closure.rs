@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use crate::objective::{Evaluation, Objective, Status, TrialInfo};
+use crate::objective::{Evaluation, Objective, Prune, Status, TrialInfo};
 use crate::value::Params;
 
 /// What a closure objective may return: the value, a value or an error,
@@ -72,12 +72,17 @@ impl IntoEvaluation for Evaluation {
 /// ```
 pub struct Trial<'a> {
     info: &'a TrialInfo<'a>,
-    reported: RefCell<Reported>,
+    reported: RefCell<Reports>,
 }
 
-/// What a closure reported while it ran.
+/// What an objective reported while it ran, and the pruner's answers: the
+/// bookkeeping behind [`Trial::report`] and [`Trial::should_prune`], for
+/// objectives that keep it themselves (the Python package's trial; an ask
+/// and tell caller, with [`Asked::reports`](super::Asked::reports)).
 #[derive(Default)]
-struct Reported {
+pub struct Reports {
+    /// The trial's pruner; `None`: never prune.
+    pruner: Option<Prune>,
     /// The values so far, steps increasing.
     steps: Vec<(u64, f64)>,
     /// A reporting error (the first), which fails the trial.
@@ -86,11 +91,104 @@ struct Reported {
     pruned_at: Option<usize>,
 }
 
+impl Reports {
+    /// Nothing reported yet; `pruner` judges what will be.
+    pub fn new(pruner: Option<Prune>) -> Reports {
+        Reports {
+            pruner,
+            ..Reports::default()
+        }
+    }
+
+    /// The values reported so far, `(step, value)` in step order.
+    pub fn steps(&self) -> &[(u64, f64)] {
+        &self.steps
+    }
+
+    /// Record the value at `step` (steps strictly increasing, the value
+    /// finite). The first bad report fails the trial: it and every later
+    /// report return its message.
+    pub fn report(&mut self, step: u64, value: f64) -> Result<(), String> {
+        if let Some(e) = &self.bad {
+            return Err(e.clone());
+        }
+        let problem = if !value.is_finite() {
+            Some(format!("step {step}: the value is not finite ({value})"))
+        } else {
+            match self.steps.last() {
+                Some(&(last, _)) if step <= last => Some(format!(
+                    "step {step} after step {last}: steps must increase"
+                )),
+                _ => None,
+            }
+        };
+        if let Some(p) = problem {
+            self.bad = Some(p.clone());
+            return Err(p);
+        }
+        self.steps.push((step, value));
+        Ok(())
+    }
+
+    /// Whether the pruner stops the trial after the values so far. Once
+    /// it says yes, the trial is pruned at that step, whatever comes next.
+    pub fn should_prune(&mut self) -> bool {
+        if self.pruned_at.is_some() {
+            return true;
+        }
+        let yes = self
+            .pruner
+            .as_ref()
+            .is_some_and(|p| !self.steps.is_empty() && p(&self.steps));
+        if yes {
+            self.pruned_at = Some(self.steps.len());
+        }
+        yes
+    }
+
+    /// Mark the trial pruned after the values so far, as if the pruner
+    /// had said so (Python's `raise hpsearch.TrialPruned()`); `false`
+    /// when nothing was reported, as a pruned trial records its last
+    /// value.
+    pub fn prune_now(&mut self) -> bool {
+        if self.pruned_at.is_none() && !self.steps.is_empty() {
+            self.pruned_at = Some(self.steps.len());
+        }
+        self.pruned_at.is_some()
+    }
+
+    /// The evaluation to record from the objective's own `eval`: pruned
+    /// at the step the pruner stopped it, failed after a bad report, or
+    /// `eval` with the reported values.
+    pub fn settle(self, eval: Evaluation) -> Evaluation {
+        if eval.status == Status::Interrupted {
+            return eval;
+        }
+        let Reports {
+            steps,
+            bad,
+            pruned_at,
+            ..
+        } = self;
+        if let Some(pruned) =
+            pruned_at.and_then(|n| Evaluation::pruned(steps[..n.min(steps.len())].to_vec()))
+        {
+            return pruned;
+        }
+        if let Some(e) = bad {
+            let mut failed = Evaluation::failed(e, Vec::new());
+            failed.steps = steps;
+            return failed;
+        }
+        Evaluation { steps, ..eval }
+    }
+}
+
 impl<'a> Trial<'a> {
     fn new(info: &'a TrialInfo<'a>) -> Trial<'a> {
         Trial {
             info,
-            reported: RefCell::default(),
+            reported: RefCell::new(Reports::new(info.pruner.cloned())),
         }
     }
 
@@ -120,26 +218,7 @@ impl<'a> Trial<'a> {
     /// the value finite). A bad report fails the trial with the returned
     /// message, as a bad step line fails a command trial.
     pub fn report(&self, step: u64, value: f64) -> Result<(), String> {
-        let mut r = self.reported.borrow_mut();
-        if let Some(e) = &r.bad {
-            return Err(e.clone());
-        }
-        let problem = if !value.is_finite() {
-            Some(format!("step {step}: the value is not finite ({value})"))
-        } else {
-            match r.steps.last() {
-                Some(&(last, _)) if step <= last => Some(format!(
-                    "step {step} after step {last}: steps must increase"
-                )),
-                _ => None,
-            }
-        };
-        if let Some(p) = problem {
-            r.bad = Some(p.clone());
-            return Err(p);
-        }
-        r.steps.push((step, value));
-        Ok(())
+        self.reported.borrow_mut().report(step, value)
     }
 
     /// With a pruner: whether to stop now, given the values reported so
@@ -147,41 +226,12 @@ impl<'a> Trial<'a> {
     /// whatever the closure returns or reports afterwards (the record is
     /// the decision, not the timing).
     pub fn should_prune(&self) -> bool {
-        let mut r = self.reported.borrow_mut();
-        if r.pruned_at.is_some() {
-            return true;
-        }
-        let yes = self
-            .info
-            .pruner
-            .is_some_and(|p| !r.steps.is_empty() && p(&r.steps));
-        if yes {
-            r.pruned_at = Some(r.steps.len());
-        }
-        yes
+        self.reported.borrow_mut().should_prune()
     }
 
     /// The evaluation to record, from the closure's.
     fn settle(self, eval: Evaluation) -> Evaluation {
-        if eval.status == Status::Interrupted {
-            return eval;
-        }
-        let Reported {
-            steps,
-            bad,
-            pruned_at,
-        } = self.reported.into_inner();
-        if let Some(pruned) =
-            pruned_at.and_then(|n| Evaluation::pruned(steps[..n.min(steps.len())].to_vec()))
-        {
-            return pruned;
-        }
-        if let Some(e) = bad {
-            let mut failed = Evaluation::failed(e, Vec::new());
-            failed.steps = steps;
-            return failed;
-        }
-        Evaluation { steps, ..eval }
+        self.reported.into_inner().settle(eval)
     }
 }
 

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub use ask_tell::{AskTell, Asked, Next};
 pub use builder::{Builder, ParamSpec};
-pub use closure::{FnObjective, IntoEvaluation, Trial};
+pub use closure::{FnObjective, IntoEvaluation, Reports, Trial};
 
 use crate::config::{self, ObjectiveSpec};
 use crate::interrupt::StopToken;
@@ -394,6 +394,15 @@ impl Search {
     /// write when every trial is told the evaluation the run would make.
     pub fn ask_tell(&self, dir: impl AsRef<Path>) -> Result<AskTell<'_>, Error> {
         AskTell::open(self, dir.as_ref())
+    }
+
+    /// [`Search::ask_tell`] for a search shared with the caller, for an
+    /// owner that cannot hold a borrow (the Python package's study).
+    pub fn ask_tell_shared(
+        self: std::sync::Arc<Search>,
+        dir: impl AsRef<Path>,
+    ) -> Result<AskTell<'static>, Error> {
+        AskTell::open_shared(self, dir.as_ref())
     }
 }
 

@@ -176,7 +176,7 @@ fn run(
     let group = child.id();
     interrupt::register(group, dir);
     let steps = trial.pruner.map(|p| Steps {
-        prune: p,
+        prune: &**p,
         grace: spec.prune_grace,
         max_step: spec.max_step,
     });

@@ -187,7 +187,7 @@ pub struct TrialInfo<'a> {
     /// the trial now, given its `(step, value)` pairs so far (`true`:
     /// prune). Built by the search from the settled curves only
     /// (design.md, Determinism 7), so it is a pure function of its input.
-    pub pruner: Option<&'a PruneFn>,
+    pub pruner: Option<&'a Prune>,
     /// The search's stop token: an objective that runs long (a program,
     /// a model between folds) looks at it and gives up with
     /// [`Evaluation::interrupted`]. `None`: nothing stops it.
@@ -220,7 +220,11 @@ impl std::fmt::Debug for TrialInfo<'_> {
 }
 
 /// The pruner's question for one trial: prune after these values?
-pub type PruneFn = dyn Fn(&[(u64, f64)]) -> bool + Sync;
+pub type PruneFn = dyn Fn(&[(u64, f64)]) -> bool + Send + Sync;
+
+/// A trial's pruner, shared: an objective may keep a handle beyond the
+/// call that received it (the Python package's trial object does).
+pub type Prune = std::sync::Arc<PruneFn>;
 
 /// Something a trial can evaluate.
 pub trait Objective: Send + Sync {

@@ -50,6 +50,11 @@ pub struct Pruner {
 }
 
 impl Pruner {
+    /// This pruner as a trial's shared question ([`crate::objective::Prune`]).
+    pub fn shared(self) -> crate::objective::Prune {
+        std::sync::Arc::new(move |v: &[(u64, f64)]| self.should_prune(v))
+    }
+
     /// The pruner for trial `trial` that may see `settled` (trials
     /// `0 ..= i-W`, in index order: `settled[j]` is trial `j`).
     pub fn new(spec: PrunerSpec, direction: Direction, trial: u64, settled: &[Curve]) -> Pruner {

@@ -30,7 +30,7 @@ use ::postgres::Client;
 use crate::config::Search;
 use crate::interrupt::StopToken;
 use crate::journal::{self, parse_steps, steps_text, Journal};
-use crate::objective::{Evaluation, Objective, PruneFn, Status};
+use crate::objective::{Evaluation, Objective, Status};
 use crate::search::{self, Failures, Outcome, SearchError, State};
 use crate::strategy::{History, Trial};
 use crate::value::Params;
@@ -173,7 +173,7 @@ impl Storage {
             ))
         };
         let root = search.root().hex();
-        let name = search_name(search);
+        let name = target.name.clone().unwrap_or_else(|| search_name(search));
         let inputs = inputs_text(search);
         let version = env!("CARGO_PKG_VERSION");
         let format = journal::FORMAT as i32;
@@ -196,7 +196,8 @@ impl Storage {
             return Err(StorageError::Input(format!(
                 "{}: the database holds another search named {name} (root hash {theirs}; \
                  {their_inputs}); this file gives root hash {root} ({inputs}). Workers must run \
-                 the same search on the same data; rename the search file to store a new search",
+                 the same search on the same data; give it another `--name` (or rename the \
+                 search file) to store a new search",
                 search.file.display()
             )));
         }
@@ -394,7 +395,7 @@ impl Storage {
                     out += 1;
                     scope.spawn(move |_| {
                         let began = Instant::now();
-                        let ask = judge.map(|p| move |v: &[(u64, f64)]| p.should_prune(v));
+                        let ask = judge.map(crate::pruner::Pruner::shared);
                         let outcome = match search::run_trial(
                             search,
                             strategy,
@@ -404,7 +405,7 @@ impl Storage {
                             seed,
                             search_seed,
                             workdirs,
-                            ask.as_ref().map(|f| f as &PruneFn),
+                            ask.as_ref(),
                             stop,
                         ) {
                             Ok((params, eval)) => Outcome {

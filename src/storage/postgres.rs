@@ -32,6 +32,9 @@ pub struct Target {
     secret: Option<String>,
     /// TLS, unless `sslmode=disable` or the host is a Unix socket.
     tls: Option<MakeRustlsConnect>,
+    /// The name the search is stored under (`--name`); `None`: the search
+    /// file's stem.
+    pub name: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -201,7 +204,22 @@ impl Target {
             shown,
             secret,
             tls,
+            name: None,
         })
+    }
+
+    /// Store the search under `name` instead of its file's stem, so that
+    /// two searches whose files share a stem can share a database.
+    pub fn named(mut self, name: Option<String>) -> Result<Target, StorageError> {
+        if let Some(n) = &name {
+            if n.trim().is_empty() || n.chars().any(char::is_control) {
+                return Err(StorageError::Input(format!(
+                    "--name {n:?}: give a non-empty name without control characters"
+                )));
+            }
+        }
+        self.name = name;
+        Ok(self)
     }
 
     /// A message with the password (if any) replaced by `***`, on one line.

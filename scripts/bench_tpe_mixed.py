@@ -1,0 +1,165 @@
+"""hpsearch's tpe against Optuna 5's TPESampler on mixed spaces of our own
+design (issue 19, point 7): floats, log floats, ints and categoricals whose
+level moves the optimum. Simple regret at a budget, over many seeds; the
+medians, quartiles and a two-sided Mann-Whitney U test.
+
+Both run in one process through the Python package, on the same functions
+(pure Python), each with its defaults: `hpsearch.optimize(strategy="tpe")`
+and `optuna.create_study(sampler=TPESampler(seed=s))`.
+
+    pip install optuna==5.0.0 scipy   # beside the hpsearch package
+    python scripts/bench_tpe_mixed.py --seeds 100 --budget 100 [--only mixed4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import tempfile
+
+import hpsearch
+
+# Each problem: (space for hpsearch, Optuna suggest function, f(params), f*).
+
+
+def _mixed4(p):
+    # Four levels, each with its own centre and floor: the best level (d)
+    # has the global minimum 0 at x = (1.5, -2), lr = 1e-3, n = 12.
+    centre = {"a": (-3.0, 3.0), "b": (3.0, 3.0), "c": (-3.0, -3.0), "d": (1.5, -2.0)}
+    floor = {"a": 0.6, "b": 0.3, "c": 0.9, "d": 0.0}
+    cx, cy = centre[p["level"]]
+    return (
+        0.1 * ((p["x0"] - cx) ** 2 + (p["x1"] - cy) ** 2)
+        + 0.2 * (math.log10(p["lr"]) + 3.0) ** 2
+        + 0.05 * abs(p["n"] - 12)
+        + floor[p["level"]]
+    )
+
+
+def _cats(p):
+    # Three categoricals that interact with a float: branin's shape scaled,
+    # shifted per (optimizer, activation) pair; batch size a mild penalty.
+    shift = {"sgd": 0.0, "adam": 2.0, "rmsprop": -2.0, "adagrad": 4.0, "lbfgs": -4.0}[p["opt"]]
+    act = {"relu": 0.0, "tanh": 0.4, "gelu": 0.15, "elu": 0.25}[p["act"]]
+    batch = {"32": 0.2, "64": 0.0, "128": 0.1}[p["batch"]]
+    x = p["x"] - shift
+    return 0.05 * (x**2) + 0.5 * (1 - math.cos(2 * x)) + act + batch + 0.1 * (p["y"] - 1.0) ** 2
+
+
+def _ints(p):
+    # Integer-heavy: a log-scaled int, two plain ints and a step int.
+    return (
+        (math.log10(p["units"]) - 2.0) ** 2
+        + 0.01 * (p["layers"] - 7) ** 2
+        + 0.002 * (p["epochs"] - 35) ** 2
+        + 0.5 * (p["dropout"] - 0.2) ** 2
+        + (0.0 if p["warmup"] == 100 else 0.05 * abs(p["warmup"] - 100) / 50)
+    )
+
+
+PROBLEMS = {
+    "mixed4": (
+        {
+            "x0": hpsearch.Float(-5, 5),
+            "x1": hpsearch.Float(-5, 5),
+            "lr": hpsearch.Float(1e-5, 1.0, log=True),
+            "n": hpsearch.Int(1, 20),
+            "level": ["a", "b", "c", "d"],
+        },
+        lambda t: {
+            "x0": t.suggest_float("x0", -5, 5),
+            "x1": t.suggest_float("x1", -5, 5),
+            "lr": t.suggest_float("lr", 1e-5, 1.0, log=True),
+            "n": t.suggest_int("n", 1, 20),
+            "level": t.suggest_categorical("level", ["a", "b", "c", "d"]),
+        },
+        _mixed4,
+        0.0,
+    ),
+    "cats": (
+        {
+            "opt": ["sgd", "adam", "rmsprop", "adagrad", "lbfgs"],
+            "act": ["relu", "tanh", "gelu", "elu"],
+            "batch": ["32", "64", "128"],
+            "x": hpsearch.Float(-8, 8),
+            "y": hpsearch.Float(-3, 3),
+        },
+        lambda t: {
+            "opt": t.suggest_categorical("opt", ["sgd", "adam", "rmsprop", "adagrad", "lbfgs"]),
+            "act": t.suggest_categorical("act", ["relu", "tanh", "gelu", "elu"]),
+            "batch": t.suggest_categorical("batch", ["32", "64", "128"]),
+            "x": t.suggest_float("x", -8, 8),
+            "y": t.suggest_float("y", -3, 3),
+        },
+        _cats,
+        0.0,
+    ),
+    "ints": (
+        {
+            "units": hpsearch.Int(1, 1000, log=True),
+            "layers": hpsearch.Int(1, 20),
+            "epochs": hpsearch.Int(5, 100),
+            "warmup": hpsearch.Int(0, 500, step=50),
+            "dropout": hpsearch.Float(0.0, 0.8),
+        },
+        lambda t: {
+            "units": t.suggest_int("units", 1, 1000, log=True),
+            "layers": t.suggest_int("layers", 1, 20),
+            "epochs": t.suggest_int("epochs", 5, 100),
+            "warmup": t.suggest_int("warmup", 0, 500, step=50),
+            "dropout": t.suggest_float("dropout", 0.0, 0.8),
+        },
+        _ints,
+        0.0,
+    ),
+}
+
+
+def ours(name: str, seed: int, budget: int, out: str) -> float:
+    space, _, f, fstar = PROBLEMS[name]
+    study = hpsearch.optimize(
+        lambda t: f(t.params), space, strategy="tpe", trials=budget, seed=seed, threads=1,
+        out=out, name=name,
+    )
+    return study.best_value - fstar
+
+
+def theirs(name: str, seed: int, budget: int) -> float:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _, suggest, f, fstar = PROBLEMS[name]
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(lambda t: f(suggest(t)), n_trials=budget)
+    return study.best_value - fstar
+
+
+def quartiles(xs):
+    q = statistics.quantiles(xs, n=4)
+    return f"{statistics.median(xs):.4f} [{q[0]:.4f}, {q[2]:.4f}]"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=100)
+    ap.add_argument("--budget", type=int, default=100)
+    ap.add_argument("--only", nargs="*", default=list(PROBLEMS))
+    args = ap.parse_args()
+    from scipy.stats import mannwhitneyu
+
+    print(f"{args.seeds} seeds, {args.budget} trials; load {os.getloadavg()}")
+    print("| space | hpsearch tpe median [q1, q3] | Optuna TPESampler median [q1, q3] | ratio | p (MWU) |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.only:
+            a = [ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}")) for s in range(args.seeds)]
+            b = [theirs(name, s, args.budget) for s in range(args.seeds)]
+            ratio = statistics.median(a) / max(statistics.median(b), 1e-12)
+            p = mannwhitneyu(a, b, alternative="two-sided").pvalue
+            print(f"| {name} | {quartiles(a)} | {quartiles(b)} | {ratio:.2f} | {p:.3g} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
