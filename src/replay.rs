@@ -318,9 +318,28 @@ pub fn replay(
     trial: Option<u64>,
     stop: &crate::interrupt::StopToken,
 ) -> Result<Replayed, ReplayError> {
+    replay_with(rec, trial, stop, None)
+}
+
+/// [`replay`] with `code` as the objective of an `external` search (the
+/// Python package gives its function); `None`: the search's own (built
+/// in, or the external search's `command`).
+pub fn replay_with(
+    rec: Recorded,
+    trial: Option<u64>,
+    stop: &crate::interrupt::StopToken,
+    code: Option<&dyn objective::Objective>,
+) -> Result<Replayed, ReplayError> {
     let row = rec.pick(trial)?.clone();
     let params = rec.params_of(&row)?;
-    let obj = objective::build(&rec.search, rec.dataset)?;
+    let built;
+    let obj: &dyn objective::Objective = match code {
+        Some(c) => c,
+        None => {
+            built = objective::build(&rec.search, rec.dataset)?;
+            built.as_ref()
+        }
+    };
     // The same fresh folder `run` makes, under a temporary root.
     let root = std::env::temp_dir().join(format!("hpsearch-replay-{}", std::process::id()));
     let workdir = if obj.needs_workdir() {

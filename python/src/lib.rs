@@ -382,6 +382,66 @@ impl AskTell {
     }
 }
 
+/// Retrain trial `trial` (default: the best) of the results folder `dir`
+/// with its recorded parameters and seed, and compare with the journal bit
+/// for bit (`hpsearch replay`). `objective` is the code of an `external`
+/// search (not needed when its file gives a `command`). Returns a dict:
+/// `trial`, `same`, `difference`, `status`, `value`, `skipped`.
+#[pyfunction]
+#[pyo3(signature = (dir, objective=None, trial=None))]
+fn replay<'py>(
+    py: Python<'py>,
+    dir: PathBuf,
+    objective: Option<Py<PyAny>>,
+    trial: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let refused = |e: hpsearch::replay::ReplayError| PyValueError::new_err(e.to_string());
+    let rec = py
+        .detach(|| hpsearch::replay::open(&dir, None))
+        .map_err(refused)?;
+    let external = matches!(rec.search.objective, ObjectiveSpec::External { .. });
+    let code = match objective {
+        Some(_) if !external => {
+            return Err(PyValueError::new_err(format!(
+                "{}: the objective is built in ({}); replay it without an objective",
+                dir.display(),
+                rec.search.objective_name()
+            )))
+        }
+        Some(func) => Some(PyObjective {
+            func,
+            columns: declared_columns(&rec.search),
+            running: Running::default(),
+        }),
+        None if external && rec.search.runner().is_none() => {
+            return Err(PyValueError::new_err(format!(
+                "{}: the objective `{}` is external: give its code, \
+                 hpsearch.replay(dir, objective)",
+                dir.display(),
+                rec.search.objective_name()
+            )))
+        }
+        None => None,
+    };
+    let stop = StopToken::new();
+    let done = py
+        .detach(|| {
+            let code = code
+                .as_ref()
+                .map(|c| c as &dyn hpsearch::objective::Objective);
+            hpsearch::replay::replay_with(rec, trial, &stop, code)
+        })
+        .map_err(refused)?;
+    let d = PyDict::new(py);
+    d.set_item("trial", done.trial)?;
+    d.set_item("same", done.difference.is_none())?;
+    d.set_item("difference", done.difference)?;
+    d.set_item("status", done.evaluation.status.name())?;
+    d.set_item("value", done.evaluation.value)?;
+    d.set_item("skipped", done.skipped)?;
+    Ok(d)
+}
+
 /// A search file written as a dict, as TOML text.
 #[pyfunction]
 fn toml_from_dict(d: &Bound<'_, PyDict>) -> PyResult<String> {
@@ -419,6 +479,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Trial>()?;
     m.add("TrialPruned", m.py().get_type::<TrialPruned>())?;
     m.add_function(wrap_pyfunction!(toml_from_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     Ok(())
 }

@@ -421,3 +421,23 @@ def test_the_cli_reads_a_python_search_folder(in_tmp):
         out = subprocess.run([hpsearch_command(), *args], capture_output=True, text=True)
         assert out.returncode == 0, (args, out.stderr)
     assert "trial" in (in_tmp / "report.html").read_text()
+
+
+def test_replay_compares_a_trial_bit_for_bit(in_tmp):
+    study = hpsearch.optimize(branin_objective, TOML, out="r", threads=2)
+    same = hpsearch.replay("r", branin_objective)
+    assert same["same"] and same["difference"] is None
+    assert same["trial"] == study.best_trial.number and same["value"] == study.best_value
+    assert hpsearch.replay("r", branin_objective, trial=3)["trial"] == 3
+    changed = hpsearch.replay("r", lambda t: branin_objective(t) + 1e-9)
+    assert not changed["same"] and "value" in changed["difference"]
+    with pytest.raises(ValueError, match="external: give its code"):
+        hpsearch.replay("r")
+    with pytest.raises(ValueError, match="no trial 99|99"):
+        hpsearch.replay("r", branin_objective, trial=99)
+    # A built-in objective replays without code, and refuses code.
+    text = TOML.replace('external = "branin"\nversion = "1"', 'function = "branin"')
+    hpsearch.run(text, out="fn")
+    assert hpsearch.replay("fn")["same"]
+    with pytest.raises(ValueError, match="built in"):
+        hpsearch.replay("fn", branin_objective)

@@ -47,6 +47,7 @@ __all__ = [
     "TrialPruned",
     "create_study",
     "optimize",
+    "replay",
     "run",
     "__version__",
 ]
@@ -254,3 +255,18 @@ def create_study(
     search, file = _prepare(None, space, settings)
     folder = Path(out) if out is not None else Path(_default_out(file))
     return Study(search, folder, None, asktell=search.ask_tell(str(folder)))
+
+
+def replay(
+    out: Union[str, "os.PathLike[str]"],
+    objective: Optional[Callable[[Trial], Any]] = None,
+    *,
+    trial: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Evaluate trial ``trial`` (default: the best) of the results folder
+    ``out`` again, with its recorded parameters and seed, and compare with
+    the journal bit for bit, as ``hpsearch replay`` does. ``objective`` is
+    the code of an external search (the function ``optimize`` ran). Returns
+    ``{"trial", "same", "difference", "status", "value", "skipped"}``:
+    ``same`` is True when every recorded number has the same bits."""
+    return _native.replay(str(out), objective, trial)
