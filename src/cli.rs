@@ -758,7 +758,8 @@ pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
                 search.metric_name(),
                 b.value.unwrap_or(f64::NAN)
             );
-            for (k, v) in &b.params {
+            // An empty cell is a conditional parameter left inactive.
+            for (k, v) in b.params.iter().filter(|(_, v)| !v.is_empty()) {
                 let _ = writeln!(s, "  {k} = {v}");
             }
             if !b.folds.is_empty() {
