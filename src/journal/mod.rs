@@ -24,6 +24,9 @@
 //!   is, and written back in the current format.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
 //!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,][steps,]error,check`.
+//!   A parameter's cell is empty when the trial left it inactive (a
+//!   conditional parameter, `when`, or one its sub-grid of a list of grids
+//!   does not name).
 //!   `status` is `ok`, `failed`, (a command past its time-out)
 //!   `timeout` or (stopped by the pruner) `pruned`; `value` is the
 //!   objective value (the mean of the fold scores for a model; for a
