@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::value::{Params, Value};
 
 mod conditions;
+mod grids;
 
 pub use conditions::Condition;
 
@@ -115,8 +116,13 @@ pub struct Param {
 /// ```
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Space {
-    /// The parameters, sorted by name.
+    /// The parameters, sorted by name (for a list of grids, the union of
+    /// the sub-grids' parameters: see `grids`).
     pub params: Vec<Param>,
+    /// A list of grids (`[[grid]]`, strategy grid only): the sub-grids in
+    /// the order written, enumerated one after the other; empty for a
+    /// plain `[space]`.
+    pub grids: Vec<Space>,
 }
 
 /// One `[space.<name>]` entry as written in the file.
@@ -677,7 +683,10 @@ impl Space {
             params.push(Param::from_wire(name, w).map_err(|e| (name.clone(), e))?);
         }
         conditions::resolve(&mut params)?;
-        Ok(Space { params })
+        Ok(Space {
+            params,
+            grids: Vec::new(),
+        })
     }
 
     /// Parameter names in order.
@@ -688,7 +697,7 @@ impl Space {
     /// The number of grid points (saturating), or the first parameter
     /// that has no grid and why.
     pub fn grid_size(&self) -> Result<u64, (String, String)> {
-        if self.is_conditional() {
+        if self.is_conditional() || !self.grids.is_empty() {
             let n = self.grid_count()?;
             return Ok(n
                 .exact
@@ -705,6 +714,9 @@ impl Space {
     /// The number of grid points, exactly up to 2^128 and approximately
     /// beyond, or the first parameter that has no grid and why.
     pub fn grid_count(&self) -> Result<GridCount, (String, String)> {
+        if !self.grids.is_empty() {
+            return self.grids_count();
+        }
         if self.is_conditional() {
             for p in &self.params {
                 p.grid().map_err(|e| (p.name.clone(), e))?;
@@ -726,8 +738,12 @@ impl Space {
     /// with parameters in name order, the **last** parameter varying
     /// fastest (like nested loops, first name outermost). A conditional
     /// space enumerates its distinct active combinations instead, in the
-    /// order `conditions` documents (the same order without a condition).
+    /// order `conditions` documents (the same order without a condition),
+    /// and a list of grids its sub-grids one after the other (`grids`).
     pub fn grid_point(&self, mut index: u64) -> Params {
+        if !self.grids.is_empty() {
+            return self.grids_point(index);
+        }
         if self.is_conditional() {
             return self.conditional_grid_point(index);
         }

@@ -384,3 +384,103 @@ fn killed_conditional_tpe_search_resumes_to_the_same_journal() {
         .expect_code(0);
     assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
 }
+
+/// A list of grids (issue 19 point 2): `check` prints each sub-grid's
+/// size; the sub-grids run in the order written, a parameter a sub-grid
+/// does not name is an empty cell, and every reader takes the folder.
+#[test]
+fn list_of_grids_runs_its_sub_grids_in_order() {
+    let sb = Sandbox::new();
+    let config = repo().join("configs/svm_grids.toml");
+    let config = config.to_str().unwrap();
+    let r = sb.run(&["check", config]);
+    r.expect_code(0);
+    assert!(
+        r.stdout()
+            .contains("grid size: 20\n  grid 1:  4\n  grid 2:  16\nbudget:    20 trials"),
+        "{}",
+        r.stdout()
+    );
+    for t in ["1", "2"] {
+        let r = sb.run(&["run", config, "--out", &format!("g{t}"), "-q", "-j", t]);
+        r.expect_code(0);
+        assert!(
+            r.stdout().contains("20 trials (0 failed)"),
+            "{}",
+            r.stdout()
+        );
+    }
+    let text = sb.read("g1/trials.csv");
+    assert!(text == sb.read("g2/trials.csv"));
+    assert_eq!(gamma_only_for_rbf(&text), 4);
+    let all = rows(&text);
+    let kernels: Vec<&str> = all.iter().map(|r| r["kernel"].as_str()).collect();
+    assert_eq!(
+        kernels[..5],
+        ["linear", "linear", "linear", "linear", "rbf"]
+    );
+    assert_eq!(all[3]["C"], "100.0");
+    assert_eq!(all[4]["gamma"], "0.001");
+    for trial in ["2", "7"] {
+        sb.run(&["replay", "g1", "--trial", trial]).expect_code(0);
+    }
+    sb.run(&["export", "g1", "--out", "m.json"]).expect_code(0);
+    sb.run(&["show", "g1"]).expect_code(0);
+    sb.run(&["report", "g1", "--out", "r.html"]).expect_code(0);
+}
+
+/// Each rule on `[[grid]]`: exit 2, the key named, nothing written.
+#[test]
+fn bad_lists_of_grids_exit_2_name_the_key_and_write_nothing() {
+    let sb = Sandbox::new();
+    let x = "x = { type = 'int', values = [1, 2] }";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "random",
+            &format!("[[grid]]\n{x}"),
+            "[grid]",
+            "strategy = \"grid\"",
+        ),
+        (
+            "grid",
+            &format!("[space]\n{x}\n[[grid]]\n{x}"),
+            "[grid]",
+            "not both",
+        ),
+        (
+            "grid",
+            "[[grid]]\nx = { type = 'float', low = 0.0, high = 1.0 }",
+            "[grid.1.x]",
+            "a grid needs `steps`",
+        ),
+        (
+            "grid",
+            &format!("[[grid]]\n{x}\n[[grid]]\nx = {{ type = 'float', values = [0.5] }}"),
+            "[grid.2.x]",
+            "one type",
+        ),
+        (
+            "grid",
+            &format!("[[grid]]\n{x}\ny = {{ type = 'int', values = [1], when = {{ x = 1 }} }}"),
+            "[grid.1.y]",
+            "`when` cannot be used in a list of grids",
+        ),
+    ];
+    for (i, (strategy, space, key, words)) in cases.iter().enumerate() {
+        let file = format!("bad{i}.toml");
+        sb.write(
+            &file,
+            &format!(
+                "[search]\nstrategy = \"{strategy}\"\ntrials = 5\n\n[objective]\n\
+                 command = [\"true\"]\ndirection = \"minimize\"\n\n{space}\n"
+            ),
+        );
+        for cmd in ["check", "run"] {
+            let r = sb.run(&[cmd, &file]);
+            r.expect_code(2);
+            assert!(r.stderr().contains(key), "{file}: {}", r.stderr());
+            assert!(r.stderr().contains(words), "{file}: {}", r.stderr());
+        }
+        assert!(!sb.path().join("results").exists(), "{file} wrote results");
+    }
+}

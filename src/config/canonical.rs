@@ -129,6 +129,17 @@ impl Search {
                     Some((p.name.as_str(), parent))
                 })
                 .collect(),
+            grids: self
+                .space
+                .grids
+                .iter()
+                .map(|g| {
+                    g.params
+                        .iter()
+                        .map(|p| (p.name.as_str(), &p.domain))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -181,6 +192,11 @@ pub struct Canonical<'a> {
     /// keeps the root hash it had before conditions existed.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub when: BTreeMap<&'a str, BTreeMap<&'a str, &'a [Value]>>,
+    /// A list of grids (`[[grid]]`): each sub-grid's domains by name, in
+    /// the order written (`space` is then their union). Left out for a
+    /// plain `[space]`, so every other search keeps its root hash.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grids: Vec<BTreeMap<&'a str, &'a Domain>>,
 }
 
 /// The objective part of [`Canonical`], tagged by `kind`. Part of the
