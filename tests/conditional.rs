@@ -365,10 +365,11 @@ fn every_strategy_proposes_gamma_only_for_rbf_and_resumes() {
 fn killed_conditional_tpe_search_resumes_to_the_same_journal() {
     let sb = Sandbox::new();
     sb.data("iris.csv");
-    sb.write("t.toml", &svm("tpe", 60));
+    sb.write("t.toml", &svm("tpe", 300));
     sb.run(&["run", "t.toml", "--out", "straight", "-q"])
         .expect_code(0);
-    for (d, t) in [(100, "1"), (250, "2"), (500, "3")] {
+    let mut landed = 0;
+    for (d, t) in [(40, "1"), (120, "2"), (200, "3")] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hpsearch"))
             .args(["run", "t.toml", "--out", "killed", "-q", "-j", t])
             .current_dir(sb.path())
@@ -377,9 +378,13 @@ fn killed_conditional_tpe_search_resumes_to_the_same_journal() {
             .spawn()
             .expect("spawn hpsearch");
         std::thread::sleep(Duration::from_millis(d));
+        if child.try_wait().expect("poll").is_none() {
+            landed += 1;
+        }
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
     }
+    assert!(landed >= 1, "no kill landed before the search ended");
     sb.run(&["run", "t.toml", "--out", "killed", "-q", "-j", "2"])
         .expect_code(0);
     assert!(sb.read("killed/trials.csv") == sb.read("straight/trials.csv"));
