@@ -1222,15 +1222,19 @@ impl Journal {
                 String::new()
             },
         ];
-        // By column, so an inactive conditional parameter (absent from
-        // `params`) is an empty cell; with every parameter present this
-        // is `params` in name order, as always.
-        fields.extend(self.columns.params.iter().map(|name| {
-            c.params
-                .get(name)
-                .map(|v| v.to_string())
-                .unwrap_or_default()
-        }));
+        if c.params.len() == self.columns.params.len() {
+            fields.extend(c.params.values().map(|v| v.to_string()));
+        } else {
+            // By column, so an inactive parameter (a conditional one, or
+            // one its sub-grid does not name: absent from `params`) is an
+            // empty cell.
+            fields.extend(self.columns.params.iter().map(|name| {
+                c.params
+                    .get(name)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            }));
+        }
         fields.extend(c.eval.folds.iter().map(|&f| fmt_f64(f)));
         for _ in c.eval.folds.len()..self.columns.n_folds {
             fields.push(String::new());
