@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{repo, Sandbox};
+use sha2::Digest;
 
 /// The rows of a `trials.csv`, each a map from column to cell.
 fn rows(text: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
@@ -356,6 +357,55 @@ fn every_strategy_proposes_gamma_only_for_rbf_and_resumes() {
             straight == sb.read(&format!("{out}/trials.csv")),
             "{strategy}: trials.csv differs after a resume"
         );
+    }
+}
+
+/// The same searches without `when`: the root hash and `trials.csv` the
+/// binary before conditions existed gave (commit 4cd0289; SHA-256 of the
+/// file), so conditions change nothing for an unconditional space.
+#[test]
+fn unconditional_searches_are_what_they_were_before_conditions() {
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    let plain = std::fs::read_to_string(repo().join("configs/svm_conditional.toml"))
+        .unwrap()
+        .replace(", when = { kernel = \"rbf\" }", "")
+        .replace("../data/", "data/");
+    sb.write("plain.toml", &plain);
+    let r = sb.run(&["check", "plain.toml"]);
+    r.expect_code(0);
+    assert!(r
+        .stdout()
+        .contains("root hash: 8d1726072def9878589f68ec26510dadda59be214695fe6e3df8c9874355141c"));
+    let pinned = [
+        (
+            "random",
+            "f1eb80b21d41bcec8356f22e60f242ff92a9db8790ede0868cda2a56d79854f8",
+        ),
+        (
+            "sobol",
+            "971b765626a989b3cc59bad37a7e2d5b539295eb3f510a50776bf76b764769d2",
+        ),
+        (
+            "tpe",
+            "a85ac73cbf9eb380fb9aea5feafcff21755db056ee4d1ae61c5c89162defc502",
+        ),
+        (
+            "gp",
+            "d7398758107cc4243a243c5373added7aa25216c25561d7345295ec3cf8b8f5f",
+        ),
+    ];
+    for (strategy, sha) in pinned {
+        let file = format!("{strategy}.toml");
+        sb.write(
+            &file,
+            &svm(strategy, 24).replace(", when = { kernel = \"rbf\" }", ""),
+        );
+        sb.run(&["run", &file, "--out", strategy, "-q"])
+            .expect_code(0);
+        let bytes = sb.read(&format!("{strategy}/trials.csv"));
+        let got = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(got, sha, "{strategy}: trials.csv changed");
     }
 }
 
