@@ -351,7 +351,8 @@ impl Space {
         for &r in &roots {
             let (e, a) = self.subtree_count(r, &children, &mut memo);
             exact = exact.zip(e).and_then(|(x, y)| x.checked_mul(y));
-            log10 += a.max(1.0).log10();
+            // Why the clamp: past f64's range the count is only shown.
+            log10 += a.clamp(1.0, f64::MAX).log10();
         }
         GridCount { exact, log10 }
     }

@@ -85,11 +85,11 @@ impl Space {
                 .grid_count()
                 .map_err(|(name, m)| (format!("{}.{name}", k + 1), m))?;
             exact = exact.zip(n.exact).and_then(|(a, b)| a.checked_add(b));
-            total += 10f64.powf(n.log10);
+            total += 10f64.powf(n.log10).min(f64::MAX);
         }
         Ok(GridCount {
             exact,
-            log10: total.max(1.0).log10(),
+            log10: total.clamp(1.0, f64::MAX).log10(),
         })
     }
 
