@@ -787,7 +787,8 @@ pub fn summary(search: &Search, rows: &[Row], dir: &Path) -> String {
                 search.metric_name(),
                 b.value.unwrap_or(f64::NAN)
             );
-            for (k, v) in &b.params {
+            // An empty cell is a conditional parameter left inactive.
+            for (k, v) in b.params.iter().filter(|(_, v)| !v.is_empty()) {
                 let _ = writeln!(s, "  {k} = {v}");
             }
             if !b.folds.is_empty() {
@@ -824,6 +825,10 @@ fn check(file: &Path) -> Result<(), Failure> {
         Ok(n) => writeln!(t, "grid size: {n}"),
         Err((name, _)) => writeln!(t, "grid size: none (`{name}` is continuous)"),
     };
+    // A list of grids: each sub-grid's size, in the order written.
+    for (k, n) in s.space.grid_sizes().iter().enumerate() {
+        let _ = writeln!(t, "  grid {}:  {n}", k + 1);
+    }
     let _ = writeln!(t, "budget:    {} trials", s.budget());
     if let Some(d) = &s.data {
         let _ = writeln!(t, "data:      {} (sha256 {})", d.path.display(), d.sha256);

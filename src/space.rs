@@ -5,12 +5,20 @@
 //! format: a grid enumerates in it and a random proposal draws one number
 //! per parameter in it, so reordering the keys of a search file changes
 //! nothing.
+//!
+//! A parameter may be conditional (`when = { parent = value }`): the
+//! rules, and the grid order of such a space, are in `conditions`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::value::{Params, Value};
+
+mod conditions;
+mod grids;
+
+pub use conditions::Condition;
 
 /// Column names the journal uses itself; a parameter may not take them.
 pub const RESERVED: &[&str] = &[
@@ -71,6 +79,9 @@ pub struct Param {
     pub name: String,
     /// The values it may take.
     pub domain: Domain,
+    /// `when`: the condition under which it is active; `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
 }
 
 /// A validated search space, parameters sorted by name.
@@ -105,8 +116,13 @@ pub struct Param {
 /// ```
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Space {
-    /// The parameters, sorted by name.
+    /// The parameters, sorted by name (for a list of grids, the union of
+    /// the sub-grids' parameters: see `grids`).
     pub params: Vec<Param>,
+    /// A list of grids (`[[grid]]`, strategy grid only): the sub-grids in
+    /// the order written, enumerated one after the other; empty for a
+    /// plain `[space]`.
+    pub grids: Vec<Space>,
 }
 
 /// One `[space.<name>]` entry as written in the file.
@@ -130,6 +146,9 @@ pub struct ParamWire {
     pub choices: Option<Vec<toml::Value>>,
     /// `values`: an explicit list of numbers instead of a range.
     pub values: Option<Vec<toml::Value>>,
+    /// `when = { parent = value }` (or a list of values): the parameter
+    /// is active only under that condition.
+    pub when: Option<toml::Table>,
 }
 
 /// Largest grid hpsearch enumerates for one parameter (an int range with a
@@ -151,9 +170,11 @@ impl Param {
                 ))
             }
         };
+        let when = w.when.as_ref().map(conditions::from_wire).transpose()?;
         Ok(Param {
             name: name.to_string(),
             domain,
+            when,
         })
     }
 
@@ -661,7 +682,11 @@ impl Space {
         for (name, w) in wire {
             params.push(Param::from_wire(name, w).map_err(|e| (name.clone(), e))?);
         }
-        Ok(Space { params })
+        conditions::resolve(&mut params)?;
+        Ok(Space {
+            params,
+            grids: Vec::new(),
+        })
     }
 
     /// Parameter names in order.
@@ -672,6 +697,12 @@ impl Space {
     /// The number of grid points (saturating), or the first parameter
     /// that has no grid and why.
     pub fn grid_size(&self) -> Result<u64, (String, String)> {
+        if self.is_conditional() || !self.grids.is_empty() {
+            let n = self.grid_count()?;
+            return Ok(n
+                .exact
+                .map_or(u64::MAX, |e| u64::try_from(e).unwrap_or(u64::MAX)));
+        }
         let mut n: u64 = 1;
         for p in &self.params {
             p.grid().map_err(|e| (p.name.clone(), e))?;
@@ -683,6 +714,15 @@ impl Space {
     /// The number of grid points, exactly up to 2^128 and approximately
     /// beyond, or the first parameter that has no grid and why.
     pub fn grid_count(&self) -> Result<GridCount, (String, String)> {
+        if !self.grids.is_empty() {
+            return self.grids_count();
+        }
+        if self.is_conditional() {
+            for p in &self.params {
+                p.grid().map_err(|e| (p.name.clone(), e))?;
+            }
+            return Ok(self.conditional_grid_count());
+        }
         let mut exact: Option<u128> = Some(1);
         let mut log10 = 0.0f64;
         for p in &self.params {
@@ -696,8 +736,17 @@ impl Space {
 
     /// Grid point `index` in the documented order: the cartesian product
     /// with parameters in name order, the **last** parameter varying
-    /// fastest (like nested loops, first name outermost).
+    /// fastest (like nested loops, first name outermost). A conditional
+    /// space enumerates its distinct active combinations instead, in the
+    /// order `conditions` documents (the same order without a condition),
+    /// and a list of grids its sub-grids one after the other (`grids`).
     pub fn grid_point(&self, mut index: u64) -> Params {
+        if !self.grids.is_empty() {
+            return self.grids_point(index);
+        }
+        if self.is_conditional() {
+            return self.conditional_grid_point(index);
+        }
         let mut out = Params::new();
         for p in self.params.iter().rev() {
             let n = p.n_points().unwrap_or(1).max(1);
@@ -707,22 +756,32 @@ impl Space {
         out
     }
 
-    /// The unit-cube coordinates of `params`, one per parameter in name order.
+    /// The unit-cube coordinates of `params`, one per parameter in name
+    /// order: 0.5 for a missing parameter, 0 for a conditional one that is
+    /// missing (inactive: the fixed value a model-based strategy sees).
     pub fn to_unit(&self, params: &Params) -> Vec<f64> {
         self.params
             .iter()
-            .map(|p| params.get(&p.name).map_or(0.5, |v| p.to_unit(v)))
+            .map(|p| match params.get(&p.name) {
+                Some(v) => p.to_unit(v),
+                None if p.when.is_some() => 0.0,
+                None => 0.5,
+            })
             .collect()
     }
 
     /// Values for a vector of unit-interval numbers, one per parameter in
-    /// name order.
+    /// name order; the coordinates of parameters the values leave
+    /// inactive are ignored (the parameters are left out).
     pub fn from_unit(&self, u: &[f64]) -> Params {
-        self.params
+        let mut out: Params = self
+            .params
             .iter()
             .zip(u)
             .map(|(p, &x)| (p.name.clone(), p.from_unit(x)))
-            .collect()
+            .collect();
+        self.drop_inactive(&mut out);
+        out
     }
 }
 

@@ -10,7 +10,7 @@ use crate::data::Task;
 use crate::seed::RootHash;
 use crate::space::Domain;
 use crate::strategy::Spec;
-use crate::value::Params;
+use crate::value::{Params, Value};
 
 use super::{CvKind, Direction, ObjectiveSpec, PrunerSpec, ResourceSpec, Search};
 
@@ -126,6 +126,28 @@ impl Search {
                 .iter()
                 .map(|p| (p.name.as_str(), &p.domain))
                 .collect(),
+            when: self
+                .space
+                .params
+                .iter()
+                .filter_map(|p| {
+                    let c = p.when.as_ref()?;
+                    let parent: BTreeMap<&str, &[Value]> =
+                        [(c.parent.as_str(), c.values.as_slice())].into();
+                    Some((p.name.as_str(), parent))
+                })
+                .collect(),
+            grids: self
+                .space
+                .grids
+                .iter()
+                .map(|g| {
+                    g.params
+                        .iter()
+                        .map(|p| (p.name.as_str(), &p.domain))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -172,6 +194,17 @@ pub struct Canonical<'a> {
     pub cv: Option<CanonicalCv<'a>>,
     /// Each searched parameter's domain, by name (sorted).
     pub space: BTreeMap<&'a str, &'a Domain>,
+    /// The conditional parameters' conditions (`when`), by name: the
+    /// parent and the values that activate it, in the parent's order.
+    /// Left out when no parameter has one, so every unconditional search
+    /// keeps the root hash it had before conditions existed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub when: BTreeMap<&'a str, BTreeMap<&'a str, &'a [Value]>>,
+    /// A list of grids (`[[grid]]`): each sub-grid's domains by name, in
+    /// the order written (`space` is then their union). Left out for a
+    /// plain `[space]`, so every other search keeps its root hash.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grids: Vec<BTreeMap<&'a str, &'a Domain>>,
 }
 
 /// The objective part of [`Canonical`], tagged by `kind`. Part of the

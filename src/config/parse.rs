@@ -88,22 +88,48 @@ pub fn parse_with_data(
         Some(w) => return Err(cx.err("search.parallel", format!("must be at least 1 (got {w})"))),
     };
 
-    // [space]
-    let space_wire = wire.space.unwrap_or_default();
-    if space_wire.is_empty() {
-        return Err(cx.err("space", "no parameters; add at least one under [space]"));
-    }
-    let space = Space::from_wire(&space_wire)
-        .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+    // [space], or [[grid]]: a list of grids
+    let (space, table) = match wire.grid {
+        Some(list) => {
+            if wire.space.is_some() {
+                return Err(cx.err(
+                    "grid",
+                    "give either [space] or a list of grids ([[grid]] tables), not both",
+                ));
+            }
+            if strategy != Spec::Grid {
+                return Err(cx.err(
+                    "grid",
+                    format!(
+                        "a list of grids is for strategy = \"grid\" (got \"{}\"); use one                          [space], with `when = {{ … }}` for conditional parameters",
+                        strategy.name()
+                    ),
+                ));
+            }
+            let space = Space::from_grids(&list).map_err(|(at, msg)| {
+                cx.err(format!("grid.{at}").trim_end_matches('.').to_string(), msg)
+            })?;
+            (space, "grid")
+        }
+        None => {
+            let space_wire = wire.space.unwrap_or_default();
+            if space_wire.is_empty() {
+                return Err(cx.err("space", "no parameters; add at least one under [space]"));
+            }
+            let space = Space::from_wire(&space_wire)
+                .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+            (space, "space")
+        }
+    };
     if strategy == Spec::Grid {
         let count = space
             .grid_count()
-            .map_err(|(name, msg)| cx.err(format!("space.{name}"), msg))?;
+            .map_err(|(name, msg)| cx.err(format!("{table}.{name}"), msg))?;
         // Why: the budget is recorded in the manifest as a TOML integer
         // (i64); refusing here keeps a too-large grid from writing a folder.
         if trials.is_none() && count.at_most(MAX_GRID).is_none() {
             return Err(cx.err(
-                "space",
+                table,
                 format!(
                     "the grid has {count} points, more than the {MAX_GRID} a search can \
                      record; cap it with trials = N under [search], or give the \

@@ -16,6 +16,8 @@ pub(super) struct FileWire {
     pub(super) data: Option<DataWire>,
     pub(super) cv: Option<CvWire>,
     pub(super) space: Option<BTreeMap<String, ParamWire>>,
+    /// `[[grid]]`: a list of grids (strategy grid only), instead of `[space]`.
+    pub(super) grid: Option<Vec<BTreeMap<String, ParamWire>>>,
 }
 
 #[derive(Debug, Deserialize)]

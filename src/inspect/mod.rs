@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Direction;
 use crate::journal::{self, Columns, JournalError, Manifest, Row};
 use crate::objective::Status;
-use crate::space::{Domain, Param};
+use crate::space::{Condition, Domain, Param};
 use crate::value::Value;
 
 pub mod compare;
@@ -192,9 +192,24 @@ pub fn open(dir: &Path) -> Result<Folder, InspectError> {
             .clone()
             .try_into()
             .map_err(|e| bad(format!("space.{name}: {e}")))?;
+        // A conditional parameter's condition, as `Search::canonical`
+        // writes it (`[search.when.<name>] parent = [values]`).
+        let when = search
+            .get("when")
+            .and_then(|w| w.get(name))
+            .and_then(|c| c.as_table())
+            .and_then(|c| c.iter().next())
+            .map(|(parent, values)| Condition {
+                parent: parent.clone(),
+                values: values
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::from_toml).collect())
+                    .unwrap_or_default(),
+            });
         params.push(Param {
             name: name.clone(),
             domain,
+            when,
         });
     }
     // Why: the journal's columns are in name order; sort here rather than

@@ -173,7 +173,8 @@ fn facts_table(out: &mut String, folders: &[Folder]) {
                 esc(&s.metric),
                 b.value.map(crate::value::fmt_f64).unwrap_or_default()
             );
-            for (k, v) in &b.params {
+            // An empty cell is a conditional parameter left inactive.
+            for (k, v) in b.params.iter().filter(|(_, v)| v.as_str() != Some("")) {
                 let _ = write!(t, "<br>{} = {}", esc(k), esc(&v.to_string()));
             }
             if let (Some(m), Some(sd)) = (b.fold_mean, b.fold_std) {

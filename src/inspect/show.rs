@@ -318,6 +318,11 @@ pub fn to_text(s: &Summary) -> String {
                 ),
             );
             for (k, v) in &b.params {
+                // An empty cell: a conditional parameter the trial left
+                // inactive.
+                if v.as_str() == Some("") {
+                    continue;
+                }
                 let _ = writeln!(t, "  {k} = {v}");
             }
             if let (Some(m), Some(sd)) = (b.fold_mean, b.fold_std) {

@@ -24,6 +24,9 @@
 //!   is, and written back in the current format.
 //! * `trials.csv` — append-only, one row per finished trial in trial order:
 //!   `trial,seed,status,value,<parameters in name order>,fold_0..fold_<k-1>,[<columns>,extra,][steps,]error,check`.
+//!   A parameter's cell is empty when the trial left it inactive (a
+//!   conditional parameter, `when`, or one its sub-grid of a list of grids
+//!   does not name).
 //!   `status` is `ok`, `failed`, (a command past its time-out)
 //!   `timeout` or (stopped by the pruner) `pruned`; `value` is the
 //!   objective value (the mean of the fold scores for a model; for a
@@ -1225,7 +1228,19 @@ impl Journal {
                 String::new()
             },
         ];
-        fields.extend(c.params.values().map(|v| v.to_string()));
+        if c.params.len() == self.columns.params.len() {
+            fields.extend(c.params.values().map(|v| v.to_string()));
+        } else {
+            // By column, so an inactive parameter (a conditional one, or
+            // one its sub-grid does not name: absent from `params`) is an
+            // empty cell.
+            fields.extend(self.columns.params.iter().map(|name| {
+                c.params
+                    .get(name)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            }));
+        }
         fields.extend(c.eval.folds.iter().map(|&f| fmt_f64(f)));
         for _ in c.eval.folds.len()..self.columns.n_folds {
             fields.push(String::new());

@@ -1,5 +1,7 @@
 //! Grid search: trial `i` is grid point `i` of `Space::grid_point`
-//! (parameters in name order, the last varying fastest).
+//! (parameters in name order, the last varying fastest; a conditional
+//! space's distinct active combinations; a list of grids' sub-grids in
+//! the order written).
 
 use super::{History, Strategy, Trial};
 use crate::value::Params;
@@ -25,6 +27,7 @@ mod tests {
         // The contract space has continuous parameters: use its grid part.
         let grid: Space = Space {
             params: s.params.into_iter().filter(|p| p.grid().is_ok()).collect(),
+            ..Space::default()
         };
         let n = grid.grid_size().unwrap();
         assert_eq!(n, 5 * 12 * 2 * 3 * 4 * 1000);
@@ -44,6 +47,7 @@ mod tests {
         let s = contract::space();
         let grid: Space = Space {
             params: s.params.into_iter().filter(|p| p.grid().is_ok()).collect(),
+            ..Space::default()
         };
         let a = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 1, 1);
         let b = contract::run(Spec::Grid.build().as_ref(), &grid, 30, 4, 2);

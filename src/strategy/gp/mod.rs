@@ -75,6 +75,17 @@
 //!    candidates too; the best snapped candidate wins (ties: the earlier
 //!    one).
 //!
+//! # Conditional parameters
+//!
+//! An inactive parameter (`when` in `[space]`) is encoded at 0 of the
+//! unit cube, a fixed value every trial that lacks it shares (a numeric
+//! column at its lower end, a categorical as its first choice), as SMAC
+//! imputes inactive hyperparameters with a constant. Candidates are
+//! snapped to what the trial will record: the parameters their values
+//! switch off are dropped and their columns set to that value, so the
+//! acquisition is scored where the model has data. An unconditional
+//! space is encoded as before, bit for bit.
+//!
 //! # Fallback
 //!
 //! If the kernel matrix cannot be factored even with jitter escalation
@@ -334,6 +345,13 @@ impl Encoding {
     /// Columns of a point the space can take: `x` decoded, turned into
     /// values and encoded again (ints rounded, categories one-hot).
     fn snap(&self, space: &Space, x: &[f64]) -> Vec<f64> {
+        if space.is_conditional() {
+            // What the trial will record: the values, less the parameters
+            // they switch off, whose columns go to their fixed value
+            // (`Space::to_unit`: 0).
+            let u = space.to_unit(&space.from_unit(&self.decode(x)));
+            return self.encode_unit(&u);
+        }
         // Parameter by parameter, as `Space::to_unit(Space::from_unit(u))`
         // would do it, without building the name-keyed map.
         let u: Vec<f64> = space

@@ -109,6 +109,8 @@ pub(super) fn push_coordinates(space: &Space, kinds: &[Kind], p: &Params, out: &
                 },
             ) => ((x - low) / (high - low)).clamp(0.0, 1.0),
             (Some(v), _) => q.to_unit(v),
+            // As `Space::to_unit`: an inactive conditional parameter at 0.
+            (None, _) if q.when.is_some() => 0.0,
             (None, _) => 0.5,
         };
         out.push(coordinate(k, u));

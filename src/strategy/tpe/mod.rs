@@ -116,6 +116,8 @@
 //! * `scan.rs`: scoring points under a mixture, the AVX2 block scan beside
 //!   the plain pass it equals;
 //! * `memo.rs`: the bad mixture rebuilt from the last one;
+//! * `conditional.rs`: the rule on a conditional space (`when`): each
+//!   parameter's densities fitted only on the trials where it was active;
 //! * `tests.rs`: the whole rule's tests and pinned hashes, and the helpers
 //!   the other files' tests share; `tests_optuna.rs`: densities against
 //!   Optuna's.
@@ -137,6 +139,7 @@ use crate::space::{Domain, Param, Space};
 use crate::value::{Params, Value};
 
 mod bandwidth;
+mod conditional;
 mod groups;
 mod kinds;
 mod memo;
@@ -190,6 +193,9 @@ impl Strategy for Tpe {
             .count();
         if d == 0 || (n_ok as u64) < self.settings.n_startup {
             return space.from_unit(&super::sobol::point(t.index, d, t.search_seed));
+        }
+        if space.is_conditional() {
+            return conditional::propose(self, t, history);
         }
         let s = &self.settings;
         let kinds: Vec<Kind> = space.params.iter().map(Kind::of).collect();
