@@ -441,3 +441,26 @@ def test_replay_compares_a_trial_bit_for_bit(in_tmp):
     assert hpsearch.replay("fn")["same"]
     with pytest.raises(ValueError, match="built in"):
         hpsearch.replay("fn", branin_objective)
+
+
+def test_conditional_parameters_are_absent_when_inactive(in_tmp):
+    seen = []
+
+    def objective(trial):
+        seen.append(dict(trial.params))
+        p = trial.params
+        return p["C"] + (p["gamma"] if p["kernel"] == "rbf" else 0.0)
+
+    space = {
+        "C": hpsearch.Float(0.1, 10, log=True),
+        "kernel": ["rbf", "linear"],
+        "gamma": hpsearch.Float(1e-3, 1, log=True, when={"kernel": "rbf"}),
+    }
+    study = hpsearch.optimize(objective, space, strategy="tpe", trials=20, threads=2, name="svm")
+    for t in study.trials:
+        assert ("gamma" in t.params) == (t.params["kernel"] == "rbf")
+    assert all(("gamma" in p) == (p["kernel"] == "rbf") for p in seen)
+    with pytest.raises(ValueError, match="when"):
+        hpsearch.optimize(objective, {"C": (0.1, 1.0), "g": hpsearch.Float(0, 1, when={"C": 1.0})},
+                          name="bad", out="bad")
+    assert not (in_tmp / "bad").exists()

@@ -55,19 +55,28 @@ __all__ = [
 SpaceLike = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 
 
-def Float(low: float, high: float, *, log: bool = False, step: Optional[float] = None) -> dict:
-    """A float parameter in [low, high] (Optuna's ``suggest_float``)."""
-    return {"type": "float", "low": float(low), "high": float(high), "log": log, "step": step}
+def Float(
+    low: float, high: float, *, log: bool = False, step: Optional[float] = None,
+    when: Optional[Mapping[str, Any]] = None,
+) -> dict:
+    """A float parameter in [low, high] (Optuna's ``suggest_float``);
+    ``when={"kernel": "rbf"}`` makes it active only under that condition."""
+    return {"type": "float", "low": float(low), "high": float(high), "log": log, "step": step,
+            "when": when}
 
 
-def Int(low: int, high: int, *, log: bool = False, step: Optional[int] = None) -> dict:
+def Int(
+    low: int, high: int, *, log: bool = False, step: Optional[int] = None,
+    when: Optional[Mapping[str, Any]] = None,
+) -> dict:
     """An integer parameter in [low, high] (Optuna's ``suggest_int``)."""
-    return {"type": "int", "low": int(low), "high": int(high), "log": log, "step": step}
+    return {"type": "int", "low": int(low), "high": int(high), "log": log, "step": step,
+            "when": when}
 
 
-def Categorical(choices: Iterable[Any]) -> dict:
+def Categorical(choices: Iterable[Any], *, when: Optional[Mapping[str, Any]] = None) -> dict:
     """A choice among ``choices`` (Optuna's ``suggest_categorical``)."""
-    return {"type": "categorical", "choices": list(choices)}
+    return {"type": "categorical", "choices": list(choices), "when": when}
 
 
 def _param(name: str, spec: Any) -> dict:
