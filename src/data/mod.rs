@@ -47,6 +47,7 @@ use sha2::{Digest, Sha256};
 pub mod folds;
 pub mod inputs;
 pub mod metrics;
+mod plain;
 pub mod preprocess;
 
 /// What a model predicts.
@@ -272,15 +273,14 @@ pub(crate) fn load_with(
     task: Option<Task>,
     options: &ReadOptions<'_>,
 ) -> Result<Dataset, DataError> {
-    let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    let sha256 = sha256_hex(&bytes);
-    let mut table = parse_table(&bytes).map_err(invalid)?;
-    // The table holds its own copy of every cell: the bytes can go.
-    drop(bytes);
+    // The target's text is kept (class labels are texts), and so is that
+    // of the columns read as text.
+    let keep_text = |name: &str| name == target.trim() || options.text.iter().any(|t| t == name);
+    let mut table = read_table(path, &keep_text)?;
 
     let target_index = table
         .header
@@ -315,16 +315,27 @@ pub(crate) fn load_with(
             .get_mut(j)
             .map(std::mem::take)
             .unwrap_or_default();
-        let column = read_feature(name, raw.cells(), as_text).map_err(invalid)?;
+        let column = match raw {
+            ReadColumn::Raw(raw) => read_feature(name, raw.cells(), as_text).map_err(invalid)?,
+            // Only a column whose every non-missing cell is a number is read
+            // as numbers (see `plain`).
+            ReadColumn::Numeric(values) => Column::Numeric(values),
+        };
         columns.push(column);
     }
 
     // Target cells, with the missing ones rejected by line.
-    let target_column = table
-        .columns
-        .get_mut(target_index)
-        .map(std::mem::take)
-        .unwrap_or_default();
+    let target_column = match table.columns.get_mut(target_index).map(std::mem::take) {
+        Some(ReadColumn::Raw(raw)) => raw,
+        None => RawColumn::default(),
+        // `keep_text` keeps the target's text: this is not reached.
+        Some(ReadColumn::Numeric(_)) => {
+            return Err(invalid(format!(
+                "column `{target_name}`: the target was read as numbers, not as text; \
+                 this is a bug in hpsearch, please report it"
+            )))
+        }
+    };
     let mut cells = Vec::with_capacity(n_rows);
     for (r, cell) in target_column.cells().enumerate() {
         let cell = cell.trim();
@@ -342,7 +353,7 @@ pub(crate) fn load_with(
 
     Ok(Dataset {
         path: path.to_path_buf(),
-        sha256,
+        sha256: table.sha256,
         feature_names,
         columns,
         target,
@@ -367,18 +378,25 @@ pub(crate) fn load_features_as(
     path: &Path,
     trained: &[(&str, Kind)],
 ) -> Result<Dataset, DataError> {
-    let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    let sha256 = sha256_hex(&bytes);
-    let table = parse_table(&bytes).map_err(invalid)?;
-    drop(bytes);
+    let keep_text =
+        |name: &str| trained.iter().find(|(n, _)| *n == name).map(|(_, k)| *k) == Some(Kind::Text);
+    let mut table = read_table(path, &keep_text)?;
     let mut columns = Vec::with_capacity(table.header.len());
     for (j, name) in table.header.iter().enumerate() {
-        let Some(raw) = table.columns.get(j) else {
-            continue;
+        let raw = match table.columns.get_mut(j).map(std::mem::take) {
+            Some(ReadColumn::Raw(raw)) => raw,
+            // Every non-missing cell is a number: numeric whatever the kind
+            // it was trained with, but a text column's cells are kept as
+            // text by `keep_text`.
+            Some(ReadColumn::Numeric(values)) => {
+                columns.push(Column::Numeric(values));
+                continue;
+            }
+            None => continue,
         };
         let cells = raw.cells();
         let kind = trained.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
@@ -408,7 +426,7 @@ pub(crate) fn load_features_as(
     }
     Ok(Dataset {
         path: path.to_path_buf(),
-        sha256,
+        sha256: table.sha256,
         n_rows: table.n_rows,
         feature_names: table.header,
         columns,
@@ -538,8 +556,49 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// size plus 8 bytes a cell, and each column is freed once it is read.
 struct Table {
     header: Vec<String>,
-    columns: Vec<RawColumn>,
+    columns: Vec<ReadColumn>,
     n_rows: usize,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    sha256: String,
+}
+
+/// A column as a reader gives it.
+enum ReadColumn {
+    /// The cells' text, untrimmed.
+    Raw(RawColumn),
+    /// The numbers of a column whose every cell is a finite number or
+    /// missing (`None`), as [`numeric_column`] reads them (`plain` only).
+    Numeric(Vec<Option<f64>>),
+}
+
+impl Default for ReadColumn {
+    fn default() -> ReadColumn {
+        ReadColumn::Raw(RawColumn::default())
+    }
+}
+
+/// Read `path` into a table: with the fast reader of plain files when it
+/// can (see `plain`), otherwise with the general reader ([`parse_table`]),
+/// which reads the whole file and finds its errors. `keep_text` names the
+/// columns whose text the caller needs; the general reader keeps every
+/// column's text.
+fn read_table(path: &Path, keep_text: &dyn Fn(&str) -> bool) -> Result<Table, DataError> {
+    if let Some(table) = plain::read(path, keep_text, plain::Sizes::DEFAULT)? {
+        return Ok(table);
+    }
+    read_general(path)
+}
+
+/// Read `path` with the general reader only.
+fn read_general(path: &Path) -> Result<Table, DataError> {
+    let bytes = read_regular(path)?;
+    let sha256 = sha256_hex(&bytes);
+    let mut table = parse_table(&bytes).map_err(|message| DataError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    table.sha256 = sha256;
+    Ok(table)
 }
 
 /// One column's cells as the CSV reader gives them (untrimmed), end to end.
@@ -555,6 +614,13 @@ impl RawColumn {
     fn push(&mut self, cell: &str) {
         self.text.push_str(cell);
         self.ends.push(self.text.len());
+    }
+
+    /// Append `other`'s cells after this column's.
+    fn append(&mut self, other: &RawColumn) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + offset));
     }
 
     /// Row `r`'s cell (empty past the last row).
@@ -620,7 +686,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
         .from_reader(bytes);
     let mut record = csv::StringRecord::new();
     let mut header: Option<Vec<String>> = None;
-    let mut columns: Vec<RawColumn> = Vec::new();
+    let mut columns: Vec<ReadColumn> = Vec::new();
     let mut n_rows = 0usize;
     loop {
         let more = reader
@@ -643,7 +709,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
             None => {
                 let names: Vec<String> = record.iter().map(|f| f.trim().to_owned()).collect();
                 check_header(&names)?;
-                columns = names.iter().map(|_| RawColumn::default()).collect();
+                columns = names.iter().map(|_| ReadColumn::default()).collect();
                 header = Some(names);
             }
             Some(names) => {
@@ -657,7 +723,9 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
                     ));
                 }
                 for (column, field) in columns.iter_mut().zip(record.iter()) {
-                    column.push(field);
+                    if let ReadColumn::Raw(column) = column {
+                        column.push(field);
+                    }
                 }
                 n_rows += 1;
             }
@@ -675,6 +743,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
         header,
         columns,
         n_rows,
+        sha256: String::new(),
     })
 }
 
