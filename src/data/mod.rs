@@ -108,19 +108,56 @@ pub fn is_missing(cell: &str) -> bool {
 pub const MAX_INFERRED_CLASSES: usize = 20;
 
 /// One feature column, as read from the file.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Two columns are equal when they have the same kind and cells, a missing
+/// cell equal to a missing cell.
+#[derive(Clone, Debug)]
 pub enum Column {
-    /// Numbers; `None` where the cell is empty or a missing marker.
-    Numeric(Vec<Option<f64>>),
+    /// Numbers, one `f64` a cell, NaN where the cell is empty or a missing
+    /// marker: a number read from a file is never NaN (see the module
+    /// doc), and 8 bytes a cell are half of what `Option<f64>` takes.
+    /// [`Column::numbers`] builds one from `Option`s, [`Column::number`]
+    /// reads a cell back as one.
+    Numeric(Vec<f64>),
     /// Text (categorical) values; `None` where the cell is empty.
     Text(Vec<Option<String>>),
 }
 
+impl PartialEq for Column {
+    fn eq(&self, other: &Column) -> bool {
+        match (self, other) {
+            (Column::Numeric(a), Column::Numeric(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+            }
+            (Column::Text(a), Column::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl Column {
+    /// A numeric column from its cells, `None` for a missing one (a NaN
+    /// cell is missing too).
+    pub fn numbers(cells: impl IntoIterator<Item = Option<f64>>) -> Column {
+        Column::Numeric(cells.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// The number in `row`: `None` when it is missing, the column is text
+    /// or `row` is past the end.
+    pub fn number(&self, row: usize) -> Option<f64> {
+        match self {
+            Column::Numeric(v) => v.get(row).copied().filter(|x| !x.is_nan()),
+            Column::Text(_) => None,
+        }
+    }
+
     /// Whether the value in `row` is missing.
     pub fn is_missing(&self, row: usize) -> bool {
         match self {
-            Column::Numeric(v) => matches!(v.get(row), Some(None)),
+            Column::Numeric(v) => v.get(row).is_some_and(|x| x.is_nan()),
             Column::Text(v) => matches!(v.get(row), Some(None)),
         }
     }
@@ -567,8 +604,8 @@ enum ReadColumn {
     /// The cells' text, untrimmed.
     Raw(RawColumn),
     /// The numbers of a column whose every cell is a finite number or
-    /// missing (`None`), as [`numeric_column`] reads them (`plain` only).
-    Numeric(Vec<Option<f64>>),
+    /// missing (NaN), as [`numeric_column`] reads them (`plain` only).
+    Numeric(Vec<f64>),
 }
 
 impl Default for ReadColumn {
@@ -856,17 +893,13 @@ pub(crate) fn not_a_number(cell: &str) -> String {
 }
 
 fn numeric_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {
-    Column::Numeric(
-        cells
-            .map(|c| {
-                if is_missing(c) {
-                    None
-                } else {
-                    parse_finite(c.trim())
-                }
-            })
-            .collect(),
-    )
+    Column::numbers(cells.map(|c| {
+        if is_missing(c) {
+            None
+        } else {
+            parse_finite(c.trim())
+        }
+    }))
 }
 
 fn text_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {

@@ -246,6 +246,33 @@ struct Piece {
     blank: bool,
 }
 
+/// The comma-separated fields of a line (`str::split(',')` without its
+/// per-field search set-up: cells are short).
+struct Fields<'a> {
+    line: &'a str,
+    /// Where the next field starts; past the end when there is none.
+    at: usize,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.line.as_bytes();
+        let start = self.at;
+        if start > bytes.len() {
+            return None;
+        }
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b',' {
+            end += 1;
+        }
+        self.at = end + 1;
+        // A comma is ASCII, so both ends are character boundaries.
+        self.line.get(start..end)
+    }
+}
+
 /// Parse whole lines; `None` when they are not plain.
 fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
     if bytes.contains(&b'"') {
@@ -270,7 +297,7 @@ fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
         if blank || (carriage_returns && line.contains('\r')) {
             return None;
         }
-        let mut fields = line.split(',');
+        let mut fields = Fields { line, at: 0 };
         for column in columns.iter_mut() {
             let cell = fields.next()?;
             match column {
@@ -281,8 +308,8 @@ fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
                     // not matter.
                     let trimmed = cell.trim();
                     match parse_finite(trimmed) {
-                        Some(v) => values.push(Some(v)),
-                        None if is_missing(trimmed) => values.push(None),
+                        Some(v) => values.push(v),
+                        None if is_missing(trimmed) => values.push(f64::NAN),
                         None => return None,
                     }
                 }
@@ -305,6 +332,27 @@ mod tests {
     use super::super::{load, numeric_column, read_general, Column, Task};
     use super::*;
 
+    #[test]
+    fn fields_split_at_every_comma() {
+        for line in ["", "a", ",", "a,b", ",a,,b,", " é ,ü,"] {
+            let fields: Vec<&str> = Fields { line, at: 0 }.collect();
+            assert_eq!(fields, line.split(',').collect::<Vec<_>>(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn cut_ends_every_piece_at_a_line_end() {
+        let text = b"a,b\n1,2\n3,4\n5,6";
+        for size in 1..text.len() + 2 {
+            let pieces = cut(text, size);
+            assert_eq!(pieces.concat(), text.to_vec(), "size {size}");
+            for p in &pieces[..pieces.len() - 1] {
+                assert_eq!(p.last(), Some(&b'\n'), "size {size}");
+            }
+        }
+        assert!(cut(b"", 4).is_empty());
+    }
+
     fn tiny(batch: usize, piece: usize) -> Sizes {
         Sizes { batch, piece }
     }
@@ -323,7 +371,10 @@ mod tests {
             ReadColumn::Raw(raw) => numeric_column(raw.cells()),
         };
         match column {
-            Column::Numeric(v) => v.iter().map(|x| x.map(f64::to_bits)).collect(),
+            Column::Numeric(v) => v
+                .iter()
+                .map(|x| (!x.is_nan()).then_some(x.to_bits()))
+                .collect(),
             Column::Text(_) => unreachable!(),
         }
     }
@@ -528,7 +579,9 @@ mod tests {
             panic!("numeric")
         };
         assert_eq!(
-            b.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>(),
+            b.iter()
+                .map(|x| (!x.is_nan()).then_some(x.to_bits()))
+                .collect::<Vec<_>>(),
             bits(&general.columns[1])
         );
     }
