@@ -33,25 +33,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PANDAS = r"""
 import resource, sys, time
 import pandas
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r0 = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 df = pandas.read_csv(sys.argv[1])
 wall = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(wall, peak, peak - before, df.shape[0], df.shape[1])
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+print(wall, cpu, r1.ru_maxrss, r1.ru_maxrss - r0.ru_maxrss, df.shape[0], df.shape[1])
 """
 
 
 def timed(cmd, env=None):
-    """Wall seconds and peak RSS (KB) of one run of cmd."""
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KB) of one
+    run of cmd, and its standard output."""
     # A fresh process per run: RUSAGE_CHILDREN's max is over all children,
     # so /usr/bin/time reports each run's own.
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, env=env, cwd=ROOT,
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M"] + cmd, env=env, cwd=ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}{out.stderr}")
-    wall, kb = out.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(kb), out.stdout
+    wall, user, system, kb = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), float(user) + float(system), int(kb), out.stdout
 
 
 def main():
@@ -99,29 +101,32 @@ C = {{ type = "float", values = [0.1, 1.0] }}
     for _ in range(a.runs):
         for exe, threads, label in runs:
             env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-            wall, kb, out = timed([exe, "check", search], env)
+            wall, cpu, kb, out = timed([exe, "check", search], env)
             if f"rows:      {a.rows}, features: {a.features}" not in out:
                 sys.exit(f"unexpected check output:\n{out}")
-            results.setdefault(label, []).append((wall, kb, None))
-        wall, kb, out = timed([a.python, "-c", PANDAS, csv])
-        read, peak, grew, rows, cols = out.split()
+            results.setdefault(label, []).append((wall, cpu, kb, None))
+        _, _, _, out = timed([a.python, "-c", PANDAS, csv])
+        read, cpu, peak, grew, rows, cols = out.split()
         if (int(rows), int(cols)) != (a.rows, a.features + 1):
             sys.exit(f"pandas read {rows} x {cols}")
-        results.setdefault(labels[-1], []).append((float(read), int(peak), int(grew)))
+        results.setdefault(labels[-1], []).append((float(read), float(cpu), int(peak), int(grew)))
     load_after = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
           f"after: {' '.join(f'{x:.2f}' for x in load_after)}")
-    print(f"medians of {a.runs} runs (wall: hpsearch's whole process; pandas' read_csv call)")
-    print(f"{'':34} {'wall s':>8} {'peak MB':>9} {'x matrix':>9}  all wall s")
+    print(f"medians of {a.runs} runs (wall and CPU: hpsearch's whole process, pandas' "
+          f"read_csv call)")
+    print(f"{'':34} {'wall s':>8} {'CPU s':>7} {'peak MB':>9} {'x matrix':>9}  all wall s")
     for label in labels:
         rows = results[label]
         wall = statistics.median(r[0] for r in rows)
-        peak = statistics.median(r[1] for r in rows) * 1024 / 1e6
+        cpu = statistics.median(r[1] for r in rows)
+        peak = statistics.median(r[2] for r in rows) * 1024 / 1e6
         walls = " ".join(f"{r[0]:.2f}" for r in rows)
-        print(f"{label:34} {wall:8.2f} {peak:9.1f} {peak * 1e6 / matrix:9.2f}  {walls}")
-        if rows[0][2] is not None:
-            grew = statistics.median(r[2] for r in rows) * 1024 / 1e6
-            print(f"{'  (peak growth in read_csv)':34} {'':8} {grew:9.1f} {grew * 1e6 / matrix:9.2f}")
+        print(f"{label:34} {wall:8.2f} {cpu:7.2f} {peak:9.1f} {peak * 1e6 / matrix:9.2f}  {walls}")
+        if rows[0][3] is not None:
+            grew = statistics.median(r[3] for r in rows) * 1024 / 1e6
+            print(f"{'  (peak growth in read_csv)':34} {'':8} {'':7} {grew:9.1f} "
+                  f"{grew * 1e6 / matrix:9.2f}")
 
 
 if __name__ == "__main__":

@@ -237,14 +237,21 @@ impl Dataset {
     /// The first missing feature value as (file line, column name),
     /// scanning rows in order and, within a row, columns in file order.
     pub fn first_missing(&self) -> Option<(usize, String)> {
-        for row in 0..self.n_rows {
-            for (name, column) in self.feature_names.iter().zip(&self.columns) {
-                if column.is_missing(row) {
-                    return Some((self.line(row), name.clone()));
-                }
-            }
-        }
-        None
+        // Each column scanned down (a column's cells are contiguous), the
+        // earliest row kept; `min_by_key` keeps the first of equal rows,
+        // the column first in file order.
+        self.feature_names
+            .iter()
+            .zip(&self.columns)
+            .filter_map(|(name, column)| {
+                let row = match column {
+                    Column::Numeric(v) => v.iter().position(|x| x.is_nan()),
+                    Column::Text(v) => v.iter().position(Option::is_none),
+                };
+                row.map(|r| (r, name))
+            })
+            .min_by_key(|(r, _)| *r)
+            .map(|(r, name)| (self.line(r), name.clone()))
     }
 
     /// The position of feature column `name`, if there is one.

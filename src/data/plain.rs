@@ -273,6 +273,16 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
+/// `cell.trim()`, without decoding characters when the cell starts and
+/// ends with a printable ASCII character (which is not white space).
+fn trim(cell: &str) -> &str {
+    let bytes = cell.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => cell,
+        _ => cell.trim(),
+    }
+}
+
 /// Parse whole lines; `None` when they are not plain.
 fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
     if bytes.contains(&b'"') {
@@ -306,7 +316,7 @@ fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
                     // The same rule as `numeric_column`: a missing marker is
                     // never a finite number, so the order of the checks does
                     // not matter.
-                    let trimmed = cell.trim();
+                    let trimmed = trim(cell);
                     match parse_finite(trimmed) {
                         Some(v) => values.push(v),
                         None if is_missing(trimmed) => values.push(f64::NAN),
@@ -331,6 +341,13 @@ fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
 mod tests {
     use super::super::{load, numeric_column, read_general, Column, Task};
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [" 1 ", "1", "\u{a0}1\u{a0}", "a b", "", " "] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn fields_split_at_every_comma() {
