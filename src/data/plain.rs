@@ -115,13 +115,8 @@ pub(super) fn read(
                     .collect::<Vec<_>>()
             },
         );
-        for piece in pieces {
-            let Some(piece) = piece else {
-                return Ok(None);
-            };
-            if !reading.append(piece) {
-                return Ok(None);
-            }
+        if !reading.append(pieces) {
+            return Ok(None);
         }
         buf.drain(..end);
     }
@@ -197,23 +192,36 @@ impl Reading {
         ))
     }
 
-    /// Append a parsed piece; `false` when a row follows a blank line.
-    fn append(&mut self, piece: Piece) -> bool {
-        if self.blank && piece.rows > 0 {
-            return false;
-        }
-        self.blank |= piece.blank;
-        self.n_rows += piece.rows;
-        for (column, part) in self.columns.iter_mut().zip(piece.columns) {
-            match (column, part) {
-                (ReadColumn::Numeric(all), ReadColumn::Numeric(part)) => {
-                    all.extend_from_slice(&part)
-                }
-                (ReadColumn::Raw(all), ReadColumn::Raw(part)) => all.append(&part),
-                _ => return false,
+    /// Append a batch's parsed pieces, in file order; `false` when one is
+    /// not plain (`None`) or a row follows a blank line.
+    fn append(&mut self, pieces: Vec<Option<Piece>>) -> bool {
+        let mut parts = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let Some(piece) = piece else {
+                return false;
+            };
+            if self.blank && piece.rows > 0 {
+                return false;
             }
+            self.blank |= piece.blank;
+            self.n_rows += piece.rows;
+            parts.push(piece.columns);
         }
-        true
+        // Each column takes its parts in file order, columns on the rayon
+        // threads: the copies, and the fresh pages they fill, are shared out.
+        self.columns.par_iter_mut().enumerate().all(|(j, column)| {
+            parts.iter().all(|part| match (&mut *column, part.get(j)) {
+                (ReadColumn::Numeric(all), Some(ReadColumn::Numeric(part))) => {
+                    all.extend_from_slice(part);
+                    true
+                }
+                (ReadColumn::Raw(all), Some(ReadColumn::Raw(part))) => {
+                    all.append(part);
+                    true
+                }
+                _ => false,
+            })
+        })
     }
 }
 
