@@ -42,11 +42,11 @@ pub(super) struct Sizes {
 }
 
 impl Sizes {
-    /// 8 MiB batches of 256 KiB pieces: a batch keeps every thread busy,
+    /// 4 MiB batches of 128 KiB pieces: a batch keeps every thread busy,
     /// and the memory beyond the columns stays a few batches.
     pub const DEFAULT: Sizes = Sizes {
-        batch: 8 << 20,
-        piece: 256 << 10,
+        batch: 4 << 20,
+        piece: 128 << 10,
     };
 }
 
@@ -67,16 +67,16 @@ pub(super) fn read(
     let mut file = std::fs::File::open(path).map_err(io)?;
     let batch = sizes.batch.max(1);
     let mut hasher = Sha256::new();
-    let mut buf: Vec<u8> = Vec::new();
     let mut state: Option<Reading> = None;
-    let mut at_eof = false;
-    while !at_eof {
-        let old = buf.len();
-        let n = (&mut file)
-            .take(batch as u64)
-            .read_to_end(&mut buf)
-            .map_err(io)?;
-        at_eof = n < batch;
+    // `buf[..hashed]` has been hashed; the rest is hashed as it is parsed.
+    let mut buf: Vec<u8> = Vec::new();
+    // The buffer the next batch is read into, reused: freeing one a batch
+    // would make the allocator serve the growing columns from its heap
+    // instead of their own mappings, and they would take more memory.
+    let mut spare: Vec<u8> = Vec::new();
+    let mut hashed = 0;
+    let mut at_eof = fill(&mut file, &mut buf, batch).map_err(io)?;
+    loop {
         // Until the header is read, `buf` holds the file from its start.
         let mut begin = match state {
             None if buf.starts_with(b"\xEF\xBB\xBF") => 3,
@@ -90,7 +90,7 @@ pub(super) fn read(
                 Some(p) if p >= begin => p + 1,
                 _ => {
                     // No whole line yet: read on.
-                    hasher.update(&buf[old..]);
+                    at_eof = fill(&mut file, &mut buf, batch).map_err(io)?;
                     continue;
                 }
             }
@@ -105,20 +105,45 @@ pub(super) fn read(
         let Some(reading) = state.as_mut() else {
             return Ok(None);
         };
-        let (new, chunk) = (&buf[old..], &buf[begin..end]);
-        let ((), pieces) = rayon::join(
-            || hasher.update(new),
+        let (new, chunk, carry) = (&buf[hashed..], &buf[begin..end], &buf[end..]);
+        let text = &reading.text;
+        let file = &mut file;
+        let mut next = std::mem::take(&mut spare);
+        // The next batch is read (after the unfinished last line) while
+        // this one is hashed and parsed.
+        let (read_next, ((), pieces)) = rayon::join(
+            || -> std::io::Result<Option<(Vec<u8>, bool)>> {
+                if at_eof {
+                    return Ok(None);
+                }
+                next.clear();
+                next.extend_from_slice(carry);
+                let eof = fill(file, &mut next, batch)?;
+                Ok(Some((next, eof)))
+            },
             || {
-                cut(chunk, sizes.piece)
-                    .par_iter()
-                    .map(|piece| parse_piece(piece, &reading.text))
-                    .collect::<Vec<_>>()
+                rayon::join(
+                    || hasher.update(new),
+                    || {
+                        cut(chunk, sizes.piece)
+                            .par_iter()
+                            .map(|piece| parse_piece(piece, text))
+                            .collect::<Vec<_>>()
+                    },
+                )
             },
         );
         if !reading.append(pieces) {
             return Ok(None);
         }
-        buf.drain(..end);
+        match read_next.map_err(io)? {
+            None => break,
+            Some((next, eof)) => {
+                hashed = buf.len() - end;
+                spare = std::mem::replace(&mut buf, next);
+                at_eof = eof;
+            }
+        }
     }
     let Some(reading) = state else {
         return Ok(None);
@@ -143,6 +168,12 @@ pub(super) fn read(
         n_rows: reading.n_rows,
         sha256: crate::seed::hex(&hasher.finalize()),
     }))
+}
+
+/// Append up to `batch` bytes of `file` to `buf`; whether the file ended.
+fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, batch: usize) -> std::io::Result<bool> {
+    let n = file.take(batch as u64).read_to_end(buf)?;
+    Ok(n < batch)
 }
 
 /// What has been read so far.
