@@ -44,7 +44,7 @@
 //! Two readers follow these rules. A *plain* file (no `"`, no carriage
 //! return but in a CRLF line end, every row complete, every column read as
 //! numbers holding only numbers and missing markers: what a numeric export
-//! writes) is read by a fast reader: in 8 MiB batches, each cut at line
+//! writes) is read by a fast reader: in 4 MiB batches, each cut at line
 //! ends into pieces parsed on the rayon threads while the batch is hashed,
 //! each number stored as soon as it is parsed. It holds the columns (8
 //! bytes a numeric cell, see [`Column::Numeric`]) and a batch or two of the

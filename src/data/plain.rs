@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn a_bad_cell_in_a_later_piece_or_batch_names_its_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
-        // About 20 MB: three batches of many pieces; the bad cell is in the
+        // About 20 MB: several batches of many pieces; the bad cell is in the
         // last batch.
         let rows = 1_000_000;
         let path = file(&dir, big_file(rows, rows - 10, "1,5").as_bytes());
