@@ -66,20 +66,20 @@ fn main() {
     for j in 0..30 {
         names.push(format!("f{j:02}"));
         let col = match j {
-            0..=9 => Column::Numeric(
+            0..=9 => Column::numbers(
                 (0..rows)
                     .map(|_| Some(r4(j as f64 + (1.0 + j as f64 / 10.0) * normal(&mut rng))))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
-            10..=19 => Column::Numeric(
+            10..=19 => Column::numbers(
                 (0..rows)
                     .map(|_| Some(rng.gen_range(0..50) as f64))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
-            20..=26 => Column::Numeric(
+            20..=26 => Column::numbers(
                 (0..rows)
                     .map(|_| (rng.gen::<f64>() >= 0.02).then(|| r4(100.0 * normal(&mut rng))))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
             _ => Column::Text(
                 (0..rows)
@@ -94,8 +94,9 @@ fn main() {
     }
     let y: Vec<f64> = (0..rows)
         .map(|r| match (&columns[0], &columns[12]) {
-            (Column::Numeric(a), Column::Numeric(b)) => {
-                a[r].unwrap_or(0.0) * 2.0 - b[r].unwrap_or(0.0) * 0.1 + normal(&mut rng)
+            (a @ Column::Numeric(_), b @ Column::Numeric(_)) => {
+                a.number(r).unwrap_or(0.0) * 2.0 - b.number(r).unwrap_or(0.0) * 0.1
+                    + normal(&mut rng)
             }
             _ => 0.0,
         })
@@ -118,8 +119,8 @@ fn main() {
                 line.push(',');
             }
             match c {
-                Column::Numeric(v) => {
-                    if let Some(x) = v[r] {
+                Column::Numeric(_) => {
+                    if let Some(x) = c.number(r) {
                         line.push_str(&format!("{x}"));
                     }
                 }

@@ -601,3 +601,75 @@ fn memory_stays_within_a_small_multiple_of_the_data() {
         above(predict)
     );
 }
+
+#[test]
+fn check_reads_a_big_numeric_file_within_twice_the_matrix_and_names_a_late_bad_cell() {
+    let _serial = serial();
+    // 200,000 rows x 10 features: an 18 MB file, read in several batches.
+    let (rows, features) = (200_000, 10);
+    let matrix_kib = (8 * rows * features / 1024) as i64;
+    let sb = Sandbox::new();
+    let text = numeric_csv(rows, features);
+    let path = sb.write("data/big.csv", &text);
+    sb.write("big.toml", BIG_SEARCH);
+    let (_, base) = run_measured(&sb, &["models"], &[]);
+    for threads in ["1", "3"] {
+        let env = [("RAYON_NUM_THREADS", threads)];
+        let (code, check) = run_measured(&sb, &["check", "big.toml"], &env);
+        assert_eq!(code, 0);
+        // The columns take the matrix (8 bytes a cell); the reader adds a
+        // batch or two of the file. Before: 2.7 times the matrix.
+        let above = (check - base) as f64 / matrix_kib as f64;
+        assert!(
+            above < 2.0,
+            "check, {threads} threads: {above:.2} x the matrix"
+        );
+    }
+    let out = sb.run(&["check", "big.toml"]);
+    out.expect_code(0);
+    let sha = hpsearch::data::sha256_file(&path).unwrap();
+    assert!(
+        out.stdout().contains(&format!("(sha256 {sha})")),
+        "{}",
+        out.stdout()
+    );
+    assert!(out
+        .stdout()
+        .contains(&format!("rows:      {rows}, features: {features}")));
+
+    // A bad cell and a short row near the end (the last batch) are named
+    // by line and column, as in a small file, and nothing is written.
+    let lines: Vec<&str> = text.lines().collect();
+    let bad_line = rows - 5 + 2;
+    let mut cells: Vec<String> = lines[bad_line - 1].split(',').map(str::to_owned).collect();
+    cells[3] = "1.2.3".to_owned();
+    let mut edited = lines.clone();
+    let bad = cells.join(",");
+    edited[bad_line - 1] = &bad;
+    sb.write("data/big.csv", &(edited.join("\n") + "\n"));
+    let out = sb.run(&["check", "big.toml"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr().contains(&format!(
+            "line {bad_line}, column `x3`: `1.2.3` is not a number, but {} of the column's {rows} \
+             non-missing cells are numbers",
+            rows - 1
+        )),
+        "{}",
+        out.stderr()
+    );
+    let short = cells[..features].join(",");
+    edited[bad_line - 1] = &short;
+    sb.write("data/big.csv", &(edited.join("\n") + "\n"));
+    let out = sb.run(&["check", "big.toml"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr().contains(&format!(
+            "line {bad_line}: expected {} fields as in the header, found {features}",
+            features + 1
+        )),
+        "{}",
+        out.stderr()
+    );
+    assert!(!sb.path().join("results").exists());
+}

@@ -271,7 +271,9 @@ fn group_indices(column: &Column, n: usize) -> Vec<usize> {
     (0..n)
         .map(|r| {
             let key = match column {
-                Column::Numeric(v) => v[r].map_or(String::new(), crate::value::fmt_f64),
+                Column::Numeric(_) => column
+                    .number(r)
+                    .map_or(String::new(), crate::value::fmt_f64),
                 Column::Text(v) => v[r].clone().unwrap_or_default(),
             };
             let next = seen.len();
@@ -285,10 +287,8 @@ fn group_indices(column: &Column, n: usize) -> Vec<usize> {
 fn time_order(column: &Column, n: usize) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..n).collect();
     match column {
-        Column::Numeric(v) => rows.sort_by(|&a, &b| {
-            v[a].unwrap_or(f64::NAN)
-                .total_cmp(&v[b].unwrap_or(f64::NAN))
-        }),
+        // A missing cell is NaN, sorted last.
+        Column::Numeric(v) => rows.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
         Column::Text(v) => rows.sort_by(|&a, &b| v[a].cmp(&v[b])),
     }
     rows

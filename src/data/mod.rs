@@ -38,6 +38,22 @@
 //!   the end of the file are fine).
 //! - A UTF-8 byte-order mark at the start of the file is ignored; other
 //!   encodings are rejected.
+//!
+//! # How a file is read
+//!
+//! Two readers follow these rules. A *plain* file (no `"`, no carriage
+//! return but in a CRLF line end, every row complete, every column read as
+//! numbers holding only numbers and missing markers: what a numeric export
+//! writes) is read by a fast reader: in 4 MiB batches, each cut at line
+//! ends into pieces parsed on the rayon threads while the batch is hashed,
+//! each number stored as soon as it is parsed. It holds the columns (8
+//! bytes a numeric cell, see [`Column::Numeric`]) and a batch or two of the
+//! file, never the whole file. Any other file (quoted cells, a column
+//! found to be text, every file with an error) is read whole by the
+//! general reader, the `csv` crate, which finds the error and names its
+//! line and column. Both give the same dataset and the same hash, and
+//! neither depends on the number of threads: pieces are cut where the
+//! bytes say, parsed on their own and appended in file order.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +63,7 @@ use sha2::{Digest, Sha256};
 pub mod folds;
 pub mod inputs;
 pub mod metrics;
+mod plain;
 pub mod preprocess;
 
 /// What a model predicts.
@@ -107,19 +124,56 @@ pub fn is_missing(cell: &str) -> bool {
 pub const MAX_INFERRED_CLASSES: usize = 20;
 
 /// One feature column, as read from the file.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Two columns are equal when they have the same kind and cells, a missing
+/// cell equal to a missing cell.
+#[derive(Clone, Debug)]
 pub enum Column {
-    /// Numbers; `None` where the cell is empty or a missing marker.
-    Numeric(Vec<Option<f64>>),
+    /// Numbers, one `f64` a cell, NaN where the cell is empty or a missing
+    /// marker: a number read from a file is never NaN (see the module
+    /// doc), and 8 bytes a cell are half of what `Option<f64>` takes.
+    /// [`Column::numbers`] builds one from `Option`s, [`Column::number`]
+    /// reads a cell back as one.
+    Numeric(Vec<f64>),
     /// Text (categorical) values; `None` where the cell is empty.
     Text(Vec<Option<String>>),
 }
 
+impl PartialEq for Column {
+    fn eq(&self, other: &Column) -> bool {
+        match (self, other) {
+            (Column::Numeric(a), Column::Numeric(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+            }
+            (Column::Text(a), Column::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl Column {
+    /// A numeric column from its cells, `None` for a missing one (a NaN
+    /// cell is missing too).
+    pub fn numbers(cells: impl IntoIterator<Item = Option<f64>>) -> Column {
+        Column::Numeric(cells.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// The number in `row`: `None` when it is missing, the column is text
+    /// or `row` is past the end.
+    pub fn number(&self, row: usize) -> Option<f64> {
+        match self {
+            Column::Numeric(v) => v.get(row).copied().filter(|x| !x.is_nan()),
+            Column::Text(_) => None,
+        }
+    }
+
     /// Whether the value in `row` is missing.
     pub fn is_missing(&self, row: usize) -> bool {
         match self {
-            Column::Numeric(v) => matches!(v.get(row), Some(None)),
+            Column::Numeric(v) => v.get(row).is_some_and(|x| x.is_nan()),
             Column::Text(v) => matches!(v.get(row), Some(None)),
         }
     }
@@ -199,14 +253,21 @@ impl Dataset {
     /// The first missing feature value as (file line, column name),
     /// scanning rows in order and, within a row, columns in file order.
     pub fn first_missing(&self) -> Option<(usize, String)> {
-        for row in 0..self.n_rows {
-            for (name, column) in self.feature_names.iter().zip(&self.columns) {
-                if column.is_missing(row) {
-                    return Some((self.line(row), name.clone()));
-                }
-            }
-        }
-        None
+        // Each column scanned down (a column's cells are contiguous), the
+        // earliest row kept; `min_by_key` keeps the first of equal rows,
+        // the column first in file order.
+        self.feature_names
+            .iter()
+            .zip(&self.columns)
+            .filter_map(|(name, column)| {
+                let row = match column {
+                    Column::Numeric(v) => v.iter().position(|x| x.is_nan()),
+                    Column::Text(v) => v.iter().position(Option::is_none),
+                };
+                row.map(|r| (r, name))
+            })
+            .min_by_key(|(r, _)| *r)
+            .map(|(r, name)| (self.line(r), name.clone()))
     }
 
     /// The position of feature column `name`, if there is one.
@@ -272,15 +333,14 @@ pub(crate) fn load_with(
     task: Option<Task>,
     options: &ReadOptions<'_>,
 ) -> Result<Dataset, DataError> {
-    let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    let sha256 = sha256_hex(&bytes);
-    let mut table = parse_table(&bytes).map_err(invalid)?;
-    // The table holds its own copy of every cell: the bytes can go.
-    drop(bytes);
+    // The target's text is kept (class labels are texts), and so is that
+    // of the columns read as text.
+    let keep_text = |name: &str| name == target.trim() || options.text.iter().any(|t| t == name);
+    let mut table = read_table(path, &keep_text)?;
 
     let target_index = table
         .header
@@ -315,16 +375,27 @@ pub(crate) fn load_with(
             .get_mut(j)
             .map(std::mem::take)
             .unwrap_or_default();
-        let column = read_feature(name, raw.cells(), as_text).map_err(invalid)?;
+        let column = match raw {
+            ReadColumn::Raw(raw) => read_feature(name, raw.cells(), as_text).map_err(invalid)?,
+            // Only a column whose every non-missing cell is a number is read
+            // as numbers (see `plain`).
+            ReadColumn::Numeric(values) => Column::Numeric(values),
+        };
         columns.push(column);
     }
 
     // Target cells, with the missing ones rejected by line.
-    let target_column = table
-        .columns
-        .get_mut(target_index)
-        .map(std::mem::take)
-        .unwrap_or_default();
+    let target_column = match table.columns.get_mut(target_index).map(std::mem::take) {
+        Some(ReadColumn::Raw(raw)) => raw,
+        None => RawColumn::default(),
+        // `keep_text` keeps the target's text: this is not reached.
+        Some(ReadColumn::Numeric(_)) => {
+            return Err(invalid(format!(
+                "column `{target_name}`: the target was read as numbers, not as text; \
+                 this is a bug in hpsearch, please report it"
+            )))
+        }
+    };
     let mut cells = Vec::with_capacity(n_rows);
     for (r, cell) in target_column.cells().enumerate() {
         let cell = cell.trim();
@@ -342,7 +413,7 @@ pub(crate) fn load_with(
 
     Ok(Dataset {
         path: path.to_path_buf(),
-        sha256,
+        sha256: table.sha256,
         feature_names,
         columns,
         target,
@@ -367,18 +438,25 @@ pub(crate) fn load_features_as(
     path: &Path,
     trained: &[(&str, Kind)],
 ) -> Result<Dataset, DataError> {
-    let bytes = read_regular(path)?;
     let invalid = |message: String| DataError::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    let sha256 = sha256_hex(&bytes);
-    let table = parse_table(&bytes).map_err(invalid)?;
-    drop(bytes);
+    let keep_text =
+        |name: &str| trained.iter().find(|(n, _)| *n == name).map(|(_, k)| *k) == Some(Kind::Text);
+    let mut table = read_table(path, &keep_text)?;
     let mut columns = Vec::with_capacity(table.header.len());
     for (j, name) in table.header.iter().enumerate() {
-        let Some(raw) = table.columns.get(j) else {
-            continue;
+        let raw = match table.columns.get_mut(j).map(std::mem::take) {
+            Some(ReadColumn::Raw(raw)) => raw,
+            // Every non-missing cell is a number: numeric whatever the kind
+            // it was trained with, but a text column's cells are kept as
+            // text by `keep_text`.
+            Some(ReadColumn::Numeric(values)) => {
+                columns.push(Column::Numeric(values));
+                continue;
+            }
+            None => continue,
         };
         let cells = raw.cells();
         let kind = trained.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
@@ -408,7 +486,7 @@ pub(crate) fn load_features_as(
     }
     Ok(Dataset {
         path: path.to_path_buf(),
-        sha256,
+        sha256: table.sha256,
         n_rows: table.n_rows,
         feature_names: table.header,
         columns,
@@ -538,8 +616,49 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// size plus 8 bytes a cell, and each column is freed once it is read.
 struct Table {
     header: Vec<String>,
-    columns: Vec<RawColumn>,
+    columns: Vec<ReadColumn>,
     n_rows: usize,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    sha256: String,
+}
+
+/// A column as a reader gives it.
+enum ReadColumn {
+    /// The cells' text, untrimmed.
+    Raw(RawColumn),
+    /// The numbers of a column whose every cell is a finite number or
+    /// missing (NaN), as [`numeric_column`] reads them (`plain` only).
+    Numeric(Vec<f64>),
+}
+
+impl Default for ReadColumn {
+    fn default() -> ReadColumn {
+        ReadColumn::Raw(RawColumn::default())
+    }
+}
+
+/// Read `path` into a table: with the fast reader of plain files when it
+/// can (see `plain`), otherwise with the general reader ([`parse_table`]),
+/// which reads the whole file and finds its errors. `keep_text` names the
+/// columns whose text the caller needs; the general reader keeps every
+/// column's text.
+fn read_table(path: &Path, keep_text: &dyn Fn(&str) -> bool) -> Result<Table, DataError> {
+    if let Some(table) = plain::read(path, keep_text, plain::Sizes::DEFAULT)? {
+        return Ok(table);
+    }
+    read_general(path)
+}
+
+/// Read `path` with the general reader only.
+fn read_general(path: &Path) -> Result<Table, DataError> {
+    let bytes = read_regular(path)?;
+    let sha256 = sha256_hex(&bytes);
+    let mut table = parse_table(&bytes).map_err(|message| DataError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    table.sha256 = sha256;
+    Ok(table)
 }
 
 /// One column's cells as the CSV reader gives them (untrimmed), end to end.
@@ -555,6 +674,13 @@ impl RawColumn {
     fn push(&mut self, cell: &str) {
         self.text.push_str(cell);
         self.ends.push(self.text.len());
+    }
+
+    /// Append `other`'s cells after this column's.
+    fn append(&mut self, other: &RawColumn) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + offset));
     }
 
     /// Row `r`'s cell (empty past the last row).
@@ -620,7 +746,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
         .from_reader(bytes);
     let mut record = csv::StringRecord::new();
     let mut header: Option<Vec<String>> = None;
-    let mut columns: Vec<RawColumn> = Vec::new();
+    let mut columns: Vec<ReadColumn> = Vec::new();
     let mut n_rows = 0usize;
     loop {
         let more = reader
@@ -643,7 +769,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
             None => {
                 let names: Vec<String> = record.iter().map(|f| f.trim().to_owned()).collect();
                 check_header(&names)?;
-                columns = names.iter().map(|_| RawColumn::default()).collect();
+                columns = names.iter().map(|_| ReadColumn::default()).collect();
                 header = Some(names);
             }
             Some(names) => {
@@ -657,7 +783,9 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
                     ));
                 }
                 for (column, field) in columns.iter_mut().zip(record.iter()) {
-                    column.push(field);
+                    if let ReadColumn::Raw(column) = column {
+                        column.push(field);
+                    }
                 }
                 n_rows += 1;
             }
@@ -675,6 +803,7 @@ fn parse_table(bytes: &[u8]) -> Result<Table, String> {
         header,
         columns,
         n_rows,
+        sha256: String::new(),
     })
 }
 
@@ -787,17 +916,13 @@ pub(crate) fn not_a_number(cell: &str) -> String {
 }
 
 fn numeric_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {
-    Column::Numeric(
-        cells
-            .map(|c| {
-                if is_missing(c) {
-                    None
-                } else {
-                    parse_finite(c.trim())
-                }
-            })
-            .collect(),
-    )
+    Column::numbers(cells.map(|c| {
+        if is_missing(c) {
+            None
+        } else {
+            parse_finite(c.trim())
+        }
+    }))
 }
 
 fn text_column<'a>(cells: impl Iterator<Item = &'a str>) -> Column {

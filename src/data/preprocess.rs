@@ -188,7 +188,13 @@ impl Preprocessor {
         for (name, column) in ds.feature_names.iter().zip(&ds.columns) {
             let fitted = match column {
                 Column::Numeric(values) => {
-                    let train = gather(ds, name, values, rows)?;
+                    let train = rows
+                        .iter()
+                        .map(|&r| match values.get(r) {
+                            Some(x) => Ok((!x.is_nan()).then_some(x)),
+                            None => Err(out_of_range(&ds.path, name, r, values.len())),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
                     fit_numeric(ds, name, rows, &train, spec)?
                 }
                 Column::Text(values) => {
@@ -269,7 +275,7 @@ impl Preprocessor {
                         divisor,
                         ..
                     },
-                    Cells::Numeric(_) | Cells::Packed(_),
+                    Cells::Packed(_),
                 ) => {
                     for (i, &row) in rows.iter().enumerate() {
                         let x = match (column.number(path, name, row)?, fill) {
@@ -305,7 +311,7 @@ impl Preprocessor {
                 (FittedColumn::Numeric { .. }, Cells::Text(_)) => {
                     return Err(kind_error(path, name, "numeric", "text"));
                 }
-                (FittedColumn::Text { .. }, Cells::Numeric(_) | Cells::Packed(_)) => {
+                (FittedColumn::Text { .. }, Cells::Packed(_)) => {
                     return Err(kind_error(path, name, "text", "numeric"));
                 }
             }
@@ -353,7 +359,6 @@ impl Preprocessor {
 /// A feature column as [`Preprocessor::transform`] reads it.
 #[derive(Clone, Copy)]
 enum Cells<'a> {
-    Numeric(&'a [Option<f64>]),
     /// NaN for a missing cell.
     Packed(&'a [f64]),
     Text(&'a [Option<String>]),
@@ -362,7 +367,7 @@ enum Cells<'a> {
 impl<'a> Cells<'a> {
     fn of(column: &'a Column) -> Cells<'a> {
         match column {
-            Column::Numeric(v) => Cells::Numeric(v),
+            Column::Numeric(v) => Cells::Packed(v),
             Column::Text(v) => Cells::Text(v),
         }
     }
@@ -370,7 +375,6 @@ impl<'a> Cells<'a> {
     /// A numeric column's cell at `row` (`None`: missing).
     fn number(&self, path: &Path, name: &str, row: usize) -> Result<Option<f64>, DataError> {
         match self {
-            Cells::Numeric(values) => Ok(cell(path, name, values, row)?.copied()),
             Cells::Packed(values) => match values.get(row) {
                 Some(x) if x.is_nan() => Ok(None),
                 Some(x) => Ok(Some(*x)),
@@ -381,10 +385,9 @@ impl<'a> Cells<'a> {
     }
 }
 
-/// A dataset's feature columns packed to be kept for a long time: a
-/// numeric column as one `f64` a cell with NaN for a missing one (a parsed
-/// cell is never NaN, see `data::parse_finite`): 8 bytes a cell, not
-/// the 16 of `Option<f64>`. Text columns are kept as they are.
+/// A dataset's feature columns kept for a long time, without its target:
+/// numeric columns as [`Column::Numeric`] holds them (one `f64` a cell,
+/// NaN for a missing one), text columns as they are.
 #[derive(Clone, Debug)]
 pub(crate) struct Packed {
     /// The data file, for errors.
@@ -412,16 +415,14 @@ impl PackedColumn {
 }
 
 impl Packed {
-    /// Pack `ds`'s feature columns, freeing each as it is packed; its
-    /// target is handed back.
+    /// Keep `ds`'s feature columns (moved, not copied); its target is
+    /// handed back.
     pub fn new(ds: Dataset) -> (Packed, Target) {
         let columns = ds
             .columns
             .into_iter()
             .map(|c| match c {
-                Column::Numeric(v) => {
-                    PackedColumn::Numeric(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
-                }
+                Column::Numeric(v) => PackedColumn::Numeric(v),
                 Column::Text(v) => PackedColumn::Text(v),
             })
             .collect();
@@ -660,7 +661,7 @@ mod tests {
     }
 
     fn num(values: &[Option<f64>]) -> Column {
-        Column::Numeric(values.to_vec())
+        Column::numbers(values.iter().copied())
     }
 
     fn text(values: &[Option<&str>]) -> Column {

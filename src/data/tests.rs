@@ -132,7 +132,7 @@ fn trailing_blank_lines_crlf_and_bom_are_fine() {
     let ds = load_text("\u{feff}a,y\r\n1,0\r\n2,1\r\n\r\n\n", "y", None).unwrap();
     assert_eq!(ds.feature_names, vec!["a"]);
     assert_eq!(ds.n_rows, 2);
-    assert_eq!(ds.columns[0], Column::Numeric(vec![Some(1.0), Some(2.0)]));
+    assert_eq!(ds.columns[0], Column::numbers([Some(1.0), Some(2.0)]));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn missing_markers_and_text_features() {
     assert_eq!(ds.feature_names, vec!["num", "color"]);
     assert_eq!(
         ds.columns[0],
-        Column::Numeric(vec![Some(1.5), None, None, Some(-20.0), None, None])
+        Column::numbers([Some(1.5), None, None, Some(-20.0), None, None])
     );
     assert_eq!(
         ds.columns[1],
@@ -208,7 +208,7 @@ fn plus_sign_and_plain_decimals_are_numbers() {
     let ds = load_text("a,y\n+5,0\n.5,1\n-2e3,0\n5.,1\n", "y", None).unwrap();
     assert_eq!(
         ds.columns[0],
-        Column::Numeric(vec![Some(5.0), Some(0.5), Some(-2000.0), Some(5.0)])
+        Column::numbers([Some(5.0), Some(0.5), Some(-2000.0), Some(5.0)])
     );
 }
 

@@ -1243,7 +1243,7 @@ fn scan(
                     if let Some(t) = tracker {
                         t.push_number(x);
                     }
-                    values.push(x);
+                    values.push(x.unwrap_or(f64::NAN));
                 }
                 Column::Text(values) => {
                     let v = (!missing).then_some(cell);

@@ -264,7 +264,12 @@ impl Profile {
             .iter()
             .zip(&ds.columns)
             .map(|(name, column)| match column {
-                Column::Numeric(v) => ColumnProfile::numeric(name, v),
+                Column::Numeric(v) => ColumnProfile::numeric(
+                    name,
+                    &v.iter()
+                        .map(|x| (!x.is_nan()).then_some(*x))
+                        .collect::<Vec<_>>(),
+                ),
                 Column::Text(v) => ColumnProfile::categorical(name, v),
             })
             .collect();

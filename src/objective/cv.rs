@@ -49,6 +49,7 @@
 
 use ndarray::Array2;
 use rand_xoshiro::rand_core::SeedableRng;
+use rayon::prelude::*;
 
 use super::models::boosting::Growing;
 use super::models::forest::RandomForest;
@@ -312,9 +313,14 @@ impl CrossValidated {
                 fold_of_row[r * repeats + f / per_repeat] = f;
             }
         }
+        // Folds are fitted and prepared on the rayon threads, collected by
+        // index; the first error in fold order is the one reported, as in
+        // a serial loop (why: rayon's own Result collection returns any).
         let fitted = splits
-            .iter()
+            .par_iter()
             .map(|f| Preprocessor::fit(&ds, &f.train, &spec))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         if fitted.iter().any(|pre| pre.output_names().is_empty()) {
             // Only text columns with no value in a fold's training rows: the
@@ -354,9 +360,12 @@ impl CrossValidated {
             )?),
         };
         let folds = if keep {
+            // Kept folds are all held at the end anyway: preparing them at
+            // once costs no more memory. (Prepared folds below are checked
+            // one at a time: they are chosen when memory is short.)
             let kept = splits
-                .iter()
-                .zip(&fitted)
+                .par_iter()
+                .zip(fitted.par_iter())
                 .map(|(f, pre)| {
                     prepare(
                         &ds.target,
@@ -365,6 +374,8 @@ impl CrossValidated {
                         &f.test,
                     )
                 })
+                .collect::<Vec<_>>()
+                .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
             Folds::Kept(kept)
         } else {
