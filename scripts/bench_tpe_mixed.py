@@ -9,6 +9,14 @@ and `optuna.create_study(sampler=TPESampler(seed=s))`.
 
     pip install optuna==5.0.0 scipy   # beside the hpsearch package
     python scripts/bench_tpe_mixed.py --seeds 100 --budget 100 [--only mixed4]
+
+`--parallel 1` runs hpsearch strictly sequentially, as Optuna's
+`study.optimize` runs (the package's default window is 4: each proposal
+sees the results up to 4 trials back). `--tpe 'n_local = 0'` sets `[search.tpe]` keys for hpsearch (an ablation);
+`--optuna-cache DIR` keeps Optuna's regrets per space, seed and budget in
+`DIR/optuna_<space>_<budget>.csv` (they never change for a seed), so a rerun
+after a change to hpsearch runs only hpsearch; `--csv FILE` writes
+hpsearch's regrets per seed.
 """
 
 from __future__ import annotations
@@ -117,12 +125,25 @@ PROBLEMS = {
 }
 
 
-def ours(name: str, seed: int, budget: int, out: str) -> float:
+def ours(name: str, seed: int, budget: int, out: str, tpe: str = "", parallel=None) -> float:
     space, _, f, fstar = PROBLEMS[name]
-    study = hpsearch.optimize(
-        lambda t: f(t.params), space, strategy="tpe", trials=budget, seed=seed, threads=1,
-        out=out, name=name,
-    )
+    if not tpe:
+        study = hpsearch.optimize(
+            lambda t: f(t.params), space, strategy="tpe", trials=budget, seed=seed, threads=1,
+            out=out, name=name, parallel=parallel,
+        )
+        return study.best_value - fstar
+    # With [search.tpe] settings: the same search as a search file's text.
+    from hpsearch import _native
+    from hpsearch import _param
+
+    doc = {
+        "search": {"strategy": "tpe", "trials": budget, "seed": seed, "parallel": parallel},
+        "objective": {"external": name, "version": "1", "direction": "minimize"},
+        "space": {k: _param(k, v) for k, v in space.items()},
+    }
+    text = _native.toml_from_dict(doc) + "\n[search.tpe]\n" + tpe.replace(",", "\n") + "\n"
+    study = hpsearch.optimize(lambda t: f(t.params), text, threads=1, out=out)
     return study.best_value - fstar
 
 
@@ -136,6 +157,29 @@ def theirs(name: str, seed: int, budget: int) -> float:
     return study.best_value - fstar
 
 
+def optuna_regrets(name: str, seeds: int, budget: int, cache) -> list:
+    """Optuna's regrets for seeds 0..seeds, from `cache` where it has them."""
+    if cache is None:
+        return [theirs(name, s, budget) for s in range(seeds)]
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, f"optuna_{name}_{budget}.csv")
+    have = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh.read().splitlines()[1:]:
+                s, r = line.split(",")
+                have[int(s)] = float(r)
+    for s in range(seeds):
+        if s not in have:
+            have[s] = theirs(name, s, budget)
+            new = not os.path.exists(path)
+            with open(path, "a", encoding="utf-8") as fh:
+                if new:
+                    fh.write("seed,regret\n")
+                fh.write(f"{s},{have[s]!r}\n")
+    return [have[s] for s in range(seeds)]
+
+
 def quartiles(xs):
     q = statistics.quantiles(xs, n=4)
     return f"{statistics.median(xs):.4f} [{q[0]:.4f}, {q[2]:.4f}]"
@@ -146,16 +190,31 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--only", nargs="*", default=list(PROBLEMS))
+    ap.add_argument("--parallel", type=int, default=None,
+                    help="hpsearch's window W (default: the package's, 4; Optuna is sequential)")
+    ap.add_argument("--tpe", default="", help="[search.tpe] keys for hpsearch, comma-separated")
+    ap.add_argument("--optuna-cache", default=None, help="folder for Optuna's regrets")
+    ap.add_argument("--csv", default=None, help="write hpsearch's regrets per space and seed")
     args = ap.parse_args()
     from scipy.stats import mannwhitneyu
 
-    print(f"{args.seeds} seeds, {args.budget} trials; load {os.getloadavg()}")
+    print(f"{args.seeds} seeds, {args.budget} trials, W = {args.parallel or 'default'}"
+          f"{', tpe: ' + args.tpe if args.tpe else ''}; load {os.getloadavg()}")
     print("| space | hpsearch tpe median [q1, q3] | Optuna TPESampler median [q1, q3] | ratio | p (MWU) |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only:
-            a = [ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}")) for s in range(args.seeds)]
-            b = [theirs(name, s, args.budget) for s in range(args.seeds)]
+            a = [
+                ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}"), args.tpe, args.parallel)
+                for s in range(args.seeds)
+            ]
+            b = optuna_regrets(name, args.seeds, args.budget, args.optuna_cache)
+            if args.csv:
+                new = not os.path.exists(args.csv)
+                with open(args.csv, "a", encoding="utf-8") as fh:
+                    if new:
+                        fh.write("space,seed,regret\n")
+                    fh.writelines(f"{name},{s},{r!r}\n" for s, r in enumerate(a))
             ratio = statistics.median(a) / max(statistics.median(b), 1e-12)
             p = mannwhitneyu(a, b, alternative="two-sided").pvalue
             print(f"| {name} | {quartiles(a)} | {quartiles(b)} | {ratio:.2f} | {p:.3g} |", flush=True)
