@@ -5,7 +5,11 @@ medians, quartiles and a two-sided Mann-Whitney U test.
 
 Both run in one process through the Python package, on the same functions
 (pure Python), each with its defaults: `hpsearch.optimize(strategy="tpe")`
-and `optuna.create_study(sampler=TPESampler(seed=s))`.
+and `optuna.create_study(sampler=TPESampler(seed=s))`. Those defaults run
+differently: hpsearch in its window `parallel = 4` (each proposal blind to
+the 3 newest trials), Optuna's `optimize` strictly sequentially; compare
+like with like with `--parallel 1` or `--optuna-window 4`
+(docs/strategies.md, "TPE on integer-heavy spaces").
 
     pip install optuna==5.0.0 scipy   # beside the hpsearch package
     python scripts/bench_tpe_mixed.py --seeds 100 --budget 100 [--only mixed4]
@@ -16,7 +20,9 @@ sees the results up to 4 trials back). `--tpe 'n_local = 0'` sets `[search.tpe]`
 `--optuna-cache DIR` keeps Optuna's regrets per space, seed and budget in
 `DIR/optuna_<space>_<budget>.csv` (they never change for a seed), so a rerun
 after a change to hpsearch runs only hpsearch; `--csv FILE` writes
-hpsearch's regrets per seed.
+hpsearch's regrets per seed. `--optuna-window 4` runs Optuna through ask
+and tell the way hpsearch's window runs trials: trial i is asked when trials
+0 ..= i - 4 are told and the 3 before it still run.
 """
 
 from __future__ import annotations
@@ -147,22 +153,37 @@ def ours(name: str, seed: int, budget: int, out: str, tpe: str = "", parallel=No
     return study.best_value - fstar
 
 
-def theirs(name: str, seed: int, budget: int) -> float:
+def theirs(name: str, seed: int, budget: int, window: int = 1) -> float:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _, suggest, f, fstar = PROBLEMS[name]
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(lambda t: f(suggest(t)), n_trials=budget)
+    if window == 1:
+        study.optimize(lambda t: f(suggest(t)), n_trials=budget)
+        return study.best_value - fstar
+    # hpsearch's window W with ask and tell: trial i is asked once trials
+    # 0 ..= i - W are told, while the W - 1 before it are still running
+    # (TPESampler's constant liar, on by default, sees them).
+    running = []
+    for _ in range(budget):
+        while len(running) > window - 1:
+            t, v = running.pop(0)
+            study.tell(t, v)
+        t = study.ask()
+        running.append((t, f(suggest(t))))
+    for t, v in running:
+        study.tell(t, v)
     return study.best_value - fstar
 
 
-def optuna_regrets(name: str, seeds: int, budget: int, cache) -> list:
+def optuna_regrets(name: str, seeds: int, budget: int, cache, window: int = 1) -> list:
     """Optuna's regrets for seeds 0..seeds, from `cache` where it has them."""
     if cache is None:
-        return [theirs(name, s, budget) for s in range(seeds)]
+        return [theirs(name, s, budget, window) for s in range(seeds)]
     os.makedirs(cache, exist_ok=True)
-    path = os.path.join(cache, f"optuna_{name}_{budget}.csv")
+    tail = "" if window == 1 else f"_w{window}"
+    path = os.path.join(cache, f"optuna_{name}_{budget}{tail}.csv")
     have = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as fh:
@@ -171,7 +192,7 @@ def optuna_regrets(name: str, seeds: int, budget: int, cache) -> list:
                 have[int(s)] = float(r)
     for s in range(seeds):
         if s not in have:
-            have[s] = theirs(name, s, budget)
+            have[s] = theirs(name, s, budget, window)
             new = not os.path.exists(path)
             with open(path, "a", encoding="utf-8") as fh:
                 if new:
@@ -192,6 +213,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=list(PROBLEMS))
     ap.add_argument("--parallel", type=int, default=None,
                     help="hpsearch's window W (default: the package's, 4; Optuna is sequential)")
+    ap.add_argument("--optuna-window", type=int, default=1,
+                    help="run Optuna with ask/tell in hpsearch's window W (default 1: optimize)")
     ap.add_argument("--tpe", default="", help="[search.tpe] keys for hpsearch, comma-separated")
     ap.add_argument("--optuna-cache", default=None, help="folder for Optuna's regrets")
     ap.add_argument("--csv", default=None, help="write hpsearch's regrets per space and seed")
@@ -208,7 +231,7 @@ def main() -> None:
                 ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}"), args.tpe, args.parallel)
                 for s in range(args.seeds)
             ]
-            b = optuna_regrets(name, args.seeds, args.budget, args.optuna_cache)
+            b = optuna_regrets(name, args.seeds, args.budget, args.optuna_cache, args.optuna_window)
             if args.csv:
                 new = not os.path.exists(args.csv)
                 with open(args.csv, "a", encoding="utf-8") as fh:

@@ -6,9 +6,11 @@ space of scripts/bench_tpe_mixed.py), beside that script's table:
 * `sobol-start`: Optuna's TPESampler started from hpsearch's first
   `n_startup` trials (its Sobol points, enqueued) instead of its own
   random ones, to tell the start-up apart from the rule; `random-start`:
-  the same from hpsearch's `random` strategy's first 10 points.
+  the same from hpsearch's `random` strategy's first 10 points;
+* `repeats`: how many trials of a run repeat an earlier trial's four ints.
 
     python scripts/tpe_ints_ablation.py terms --seeds 100 [--parallel 1] [--optuna]
+    python scripts/tpe_ints_ablation.py repeats --seeds 30 [--parallel 1] [--optuna]
     python scripts/tpe_ints_ablation.py sobol-start --seeds 100 --optuna-cache DIR
 """
 
@@ -59,7 +61,7 @@ def optuna_study(seed: int, start=None):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["terms", "sobol-start", "random-start"])
+    ap.add_argument("what", choices=["terms", "repeats", "sobol-start", "random-start"])
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--parallel", type=int, default=None)
     ap.add_argument("--optuna", action="store_true", help="terms: Optuna's instead of ours")
@@ -81,6 +83,25 @@ def main() -> None:
                 hit = sum(c < 1e-12 for c in col) / len(col)
                 print(f"  {n}: median {statistics.median(col):.4f} mean "
                       f"{statistics.mean(col):.4f} at its optimum {hit:.2f}")
+            return
+        if args.what == "repeats":
+            counts = []
+            for s in range(args.seeds):
+                if args.optuna:
+                    trials = [t.params for t in optuna_study(s).trials]
+                else:
+                    out = os.path.join(tmp, str(s))
+                    trials = [t.params for t in ours_study(s, out, args.parallel).trials]
+                seen = set()
+                n = 0
+                for p in trials:
+                    key = (p["units"], p["layers"], p["epochs"], p["warmup"])
+                    n += key in seen
+                    seen.add(key)
+                counts.append(n)
+            who = "Optuna" if args.optuna else f"hpsearch W = {args.parallel or 'default'}"
+            print(f"{who}, {args.seeds} seeds: repeated int tuples a run, mean "
+                  f"{statistics.mean(counts):.2f}, most {max(counts)}")
             return
         from scipy.stats import mannwhitneyu
 
