@@ -5,10 +5,24 @@ medians, quartiles and a two-sided Mann-Whitney U test.
 
 Both run in one process through the Python package, on the same functions
 (pure Python), each with its defaults: `hpsearch.optimize(strategy="tpe")`
-and `optuna.create_study(sampler=TPESampler(seed=s))`.
+and `optuna.create_study(sampler=TPESampler(seed=s))`. Those defaults run
+differently: hpsearch in its window `parallel = 4` (each proposal blind to
+the 3 newest trials), Optuna's `optimize` strictly sequentially; compare
+like with like with `--parallel 1` or `--optuna-window 4`
+(docs/strategies.md, "TPE on integer-heavy spaces").
 
     pip install optuna==5.0.0 scipy   # beside the hpsearch package
     python scripts/bench_tpe_mixed.py --seeds 100 --budget 100 [--only mixed4]
+
+`--parallel 1` runs hpsearch strictly sequentially, as Optuna's
+`study.optimize` runs (the package's default window is 4: each proposal
+sees the results up to 4 trials back). `--tpe 'n_local = 0'` sets `[search.tpe]` keys for hpsearch (an ablation);
+`--optuna-cache DIR` keeps Optuna's regrets per space, seed and budget in
+`DIR/optuna_<space>_<budget>.csv` (they never change for a seed), so a rerun
+after a change to hpsearch runs only hpsearch; `--csv FILE` writes
+hpsearch's regrets per seed. `--optuna-window 4` runs Optuna through ask
+and tell the way hpsearch's window runs trials: trial i is asked when trials
+0 ..= i - 4 are told and the 3 before it still run.
 """
 
 from __future__ import annotations
@@ -117,23 +131,74 @@ PROBLEMS = {
 }
 
 
-def ours(name: str, seed: int, budget: int, out: str) -> float:
+def ours(name: str, seed: int, budget: int, out: str, tpe: str = "", parallel=None) -> float:
     space, _, f, fstar = PROBLEMS[name]
-    study = hpsearch.optimize(
-        lambda t: f(t.params), space, strategy="tpe", trials=budget, seed=seed, threads=1,
-        out=out, name=name,
-    )
+    if not tpe:
+        study = hpsearch.optimize(
+            lambda t: f(t.params), space, strategy="tpe", trials=budget, seed=seed, threads=1,
+            out=out, name=name, parallel=parallel,
+        )
+        return study.best_value - fstar
+    # With [search.tpe] settings: the same search as a search file's text.
+    from hpsearch import _native
+    from hpsearch import _param
+
+    doc = {
+        "search": {"strategy": "tpe", "trials": budget, "seed": seed, "parallel": parallel},
+        "objective": {"external": name, "version": "1", "direction": "minimize"},
+        "space": {k: _param(k, v) for k, v in space.items()},
+    }
+    text = _native.toml_from_dict(doc) + "\n[search.tpe]\n" + tpe.replace(",", "\n") + "\n"
+    study = hpsearch.optimize(lambda t: f(t.params), text, threads=1, out=out)
     return study.best_value - fstar
 
 
-def theirs(name: str, seed: int, budget: int) -> float:
+def theirs(name: str, seed: int, budget: int, window: int = 1) -> float:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _, suggest, f, fstar = PROBLEMS[name]
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(lambda t: f(suggest(t)), n_trials=budget)
+    if window == 1:
+        study.optimize(lambda t: f(suggest(t)), n_trials=budget)
+        return study.best_value - fstar
+    # hpsearch's window W with ask and tell: trial i is asked once trials
+    # 0 ..= i - W are told, while the W - 1 before it are still running
+    # (TPESampler's constant liar, on by default, sees them).
+    running = []
+    for _ in range(budget):
+        while len(running) > window - 1:
+            t, v = running.pop(0)
+            study.tell(t, v)
+        t = study.ask()
+        running.append((t, f(suggest(t))))
+    for t, v in running:
+        study.tell(t, v)
     return study.best_value - fstar
+
+
+def optuna_regrets(name: str, seeds: int, budget: int, cache, window: int = 1) -> list:
+    """Optuna's regrets for seeds 0..seeds, from `cache` where it has them."""
+    if cache is None:
+        return [theirs(name, s, budget, window) for s in range(seeds)]
+    os.makedirs(cache, exist_ok=True)
+    tail = "" if window == 1 else f"_w{window}"
+    path = os.path.join(cache, f"optuna_{name}_{budget}{tail}.csv")
+    have = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh.read().splitlines()[1:]:
+                s, r = line.split(",")
+                have[int(s)] = float(r)
+    for s in range(seeds):
+        if s not in have:
+            have[s] = theirs(name, s, budget, window)
+            new = not os.path.exists(path)
+            with open(path, "a", encoding="utf-8") as fh:
+                if new:
+                    fh.write("seed,regret\n")
+                fh.write(f"{s},{have[s]!r}\n")
+    return [have[s] for s in range(seeds)]
 
 
 def quartiles(xs):
@@ -146,16 +211,33 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--only", nargs="*", default=list(PROBLEMS))
+    ap.add_argument("--parallel", type=int, default=None,
+                    help="hpsearch's window W (default: the package's, 4; Optuna is sequential)")
+    ap.add_argument("--optuna-window", type=int, default=1,
+                    help="run Optuna with ask/tell in hpsearch's window W (default 1: optimize)")
+    ap.add_argument("--tpe", default="", help="[search.tpe] keys for hpsearch, comma-separated")
+    ap.add_argument("--optuna-cache", default=None, help="folder for Optuna's regrets")
+    ap.add_argument("--csv", default=None, help="write hpsearch's regrets per space and seed")
     args = ap.parse_args()
     from scipy.stats import mannwhitneyu
 
-    print(f"{args.seeds} seeds, {args.budget} trials; load {os.getloadavg()}")
+    print(f"{args.seeds} seeds, {args.budget} trials, W = {args.parallel or 'default'}"
+          f"{', tpe: ' + args.tpe if args.tpe else ''}; load {os.getloadavg()}")
     print("| space | hpsearch tpe median [q1, q3] | Optuna TPESampler median [q1, q3] | ratio | p (MWU) |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only:
-            a = [ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}")) for s in range(args.seeds)]
-            b = [theirs(name, s, args.budget) for s in range(args.seeds)]
+            a = [
+                ours(name, s, args.budget, os.path.join(tmp, f"{name}-{s}"), args.tpe, args.parallel)
+                for s in range(args.seeds)
+            ]
+            b = optuna_regrets(name, args.seeds, args.budget, args.optuna_cache, args.optuna_window)
+            if args.csv:
+                new = not os.path.exists(args.csv)
+                with open(args.csv, "a", encoding="utf-8") as fh:
+                    if new:
+                        fh.write("space,seed,regret\n")
+                    fh.writelines(f"{name},{s},{r!r}\n" for s, r in enumerate(a))
             ratio = statistics.median(a) / max(statistics.median(b), 1e-12)
             p = mannwhitneyu(a, b, alternative="two-sided").pvalue
             print(f"| {name} | {quartiles(a)} | {quartiles(b)} | {ratio:.2f} | {p:.3g} |", flush=True)
