@@ -186,6 +186,8 @@ def test_bad_settings_are_value_errors_naming_the_key(in_tmp, kwargs, key):
 def test_a_search_file_with_settings_given_twice_is_refused(in_tmp):
     with pytest.raises(ValueError, match="trials: the search file sets"):
         hpsearch.optimize(branin_objective, TOML, trials=5)
+    with pytest.raises(ValueError, match="version: the search file sets"):
+        hpsearch.optimize(branin_objective, TOML, version="2")
 
 
 def test_a_builtin_objective_is_refused_by_optimize_and_run_by_run(in_tmp):

@@ -126,7 +126,7 @@ def _prepare(
     given = _search_text(space)
     if given is not None:
         text, file = given
-        set_ = sorted(k for k, v in settings.items() if v is not None and k != "version")
+        set_ = sorted(k for k, v in settings.items() if v is not None)
         if set_:
             raise ValueError(
                 f"{', '.join(set_)}: the search file sets these; edit its [search] and "
@@ -153,7 +153,7 @@ def _prepare(
         "search": search,
         "objective": {
             "external": name,
-            "version": str(settings["version"]),
+            "version": "1" if settings["version"] is None else str(settings["version"]),
             "direction": settings["direction"] or "minimize",
             "columns": list(settings["columns"]) if settings["columns"] else None,
         },
@@ -174,7 +174,7 @@ def optimize(
     out: Optional[Union[str, "os.PathLike[str]"]] = None,
     direction: Optional[str] = None,
     name: Optional[str] = None,
-    version: Union[str, int] = "1",
+    version: Optional[Union[str, int]] = None,
     parallel: Optional[int] = None,
     pruner: Optional[Mapping[str, Any]] = None,
     columns: Optional[List[str]] = None,
@@ -190,9 +190,11 @@ def optimize(
     traceback in ``error``; ``raise hpsearch.TrialPruned()`` prunes it.
 
     The search's identity is its space, settings, ``name`` (default: the
-    function's name) and ``version``: change ``version`` when the code
-    changes what it returns. Results go to ``out`` (default
-    ``results/<name>``); calling again with the same arguments resumes an
+    function's name) and ``version`` (default "1"): change ``version`` when
+    the code changes what it returns. ``parallel`` is the proposal window
+    (the search file's ``parallel``, default 4), never the thread count.
+    Results go to ``out`` (default ``results/<name>``); calling again with
+    the same arguments resumes an
     unfinished folder (after Ctrl-C, which raises KeyboardInterrupt once the
     running trials are dropped) and returns a finished one as it is.
     """
@@ -248,7 +250,7 @@ def create_study(
     out: Optional[Union[str, "os.PathLike[str]"]] = None,
     direction: Optional[str] = None,
     name: Optional[str] = None,
-    version: Union[str, int] = "1",
+    version: Optional[Union[str, int]] = None,
     parallel: Optional[int] = None,
     pruner: Optional[Mapping[str, Any]] = None,
     columns: Optional[List[str]] = None,
