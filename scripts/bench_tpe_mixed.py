@@ -62,6 +62,33 @@ def _cats(p):
     return 0.05 * (x**2) + 0.5 * (1 - math.cos(2 * x)) + act + batch + 0.1 * (p["y"] - 1.0) ** 2
 
 
+def _cond(p):
+    # An SVM-like space: the kernel decides which children exist, two
+    # levels deep (poly's degree has a coef0 only above 2). The best is an
+    # rbf kernel with gamma 1e-2; poly and linear have higher floors.
+    c = 0.3 * (math.log10(p["C"]) - 1.0) ** 2
+    if p["kernel"] == "rbf":
+        return c + 0.4 * (math.log10(p["gamma"]) + 2.0) ** 2
+    if p["kernel"] == "poly":
+        extra = 0.2 * (p["coef0"] - 0.5) ** 2 if p["degree"] > 2 else 0.15
+        return c + 0.1 + 0.05 * abs(p["degree"] - 3) + extra
+    return c + 0.35
+
+
+def _cond_suggest(t):
+    p = {
+        "C": t.suggest_float("C", 1e-2, 1e3, log=True),
+        "kernel": t.suggest_categorical("kernel", ["linear", "rbf", "poly"]),
+    }
+    if p["kernel"] == "rbf":
+        p["gamma"] = t.suggest_float("gamma", 1e-5, 1.0, log=True)
+    if p["kernel"] == "poly":
+        p["degree"] = t.suggest_int("degree", 2, 5)
+        if p["degree"] > 2:
+            p["coef0"] = t.suggest_float("coef0", 0.0, 1.0)
+    return p
+
+
 def _ints(p):
     # Integer-heavy: a log-scaled int, two plain ints and a step int.
     return (
@@ -108,6 +135,18 @@ PROBLEMS = {
             "y": t.suggest_float("y", -3, 3),
         },
         _cats,
+        0.0,
+    ),
+    "cond": (
+        {
+            "C": hpsearch.Float(1e-2, 1e3, log=True),
+            "kernel": ["linear", "rbf", "poly"],
+            "gamma": hpsearch.Float(1e-5, 1.0, log=True, when={"kernel": "rbf"}),
+            "degree": hpsearch.Int(2, 5, when={"kernel": "poly"}),
+            "coef0": hpsearch.Float(0.0, 1.0, when={"degree": [3, 4, 5]}),
+        },
+        _cond_suggest,
+        _cond,
         0.0,
     ),
     "ints": (
