@@ -23,7 +23,7 @@ use hpsearch::config::{Direction, ObjectiveSpec};
 use hpsearch::engine::{self, AskTell as EngineAskTell, Ending, Next, RunOptions};
 use hpsearch::interrupt::StopToken;
 use hpsearch::journal::{Columns, Row};
-use hpsearch::objective::{Evaluation, Status};
+use hpsearch::objective::Evaluation;
 
 use objective::{PyObjective, Running, Trial, TrialPruned};
 
@@ -341,7 +341,6 @@ impl AskTell {
             )));
         }
         let eval = reports.settle(eval);
-        debug_assert!(eval.status != Status::Interrupted);
         let index = t.index();
         py.detach(|| self.with(|at| at.tell(index, eval).map_err(engine_err)))
     }
