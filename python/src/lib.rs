@@ -207,7 +207,7 @@ impl Search {
                     Ending::AlreadyComplete => "already_complete".to_string(),
                     Ending::Partial { committed } => format!("partial:{committed}"),
                 };
-                Ok((ending, self.rows_to_py(py, &done.rows)?))
+                Ok((ending, rows_to_py(py, &self.inner, &done.rows)?))
             }
         }
     }
@@ -222,12 +222,6 @@ impl Search {
             search: Arc::clone(&self.inner),
             inner: Mutex::new(Some(at)),
         })
-    }
-}
-
-impl Search {
-    fn rows_to_py<'py>(&self, py: Python<'py>, rows: &[Row]) -> PyResult<Bound<'py, PyList>> {
-        rows_to_py(py, &self.inner, rows)
     }
 }
 

@@ -219,12 +219,7 @@ pub fn returned(v: &Bound<'_, PyAny>, columns: &[String]) -> Evaluation {
                         f if f > 0.0 => "Infinity",
                         _ => "-Infinity",
                     };
-                    let mut eval = Evaluation::failed(
-                        format!("the result's value {shown} is not a finite number"),
-                        Vec::new(),
-                    );
-                    eval.extra = hpsearch::objective::command::result_cells(columns, &map);
-                    return eval;
+                    return Evaluation::non_finite_result(columns, &map, shown);
                 }
             }
         }

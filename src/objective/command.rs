@@ -903,10 +903,7 @@ fn outcome(spec: &CommandSpec, ended: Ended, out: &Stream, err: &Stream) -> Eval
                 ),
                 Vec::new(),
             ),
-            Some(Found::NonFinite(_, v)) => Evaluation::failed(
-                format!("the result's value {v} is not a finite number"),
-                Vec::new(),
-            ),
+            Some(Found::NonFinite(map, v)) => Evaluation::non_finite_result(&spec.columns, map, v),
             // The extra cells are set below, for every ending.
             Some(Found::Result(map)) => Evaluation::from_result(&spec.columns, map),
         },

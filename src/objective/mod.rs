@@ -132,6 +132,22 @@ impl Evaluation {
         eval
     }
 
+    /// The evaluation of a result map whose `value` is a number no `f64`
+    /// holds finitely (`shown` as the program printed it: `NaN`,
+    /// `Infinity`, `1e400`): failed, saying so, with the map's cells kept.
+    pub fn non_finite_result(
+        columns: &[String],
+        result: &serde_json::Map<String, serde_json::Value>,
+        shown: &str,
+    ) -> Evaluation {
+        let mut eval = Evaluation::failed(
+            format!("the result's value {shown} is not a finite number"),
+            Vec::new(),
+        );
+        eval.extra = command::result_cells(columns, result);
+        eval
+    }
+
     /// A trial the pruner stopped after the values `kept` (steps
     /// increasing): its value is the last of them. `None` when `kept` is
     /// empty (a pruner never stops a trial before its first value).
