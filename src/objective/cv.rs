@@ -53,7 +53,7 @@ use rayon::prelude::*;
 
 use super::models::boosting::Growing;
 use super::models::forest::RandomForest;
-use super::models::{self, ModelInfo, Prediction, Targets};
+use super::models::{self, ModelInfo, Prediction, Shared, Targets};
 use super::{Evaluation, Objective, Status, TrialInfo};
 use crate::config::{CvKind, ObjectiveSpec, Resource, ResourceSpec, Search};
 use crate::data::folds::{group_k_fold, holdout, k_fold, shuffle, time_series_split, Fold};
@@ -113,6 +113,8 @@ pub struct CrossValidated {
     splits: Option<Vec<Fold>>,
     /// With `[objective] resource`: the ladder and what each rung needs.
     rungs: Option<Rungs>,
+    /// Each fold's work shared across trials ([`models::shared`]).
+    shared: Vec<Shared>,
 }
 
 /// The ladder of a multi-fidelity search (see the module doc).
@@ -134,6 +136,8 @@ struct Subsample {
     pre: Preprocessor,
     /// The prepared matrices, when the folds are kept.
     kept: Option<Prepared>,
+    /// Work shared across trials on these rows ([`models::shared`]).
+    shared: Shared,
 }
 
 /// A fold's matrices: kept by the search, or prepared for this trial.
@@ -402,6 +406,7 @@ impl CrossValidated {
             n_folds: splits.len(),
             fold_of_row,
             width: repeats,
+            shared: (0..splits.len()).map(|_| Shared::default()).collect(),
             splits: search.cv_kind.is_some().then_some(splits),
             rungs,
         })
@@ -548,6 +553,7 @@ impl Rungs {
                         test: split.test.clone(),
                         pre: fitted,
                         kept,
+                        shared: Shared::default(),
                     }));
                 }
                 subsamples.push(at);
@@ -619,15 +625,26 @@ impl CrossValidated {
         }
     }
 
+    /// The work shared by the trials on fold `i` at `rung` (`None`: the
+    /// whole fold).
+    fn shared_of(&self, i: usize, rung: Option<usize>) -> Option<&Shared> {
+        match rung.and_then(|k| self.rungs.as_ref()?.subsamples.get(k)?.get(i)) {
+            Some(Some(sub)) => Some(&sub.shared),
+            // No subsample at this rung: the rung takes the whole fold.
+            Some(None) | None => self.shared.get(i),
+        }
+    }
+
     /// Train and score every fold (at `rung`, `None`: whole folds) with
-    /// `fit` (fold index, matrices, targets, training seed → prediction):
+    /// `fit` (fold index, matrices, targets, training seed, the fold's
+    /// shared work → prediction):
     /// the fold scores, or the evaluation that ends the trial (a stop, or
     /// a failure with the scores so far).
     fn score_folds(
         &self,
         trial: &TrialInfo<'_>,
         rung: Option<usize>,
-        mut fit: impl FnMut(usize, &Prepared, Targets<'_>, u64) -> Result<Prediction, String>,
+        mut fit: impl FnMut(usize, &Prepared, Targets<'_>, u64, &Shared) -> Result<Prediction, String>,
     ) -> Result<Vec<f64>, Evaluation> {
         let mut scores = Vec::with_capacity(self.n_folds);
         for i in 0..self.n_folds {
@@ -650,7 +667,9 @@ impl CrossValidated {
                 FoldTarget::Values(v) => Targets::Values(v),
             };
             let training_seed = seed::sub_seed(trial.seed, seed::streams::TRAINING, i as u64);
-            let pred = match fit(i, fold, targets, training_seed) {
+            let unshared = Shared::disabled();
+            let shared = self.shared_of(i, rung).unwrap_or(&unshared);
+            let pred = match fit(i, fold, targets, training_seed, shared) {
                 Ok(p) => p,
                 Err(e) => return Err(Evaluation::failed(format!("fold {i}: {e}"), scores)),
             };
@@ -673,12 +692,12 @@ impl CrossValidated {
         let mut last = Evaluation::failed("no rung".into(), Vec::new());
         for (k, &r) in rungs.ladder.iter().enumerate() {
             let scored = match rungs.resource {
-                Resource::Samples => self.score_folds(trial, Some(k), |_, fold, y, seed| {
-                    models::fit(self.model.name, fold.x_train.view(), y, all, seed)
+                Resource::Samples => self.score_folds(trial, Some(k), |_, fold, y, seed, sh| {
+                    models::fit_shared(self.model.name, fold.x_train.view(), y, all, seed, sh)
                         .and_then(|m| m.predict(fold.x_test.view()))
                         .map_err(|e| e.to_string())
                 }),
-                Resource::Trees => self.score_folds(trial, None, |i, fold, y, seed| {
+                Resource::Trees => self.score_folds(trial, None, |i, fold, y, seed, _| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
                     let grown = forests.get_mut(i).and_then(Option::take);
                     let forest = RandomForest::grow(grown, fold.x_train.view(), y, all, seed, n)
@@ -691,7 +710,7 @@ impl CrossValidated {
                     }
                     pred
                 }),
-                Resource::Iterations => self.score_folds(trial, None, |i, fold, y, seed| {
+                Resource::Iterations => self.score_folds(trial, None, |i, fold, y, seed, _| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
                     let mut grower = match boosted.get_mut(i).and_then(Option::take) {
                         Some(g) => g,
@@ -747,8 +766,8 @@ impl Objective for CrossValidated {
         if let Some(rungs) = &self.rungs {
             return self.evaluate_rungs(rungs, &all, trial);
         }
-        let scored = self.score_folds(trial, None, |_, fold, y, seed| {
-            models::fit(self.model.name, fold.x_train.view(), y, &all, seed)
+        let scored = self.score_folds(trial, None, |_, fold, y, seed, shared| {
+            models::fit_shared(self.model.name, fold.x_train.view(), y, &all, seed, shared)
                 .and_then(|m| m.predict(fold.x_test.view()))
                 .map_err(|e| e.to_string())
         });

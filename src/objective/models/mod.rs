@@ -19,11 +19,13 @@ pub mod forest;
 pub mod knn;
 pub mod logistic;
 pub mod naive_bayes;
+pub mod shared;
 pub mod svm;
 pub mod tree;
 
 /// What a model predicts; owned by `data` (a target column reads as one).
 pub use crate::data::Task;
+pub use shared::Shared;
 
 /// Training targets of one fold.
 #[derive(Clone, Copy, Debug)]
@@ -217,6 +219,21 @@ pub fn fit(
     params: &Params,
     seed: u64,
 ) -> Result<Fitted, ModelError> {
+    fit_shared(model, x, y, params, seed, &Shared::disabled())
+}
+
+/// [`fit`], with the work `shared` keeps for this training matrix (see
+/// [`shared`]): the same model, bit for bit, whatever `shared` holds.
+pub fn fit_shared(
+    model: &str,
+    x: ArrayView2<'_, f64>,
+    y: Targets<'_>,
+    params: &Params,
+    seed: u64,
+    shared: &Shared,
+) -> Result<Fitted, ModelError> {
+    // No model shares work yet; each that does reads `shared` below.
+    let _ = shared;
     // Searches refuse data without a feature up front (config, cv); this
     // keeps any other caller from reaching a model that indexes column 0.
     if x.ncols() == 0 {
