@@ -83,6 +83,19 @@ enum FoldTarget {
 /// memory and time, never a score.
 pub const KEEP_FOLDS_BYTES: usize = 256 << 20;
 
+/// A fold's [`Shared`] work, kept under [`models::shared::SHARED_BYTES`];
+/// `HPSEARCH_SHARED_BYTES` overrides it (tests set 0 to compare a search
+/// with and without sharing): it changes time, never a score.
+fn shared_work() -> Shared {
+    match std::env::var("HPSEARCH_SHARED_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(budget) => Shared::with_budget(budget),
+        None => Shared::default(),
+    }
+}
+
 /// The folds' matrices: kept, or prepared when a trial needs them.
 enum Folds {
     Kept(Vec<Prepared>),
@@ -406,7 +419,7 @@ impl CrossValidated {
             n_folds: splits.len(),
             fold_of_row,
             width: repeats,
-            shared: (0..splits.len()).map(|_| Shared::default()).collect(),
+            shared: (0..splits.len()).map(|_| shared_work()).collect(),
             splits: search.cv_kind.is_some().then_some(splits),
             rungs,
         })
@@ -553,7 +566,7 @@ impl Rungs {
                         test: split.test.clone(),
                         pre: fitted,
                         kept,
-                        shared: Shared::default(),
+                        shared: shared_work(),
                     }));
                 }
                 subsamples.push(at);
