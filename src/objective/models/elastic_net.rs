@@ -648,7 +648,7 @@ impl Problem<'_> {
         let mut c = q.clone();
         let gap = |w: &[f64], c: &[f64]| {
             // ‖r‖² = ‖y‖² − 2q·w + w·G·w and G·w = q − c.
-            let q_dot_w = dot(&q, w);
+            let q_dot_w = dot(q, w);
             self.duality_gap(&GapInputs {
                 w,
                 xtr: c,
