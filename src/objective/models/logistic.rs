@@ -78,6 +78,7 @@ use ndarray::{Array2, ArrayView2};
 
 use serde::{Deserialize, Serialize};
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use super::{
@@ -225,8 +226,18 @@ pub fn fit_path(
             message: format!("{} is not on the warm-start path {path:?}", s.c),
         });
     };
-    let data = TrainingSet::check(x, labels, n_classes)?;
-    let n_params = data.n_params(s.fit_intercept);
+    // The training set is laid out only when a link must be made: a trial
+    // whose chain is made reads nothing of `x` (a link exists only once
+    // the same fold passed the checks, or holds their error).
+    let ready = OnceCell::new();
+    let data = || {
+        ready.get_or_init(|| {
+            TrainingSet::check(x, labels, n_classes).map_err(|e| match e {
+                ModelError::Fit { message, .. } => message,
+                other => other.to_string(),
+            })
+        })
+    };
     // The key names every parameter but C (floats by their bits), so the
     // links of one chain are shared only by candidates that agree on all
     // of them; the value is a pure function of the fold and the key.
@@ -241,23 +252,39 @@ pub fn fit_path(
     // Why a loop, not recursion, and never on the rayon pool: each link
     // needs only the one before, which this trial holds, so no maker waits
     // on another key (see `shared`, "Makers run off the thread pool").
-    let mut previous: Option<Arc<Vec<f64>>> = None;
+    let mut previous: Option<Arc<Result<Vec<f64>, String>>> = None;
     for &c in &path[..=j] {
         let key = format!("logistic_regression path {rest} C={:016x}", c.to_bits());
         let start = previous.take();
-        let w = shared.get_or_make(&key, || {
-            let mut w = match &start {
-                Some(before) => before.to_vec(),
-                None => vec![0.0; n_params],
+        let link = shared.get_or_make(&key, || {
+            let link = match (data(), start.as_deref()) {
+                (Err(message), _) | (_, Some(Err(message))) => Err(message.clone()),
+                (Ok(data), start) => {
+                    let mut w = match start {
+                        Some(Ok(before)) => before.clone(),
+                        _ => vec![0.0; data.n_params(s.fit_intercept)],
+                    };
+                    data.solve(Settings { c, ..s }, &mut w);
+                    Ok(w)
+                }
             };
-            data.solve(Settings { c, ..s }, &mut w);
-            let bytes = w.len() * std::mem::size_of::<f64>();
-            (w, bytes)
+            let bytes = link.as_ref().map_or(0, Vec::len) * std::mem::size_of::<f64>();
+            (link, bytes)
         });
-        previous = Some(w);
+        previous = Some(link);
     }
-    let w = previous.map_or_else(|| vec![0.0; n_params], |w| w.to_vec());
-    Ok(Fitted::LogisticRegression(data.model(
+    let w = match previous.as_deref() {
+        Some(Ok(w)) => w.clone(),
+        Some(Err(message)) => return Err(fit_error(message.clone())),
+        None => return Err(fit_error("an empty warm-start path".into())),
+    };
+    let classes = match ready.get() {
+        Some(Ok(data)) => data.classes.clone(),
+        _ => present_classes(labels, n_classes),
+    };
+    Ok(Fitted::LogisticRegression(logistic_of(
+        x.ncols(),
+        classes,
         n_classes,
         s.fit_intercept,
         w,
@@ -385,11 +412,7 @@ impl TrainingSet {
         if data.iter().any(|v| !v.is_finite()) {
             return Err(fit_error("features contain NaN or infinity".into()));
         }
-        let mut present = vec![false; n_classes];
-        for &c in y {
-            present[c] = true;
-        }
-        let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
+        let classes = present_classes(y, n_classes);
         if classes.len() < 2 {
             return Err(fit_error(format!(
                 "needs at least two classes in the training rows (got {})",
@@ -478,25 +501,55 @@ impl TrainingSet {
         &self,
         n_classes: usize,
         fit_intercept: bool,
-        mut w: Vec<f64>,
+        w: Vec<f64>,
     ) -> Result<Logistic, ModelError> {
-        if w.iter().any(|v| !v.is_finite()) {
-            return Err(fit_error("the solver diverged (non-finite weights)".into()));
-        }
-        let (d, k) = (self.d, self.k());
-        let intercept = if fit_intercept {
-            w.split_off(d * k)
-        } else {
-            vec![0.0; k]
-        };
-        Ok(Logistic {
-            n_features: d,
-            n_classes,
-            classes: self.classes.clone(),
-            coef: w,
-            intercept,
-        })
+        logistic_of(self.d, self.classes.clone(), n_classes, fit_intercept, w)
     }
+}
+
+/// The classes present in `y`, ascending (labels at or past `n_classes`
+/// are left out; [`TrainingSet::check`] refuses them).
+fn present_classes(y: &[usize], n_classes: usize) -> Vec<usize> {
+    let mut present = vec![false; n_classes];
+    for &c in y {
+        if let Some(p) = present.get_mut(c) {
+            *p = true;
+        }
+    }
+    (0..n_classes).filter(|&c| present[c]).collect()
+}
+
+/// The fitted model of the solver's parameters `w` on `d` features and
+/// the training `classes` (one output for two, else one a class).
+fn logistic_of(
+    d: usize,
+    classes: Vec<usize>,
+    n_classes: usize,
+    fit_intercept: bool,
+    mut w: Vec<f64>,
+) -> Result<Logistic, ModelError> {
+    if w.iter().any(|v| !v.is_finite()) {
+        return Err(fit_error("the solver diverged (non-finite weights)".into()));
+    }
+    let k = if classes.len() == 2 { 1 } else { classes.len() };
+    if w.len() != (d + usize::from(fit_intercept)) * k {
+        return Err(fit_error(format!(
+            "{} solver parameters do not fit {d} features × {k} outputs",
+            w.len()
+        )));
+    }
+    let intercept = if fit_intercept {
+        w.split_off(d * k)
+    } else {
+        vec![0.0; k]
+    };
+    Ok(Logistic {
+        n_features: d,
+        n_classes,
+        classes,
+        coef: w,
+        intercept,
+    })
 }
 
 /// The scaled objective `F` of the module doc on one training set.
@@ -1061,6 +1114,21 @@ mod tests {
         let last = params_of(&fit_path(xs.view(), t, &p(path[7]), 0, &warm, &path).unwrap());
         assert_eq!(first, off);
         assert_eq!(first, last);
+        // Bad data is the cold fit's error, whether the chain is made or
+        // found made (holding the error).
+        let mut bad = xs.clone();
+        bad[[5, 3]] = f64::NAN;
+        let cold = fit(bad.view(), t, &p(path[3]), 0)
+            .err()
+            .unwrap()
+            .to_string();
+        let broken = Shared::default();
+        for c in [path[3], path[3], path[5]] {
+            let e = fit_path(bad.view(), t, &p(c), 0, &broken, &path)
+                .err()
+                .unwrap();
+            assert_eq!(e.to_string(), cold);
+        }
         let e = fit_path(xs.view(), t, &p(0.5), 0, &warm, &path)
             .err()
             .unwrap();
