@@ -546,6 +546,7 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
         metric,
         fixed,
         resource,
+        warm_start,
     } = &rec.search.objective
     else {
         return Err(ArtifactError::NotAModel { dir: rec.dir }.into());
@@ -592,8 +593,20 @@ pub fn export(rec: Recorded, trial: Option<u64>) -> Result<Artifact, ReplayError
         ),
         Target::Values(v) => (Targets::Values(v), None),
     };
-    let fitted = models::fit(model.name, x.view(), targets, &params, refit_seed)
-        .map_err(ArtifactError::Fit)?;
+    // With warm_start = "path" the refit follows the path too (on all the
+    // rows), as the trials' fits did on their folds.
+    let fitted = match warm_start {
+        Some(path) => models::logistic::fit_path(
+            x.view(),
+            targets,
+            &params,
+            refit_seed,
+            &models::Shared::disabled(),
+            &path.values,
+        ),
+        None => models::fit(model.name, x.view(), targets, &params, refit_seed),
+    }
+    .map_err(ArtifactError::Fit)?;
     // The drift reference: raw training columns, and the refitted model's
     // predictions on the training rows.
     let train_pred = fitted.predict(x.view()).map_err(ArtifactError::Fit)?;

@@ -29,6 +29,7 @@ impl Search {
                 metric,
                 fixed,
                 resource,
+                warm_start,
             } => {
                 let d = self.data.as_ref().map(|d| CanonicalData {
                     sha256: &d.sha256,
@@ -45,6 +46,7 @@ impl Search {
                         metric: metric.name(),
                         params: fixed,
                         resource: resource.as_ref(),
+                        warm_start: warm_start.as_ref().map(|_| "path"),
                     },
                     d,
                     self.folds.map(|folds| CanonicalCv {
@@ -227,6 +229,11 @@ pub enum CanonicalObjective<'a> {
         /// the root hash they had before the key existed.
         #[serde(skip_serializing_if = "Option::is_none")]
         resource: Option<&'a ResourceSpec>,
+        /// `"path"` with `[objective] warm_start = "path"` (it changes the
+        /// fits); left out for `"none"`, so other searches keep their
+        /// root hash.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        warm_start: Option<&'static str>,
     },
     /// A built-in benchmark function.
     Function {

@@ -20,6 +20,7 @@
 //! | `external.rs` | the check of `[objective] external` (code the caller gives), its result `columns`, and the `command` that may run it (not hashed) |
 //! | `command.rs` | `[objective] command`, and the names the command protocol fixes |
 //! | `model.rs`, `cv.rs`, `pruner.rs` | the checks of a model's `[data]` and parameters, `[cv]`, `[objective] resource` and `[search.pruner]` |
+//! | `warm.rs` | the check of `[objective] warm_start` (warm starts along a grid's regularisation path) |
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ mod pruner;
 mod resolved;
 #[cfg(test)]
 mod tests;
+mod warm;
 mod wire;
 
 pub use canonical::{Canonical, CanonicalCv, CanonicalData, CanonicalObjective};
@@ -48,7 +50,7 @@ pub use defaults::{
 pub use parse::{load, parse, parse_with_data};
 pub use resolved::{
     CommandSpec, CvKind, DataSpec, Direction, Input, Loaded, ObjectiveSpec, PrunerSpec, Resource,
-    ResourceSpec, Search,
+    ResourceSpec, Search, WarmPath,
 };
 
 /// A search file that cannot be used.

@@ -13,6 +13,7 @@ use super::cv::{check_cv_data, resolve_cv_kind};
 use super::external::{minimize_unless, resolve_external};
 use super::model::{check_model_space, direction_of, fixed_params, resolve_model_data};
 use super::pruner::{resolve_pruner, resolve_resource};
+use super::warm::resolve_warm_start;
 use super::wire::FileWire;
 use super::{one_of, ConfigError, Ctx, CvKind, Loaded, ModelInfo, ObjectiveSpec, Search, MAX_GRID};
 
@@ -168,6 +169,7 @@ pub fn parse_with_data(
             ("objective.min_resources", o.min_resources.is_some()),
             ("objective.max_resources", o.max_resources.is_some()),
             ("objective.factor", o.factor.is_some()),
+            ("objective.warm_start", o.warm_start.is_some()),
         ] {
             if present {
                 return Err(cx.err(
@@ -367,6 +369,14 @@ pub fn parse_with_data(
                 ));
             }
             let resource = resolve_resource(&cx, model, o, &space, &fixed, &dataset, folds)?;
+            let warm_start = resolve_warm_start(&cx, model, o, &strategy, &space, &fixed)?;
+            if let (Some(_), Some(_)) = (&warm_start, &resource) {
+                return Err(cx.err(
+                    "objective.warm_start",
+                    "\"path\" is not supported with [objective] resource (a rung's subsample \
+                     would need its own path); remove one",
+                ));
+            }
             (
                 ObjectiveSpec::Model {
                     model,
@@ -374,6 +384,7 @@ pub fn parse_with_data(
                     metric,
                     fixed,
                     resource,
+                    warm_start,
                 },
                 direction,
                 Some(spec),

@@ -42,6 +42,19 @@ impl Direction {
     }
 }
 
+/// `[objective] warm_start = "path"`: on each fold, the candidates that
+/// share every parameter but `param` are solved along `values` in
+/// ascending order, each fit warm-started from the solution at the value
+/// before it (see `objective::models::logistic`, "Warm starts along the
+/// path", and Determinism in `docs/design.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WarmPath {
+    /// The grid axis the path runs along (`C`).
+    pub param: &'static str,
+    /// The axis's distinct values, ascending (compared by their bits).
+    pub values: Vec<f64>,
+}
+
 /// What a trial evaluates.
 #[derive(Clone, Debug)]
 pub enum ObjectiveSpec {
@@ -60,6 +73,10 @@ pub enum ObjectiveSpec {
         /// `[objective] resource` and its ladder (multi-fidelity, with a
         /// pruner); `None` when not set.
         resource: Option<ResourceSpec>,
+        /// `[objective] warm_start = "path"`: the regularisation path a
+        /// trial's fit follows on each fold; `None` for `"none"` (the
+        /// default: every fit starts from zero).
+        warm_start: Option<WarmPath>,
     },
     /// A built-in benchmark function of `dim` parameters.
     Function {

@@ -70,6 +70,7 @@ pub(super) struct ObjectiveWire {
     pub(super) min_resources: Option<i64>,
     pub(super) max_resources: Option<i64>,
     pub(super) factor: Option<i64>,
+    pub(super) warm_start: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -128,6 +128,10 @@ pub struct CrossValidated {
     rungs: Option<Rungs>,
     /// Each fold's work shared across trials ([`models::shared`]).
     shared: Vec<Shared>,
+    /// `[objective] warm_start = "path"`: the grid's `C` values,
+    /// ascending, that each fold's fits follow
+    /// ([`models::logistic::fit_path`]).
+    path: Option<Vec<f64>>,
 }
 
 /// The ladder of a multi-fidelity search (see the module doc).
@@ -290,6 +294,7 @@ impl CrossValidated {
             metric,
             fixed,
             resource,
+            warm_start,
             ..
         } = &search.objective
         else {
@@ -422,6 +427,7 @@ impl CrossValidated {
             shared: (0..splits.len()).map(|_| shared_work()).collect(),
             splits: search.cv_kind.is_some().then_some(splits),
             rungs,
+            path: warm_start.as_ref().map(|p| p.values.clone()),
         })
     }
 
@@ -780,9 +786,14 @@ impl Objective for CrossValidated {
             return self.evaluate_rungs(rungs, &all, trial);
         }
         let scored = self.score_folds(trial, None, |_, fold, y, seed, shared| {
-            models::fit_shared(self.model.name, fold.x_train.view(), y, &all, seed, shared)
-                .and_then(|m| m.predict(fold.x_test.view()))
-                .map_err(|e| e.to_string())
+            let x = fold.x_train.view();
+            match &self.path {
+                // Config allows a path only for logistic_regression.
+                Some(path) => models::logistic::fit_path(x, y, &all, seed, shared, path),
+                None => models::fit_shared(self.model.name, x, y, &all, seed, shared),
+            }
+            .and_then(|m| m.predict(fold.x_test.view()))
+            .map_err(|e| e.to_string())
         });
         match scored {
             // Summed in fold order: the mean has the same bits every time.

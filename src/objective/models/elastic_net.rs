@@ -38,6 +38,16 @@
 //! run the same updates and the same stopping rule; they differ only in
 //! rounding.
 //!
+//! The Gram matrix, `q`, `‖y‖²` and the centring depend only on the
+//! training rows, the targets and `fit_intercept`, not on `alpha`,
+//! `l1_ratio`, `max_iter` or `tol`, so a search makes them once per fold
+//! and `fit_intercept` value ([`fit_shared`], kept in the fold's
+//! [`Shared`] under a key naming `fit_intercept`) and every candidate of
+//! `elastic_net`, `ridge` and `lasso` on that fold reads them: the same
+//! computation an unshared fit runs, so the same bits. A fit that finds
+//! them made reads nothing else of the training matrix (the duality gap
+//! needs only `G`, `q` and `‖y‖²`; the intercept only the means).
+//!
 //! `ridge` and `lasso` are the corners `l1_ratio = 0` and `l1_ratio = 1` with
 //! the *same* `alpha` meaning. Note that scikit-learn's `Ridge(alpha)`
 //! minimises `‖y − Xw‖² + alpha·‖w‖²`, so `ridge` here with `alpha = a`
@@ -64,7 +74,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader,
+    check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Shared,
     Targets, Task,
 };
 use crate::value::Params;
@@ -203,8 +213,22 @@ pub fn fit(
     x: ArrayView2<'_, f64>,
     y: Targets<'_>,
     params: &Params,
+    seed: u64,
+    l1_ratio: Option<f64>,
+) -> Result<Fitted, ModelError> {
+    fit_shared(x, y, params, seed, l1_ratio, &Shared::disabled())
+}
+
+/// [`fit`], taking the centred Gram matrix of `x` from `shared` (made
+/// there once per training matrix, see the module doc): the same model,
+/// bit for bit, whatever `shared` holds.
+pub fn fit_shared(
+    x: ArrayView2<'_, f64>,
+    y: Targets<'_>,
+    params: &Params,
     _seed: u64,
     l1_ratio: Option<f64>,
+    shared: &Shared,
 ) -> Result<Fitted, ModelError> {
     let variant = match l1_ratio {
         Some(0.0) => Variant::Ridge,
@@ -217,7 +241,9 @@ pub fn fit(
         Targets::Classes { .. } => return Err(wrong_task(model, &y)),
     };
     let settings = Settings::read(model, params, l1_ratio)?;
-    Ok(Fitted::ElasticNet(train(variant, x, y, settings)?))
+    Ok(Fitted::ElasticNet(train_shared(
+        variant, x, y, settings, shared,
+    )?))
 }
 
 /// Which registry name a linear model was trained under.
@@ -280,11 +306,26 @@ impl TryFrom<LinearWire> for Linear {
     }
 }
 
+/// [`train_shared`] with nothing shared.
+#[cfg(test)]
 fn train(
     variant: Variant,
     x: ArrayView2<'_, f64>,
     y: &[f64],
     s: Settings,
+) -> Result<Linear, ModelError> {
+    train_shared(variant, x, y, s, &Shared::disabled())
+}
+
+/// Train on `x`/`y`; with more rows than features the centred Gram
+/// matrix comes from `shared` (see the module doc, "Two solvers, one
+/// meaning").
+fn train_shared(
+    variant: Variant,
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    s: Settings,
+    shared: &Shared,
 ) -> Result<Linear, ModelError> {
     let model = variant.name();
     let fail = |message: String| ModelError::Fit { model, message };
@@ -297,51 +338,63 @@ fn train(
     if y.len() != n {
         return Err(fail(format!("{n} rows but {} targets", y.len())));
     }
-    if x.iter().chain(y).any(|v| !v.is_finite()) {
-        return Err(fail("data contain NaN or infinity".into()));
-    }
-    // Centre X and y ourselves (see the module doc); sums run in row order.
-    let mut x_mean = vec![0.0; d];
-    let mut y_mean = 0.0;
-    if s.fit_intercept {
-        for row in x.rows() {
-            for (m, &v) in x_mean.iter_mut().zip(row.iter()) {
-                *m += v;
-            }
-        }
-        for (j, m) in x_mean.iter_mut().enumerate() {
-            *m /= n as f64;
-            let col = x.column(j);
-            if col.iter().all(|&v| v == col[0]) {
-                // A constant column: exactly zero after centring, weight 0.
-                *m = col[0];
-            }
-        }
-        y_mean = y.iter().sum::<f64>() / n as f64;
-    }
-    // Column-major copy: the solvers walk one column at a time.
-    let mut cols = Vec::with_capacity(n * d);
-    for (j, &m) in x_mean.iter().enumerate() {
-        cols.extend(x.column(j).iter().map(|&v| v - m));
-    }
-    let yc: Vec<f64> = y.iter().map(|&v| v - y_mean).collect();
-    let problem = Problem {
-        cols: &cols,
-        y: &yc,
-        l1: n as f64 * s.alpha * s.l1_ratio,
-        l2: n as f64 * s.alpha * (1.0 - s.l1_ratio),
-        max_iter: s.max_iter,
-        tol: s.tol,
-    };
-    let weights = if n > d {
-        problem.solve_gram()
+    let l1 = n as f64 * s.alpha * s.l1_ratio;
+    let l2 = n as f64 * s.alpha * (1.0 - s.l1_ratio);
+    if n > d {
+        // Why sharing cannot change a result: the value under this key is
+        // `Gram::of` the fold's training rows and targets with this
+        // centring, the computation an unshared fit runs, so every fit
+        // reads the same bits (`a_warm_shared_gram_gives_the_same_bits`).
+        let key = format!("elastic_net gram fit_intercept={}", s.fit_intercept);
+        let made = shared.get_or_make(&key, || {
+            let gram = Centred::of(x, y, s.fit_intercept).map(Gram::of);
+            let bytes = gram.as_ref().map_or(0, Gram::bytes);
+            (gram, bytes)
+        });
+        let gram = made.as_ref().as_ref().map_err(|m| fail(m.clone()))?;
+        let problem = Problem {
+            cols: &[],
+            y: &[],
+            l1,
+            l2,
+            max_iter: s.max_iter,
+            tol: s.tol,
+        };
+        finish(
+            variant,
+            problem.solve_on(gram),
+            &gram.x_mean,
+            gram.y_mean,
+            s,
+        )
     } else {
-        problem.solve_residual()
-    };
+        let centred = Centred::of(x, y, s.fit_intercept).map_err(fail)?;
+        let problem = Problem {
+            cols: &centred.cols,
+            y: &centred.y,
+            l1,
+            l2,
+            max_iter: s.max_iter,
+            tol: s.tol,
+        };
+        let weights = problem.solve_residual();
+        finish(variant, weights, &centred.x_mean, centred.y_mean, s)
+    }
+}
+
+/// The fitted model from the solver's weights and the centring.
+fn finish(
+    variant: Variant,
+    weights: Vec<f64>,
+    x_mean: &[f64],
+    y_mean: f64,
+    s: Settings,
+) -> Result<Linear, ModelError> {
     if weights.iter().any(|w| !w.is_finite()) {
-        return Err(fail(
-            "coordinate descent diverged (non-finite weights)".into(),
-        ));
+        return Err(ModelError::Fit {
+            model: variant.name(),
+            message: "coordinate descent diverged (non-finite weights)".into(),
+        });
     }
     let mut shift = 0.0;
     for (m, w) in x_mean.iter().zip(&weights) {
@@ -352,6 +405,107 @@ fn train(
         intercept: if s.fit_intercept { y_mean - shift } else { 0.0 },
         weights,
     })
+}
+
+/// The training data centred for the intercept (see the module doc),
+/// column-major: the solvers walk one column at a time.
+struct Centred {
+    /// Column `j` is `cols[j·n..(j + 1)·n]`, `x_j − x̄_j`.
+    cols: Vec<f64>,
+    /// `y − ȳ`.
+    y: Vec<f64>,
+    /// `x̄` (zeros without an intercept).
+    x_mean: Vec<f64>,
+    /// `ȳ` (0 without an intercept).
+    y_mean: f64,
+}
+
+impl Centred {
+    /// Centre `x` and `y` (sums in row order); the error message when a
+    /// value is not finite.
+    fn of(x: ArrayView2<'_, f64>, y: &[f64], fit_intercept: bool) -> Result<Centred, String> {
+        let (n, d) = x.dim();
+        if x.iter().chain(y).any(|v| !v.is_finite()) {
+            return Err("data contain NaN or infinity".into());
+        }
+        let mut x_mean = vec![0.0; d];
+        let mut y_mean = 0.0;
+        if fit_intercept {
+            for row in x.rows() {
+                for (m, &v) in x_mean.iter_mut().zip(row.iter()) {
+                    *m += v;
+                }
+            }
+            for (j, m) in x_mean.iter_mut().enumerate() {
+                *m /= n as f64;
+                let col = x.column(j);
+                if col.iter().all(|&v| v == col[0]) {
+                    // A constant column: exactly zero after centring, weight 0.
+                    *m = col[0];
+                }
+            }
+            y_mean = y.iter().sum::<f64>() / n as f64;
+        }
+        let mut cols = Vec::with_capacity(n * d);
+        for (j, &m) in x_mean.iter().enumerate() {
+            cols.extend(x.column(j).iter().map(|&v| v - m));
+        }
+        let y = y.iter().map(|&v| v - y_mean).collect();
+        Ok(Centred {
+            cols,
+            y,
+            x_mean,
+            y_mean,
+        })
+    }
+}
+
+/// What the Gram solver needs of one (centred) training set: everything
+/// but the penalty, so it is shared by every candidate on a fold.
+struct Gram {
+    /// `G = XᵀX`, `d × d` row-major.
+    gram: Vec<f64>,
+    /// `q = Xᵀy`.
+    q: Vec<f64>,
+    /// `‖y‖²`.
+    y_norm2: f64,
+    /// The centring, for the intercept.
+    x_mean: Vec<f64>,
+    y_mean: f64,
+}
+
+impl Gram {
+    /// `G`, `q` and `‖y‖²` of `centred`, keeping its means (its columns
+    /// are dropped).
+    fn of(centred: Centred) -> Gram {
+        let (cols, y) = (&centred.cols, &centred.y);
+        let n = y.len();
+        let d = cols.len() / n.max(1);
+        let column = |j: usize| &cols[j * n..(j + 1) * n];
+        // G's upper triangle by column dot products, mirrored: symmetric by
+        // construction, each entry summed in row order.
+        let mut gram = vec![0.0; d * d];
+        for j in 0..d {
+            for k in j..d {
+                let v = dot(column(j), column(k));
+                gram[j * d + k] = v;
+                gram[k * d + j] = v;
+            }
+        }
+        let q: Vec<f64> = (0..d).map(|j| dot(column(j), y)).collect();
+        Gram {
+            gram,
+            q,
+            y_norm2: dot(y, y),
+            x_mean: centred.x_mean,
+            y_mean: centred.y_mean,
+        }
+    }
+
+    /// The bytes it holds (what a [`Shared`] counts).
+    fn bytes(&self) -> usize {
+        (self.gram.len() + self.q.len() + self.x_mean.len() + 2) * std::mem::size_of::<f64>()
+    }
 }
 
 /// `a·b` in a fixed order: four interleaved partial sums (lane `k` takes
@@ -470,28 +624,31 @@ impl Problem<'_> {
         primal - dual
     }
 
-    /// Coordinate descent on the Gram matrix (for `n > d`): keeps
-    /// `c = Xᵀr = q − G·w`, so an update costs `O(d)`.
+    /// Coordinate descent on the Gram matrix (for `n > d`) of this
+    /// problem's `cols` and `y`.
+    #[cfg(test)]
     fn solve_gram(&self) -> Vec<f64> {
-        let d = self.features();
-        // G's upper triangle by column dot products, mirrored: symmetric by
-        // construction, each entry summed in row order.
-        let mut gram = vec![0.0; d * d];
-        for j in 0..d {
-            for k in j..d {
-                let v = dot(self.column(j), self.column(k));
-                gram[j * d + k] = v;
-                gram[k * d + j] = v;
-            }
-        }
-        let q: Vec<f64> = (0..d).map(|j| dot(self.column(j), self.y)).collect();
-        let y_norm2 = dot(self.y, self.y);
+        let centred = Centred {
+            cols: self.cols.to_vec(),
+            y: self.y.to_vec(),
+            x_mean: Vec::new(),
+            y_mean: 0.0,
+        };
+        self.solve_on(&Gram::of(centred))
+    }
+
+    /// Coordinate descent on a Gram matrix (for `n > d`): keeps
+    /// `c = Xᵀr = q − G·w`, so an update costs `O(d)`. Reads only the
+    /// penalty and stopping settings of `self`, never its `cols` or `y`.
+    fn solve_on(&self, g: &Gram) -> Vec<f64> {
+        let d = g.q.len();
+        let (gram, q, y_norm2) = (&g.gram, &g.q, g.y_norm2);
         let gap_tol = self.gap_tol(y_norm2);
         let mut w = vec![0.0; d];
         let mut c = q.clone();
         let gap = |w: &[f64], c: &[f64]| {
             // ‖r‖² = ‖y‖² − 2q·w + w·G·w and G·w = q − c.
-            let q_dot_w = dot(&q, w);
+            let q_dot_w = dot(q, w);
             self.duality_gap(&GapInputs {
                 w,
                 xtr: c,
@@ -840,6 +997,69 @@ mod tests {
                 .predict(x.view()),
         );
         assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    #[test]
+    fn a_warm_shared_gram_gives_the_same_bits() {
+        // diabetes: 442 rows > 10 columns, the Gram solver. Every candidate
+        // of every variant, fitted after others warmed the fold's Shared,
+        // equals the unshared fit bit for bit.
+        let (x, y) = load("diabetes.csv");
+        let shared = Shared::default();
+        let mut made = 0;
+        for fit_intercept in [true, false] {
+            for (alpha, ratio) in [
+                (0.5, None),
+                (0.01, Some(0.0)),
+                (0.1, Some(1.0)),
+                (1e-4, None),
+            ] {
+                let mut p = params(&[("alpha", alpha), ("l1_ratio", 0.3), ("tol", 1e-8)]);
+                p.insert("fit_intercept".into(), Value::Bool(fit_intercept));
+                let cold = fit(x.view(), Targets::Values(&y), &p, 0, ratio).unwrap();
+                let warm =
+                    fit_shared(x.view(), Targets::Values(&y), &p, 0, ratio, &shared).unwrap();
+                let (Fitted::ElasticNet(cold), Fitted::ElasticNet(warm)) = (cold, warm) else {
+                    panic!("not linear models")
+                };
+                let bits = |m: &Linear| {
+                    let mut b: Vec<u64> = m.weights.iter().map(|w| w.to_bits()).collect();
+                    b.push(m.intercept.to_bits());
+                    b
+                };
+                assert_eq!(
+                    bits(&cold),
+                    bits(&warm),
+                    "{alpha} {ratio:?} {fit_intercept}"
+                );
+                assert!(cold.weights.iter().any(|&w| w != 0.0));
+            }
+            // The Gram was made once for this centring and is kept.
+            let key = format!("elastic_net gram fit_intercept={fit_intercept}");
+            shared.get_or_make::<Result<Gram, String>>(&key, || {
+                made += 1;
+                (Err(String::new()), 0)
+            });
+        }
+        assert_eq!(made, 0, "the Gram matrices were kept");
+        // A bad cell is the same error through a shared Gram.
+        let mut bad = x.clone();
+        bad[[3, 2]] = f64::NAN;
+        let off = Shared::default();
+        for _ in 0..2 {
+            let e = fit_shared(
+                bad.view(),
+                Targets::Values(&y),
+                &Params::new(),
+                0,
+                None,
+                &off,
+            );
+            assert_eq!(
+                e.err().map(|e| e.to_string()).as_deref(),
+                Some("elastic_net: data contain NaN or infinity")
+            );
+        }
     }
 
     // Two centred features on four rows: x0 = [0, 1, 2, 3] − 1.5 and

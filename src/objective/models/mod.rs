@@ -232,8 +232,6 @@ pub fn fit_shared(
     seed: u64,
     shared: &Shared,
 ) -> Result<Fitted, ModelError> {
-    // No model shares work yet; each that does reads `shared` below.
-    let _ = shared;
     // Searches refuse data without a feature up front (config, cv); this
     // keeps any other caller from reaching a model that indexes column 0.
     if x.ncols() == 0 {
@@ -244,9 +242,9 @@ pub fn fit_shared(
     }
     match model {
         "logistic_regression" => logistic::fit(x, y, params, seed),
-        "elastic_net" => elastic_net::fit(x, y, params, seed, None),
-        "ridge" => elastic_net::fit(x, y, params, seed, Some(0.0)),
-        "lasso" => elastic_net::fit(x, y, params, seed, Some(1.0)),
+        "elastic_net" => elastic_net::fit_shared(x, y, params, seed, None, shared),
+        "ridge" => elastic_net::fit_shared(x, y, params, seed, Some(0.0), shared),
+        "lasso" => elastic_net::fit_shared(x, y, params, seed, Some(1.0), shared),
         "decision_tree" => tree::fit(x, y, params, seed),
         "random_forest" => forest::fit(x, y, params, seed),
         "gradient_boosting" => boosting::fit(x, y, params, seed),
