@@ -18,6 +18,11 @@ folds.csv into a PredefinedSplit, with refit=False):
               regression, r2, against Pipeline(StandardScaler(),
               ElasticNet(l1_ratio=0.5)) at scikit-learn's defaults.
 
+  logistic_path
+              the logistic grid with `[objective] warm_start = "path"`
+              (each C warm-started from the one below it on the fold),
+              against the same GridSearchCV (which starts each from zero).
+
 ROWS is 100,000, and 1,000,000 for the `*_1m` workloads. The data are made
 by `make_data` below (numpy's PCG64 seeded with 0: the same arguments give
 the same bytes) into target/bench-data/, once.
@@ -54,7 +59,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "target", "bench-data")
-WORKLOADS = ["forest", "logistic", "enet", "logistic_1m", "enet_1m"]
+WORKLOADS = ["forest", "logistic", "logistic_path", "enet", "logistic_1m", "logistic_path_1m", "enet_1m"]
 
 LINEAR = {
     "logistic": dict(
@@ -98,9 +103,10 @@ def workload(name):
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_synth_classification.py"), data, "30"],
                            check=True)
         return os.path.join(ROOT, "benches", "forest", "synth30_forest.toml"), data, {"kind": "forest"}
-    base, _, size = name.partition("_")
-    rows = 1_000_000 if size == "1m" else 100_000
+    base = name.split("_")[0]
+    rows = 1_000_000 if name.endswith("_1m") else 100_000
     spec = LINEAR[base]
+    warm = 'warm_start = "path"\n' if "_path" in name else ""
     data = os.path.join(DATA, f"linear{rows // 1000}k_{spec['task']}.csv")
     if not os.path.exists(data):
         print(f"making {data} ...", flush=True)
@@ -116,7 +122,7 @@ seed = 0
 model = "{spec['model']}"
 metric = "{spec['metric']}"
 params = {spec['params']}
-
+{warm}
 [data]
 path = "{os.path.basename(data)}"
 target = "target"
