@@ -437,6 +437,20 @@ fn four_workers_write_the_journal_one_machine_writes() {
     no_password_in_files(&sb);
 }
 
+/// A model search (fold scores: each batch of results is committed in one
+/// statement, every trial's folds sliced out of one array) on 1 and 4
+/// workers: the journal is one machine's, fold columns included.
+#[test]
+fn four_workers_keep_every_trials_fold_scores() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write("knn.toml", &common::IRIS_KNN.replace("SEED", "5"));
+    one_and_four_workers(&c, &sb, "knn.toml", "knn");
+    let journal = String::from_utf8_lossy(&sb.read("knn_pulled/trials.csv")).into_owned();
+    assert!(journal.contains(",fold_2,"), "no fold columns:\n{journal}");
+}
+
 /// An external objective run by its `command` (the program of COMMAND):
 /// workers run it as they run a command, and the journal is one machine's.
 const EXTERNAL: &str = r#"
