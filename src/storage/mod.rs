@@ -378,6 +378,14 @@ impl Storage {
                 let stopping = sync.stop.is_some() || stop.is_stopped();
                 while out < threads && !stopping {
                     let Some(i) = queue.pop_front() else { break };
+                    if i < sync.prefix {
+                        // Committed by another worker while it waited here
+                        // (this worker's lease ran out): not run again.
+                        if let Ok(mut set) = inflight.lock() {
+                            set.remove(&(i as i64));
+                        }
+                        continue;
+                    }
                     let known = uses_history.then(|| {
                         while state.proposals.len() as u64 <= i {
                             let j = state.proposals.len() as u64;
