@@ -373,6 +373,8 @@ impl Storage {
         let mut pending: Vec<Outcome> = Vec::new();
         let mut pending_since = Instant::now();
         let mut pace = Pace::default();
+        // Set by a claim: the read just made is current.
+        let mut fresh = false;
         let result = pool.in_place_scope(|scope| -> Result<(), StorageError> {
             loop {
                 let stopping = sync.stop.is_some() || stop.is_stopped();
@@ -443,11 +445,13 @@ impl Storage {
                     });
                 }
                 // The database is asked only when this worker has nothing
-                // queued (to claim more, or to wait for the window), when
+                // queued (to claim more, or to wait for the window; not
+                // right after a claim that filled every thread), when
                 // results have waited long, or when it stops.
                 let flush =
                     !pending.is_empty() && pending_since.elapsed().as_secs_f64() >= FLUSH_SECONDS;
-                if queue.is_empty() || flush || stopping {
+                let just_filled = std::mem::take(&mut fresh) && out == threads;
+                if (queue.is_empty() && !just_filled) || flush || stopping {
                     let before = sync.prefix;
                     self.sync(search, journal, &mut state, &mut sync, budget, observe)?;
                     if sync.prefix > before {
@@ -494,6 +498,7 @@ impl Storage {
                         if !got.is_empty() {
                             poll = POLL_MIN;
                             queue.extend(got);
+                            fresh = true;
                             continue;
                         }
                     }
