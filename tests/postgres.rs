@@ -179,6 +179,21 @@ impl Cluster {
         self.sql_in("postgres", statements)
     }
 
+    /// One query's result with psql as `hp` in database `db`: unaligned,
+    /// tuples only, trimmed.
+    fn query(&self, db: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .arg("-h")
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), "-U", "hp", "-d", db])
+            .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// A new, empty database; returns its URL.
     fn database(&self, name: &str) -> String {
         self.sql(&format!("CREATE DATABASE {name}"));
@@ -422,6 +437,20 @@ fn four_workers_write_the_journal_one_machine_writes() {
     no_password_in_files(&sb);
 }
 
+/// A model search (fold scores: each batch of results is committed in one
+/// statement, every trial's folds sliced out of one array) on 1 and 4
+/// workers: the journal is one machine's, fold columns included.
+#[test]
+fn four_workers_keep_every_trials_fold_scores() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.data("iris.csv");
+    sb.write("knn.toml", &common::IRIS_KNN.replace("SEED", "5"));
+    one_and_four_workers(&c, &sb, "knn.toml", "knn");
+    let journal = String::from_utf8_lossy(&sb.read("knn_pulled/trials.csv")).into_owned();
+    assert!(journal.contains(",fold_2,"), "no fold columns:\n{journal}");
+}
+
 /// An external objective run by its `command` (the program of COMMAND):
 /// workers run it as they run a command, and the journal is one machine's.
 const EXTERNAL: &str = r#"
@@ -540,6 +569,115 @@ fn killed_workers_lose_nothing() {
         &[],
     ));
     ok(&out, "pull");
+    assert!(
+        sb.read("pulled/trials.csv") == want,
+        "pulled journal differs"
+    );
+}
+
+/// A worker of fast trials claims them in batches. SIGKILLed while it
+/// holds several claims (checked in the database while it is stopped),
+/// it loses nothing: another worker reruns the rest of its batch once the
+/// lease expires, and the journals (the other worker's, the killed
+/// worker's folder resumed, a pull) are the one machine's.
+#[test]
+fn a_worker_killed_mid_batch_loses_nothing() {
+    let Some(c) = Cluster::start() else { return };
+    let sb = Sandbox::new();
+    sb.write(
+        "batch.toml",
+        &branin("random", 2).replace("trials = 40", "trials = 6000"),
+    );
+    let want = plain(&sb, "batch.toml");
+    let url = c.database("batch");
+    let open_claims = "SELECT count(*) FROM hpsearch_trial WHERE NOT done AND worker IS NOT NULL";
+    let mut a = spawn(
+        &sb,
+        &url,
+        &["run", "batch.toml", "-q", "-j", "1", "--out", "a"],
+        &[("HPSEARCH_LEASE_SECONDS", "2")],
+    );
+    let pid = a.id() as i32;
+    let mut held = 0;
+    let bound = std::time::Instant::now() + Duration::from_secs(120);
+    while c.query("batch", "SELECT to_regclass('hpsearch_trial') IS NOT NULL") != "t" {
+        assert!(
+            std::time::Instant::now() < bound,
+            "the worker never created the tables"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while held < 2 {
+        assert!(
+            std::time::Instant::now() < bound,
+            "the worker never held more than one claim"
+        );
+        assert!(
+            matches!(a.try_wait(), Ok(None)),
+            "the worker finished before it was caught holding a batch"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        // SAFETY: kill has no memory preconditions.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        held = c
+            .query("batch", open_claims)
+            .parse::<u64>()
+            .expect("a count");
+        if held < 2 {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
+    }
+    // A claim takes at most 64 trials (MAX_BATCH).
+    assert!(held <= 64, "the worker held {held} claims at once");
+    let _ = a.kill();
+    let _ = a.wait();
+    let done_before: u64 = c
+        .query("batch", "SELECT count(*) FROM hpsearch_trial WHERE done")
+        .parse()
+        .expect("a count");
+    assert!(done_before < 6000, "nothing left to rerun");
+    let b = finish(spawn(
+        &sb,
+        &url,
+        &["run", "batch.toml", "-q", "-j", "2", "--out", "b"],
+        &[],
+    ));
+    ok(&b, "the other worker");
+    assert!(
+        sb.read("b/trials.csv") == want,
+        "the other worker's journal differs"
+    );
+    let rerun: u64 = c
+        .query(
+            "batch",
+            "SELECT count(*) FROM hpsearch_trial WHERE claims >= 2 AND committed_by <> \
+             (SELECT min(id) FROM hpsearch_worker)",
+        )
+        .parse()
+        .expect("a count");
+    assert!(
+        rerun >= held,
+        "{held} trials were held by the killed worker, {rerun} were claimed again"
+    );
+    let again = finish(spawn(
+        &sb,
+        &url,
+        &["run", "batch.toml", "-q", "-j", "1", "--out", "a"],
+        &[],
+    ));
+    ok(&again, "the killed worker's folder, resumed");
+    assert!(
+        sb.read("a/trials.csv") == want,
+        "the resumed journal differs"
+    );
+    let pulled = finish(spawn(
+        &sb,
+        &url,
+        &["pull", "batch.toml", "--out", "pulled"],
+        &[],
+    ));
+    ok(&pulled, "pull");
     assert!(
         sb.read("pulled/trials.csv") == want,
         "pulled journal differs"

@@ -5,11 +5,13 @@
 //! must match and one row per trial: a claim with a lease (expiry on the
 //! database's clock), then the committed result. A worker reads the
 //! committed results it has not seen (trial index ≥ its local journal's
-//! length), claims the lowest trial the window rule lets it start,
-//! proposes it from the committed history exactly as `search::run` does
-//! (`search::propose_next`, `search::run_trial`), evaluates it while a
-//! heartbeat extends its lease, and commits it; the first commit of a
-//! trial wins and a later one is dropped. Committed rows reach the
+//! length, up to the first gap), then in one statement commits what it
+//! has finished and claims the lowest trials the window rule lets it
+//! start (a batch of fast trials when no proposal needs history),
+//! proposes them from the committed history exactly as `search::run` does
+//! (`search::propose_next`, `search::run_trial`), evaluates them while a
+//! heartbeat extends its leases; the first commit of a trial wins and a
+//! later one is dropped. Committed rows reach the
 //! worker's own results folder in trial order, so `trials.csv` is the one
 //! a single machine writes.
 //!
@@ -20,12 +22,12 @@
 
 pub(crate) mod postgres;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ::postgres::Client;
+use ::postgres::{Client, Statement};
 
 use crate::config::Search;
 use crate::interrupt::StopToken;
@@ -99,26 +101,54 @@ fn inputs_text(search: &Search) -> String {
     }
 }
 
-/// A connection that reconnects with backoff when the server goes away.
+/// A connection that reconnects with backoff when the server goes away,
+/// with the statements it has prepared (each is parsed and planned once
+/// per connection, and then costs one round trip).
 struct Db {
     target: Target,
     client: Client,
+    /// Statements prepared on `client`, by their text; emptied on a
+    /// reconnect (a new session knows none).
+    prepared: Vec<(&'static str, Statement)>,
 }
 
 impl Db {
-    /// Run `f`; on a lost connection, reconnect and run it again (saying
-    /// so on stderr), for at most [`retry_seconds`]. Every statement run
-    /// this way is safe to repeat.
+    fn new(target: Target, client: Client) -> Db {
+        Db {
+            target,
+            client,
+            prepared: Vec::new(),
+        }
+    }
+
+    /// `sql` prepared on the current connection (once).
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, ::postgres::Error> {
+        if let Some((_, st)) = self.prepared.iter().find(|(q, _)| *q == sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        self.prepared.push((sql, st.clone()));
+        Ok(st)
+    }
+
+    /// Run `f` with statement `sql`; on a lost connection, reconnect and
+    /// run it again (saying so on stderr), for at most [`retry_seconds`].
+    /// Every statement run this way is safe to repeat.
     fn run<T>(
         &mut self,
         what: &str,
-        mut f: impl FnMut(&mut Client) -> Result<T, ::postgres::Error>,
+        sql: &'static str,
+        mut f: impl FnMut(&mut Client, &Statement) -> Result<T, ::postgres::Error>,
     ) -> Result<T, StorageError> {
         let began = Instant::now();
         let limit = retry_seconds();
         let mut wait = 0.25f64;
         loop {
-            let e = match f(&mut self.client) {
+            let done = match self.statement(sql) {
+                Ok(st) => f(&mut self.client, &st),
+                Err(e) => Err(e),
+            };
+            let e = match done {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
@@ -145,6 +175,7 @@ impl Db {
             wait = (wait * 2.0).min(8.0);
             if let Ok(c) = self.target.connect() {
                 self.client = c;
+                self.prepared.clear();
                 eprintln!("hpsearch: reconnected to the database");
             }
         }
@@ -259,10 +290,7 @@ impl Storage {
         }
         tx.commit().map_err(refuse)?;
         Ok(Storage {
-            db: Db {
-                target: target.clone(),
-                client,
-            },
+            db: Db::new(target.clone(), client),
             sid,
         })
     }
@@ -302,10 +330,9 @@ impl Storage {
             return Ok(sync.prefix);
         }
         let sid = self.sid;
-        let wid: i64 = self.db.run("register this worker", |c| {
+        let wid: i64 = self.db.run("register this worker", REGISTER, |c, st| {
             c.query_one(
-                "INSERT INTO hpsearch_worker (search, host, pid, threads) VALUES ($1, $2, $3, $4) \
-                 RETURNING id",
+                st,
                 &[
                     &sid,
                     &journal::host(),
@@ -339,41 +366,28 @@ impl Storage {
         let (tx, rx) = mpsc::channel::<Outcome>();
         let mut out = 0usize;
         let mut poll = POLL_MIN;
+        // Trials claimed and not yet started, in index order.
+        let mut queue: VecDeque<u64> = VecDeque::new();
+        // Results not yet committed (still heartbeaten), and since when
+        // the oldest waits.
+        let mut pending: Vec<Outcome> = Vec::new();
+        let mut pending_since = Instant::now();
+        let mut pace = Pace::default();
+        // Set by a claim: the read just made is current.
+        let mut fresh = false;
         let result = pool.in_place_scope(|scope| -> Result<(), StorageError> {
             loop {
-                let before = sync.prefix;
-                self.sync(search, journal, &mut state, &mut sync, budget, observe)?;
-                if sync.prefix > before {
-                    poll = POLL_MIN;
-                }
-                if sync.prefix >= budget {
-                    // Trials still running here were committed by others:
-                    // command trials are stopped (SIGTERM, SIGKILL after
-                    // the grace) so this worker exits promptly; a result
-                    // that arrives anyway is dropped, but checked equal.
-                    let _discard = Discard::start(stop, out > 0);
-                    while out > 0 {
-                        let Ok(o) = rx.recv() else { break };
-                        out -= 1;
-                        if o.bug.is_none() && o.eval.status != Status::Interrupted {
-                            self.commit(wid, &o)?;
+                let stopping = sync.stop.is_some() || stop.is_stopped();
+                while out < threads && !stopping {
+                    let Some(i) = queue.pop_front() else { break };
+                    if i < sync.prefix {
+                        // Committed by another worker while it waited here
+                        // (this worker's lease ran out): not run again.
+                        if let Ok(mut set) = inflight.lock() {
+                            set.remove(&(i as i64));
                         }
+                        continue;
                     }
-                    return Ok(());
-                }
-                while out < threads && sync.stop.is_none() && !stop.is_stopped() {
-                    let last = if held {
-                        (sync.prefix + search.window - 1).min(budget - 1)
-                    } else {
-                        budget - 1
-                    };
-                    let Some(i) = self.claim(wid, lease, last)? else {
-                        break;
-                    };
-                    if let Ok(mut set) = inflight.lock() {
-                        set.insert(i as i64);
-                    }
-                    poll = POLL_MIN;
                     let known = uses_history.then(|| {
                         while state.proposals.len() as u64 <= i {
                             let j = state.proposals.len() as u64;
@@ -430,6 +444,65 @@ impl Storage {
                         let _ = tx.send(outcome);
                     });
                 }
+                // The database is asked only when this worker has nothing
+                // queued (to claim more, or to wait for the window; not
+                // right after a claim that filled every thread), when
+                // results have waited long, or when it stops.
+                let flush =
+                    !pending.is_empty() && pending_since.elapsed().as_secs_f64() >= FLUSH_SECONDS;
+                let just_filled = std::mem::take(&mut fresh) && out == threads;
+                if (queue.is_empty() && !just_filled) || flush || stopping {
+                    let before = sync.prefix;
+                    self.sync(search, journal, &mut state, &mut sync, budget, observe)?;
+                    if sync.prefix > before {
+                        poll = POLL_MIN;
+                    }
+                    if sync.prefix >= budget {
+                        self.step(wid, lease, &mut pending, 0, 0, &inflight)?;
+                        // Trials still running here were committed by
+                        // others: command trials are stopped (SIGTERM,
+                        // SIGKILL after the grace) so this worker exits
+                        // promptly; a result that arrives anyway is
+                        // dropped, but checked equal.
+                        let _discard = Discard::start(stop, out > 0);
+                        while out > 0 {
+                            let Ok(o) = rx.recv() else { break };
+                            out -= 1;
+                            if o.bug.is_none() && o.eval.status != Status::Interrupted {
+                                pending.push(o);
+                                self.step(wid, lease, &mut pending, 0, 0, &inflight)?;
+                            }
+                        }
+                        return Ok(());
+                    }
+                    let stopping = sync.stop.is_some() || stop.is_stopped();
+                    let free = if stopping || !queue.is_empty() {
+                        0
+                    } else {
+                        threads - out
+                    };
+                    let want = if free == 0 {
+                        0
+                    } else if held {
+                        free
+                    } else {
+                        pace.batch(free, threads)
+                    };
+                    if want > 0 || !pending.is_empty() {
+                        let last = if held {
+                            (sync.prefix + search.window - 1).min(budget - 1)
+                        } else {
+                            budget - 1
+                        };
+                        let got = self.step(wid, lease, &mut pending, last, want, &inflight)?;
+                        if !got.is_empty() {
+                            poll = POLL_MIN;
+                            queue.extend(got);
+                            fresh = true;
+                            continue;
+                        }
+                    }
+                }
                 if out == 0 && (sync.stop.is_some() || stop.is_stopped()) {
                     return Err(match sync.stop.take() {
                         Some(e) => e.into(),
@@ -439,7 +512,12 @@ impl Storage {
                         .into(),
                     });
                 }
-                let first = match rx.recv_timeout(Duration::from_secs_f64(poll)) {
+                let wait = if out > 0 && !queue.is_empty() {
+                    POLL_MAX
+                } else {
+                    poll
+                };
+                let first = match rx.recv_timeout(Duration::from_secs_f64(wait)) {
                     Ok(o) => o,
                     Err(_) => {
                         poll = (poll * 2.0).min(POLL_MAX);
@@ -453,9 +531,6 @@ impl Storage {
                 }
                 for o in arrived {
                     out -= 1;
-                    if let Ok(mut set) = inflight.lock() {
-                        set.remove(&(o.trial as i64));
-                    }
                     if let Some(message) = &o.bug {
                         if sync.stop.is_none() {
                             sync.stop = Some(SearchError::Bug {
@@ -463,11 +538,15 @@ impl Storage {
                                 message: message.clone(),
                             });
                         }
-                        self.release(wid, o.trial)?;
+                        self.release(wid, o.trial, &inflight)?;
                     } else if o.eval.status == Status::Interrupted {
-                        self.release(wid, o.trial)?;
+                        self.release(wid, o.trial, &inflight)?;
                     } else {
-                        self.commit(wid, &o)?;
+                        pace.add(o.seconds);
+                        if pending.is_empty() {
+                            pending_since = Instant::now();
+                        }
+                        pending.push(o);
                     }
                 }
             }
@@ -493,82 +572,97 @@ impl Storage {
         }
     }
 
-    /// Claim the lowest trial ≤ `last` that is not committed and not
-    /// claimed under a live lease; one statement, so two workers never
-    /// hold the same trial (`FOR UPDATE SKIP LOCKED`).
-    fn claim(&mut self, wid: i64, lease: f64, last: u64) -> Result<Option<u64>, StorageError> {
+    /// One round trip: commit the results in `pending` (emptying it) and
+    /// claim up to `want` more trials, the lowest ≤ `last` that are not
+    /// committed and not claimed under a live lease (`FOR UPDATE SKIP
+    /// LOCKED`, so two workers never hold the same claim). Returns the
+    /// claimed indices in order and adds them to `inflight`; the committed
+    /// ones leave it. The first commit of a trial wins: a result for a
+    /// trial already committed (by a worker whose lease this one outlived,
+    /// or by this one when a reply was lost) is dropped, and checked equal.
+    fn step(
+        &mut self,
+        wid: i64,
+        lease: f64,
+        pending: &mut Vec<Outcome>,
+        last: u64,
+        want: usize,
+        inflight: &Mutex<BTreeSet<i64>>,
+    ) -> Result<Vec<u64>, StorageError> {
+        if pending.is_empty() && want == 0 {
+            return Ok(Vec::new());
+        }
         let sid = self.sid;
         let last = last as i64;
-        let row = self.db.run("claim a trial", |c| {
-            c.query_opt(
-                "UPDATE hpsearch_trial t SET worker = $2, \
-                 lease = now() + make_interval(secs => $3), claims = t.claims + 1 \
-                 WHERE t.search = $1 AND t.idx = (SELECT idx FROM hpsearch_trial \
-                   WHERE search = $1 AND NOT done AND idx <= $4 AND (lease IS NULL OR lease < now()) \
-                   ORDER BY idx LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                 RETURNING t.idx",
-                &[&sid, &wid, &lease, &last],
-            )
-        })?;
-        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
-    }
-
-    /// Give back a trial this worker will not finish.
-    fn release(&mut self, wid: i64, trial: u64) -> Result<(), StorageError> {
-        let sid = self.sid;
-        let idx = trial as i64;
-        self.db.run("release a trial", |c| {
-            c.execute(
-                "UPDATE hpsearch_trial SET worker = NULL, lease = NULL \
-                 WHERE search = $1 AND idx = $2 AND worker = $3 AND NOT done",
-                &[&sid, &idx, &wid],
-            )
-        })?;
-        Ok(())
-    }
-
-    /// Commit a result; the first commit of a trial wins, a later one (a
-    /// worker whose lease ran out while it was still running) is dropped.
-    fn commit(&mut self, wid: i64, o: &Outcome) -> Result<bool, StorageError> {
-        let sid = self.sid;
-        let idx = o.trial as i64;
-        let params = params_text(&o.params);
-        let e = &o.eval;
-        let steps = steps_text(&e.steps);
-        let thread = o.thread as i32;
-        let n = self.db.run("commit a trial", |c| {
-            c.execute(
-                "UPDATE hpsearch_trial SET done = true, params = $3, status = $4, value = $5, \
-                 folds = $6, extra = $7, steps = $8, error = $9, seconds = $10, thread = $11, \
-                 committed_by = $12, committed = now(), lease = NULL \
-                 WHERE search = $1 AND idx = $2 AND NOT done",
+        let limit = want as i64;
+        let b = Batch::of(pending);
+        let rows = self.db.run("commit and claim trials", STEP, |c, st| {
+            c.query(
+                st,
                 &[
-                    &sid,
-                    &idx,
-                    &params,
-                    &e.status.name(),
-                    &e.value,
-                    &e.folds,
-                    &e.extra,
-                    &steps,
-                    &e.error,
-                    &o.seconds,
-                    &thread,
-                    &wid,
+                    &sid, &wid, &lease, &last, &limit, &b.idx, &b.params, &b.status, &b.value,
+                    &b.folds, &b.flo, &b.fhi, &b.extra, &b.elo, &b.ehi, &b.steps, &b.error,
+                    &b.seconds, &b.thread,
                 ],
             )
         })?;
-        if n == 1 {
-            return Ok(true);
+        let mut committed = BTreeSet::new();
+        let mut claimed = Vec::new();
+        for r in rows {
+            let idx: i64 = r.get(1);
+            if r.get::<_, bool>(0) {
+                committed.insert(idx);
+            } else {
+                claimed.push(idx);
+            }
         }
-        // Already committed (by a worker whose lease this one outlived, or
-        // by this one when the reply was lost): dropped, and checked equal.
-        let row = self.db.run("read a committed trial", |c| {
-            c.query_opt(
-                "SELECT params, status, value, folds, extra, steps, error FROM hpsearch_trial \
-                 WHERE search = $1 AND idx = $2 AND done",
-                &[&sid, &idx],
-            )
+        claimed.sort_unstable();
+        if let Ok(mut set) = inflight.lock() {
+            for o in pending.iter() {
+                set.remove(&(o.trial as i64));
+            }
+            set.extend(claimed.iter().copied());
+        }
+        for (k, o) in pending.iter().enumerate() {
+            if !committed.contains(&(o.trial as i64)) {
+                self.check_committed(o, &b.params[k], &b.steps[k])?;
+            }
+        }
+        pending.clear();
+        Ok(claimed.into_iter().map(|i| i as u64).collect())
+    }
+
+    /// Give back a trial this worker will not finish.
+    fn release(
+        &mut self,
+        wid: i64,
+        trial: u64,
+        inflight: &Mutex<BTreeSet<i64>>,
+    ) -> Result<(), StorageError> {
+        let sid = self.sid;
+        let idx = trial as i64;
+        self.db.run("release a trial", RELEASE, |c, st| {
+            c.execute(st, &[&sid, &idx, &wid])
+        })?;
+        if let Ok(mut set) = inflight.lock() {
+            set.remove(&idx);
+        }
+        Ok(())
+    }
+
+    /// A result this worker could not commit because the trial already
+    /// was: warn when the committed result differs (a time-out excepted).
+    fn check_committed(
+        &mut self,
+        o: &Outcome,
+        params: &str,
+        steps: &str,
+    ) -> Result<(), StorageError> {
+        let sid = self.sid;
+        let idx = o.trial as i64;
+        let e = &o.eval;
+        let row = self.db.run("read a committed trial", READ_ONE, |c, st| {
+            c.query_opt(st, &[&sid, &idx])
         })?;
         if let Some(r) = row {
             let same_f = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
@@ -595,7 +689,7 @@ impl Storage {
                 );
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Read the committed trials from `sync.prefix` on and append those
@@ -614,13 +708,8 @@ impl Storage {
         let sid = self.sid;
         let from = sync.prefix as i64;
         let until = budget as i64;
-        let rows = self.db.run("read committed trials", |c| {
-            c.query(
-                "SELECT idx, params, status, value, folds, extra, steps, error, seconds, thread \
-                 FROM hpsearch_trial WHERE search = $1 AND done AND idx >= $2 AND idx < $3 \
-                 ORDER BY idx",
-                &[&sid, &from, &until],
-            )
+        let rows = self.db.run("read committed trials", READ_PREFIX, |c, st| {
+            c.query(st, &[&sid, &from, &until])
         })?;
         let strategy = search.strategy.build();
         let uses_history = strategy.uses_history();
@@ -708,6 +797,153 @@ impl Storage {
 /// there is nothing to claim.
 const POLL_MIN: f64 = 0.005;
 const POLL_MAX: f64 = 0.25;
+
+/// How long results may wait, uncommitted, while this worker has trials
+/// queued.
+const FLUSH_SECONDS: f64 = 0.25;
+
+/// A batch of claims is sized to about this much work (per thread), from
+/// the mean time of this worker's trials so far, so that a worker that
+/// dies leaves little to rerun and the last batches end together.
+const BATCH_SECONDS: f64 = 0.05;
+
+/// The most trials one claim takes.
+const MAX_BATCH: usize = 64;
+
+/// The mean time of this worker's trials, which sizes its claims.
+#[derive(Default)]
+struct Pace {
+    sum: f64,
+    n: u64,
+}
+
+impl Pace {
+    fn add(&mut self, seconds: f64) {
+        if seconds.is_finite() && seconds >= 0.0 {
+            self.sum += seconds;
+            self.n += 1;
+        }
+    }
+
+    /// How many trials to claim for `free` idle threads of `threads`: one
+    /// per idle thread until a trial has been timed; then enough for
+    /// about [`BATCH_SECONDS`] per thread, at most [`MAX_BATCH`].
+    fn batch(&self, free: usize, threads: usize) -> usize {
+        if self.n == 0 {
+            return free;
+        }
+        let mean = (self.sum / self.n as f64).max(1e-6);
+        let fit = (BATCH_SECONDS * threads as f64 / mean).min(MAX_BATCH as f64) as usize;
+        fit.max(free)
+    }
+}
+
+/// Results as the columns [`STEP`] takes: one array per column, the
+/// fold scores and result cells of all trials in one array each, with
+/// each trial's 1-based slice `[lo:hi]`.
+struct Batch {
+    idx: Vec<i64>,
+    params: Vec<String>,
+    status: Vec<&'static str>,
+    value: Vec<f64>,
+    folds: Vec<f64>,
+    flo: Vec<i32>,
+    fhi: Vec<i32>,
+    extra: Vec<String>,
+    elo: Vec<i32>,
+    ehi: Vec<i32>,
+    steps: Vec<String>,
+    error: Vec<Option<String>>,
+    seconds: Vec<f64>,
+    thread: Vec<i32>,
+}
+
+impl Batch {
+    fn of(results: &[Outcome]) -> Batch {
+        let mut b = Batch {
+            idx: Vec::new(),
+            params: Vec::new(),
+            status: Vec::new(),
+            value: Vec::new(),
+            folds: Vec::new(),
+            flo: Vec::new(),
+            fhi: Vec::new(),
+            extra: Vec::new(),
+            elo: Vec::new(),
+            ehi: Vec::new(),
+            steps: Vec::new(),
+            error: Vec::new(),
+            seconds: Vec::new(),
+            thread: Vec::new(),
+        };
+        for o in results {
+            let e = &o.eval;
+            b.idx.push(o.trial as i64);
+            b.params.push(params_text(&o.params));
+            b.status.push(e.status.name());
+            b.value.push(e.value);
+            b.flo.push(b.folds.len() as i32 + 1);
+            b.folds.extend_from_slice(&e.folds);
+            b.fhi.push(b.folds.len() as i32);
+            b.elo.push(b.extra.len() as i32 + 1);
+            b.extra.extend(e.extra.iter().cloned());
+            b.ehi.push(b.extra.len() as i32);
+            b.steps.push(steps_text(&e.steps));
+            b.error.push(e.error.clone());
+            b.seconds.push(o.seconds);
+            b.thread.push(o.thread as i32);
+        }
+        b
+    }
+}
+
+/// Commit results (a batch, as [`Batch`] lays it out) and claim up to `$5`
+/// trials `≤ $4`, in one statement. The claim skips the trials being
+/// committed, and rows other workers hold locked. The trials to claim are
+/// picked once, as an array (an uncorrelated sub-select): an `IN (SELECT
+/// … LIMIT … FOR UPDATE SKIP LOCKED)` may be rescanned per row and then
+/// claim more than `$5`.
+const STEP: &str = "\
+WITH r AS (
+  SELECT * FROM unnest($6::bigint[], $7::text[], $8::text[], $9::float8[], $11::int[], \
+    $12::int[], $14::int[], $15::int[], $16::text[], $17::text[], $18::float8[], $19::int[]) \
+    AS r(idx, params, status, value, flo, fhi, elo, ehi, steps, error, seconds, thread)
+), c AS (
+  UPDATE hpsearch_trial t SET done = true, params = r.params, status = r.status, \
+    value = r.value, folds = ($10::float8[])[r.flo:r.fhi], extra = ($13::text[])[r.elo:r.ehi], \
+    steps = r.steps, error = r.error, seconds = r.seconds, thread = r.thread, \
+    committed_by = $2, committed = now(), lease = NULL \
+  FROM r WHERE t.search = $1 AND t.idx = r.idx AND NOT t.done \
+  RETURNING t.idx
+), n AS (
+  UPDATE hpsearch_trial t SET worker = $2, lease = now() + make_interval(secs => $3), \
+    claims = t.claims + 1 \
+  WHERE t.search = $1 AND t.idx = ANY(ARRAY(SELECT idx FROM hpsearch_trial \
+    WHERE search = $1 AND NOT done AND idx <= $4 AND (lease IS NULL OR lease < now()) \
+      AND idx <> ALL($6::bigint[]) \
+    ORDER BY idx LIMIT $5 FOR UPDATE SKIP LOCKED)) \
+  RETURNING t.idx
+)
+SELECT true, idx FROM c UNION ALL SELECT false, idx FROM n";
+
+/// The committed trials from `$2` up to the first one not committed (or
+/// `$3`): only the rows that extend the contiguous prefix, in one
+/// snapshot.
+const READ_PREFIX: &str = "\
+SELECT idx, params, status, value, folds, extra, steps, error, seconds, thread \
+FROM hpsearch_trial WHERE search = $1 AND done AND idx >= $2 AND idx < \
+  least($3, coalesce((SELECT idx FROM hpsearch_trial WHERE search = $1 AND NOT done \
+    AND idx >= $2 ORDER BY idx LIMIT 1), $3)) \
+ORDER BY idx";
+
+const READ_ONE: &str = "SELECT params, status, value, folds, extra, steps, error \
+FROM hpsearch_trial WHERE search = $1 AND idx = $2 AND done";
+
+const RELEASE: &str = "UPDATE hpsearch_trial SET worker = NULL, lease = NULL \
+WHERE search = $1 AND idx = $2 AND worker = $3 AND NOT done";
+
+const REGISTER: &str = "INSERT INTO hpsearch_worker (search, host, pid, threads) \
+VALUES ($1, $2, $3, $4) RETURNING id";
 
 /// Where a worker stands in the committed history.
 struct Sync {
@@ -855,4 +1091,62 @@ pub fn status(target: &Target, root: Option<&str>) -> Result<String, StorageErro
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_grow_with_fast_trials_and_stay_single_for_slow_ones() {
+        let mut p = Pace::default();
+        // Nothing timed yet: one trial per idle thread.
+        assert_eq!(p.batch(1, 1), 1);
+        assert_eq!(p.batch(3, 4), 3);
+        // 10 µs trials: the cap.
+        p.add(1e-5);
+        assert_eq!(p.batch(1, 1), MAX_BATCH);
+        // A minute a trial: one per idle thread.
+        let mut slow = Pace::default();
+        slow.add(60.0);
+        slow.add(f64::NAN);
+        assert_eq!(slow.batch(2, 2), 2);
+        // 10 ms trials on 2 threads: 0.1 s of work.
+        let mut mid = Pace::default();
+        mid.add(0.01);
+        assert_eq!(mid.batch(1, 2), 10);
+    }
+
+    #[test]
+    fn a_batch_slices_folds_and_cells_per_trial() {
+        let outcome = |trial: u64, folds: Vec<f64>, extra: Vec<&str>| {
+            let mut eval = Evaluation::ok(1.5, folds);
+            eval.extra = extra.into_iter().map(String::from).collect();
+            Outcome {
+                trial,
+                seed: 0,
+                params: Params::new(),
+                eval,
+                seconds: 0.5,
+                thread: 1,
+                bug: None,
+            }
+        };
+        let b = Batch::of(&[
+            outcome(4, vec![1.0, 2.0], vec!["a"]),
+            outcome(5, vec![], vec![]),
+            outcome(6, vec![3.0], vec!["b", "c"]),
+        ]);
+        assert_eq!(b.idx, [4, 5, 6]);
+        assert_eq!(b.folds, [1.0, 2.0, 3.0]);
+        assert_eq!(
+            (b.flo.clone(), b.fhi.clone()),
+            (vec![1, 3, 3], vec![2, 2, 3])
+        );
+        assert_eq!(b.extra, ["a", "b", "c"]);
+        assert_eq!(
+            (b.elo.clone(), b.ehi.clone()),
+            (vec![1, 2, 2], vec![1, 1, 3])
+        );
+    }
 }
