@@ -52,6 +52,8 @@
 //! a fixed order, every arg-max/arg-min keeps the lowest index on ties,
 //! no libm in the kernel.
 
+use std::sync::Arc;
+
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +62,10 @@ use super::{check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, 
 use super::{Targets, Task, POSITIVE};
 use crate::numeric::avx2_dispatch;
 use crate::value::{Params, Value};
+
+mod gram;
+pub use gram::GRAM_BYTES;
+use gram::{GramCache, TrainGram};
 
 const NAME: &str = "svm";
 
@@ -321,6 +327,38 @@ pub struct Svc {
     /// Their squared norms (for the RBF kernel).
     support_sq: Vec<f64>,
     machines: Vec<BinarySvm>,
+    /// The training products, when the fit took them from a cache.
+    shared: Shared,
+}
+
+/// What a model trained here shares with the [`GramCache`] it trained
+/// from: the training Gram matrix and where each support vector sits in
+/// it, so that scoring a matrix the cache has seen reuses its products.
+/// It changes time, never bits (see `gram`), so it is never stored and
+/// never compared: a model read from a file has none and predicts the
+/// same bits.
+#[derive(Clone)]
+struct Shared(Option<SharedGram>);
+
+#[derive(Clone)]
+struct SharedGram {
+    cache: Arc<GramCache>,
+    train: Arc<TrainGram>,
+    /// Class-order position (a row of the Gram matrix) of each support
+    /// vector.
+    pos: Vec<usize>,
+}
+
+impl PartialEq for Shared {
+    fn eq(&self, _: &Shared) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Shared" } else { "None" })
+    }
 }
 
 /// The stored form of an [`Svc`].
@@ -415,6 +453,7 @@ impl TryFrom<SvcWire> for Svc {
             support: w.support,
             support_sq: sq,
             machines: w.machines,
+            shared: Shared(None),
         })
     }
 }
@@ -422,12 +461,24 @@ impl TryFrom<SvcWire> for Svc {
 impl Svc {
     /// Train on `x` (rows × features) and class indices `y < n_classes`.
     /// Needs at least two classes present; a class absent from `y` never
-    /// gets a vote.
+    /// gets a vote. Dot products come from the process's [`GramCache`].
     pub(crate) fn fit(
         x: ArrayView2<'_, f64>,
         y: &[usize],
         n_classes: usize,
         params: &SvcParams,
+    ) -> Result<Svc, ModelError> {
+        Svc::fit_with(x, y, n_classes, params, Some(GramCache::global()))
+    }
+
+    /// [`Svc::fit`] with the dot products from `cache`, or computed for
+    /// this fit alone (`None`): the same bits either way.
+    pub(crate) fn fit_with(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        n_classes: usize,
+        params: &SvcParams,
+        cache: Option<&Arc<GramCache>>,
     ) -> Result<Svc, ModelError> {
         params.check()?;
         let (n, d) = x.dim();
@@ -496,7 +547,21 @@ impl Svc {
         if sq.iter().any(|&v| !v.is_finite() || v > f64::MAX / 8.0) {
             return Err(fit_err("feature values too large (scale the features)"));
         }
-        let k = kernel_matrix(&xs, &sq, n, d, kernel);
+        // From the cache: the products of every fit of these rows, turned
+        // into this fit's kernel (the same bits as computing it whole).
+        let gram = cache.and_then(|c| c.train(&xs, n, d));
+        let owned: Vec<f64>;
+        let k: &[f64] = match (&gram, kernel) {
+            (Some(g), Kernel::Linear) => &g.dots,
+            (Some(g), Kernel::Rbf { gamma }) => {
+                owned = rbf_matrix(&g.dots, &sq, gamma);
+                &owned
+            }
+            (None, _) => {
+                owned = kernel_matrix(&xs, &sq, n, d, kernel);
+                &owned
+            }
+        };
 
         // Solve every pair; `is_sv` marks positions (in class order) used
         // by any machine, so the support set is their union.
@@ -505,7 +570,7 @@ impl Svc {
         for (a, &p) in present.iter().enumerate() {
             for &q in &present[a + 1..] {
                 let block = PairKernel {
-                    k: &k,
+                    k,
                     n,
                     pos: start[p],
                     n_pos: counts[p],
@@ -524,15 +589,16 @@ impl Svc {
                 raw.push((p, q, svs, sol));
             }
         }
-        drop(k);
         let mut compact = vec![usize::MAX; n];
         let mut support = Vec::new();
+        let mut sv_pos = Vec::new();
         let mut support_x = Vec::new();
         let mut support_sq = Vec::new();
         for pos in 0..n {
             if is_sv[pos] {
                 compact[pos] = support.len();
                 support.push(order[pos]);
+                sv_pos.push(pos);
                 support_x.extend_from_slice(&xs[pos * d..(pos + 1) * d]);
                 support_sq.push(sq[pos]);
             }
@@ -557,6 +623,11 @@ impl Svc {
             support,
             support_sq,
             machines,
+            shared: Shared(gram.zip(cache).map(|(train, cache)| SharedGram {
+                cache: Arc::clone(cache),
+                train,
+                pos: sv_pos,
+            })),
         })
     }
 
@@ -589,12 +660,11 @@ impl Svc {
     /// are ignored and missing ones count as zeros (callers check widths;
     /// this never panics).
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Vec<Vec<f64>> {
-        let n_sv = self.support.len();
-        let mut kx = vec![0.0; n_sv];
+        let mut kx = vec![0.0; self.support.len()];
         let mut row = vec![0.0; self.n_features];
-        x.rows()
-            .into_iter()
-            .map(|r| {
+        let rows: Vec<_> = x.rows().into_iter().collect();
+        self.decide(rows.len(), |t0, kxb| {
+            for (l, r) in rows[t0..].iter().take(BLOCK).enumerate() {
                 row.fill(0.0);
                 for (o, &v) in row.iter_mut().zip(r.iter()) {
                     *o = v;
@@ -606,19 +676,83 @@ impl Svc {
                     self.kernel,
                     &mut kx,
                 );
-                self.machines.iter().map(|m| m.decision(&kx)).collect()
-            })
-            .collect()
+                for (m, &v) in kx.iter().enumerate() {
+                    kxb[m * BLOCK + l] = v;
+                }
+            }
+        })
+    }
+
+    /// [`Svc::decision_function`] of a matrix of the training width, from
+    /// the products the cache holds (or computes and keeps) when the model
+    /// was trained from one: the same bits.
+    fn decisions(&self, x: ArrayView2<'_, f64>) -> Vec<Vec<f64>> {
+        let Some(sh) = &self.shared.0 else {
+            return self.decision_function(x);
+        };
+        let (n, d) = sh.train.shape();
+        if x.ncols() != d || x.nrows() == 0 {
+            return self.decision_function(x);
+        }
+        let flat: Vec<f64> = x.iter().copied().collect();
+        let Some(cross) = sh.cache.cross(&sh.train, &flat) else {
+            return self.decision_function(x);
+        };
+        // The same `dot` as `kernel_row`'s `‖row‖²`.
+        let row_sq: Vec<f64> = flat.chunks_exact(d).map(|r| dot(r, r)).collect();
+        let mut kx = vec![0.0; self.support.len()];
+        self.decide(row_sq.len(), |t0, kxb| {
+            let end = (t0 + BLOCK).min(row_sq.len());
+            gather_kernel(
+                &cross.dots[t0 * n..end * n],
+                &sh.pos,
+                (&row_sq[t0..end], &self.support_sq),
+                self.kernel,
+                &mut kx,
+                kxb,
+            );
+        })
+    }
+
+    /// Decision rows for `rows` rows, [`BLOCK`] at a time: `fill(t0, kxb)`
+    /// puts `K(row t0 + l, support vector m)` at `kxb[m·BLOCK + l]`, and
+    /// each machine sums the block's rows side by side.
+    fn decide(&self, rows: usize, mut fill: impl FnMut(usize, &mut [f64])) -> Vec<Vec<f64>> {
+        let n_m = self.machines.len();
+        let mut kxb = vec![0.0; self.support.len() * BLOCK];
+        let mut sums = vec![0.0; n_m * BLOCK];
+        let mut out = Vec::with_capacity(rows);
+        for t0 in (0..rows).step_by(BLOCK) {
+            fill(t0, &mut kxb);
+            machine_sums(&self.machines, &kxb, &mut sums);
+            for l in 0..BLOCK.min(rows - t0) {
+                out.push((0..n_m).map(|m| sums[m * BLOCK + l]).collect());
+            }
+        }
+        out
     }
 }
 
+/// Rows of a prediction scored together: each machine keeps one running
+/// sum per row, side by side in vector registers.
+const BLOCK: usize = 8;
+
 impl BinarySvm {
-    fn decision(&self, kx: &[f64]) -> f64 {
-        let mut s = 0.0;
+    /// `Σ yᵢαᵢK(xᵢ, x) + b` for the [`BLOCK`] rows of `kxb` (laid out as
+    /// in [`Svc::decide`]); each row's sum runs over the support vectors
+    /// in order, so its bits do not depend on the block.
+    #[inline(always)]
+    fn decision_block(&self, kxb: &[f64], out: &mut [f64]) {
+        let mut s = [0.0f64; BLOCK];
         for (&i, &c) in self.support.iter().zip(&self.dual_coef) {
-            s += c * kx[i];
+            let k = &kxb[i * BLOCK..][..BLOCK];
+            for (a, &v) in s.iter_mut().zip(k) {
+                *a += c * v;
+            }
         }
-        s + self.intercept
+        for (o, a) in out.iter_mut().zip(s) {
+            *o = a + self.intercept;
+        }
     }
 }
 
@@ -629,7 +763,7 @@ impl Svc {
         check_width(NAME, self.n_features, &x)?;
         let mut votes = vec![0usize; self.n_classes];
         let labels = self
-            .decision_function(x)
+            .decisions(x)
             .iter()
             .map(|dec| vote(&self.machines, dec, &mut votes))
             .collect();
@@ -670,6 +804,115 @@ avx2_dispatch! {
 avx2_dispatch! {
     /// See [`solve_impl`].
     fn solve(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solution = solve_impl;
+}
+
+avx2_dispatch! {
+    /// See [`rbf_matrix_impl`].
+    fn rbf_matrix(dots: &[f64], sq: &[f64], gamma: f64) -> Vec<f64> = rbf_matrix_impl;
+}
+
+avx2_dispatch! {
+    /// See [`cross_dots_impl`].
+    fn cross_dots(x: &[f64], xs: &[f64], n: usize, d: usize, out: &mut [f64]) -> ()
+        = cross_dots_impl;
+}
+
+avx2_dispatch! {
+    /// See [`machine_sums_impl`].
+    fn machine_sums(machines: &[BinarySvm], kxb: &[f64], out: &mut [f64]) -> () = machine_sums_impl;
+}
+
+avx2_dispatch! {
+    /// See [`gather_kernel_impl`].
+    fn gather_kernel(
+        dots: &[f64],
+        pos: &[usize],
+        sq: (&[f64], &[f64]),
+        kernel: Kernel,
+        kx: &mut [f64],
+        kxb: &mut [f64]
+    ) -> () = gather_kernel_impl;
+}
+
+/// `out[m·BLOCK + l]`: machine `m`'s decision value for row `l` of the
+/// block `kxb` (see [`Svc::decide`]).
+#[inline(always)]
+fn machine_sums_impl(machines: &[BinarySvm], kxb: &[f64], out: &mut [f64]) {
+    for (m, o) in machines.iter().zip(out.chunks_exact_mut(BLOCK)) {
+        m.decision_block(kxb, o);
+    }
+}
+
+/// The RBF kernel matrix from the Gram matrix `dots` (`n × n`, `n` =
+/// `sq.len()`), row by row: `rbf_value` of the same dot products and
+/// squared norms as [`kernel_matrix_impl`], diagonal exactly 1, so the
+/// same bits (that function mirrors its upper triangle; here the lower
+/// one is computed from the mirrored products, and `‖a‖² + ‖b‖²`
+/// commutes).
+#[inline(always)]
+fn rbf_matrix_impl(dots: &[f64], sq: &[f64], gamma: f64) -> Vec<f64> {
+    let n = sq.len();
+    let mut k = vec![0.0; n * n];
+    let rows = k
+        .chunks_exact_mut(n.max(1))
+        .zip(dots.chunks_exact(n.max(1)));
+    for (i, ((out, row), &aa)) in rows.zip(sq).enumerate() {
+        // A loop over slices, as `rbf_in_place`: it vectorises.
+        for ((o, &v), &b) in out.iter_mut().zip(row).zip(sq) {
+            *o = rbf_value(gamma, aa, b, v);
+        }
+        out[i] = 1.0;
+    }
+    k
+}
+
+/// `out[t·n + p] = x_t · xs_p` for the row-major rows `x` and `xs`
+/// (`n × d`), two rows of `x` at a time: the sums of [`kernel_row_impl`]
+/// (ascending features), so the same bits.
+#[inline(always)]
+fn cross_dots_impl(x: &[f64], xs: &[f64], n: usize, d: usize, out: &mut [f64]) {
+    if n == 0 || d == 0 {
+        return;
+    }
+    let xt = Columns::new(xs, n, d);
+    let mut rows = x.chunks_exact(d).zip(out.chunks_exact_mut(n));
+    while let Some((a, oa)) = rows.next() {
+        match rows.next() {
+            Some((b, ob)) => dots_two_rows((a, b), &xt, 0, (oa, ob)),
+            None => dots_row(a, &xt, 0, oa),
+        }
+    }
+}
+
+/// Fill a prediction block (see [`Svc::decide`]) from cached products:
+/// `dots` holds the block's rows (a row of products with every training
+/// row, in class order), `pos` the Gram row of each support vector, `sq`
+/// the squared norms of the block's rows and of the support vectors; `kx`
+/// (one entry per support vector) is scratch. Row by row: gather the
+/// support vectors' products, then [`rbf_in_place`] as
+/// [`kernel_row_impl`] does, so the same bits.
+#[inline(always)]
+fn gather_kernel_impl(
+    dots: &[f64],
+    pos: &[usize],
+    sq: (&[f64], &[f64]),
+    kernel: Kernel,
+    kx: &mut [f64],
+    kxb: &mut [f64],
+) {
+    let (row_sq, sv_sq) = sq;
+    let n = dots.len() / row_sq.len().max(1);
+    for (l, (row, &aa)) in dots.chunks_exact(n.max(1)).zip(row_sq).enumerate() {
+        for (o, &p) in kx.iter_mut().zip(pos) {
+            *o = row.get(p).copied().unwrap_or(0.0);
+        }
+        if let Kernel::Rbf { gamma } = kernel {
+            rbf_in_place(gamma, aa, sv_sq, kx);
+        }
+        for (out, &v) in kxb.chunks_exact_mut(BLOCK).zip(kx.iter()) {
+            out[l] = v;
+        }
+    }
 }
 
 avx2_dispatch! {
@@ -780,10 +1023,17 @@ fn dots_two_rows(rows: (&[f64], &[f64]), xt: &Columns, from: usize, out: (&mut [
 #[inline(always)]
 fn rbf_in_place(gamma: f64, aa: f64, bb: &[f64], out: &mut [f64]) {
     for (o, &b) in out.iter_mut().zip(bb) {
-        let dist = aa + b - 2.0 * *o;
-        let dist = if dist > 0.0 { dist } else { 0.0 };
-        *o = exp_nonpositive(-gamma * dist);
+        *o = rbf_value(gamma, aa, b, *o);
     }
+}
+
+/// `exp(-gamma ‖a − b‖²)` from `‖a‖²`, `‖b‖²` and `a·b`: the one formula
+/// every kernel value goes through, so they all have the same bits.
+#[inline(always)]
+fn rbf_value(gamma: f64, aa: f64, bb: f64, dot: f64) -> f64 {
+    let dist = aa + bb - 2.0 * dot;
+    let dist = if dist > 0.0 { dist } else { 0.0 };
+    exp_nonpositive(-gamma * dist)
 }
 
 /// `ln 2` split so that `k · LN2_HI` is exact for every `|k| < 2^20`
