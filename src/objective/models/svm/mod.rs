@@ -547,19 +547,23 @@ impl Svc {
         if sq.iter().any(|&v| !v.is_finite() || v > f64::MAX / 8.0) {
             return Err(fit_err("feature values too large (scale the features)"));
         }
-        // From the cache: the products of every fit of these rows, turned
-        // into this fit's kernel (the same bits as computing it whole).
+        // From the cache: the products of every fit of these rows. The
+        // linear kernel is those products; the RBF kernel's rows are
+        // computed from them when the solver first reads them (see
+        // `LazyPair`). Either way the same bits as computing it whole.
         let gram = cache.and_then(|c| c.train(&xs, n, d));
         let owned: Vec<f64>;
-        let k: &[f64] = match (&gram, kernel) {
-            (Some(g), Kernel::Linear) => &g.dots,
-            (Some(g), Kernel::Rbf { gamma }) => {
-                owned = rbf_matrix(&g.dots, &sq, gamma);
-                &owned
-            }
+        let mut train = match (&gram, kernel) {
+            (Some(g), Kernel::Linear) => TrainKernel::Whole(&g.dots),
+            (Some(g), Kernel::Rbf { gamma }) => TrainKernel::Lazy {
+                k: vec![0.0; n * n],
+                done: vec![false; n * n_classes],
+                gram: &g.dots,
+                gamma,
+            },
             (None, _) => {
                 owned = kernel_matrix(&xs, &sq, n, d, kernel);
-                &owned
+                TrainKernel::Whole(&owned)
             }
         };
 
@@ -569,26 +573,52 @@ impl Svc {
         let mut raw = Vec::new();
         for (a, &p) in present.iter().enumerate() {
             for &q in &present[a + 1..] {
-                let block = PairKernel {
-                    k,
-                    n,
-                    pos: start[p],
-                    n_pos: counts[p],
-                    neg: start[q],
-                    n_neg: counts[q],
+                let (pos, n_pos, neg, n_neg) = (start[p], counts[p], start[q], counts[q]);
+                let (c, tol, max_iter) = (params.c, params.tol, params.max_iter);
+                let sol = match &mut train {
+                    TrainKernel::Whole(k) => {
+                        let block = PairKernel {
+                            k,
+                            n,
+                            pos,
+                            n_pos,
+                            neg,
+                            n_neg,
+                        };
+                        solve(&block, c, tol, max_iter)
+                    }
+                    TrainKernel::Lazy {
+                        k,
+                        done,
+                        gram,
+                        gamma,
+                    } => {
+                        let mut block = LazyPair {
+                            k,
+                            done,
+                            gram,
+                            sq: &sq,
+                            gamma: *gamma,
+                            n,
+                            n_classes,
+                            pos: (p, pos, n_pos),
+                            neg: (q, neg, n_neg),
+                        };
+                        solve_lazy(&mut block, c, tol, max_iter)
+                    }
                 };
-                let sol = solve(&block, params.c, params.tol, params.max_iter);
                 let mut svs = Vec::new();
                 for (t, &alpha) in sol.alpha.iter().enumerate() {
                     if alpha > 0.0 {
-                        let pos = block.global(t);
-                        is_sv[pos] = true;
-                        svs.push((pos, if t < block.n_pos { alpha } else { -alpha }));
+                        let at = if t < n_pos { pos + t } else { neg + t - n_pos };
+                        is_sv[at] = true;
+                        svs.push((at, if t < n_pos { alpha } else { -alpha }));
                     }
                 }
                 raw.push((p, q, svs, sol));
             }
         }
+        drop(train);
         let mut compact = vec![usize::MAX; n];
         let mut support = Vec::new();
         let mut sv_pos = Vec::new();
@@ -807,8 +837,9 @@ avx2_dispatch! {
 }
 
 avx2_dispatch! {
-    /// See [`rbf_matrix_impl`].
-    fn rbf_matrix(dots: &[f64], sq: &[f64], gamma: f64) -> Vec<f64> = rbf_matrix_impl;
+    /// See [`solve_impl`]: the same solver on rows filled on demand.
+    fn solve_lazy(block: &mut LazyPair<'_>, c: f64, tol: f64, max_iter: usize) -> Solution
+        = solve_lazy_impl;
 }
 
 avx2_dispatch! {
@@ -843,27 +874,14 @@ fn machine_sums_impl(machines: &[BinarySvm], kxb: &[f64], out: &mut [f64]) {
     }
 }
 
-/// The RBF kernel matrix from the Gram matrix `dots` (`n × n`, `n` =
-/// `sq.len()`), row by row: `rbf_value` of the same dot products and
-/// squared norms as [`kernel_matrix_impl`], diagonal exactly 1, so the
-/// same bits (that function mirrors its upper triangle; here the lower
-/// one is computed from the mirrored products, and `‖a‖² + ‖b‖²`
-/// commutes).
+/// `out[j] = exp(-gamma ‖a − b_j‖²)` from `‖a‖² = aa`, `‖b_j‖² = bb[j]`
+/// and `a·b_j = dots[j]`: [`rbf_value`] over a row, in a loop over
+/// slices that vectorises.
 #[inline(always)]
-fn rbf_matrix_impl(dots: &[f64], sq: &[f64], gamma: f64) -> Vec<f64> {
-    let n = sq.len();
-    let mut k = vec![0.0; n * n];
-    let rows = k
-        .chunks_exact_mut(n.max(1))
-        .zip(dots.chunks_exact(n.max(1)));
-    for (i, ((out, row), &aa)) in rows.zip(sq).enumerate() {
-        // A loop over slices, as `rbf_in_place`: it vectorises.
-        for ((o, &v), &b) in out.iter_mut().zip(row).zip(sq) {
-            *o = rbf_value(gamma, aa, b, v);
-        }
-        out[i] = 1.0;
+fn rbf_row(gamma: f64, aa: f64, bb: &[f64], dots: &[f64], out: &mut [f64]) {
+    for ((o, &v), &b) in out.iter_mut().zip(dots).zip(bb) {
+        *o = rbf_value(gamma, aa, b, v);
     }
-    k
 }
 
 /// `out[t·n + p] = x_t · xs_p` for the row-major rows `x` and `xs`
@@ -1168,9 +1186,39 @@ fn kernel_matrix_impl(xs: &[f64], sq: &[f64], n: usize, d: usize, kernel: Kernel
 // ---------------------------------------------------------------------------
 // The dual solver
 
+/// The training kernel of a fit, in class order.
+enum TrainKernel<'a> {
+    /// The whole matrix.
+    Whole(&'a [f64]),
+    /// The RBF kernel, rows filled from the Gram matrix `gram` as the
+    /// solver reads them: `done[row · n_classes + class]` says whether
+    /// `k`'s row `row` holds its values over the columns of `class`.
+    Lazy {
+        k: Vec<f64>,
+        done: Vec<bool>,
+        gram: &'a [f64],
+        gamma: f64,
+    },
+}
+
+/// The kernel of one pair's problem as the solver reads it.
+trait PairRows {
+    /// Rows of the problem, and how many of them (the first) are
+    /// labelled +1.
+    fn dims(&self) -> (usize, usize);
+    /// `K(t, t)`.
+    fn diag(&self, t: usize) -> f64;
+    /// Make row `t` readable (nothing to do where the kernel is whole).
+    fn fill(&mut self, t: usize);
+    /// Row `t` (filled) restricted to the problem: its positive and
+    /// negative parts.
+    fn row(&self, t: usize) -> (&[f64], &[f64]);
+}
+
 /// The kernel of one pair's problem, read in place from the class-ordered
 /// matrix: local index `t < n_pos` is column `pos + t` (label +1), the
 /// others are column `neg + t − n_pos` (label −1).
+#[derive(Clone, Copy)]
 struct PairKernel<'a> {
     k: &'a [f64],
     n: usize,
@@ -1186,6 +1234,7 @@ impl PairKernel<'_> {
     }
 
     /// Position of local index `t` in the class-ordered matrix.
+    #[inline(always)]
     fn global(&self, t: usize) -> usize {
         if t < self.n_pos {
             self.pos + t
@@ -1195,11 +1244,110 @@ impl PairKernel<'_> {
     }
 
     /// Row `t` restricted to the problem: its positive and negative parts.
+    #[inline(always)]
     fn row(&self, t: usize) -> (&[f64], &[f64]) {
         let r = &self.k[self.global(t) * self.n..][..self.n];
         (
             &r[self.pos..self.pos + self.n_pos],
             &r[self.neg..self.neg + self.n_neg],
+        )
+    }
+}
+
+impl PairRows for PairKernel<'_> {
+    #[inline(always)]
+    fn dims(&self) -> (usize, usize) {
+        (self.len(), self.n_pos)
+    }
+
+    #[inline(always)]
+    fn diag(&self, t: usize) -> f64 {
+        let g = self.global(t);
+        self.k[g * self.n + g]
+    }
+
+    #[inline(always)]
+    fn fill(&mut self, _: usize) {}
+
+    #[inline(always)]
+    fn row(&self, t: usize) -> (&[f64], &[f64]) {
+        PairKernel::row(self, t)
+    }
+}
+
+/// One pair's problem on a [`TrainKernel::Lazy`] kernel: row `t`'s values
+/// over the pair's two classes are computed on its first [`PairRows::fill`]
+/// (by any pair of the fit: a row is computed once per class), with
+/// [`rbf_value`] from the same products and squared norms as
+/// [`kernel_matrix_impl`] and the diagonal exactly 1, so the solver reads
+/// the same bits as from the whole matrix. Rows it never picks (most
+/// non-support vectors) are never computed.
+struct LazyPair<'a> {
+    /// The fit's `n × n` kernel, filled by (row, class) blocks.
+    k: &'a mut [f64],
+    /// `done[row · n_classes + class]`: that block of `k` is filled.
+    done: &'a mut [bool],
+    /// The Gram matrix, class order.
+    gram: &'a [f64],
+    /// Squared norms of the rows, class order.
+    sq: &'a [f64],
+    gamma: f64,
+    n: usize,
+    n_classes: usize,
+    /// (class, first position, rows) of the rows labelled +1.
+    pos: (usize, usize, usize),
+    /// The same for the rows labelled −1.
+    neg: (usize, usize, usize),
+}
+
+impl LazyPair<'_> {
+    #[inline(always)]
+    fn global(&self, t: usize) -> usize {
+        if t < self.pos.2 {
+            self.pos.1 + t
+        } else {
+            self.neg.1 + t - self.pos.2
+        }
+    }
+}
+
+impl PairRows for LazyPair<'_> {
+    #[inline(always)]
+    fn dims(&self) -> (usize, usize) {
+        (self.pos.2 + self.neg.2, self.pos.2)
+    }
+
+    /// Exactly 1, as [`kernel_matrix_impl`] sets the RBF diagonal.
+    #[inline(always)]
+    fn diag(&self, _: usize) -> f64 {
+        1.0
+    }
+
+    #[inline(always)]
+    fn fill(&mut self, t: usize) {
+        let g = self.global(t);
+        for (class, from, len) in [self.pos, self.neg] {
+            let flag = g * self.n_classes + class;
+            if self.done[flag] {
+                continue;
+            }
+            let at = g * self.n + from;
+            let out = &mut self.k[at..at + len];
+            let bb = &self.sq[from..from + len];
+            rbf_row(self.gamma, self.sq[g], bb, &self.gram[at..at + len], out);
+            if (from..from + len).contains(&g) {
+                out[g - from] = 1.0;
+            }
+            self.done[flag] = true;
+        }
+    }
+
+    #[inline(always)]
+    fn row(&self, t: usize) -> (&[f64], &[f64]) {
+        let r = &self.k[self.global(t) * self.n..][..self.n];
+        (
+            &r[self.pos.1..self.pos.1 + self.pos.2],
+            &r[self.neg.1..self.neg.1 + self.neg.2],
         )
     }
 }
@@ -1402,14 +1550,20 @@ fn max_up_part<const POS: bool>(f: &[f64], alpha: &[f64], c: f64, offset: usize,
 /// `max_{I_up} F ≤ min_{I_low} F` and the bias lies between the two.
 #[inline(always)]
 fn solve_impl(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solution {
-    let m = block.len();
-    let np = block.n_pos;
-    let diag: Vec<f64> = (0..m)
-        .map(|t| {
-            let g = block.global(t);
-            block.k[g * block.n + g]
-        })
-        .collect();
+    solve_rows(&mut { *block }, c, tol, max_iter)
+}
+
+/// [`solve_impl`] on a [`LazyPair`].
+#[inline(always)]
+fn solve_lazy_impl(block: &mut LazyPair<'_>, c: f64, tol: f64, max_iter: usize) -> Solution {
+    solve_rows(block, c, tol, max_iter)
+}
+
+/// The solver of [`solve_impl`], on any [`PairRows`].
+#[inline(always)]
+fn solve_rows<R: PairRows>(block: &mut R, c: f64, tol: f64, max_iter: usize) -> Solution {
+    let (m, np) = block.dims();
+    let diag: Vec<f64> = (0..m).map(|t| block.diag(t)).collect();
     let sign = |t: usize| if t < np { 1.0 } else { -1.0 };
     let mut alpha = vec![0.0; m];
     let mut f: Vec<f64> = (0..m).map(sign).collect();
@@ -1431,6 +1585,7 @@ fn solve_impl(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solu
             break;
         };
         let (fi, kii) = (f[ii], diag[ii]);
+        block.fill(ii);
         let (ri_pos, ri_neg) = block.row(ii);
         let mut pick = Pick::new();
         pick_part::<true>(
@@ -1471,6 +1626,7 @@ fn solve_impl(block: &PairKernel<'_>, c: f64, tol: f64, max_iter: usize) -> Solu
 
         // Move along d = (y_i at i, −y_j at j), which keeps Σ yα fixed; the
         // objective falls by s·b − s²a/2, best at s = b/a, clipped to the box.
+        block.fill(jj);
         let (ri, rj) = (block.row(ii), block.row(jj));
         let kij = if jj < np { ri.0[jj] } else { ri.1[jj - np] };
         let a = curvature(kii, diag[jj], kij);

@@ -684,7 +684,7 @@ fn a_model_read_back_predicts_the_bits_of_the_cached_one() {
 }
 
 #[test]
-fn rbf_matrix_from_the_gram_is_the_kernel_matrix() {
+fn lazy_rbf_rows_from_the_gram_are_the_kernel_matrix() {
     let (n, d) = (COLS + 45, 7);
     let xs: Vec<f64> = (0..n * d)
         .map(|v| ((v * 53 % 97) as f64 - 48.0) / 19.0)
@@ -692,10 +692,28 @@ fn rbf_matrix_from_the_gram_is_the_kernel_matrix() {
     let sq: Vec<f64> = xs.chunks_exact(d).map(|r| dot(r, r)).collect();
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let gram = kernel_matrix(&xs, &sq, n, d, Kernel::Linear);
+    // Two "classes", rows 0..60 and 60..n: filling every row of the pair
+    // fills the whole matrix.
     for gamma in [1e-4, 0.05, 3.0] {
         let want = kernel_matrix(&xs, &sq, n, d, Kernel::Rbf { gamma });
-        assert_eq!(bits(&rbf_matrix(&gram, &sq, gamma)), bits(&want));
-        assert_eq!(bits(&rbf_matrix_impl(&gram, &sq, gamma)), bits(&want));
+        let (mut k, mut done) = (vec![0.0; n * n], vec![false; 2 * n]);
+        let mut lazy = LazyPair {
+            k: &mut k,
+            done: &mut done,
+            gram: &gram,
+            sq: &sq,
+            gamma,
+            n,
+            n_classes: 2,
+            pos: (0, 0, 60),
+            neg: (1, 60, n - 60),
+        };
+        for t in (0..n).rev() {
+            lazy.fill(t);
+            assert_eq!(lazy.diag(t), 1.0);
+        }
+        assert!(done.iter().all(|&f| f));
+        assert_eq!(bits(&k), bits(&want));
     }
     // The cross products are the prediction kernel's dot products.
     let rows = 5;
