@@ -204,7 +204,7 @@ impl GramCache {
     /// computed and kept; `None` when they alone would exceed the budget.
     pub fn cross(&self, train: &TrainGram, x: &[f64]) -> Option<Arc<CrossGram>> {
         let (n, d) = train.shape();
-        if d == 0 || x.len() % d != 0 {
+        if d == 0 || !x.len().is_multiple_of(d) {
             return None;
         }
         let rows = x.len() / d;

@@ -32,14 +32,24 @@
 //!
 //! # Speed
 //!
-//! - The training kernel matrix is computed once per fit, rows ordered by
-//!   class, and every pair reads its two class blocks in place.
+//! - The dot products of a training matrix (its Gram matrix) and of a
+//!   scored matrix with it are kept by the process between fits (`gram`:
+//!   a search fits the same fold for every candidate, and only `C` and
+//!   `gamma` change); a fit turns them into kernel values, a prediction
+//!   gathers those of its support vectors. Same bits as computing them.
+//! - The training kernel is in one matrix, rows ordered by class, and
+//!   every pair reads its two class blocks in place. From cached products
+//!   an RBF row's block is computed when the solver first reads it
+//!   (`LazyPair`), so rows it never picks cost nothing; without them the
+//!   whole matrix is computed first.
 //! - Dot products are summed feature by feature in ascending order, several
 //!   columns at a time in vector registers; for the RBF kernel
 //!   `‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b`, clamped at zero, and `e^x` is our own
 //!   branch-free `exp_nonpositive`.
 //! - The hot loops are compiled twice, for the baseline CPU and for AVX2,
 //!   and picked at run time; both give the same bits (see `avx2_dispatch!`).
+//! - Prediction scores 8 rows at a time, each machine keeping one running
+//!   sum per row, each in the order of one row alone.
 //!
 //! On digits (1797 × 64, 10 classes), 5-fold CV over an 8 × 8 grid of `C`
 //! and `gamma`, this is about 4× faster than scikit-learn's libsvm on one
