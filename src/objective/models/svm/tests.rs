@@ -596,3 +596,169 @@ fn max_iter_cap_still_gives_a_model() {
         .iter()
         .all(|b| b.converged && b.iterations > 3));
 }
+
+/// Every number a model holds and every decision value it gives on `x`,
+/// as bits.
+fn model_bits(m: &Svc, x: &Array2<f64>) -> (Vec<usize>, Vec<u64>, Vec<u64>) {
+    let coefs = m
+        .machines()
+        .iter()
+        .flat_map(|b| {
+            b.dual_coef
+                .iter()
+                .chain([&b.intercept])
+                .map(|v| v.to_bits())
+                .chain([b.iterations as u64, b.converged as u64])
+        })
+        .collect();
+    let dec = m
+        .decisions(x.view())
+        .iter()
+        .flatten()
+        .map(|v| v.to_bits())
+        .collect();
+    (m.support().to_vec(), coefs, dec)
+}
+
+#[test]
+fn cached_and_direct_fits_give_the_same_bits() {
+    // Digits: 10 classes (45 machines), 64 features, a test set of another
+    // size, more than one prediction block and a remainder.
+    let (x, y) = load_csv("digits.csv");
+    let train: Vec<usize> = (0..x.nrows()).filter(|r| r % 5 != 0).collect();
+    let test: Vec<usize> = (0..x.nrows()).filter(|r| r % 5 == 0).take(61).collect();
+    let (xtr, xte) = standardise(&x, &train, &test);
+    let ytr: Vec<usize> = train.iter().map(|&r| y[r]).collect();
+    let cache = Arc::new(GramCache::new(GRAM_BYTES));
+    for (c, kernel, gamma) in [
+        (10.0, KernelKind::Rbf, Gamma::Value(0.003)),
+        (0.5, KernelKind::Rbf, Gamma::Scale),
+        (1e3, KernelKind::Rbf, Gamma::Value(0.1)),
+        (0.01, KernelKind::Linear, Gamma::Scale),
+    ] {
+        let p = SvcParams {
+            c,
+            kernel,
+            gamma,
+            ..SvcParams::default()
+        };
+        let direct = Svc::fit_with(xtr.view(), &ytr, 10, &p, None).unwrap();
+        assert!(direct.shared.0.is_none());
+        let want = model_bits(&direct, &xte);
+        // The same as the uncached prediction path.
+        let dec: Vec<u64> = direct
+            .decision_function(xte.view())
+            .iter()
+            .flatten()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(want.2, dec);
+        // A miss (first), then hits (the training and the test products).
+        for _ in 0..2 {
+            let cached = Svc::fit_with(xtr.view(), &ytr, 10, &p, Some(&cache)).unwrap();
+            assert!(cached.shared.0.is_some());
+            assert_eq!(model_bits(&cached, &xte), want, "C = {c}");
+            assert_eq!(labels(&cached, &xte), labels(&direct, &xte));
+            // Training rows, scored from their own Gram products.
+            assert_eq!(model_bits(&cached, &xtr).2, model_bits(&direct, &xtr).2);
+        }
+    }
+    // One training Gram matrix and two scored matrices, kept once each.
+    let n = train.len();
+    let want = 8 * (n * n + n * 64 + 61 * n + 61 * 64 + n * n + n * 64);
+    assert_eq!(cache.bytes(), want);
+}
+
+#[test]
+fn a_model_read_back_predicts_the_bits_of_the_cached_one() {
+    let (x, y) = load_csv("iris.csv");
+    let all: Vec<usize> = (0..x.nrows()).collect();
+    let (xs, _) = standardise(&x, &all, &[]);
+    let cache = Arc::new(GramCache::new(GRAM_BYTES));
+    let p = SvcParams::default();
+    let m = Svc::fit_with(xs.view(), &y, 3, &p, Some(&cache)).unwrap();
+    let back: Svc = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+    assert!(m.shared.0.is_some() && back.shared.0.is_none());
+    assert_eq!(back, m);
+    assert_eq!(model_bits(&back, &xs), model_bits(&m, &xs));
+}
+
+#[test]
+fn lazy_rbf_rows_from_the_gram_are_the_kernel_matrix() {
+    let (n, d) = (COLS + 45, 7);
+    let xs: Vec<f64> = (0..n * d)
+        .map(|v| ((v * 53 % 97) as f64 - 48.0) / 19.0)
+        .collect();
+    let sq: Vec<f64> = xs.chunks_exact(d).map(|r| dot(r, r)).collect();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let gram = kernel_matrix(&xs, &sq, n, d, Kernel::Linear);
+    // Two "classes", rows 0..60 and 60..n: filling every row of the pair
+    // fills the whole matrix.
+    for gamma in [1e-4, 0.05, 3.0] {
+        let want = kernel_matrix(&xs, &sq, n, d, Kernel::Rbf { gamma });
+        let (mut k, mut done) = (vec![0.0; n * n], vec![false; 2 * n]);
+        let mut lazy = LazyPair {
+            k: &mut k,
+            done: &mut done,
+            gram: &gram,
+            sq: &sq,
+            gamma,
+            n,
+            n_classes: 2,
+            pos: (0, 0, 60),
+            neg: (1, 60, n - 60),
+        };
+        for t in (0..n).rev() {
+            lazy.fill(t);
+            assert_eq!(lazy.diag(t), 1.0);
+        }
+        assert!(done.iter().all(|&f| f));
+        assert_eq!(bits(&k), bits(&want));
+    }
+    // The cross products are the prediction kernel's dot products.
+    let rows = 5;
+    let x: Vec<f64> = xs[3 * d..(3 + rows) * d].iter().map(|v| v * 1.5).collect();
+    let mut cross = vec![0.0; rows * n];
+    cross_dots(&x, &xs, n, d, &mut cross);
+    let mut base = vec![0.0; rows * n];
+    cross_dots_impl(&x, &xs, n, d, &mut base);
+    assert_eq!(bits(&cross), bits(&base));
+    let xt = Columns::new(&xs, n, d);
+    let mut row = vec![0.0; n];
+    for t in 0..rows {
+        kernel_row(&x[t * d..(t + 1) * d], &xt, &sq, Kernel::Linear, &mut row);
+        assert_eq!(bits(&row), bits(&cross[t * n..(t + 1) * n]));
+    }
+}
+
+#[test]
+fn the_gram_cache_finds_entries_by_their_bits_and_keeps_to_its_budget() {
+    let (n, d) = (40, 3);
+    let a: Vec<f64> = (0..n * d).map(|v| v as f64 / 7.0).collect();
+    let mut b = a.clone();
+    b[17] = f64::from_bits(b[17].to_bits() + 1);
+    let entry = 8 * (n * n + n * d);
+    let cache = GramCache::new(2 * entry);
+    let ga = cache.train(&a, n, d).unwrap();
+    assert!(Arc::ptr_eq(&ga, &cache.train(&a, n, d).unwrap()));
+    let gb = cache.train(&b, n, d).unwrap();
+    assert!(!Arc::ptr_eq(&ga, &gb));
+    assert_eq!(cache.bytes(), 2 * entry);
+    // `a` was used last: a third matrix evicts `b`, the least recent.
+    assert!(Arc::ptr_eq(&ga, &cache.train(&a, n, d).unwrap()));
+    let c: Vec<f64> = a.iter().map(|v| v + 1.0).collect();
+    cache.train(&c, n, d).unwrap();
+    assert_eq!(cache.bytes(), 2 * entry);
+    assert!(Arc::ptr_eq(&ga, &cache.train(&a, n, d).unwrap()));
+    assert!(!Arc::ptr_eq(&gb, &cache.train(&b, n, d).unwrap()));
+    // An entry larger than the whole budget is never kept.
+    assert!(GramCache::new(entry - 1).train(&a, n, d).is_none());
+    assert!(GramCache::new(0).train(&a, n, d).is_none());
+    // Cross products: by training matrix and by the scored rows' bits.
+    let x = &a[..5 * d];
+    let cx = cache.cross(&ga, x).unwrap();
+    assert!(Arc::ptr_eq(&cx, &cache.cross(&ga, x).unwrap()));
+    assert!(!Arc::ptr_eq(&cx, &cache.cross(&gb, x).unwrap()));
+    assert!(cache.cross(&ga, &a[..5 * d - 1]).is_none());
+    assert!(cache.bytes() <= 2 * entry);
+}
