@@ -232,8 +232,6 @@ pub fn fit_shared(
     seed: u64,
     shared: &Shared,
 ) -> Result<Fitted, ModelError> {
-    // No model shares work yet; each that does reads `shared` below.
-    let _ = shared;
     // Searches refuse data without a feature up front (config, cv); this
     // keeps any other caller from reaching a model that indexes column 0.
     if x.ncols() == 0 {
@@ -249,7 +247,7 @@ pub fn fit_shared(
         "lasso" => elastic_net::fit(x, y, params, seed, Some(1.0)),
         "decision_tree" => tree::fit(x, y, params, seed),
         "random_forest" => forest::fit(x, y, params, seed),
-        "gradient_boosting" => boosting::fit(x, y, params, seed),
+        "gradient_boosting" => boosting::fit(x, y, params, seed, shared),
         "svm" => svm::fit(x, y, params, seed),
         "knn" => knn::fit(x, y, params, seed),
         "gaussian_nb" => naive_bayes::fit(x, y, params, seed),

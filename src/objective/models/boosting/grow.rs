@@ -22,8 +22,8 @@ struct Bin {
     n: u32,
 }
 
-/// Per-feature histograms of one node: `N_BINS` bins a feature.
-type Hist = Vec<Bin>;
+/// Per-feature histograms of one node: `hist[f][bin]`.
+type Hist = Vec<[Bin; N_BINS]>;
 
 /// Gradients and hessians of the rows of one tree.
 pub(super) struct Grads<'a> {
@@ -32,40 +32,61 @@ pub(super) struct Grads<'a> {
     pub(super) h: Option<&'a [f32]>,
 }
 
-/// The histograms of `rows`: each feature summed over the rows in their
-/// order, one feature a task.
+/// Features a histogram task sums (rayon splits a node's histograms
+/// into blocks of features).
+const FEATURE_BLOCK: usize = 8;
+/// A node with fewer row × feature cells than this is summed by one task.
+const PARALLEL_CELLS: usize = 1 << 16;
+
+/// The histograms of `rows`: each bin summed over the rows in their order.
+///
+/// Why the bits never depend on the threads: a task owns whole features
+/// (a block of them) and walks the rows in order, adding each row to its
+/// bin in each of its features, so every bin is the same sum in the same
+/// order however the blocks are spread over threads (or not split).
 fn build_hist(binned: &Binned, rows: &[u32], grads: &Grads<'_>) -> Hist {
-    let ordered_g: Vec<f32> = rows.iter().map(|&r| grads.g[r as usize]).collect();
-    let ordered_h: Option<Vec<f32>> = grads
-        .h
-        .map(|h| rows.iter().map(|&r| h[r as usize]).collect());
-    let mut hist = vec![Bin::default(); binned.n_features() * N_BINS];
-    hist.par_chunks_mut(N_BINS)
-        .zip(binned.cols.par_iter())
-        .for_each(|(out, col)| {
-            match &ordered_h {
-                Some(oh) => {
-                    for ((&r, &g), &h) in rows.iter().zip(&ordered_g).zip(oh) {
-                        let b = &mut out[col[r as usize] as usize];
-                        b.g += f64::from(g);
-                        b.h += f64::from(h);
-                        b.n += 1;
-                    }
-                }
-                None => {
-                    for (&r, &g) in rows.iter().zip(&ordered_g) {
-                        let b = &mut out[col[r as usize] as usize];
-                        b.g += f64::from(g);
+    let d = binned.n_features();
+    let mut hist = vec![[Bin::default(); N_BINS]; d];
+    let fill = |f0: usize, out: &mut [[Bin; N_BINS]]| {
+        let nf = out.len();
+        let bins_of = |r: u32| {
+            let start = r as usize * d + f0;
+            &binned.rows[start..start + nf]
+        };
+        match grads.h {
+            Some(hs) => {
+                for &r in rows {
+                    let (g, h) = (f64::from(grads.g[r as usize]), f64::from(hs[r as usize]));
+                    for (o, &bin) in out.iter_mut().zip(bins_of(r)) {
+                        let b = &mut o[usize::from(bin)];
+                        b.g += g;
+                        b.h += h;
                         b.n += 1;
                     }
                 }
             }
-            if ordered_h.is_none() {
-                for b in out.iter_mut() {
+            None => {
+                for &r in rows {
+                    let g = f64::from(grads.g[r as usize]);
+                    for (o, &bin) in out.iter_mut().zip(bins_of(r)) {
+                        let b = &mut o[usize::from(bin)];
+                        b.g += g;
+                        b.n += 1;
+                    }
+                }
+                for b in out.iter_mut().flatten() {
                     b.h = f64::from(b.n);
                 }
             }
-        });
+        }
+    };
+    if rows.len() * d < PARALLEL_CELLS {
+        fill(0, &mut hist);
+    } else {
+        hist.par_chunks_mut(FEATURE_BLOCK)
+            .enumerate()
+            .for_each(|(i, out)| fill(i * FEATURE_BLOCK, out));
+    }
     hist
 }
 
@@ -74,10 +95,12 @@ fn subtract(parent: &Hist, child: &Hist) -> Hist {
     parent
         .iter()
         .zip(child)
-        .map(|(p, c)| Bin {
-            g: p.g - c.g,
-            h: p.h - c.h,
-            n: p.n - c.n,
+        .map(|(p, c)| {
+            std::array::from_fn(|b| Bin {
+                g: p[b].g - c[b].g,
+                h: p[b].h - c[b].h,
+                n: p[b].n - c[b].n,
+            })
         })
         .collect()
 }
@@ -268,7 +291,7 @@ pub(super) fn grow(
     let mut leaves = Vec::new();
     let m = rows.len();
     let hist = build_hist(binned, rows, grads);
-    let (sum_g, sum_h) = hist[..N_BINS]
+    let (sum_g, sum_h) = hist[0]
         .iter()
         .fold((0.0, 0.0), |(g, h), b| (g + b.g, h + b.h));
     let msl = p.min_samples_leaf;
@@ -276,7 +299,7 @@ pub(super) fn grow(
     let mut features: Vec<usize> = (0..n_features).collect();
 
     // The best split of a node over this node's feature draw.
-    let mut find = |hist: &[Bin], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
+    let mut find = |hist: &[[Bin; N_BINS]], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
         let chosen: &[usize] = match p.n_sub_features {
             Some(k) if k < n_features => {
                 for i in 0..k {
@@ -293,7 +316,7 @@ pub(super) fn grow(
             let s = best_split_of(
                 binned,
                 f,
-                &hist[f * N_BINS..(f + 1) * N_BINS],
+                &hist[f],
                 n as u32,
                 g,
                 h,

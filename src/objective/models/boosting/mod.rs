@@ -57,8 +57,8 @@ use serde::{Deserialize, Serialize};
 
 use super::tree::argmax_rows;
 use super::{
-    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
-    POSITIVE,
+    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Shared, Targets,
+    Task, POSITIVE,
 };
 use crate::value::{Params, Value};
 pub use loss::Loss;
@@ -313,20 +313,22 @@ impl BoostParams {
     }
 }
 
-/// Train a `gradient_boosting` model on one fold.
+/// Train a `gradient_boosting` model on one fold, with the bins `shared`
+/// keeps for `x` (the same model, bit for bit, whatever it holds).
 pub fn fit(
     x: ArrayView2<'_, f64>,
     y: Targets<'_>,
     params: &Params,
     seed: u64,
+    shared: &Shared,
 ) -> Result<Fitted, ModelError> {
     let reader = Reader {
         model: MODEL,
         params,
     };
     let p = BoostParams::from_reader(&reader)?;
-    Ok(Fitted::GradientBoosting(GradientBoosting::fit(
-        x, y, &p, seed,
+    Ok(Fitted::GradientBoosting(GradientBoosting::fit_shared(
+        x, y, &p, seed, shared,
     )?))
 }
 
@@ -516,7 +518,19 @@ impl GradientBoosting {
         p: &BoostParams,
         seed: u64,
     ) -> Result<GradientBoosting, ModelError> {
-        let mut grower = Self::start(x, y, p, seed)?;
+        Self::fit_shared(x, y, p, seed, &Shared::disabled())
+    }
+
+    /// [`GradientBoosting::fit`], with the bins `shared` keeps for `x`
+    /// (made there if it has none yet): the same model, bit for bit.
+    pub fn fit_shared(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        p: &BoostParams,
+        seed: u64,
+        shared: &Shared,
+    ) -> Result<GradientBoosting, ModelError> {
+        let mut grower = Self::start(x, y, p, seed, shared)?;
         grower.grow_to(x, y, p.max_iter);
         Ok(grower.model)
     }
