@@ -18,13 +18,10 @@ pub(super) const MISSING: u8 = 255;
 /// Bins a feature's histogram holds (the real ones and [`MISSING`]).
 pub(super) const N_BINS: usize = 256;
 
-/// The training features as bins, column by column and row by row.
+/// The training features as bins, column by column.
 pub(super) struct Binned {
     /// `cols[f][row]`: the bin of a cell, [`MISSING`] for NaN.
     pub(super) cols: Vec<Vec<u8>>,
-    /// `rows[row * n_features + f]`: the same bins, a row's side by side
-    /// (histograms read a row's features from one cache line).
-    pub(super) rows: Vec<u8>,
     /// `thresholds[f]`: ascending; bin `b` holds values in
     /// `(thresholds[b-1], thresholds[b]]`.
     pub(super) thresholds: Vec<Vec<f64>>,
@@ -98,7 +95,7 @@ pub(super) fn key(max_bins: usize) -> String {
 /// One feature's bins, thresholds and whether it had a NaN.
 type Feature = (Vec<u8>, Vec<f64>, bool);
 
-/// Bin column `f` of `x` (no value infinite: [`check_finite`]).
+/// Bin column `f` of `x` (no value infinite: [`infinite_cell`]).
 fn bin_feature(x: &ArrayView2<'_, f64>, f: usize, max_bins: usize) -> Feature {
     let col = x.column(f);
     let values: Vec<f64> = col.iter().copied().filter(|v| !v.is_nan()).collect();
@@ -108,20 +105,17 @@ fn bin_feature(x: &ArrayView2<'_, f64>, f: usize, max_bins: usize) -> Feature {
     (bins, t, has_missing)
 }
 
-/// The error for the first infinite value of `x`, feature by feature.
-fn check_finite(x: &ArrayView2<'_, f64>) -> Result<(), ModelError> {
-    for (f, col) in x.columns().into_iter().enumerate() {
-        if let Some((r, v)) = col.iter().enumerate().find(|(_, v)| v.is_infinite()) {
-            return Err(ModelError::Fit {
-                model: MODEL,
-                message: format!(
-                    "row {r}, feature {f}: value {v} is infinite (NaN is read as missing; \
-                     infinite values are not)"
-                ),
-            });
-        }
-    }
-    Ok(())
+/// What is wrong with the first infinite value of `x`, feature by
+/// feature; `None` when every value is finite or NaN.
+fn infinite_cell(x: &ArrayView2<'_, f64>) -> Option<String> {
+    x.columns().into_iter().enumerate().find_map(|(f, col)| {
+        col.iter().enumerate().find(|(_, v)| v.is_infinite()).map(|(r, v)| {
+            format!(
+                "row {r}, feature {f}: value {v} is infinite (NaN is read as missing; \
+                 infinite values are not)"
+            )
+        })
+    })
 }
 
 impl Binned {
@@ -142,7 +136,6 @@ impl Binned {
         let d = x.ncols();
         let mut b = Binned {
             cols: Vec::with_capacity(d),
-            rows: vec![0; x.nrows() * d],
             thresholds: Vec::with_capacity(d),
             has_missing: Vec::with_capacity(d),
         };
@@ -150,11 +143,6 @@ impl Binned {
             b.cols.push(c);
             b.thresholds.push(t);
             b.has_missing.push(m);
-        }
-        for (f, col) in b.cols.iter().enumerate() {
-            for (row, &bin) in col.iter().enumerate() {
-                b.rows[row * d + f] = bin;
-            }
         }
         b
     }
@@ -167,10 +155,25 @@ impl Binned {
         max_bins: usize,
         shared: &Shared,
     ) -> Result<Arc<Binned>, ModelError> {
-        check_finite(&x)?;
+        let refuse = |message: &String| ModelError::Fit {
+            model: MODEL,
+            message: message.clone(),
+        };
         if shared.keeps_nothing() {
+            if let Some(message) = infinite_cell(&x) {
+                return Err(refuse(&message));
+            }
             // Kept for no other fit, so no trial can wait on it: parallel.
             return Ok(Arc::new(Binned::new(x, max_bins, true)));
+        }
+        // The check is a function of `x` alone: made once, as the bins.
+        let finite = shared.get_or_make("gradient_boosting/finite", || {
+            let message = infinite_cell(&x);
+            let bytes = message.as_ref().map_or(0, String::len);
+            (message, bytes)
+        });
+        if let Some(message) = finite.as_ref() {
+            return Err(refuse(message));
         }
         // Why serial: a maker must stay off the rayon pool (models::shared).
         Ok(shared.get_or_make(&key(max_bins), || {
@@ -183,7 +186,7 @@ impl Binned {
     /// The bytes it holds.
     fn bytes(&self) -> usize {
         let t: usize = self.thresholds.iter().map(|t| t.len() * 8).sum();
-        self.cols.iter().map(Vec::len).sum::<usize>() + self.rows.len() + t + self.has_missing.len()
+        self.cols.iter().map(Vec::len).sum::<usize>() + t + self.has_missing.len()
     }
 
     pub(super) fn n_features(&self) -> usize {

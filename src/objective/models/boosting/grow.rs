@@ -32,77 +32,97 @@ pub(super) struct Grads<'a> {
     pub(super) h: Option<&'a [f32]>,
 }
 
-/// Features a histogram task sums (rayon splits a node's histograms
-/// into blocks of features).
-const FEATURE_BLOCK: usize = 8;
 /// A node with fewer row × feature cells than this is summed by one task.
-const PARALLEL_CELLS: usize = 1 << 16;
+const PARALLEL_CELLS: usize = 1 << 15;
 
-/// The histograms of `rows`: each bin summed over the rows in their order.
+/// The histograms of `rows` (ascending): each feature's bins summed over
+/// the rows in their order, one feature a task.
 ///
-/// Why the bits never depend on the threads: a task owns whole features
-/// (a block of them) and walks the rows in order, adding each row to its
-/// bin in each of its features, so every bin is the same sum in the same
-/// order however the blocks are spread over threads (or not split).
+/// Why the bits never depend on the threads: a task owns a whole feature
+/// and walks the rows in order, so every bin is the same sum in the same
+/// order whether the features are spread over threads or summed by one.
 fn build_hist(binned: &Binned, rows: &[u32], grads: &Grads<'_>) -> Hist {
-    let d = binned.n_features();
-    let mut hist = vec![[Bin::default(); N_BINS]; d];
-    let fill = |f0: usize, out: &mut [[Bin; N_BINS]]| {
-        let nf = out.len();
-        let bins_of = |r: u32| {
-            let start = r as usize * d + f0;
-            &binned.rows[start..start + nf]
-        };
-        match grads.h {
-            Some(hs) => {
-                for &r in rows {
-                    let (g, h) = (f64::from(grads.g[r as usize]), f64::from(hs[r as usize]));
-                    for (o, &bin) in out.iter_mut().zip(bins_of(r)) {
-                        let b = &mut o[usize::from(bin)];
-                        b.g += g;
-                        b.h += h;
-                        b.n += 1;
+    let mut hist = vec![[Bin::default(); N_BINS]; binned.n_features()];
+    // Every row (the root of a tree grown on all rows): ascending, so the
+    // rows are 0..n and a column is read straight, not through `rows`.
+    let all = rows.len() == binned.cols.first().map_or(0, Vec::len);
+    match grads.h {
+        Some(hs) => {
+            // The gradient and hessian of each row in order, as f64 once
+            // for every feature.
+            let gh: Vec<[f64; 2]> = rows
+                .iter()
+                .map(|&r| [f64::from(grads.g[r as usize]), f64::from(hs[r as usize])])
+                .collect();
+            let add = |out: &mut [Bin; N_BINS], bin: u8, [g, h]: [f64; 2]| {
+                let b = &mut out[usize::from(bin)];
+                b.g += g;
+                b.h += h;
+                b.n += 1;
+            };
+            each_feature(binned, rows.len(), &mut hist, |out, col| {
+                if all {
+                    col.iter().zip(&gh).for_each(|(&bin, &v)| add(out, bin, v));
+                } else {
+                    for (&r, &v) in rows.iter().zip(&gh) {
+                        add(out, col[r as usize], v);
                     }
                 }
-            }
-            None => {
-                for &r in rows {
-                    let g = f64::from(grads.g[r as usize]);
-                    for (o, &bin) in out.iter_mut().zip(bins_of(r)) {
-                        let b = &mut o[usize::from(bin)];
-                        b.g += g;
-                        b.n += 1;
+            });
+        }
+        None => {
+            let gs: Vec<f64> = rows.iter().map(|&r| f64::from(grads.g[r as usize])).collect();
+            let add = |out: &mut [Bin; N_BINS], bin: u8, g: f64| {
+                let b = &mut out[usize::from(bin)];
+                b.g += g;
+                b.n += 1;
+            };
+            each_feature(binned, rows.len(), &mut hist, |out, col| {
+                if all {
+                    col.iter().zip(&gs).for_each(|(&bin, &g)| add(out, bin, g));
+                } else {
+                    for (&r, &g) in rows.iter().zip(&gs) {
+                        add(out, col[r as usize], g);
                     }
                 }
-                for b in out.iter_mut().flatten() {
+                // Every hessian is 1: a bin's sum is its count.
+                for b in out.iter_mut() {
                     b.h = f64::from(b.n);
                 }
-            }
+            });
         }
-    };
-    if rows.len() * d < PARALLEL_CELLS {
-        fill(0, &mut hist);
-    } else {
-        hist.par_chunks_mut(FEATURE_BLOCK)
-            .enumerate()
-            .for_each(|(i, out)| fill(i * FEATURE_BLOCK, out));
     }
     hist
 }
 
-/// `parent - child`, bin by bin.
-fn subtract(parent: &Hist, child: &Hist) -> Hist {
-    parent
-        .iter()
-        .zip(child)
-        .map(|(p, c)| {
-            std::array::from_fn(|b| Bin {
-                g: p[b].g - c[b].g,
-                h: p[b].h - c[b].h,
-                n: p[b].n - c[b].n,
-            })
-        })
-        .collect()
+/// `fill(histogram, column)` for every feature: one rayon task a feature
+/// for a node of many rows, in turn on this thread for a small one (the
+/// same sums either way).
+fn each_feature(
+    binned: &Binned,
+    n_rows: usize,
+    hist: &mut Hist,
+    fill: impl Fn(&mut [Bin; N_BINS], &[u8]) + Sync,
+) {
+    if n_rows * binned.n_features() < PARALLEL_CELLS {
+        hist.iter_mut()
+            .zip(&binned.cols)
+            .for_each(|(out, col)| fill(out, col));
+    } else {
+        hist.par_iter_mut()
+            .zip(binned.cols.par_iter())
+            .for_each(|(out, col)| fill(out, col));
+    }
+}
+
+/// `parent -= child`, bin by bin (the parent's histograms become the
+/// other child's).
+fn subtract(parent: &mut Hist, child: &Hist) {
+    for (p, c) in parent.iter_mut().flatten().zip(child.iter().flatten()) {
+        p.g -= c.g;
+        p.h -= c.h;
+        p.n -= c.n;
+    }
 }
 
 // -------------------------------------------------------------- growing --
@@ -377,18 +397,22 @@ pub(super) fn grow(
                 usize::from(b) <= s.bin
             }
         };
+        // Why no branch: which side a row goes is data, so a branch on it
+        // mispredicts about every other row. Each row is written to both
+        // sides and only the side it belongs to moves on (the same order
+        // as a branchy partition; `w <= i`, so no unread row is overwritten).
         scratch.clear();
-        let mut w = node.start;
+        scratch.resize(node.end - node.start, 0);
+        let (mut w, mut k) = (node.start, 0);
         for i in node.start..node.end {
             let r = rows[i];
-            if goes_left(r) {
-                rows[w] = r;
-                w += 1;
-            } else {
-                scratch.push(r);
-            }
+            let left = goes_left(r);
+            rows[w] = r;
+            scratch[k] = r;
+            w += usize::from(left);
+            k += usize::from(!left);
         }
-        rows[w..node.end].copy_from_slice(&scratch);
+        rows[w..node.end].copy_from_slice(&scratch[..k]);
         let mid = w;
         let n_left = mid - node.start;
         let n_right = node.end - mid;
@@ -431,7 +455,9 @@ pub(super) fn grow(
             let small = usize::from(n_left >= n_right);
             let (_, a, b, ..) = children[small];
             let h_small = build_hist(binned, &rows[a..b], grads);
-            children[1 - small].7 = Some(subtract(&node.hist, &h_small));
+            let mut h_large = node.hist;
+            subtract(&mut h_large, &h_small);
+            children[1 - small].7 = Some(h_large);
             children[small].7 = Some(h_small);
         }
         for (id, a, b, g, h, v, is_leaf, hist) in children {

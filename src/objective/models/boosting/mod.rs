@@ -21,6 +21,11 @@
 //!   lowest feature wins, then the left-to-right scan (missing values
 //!   right), then the lowest bin. The next node to split is the one with
 //!   the largest gain, the earliest created on ties.
+//! - **Shared bins.** The bins are a function of the training matrix and
+//!   `max_bins` only, so a search makes them once per fold (and rung
+//!   subsample) and every trial with that `max_bins` reads them
+//!   ([`Shared`], key `gradient_boosting/bins/max_bins=…`): a fit finds
+//!   the same bins whether it makes them or not.
 //! - **Seeds.** Row subsampling of iteration `i` uses seed
 //!   `stream(seed, 1, i)`; the feature draws of tree `k` of iteration `i`
 //!   use `stream(seed, 2, i · trees_per_iteration + k)` (see [`stream`]):
