@@ -109,12 +109,15 @@ fn bin_feature(x: &ArrayView2<'_, f64>, f: usize, max_bins: usize) -> Feature {
 /// feature; `None` when every value is finite or NaN.
 fn infinite_cell(x: &ArrayView2<'_, f64>) -> Option<String> {
     x.columns().into_iter().enumerate().find_map(|(f, col)| {
-        col.iter().enumerate().find(|(_, v)| v.is_infinite()).map(|(r, v)| {
-            format!(
-                "row {r}, feature {f}: value {v} is infinite (NaN is read as missing; \
+        col.iter()
+            .enumerate()
+            .find(|(_, v)| v.is_infinite())
+            .map(|(r, v)| {
+                format!(
+                    "row {r}, feature {f}: value {v} is infinite (NaN is read as missing; \
                  infinite values are not)"
-            )
-        })
+                )
+            })
     })
 }
 

@@ -71,7 +71,10 @@ fn build_hist(binned: &Binned, rows: &[u32], grads: &Grads<'_>) -> Hist {
             });
         }
         None => {
-            let gs: Vec<f64> = rows.iter().map(|&r| f64::from(grads.g[r as usize])).collect();
+            let gs: Vec<f64> = rows
+                .iter()
+                .map(|&r| f64::from(grads.g[r as usize]))
+                .collect();
             let add = |out: &mut [Bin; N_BINS], bin: u8, g: f64| {
                 let b = &mut out[usize::from(bin)];
                 b.g += g;
@@ -319,38 +322,30 @@ pub(super) fn grow(
     let mut features: Vec<usize> = (0..n_features).collect();
 
     // The best split of a node over this node's feature draw.
-    let mut find = |hist: &[[Bin; N_BINS]], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
-        let chosen: &[usize] = match p.n_sub_features {
-            Some(k) if k < n_features => {
-                for i in 0..k {
-                    let j = i + below(rng, n_features - i);
-                    features.swap(i, j);
+    let mut find =
+        |hist: &[[Bin; N_BINS]], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
+            let chosen: &[usize] = match p.n_sub_features {
+                Some(k) if k < n_features => {
+                    for i in 0..k {
+                        let j = i + below(rng, n_features - i);
+                        features.swap(i, j);
+                    }
+                    features[..k].sort_unstable();
+                    &features[..k]
                 }
-                features[..k].sort_unstable();
-                &features[..k]
+                _ => &features[..],
+            };
+            let mut best: Option<Split> = None;
+            for &f in chosen {
+                let s = best_split_of(binned, f, &hist[f], n as u32, g, h, value, p);
+                if let Some(s) = s {
+                    if best.is_none_or(|b| s.gain > b.gain) {
+                        best = Some(s);
+                    }
+                }
             }
-            _ => &features[..],
+            best
         };
-        let mut best: Option<Split> = None;
-        for &f in chosen {
-            let s = best_split_of(
-                binned,
-                f,
-                &hist[f],
-                n as u32,
-                g,
-                h,
-                value,
-                p,
-            );
-            if let Some(s) = s {
-                if best.is_none_or(|b| s.gain > b.gain) {
-                    best = Some(s);
-                }
-            }
-        }
-        best
-    };
 
     let mut heap: BinaryHeap<Key> = BinaryHeap::new();
     let mut open: Vec<Option<Open>> = vec![None];

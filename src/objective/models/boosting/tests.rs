@@ -162,7 +162,10 @@ fn a_fit_on_shared_bins_equals_one_without_bit_for_bit() {
     // Another max_bins is another value: it must not reuse these bins.
     let coarse = BoostParams { max_bins: 8, ..p };
     let on_shared = GradientBoosting::fit_shared(x.view(), t, &coarse, 11, &shared).unwrap();
-    assert_eq!(on_shared, GradientBoosting::fit(x.view(), t, &coarse, 11).unwrap());
+    assert_eq!(
+        on_shared,
+        GradientBoosting::fit(x.view(), t, &coarse, 11).unwrap()
+    );
     assert_ne!(on_shared, alone);
 }
 
@@ -175,7 +178,10 @@ fn an_infinite_value_is_refused_with_or_without_shared_bins() {
         let e = GradientBoosting::fit_shared(x.view(), Targets::Values(&y), &small(2), 0, &shared)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("row 7, feature 1") && e.contains("infinite"), "{e}");
+        assert!(
+            e.contains("row 7, feature 1") && e.contains("infinite"),
+            "{e}"
+        );
     }
 }
 
