@@ -227,3 +227,93 @@ subsample = { type = "float", low = 0.6, high = 1.0 }
         r.stdout()
     );
 }
+
+/// Run `hpsearch run <toml> -j <threads> --out <out> -q` in `sb` with
+/// `HPSEARCH_SHARED_BYTES=<budget>` (`None`: unset, the default budget).
+fn run_with_budget(sb: &Sandbox, toml: &str, threads: &str, out: &str, budget: Option<&str>) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hpsearch"));
+    cmd.args(["run", toml, "-j", threads, "--out", out, "-q"])
+        .current_dir(sb.path())
+        .env_remove("HPSEARCH_SHARED_BYTES");
+    if let Some(b) = budget {
+        cmd.env("HPSEARCH_SHARED_BYTES", b);
+    }
+    let done = cmd.output().expect("run hpsearch");
+    assert!(
+        done.status.success(),
+        "{toml} -j {threads}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+#[test]
+fn shared_bins_leave_trials_byte_identical_for_any_budget_and_thread_count() {
+    // Each fold's bins are made once and shared by the trials (one value
+    // per max_bins); a search must write the same bytes with sharing off
+    // (0), with a budget that keeps only the first value (1), and on by
+    // default, on 1 and 2 threads; for a plain search and for
+    // `resource = "iterations"` (whose fits start through the same bins).
+    let sb = Sandbox::new();
+    sb.data("breast_cancer.csv");
+    let plain = r#"
+[search]
+strategy = "random"
+trials = 8
+seed = 3
+
+[objective]
+model = "gradient_boosting"
+
+[objective.params]
+max_iter = 8
+
+[data]
+path = "data/breast_cancer.csv"
+target = "target"
+
+[cv]
+folds = 3
+
+[space]
+learning_rate = { type = "float", low = 0.05, high = 0.5, log = true }
+max_leaf_nodes = { type = "int", low = 4, high = 31 }
+max_bins = { type = "int", values = [16, 255] }
+subsample = { type = "float", low = 0.5, high = 1.0 }
+max_features = { type = "float", low = 0.5, high = 1.0 }
+"#;
+    let rungs = plain
+        .replace(
+            "[objective]\n",
+            "[search.pruner]\nkind = \"successive_halving\"\n\n[objective]\n",
+        )
+        .replace(
+            "model = \"gradient_boosting\"\n",
+            "model = \"gradient_boosting\"\nresource = \"iterations\"\nmax_resources = 9\n",
+        )
+        .replace("[objective.params]\nmax_iter = 8\n", "");
+    sb.write("plain.toml", plain);
+    sb.write("rungs.toml", &rungs);
+    for search in ["plain", "rungs"] {
+        let toml = format!("{search}.toml");
+        let reference = format!("{search}-off-1");
+        run_with_budget(&sb, &toml, "1", &reference, Some("0"));
+        let want = sb.read(&format!("{reference}/trials.csv"));
+        assert!(
+            String::from_utf8_lossy(&want).lines().count() == 9,
+            "{search}: eight trials and a header"
+        );
+        for (budget, name) in [(Some("0"), "off"), (Some("1"), "one"), (None, "on")] {
+            for threads in ["1", "2"] {
+                let out = format!("{search}-{name}-{threads}");
+                if out == reference {
+                    continue;
+                }
+                run_with_budget(&sb, &toml, threads, &out, budget);
+                assert!(
+                    sb.read(&format!("{out}/trials.csv")) == want,
+                    "{search}: trials.csv differs with sharing {name} on {threads} threads"
+                );
+            }
+        }
+    }
+}

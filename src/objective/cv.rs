@@ -729,11 +729,11 @@ impl CrossValidated {
                     }
                     pred
                 }),
-                Resource::Iterations => self.score_folds(trial, None, |i, fold, y, seed, _| {
+                Resource::Iterations => self.score_folds(trial, None, |i, fold, y, seed, sh| {
                     let n = usize::try_from(r).unwrap_or(usize::MAX);
                     let mut grower = match boosted.get_mut(i).and_then(Option::take) {
                         Some(g) => g,
-                        None => Growing::start(fold.x_train.view(), y, all, seed)
+                        None => Growing::start_shared(fold.x_train.view(), y, all, seed, sh)
                             .map_err(|e| e.to_string())?,
                     };
                     grower.grow_to(fold.x_train.view(), y, n);

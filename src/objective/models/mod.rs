@@ -247,7 +247,7 @@ pub fn fit_shared(
         "lasso" => elastic_net::fit_shared(x, y, params, seed, Some(1.0), shared),
         "decision_tree" => tree::fit(x, y, params, seed),
         "random_forest" => forest::fit(x, y, params, seed),
-        "gradient_boosting" => boosting::fit(x, y, params, seed),
+        "gradient_boosting" => boosting::fit(x, y, params, seed, shared),
         "svm" => svm::fit(x, y, params, seed),
         "knn" => knn::fit(x, y, params, seed),
         "gaussian_nb" => naive_bayes::fit(x, y, params, seed),

@@ -76,6 +76,13 @@ impl Shared {
         Shared::with_budget(0)
     }
 
+    /// Whether it keeps nothing ([`Shared::disabled`], or a budget of 0):
+    /// then every value is made for its caller alone, and its maker may
+    /// use the rayon pool.
+    pub fn keeps_nothing(&self) -> bool {
+        self.budget == 0
+    }
+
     /// The value under `key`: made by `make` (which returns it and the
     /// bytes it holds) the first time, and kept while the budget allows.
     /// A trial asking while another makes it waits for that one, so the

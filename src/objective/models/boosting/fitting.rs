@@ -3,6 +3,8 @@
 //! one at a time; [`GradientBoosting::fit`] is `start` then `grow_to`.
 //! It never sees folds, metrics or files.
 
+use std::sync::Arc;
+
 use ndarray::ArrayView2;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -12,7 +14,7 @@ use super::grow::{grow, Grads, GrowParams};
 use super::loss::{baseline, expit, median, softmax, Loss};
 use super::{stream, trees_per_iteration, BoostParams, BoostTree, GradientBoosting, Node, MODEL};
 use crate::objective::models::tree::below;
-use crate::objective::models::{ModelError, Reader, Targets, Task};
+use crate::objective::models::{ModelError, Reader, Shared, Targets, Task};
 use crate::value::Params;
 
 /// A `gradient_boosting` fit in progress: the model of its first
@@ -27,7 +29,8 @@ pub struct Growing {
     /// The loss, resolved against the task.
     loss: Loss,
     seed: u64,
-    binned: Binned,
+    /// The training matrix's bins (shared by the fits on it in a search).
+    binned: Arc<Binned>,
     raw: Vec<f64>,
     g: Vec<Vec<f32>>,
     h: Vec<Vec<f32>>,
@@ -47,12 +50,24 @@ impl Growing {
         params: &Params,
         seed: u64,
     ) -> Result<Growing, ModelError> {
+        Self::start_shared(x, y, params, seed, &Shared::disabled())
+    }
+
+    /// [`Growing::start`], with the bins `shared` keeps for `x` (made
+    /// there if it has none yet): the same fit, bit for bit.
+    pub fn start_shared(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        params: &Params,
+        seed: u64,
+        shared: &Shared,
+    ) -> Result<Growing, ModelError> {
         let reader = Reader {
             model: MODEL,
             params,
         };
         let p = BoostParams::from_reader(&reader)?;
-        GradientBoosting::start(x, y, &BoostParams { max_iter: 1, ..p }, seed)
+        GradientBoosting::start(x, y, &BoostParams { max_iter: 1, ..p }, seed, shared)
     }
 
     /// The model of the iterations grown so far.
@@ -193,6 +208,7 @@ impl GradientBoosting {
         y: Targets<'_>,
         p: &BoostParams,
         seed: u64,
+        shared: &Shared,
     ) -> Result<Growing, ModelError> {
         p.check()?;
         let n = x.nrows();
@@ -245,7 +261,7 @@ impl GradientBoosting {
             });
         }
         let k = trees_per_iteration(task, n_classes);
-        let binned = Binned::new(x, p.max_bins)?;
+        let binned = Binned::shared(x, p.max_bins, shared)?;
         let baseline = baseline(y, n, k, loss);
         // raw[i * k + c]: the raw prediction of row i, tree c.
         let raw: Vec<f64> = (0..n * k).map(|j| baseline[j % k]).collect();

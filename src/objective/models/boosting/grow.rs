@@ -22,8 +22,8 @@ struct Bin {
     n: u32,
 }
 
-/// Per-feature histograms of one node: `N_BINS` bins a feature.
-type Hist = Vec<Bin>;
+/// Per-feature histograms of one node: `hist[f][bin]`.
+type Hist = Vec<[Bin; N_BINS]>;
 
 /// Gradients and hessians of the rows of one tree.
 pub(super) struct Grads<'a> {
@@ -32,54 +32,100 @@ pub(super) struct Grads<'a> {
     pub(super) h: Option<&'a [f32]>,
 }
 
-/// The histograms of `rows`: each feature summed over the rows in their
-/// order, one feature a task.
+/// A node with fewer row × feature cells than this is summed by one task.
+const PARALLEL_CELLS: usize = 1 << 15;
+
+/// The histograms of `rows` (ascending): each feature's bins summed over
+/// the rows in their order, one feature a task.
+///
+/// Why the bits never depend on the threads: a task owns a whole feature
+/// and walks the rows in order, so every bin is the same sum in the same
+/// order whether the features are spread over threads or summed by one.
 fn build_hist(binned: &Binned, rows: &[u32], grads: &Grads<'_>) -> Hist {
-    let ordered_g: Vec<f32> = rows.iter().map(|&r| grads.g[r as usize]).collect();
-    let ordered_h: Option<Vec<f32>> = grads
-        .h
-        .map(|h| rows.iter().map(|&r| h[r as usize]).collect());
-    let mut hist = vec![Bin::default(); binned.n_features() * N_BINS];
-    hist.par_chunks_mut(N_BINS)
-        .zip(binned.cols.par_iter())
-        .for_each(|(out, col)| {
-            match &ordered_h {
-                Some(oh) => {
-                    for ((&r, &g), &h) in rows.iter().zip(&ordered_g).zip(oh) {
-                        let b = &mut out[col[r as usize] as usize];
-                        b.g += f64::from(g);
-                        b.h += f64::from(h);
-                        b.n += 1;
+    let mut hist = vec![[Bin::default(); N_BINS]; binned.n_features()];
+    // Every row (the root of a tree grown on all rows): ascending, so the
+    // rows are 0..n and a column is read straight, not through `rows`.
+    let all = rows.len() == binned.cols.first().map_or(0, Vec::len);
+    match grads.h {
+        Some(hs) => {
+            // The gradient and hessian of each row in order, as f64 once
+            // for every feature.
+            let gh: Vec<[f64; 2]> = rows
+                .iter()
+                .map(|&r| [f64::from(grads.g[r as usize]), f64::from(hs[r as usize])])
+                .collect();
+            let add = |out: &mut [Bin; N_BINS], bin: u8, [g, h]: [f64; 2]| {
+                let b = &mut out[usize::from(bin)];
+                b.g += g;
+                b.h += h;
+                b.n += 1;
+            };
+            each_feature(binned, rows.len(), &mut hist, |out, col| {
+                if all {
+                    col.iter().zip(&gh).for_each(|(&bin, &v)| add(out, bin, v));
+                } else {
+                    for (&r, &v) in rows.iter().zip(&gh) {
+                        add(out, col[r as usize], v);
                     }
                 }
-                None => {
-                    for (&r, &g) in rows.iter().zip(&ordered_g) {
-                        let b = &mut out[col[r as usize] as usize];
-                        b.g += f64::from(g);
-                        b.n += 1;
+            });
+        }
+        None => {
+            let gs: Vec<f64> = rows
+                .iter()
+                .map(|&r| f64::from(grads.g[r as usize]))
+                .collect();
+            let add = |out: &mut [Bin; N_BINS], bin: u8, g: f64| {
+                let b = &mut out[usize::from(bin)];
+                b.g += g;
+                b.n += 1;
+            };
+            each_feature(binned, rows.len(), &mut hist, |out, col| {
+                if all {
+                    col.iter().zip(&gs).for_each(|(&bin, &g)| add(out, bin, g));
+                } else {
+                    for (&r, &g) in rows.iter().zip(&gs) {
+                        add(out, col[r as usize], g);
                     }
                 }
-            }
-            if ordered_h.is_none() {
+                // Every hessian is 1: a bin's sum is its count.
                 for b in out.iter_mut() {
                     b.h = f64::from(b.n);
                 }
-            }
-        });
+            });
+        }
+    }
     hist
 }
 
-/// `parent - child`, bin by bin.
-fn subtract(parent: &Hist, child: &Hist) -> Hist {
-    parent
-        .iter()
-        .zip(child)
-        .map(|(p, c)| Bin {
-            g: p.g - c.g,
-            h: p.h - c.h,
-            n: p.n - c.n,
-        })
-        .collect()
+/// `fill(histogram, column)` for every feature: one rayon task a feature
+/// for a node of many rows, in turn on this thread for a small one (the
+/// same sums either way).
+fn each_feature(
+    binned: &Binned,
+    n_rows: usize,
+    hist: &mut Hist,
+    fill: impl Fn(&mut [Bin; N_BINS], &[u8]) + Sync,
+) {
+    if n_rows * binned.n_features() < PARALLEL_CELLS {
+        hist.iter_mut()
+            .zip(&binned.cols)
+            .for_each(|(out, col)| fill(out, col));
+    } else {
+        hist.par_iter_mut()
+            .zip(binned.cols.par_iter())
+            .for_each(|(out, col)| fill(out, col));
+    }
+}
+
+/// `parent -= child`, bin by bin (the parent's histograms become the
+/// other child's).
+fn subtract(parent: &mut Hist, child: &Hist) {
+    for (p, c) in parent.iter_mut().flatten().zip(child.iter().flatten()) {
+        p.g -= c.g;
+        p.h -= c.h;
+        p.n -= c.n;
+    }
 }
 
 // -------------------------------------------------------------- growing --
@@ -268,7 +314,7 @@ pub(super) fn grow(
     let mut leaves = Vec::new();
     let m = rows.len();
     let hist = build_hist(binned, rows, grads);
-    let (sum_g, sum_h) = hist[..N_BINS]
+    let (sum_g, sum_h) = hist[0]
         .iter()
         .fold((0.0, 0.0), |(g, h), b| (g + b.g, h + b.h));
     let msl = p.min_samples_leaf;
@@ -276,38 +322,30 @@ pub(super) fn grow(
     let mut features: Vec<usize> = (0..n_features).collect();
 
     // The best split of a node over this node's feature draw.
-    let mut find = |hist: &[Bin], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
-        let chosen: &[usize] = match p.n_sub_features {
-            Some(k) if k < n_features => {
-                for i in 0..k {
-                    let j = i + below(rng, n_features - i);
-                    features.swap(i, j);
+    let mut find =
+        |hist: &[[Bin; N_BINS]], n: usize, g: f64, h: f64, value: f64| -> Option<Split> {
+            let chosen: &[usize] = match p.n_sub_features {
+                Some(k) if k < n_features => {
+                    for i in 0..k {
+                        let j = i + below(rng, n_features - i);
+                        features.swap(i, j);
+                    }
+                    features[..k].sort_unstable();
+                    &features[..k]
                 }
-                features[..k].sort_unstable();
-                &features[..k]
+                _ => &features[..],
+            };
+            let mut best: Option<Split> = None;
+            for &f in chosen {
+                let s = best_split_of(binned, f, &hist[f], n as u32, g, h, value, p);
+                if let Some(s) = s {
+                    if best.is_none_or(|b| s.gain > b.gain) {
+                        best = Some(s);
+                    }
+                }
             }
-            _ => &features[..],
+            best
         };
-        let mut best: Option<Split> = None;
-        for &f in chosen {
-            let s = best_split_of(
-                binned,
-                f,
-                &hist[f * N_BINS..(f + 1) * N_BINS],
-                n as u32,
-                g,
-                h,
-                value,
-                p,
-            );
-            if let Some(s) = s {
-                if best.is_none_or(|b| s.gain > b.gain) {
-                    best = Some(s);
-                }
-            }
-        }
-        best
-    };
 
     let mut heap: BinaryHeap<Key> = BinaryHeap::new();
     let mut open: Vec<Option<Open>> = vec![None];
@@ -354,18 +392,22 @@ pub(super) fn grow(
                 usize::from(b) <= s.bin
             }
         };
+        // Why no branch: which side a row goes is data, so a branch on it
+        // mispredicts about every other row. Each row is written to both
+        // sides and only the side it belongs to moves on (the same order
+        // as a branchy partition; `w <= i`, so no unread row is overwritten).
         scratch.clear();
-        let mut w = node.start;
+        scratch.resize(node.end - node.start, 0);
+        let (mut w, mut k) = (node.start, 0);
         for i in node.start..node.end {
             let r = rows[i];
-            if goes_left(r) {
-                rows[w] = r;
-                w += 1;
-            } else {
-                scratch.push(r);
-            }
+            let left = goes_left(r);
+            rows[w] = r;
+            scratch[k] = r;
+            w += usize::from(left);
+            k += usize::from(!left);
         }
-        rows[w..node.end].copy_from_slice(&scratch);
+        rows[w..node.end].copy_from_slice(&scratch[..k]);
         let mid = w;
         let n_left = mid - node.start;
         let n_right = node.end - mid;
@@ -408,7 +450,9 @@ pub(super) fn grow(
             let small = usize::from(n_left >= n_right);
             let (_, a, b, ..) = children[small];
             let h_small = build_hist(binned, &rows[a..b], grads);
-            children[1 - small].7 = Some(subtract(&node.hist, &h_small));
+            let mut h_large = node.hist;
+            subtract(&mut h_large, &h_small);
+            children[1 - small].7 = Some(h_large);
             children[small].7 = Some(h_small);
         }
         for (id, a, b, g, h, v, is_leaf, hist) in children {

@@ -21,6 +21,11 @@
 //!   lowest feature wins, then the left-to-right scan (missing values
 //!   right), then the lowest bin. The next node to split is the one with
 //!   the largest gain, the earliest created on ties.
+//! - **Shared bins.** The bins are a function of the training matrix and
+//!   `max_bins` only, so a search makes them once per fold (and rung
+//!   subsample) and every trial with that `max_bins` reads them
+//!   ([`Shared`], key `gradient_boosting/bins/max_bins=…`): a fit finds
+//!   the same bins whether it makes them or not.
 //! - **Seeds.** Row subsampling of iteration `i` uses seed
 //!   `stream(seed, 1, i)`; the feature draws of tree `k` of iteration `i`
 //!   use `stream(seed, 2, i · trees_per_iteration + k)` (see [`stream`]):
@@ -57,8 +62,8 @@ use serde::{Deserialize, Serialize};
 
 use super::tree::argmax_rows;
 use super::{
-    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Targets, Task,
-    POSITIVE,
+    check_width, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Shared, Targets,
+    Task, POSITIVE,
 };
 use crate::value::{Params, Value};
 pub use loss::Loss;
@@ -313,20 +318,22 @@ impl BoostParams {
     }
 }
 
-/// Train a `gradient_boosting` model on one fold.
+/// Train a `gradient_boosting` model on one fold, with the bins `shared`
+/// keeps for `x` (the same model, bit for bit, whatever it holds).
 pub fn fit(
     x: ArrayView2<'_, f64>,
     y: Targets<'_>,
     params: &Params,
     seed: u64,
+    shared: &Shared,
 ) -> Result<Fitted, ModelError> {
     let reader = Reader {
         model: MODEL,
         params,
     };
     let p = BoostParams::from_reader(&reader)?;
-    Ok(Fitted::GradientBoosting(GradientBoosting::fit(
-        x, y, &p, seed,
+    Ok(Fitted::GradientBoosting(GradientBoosting::fit_shared(
+        x, y, &p, seed, shared,
     )?))
 }
 
@@ -516,7 +523,19 @@ impl GradientBoosting {
         p: &BoostParams,
         seed: u64,
     ) -> Result<GradientBoosting, ModelError> {
-        let mut grower = Self::start(x, y, p, seed)?;
+        Self::fit_shared(x, y, p, seed, &Shared::disabled())
+    }
+
+    /// [`GradientBoosting::fit`], with the bins `shared` keeps for `x`
+    /// (made there if it has none yet): the same model, bit for bit.
+    pub fn fit_shared(
+        x: ArrayView2<'_, f64>,
+        y: Targets<'_>,
+        p: &BoostParams,
+        seed: u64,
+        shared: &Shared,
+    ) -> Result<GradientBoosting, ModelError> {
+        let mut grower = Self::start(x, y, p, seed, shared)?;
         grower.grow_to(x, y, p.max_iter);
         Ok(grower.model)
     }

@@ -119,6 +119,73 @@ fn same_bits_for_1_and_4_threads() {
 }
 
 #[test]
+fn a_fit_on_shared_bins_equals_one_without_bit_for_bit() {
+    let (x, y) = load("digits.csv");
+    let c = classes(&y);
+    let n_classes = c.iter().max().unwrap() + 1;
+    let t = Targets::Classes { y: &c, n_classes };
+    let p = BoostParams {
+        max_features: 0.7,
+        subsample: 0.8,
+        ..small(4)
+    };
+    let alone = GradientBoosting::fit(x.view(), t, &p, 11).unwrap();
+    let shared = Shared::default();
+    // Another candidate on the same rows makes the bins (its max_bins) ...
+    let other = BoostParams {
+        learning_rate: 0.3,
+        max_leaf_nodes: Some(8),
+        ..p
+    };
+    GradientBoosting::fit_shared(x.view(), t, &other, 2, &shared).unwrap();
+    // ... which are kept, not made again ...
+    shared.get_or_make::<bins::Binned>(&bins::key(p.max_bins), || {
+        unreachable!("the first fit keeps the bins")
+    });
+    // ... and the next fit on them is the fit alone, bit for bit.
+    let warm = GradientBoosting::fit_shared(x.view(), t, &p, 11, &shared).unwrap();
+    assert_eq!(alone, warm);
+    assert_eq!(
+        bits(&alone.predict(x.view()).unwrap()),
+        bits(&warm.predict(x.view()).unwrap())
+    );
+    // The same through `Growing` (resource = "iterations").
+    let params: Params = [
+        ("subsample".to_string(), Value::Float(0.8)),
+        ("max_features".to_string(), Value::Float(0.7)),
+    ]
+    .into_iter()
+    .collect();
+    let mut g = Growing::start_shared(x.view(), t, &params, 11, &shared).unwrap();
+    g.grow_to(x.view(), t, 4);
+    assert_eq!(g.model(), &alone);
+    // Another max_bins is another value: it must not reuse these bins.
+    let coarse = BoostParams { max_bins: 8, ..p };
+    let on_shared = GradientBoosting::fit_shared(x.view(), t, &coarse, 11, &shared).unwrap();
+    assert_eq!(
+        on_shared,
+        GradientBoosting::fit(x.view(), t, &coarse, 11).unwrap()
+    );
+    assert_ne!(on_shared, alone);
+}
+
+#[test]
+fn an_infinite_value_is_refused_with_or_without_shared_bins() {
+    let mut x = Array2::from_shape_fn((40, 2), |(i, j)| (i * (j + 1)) as f64);
+    x[[7, 1]] = f64::INFINITY;
+    let y: Vec<f64> = (0..40).map(|i| f64::from(i % 3)).collect();
+    for shared in [Shared::default(), Shared::disabled()] {
+        let e = GradientBoosting::fit_shared(x.view(), Targets::Values(&y), &small(2), 0, &shared)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 7, feature 1") && e.contains("infinite"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn growing_step_by_step_equals_one_fit() {
     // Row and feature subsampling on, so every seed stream is used.
     let (x, y) = load("wine.csv");
