@@ -305,7 +305,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="+", default=WORKLOADS, choices=WORKLOADS)
     ap.add_argument("--jobs", type=int, nargs="+", default=None,
-                    help="scikit-learn's n_jobs arms (default: 1 and THREADS)")
+                    help="scikit-learn's n_jobs arms (default: 1 and THREADS; 0: hpsearch alone)")
     ap.add_argument("--make-data", action="store_true", help="only make the data files")
     args = ap.parse_args()
     specs = {w: workload(w) for w in args.only}
@@ -313,7 +313,7 @@ def main():
         return
     work = tempfile.mkdtemp(prefix="hpsearch-bigdata-")
     print(f"hpsearch: {args.hpsearch}\nwork: {work}", flush=True)
-    jobs = args.jobs or sorted({1, args.threads})
+    jobs = [j for j in (args.jobs or sorted({1, args.threads})) if j > 0]
     arms = ["hpsearch"] + [f"sklearn n_jobs={nj}" for nj in jobs]
     res = {}  # (workload, arm) -> [(wall, cpu, peak, best)]
     loads = []
@@ -343,7 +343,7 @@ def main():
         print(f"| {w} | {arm} | {wm:.2f} ({wl:.2f}-{wh:.2f}) | {cm:.2f} ({cl:.2f}-{ch:.2f}) | {pm:.0f} | {v[0][3]:.6f} |")
     print("\n| workload | scikit-learn's better n_jobs / hpsearch, wall (goal >= 3) | CPU | peak memory, hpsearch / scikit-learn | best scores equal |")
     print("|---|---|---|---|---|")
-    for w in args.only:
+    for w in args.only if len(arms) > 1 else []:
         hp = res[(w, arms[0])]
         hw = statistics.median([x[0] for x in hp])
         better = min(arms[1:], key=lambda a: statistics.median([x[0] for x in res[(w, a)]]))
