@@ -157,6 +157,10 @@ impl FittedColumn {
     }
 }
 
+/// Rows [`Preprocessor::transform_numeric_blocked`] fills at a time: 256
+/// rows of 50 features are 100 KB of output.
+const BLOCK_ROWS: usize = 256;
+
 /// Imputation, one-hot encoding and scaling, fitted on training rows only.
 ///
 /// # Format
@@ -239,6 +243,79 @@ impl Preprocessor {
     }
 
     fn transform_cells(
+        &self,
+        path: &Path,
+        names: &[String],
+        columns: &[Cells<'_>],
+        rows: &[usize],
+    ) -> Result<Array2<f64>, DataError> {
+        match self.transform_numeric_blocked(names, columns, rows) {
+            Some(out) => Ok(out),
+            // Text columns, or a cell the plain version reports.
+            None => self.transform_cells_plain(path, names, columns, rows),
+        }
+    }
+
+    /// [`Preprocessor::transform_cells_plain`] for all-numeric data, the
+    /// same bits, faster on many rows (why: the plain version fills the
+    /// row-major output a column at a time, so each column strides through
+    /// the whole matrix; this fills [`BLOCK_ROWS`] rows at a time, a block
+    /// that stays in cache). `None` where it cannot serve: a text column,
+    /// a missing column, or a cell the plain version would refuse (it then
+    /// reports the error it always did).
+    fn transform_numeric_blocked(
+        &self,
+        names: &[String],
+        columns: &[Cells<'_>],
+        rows: &[usize],
+    ) -> Option<Array2<f64>> {
+        let index: BTreeMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(j, n)| (n.as_str(), j))
+            .collect();
+        let mut plan = Vec::with_capacity(self.columns.len());
+        for fitted in &self.columns {
+            let FittedColumn::Numeric {
+                name,
+                fill,
+                center,
+                divisor,
+            } = fitted
+            else {
+                return None;
+            };
+            let Cells::Packed(values) = columns.get(*index.get(name.as_str())?)? else {
+                return None;
+            };
+            plan.push((*values, *fill, *center, *divisor));
+        }
+        let width = plan.len();
+        let mut out = Array2::<f64>::zeros((rows.len(), width));
+        let cells = out.as_slice_mut()?;
+        for (block, at) in rows
+            .chunks(BLOCK_ROWS)
+            .zip(cells.chunks_mut(BLOCK_ROWS * width.max(1)))
+        {
+            for (c, &(values, fill, center, divisor)) in plan.iter().enumerate() {
+                for (k, &row) in block.iter().enumerate() {
+                    let x = *values.get(row)?;
+                    let x = match (x.is_nan(), fill) {
+                        (false, _) => x,
+                        (true, Some(f)) => f,
+                        (true, None) if self.keep_missing => f64::NAN,
+                        (true, None) => return None,
+                    };
+                    *at.get_mut(k * width + c)? = (x - center) / divisor;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The transform, a column at a time (what the blocked version must
+    /// equal, and the one that reports bad cells).
+    fn transform_cells_plain(
         &self,
         path: &Path,
         names: &[String],
@@ -682,6 +759,47 @@ mod tests {
             DataError::Invalid { message, .. } => message,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_blocked_transform_equals_the_plain_one_bit_for_bit() {
+        // Enough rows for several blocks and a short last one, a missing
+        // cell every so often, rows out of order and repeated.
+        let n = 3 * BLOCK_ROWS + 17;
+        let col = |k: u64| {
+            num(&(0..n as u64)
+                .map(|i| (i % 97 != k).then(|| ((i * 7919 + k) % 1000) as f64 / 7.0 - 50.0))
+                .collect::<Vec<_>>())
+        };
+        let ds = dataset(&["a", "b", "c"], vec![col(3), col(40), col(0)]);
+        let rows: Vec<usize> = (0..n).rev().chain([5, 5, 0]).collect();
+        let cells = ds.columns.iter().map(Cells::of).collect::<Vec<_>>();
+        for (impute, keep) in [(Impute::Mean, false), (Impute::None, true)] {
+            let spec = PreprocessSpec {
+                keep_missing: keep,
+                ..spec(impute, Scale::Standard)
+            };
+            let pre = Preprocessor::fit(&ds, &rows[..n / 2], &spec).unwrap();
+            let blocked = pre
+                .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
+                .unwrap();
+            let plain = pre
+                .transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows)
+                .unwrap();
+            let bits = |m: &Array2<f64>| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&blocked), bits(&plain));
+            assert_eq!(bits(&pre.transform(&ds, &rows).unwrap()), bits(&plain));
+        }
+        // A missing cell with no fill: the plain version's error, naming
+        // the first column (in column order) with one.
+        let pre = Preprocessor::fit(&ds, &[1, 2], &spec(Impute::None, Scale::None)).unwrap();
+        assert!(pre
+            .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
+            .is_none());
+        let e = message(pre.transform(&ds, &rows).unwrap_err());
+        let plain = pre.transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows);
+        assert_eq!(e, message(plain.unwrap_err()));
+        assert!(e.contains("`a`"), "{e}");
     }
 
     #[test]
