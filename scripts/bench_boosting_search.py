@@ -24,7 +24,7 @@ side, and the load average before and after.
 
 Usage: python3 scripts/bench_boosting_search.py [--hpsearch PATH]
        [--data data/digits.csv] [--trials 20] [--rounds 3] [--threads 2]
-       [--max-iter 30]
+       [--max-iter 30] [--sklearn-jobs N]
 (needs scikit-learn 1.9.1, numpy and pandas)
 """
 import argparse
@@ -140,7 +140,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-iter", type=int, default=30)
+    ap.add_argument("--sklearn-jobs", type=int, default=None,
+                    help="RandomizedSearchCV's n_jobs (default: THREADS)")
     a = ap.parse_args()
+    jobs = a.sklearn_jobs or a.threads
     exe = os.path.abspath(a.hpsearch)
     df = pd.read_csv(a.data)
     y = df["target"].to_numpy()
@@ -150,7 +153,7 @@ def main():
         f"scikit-learn {sklearn.__version__}; {Path(a.data).name} "
         f"({x.shape[0]} x {x.shape[1]}, {len(np.unique(y))} classes); "
         f"{a.trials} trials, 5 folds, max_iter={a.max_iter}; "
-        f"hpsearch --threads {a.threads}, RandomizedSearchCV n_jobs={a.threads}; "
+        f"hpsearch --threads {a.threads}, RandomizedSearchCV n_jobs={jobs}; "
         f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
     )
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
@@ -166,7 +169,7 @@ def main():
             ok = trials[trials["status"] == "ok"]
             if len(ok) != a.trials:
                 sys.exit(f"hpsearch: {len(ok)} of {a.trials} trials ok")
-            sw, best, scores = run_sklearn(x, y, folds, ok, a.threads, a.max_iter)
+            sw, best, scores = run_sklearn(x, y, folds, ok, jobs, a.max_iter)
             hb = float(ok["value"].max())
             same = int(np.sum(np.isclose(ok["value"].to_numpy(), scores, rtol=0, atol=1e-12)))
             print(
