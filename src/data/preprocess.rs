@@ -37,9 +37,12 @@ use std::collections::BTreeMap;
 
 use ndarray::Array2;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{Column, DataError, Dataset, Target};
+use super::{Column, DataError, Dataset};
+
+mod packed;
+pub(crate) use packed::Packed;
 
 /// How missing feature values are filled.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -226,22 +229,6 @@ impl Preprocessor {
         self.transform_cells(&ds.path, &ds.feature_names, &cells, rows)
     }
 
-    /// [`Preprocessor::transform`] on the packed form of a dataset: the
-    /// same matrix, bit for bit (the same code reads a packed numeric
-    /// cell's NaN as the missing cell it stands for).
-    pub(crate) fn transform_packed(
-        &self,
-        p: &Packed,
-        rows: &[usize],
-    ) -> Result<Array2<f64>, DataError> {
-        let cells = p
-            .columns
-            .iter()
-            .map(PackedColumn::cells)
-            .collect::<Vec<_>>();
-        self.transform_cells(&p.path, &p.feature_names, &cells, rows)
-    }
-
     fn transform_cells(
         &self,
         path: &Path,
@@ -249,7 +236,7 @@ impl Preprocessor {
         columns: &[Cells<'_>],
         rows: &[usize],
     ) -> Result<Array2<f64>, DataError> {
-        match self.transform_numeric_blocked(names, columns, rows) {
+        match self.transform_numeric_blocked(names, columns, rows, Vec::new()) {
             Some(out) => Ok(out),
             // Text columns, or a cell the plain version reports.
             None => self.transform_cells_plain(path, names, columns, rows),
@@ -260,7 +247,8 @@ impl Preprocessor {
     /// same bits, faster on many rows (why: the plain version fills the
     /// row-major output a column at a time, so each column strides through
     /// the whole matrix; this fills [`BLOCK_ROWS`] rows at a time, a block
-    /// that stays in cache). `None` where it cannot serve: a text column,
+    /// that stays in cache). The arithmetic is the same per cell, so the
+    /// bits are. `None` where it cannot serve: a text column,
     /// a missing column, or a cell the plain version would refuse (it then
     /// reports the error it always did).
     fn transform_numeric_blocked(
@@ -268,6 +256,7 @@ impl Preprocessor {
         names: &[String],
         columns: &[Cells<'_>],
         rows: &[usize],
+        mut buffer: Vec<f64>,
     ) -> Option<Array2<f64>> {
         let index: BTreeMap<&str, usize> = names
             .iter()
@@ -291,25 +280,45 @@ impl Preprocessor {
             plan.push((*values, *fill, *center, *divisor));
         }
         let width = plan.len();
-        let mut out = Array2::<f64>::zeros((rows.len(), width));
-        let cells = out.as_slice_mut()?;
-        for (block, at) in rows
-            .chunks(BLOCK_ROWS)
-            .zip(cells.chunks_mut(BLOCK_ROWS * width.max(1)))
-        {
-            for (c, &(values, fill, center, divisor)) in plan.iter().enumerate() {
-                for (k, &row) in block.iter().enumerate() {
+        let len = rows.len() * width;
+        // Written in row order, never read before: no zeroing needed.
+        buffer.clear();
+        buffer.reserve_exact(len);
+        // One block, column after column (`BLOCK_ROWS` numbers each): the
+        // arithmetic runs on contiguous numbers, which the compiler
+        // vectorises, then the block is written out row by row.
+        let mut block_cells = vec![0.0; BLOCK_ROWS * width];
+        for block in rows.chunks(BLOCK_ROWS) {
+            let b = block.len();
+            for (column, &(values, fill, center, divisor)) in
+                block_cells.chunks_exact_mut(BLOCK_ROWS).zip(&plan)
+            {
+                let column = &mut column[..b];
+                let mut missing = false;
+                for (slot, &row) in column.iter_mut().zip(block) {
                     let x = *values.get(row)?;
-                    let x = match (x.is_nan(), fill) {
-                        (false, _) => x,
-                        (true, Some(f)) => f,
-                        (true, None) if self.keep_missing => f64::NAN,
-                        (true, None) => return None,
+                    missing |= x.is_nan();
+                    *slot = x;
+                }
+                if missing {
+                    let with = match fill {
+                        Some(f) => f,
+                        None if self.keep_missing => f64::NAN,
+                        None => return None,
                     };
-                    *at.get_mut(k * width + c)? = (x - center) / divisor;
+                    for x in column.iter_mut().filter(|x| x.is_nan()) {
+                        *x = with;
+                    }
+                }
+                for x in column.iter_mut() {
+                    *x = (*x - center) / divisor;
                 }
             }
+            for k in 0..b {
+                buffer.extend((0..width).map(|c| block_cells[c * BLOCK_ROWS + k]));
+            }
         }
+        let out = Array2::from_shape_vec((rows.len(), width), buffer).ok()?;
         Some(out)
     }
 
@@ -352,7 +361,7 @@ impl Preprocessor {
                         divisor,
                         ..
                     },
-                    Cells::Packed(_),
+                    Cells::Packed(_) | Cells::Strided { .. },
                 ) => {
                     for (i, &row) in rows.iter().enumerate() {
                         let x = match (column.number(path, name, row)?, fill) {
@@ -388,7 +397,7 @@ impl Preprocessor {
                 (FittedColumn::Numeric { .. }, Cells::Text(_)) => {
                     return Err(kind_error(path, name, "numeric", "text"));
                 }
-                (FittedColumn::Text { .. }, Cells::Packed(_)) => {
+                (FittedColumn::Text { .. }, Cells::Packed(_) | Cells::Strided { .. }) => {
                     return Err(kind_error(path, name, "text", "numeric"));
                 }
             }
@@ -417,6 +426,11 @@ impl Preprocessor {
         self.columns.iter().map(|c| c.name().to_owned()).collect()
     }
 
+    /// How many numbers a transformed row has.
+    pub fn width(&self) -> usize {
+        self.columns.iter().map(FittedColumn::width).sum()
+    }
+
     /// The fitted columns, in output order.
     pub fn columns(&self) -> &[FittedColumn] {
         &self.columns
@@ -438,6 +452,13 @@ impl Preprocessor {
 enum Cells<'a> {
     /// NaN for a missing cell.
     Packed(&'a [f64]),
+    /// Column `offset` of a row-major matrix `width` numbers wide (NaN for
+    /// a missing cell).
+    Strided {
+        cells: &'a [f64],
+        width: usize,
+        offset: usize,
+    },
     Text(&'a [Option<String>]),
 }
 
@@ -457,61 +478,21 @@ impl<'a> Cells<'a> {
                 Some(x) => Ok(Some(*x)),
                 None => Err(out_of_range(path, name, row, values.len())),
             },
+            Cells::Strided {
+                cells,
+                width,
+                offset,
+            } => match row
+                .checked_mul(*width)
+                .filter(|_| offset < width)
+                .and_then(|at| cells.get(at + offset))
+            {
+                Some(x) if x.is_nan() => Ok(None),
+                Some(x) => Ok(Some(*x)),
+                None => Err(out_of_range(path, name, row, cells.len() / (*width).max(1))),
+            },
             Cells::Text(_) => Err(kind_error(path, name, "numeric", "text")),
         }
-    }
-}
-
-/// A dataset's feature columns kept for a long time, without its target:
-/// numeric columns as [`Column::Numeric`] holds them (one `f64` a cell,
-/// NaN for a missing one), text columns as they are.
-#[derive(Clone, Debug)]
-pub(crate) struct Packed {
-    /// The data file, for errors.
-    pub path: PathBuf,
-    /// Feature names, in the dataset's order.
-    pub feature_names: Vec<String>,
-    columns: Vec<PackedColumn>,
-    /// Number of rows.
-    pub n_rows: usize,
-}
-
-#[derive(Clone, Debug)]
-enum PackedColumn {
-    Numeric(Vec<f64>),
-    Text(Vec<Option<String>>),
-}
-
-impl PackedColumn {
-    fn cells(&self) -> Cells<'_> {
-        match self {
-            PackedColumn::Numeric(v) => Cells::Packed(v),
-            PackedColumn::Text(v) => Cells::Text(v),
-        }
-    }
-}
-
-impl Packed {
-    /// Keep `ds`'s feature columns (moved, not copied); its target is
-    /// handed back.
-    pub fn new(ds: Dataset) -> (Packed, Target) {
-        let columns = ds
-            .columns
-            .into_iter()
-            .map(|c| match c {
-                Column::Numeric(v) => PackedColumn::Numeric(v),
-                Column::Text(v) => PackedColumn::Text(v),
-            })
-            .collect();
-        (
-            Packed {
-                path: ds.path,
-                feature_names: ds.feature_names,
-                columns,
-                n_rows: ds.n_rows,
-            },
-            ds.target,
-        )
     }
 }
 
@@ -781,20 +762,26 @@ mod tests {
             };
             let pre = Preprocessor::fit(&ds, &rows[..n / 2], &spec).unwrap();
             let blocked = pre
-                .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
+                .transform_numeric_blocked(&ds.feature_names, &cells, &rows, Vec::new())
+                .unwrap();
+            // A reused buffer, bigger and full of other numbers: the same bits.
+            let dirty = vec![f64::NAN; 3 * n * 3];
+            let reused = pre
+                .transform_numeric_blocked(&ds.feature_names, &cells, &rows, dirty)
                 .unwrap();
             let plain = pre
                 .transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows)
                 .unwrap();
             let bits = |m: &Array2<f64>| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&blocked), bits(&plain));
+            assert_eq!(bits(&reused), bits(&plain));
             assert_eq!(bits(&pre.transform(&ds, &rows).unwrap()), bits(&plain));
         }
         // A missing cell with no fill: the plain version's error, naming
         // the first column (in column order) with one.
         let pre = Preprocessor::fit(&ds, &[1, 2], &spec(Impute::None, Scale::None)).unwrap();
         assert!(pre
-            .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
+            .transform_numeric_blocked(&ds.feature_names, &cells, &rows, Vec::new())
             .is_none());
         let e = message(pre.transform(&ds, &rows).unwrap_err());
         let plain = pre.transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows);

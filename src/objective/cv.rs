@@ -11,10 +11,12 @@
 //! hold every row once, so keeping all k of them costs k times the data.
 //! While that stays under [`KEEP_FOLDS_BYTES`] they are prepared once and
 //! kept (small data: no work per trial). Above it only the data (packed:
-//! 8 bytes a numeric cell, NaN for a missing one) and each fold's fitted
-//! preprocessing are kept, and a trial prepares one fold's
-//! matrices at a time and drops them after scoring it, so a search holds
-//! the data plus one fold's matrices per running trial, whatever k. Both
+//! 8 bytes a numeric cell, NaN for a missing one; all-numeric data row
+//! after row, so a fold's rows are read as one stream) and each fold's
+//! fitted preprocessing are kept, and a trial prepares one fold's
+//! matrices at a time and drops them after scoring it (their memory is
+//! reused by the next fold prepared), so a search holds the data plus one
+//! fold's matrices per running trial, whatever k. Both
 //! ways run the same transform on the same rows in the same order: the
 //! scores have the same bits (`kept_and_prepared_folds_score_the_same_bits`).
 //!
@@ -128,6 +130,8 @@ pub struct CrossValidated {
     rungs: Option<Rungs>,
     /// Each fold's work shared across trials ([`models::shared`]).
     shared: Vec<Shared>,
+    /// Memory of prepared folds dropped, reused (not when folds are kept).
+    spares: Spares,
     /// `[objective] warm_start = "path"`: the grid's `C` values,
     /// ascending, that each fold's fits follow
     /// ([`models::logistic::fit_path`]).
@@ -157,17 +161,68 @@ struct Subsample {
     shared: Shared,
 }
 
-/// A fold's matrices: kept by the search, or prepared for this trial.
+/// A fold's matrices: kept by the search, or prepared for this trial
+/// (their memory goes back to the search's [`Spares`] when dropped).
 enum Holder<'a> {
     Borrowed(&'a Prepared),
-    Owned(Prepared),
+    Owned(Prepared, &'a Spares),
 }
 
 impl Holder<'_> {
     fn get(&self) -> &Prepared {
         match self {
             Holder::Borrowed(p) => p,
-            Holder::Owned(p) => p,
+            Holder::Owned(p, _) => p,
+        }
+    }
+}
+
+impl Drop for Holder<'_> {
+    fn drop(&mut self) {
+        if let Holder::Owned(p, spares) = self {
+            spares.give(std::mem::take(&mut p.x_train));
+            spares.give(std::mem::take(&mut p.x_test));
+        }
+    }
+}
+
+/// The memory of dropped prepared matrices, for the next fold a trial
+/// prepares (why: on big data a fold's matrices are hundreds of MB, and
+/// fresh memory costs the kernel a fault and a zeroed page every 4 KiB:
+/// about a tenth of a cold logistic grid's CPU at 1,000,000 rows). It
+/// holds at most [`Spares::MOST`] buffers, fewer than the running trials
+/// held at once; what it holds never reaches a result (a matrix is
+/// written whole before it is read).
+#[derive(Default)]
+struct Spares(std::sync::Mutex<Vec<Vec<f64>>>);
+
+impl Spares {
+    /// Two matrices (training and validation) for each of a few running
+    /// trials.
+    const MOST: usize = 8;
+
+    /// The smallest buffer holding `len` numbers, else the largest one
+    /// (grown by its user), else an empty one.
+    fn take(&self, len: usize) -> Vec<f64> {
+        let Ok(mut all) = self.0.lock() else {
+            return Vec::new();
+        };
+        let fits = all
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= len)
+            .min_by_key(|(_, b)| b.capacity())
+            .or_else(|| all.iter().enumerate().max_by_key(|(_, b)| b.capacity()))
+            .map(|(i, _)| i);
+        fits.map_or_else(Vec::new, |i| all.swap_remove(i))
+    }
+
+    fn give(&self, matrix: Array2<f64>) {
+        let (buffer, _) = matrix.into_raw_vec_and_offset();
+        if let Ok(mut all) = self.0.lock() {
+            if all.len() < Self::MOST && buffer.capacity() > 0 {
+                all.push(buffer);
+            }
         }
     }
 }
@@ -360,9 +415,7 @@ impl CrossValidated {
             });
         }
         // Every fold's matrices hold each row once: rows x outputs x 8 bytes.
-        let width: usize = fitted
-            .first()
-            .map_or(0, |p| p.columns().iter().map(|c| c.width()).sum());
+        let width: usize = fitted.first().map_or(0, Preprocessor::width);
         let bytes = splits
             .len()
             .saturating_mul(ds.n_rows)
@@ -404,10 +457,9 @@ impl CrossValidated {
             let (data, target) = Packed::new(ds);
             // Whatever a trial's preparation could refuse is refused here,
             // before the search starts, as keeping the folds would: each
-            // fold's preprocessing applied to every row, one at a time.
-            let all: Vec<usize> = (0..data.n_rows).collect();
+            // fold's preprocessing checked against every row.
             for pre in &fitted {
-                drop(pre.transform_packed(&data, &all)?);
+                pre.check_packed(&data)?;
             }
             Folds::Prepared {
                 data,
@@ -428,6 +480,7 @@ impl CrossValidated {
             splits: search.cv_kind.is_some().then_some(splits),
             rungs,
             path: warm_start.as_ref().map(|p| p.values.clone()),
+            spares: Spares::default(),
         })
     }
 
@@ -452,7 +505,10 @@ impl CrossValidated {
             }
             None => (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i)),
         };
-        let transform = |rows: &[usize]| pre.transform_packed(data, rows);
+        let transform = |rows: &[usize]| {
+            let buffer = self.spares.take(rows.len() * pre.width());
+            pre.transform_packed_into(data, rows, buffer)
+        };
         prepare(target, transform, &train, &test).map_err(|e| e.to_string())
     }
 
@@ -620,11 +676,14 @@ impl CrossValidated {
             (_, Some(Subsample { kept: Some(p), .. })) => Ok(Holder::Borrowed(p)),
             (Folds::Prepared { data, target, .. }, Some(sub)) => prepare(
                 target,
-                |rows| sub.pre.transform_packed(data, rows),
+                |rows| {
+                    let buffer = self.spares.take(rows.len() * sub.pre.width());
+                    sub.pre.transform_packed_into(data, rows, buffer)
+                },
                 &sub.rows,
                 &sub.test,
             )
-            .map(Holder::Owned)
+            .map(|p| Holder::Owned(p, &self.spares))
             .map_err(|e| e.to_string()),
             (Folds::Kept(_), Some(_)) => Err("the subsample is not prepared".into()),
             (Folds::Kept(kept), None) => kept
@@ -640,7 +699,7 @@ impl CrossValidated {
                 None,
             ) => self
                 .prepare_fold(data, target, fitted, i)
-                .map(Holder::Owned),
+                .map(|p| Holder::Owned(p, &self.spares)),
         }
     }
 
