@@ -89,10 +89,7 @@ pub const KEEP_FOLDS_BYTES: usize = 256 << 20;
 /// `HPSEARCH_SHARED_BYTES` overrides it (tests set 0 to compare a search
 /// with and without sharing): it changes time, never a score.
 fn shared_work() -> Shared {
-    match std::env::var("HPSEARCH_SHARED_BYTES")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
+    match models::shared::bytes_from_env("HPSEARCH_SHARED_BYTES") {
         Some(budget) => Shared::with_budget(budget),
         None => Shared::default(),
     }
@@ -330,10 +327,8 @@ pub fn cv_splits(
 impl CrossValidated {
     /// Prepare the folds of `ds` for `search` (a model search).
     pub fn new(search: &Search, ds: Dataset) -> Result<CrossValidated, DataError> {
-        let budget = std::env::var("HPSEARCH_KEEP_FOLDS_BYTES")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(KEEP_FOLDS_BYTES);
+        let budget =
+            models::shared::bytes_from_env("HPSEARCH_KEEP_FOLDS_BYTES").unwrap_or(KEEP_FOLDS_BYTES);
         Self::with_budget(search, ds, budget)
     }
 

@@ -34,6 +34,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// search keeps at most k times it (plus one per rung of `samples`).
 pub const SHARED_BYTES: usize = 64 << 20;
 
+/// A memory budget from the environment variable `name` (a number of
+/// bytes; unset or anything else: `None`). Budgets change time and
+/// memory, never a result, so reading them from the environment is safe.
+pub(crate) fn bytes_from_env(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
 /// A slot is an `OnceLock<Arc<T>>` for the `T` named in its key.
 type Slot = Arc<dyn Any + Send + Sync>;
 

@@ -120,10 +120,9 @@ impl GramCache {
     pub fn global() -> &'static Arc<GramCache> {
         static GLOBAL: OnceLock<Arc<GramCache>> = OnceLock::new();
         GLOBAL.get_or_init(|| {
-            let budget = std::env::var("HPSEARCH_SVM_GRAM_BYTES")
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(GRAM_BYTES);
+            let budget =
+                crate::objective::models::shared::bytes_from_env("HPSEARCH_SVM_GRAM_BYTES")
+                    .unwrap_or(GRAM_BYTES);
             Arc::new(GramCache::new(budget))
         })
     }
