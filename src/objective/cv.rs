@@ -187,9 +187,9 @@ impl Drop for Holder<'_> {
 /// prepares (why: on big data a fold's matrices are hundreds of MB, and
 /// fresh memory costs the kernel a fault and a zeroed page every 4 KiB:
 /// about a tenth of a cold logistic grid's CPU at 1,000,000 rows). It
-/// holds at most [`Spares::MOST`] buffers, fewer than the running trials
-/// held at once; what it holds never reaches a result (a matrix is
-/// written whole before it is read).
+/// holds at most [`Spares::MOST`] buffers, and never more than the
+/// running trials held at once; what it holds never reaches a result (a
+/// matrix is written whole before it is read).
 #[derive(Default)]
 struct Spares(std::sync::Mutex<Vec<Vec<f64>>>);
 
