@@ -414,7 +414,9 @@ impl<'a> TrainingSet<'a> {
             Some(rows) => Cow::Borrowed(rows),
             None => Cow::Owned(x.rows().into_iter().flatten().copied().collect()),
         };
-        if data.iter().any(|v| !v.is_finite()) {
+        // `fold`, not `any`: no early exit, so the test vectorises (a fold
+        // of big data is read whole here).
+        if !data.iter().fold(true, |finite, v| finite & v.is_finite()) {
             return Err(fit_error("features contain NaN or infinity".into()));
         }
         let classes = present_classes(y, n_classes);
