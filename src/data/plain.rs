@@ -17,6 +17,12 @@
 //! This module owns nothing else: no column kinds beyond "all numbers", no
 //! target rules, no error messages about cells.
 //!
+//! A piece is read in one pass a line: each numeric cell is parsed where it
+//! starts, by `fast_float2` (correctly rounded, as std's parser is), and
+//! taken when the number fills the cell; any other cell is cut out and read
+//! by the module's rules (trimmed, std's parser, the missing markers). The
+//! tests check that the two agree on every cell, value and verdict.
+//!
 //! Why the result does not depend on the thread count: where a batch is cut
 //! into pieces depends only on the bytes and on [`Sizes`], each piece is
 //! parsed on its own, and the pieces are collected by index and appended
