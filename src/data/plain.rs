@@ -394,11 +394,16 @@ fn cell_end(line: &[u8], at: usize) -> usize {
 /// ([`fast_cell`]), and only a cell it does not take is cut out and read
 /// by the general rules ([`slow_cell`]).
 fn parse_piece(bytes: &[u8], text: &[bool]) -> Option<Piece> {
+    // Room for the rows, guessed from the first line's length (a column
+    // grows past it when lines get shorter): a guess too large would only
+    // touch more memory.
+    let first = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |p| p + 1);
+    let rows_guess = bytes.len() / first.max(1) + bytes.len() / first.max(1) / 8 + 4;
     let mut columns: Vec<ReadColumn> = text
         .iter()
         .map(|&t| match t {
             true => ReadColumn::Raw(RawColumn::default()),
-            false => ReadColumn::Numeric(Vec::with_capacity(bytes.len() / 8 / text.len().max(1))),
+            false => ReadColumn::Numeric(Vec::with_capacity(rows_guess)),
         })
         .collect();
     let (mut rows, mut blank) = (0usize, false);
