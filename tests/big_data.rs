@@ -673,3 +673,120 @@ fn check_reads_a_big_numeric_file_within_twice_the_matrix_and_names_a_late_bad_c
     );
     assert!(!sb.path().join("results").exists());
 }
+
+/// A file of `rows` rows whose numeric cells take every form a number may
+/// have (`1.`, `.5`, `+5`, exponents, padding spaces, 20 digits and more,
+/// missing markers), the same bytes every time, and a regression target.
+fn number_forms_csv(rows: usize) -> String {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut out = String::from("x0,x1,x2,x3,y\n");
+    for _ in 0..rows {
+        let mut y = 0.0;
+        for j in 0..4 {
+            let r = next();
+            // A value in (-8, 8) with up to 17 significant digits.
+            let v = ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 16.0;
+            let m = (v * 1e6).round() as i64;
+            let cell = match (r >> 3) % 14 {
+                0 => format!("{}.", v.trunc() as i64),
+                1 => format!("{v}").replacen("0.", ".", 1),
+                2 if v > 0.0 => format!("+{v}"),
+                3 => format!("{m}e-6"),
+                4 => format!("{m}E-06"),
+                5 => format!("{}e+2", v / 100.0),
+                6 => format!(" {v} "),
+                7 => format!("{v:.22}"),
+                8 => format!("{m}00000000000000000000e-26"),
+                9 => ["", "NA", "nan", "?"][(r >> 8) as usize % 4].to_owned(),
+                _ => format!("{v}"),
+            };
+            y += v * (j as f64 - 1.5);
+            out.push_str(&cell);
+            out.push(',');
+        }
+        out.push_str(&format!("{y:.6}\n"));
+    }
+    out
+}
+
+#[test]
+fn every_number_form_trains_as_the_general_reader_reads_it_and_a_late_bad_one_is_named() {
+    let _serial = serial();
+    // About 6 MB: two batches of many pieces for the fast reader.
+    let rows = 100_000;
+    let sb = Sandbox::new();
+    let text = number_forms_csv(rows);
+    // The same file with the first target cell quoted: the fast reader
+    // passes it on, and the general reader (the csv crate, std's parser)
+    // reads every cell.
+    let first_end = text.find('\n').unwrap_or(0) + 1;
+    let second_end = first_end + text[first_end..].find('\n').unwrap_or(0);
+    let target_at = text[..second_end].rfind(',').unwrap_or(0) + 1;
+    let quoted = format!(
+        "{}\"{}\"{}",
+        &text[..target_at],
+        &text[target_at..second_end],
+        &text[second_end..]
+    );
+    sb.write("data/plain.csv", &text);
+    sb.write("data/quoted.csv", &quoted);
+    let mut trials = Vec::new();
+    for name in ["plain", "quoted"] {
+        sb.write(
+            &format!("{name}.toml"),
+            &format!(
+                "[search]\nstrategy = \"grid\"\nseed = 0\n[objective]\nmodel = \"ridge\"\n\
+                 metric = \"rmse\"\n[data]\npath = \"data/{name}.csv\"\n\
+                 target = \"y\"\nimpute = \"median\"\nscale = \"standard\"\n[cv]\nfolds = 3\n\
+                 [space]\nalpha = {{ type = \"float\", values = [0.001, 1.0] }}\n"
+            ),
+        );
+        sb.run(&["run", &format!("{name}.toml"), "-q", "--out", name])
+            .expect_code(0);
+        let csv = String::from_utf8(sb.read(&format!("{name}/trials.csv"))).unwrap_or_default();
+        assert!(csv.lines().count() == 3, "{csv}");
+        // The seed and the check column follow the data's hash; the rest
+        // is the trial's parameters and scores.
+        let scores: Vec<String> = csv
+            .lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                cells[2..cells.len() - 1].join(",")
+            })
+            .collect();
+        trials.push(scores);
+    }
+    // The scores (every fold's, to the last digit) are the same.
+    assert_eq!(trials[0], trials[1]);
+    assert!(trials[0][1].starts_with("ok,"), "{:?}", trials[0]);
+
+    // A cell std does not read as a finite number, late in the file, is
+    // named by line and column, and nothing is written.
+    let lines: Vec<&str> = text.lines().collect();
+    let bad_line = rows - 3 + 2;
+    for bad in [
+        "1e", "-.e1", "+", ".", "inf", "1e400", "0x1p3", "1_000", "1 5", "--1",
+    ] {
+        let mut cells: Vec<&str> = lines[bad_line - 1].split(',').collect();
+        cells[2] = bad;
+        let row = cells.join(",");
+        let mut edited = lines.clone();
+        edited[bad_line - 1] = &row;
+        sb.write("data/plain.csv", &(edited.join("\n") + "\n"));
+        let out = sb.run(&["check", "plain.toml"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr()
+                .contains(&format!("line {bad_line}, column `x2`: `{bad}` is not a")),
+            "{bad}: {}",
+            out.stderr()
+        );
+    }
+    assert!(!sb.path().join("results").exists());
+}
