@@ -243,6 +243,30 @@ impl Preprocessor {
         }
     }
 
+    /// For each output, when every fitted column is numeric and named in
+    /// `names`, what the fast transforms apply (`None` sends the caller to
+    /// the plain version).
+    fn numeric_plan(&self, names: &[String]) -> Option<Vec<NumericStep>> {
+        let index = column_index(names);
+        self.columns
+            .iter()
+            .map(|fitted| match fitted {
+                FittedColumn::Numeric {
+                    name,
+                    fill,
+                    center,
+                    divisor,
+                } => Some(NumericStep {
+                    source: *index.get(name.as_str())?,
+                    fill: *fill,
+                    center: *center,
+                    divisor: *divisor,
+                }),
+                FittedColumn::Text { .. } => None,
+            })
+            .collect()
+    }
+
     /// [`Preprocessor::transform_cells_plain`] for all-numeric data, the
     /// same bits, faster on many rows (why: the plain version fills the
     /// row-major output a column at a time, so each column strides through
@@ -258,26 +282,12 @@ impl Preprocessor {
         rows: &[usize],
         mut buffer: Vec<f64>,
     ) -> Option<Array2<f64>> {
-        let index: BTreeMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(j, n)| (n.as_str(), j))
-            .collect();
         let mut plan = Vec::with_capacity(self.columns.len());
-        for fitted in &self.columns {
-            let FittedColumn::Numeric {
-                name,
-                fill,
-                center,
-                divisor,
-            } = fitted
-            else {
+        for step in self.numeric_plan(names)? {
+            let Cells::Packed(values) = columns.get(step.source)? else {
                 return None;
             };
-            let Cells::Packed(values) = columns.get(*index.get(name.as_str())?)? else {
-                return None;
-            };
-            plan.push((*values, *fill, *center, *divisor));
+            plan.push((*values, step.fill, step.center, step.divisor));
         }
         let width = plan.len();
         let len = rows.len() * width;
@@ -333,11 +343,7 @@ impl Preprocessor {
     ) -> Result<Array2<f64>, DataError> {
         let width = self.columns.iter().map(FittedColumn::width).sum();
         let mut out = Array2::<f64>::zeros((rows.len(), width));
-        let index: BTreeMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(j, n)| (n.as_str(), j))
-            .collect();
+        let index = column_index(names);
         let mut offset = 0;
         for fitted in &self.columns {
             let name = fitted.name();
@@ -494,6 +500,25 @@ impl<'a> Cells<'a> {
             Cells::Text(_) => Err(kind_error(path, name, "numeric", "text")),
         }
     }
+}
+
+/// One output of an all-numeric transform: `(x - center) / divisor` of
+/// column `source`, `x` filled by `fill` when missing.
+#[derive(Clone, Copy)]
+struct NumericStep {
+    source: usize,
+    fill: Option<f64>,
+    center: f64,
+    divisor: f64,
+}
+
+/// Each feature name's column.
+fn column_index(names: &[String]) -> BTreeMap<&str, usize> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| (n.as_str(), j))
+        .collect()
 }
 
 fn invalid(path: &Path, message: String) -> DataError {

@@ -11,10 +11,9 @@
 
 use ndarray::Array2;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Cells, FittedColumn, Preprocessor};
+use super::{column_index, Cells, FittedColumn, Preprocessor};
 use crate::data::{Column, DataError, Dataset, Target};
 
 /// A dataset's feature columns kept for a long time, without its target:
@@ -190,24 +189,10 @@ impl Preprocessor {
         mut buffer: Vec<f64>,
     ) -> Option<Array2<f64>> {
         let width = names.len();
-        let index = column_index(names);
-        // (source column, fill, center, divisor) for each output.
-        let mut plan = Vec::with_capacity(self.columns.len());
-        for fitted in &self.columns {
-            let FittedColumn::Numeric {
-                name,
-                fill,
-                center,
-                divisor,
-            } = fitted
-            else {
-                return None;
-            };
-            plan.push((*index.get(name.as_str())?, *fill, *center, *divisor));
-        }
-        let in_order = plan.len() == width && plan.iter().enumerate().all(|(c, p)| p.0 == c);
-        let centers: Vec<f64> = plan.iter().map(|p| p.2).collect();
-        let divisors: Vec<f64> = plan.iter().map(|p| p.3).collect();
+        let plan = self.numeric_plan(names)?;
+        let in_order = plan.len() == width && plan.iter().enumerate().all(|(c, p)| p.source == c);
+        let centers: Vec<f64> = plan.iter().map(|p| p.center).collect();
+        let divisors: Vec<f64> = plan.iter().map(|p| p.divisor).collect();
         // Written in row order, never read before: no zeroing needed.
         buffer.clear();
         buffer.reserve_exact(rows.len() * plan.len());
@@ -219,28 +204,19 @@ impl Preprocessor {
                 buffer.extend(scaled.map(|((&x, &center), &divisor)| (x - center) / divisor));
                 continue;
             }
-            for &(j, fill, center, divisor) in &plan {
-                let x = *row.get(j)?;
-                let x = match (x.is_nan(), fill) {
+            for step in &plan {
+                let x = *row.get(step.source)?;
+                let x = match (x.is_nan(), step.fill) {
                     (false, _) => x,
                     (true, Some(f)) => f,
                     (true, None) if self.keep_missing => f64::NAN,
                     (true, None) => return None,
                 };
-                buffer.push((x - center) / divisor);
+                buffer.push((x - step.center) / step.divisor);
             }
         }
         Array2::from_shape_vec((rows.len(), plan.len()), buffer).ok()
     }
-}
-
-/// Each feature name's column.
-fn column_index(names: &[String]) -> BTreeMap<&str, usize> {
-    names
-        .iter()
-        .enumerate()
-        .map(|(j, n)| (n.as_str(), j))
-        .collect()
 }
 
 #[cfg(test)]
