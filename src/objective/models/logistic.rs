@@ -72,15 +72,15 @@
 //! # Determinism
 //!
 //! Single-threaded, fixed summation order (rows in order, fixed 4-lane dot
-//! products), no randomness: the seed is unused.
+//! products), no randomness: the seed is unused. The two-class loss's
+//! margins and gradient sums run compiled for AVX2 where the CPU has it
+//! (`avx2_dispatch!`), with the same bits.
 
 use ndarray::{Array2, ArrayView2};
 
 use serde::{Deserialize, Serialize};
 
 use std::borrow::Cow;
-
-use crate::numeric::avx2_dispatch;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
@@ -88,6 +88,7 @@ use super::{
     check_width, wrong_task, Fitted, HyperParam, ModelError, ModelInfo, Prediction, Reader, Shared,
     Targets, Task, POSITIVE,
 };
+use crate::numeric::avx2_dispatch;
 use crate::value::{Params, Value};
 
 const NAME: &str = "logistic_regression";
