@@ -236,7 +236,7 @@ impl Preprocessor {
         columns: &[Cells<'_>],
         rows: &[usize],
     ) -> Result<Array2<f64>, DataError> {
-        match self.transform_numeric_blocked(names, columns, rows, Vec::new()) {
+        match self.transform_numeric_blocked(names, columns, rows) {
             Some(out) => Ok(out),
             // Text columns, or a cell the plain version reports.
             None => self.transform_cells_plain(path, names, columns, rows),
@@ -271,8 +271,7 @@ impl Preprocessor {
     /// same bits, faster on many rows (why: the plain version fills the
     /// row-major output a column at a time, so each column strides through
     /// the whole matrix; this fills [`BLOCK_ROWS`] rows at a time, a block
-    /// that stays in cache). The arithmetic is the same per cell, so the
-    /// bits are. `None` where it cannot serve: a text column,
+    /// that stays in cache). `None` where it cannot serve: a text column,
     /// a missing column, or a cell the plain version would refuse (it then
     /// reports the error it always did).
     fn transform_numeric_blocked(
@@ -280,7 +279,6 @@ impl Preprocessor {
         names: &[String],
         columns: &[Cells<'_>],
         rows: &[usize],
-        mut buffer: Vec<f64>,
     ) -> Option<Array2<f64>> {
         let mut plan = Vec::with_capacity(self.columns.len());
         for step in self.numeric_plan(names)? {
@@ -290,45 +288,25 @@ impl Preprocessor {
             plan.push((*values, step.fill, step.center, step.divisor));
         }
         let width = plan.len();
-        let len = rows.len() * width;
-        // Written in row order, never read before: no zeroing needed.
-        buffer.clear();
-        buffer.reserve_exact(len);
-        // One block, column after column (`BLOCK_ROWS` numbers each): the
-        // arithmetic runs on contiguous numbers, which the compiler
-        // vectorises, then the block is written out row by row.
-        let mut block_cells = vec![0.0; BLOCK_ROWS * width];
-        for block in rows.chunks(BLOCK_ROWS) {
-            let b = block.len();
-            for (column, &(values, fill, center, divisor)) in
-                block_cells.chunks_exact_mut(BLOCK_ROWS).zip(&plan)
-            {
-                let column = &mut column[..b];
-                let mut missing = false;
-                for (slot, &row) in column.iter_mut().zip(block) {
+        let mut out = Array2::<f64>::zeros((rows.len(), width));
+        let cells = out.as_slice_mut()?;
+        for (block, at) in rows
+            .chunks(BLOCK_ROWS)
+            .zip(cells.chunks_mut(BLOCK_ROWS * width.max(1)))
+        {
+            for (c, &(values, fill, center, divisor)) in plan.iter().enumerate() {
+                for (k, &row) in block.iter().enumerate() {
                     let x = *values.get(row)?;
-                    missing |= x.is_nan();
-                    *slot = x;
-                }
-                if missing {
-                    let with = match fill {
-                        Some(f) => f,
-                        None if self.keep_missing => f64::NAN,
-                        None => return None,
+                    let x = match (x.is_nan(), fill) {
+                        (false, _) => x,
+                        (true, Some(f)) => f,
+                        (true, None) if self.keep_missing => f64::NAN,
+                        (true, None) => return None,
                     };
-                    for x in column.iter_mut().filter(|x| x.is_nan()) {
-                        *x = with;
-                    }
+                    *at.get_mut(k * width + c)? = (x - center) / divisor;
                 }
-                for x in column.iter_mut() {
-                    *x = (*x - center) / divisor;
-                }
-            }
-            for k in 0..b {
-                buffer.extend((0..width).map(|c| block_cells[c * BLOCK_ROWS + k]));
             }
         }
-        let out = Array2::from_shape_vec((rows.len(), width), buffer).ok()?;
         Some(out)
     }
 
@@ -341,7 +319,7 @@ impl Preprocessor {
         columns: &[Cells<'_>],
         rows: &[usize],
     ) -> Result<Array2<f64>, DataError> {
-        let width = self.columns.iter().map(FittedColumn::width).sum();
+        let width = self.width();
         let mut out = Array2::<f64>::zeros((rows.len(), width));
         let index = column_index(names);
         let mut offset = 0;
@@ -787,26 +765,20 @@ mod tests {
             };
             let pre = Preprocessor::fit(&ds, &rows[..n / 2], &spec).unwrap();
             let blocked = pre
-                .transform_numeric_blocked(&ds.feature_names, &cells, &rows, Vec::new())
-                .unwrap();
-            // A reused buffer, bigger and full of other numbers: the same bits.
-            let dirty = vec![f64::NAN; 3 * n * 3];
-            let reused = pre
-                .transform_numeric_blocked(&ds.feature_names, &cells, &rows, dirty)
+                .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
                 .unwrap();
             let plain = pre
                 .transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows)
                 .unwrap();
             let bits = |m: &Array2<f64>| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&blocked), bits(&plain));
-            assert_eq!(bits(&reused), bits(&plain));
             assert_eq!(bits(&pre.transform(&ds, &rows).unwrap()), bits(&plain));
         }
         // A missing cell with no fill: the plain version's error, naming
         // the first column (in column order) with one.
         let pre = Preprocessor::fit(&ds, &[1, 2], &spec(Impute::None, Scale::None)).unwrap();
         assert!(pre
-            .transform_numeric_blocked(&ds.feature_names, &cells, &rows, Vec::new())
+            .transform_numeric_blocked(&ds.feature_names, &cells, &rows)
             .is_none());
         let e = message(pre.transform(&ds, &rows).unwrap_err());
         let plain = pre.transform_cells_plain(&ds.path, &ds.feature_names, &cells, &rows);

@@ -214,6 +214,16 @@ impl Spares {
         fits.map_or_else(Vec::new, |i| all.swap_remove(i))
     }
 
+    /// `pre`'s transform of `data`'s `rows`, in a spare buffer.
+    fn transform(
+        &self,
+        pre: &Preprocessor,
+        data: &Packed,
+        rows: &[usize],
+    ) -> Result<Array2<f64>, DataError> {
+        pre.transform_packed_into(data, rows, self.take(rows.len() * pre.width()))
+    }
+
     fn give(&self, matrix: Array2<f64>) {
         let (buffer, _) = matrix.into_raw_vec_and_offset();
         if let Ok(mut all) = self.0.lock() {
@@ -500,10 +510,7 @@ impl CrossValidated {
             }
             None => (0..data.n_rows).partition(|&r| self.fold_of_row.get(r) == Some(&i)),
         };
-        let transform = |rows: &[usize]| {
-            let buffer = self.spares.take(rows.len() * pre.width());
-            pre.transform_packed_into(data, rows, buffer)
-        };
+        let transform = |rows: &[usize]| self.spares.transform(pre, data, rows);
         prepare(target, transform, &train, &test).map_err(|e| e.to_string())
     }
 
@@ -671,10 +678,7 @@ impl CrossValidated {
             (_, Some(Subsample { kept: Some(p), .. })) => Ok(Holder::Borrowed(p)),
             (Folds::Prepared { data, target, .. }, Some(sub)) => prepare(
                 target,
-                |rows| {
-                    let buffer = self.spares.take(rows.len() * sub.pre.width());
-                    sub.pre.transform_packed_into(data, rows, buffer)
-                },
+                |rows| self.spares.transform(&sub.pre, data, rows),
                 &sub.rows,
                 &sub.test,
             )

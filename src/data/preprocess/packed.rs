@@ -13,7 +13,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
-use super::{column_index, Cells, FittedColumn, Preprocessor};
+use super::{Cells, Preprocessor};
 use crate::data::{Column, DataError, Dataset, Target};
 
 /// A dataset's feature columns kept for a long time, without its target:
@@ -125,17 +125,14 @@ impl Preprocessor {
         rows: &[usize],
         buffer: Vec<f64>,
     ) -> Result<Array2<f64>, DataError> {
-        let cells = p.cells();
-        let fast = match &p.stored {
-            Stored::Rows(all) => self.transform_rows(&p.feature_names, all, rows, buffer),
-            Stored::Columns(_) => {
-                self.transform_numeric_blocked(&p.feature_names, &cells, rows, buffer)
-            }
-        };
-        match fast {
-            Some(out) => Ok(out),
-            // A cell the plain version reports (or text columns).
-            None => self.transform_cells_plain(&p.path, &p.feature_names, &cells, rows),
+        match &p.stored {
+            Stored::Rows(all) => match self.transform_rows(&p.feature_names, all, rows, buffer) {
+                Some(out) => Ok(out),
+                // A cell the plain version reports.
+                None => self.transform_cells_plain(&p.path, &p.feature_names, &p.cells(), rows),
+            },
+            // Text columns: the fast transforms do not serve.
+            Stored::Columns(_) => self.transform_cells(&p.path, &p.feature_names, &p.cells(), rows),
         }
     }
 
@@ -143,35 +140,21 @@ impl Preprocessor {
     /// any of `p`'s rows (a missing cell with no fill), with the same error;
     /// cheaper than transforming every row when the data is all numeric.
     pub(crate) fn check_packed(&self, p: &Packed) -> Result<(), DataError> {
-        if let Stored::Rows(all) = &p.stored {
-            let width = p.feature_names.len();
-            let index = column_index(&p.feature_names);
-            let needed: Option<Vec<usize>> = self
-                .columns
+        if let (Stored::Rows(all), Some(plan)) = (&p.stored, self.numeric_plan(&p.feature_names)) {
+            // The columns where a missing cell has no fill.
+            let needed: Vec<usize> = plan
                 .iter()
-                .map(|fitted| match fitted {
-                    FittedColumn::Numeric { name, fill, .. } => Some(
-                        index
-                            .get(name.as_str())
-                            .copied()
-                            .filter(|_| fill.is_none() && !self.keep_missing),
-                    ),
-                    FittedColumn::Text { .. } => None,
-                })
-                .collect::<Option<Vec<Option<usize>>>>()
-                .map(|v| v.into_iter().flatten().collect());
-            if let Some(needed) = needed {
-                let clean = all.chunks_exact(width.max(1)).all(|row| {
-                    needed
-                        .iter()
-                        .all(|&j| row.get(j).is_some_and(|x| !x.is_nan()))
-                });
-                // Every fitted column is present (else `needed` is short
-                // of a name and the transform below reports it).
-                let present = self.columns.iter().all(|f| index.contains_key(f.name()));
-                if clean && present {
-                    return Ok(());
-                }
+                .filter(|step| step.fill.is_none() && !self.keep_missing)
+                .map(|step| step.source)
+                .collect();
+            let width = p.feature_names.len().max(1);
+            let clean = all.chunks_exact(width).all(|row| {
+                needed
+                    .iter()
+                    .all(|&j| row.get(j).is_some_and(|x| !x.is_nan()))
+            });
+            if clean {
+                return Ok(());
             }
         }
         let all: Vec<usize> = (0..p.n_rows).collect();
