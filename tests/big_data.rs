@@ -498,10 +498,12 @@ C = { type = "float", values = [0.1, 1.0] }
 #[test]
 fn kept_and_prepared_folds_score_the_same_bits() {
     let _serial = serial();
-    // auto_mpg (a text column, missing cells, imputed) and wine, with the
-    // folds kept (small data) and prepared per trial (budget 0).
+    // auto_mpg (a text column, missing cells, imputed: kept as columns),
+    // wine and breast_cancer (all numeric: kept row after row; two-class
+    // logistic regression), with the folds kept (small data) and prepared
+    // per trial (budget 0), on 1, 3 and 8 threads.
     let sb = Sandbox::new();
-    for (name, model, file, space, data) in [MODELS[1], MODELS[5], MODELS[7]] {
+    for (name, model, file, space, data) in [MODELS[0], MODELS[1], MODELS[5], MODELS[7]] {
         sb.data(file);
         sb.write(
             &format!("{name}.toml"),
@@ -513,7 +515,7 @@ fn kept_and_prepared_folds_score_the_same_bits() {
         let toml = format!("{name}.toml");
         let (code, _) = run_measured(&sb, &["run", &toml, "-q", "--out", "kept"], &[]);
         assert_eq!(code, 0);
-        for threads in ["1", "3"] {
+        for threads in ["1", "3", "8"] {
             let out = format!("prepared{threads}");
             let (code, _) = run_measured(
                 &sb,
@@ -789,4 +791,48 @@ fn every_number_form_trains_as_the_general_reader_reads_it_and_a_late_bad_one_is
         );
     }
     assert!(!sb.path().join("results").exists());
+}
+
+/// A missing cell that no fold trains on (in the last time-series fold's
+/// validation rows) with no fill is refused before anything is written,
+/// naming its line and column, with the same message whether the folds are
+/// kept or prepared per trial. (The search file's check refuses it first;
+/// `Preprocessor::check_packed`'s own refusal, behind it, has a unit test.)
+#[test]
+fn a_missing_cell_only_a_validation_fold_holds_is_refused_up_front() {
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let mut lines: Vec<String> = numeric_csv(200, 3).lines().map(str::to_owned).collect();
+    // The last data row (line 201): `x1` missing.
+    let last = lines.len() - 1;
+    let mut cells: Vec<&str> = lines[last].split(',').collect();
+    cells[1] = "";
+    lines[last] = cells.join(",");
+    sb.write("data/gap.csv", &(lines.join("\n") + "\n"));
+    sb.write(
+        "s.toml",
+        "[search]\nstrategy = \"grid\"\n[objective]\nmodel = \"logistic_regression\"\n\
+         [data]\npath = \"data/gap.csv\"\n[cv]\nkind = \"time_series\"\nfolds = 3\n\
+         [space]\nC = { type = \"float\", values = [0.1, 1.0] }\n",
+    );
+    let mut messages = Vec::new();
+    for budget in [None, Some("0")] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hpsearch"));
+        command
+            .args(["run", "s.toml", "-q", "--out", "r"])
+            .current_dir(sb.path());
+        if let Some(b) = budget {
+            command.env("HPSEARCH_KEEP_FOLDS_BYTES", b);
+        }
+        let out = command.output().expect("run hpsearch");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "budget {budget:?}: {stderr}");
+        assert!(
+            stderr.contains("line 201") && stderr.contains("`x1`"),
+            "budget {budget:?}: {stderr}"
+        );
+        assert!(!sb.path().join("r").exists(), "budget {budget:?}: wrote r/");
+        messages.push(stderr);
+    }
+    assert_eq!(messages[0], messages[1]);
 }
